@@ -1,0 +1,43 @@
+// Holds the current ProxyState and tells subscribers when it changes. A write of an equal
+// config is a no-op, so a file rewritten with the same content does not re-check every connection.
+import { isDeepStrictEqual } from "node:util";
+import type { ConfigSnapshot } from "./local-config.ts";
+import { ProxyState } from "./snapshot.ts";
+
+export type StateListener = (state: ProxyState) => void;
+
+export class StateStore {
+  private state: ProxyState;
+  private raw: ConfigSnapshot | undefined;
+  private readonly listeners = new Set<StateListener>();
+  private version = 0;
+
+  constructor(private readonly rootNamespace = "istio-system") {
+    this.state = new ProxyState({ workloads: [], services: [], policies: [] }, rootNamespace);
+  }
+
+  get current(): ProxyState {
+    return this.state;
+  }
+
+  /** How many distinct configs have been applied; 0 means none yet (not ready). */
+  get generation(): number {
+    return this.version;
+  }
+
+  replace(snapshot: ConfigSnapshot): boolean {
+    if (this.raw && isDeepStrictEqual(this.raw, snapshot)) return false;
+    this.raw = snapshot;
+    this.state = new ProxyState(snapshot, this.rootNamespace);
+    this.version++;
+    for (const l of this.listeners) l(this.state);
+    return true;
+  }
+
+  /** A new subscriber first receives the current state, if any config was applied. */
+  subscribe(listener: StateListener): () => void {
+    this.listeners.add(listener);
+    if (this.version > 0) listener(this.state);
+    return () => this.listeners.delete(listener);
+  }
+}
