@@ -7,7 +7,10 @@ import * as x509 from "@peculiar/x509";
 import { ErrorCode, MeshError } from "./errors.ts";
 import { formatIdentity, parseIdentity, type Identity } from "./identity.ts";
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const EC_ALG = { name: "ECDSA", namedCurve: "P-256" } as const;
 const SIGN_ALG = { name: "ECDSA", hash: "SHA-256" } as const;

@@ -13,12 +13,17 @@ export class LocalConfigSource {
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly path: string,
-    private readonly store: StateStore,
-    private readonly log: Logger,
-    private readonly debounceMs = 50,
-  ) {}
+  private readonly path: string;
+  private readonly store: StateStore;
+  private readonly log: Logger;
+  private readonly debounceMs: number;
+
+  constructor(path: string, store: StateStore, log: Logger, debounceMs = 50) {
+    this.path = path;
+    this.store = store;
+    this.log = log;
+    this.debounceMs = debounceMs;
+  }
 
   /** Loads once (throws if the file cannot be read or parsed at all), then watches. */
   async start(): Promise<void> {

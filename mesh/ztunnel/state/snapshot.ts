@@ -19,7 +19,10 @@ export class ProxyState {
   private readonly byPolicyKey = new Map<string, Authorization>();
   private readonly endpointsByService = new Map<string, Workload[]>();
 
-  constructor(snapshot: ConfigSnapshot, readonly rootNamespace = "istio-system") {
+  readonly rootNamespace: string;
+
+  constructor(snapshot: ConfigSnapshot, rootNamespace = "istio-system") {
+    this.rootNamespace = rootNamespace;
     this.workloads = snapshot.workloads;
     this.services = snapshot.services;
     this.policies = snapshot.policies;

@@ -12,7 +12,10 @@ export class StateStore {
   private readonly listeners = new Set<StateListener>();
   private version = 0;
 
-  constructor(private readonly rootNamespace = "istio-system") {
+  private readonly rootNamespace: string;
+
+  constructor(rootNamespace = "istio-system") {
+    this.rootNamespace = rootNamespace;
     this.state = new ProxyState({ workloads: [], services: [], policies: [] }, rootNamespace);
   }
 
