@@ -1,0 +1,56 @@
+// Opens and closes the books on one connection: metrics at both ends, one access-log line at the end.
+import { describeError } from "../../shared/errors.ts";
+import { accessLogFields, tcpLabels, type ConnectionView } from "../telemetry/labels.ts";
+import type { ResponseFlag } from "../telemetry/metrics.ts";
+import type { ProxyContext } from "./context.ts";
+import type { RelayResult } from "./relay.ts";
+
+export class ConnectionRecord {
+  private readonly started = performance.now();
+  private readonly ctx: ProxyContext;
+  view: ConnectionView;
+  private opened = false;
+
+  constructor(ctx: ProxyContext, view: ConnectionView) {
+    this.ctx = ctx;
+    this.view = view;
+  }
+
+  /** The connection is established end to end and relaying starts. */
+  open(): void {
+    this.opened = true;
+    this.ctx.metrics.opened.inc(tcpLabels(this.view, "-", this.ctx.clusterId));
+    this.ctx.metrics.socketsOpen.inc({ direction: this.view.direction });
+  }
+
+  /** The connection was refused or failed before relaying. */
+  fail(flag: ResponseFlag, err: unknown): void {
+    const labels = tcpLabels(this.view, flag, this.ctx.clusterId);
+    this.ctx.metrics.failed.inc(labels);
+    const error = describeError(err);
+    this.ctx.accessLog.warn(accessLogFields(this.view, { bytesSent: 0, bytesRecv: 0, durationMs: performance.now() - this.started, error, flag }), "connection failed");
+  }
+
+  close(result: RelayResult, flag: ResponseFlag = "-"): void {
+    const labels = tcpLabels(this.view, flag, this.ctx.clusterId);
+    if (this.opened) {
+      // Label sets for opened and closed must match, so "closed" carries the flag only in the log.
+      const openLabels = tcpLabels(this.view, "-", this.ctx.clusterId);
+      this.ctx.metrics.closed.inc(openLabels);
+      this.ctx.metrics.received.inc(openLabels, result.bytesFromClient);
+      this.ctx.metrics.sent.inc(openLabels, result.bytesToClient);
+      this.ctx.metrics.socketsOpen.dec({ direction: this.view.direction });
+    } else {
+      this.ctx.metrics.failed.inc(labels);
+    }
+    const fields = accessLogFields(this.view, {
+      bytesSent: result.bytesToClient,
+      bytesRecv: result.bytesFromClient,
+      durationMs: performance.now() - this.started,
+      flag,
+      ...(result.error ? { error: describeError(result.error) } : {}),
+    });
+    if (result.error) this.ctx.accessLog.error(fields, "connection complete");
+    else this.ctx.accessLog.info(fields, "connection complete");
+  }
+}

@@ -1,0 +1,63 @@
+// Copies bytes both ways between the client side and the upstream side, keeping half-closes
+// (a FIN on one side ends only that direction) and counting bytes. Never throws: errors end the relay.
+import { finished, type Duplex } from "node:stream";
+
+export interface RelayResult {
+  /** Client -> upstream (the request direction). */
+  bytesFromClient: number;
+  /** Upstream -> client (the response direction). */
+  bytesToClient: number;
+  error?: Error;
+}
+
+export interface Relay {
+  done: Promise<RelayResult>;
+  /** Ends both sides now (policy change, drain deadline). */
+  abort(reason: Error): void;
+}
+
+export function relay(client: Duplex, upstream: Duplex): Relay {
+  let fromClient = 0;
+  let toClient = 0;
+  let firstError: Error | undefined;
+  let resolveDone!: (r: RelayResult) => void;
+  const done = new Promise<RelayResult>((r) => (resolveDone = r));
+  let settled = 0;
+  let over = false;
+
+  const end = (side: Duplex) => {
+    // An abnormal end is passed on as a TCP reset, so the application sees a failure, not a clean EOF.
+    if (firstError && typeof (side as { resetAndDestroy?: unknown }).resetAndDestroy === "function") {
+      (side as unknown as { resetAndDestroy(): void }).resetAndDestroy();
+    } else side.destroy();
+  };
+  const finish = () => {
+    if (over) return;
+    over = true;
+    end(client);
+    end(upstream);
+    resolveDone({ bytesFromClient: fromClient, bytesToClient: toClient, ...(firstError ? { error: firstError } : {}) });
+  };
+  const onSettled = (err: Error | null | undefined) => {
+    if (err && !firstError) {
+      firstError = (err as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE" ? new Error("the other side of the tunnel closed abruptly", { cause: err }) : err;
+    }
+    if (err) return finish();
+    if (++settled === 2) finish();
+  };
+
+  client.on("data", (c: Buffer) => (fromClient += c.length));
+  upstream.on("data", (c: Buffer) => (toClient += c.length));
+  client.pipe(upstream);
+  upstream.pipe(client);
+  finished(client, onSettled);
+  finished(upstream, onSettled);
+
+  return {
+    done,
+    abort(reason: Error) {
+      if (!firstError) firstError = reason;
+      finish();
+    },
+  };
+}
