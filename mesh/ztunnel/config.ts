@@ -1,0 +1,132 @@
+// ztunnel's process configuration, from environment variables named as in Istio's ztunnel where one
+// exists. Validated at start; every message names the variable and what it accepts.
+import { z } from "zod";
+import { ErrorCode, MeshError } from "../shared/errors.ts";
+import { LOG_LEVELS, type LogLevel } from "../shared/logging.ts";
+import { DEFAULT_PORTS, type ListenConfig } from "./app.ts";
+
+/** "90", "90s", "5m", "24h", "500ms" -> milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`"${text}" is not a duration like 500ms, 5s, 5m or 24h`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? "s";
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as "ms" | "s" | "m" | "h"]);
+}
+
+const duration = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((s, ctx) => {
+      try {
+        return parseDuration(s);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+const required = z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).min(1);
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const ENV_DOCS: Array<[string, string]> = [
+  ["NODE_NAME", "(required) the node this ztunnel serves; workloads with this node are local"],
+  ["LOCAL_CONFIG", "(required) path of the YAML file with workloads, services and policies; watched"],
+  ["CA_DIR", "(required) directory of the file-backed CA in cacerts layout; created with a new root if missing"],
+  ["TRUST_DOMAIN", "trust domain of identities (default cluster.local)"],
+  ["CLUSTER_ID", "cluster name in telemetry (default Kubernetes)"],
+  ["ROOT_NAMESPACE", "namespace whose policies are global (default istio-system)"],
+  ["SECRET_TTL", "workload certificate lifetime (default 24h)"],
+  ["CONNECTION_TERMINATION_DEADLINE", "how long SIGTERM lets connections finish (default 5s)"],
+  ["POOL_MAX_STREAMS_PER_CONNECTION", "HBONE streams per pooled connection (default 100)"],
+  ["POOL_UNUSED_RELEASE_TIMEOUT", "idle time before a pooled HBONE connection closes (default 5m)"],
+  ["LISTEN_HOST", "address the data-path listeners bind (default 0.0.0.0)"],
+  ["OUTBOUND_PORT, INBOUND_PLAINTEXT_PORT, HBONE_PORT", "data-path ports (default 15001, 15006, 15008)"],
+  ["METRICS_PORT, READINESS_PORT, ADMIN_PORT", "telemetry and admin ports (default 15020, 15021, 15000)"],
+  ["REDIRECT", "nft: install node-level capture rules in this network namespace; none (default): do not"],
+  ["LOG_LEVEL", `one of ${LOG_LEVELS.join(", ")} (default info)`],
+];
+
+const schema = z.object({
+  NODE_NAME: required,
+  LOCAL_CONFIG: required,
+  CA_DIR: required,
+  TRUST_DOMAIN: z.string().min(1).default("cluster.local"),
+  CLUSTER_ID: z.string().min(1).default("Kubernetes"),
+  ROOT_NAMESPACE: z.string().min(1).default("istio-system"),
+  SECRET_TTL: duration("24h"),
+  CONNECTION_TERMINATION_DEADLINE: duration("5s"),
+  POOL_MAX_STREAMS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(100),
+  POOL_UNUSED_RELEASE_TIMEOUT: duration("5m"),
+  LISTEN_HOST: z.string().default("0.0.0.0"),
+  OUTBOUND_PORT: port.default(DEFAULT_PORTS.outbound),
+  INBOUND_PLAINTEXT_PORT: port.default(DEFAULT_PORTS.inboundPlaintext),
+  HBONE_PORT: port.default(DEFAULT_PORTS.hbone),
+  METRICS_PORT: port.default(DEFAULT_PORTS.metrics),
+  READINESS_PORT: port.default(DEFAULT_PORTS.readiness),
+  ADMIN_PORT: port.default(DEFAULT_PORTS.admin),
+  REDIRECT: z.enum(["nft", "none"]).default("none"),
+  LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default("info"),
+});
+
+export interface ZtunnelConfig {
+  node: string;
+  localConfig: string;
+  caDir: string;
+  trustDomain: string;
+  clusterId: string;
+  rootNamespace: string;
+  certTtlSeconds: number;
+  drainDeadlineMs: number;
+  poolMaxStreams: number;
+  poolIdleMs: number;
+  listen: ListenConfig;
+  redirect: "nft" | "none";
+  logLevel: LogLevel;
+}
+
+export function loadConfig(env: Record<string, string | undefined>): ZtunnelConfig {
+  const r = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")));
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new MeshError(ErrorCode.Config, `invalid ztunnel configuration:\n  ${problems.join("\n  ")}\n(run with --help for every variable)`);
+  }
+  const e = r.data;
+  return {
+    node: e.NODE_NAME,
+    localConfig: e.LOCAL_CONFIG,
+    caDir: e.CA_DIR,
+    trustDomain: e.TRUST_DOMAIN,
+    clusterId: e.CLUSTER_ID,
+    rootNamespace: e.ROOT_NAMESPACE,
+    certTtlSeconds: Math.round(e.SECRET_TTL / 1000),
+    drainDeadlineMs: e.CONNECTION_TERMINATION_DEADLINE,
+    poolMaxStreams: e.POOL_MAX_STREAMS_PER_CONNECTION,
+    poolIdleMs: e.POOL_UNUSED_RELEASE_TIMEOUT,
+    listen: {
+      host: e.LISTEN_HOST,
+      outbound: e.OUTBOUND_PORT,
+      inboundPlaintext: e.INBOUND_PLAINTEXT_PORT,
+      hbone: e.HBONE_PORT,
+      metrics: e.METRICS_PORT,
+      readiness: e.READINESS_PORT,
+      admin: e.ADMIN_PORT,
+    },
+    redirect: e.REDIRECT,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+export function helpText(): string {
+  const width = Math.max(...ENV_DOCS.map(([k]) => k.length));
+  return [
+    "ztunnel: ambient-lab's per-node L4 proxy (mTLS over HBONE, L4 policy, telemetry)",
+    "",
+    "Usage: node mesh/ztunnel/main.ts [--help]",
+    "Configured by environment variables:",
+    ...ENV_DOCS.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+    "",
+    "Signals: SIGTERM/SIGINT drain (stop accepting, wait up to the deadline, then close).",
+    "",
+  ].join("\n");
+}

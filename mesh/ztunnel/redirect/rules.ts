@@ -1,0 +1,63 @@
+// Node-level capture rules as one nftables table, rendered by pure functions (golden-tested) and
+// applied in single `nft -f` transactions, so the ruleset is never half-updated.
+//
+// In the node's network namespace, for the enrolled (HBONE) pods on this node:
+//   prerouting: TCP from an enrolled pod             -> 15001 (outbound capture)
+//               TCP to an enrolled pod's 15008       -> 15008 (inbound HBONE)
+//               other TCP to an enrolled pod         -> 15006 (inbound plaintext)
+//   output:     ztunnel's own HBONE to a local pod   -> 15008 (same-node traffic still crosses HBONE)
+// ztunnel's other connections are locally generated, never pass prerouting, and so are not captured.
+// The chains hook at priority -110 (dstnat - 10, spelled numerically for older nft), before kube-proxy's dstnat chains: once we NAT, theirs are skipped.
+import net from "node:net";
+
+export interface CapturePorts {
+  outbound: number;
+  inboundPlaintext: number;
+  hbone: number;
+}
+
+export const TABLE = "al_ztunnel";
+
+function elements(ips: readonly string[]): string {
+  const v4 = [...new Set(ips.filter((ip) => net.isIPv4(ip)))].sort(compareIp);
+  return v4.length ? ` elements = { ${v4.join(", ")} }` : "";
+}
+
+function compareIp(a: string, b: string): number {
+  const n = (ip: string) => ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+  return n(a) - n(b);
+}
+
+/** The whole table. Replaces any earlier copy in the same transaction (idempotent after a crash). */
+export function renderTable(enrolled: readonly string[], ports: CapturePorts, table = TABLE): string {
+  return [
+    `table ip ${table} {}`,
+    `delete table ip ${table}`,
+    `table ip ${table} {`,
+    `  set enrolled {`,
+    `    type ipv4_addr;${elements(enrolled)}`,
+    `  }`,
+    `  chain prerouting {`,
+    `    type nat hook prerouting priority -110; policy accept;`,
+    `    ip saddr @enrolled meta l4proto tcp redirect to :${ports.outbound}`,
+    `    ip daddr @enrolled tcp dport ${ports.hbone} redirect to :${ports.hbone}`,
+    `    ip daddr @enrolled meta l4proto tcp redirect to :${ports.inboundPlaintext}`,
+    `  }`,
+    `  chain output {`,
+    `    type nat hook output priority -110; policy accept;`,
+    `    ip daddr @enrolled tcp dport ${ports.hbone} redirect to :${ports.hbone}`,
+    `  }`,
+    `}`,
+    ``,
+  ].join("\n");
+}
+
+/** Replaces the enrolled set's members in one transaction; the chains are untouched. */
+export function renderSetUpdate(enrolled: readonly string[], table = TABLE): string {
+  const el = elements(enrolled);
+  return [`flush set ip ${table} enrolled`, ...(el ? [`add element ip ${table} enrolled {${el.replace(" elements = {", "")}`] : []), ``].join("\n");
+}
+
+export function renderDelete(table = TABLE): string {
+  return `table ip ${table} {}\ndelete table ip ${table}\n`;
+}
