@@ -1,0 +1,142 @@
+// Real processes in real network namespaces: two nodes with a ztunnel each (nftables capture), pods
+// running an HTTP app and an unmodified curl. Needs root, iproute2, nftables, curl and tcpdump.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../shared/exec.ts";
+import { LocalCluster, NODE_BIN } from "../local/cluster.ts";
+
+const HTTP_APP = fileURLToPath(new URL("../testing/http-app.ts", import.meta.url));
+const app = (name: string) => ({ cmd: NODE_BIN, args: [HTTP_APP, "--port", "8080", "--name", name] });
+const workDir = mkdtempSync(join(tmpdir(), "al-netns-"));
+const prefix = `al-t${randomBytes(2).toString("hex")}`;
+
+const cluster = new LocalCluster({
+  prefix,
+  nodes: ["node-1", "node-2"],
+  workDir,
+  pods: [
+    { namespace: "demo", name: "sleep", node: "node-1", serviceAccount: "sleep", ambient: true },
+    { namespace: "demo", name: "web", node: "node-2", serviceAccount: "web", ambient: true, app: app("web") },
+    { namespace: "demo", name: "near", node: "node-1", serviceAccount: "near", ambient: true, app: app("near") },
+    { namespace: "legacy", name: "client", node: "node-1", serviceAccount: "client", ambient: false },
+  ],
+  services: [{ namespace: "demo", name: "web", selector: ["web"], ports: [{ port: 80, targetPort: 8080 }] }],
+});
+
+async function curl(pod: string, url: string, extra: string[] = []): Promise<{ code: number; body: string }> {
+  const r = await cluster.exec(pod, "curl", ["-sS", "-m", "3", ...extra, url]);
+  return { code: r.code, body: r.stdout + r.stderr };
+}
+
+async function eventually(pod: string, url: string, want: (r: { code: number; body: string }) => boolean, ms = 5000) {
+  const end = Date.now() + ms;
+  let r = await curl(pod, url);
+  while (!want(r) && Date.now() < end) {
+    await new Promise((res) => setTimeout(res, 100));
+    r = await curl(pod, url);
+  }
+  return r;
+}
+
+beforeAll(async () => {
+  try {
+    await cluster.up();
+  } catch (err) {
+    await cluster.down();
+    throw err;
+  }
+  const web = cluster.pod("demo/web").ip;
+  const r = await eventually("demo/sleep", `http://${web}:8080/`, (x) => x.code === 0, 10_000);
+  expect(r.body).toContain("hello from web");
+}, 60_000);
+
+afterAll(async () => {
+  const pids = cluster.processes.list().map((p) => p.pid);
+  await cluster.down();
+  // Nothing left behind: no namespace with our prefix, no process we started.
+  const left = (await run("ip", ["netns", "list"])).stdout.split("\n").filter((l) => l.startsWith(prefix));
+  expect(left).toEqual([]);
+  for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  rmSync(workDir, { recursive: true, force: true });
+}, 60_000);
+
+describe("ztunnel in network namespaces", () => {
+  it("an unmodified curl reaches a pod on another node by pod IP and by service name", async () => {
+    const web = cluster.pod("demo/web").ip;
+    expect((await curl("demo/sleep", `http://${web}:8080/by-ip`)).body).toBe("hello from web GET /by-ip\n");
+    expect((await curl("demo/sleep", "http://web/by-name")).body).toBe("hello from web GET /by-name\n");
+    expect((await curl("demo/sleep", "http://web.demo.svc.cluster.local:80/fqdn")).body).toBe("hello from web GET /fqdn\n");
+  });
+
+  it("same-node traffic also goes through HBONE", async () => {
+    const near = cluster.pod("demo/near").ip;
+    expect((await curl("demo/sleep", `http://${near}:8080/near`)).body).toBe("hello from near GET /near\n");
+  });
+
+  it("the node-to-node link carries TLS on 15008 and never the request or response", async () => {
+    const pcap = join(workDir, "uplink.pcap");
+    const dump = cluster.processes.start({
+      name: "tcpdump",
+      netns: cluster.node("node-1").netns,
+      cmd: "tcpdump",
+      args: ["-i", "uplink", "--immediate-mode", "-U", "-n", "-Z", "root", "-w", pcap, "tcp"],
+      logFile: join(workDir, "logs", "tcpdump.log"),
+    });
+    const end = Date.now() + 5000;
+    while (!readFileSync(dump.logFile, "utf8").includes("listening on") && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const marker = `secret-${randomBytes(6).toString("hex")}`;
+    const r = await curl("demo/sleep", `http://web/${marker}`);
+    expect(r.body).toBe(`hello from web GET /${marker}\n`);
+    await new Promise((res) => setTimeout(res, 300));
+    await cluster.processes.stop("tcpdump");
+    const bytes = readFileSync(pcap);
+    expect(bytes.length).toBeGreaterThan(200);
+    expect(bytes.includes(Buffer.from(marker))).toBe(false);
+    expect(bytes.includes(Buffer.from("hello from web"))).toBe(false);
+    const text = (await run("tcpdump", ["-n", "-r", pcap])).stdout;
+    expect(text).toMatch(/\.15008[: ]/);
+    expect(text).not.toMatch(/\.8080[: ]/);
+    // TLS application-data records (0x17 0x03 0x03) are on the wire.
+    expect(bytes.includes(Buffer.from([0x17, 0x03, 0x03]))).toBe(true);
+  });
+
+  it("a pod outside the mesh reaches an enrolled pod through inbound plaintext capture", async () => {
+    const web = cluster.pod("demo/web").ip;
+    expect((await curl("legacy/client", `http://${web}:8080/plain`)).body).toBe("hello from web GET /plain\n");
+  });
+
+  it("ztunnel metrics name both SPIFFE identities", async () => {
+    const r = await cluster.execInNode("node-2", "curl", ["-s", "http://127.0.0.1:15020/metrics"]);
+    expect(r.stdout).toMatch(/istio_tcp_connections_opened_total\{reporter="destination",source_workload="sleep".*source_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/sleep".*destination_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/web".*connection_security_policy="mutual_tls"/);
+  });
+
+  it("a DENY policy makes the request fail; removing it restores it", async () => {
+    const url = `http://${cluster.pod("demo/web").ip}:8080/policy`;
+    await cluster.setPolicies([
+      {
+        name: "deny-sleep",
+        namespace: "demo",
+        scope: "Namespace",
+        action: "Deny",
+        rules: [{ clauses: [{ matches: [{ principals: ["cluster.local/ns/demo/sa/sleep"] }] }] }],
+      },
+    ]);
+    const denied = await eventually("demo/sleep", url, (r) => r.code !== 0, 3000);
+    expect(denied.code).not.toBe(0);
+    expect(denied.body).toMatch(/reset|Empty reply|Recv failure/i);
+    await cluster.setPolicies([]);
+    const ok = await eventually("demo/sleep", url, (r) => r.code === 0, 3000);
+    expect(ok.body).toBe("hello from web GET /policy\n");
+  });
+
+  it("on SIGTERM ztunnel removes its capture rules", async () => {
+    const list = async () => (await cluster.execInNode("node-2", "nft", ["list", "ruleset"])).stdout;
+    expect(await list()).toContain("table ip al_ztunnel");
+    await cluster.processes.stop("ztunnel/node-2");
+    expect(await list()).not.toContain("al_ztunnel");
+  });
+});
