@@ -213,11 +213,12 @@ export class Ztunnel {
     this.stopping ??= (async () => {
       this.readiness.require("draining");
       this.opts.log.info({ deadlineMs, open: this.ctx.tracker.size }, "draining");
-      await Promise.all(Object.values(this.dataServers).map((s) => s.close()));
+      for (const s of Object.values(this.dataServers)) s.stopAccepting();
       const finished = await this.ctx.tracker.waitIdle(deadlineMs);
       if (!finished) this.opts.log.info({ open: this.ctx.tracker.size }, "drain deadline reached; closing what is left");
       this.ctx.tracker.closeAll(new MeshError(ErrorCode.Draining, "ztunnel is shutting down"));
       this.pool.close();
+      await Promise.all(Object.values(this.dataServers).map((s) => s.close()));
       this.unsubscribe?.();
       this.ctx.certs.close();
       await this.captureQueue;

@@ -48,7 +48,6 @@ export class HbonePool {
   async open(req: HboneRequest): Promise<http2.ClientHttp2Stream> {
     if (this.closed) throw new MeshError(ErrorCode.Draining, "ztunnel is shutting down");
     const conn = await this.checkout(req);
-    conn.streams++;
     if (conn.idle) {
       clearTimeout(conn.idle);
       conn.idle = undefined;
@@ -88,14 +87,29 @@ export class HbonePool {
       this.buckets.set(key, bucket);
     }
     for (;;) {
+      // The stream slot is reserved here, synchronously, so concurrent checkouts never overfill a connection.
       const usable = bucket.conns.find((c) => c.streams < this.ctx.tuning.poolMaxStreams && !c.session.closed && !c.session.destroyed);
-      if (usable) return usable;
+      if (usable) {
+        usable.streams++;
+        return usable;
+      }
       if (!bucket.dialing) {
         const b = bucket;
-        b.dialing = this.dial(req, key).finally(() => (b.dialing = undefined));
+        b.dialing = this.dial(req, key).then((conn) => {
+          b.conns.push(conn);
+          return conn;
+        });
+        b.dialing.then(
+          () => (b.dialing = undefined),
+          () => (b.dialing = undefined),
+        );
         const conn = await b.dialing;
-        b.conns.push(conn);
-        return conn;
+        // Whoever dialed takes the first slot (others may have taken slots meanwhile, within the limit).
+        if (conn.streams < this.ctx.tuning.poolMaxStreams) {
+          conn.streams++;
+          return conn;
+        }
+        continue;
       }
       // Someone else is dialing this key: share their connection (or, if it fails, dial ourselves).
       await bucket.dialing.catch(() => undefined);

@@ -29,7 +29,8 @@ export class HboneServer implements Server {
   private readonly listenPort: number;
   private readonly server: net.Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
-  private readonly handshaking = new Set<net.Socket>();
+  /** Raw sockets whose TLS handshake has not finished, by peer address. */
+  private readonly handshaking = new Map<string, net.Socket>();
   private readonly tlsServers = new Map<string, { server: tls.Server; serial: string }>();
   /** Original destination of each accepted socket, by peer address, until its TLS handshake is done. */
   private readonly origByPeer = new Map<string, SockAddr>();
@@ -59,9 +60,9 @@ export class HboneServer implements Server {
 
   private async accept(socket: net.Socket): Promise<void> {
     socket.on("error", () => undefined); // errors surface through the TLS socket or end the connection
-    this.handshaking.add(socket);
-    socket.once("close", () => this.handshaking.delete(socket));
     const srcAddr = `${normalizeIp(socket.remoteAddress ?? "")}:${socket.remotePort}`;
+    this.handshaking.set(srcAddr, socket);
+    socket.once("close", () => this.handshaking.delete(srcAddr));
     try {
       const orig = await this.ctx.network.originalDst(socket);
       const dst = this.ctx.state.current.workloadByIp(orig.ip);
@@ -109,6 +110,8 @@ export class HboneServer implements Server {
       s.on("error", (err) => this.ctx.log.debug({ err: describeError(err) }, "HBONE TLS error"));
       const peerKey = `${normalizeIp(s.remoteAddress ?? "")}:${s.remotePort}`;
       const orig = this.origByPeer.get(peerKey);
+      this.handshaking.delete(peerKey);
+      this.origByPeer.delete(peerKey);
       try {
         if (!orig) throw new MeshError(ErrorCode.OriginalDst, "connection lost its original destination");
         this.serve({ socket: s, identity: this.checkPeer(s), orig });
@@ -220,17 +223,20 @@ export class HboneServer implements Server {
     record.close(result);
   }
 
-  async drain(deadlineMs: number): Promise<void> {
+  /** Closes the listener and abandons handshakes in progress; established sessions keep serving. */
+  stopAccepting(): void {
     this.server.close();
-    for (const s of this.handshaking) s.destroy();
-    const idle = await this.ctx.tracker.waitIdle(deadlineMs);
-    if (!idle) this.ctx.log.info({ open: this.ctx.tracker.size }, "drain deadline reached; closing inbound connections");
+    for (const s of this.handshaking.values()) s.destroy();
+  }
+
+  async drain(deadlineMs: number): Promise<void> {
+    this.stopAccepting();
+    await this.ctx.tracker.waitIdle(deadlineMs);
     await this.close();
   }
 
   async close(): Promise<void> {
-    this.server.close();
-    for (const s of this.handshaking) s.destroy();
+    this.stopAccepting();
     for (const session of this.sessions) {
       // GOAWAY first so the peer sees an orderly end, then tear down whatever is still open.
       if (!session.destroyed) session.close();

@@ -88,8 +88,12 @@ export class InboundPlaintextServer implements Server {
     record.close(result);
   }
 
-  async drain(deadlineMs: number): Promise<void> {
+  stopAccepting(): void {
     this.server.close();
+  }
+
+  async drain(deadlineMs: number): Promise<void> {
+    this.stopAccepting();
     await this.ctx.tracker.waitIdle(deadlineMs);
   }
 

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig, parseDuration } from "./config.ts";
+
+const required = { NODE_NAME: "node-1", LOCAL_CONFIG: "/tmp/c.yaml", CA_DIR: "/tmp/ca" };
+
+describe("ztunnel config", () => {
+  it("applies Istio's defaults", () => {
+    const c = loadConfig(required);
+    expect(c.listen).toEqual({ host: "0.0.0.0", outbound: 15001, inboundPlaintext: 15006, hbone: 15008, metrics: 15020, readiness: 15021, admin: 15000 });
+    expect(c.drainDeadlineMs).toBe(5000);
+    expect(c.certTtlSeconds).toBe(86_400);
+    expect(c.poolMaxStreams).toBe(100);
+    expect(c.poolIdleMs).toBe(300_000);
+    expect(c.trustDomain).toBe("cluster.local");
+    expect(c.redirect).toBe("none");
+  });
+
+  it("lists every problem, naming the variable", () => {
+    expect(() => loadConfig({ HBONE_PORT: "70000", REDIRECT: "iptables", LOG_LEVEL: "loud" })).toThrow(
+      /NODE_NAME: is required[\s\S]*LOCAL_CONFIG: is required[\s\S]*CA_DIR: is required[\s\S]*HBONE_PORT[\s\S]*REDIRECT[\s\S]*LOG_LEVEL/,
+    );
+  });
+
+  it("parses durations", () => {
+    expect(parseDuration("500ms")).toBe(500);
+    expect(parseDuration("5")).toBe(5000);
+    expect(parseDuration("1.5m")).toBe(90_000);
+    expect(parseDuration("24h")).toBe(86_400_000);
+    expect(() => parseDuration("soon")).toThrow(/not a duration/);
+  });
+});
