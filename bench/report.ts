@@ -1,0 +1,83 @@
+// The ztunnel benchmark's result model and its renderings. Pure: golden-tested.
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  achievedRate: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+}
+
+export interface ProxyUsage {
+  node: string;
+  /** CPU seconds per 1000 requests, which is also vCPU per 1000 req/s. */
+  cpuPer1000: number;
+  peakRssMb: number;
+}
+
+export interface ZtunnelBenchResult {
+  scenario: { rate: number; connections: number; durationSeconds: number; payloadBytes: number; bulkSeconds: number };
+  machine: { cpus: number; node: string; kernel: string; date: string };
+  direct: LoadResult;
+  mesh: LoadResult;
+  ztunnels: ProxyUsage[];
+  bulkGbps: { direct: number; mesh: number };
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+const r3 = (n: number) => Math.round(n * 1000) / 1000;
+
+export function addedLatency(r: ZtunnelBenchResult): { p50: number; p90: number; p99: number } {
+  return { p50: r3(r.mesh.latencyMs.p50 - r.direct.latencyMs.p50), p90: r3(r.mesh.latencyMs.p90 - r.direct.latencyMs.p90), p99: r3(r.mesh.latencyMs.p99 - r.direct.latencyMs.p99) };
+}
+
+/** The issue's targets: added p90 < 0.3 ms, <= 0.06 vCPU per 1000 req/s per ztunnel, RSS < 60 MB, bulk >= 3 Gbit/s. */
+export function evaluateTargets(r: ZtunnelBenchResult): Target[] {
+  const added = addedLatency(r);
+  const worstCpu = Math.max(...r.ztunnels.map((z) => z.cpuPer1000));
+  const worstRss = Math.max(...r.ztunnels.map((z) => z.peakRssMb));
+  return [
+    { name: "added p90 latency", target: "< 0.3 ms", value: `${added.p90} ms`, met: added.p90 < 0.3 },
+    { name: "ztunnel CPU per 1000 req/s", target: "<= 0.06 vCPU", value: `${r3(worstCpu)} vCPU`, met: worstCpu <= 0.06 },
+    { name: "ztunnel peak RSS", target: "< 60 MB", value: `${r3(worstRss)} MB`, met: worstRss < 60 },
+    { name: "bulk throughput through ztunnels", target: ">= 3 Gbit/s", value: `${r3(r.bulkGbps.mesh)} Gbit/s`, met: r.bulkGbps.mesh >= 3 },
+  ];
+}
+
+export function renderJson(r: ZtunnelBenchResult): string {
+  return JSON.stringify({ ...r, addedLatencyMs: addedLatency(r), targets: evaluateTargets(r) }, null, 2) + "\n";
+}
+
+export function renderMarkdown(r: ZtunnelBenchResult): string {
+  const s = r.scenario;
+  const row = (name: string, l: LoadResult) =>
+    `| ${name} | ${l.latencyMs.p50} | ${l.latencyMs.p90} | ${l.latencyMs.p99} | ${l.latencyMs.max} | ${l.achievedRate} | ${l.errors} |`;
+  const added = addedLatency(r);
+  return [
+    `# ztunnel benchmark`,
+    ``,
+    `${s.rate} req/s (open loop) over ${s.connections} HTTP/1.1 connections for ${s.durationSeconds} s, ${s.payloadBytes} B responses; ` +
+      `${r.machine.cpus} CPUs, Node ${r.machine.node}, Linux ${r.machine.kernel}, ${r.machine.date}.`,
+    ``,
+    `| path | p50 ms | p90 ms | p99 ms | max ms | achieved req/s | errors |`,
+    `|---|---|---|---|---|---|---|`,
+    row("direct (no ztunnel)", r.direct),
+    row("through two ztunnels (HBONE)", r.mesh),
+    `| added by the mesh | ${added.p50} | ${added.p90} | ${added.p99} | | | |`,
+    ``,
+    `| ztunnel | vCPU per 1000 req/s | peak RSS MB |`,
+    `|---|---|---|`,
+    ...r.ztunnels.map((z) => `| ${z.node} | ${r3(z.cpuPer1000)} | ${r3(z.peakRssMb)} |`),
+    ``,
+    `Bulk TCP, one stream for ${s.bulkSeconds} s: direct ${r3(r.bulkGbps.direct)} Gbit/s, through ztunnels ${r3(r.bulkGbps.mesh)} Gbit/s.`,
+    ``,
+    `| target | wanted | measured | met |`,
+    `|---|---|---|---|`,
+    ...evaluateTargets(r).map((t) => `| ${t.name} | ${t.target} | ${t.value} | ${t.met ? "yes" : "no"} |`),
+    ``,
+  ].join("\n");
+}

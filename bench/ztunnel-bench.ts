@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// npm run bench:ztunnel: the ztunnel data path against a direct path in the same netns topology.
+// Reads bench/scenarios/ztunnel.yaml, prints progress, writes results/ztunnel-bench.{json,md}.
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { z } from "zod";
+import { run } from "../mesh/shared/exec.ts";
+import { nginxApp } from "../mesh/local/apps.ts";
+import { LocalCluster, NODE_BIN } from "../mesh/local/cluster.ts";
+import { cpuSeconds, memoryMb } from "../mesh/local/proc-stats.ts";
+import { renderJson, renderMarkdown, type LoadResult, type ZtunnelBenchResult } from "./report.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const LOADGEN = join(ROOT, "bench/loadgen.ts");
+
+const scenarioSchema = z.strictObject({
+  name: z.string(),
+  rate: z.number().positive(),
+  connections: z.number().int().positive(),
+  durationSeconds: z.number().positive(),
+  warmupSeconds: z.number().min(0),
+  payloadBytes: z.number().int().min(0),
+  bulkSeconds: z.number().positive(),
+});
+
+const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+async function prerequisites(): Promise<void> {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push("root (network namespaces and nftables): run with sudo");
+  for (const [tool, pkg] of [["ip", "iproute2"], ["nft", "nftables"], ["curl", "curl"], ["nginx", "nginx"], ["iperf3", "iperf3"]] as const) {
+    const r = await run("sh", ["-c", `command -v ${tool}`]);
+    if (r.code !== 0) missing.push(`${tool}: apt-get install ${pkg}`);
+  }
+  if (missing.length) {
+    process.stderr.write(`bench:ztunnel cannot run; missing:\n  ${missing.join("\n  ")}\n`);
+    process.exit(2);
+  }
+}
+
+async function load(cluster: LocalCluster, pod: string, url: string, s: z.infer<typeof scenarioSchema>): Promise<LoadResult> {
+  const r = await cluster.exec(pod, NODE_BIN, [LOADGEN, "--url", url, "--rate", String(s.rate), "--connections", String(s.connections), "--duration", String(s.durationSeconds), "--warmup", String(s.warmupSeconds)]);
+  if (r.code !== 0) throw new Error(`load generator failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as LoadResult & { firstError?: string };
+  if (out.errors > 0) say(`  ${out.errors} errors (first: ${out.firstError ?? "?"})`);
+  return out;
+}
+
+async function bulk(cluster: LocalCluster, client: string, serverIp: string, seconds: number): Promise<number> {
+  const r = await cluster.exec(client, "iperf3", ["-c", serverIp, "-p", "5201", "-t", String(seconds), "-J"]);
+  const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
+  if (!j.end?.sum_received) throw new Error(`iperf3 failed: ${j.error ?? r.stderr}`);
+  return j.end.sum_received.bits_per_second / 1e9;
+}
+
+async function main(): Promise<void> {
+  await prerequisites();
+  const scenarioPath = process.argv[2] ?? join(ROOT, "bench/scenarios/ztunnel.yaml");
+  const s = scenarioSchema.parse(parse(await readFile(scenarioPath, "utf8")));
+  const workDir = await mkdtemp(join(os.tmpdir(), "al-bench-"));
+  const nginx = await nginxApp(join(workDir, "nginx"), 8080, s.payloadBytes);
+  const iperf = { cmd: "iperf3", args: ["-s", "-p", "5201"] };
+  const cluster = new LocalCluster({
+    prefix: `al-b${randomBytes(2).toString("hex")}`,
+    nodes: ["node-1", "node-2"],
+    workDir,
+    pods: [
+      { namespace: "mesh", name: "client", node: "node-1", serviceAccount: "client", ambient: true },
+      { namespace: "mesh", name: "server", node: "node-2", serviceAccount: "server", ambient: true, app: nginx },
+      { namespace: "mesh", name: "bulk", node: "node-2", serviceAccount: "bulk", ambient: true, app: iperf },
+      { namespace: "plain", name: "client", node: "node-1", serviceAccount: "client", ambient: false },
+      { namespace: "plain", name: "server", node: "node-2", serviceAccount: "server", ambient: false, app: await nginxApp(join(workDir, "nginx-plain"), 8080, s.payloadBytes) },
+      { namespace: "plain", name: "bulk", node: "node-2", serviceAccount: "bulk", ambient: false, app: iperf },
+    ],
+    services: [],
+    ztunnelEnv: { LOG_LEVEL: "warn" },
+  });
+  const stop = async () => {
+    say("cleaning up");
+    await cluster.down();
+    await rm(workDir, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+  try {
+    say(`building the topology (${cluster.spec.prefix}) and starting two ztunnels`);
+    await cluster.up();
+    const waitFor = async (pod: string, ip: string) => {
+      for (let i = 0; i < 100; i++) {
+        if ((await cluster.exec(pod, "curl", ["-s", "-o", "/dev/null", "-m", "1", `http://${ip}:8080/`])).code === 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`server ${ip} did not come up`);
+    };
+    await waitFor("plain/client", cluster.pod("plain/server").ip);
+    await waitFor("mesh/client", cluster.pod("mesh/server").ip);
+    const total = s.rate * (s.durationSeconds + s.warmupSeconds);
+    say(`direct path: ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s`);
+    const direct = await load(cluster, "plain/client", `http://${cluster.pod("plain/server").ip}:8080/`, s);
+    const zts = ["node-1", "node-2"].map((n) => ({ node: n, pid: cluster.processes.get(`ztunnel/${n}`)!.pid }));
+    const before = await Promise.all(zts.map((z) => cpuSeconds(z.pid)));
+    say(`through the ztunnels: ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s`);
+    const mesh = await load(cluster, "mesh/client", `http://${cluster.pod("mesh/server").ip}:8080/`, s);
+    const after = await Promise.all(zts.map((z) => cpuSeconds(z.pid)));
+    const mem = await Promise.all(zts.map((z) => memoryMb(z.pid)));
+    say(`bulk TCP, one stream, ${s.bulkSeconds} s each path`);
+    const bulkDirect = await bulk(cluster, "plain/client", cluster.pod("plain/bulk").ip, s.bulkSeconds);
+    const bulkMesh = await bulk(cluster, "mesh/client", cluster.pod("mesh/bulk").ip, s.bulkSeconds);
+    const peak = await Promise.all(zts.map((z) => memoryMb(z.pid)));
+    const result: ZtunnelBenchResult = {
+      scenario: { rate: s.rate, connections: s.connections, durationSeconds: s.durationSeconds, payloadBytes: s.payloadBytes, bulkSeconds: s.bulkSeconds },
+      machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
+      direct,
+      mesh,
+      ztunnels: zts.map((z, i) => ({ node: z.node, cpuPer1000: ((after[i]! - before[i]!) * 1000) / total, peakRssMb: Math.max(mem[i]!.peak, peak[i]!.peak) })),
+      bulkGbps: { direct: bulkDirect, mesh: bulkMesh },
+    };
+    const outDir = join(ROOT, "results");
+    await mkdir(outDir, { recursive: true });
+    await writeFile(join(outDir, "ztunnel-bench.json"), renderJson(result));
+    await writeFile(join(outDir, "ztunnel-bench.md"), renderMarkdown(result));
+    process.stdout.write(renderMarkdown(result));
+    say(`results written to ${join(outDir, "ztunnel-bench.{json,md}")}`);
+  } finally {
+    await stop();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:ztunnel failed: ${(err as Error).stack ?? err}\n`);
+  process.exitCode = 1;
+});
