@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { ErrorCode, MeshError } from "../shared/errors.ts";
 import { run as defaultRun } from "../shared/exec.ts";
 import { planServices, renderHosts, renderLocalConfig, type PlannedService, type PodMeta, type ServiceSpec } from "./config-render.ts";
+import { renderKubeProxy } from "./kube-proxy.ts";
 import { planTopology, type TopologyPlan } from "./plan.ts";
 import { ProcessGroup, type ManagedProcess } from "./processes.ts";
 import { Topology, type Runner } from "./topology.ts";
@@ -79,6 +80,11 @@ export class LocalCluster {
     await this.writeConfig();
     const hosts = new Map(this.plan.pods.map((p) => [p.netns, renderHosts(p, this.services)]));
     await this.topology.create(hosts);
+    const rules = renderKubeProxy(this.services, this.plan.pods);
+    for (const n of this.plan.nodes) {
+      const r = await this.run("ip", ["netns", "exec", n.netns, "nft", "-f", "-"], rules);
+      if (r.code !== 0) throw new MeshError(ErrorCode.Redirect, `installing service rules on ${n.name} failed: ${r.stderr.trim()}`);
+    }
     for (const n of this.plan.nodes) this.startZtunnel(n.name);
     await Promise.all(this.plan.nodes.map((n) => this.waitReady(n.name)));
     for (const p of this.spec.pods) {

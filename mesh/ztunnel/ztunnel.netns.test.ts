@@ -107,6 +107,8 @@ describe("ztunnel in network namespaces", () => {
   it("a pod outside the mesh reaches an enrolled pod through inbound plaintext capture", async () => {
     const web = cluster.pod("demo/web").ip;
     expect((await curl("legacy/client", `http://${web}:8080/plain`)).body).toBe("hello from web GET /plain\n");
+    // By service name: the node's service rules (kube-proxy's job) pick the endpoint.
+    expect((await curl("legacy/client", "http://web.demo/plain-vip")).body).toBe("hello from web GET /plain-vip\n");
   });
 
   it("ztunnel metrics name both SPIFFE identities", async () => {
