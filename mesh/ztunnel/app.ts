@@ -102,7 +102,7 @@ export class Ztunnel {
       tracker: new ConnectionTracker(),
       metrics: this.metrics,
       log,
-      accessLog: opts.accessLog ?? log.child({ target: "access" }),
+      accessLog: opts.accessLog ?? log,
       tuning: { ...DEFAULT_TUNING, ...opts.tuning },
       illegalPorts: new Set([opts.listen.outbound, opts.listen.inboundPlaintext, opts.listen.hbone, DEFAULT_PORTS.outbound, DEFAULT_PORTS.inboundPlaintext, DEFAULT_PORTS.hbone]),
     };

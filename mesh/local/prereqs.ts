@@ -1,0 +1,62 @@
+// What the netns tests, the demo and the benchmarks need from the machine, and how to get it.
+import { run } from "../shared/exec.ts";
+
+export type Purpose = "test" | "demo" | "bench";
+
+interface Requirement {
+  tool: string;
+  pkg: string;
+  for: Purpose[];
+}
+
+const REQUIREMENTS: Requirement[] = [
+  { tool: "ip", pkg: "iproute2", for: ["test", "demo", "bench"] },
+  { tool: "nft", pkg: "nftables", for: ["test", "demo", "bench"] },
+  { tool: "curl", pkg: "curl", for: ["test", "demo", "bench"] },
+  { tool: "tcpdump", pkg: "tcpdump", for: ["test", "demo"] },
+  { tool: "openssl", pkg: "openssl", for: ["test"] },
+  { tool: "nginx", pkg: "nginx", for: ["bench"] },
+  { tool: "iperf3", pkg: "iperf3", for: ["bench"] },
+];
+
+export interface PrereqReport {
+  root: boolean;
+  linux: boolean;
+  missing: Array<{ tool: string; pkg: string }>;
+}
+
+export async function checkPrereqs(purpose: Purpose): Promise<PrereqReport> {
+  const missing: PrereqReport["missing"] = [];
+  for (const r of REQUIREMENTS.filter((x) => x.for.includes(purpose))) {
+    const found = await run("sh", ["-c", `command -v ${r.tool}`]);
+    if (found.code !== 0) missing.push({ tool: r.tool, pkg: r.pkg });
+  }
+  return { root: process.getuid?.() === 0, linux: process.platform === "linux", missing };
+}
+
+export function installCommand(missing: PrereqReport["missing"]): string {
+  return `apt-get install -y ${[...new Set(missing.map((m) => m.pkg))].join(" ")}`;
+}
+
+/** A message naming everything that is missing and how to fix it; empty when all is there. */
+export function describeMissing(r: PrereqReport, flag = "--install-deps"): string {
+  const lines: string[] = [];
+  if (!r.linux) lines.push("this needs Linux (network namespaces and nftables)");
+  if (!r.root) lines.push("this needs root to create network namespaces: run it with sudo");
+  if (r.missing.length) {
+    lines.push(`missing tools: ${r.missing.map((m) => m.tool).join(", ")}; install them with: ${installCommand(r.missing)}${flag ? ` (or pass ${flag})` : ""}`);
+  }
+  return lines.join("\n");
+}
+
+/** Installs missing Debian packages with apt-get, printing what it does. */
+export async function installMissing(r: PrereqReport, say: (s: string) => void): Promise<void> {
+  if (r.missing.length === 0) return;
+  const pkgs = [...new Set(r.missing.map((m) => m.pkg))];
+  say(`installing ${pkgs.join(", ")} with apt-get`);
+  const env = "DEBIAN_FRONTEND=noninteractive";
+  const update = await run("sh", ["-c", `${env} apt-get update -qq`], undefined, { timeoutMs: 300_000 });
+  if (update.code !== 0) throw new Error(`apt-get update failed: ${update.stderr.trim()}`);
+  const inst = await run("sh", ["-c", `${env} apt-get install -y -qq ${pkgs.join(" ")}`], undefined, { timeoutMs: 600_000 });
+  if (inst.code !== 0) throw new Error(`apt-get install failed: ${inst.stderr.trim()}`);
+}
