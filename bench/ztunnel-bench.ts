@@ -12,6 +12,8 @@ import { run } from "../mesh/shared/exec.ts";
 import { nginxApp } from "../mesh/local/apps.ts";
 import { LocalCluster, NODE_BIN } from "../mesh/local/cluster.ts";
 import { cpuSeconds, memoryMb } from "../mesh/local/proc-stats.ts";
+import { bundle } from "../mesh/build.ts";
+import { ZTUNNEL_NODE_FLAGS } from "../mesh/local/cluster.ts";
 import { renderJson, renderMarkdown, type LoadResult, type ZtunnelBenchResult } from "./report.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -78,6 +80,8 @@ async function main(): Promise<void> {
     ],
     services: [],
     ztunnelEnv: { LOG_LEVEL: "warn" },
+    // Measure the artifact that ships: the bundle, with the V8 flags the images use.
+    ztunnelCommand: { cmd: NODE_BIN, args: [...ZTUNNEL_NODE_FLAGS, await bundle("ztunnel")] },
   });
   const stop = async () => {
     say("cleaning up");
@@ -86,6 +90,7 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", () => void stop().then(() => process.exit(130)));
   try {
+    say(`bundled ztunnel; node flags: ${ZTUNNEL_NODE_FLAGS.join(" ") || "(none)"}`);
     say(`building the topology (${cluster.spec.prefix}) and starting two ztunnels`);
     await cluster.up();
     const waitFor = async (pod: string, ip: string) => {

@@ -1,0 +1,41 @@
+// Bundles a mesh program (ztunnel, later control plane and waypoint) into one ES module with esbuild:
+// what the images run, and what benchmarks run, so they measure the shipped artifact. A bundle also
+// starts faster and uses less memory than running the TypeScript sources through type stripping.
+import { build } from "esbuild";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export const PROGRAMS = { ztunnel: "mesh/ztunnel/main.ts" } as const;
+export type Program = keyof typeof PROGRAMS;
+
+/** Writes `<outDir>/<program>.mjs` and returns its path. koffi stays external: it loads a native library. */
+export async function bundle(program: Program, outDir = join(ROOT, "dist")): Promise<string> {
+  const outfile = join(outDir, `${program}.mjs`);
+  await build({
+    entryPoints: [join(ROOT, PROGRAMS[program])],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node24",
+    external: ["koffi"],
+    // Some dependencies are CommonJS and call require(); give the ES module one.
+    banner: { js: "import { createRequire as __alCreateRequire } from 'node:module'; const require = __alCreateRequire(import.meta.url);" },
+    legalComments: "none",
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const programs = (process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(PROGRAMS)) as Program[];
+  for (const p of programs) {
+    if (!(p in PROGRAMS)) {
+      process.stderr.write(`unknown program "${p}"; known: ${Object.keys(PROGRAMS).join(", ")}\n`);
+      process.exit(2);
+    }
+    process.stdout.write(`${await bundle(p)}\n`);
+  }
+}
