@@ -10,6 +10,9 @@ export interface ProxyUsage {
   node: string;
   /** CPU seconds per 1000 requests, which is also vCPU per 1000 req/s. */
   cpuPer1000: number;
+  /** Resident memory right after the HTTP load. */
+  rssAfterLoadMb: number;
+  /** Highest resident memory of the process (VmHWM), which includes the bulk transfer. */
   peakRssMb: number;
 }
 
@@ -69,9 +72,9 @@ export function renderMarkdown(r: ZtunnelBenchResult): string {
     row("through two ztunnels (HBONE)", r.mesh),
     `| added by the mesh | ${added.p50} | ${added.p90} | ${added.p99} | | | |`,
     ``,
-    `| ztunnel | vCPU per 1000 req/s | peak RSS MB |`,
-    `|---|---|---|`,
-    ...r.ztunnels.map((z) => `| ${z.node} | ${r3(z.cpuPer1000)} | ${r3(z.peakRssMb)} |`),
+    `| ztunnel | vCPU per 1000 req/s | RSS after HTTP load MB | peak RSS MB |`,
+    `|---|---|---|---|`,
+    ...r.ztunnels.map((z) => `| ${z.node} | ${r3(z.cpuPer1000)} | ${r3(z.rssAfterLoadMb)} | ${r3(z.peakRssMb)} |`),
     ``,
     `Bulk TCP, one stream for ${s.bulkSeconds} s: direct ${r3(r.bulkGbps.direct)} Gbit/s, through ztunnels ${r3(r.bulkGbps.mesh)} Gbit/s.`,
     ``,

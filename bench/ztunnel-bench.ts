@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
       direct,
       mesh,
-      ztunnels: zts.map((z, i) => ({ node: z.node, cpuPer1000: ((after[i]! - before[i]!) * 1000) / total, peakRssMb: Math.max(mem[i]!.peak, peak[i]!.peak) })),
+      ztunnels: zts.map((z, i) => ({ node: z.node, cpuPer1000: ((after[i]! - before[i]!) * 1000) / total, rssAfterLoadMb: mem[i]!.current, peakRssMb: Math.max(mem[i]!.peak, peak[i]!.peak) })),
       bulkGbps: { direct: bulkDirect, mesh: bulkMesh },
     };
     const outDir = join(ROOT, "results");
