@@ -9,5 +9,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     fileParallelism: false,
     pool: "forks",
+    reporters: ["default", "./mesh/testing/summary-reporter.ts"],
   },
 });
