@@ -215,6 +215,13 @@ describe("ztunnel bad input", () => {
     expect(await h2Request({ ":method": "CONNECT", ":authority": "not-an-address" })).toBe(400);
   });
 
+  it("answers 401 when policy denies the authenticated peer", async () => {
+    mesh.setConfig(base + denySleep);
+    expect(await h2Request({ ":method": "CONNECT", ":authority": "127.0.2.10:7070" })).toBe(401);
+    mesh.setConfig(base);
+    expect(await h2Request({ ":method": "CONNECT", ":authority": "127.0.2.10:7070" })).toBe(200);
+  });
+
   it("answers 503 when the application port refuses", async () => {
     expect(await h2Request({ ":method": "CONNECT", ":authority": "127.0.2.10:7999" })).toBe(503);
     await stillServing();
