@@ -5,6 +5,7 @@ import type { SockAddr } from "./addr.ts";
 import { describeError } from "./errors.ts";
 import type { Server } from "./lifecycle.ts";
 import type { Logger } from "./logging.ts";
+import { boundAddress, listen } from "./listen.ts";
 
 export type Handler = (req: http.IncomingMessage, url: URL) => Promise<{ status: number; body: string; type?: string }>;
 
@@ -31,18 +32,11 @@ export class HttpServer implements Server {
   }
 
   start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen({ host: this.listen.ip, port: this.listen.port }, () => {
-        this.server.off("error", reject);
-        resolve();
-      });
-    });
+    return listen(this.server, this.listen);
   }
 
   address(): SockAddr {
-    const a = this.server.address() as net.AddressInfo;
-    return { ip: a.address, port: a.port };
+    return boundAddress(this.server);
   }
 
   async drain(deadlineMs: number): Promise<void> {

@@ -14,7 +14,7 @@ import { evaluate } from "../rbac/evaluate.ts";
 import { identityOf, type ProxyContext } from "./context.ts";
 import { parseForwardedFor } from "./headers.ts";
 import { ConnectionRecord } from "./record.ts";
-import { relay } from "./relay.ts";
+import { boundAddress, listen } from "../../shared/listen.ts";
 
 interface Peer {
   socket: tls.TLSSocket;
@@ -44,18 +44,11 @@ export class HboneServer implements Server {
   }
 
   start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen({ host: this.listenHost, port: this.listenPort }, () => {
-        this.server.off("error", reject);
-        resolve();
-      });
-    });
+    return listen(this.server, { ip: this.listenHost, port: this.listenPort });
   }
 
   address(): SockAddr {
-    const a = this.server.address() as net.AddressInfo;
-    return { ip: a.address, port: a.port };
+    return boundAddress(this.server);
   }
 
   private async accept(socket: net.Socket): Promise<void> {
@@ -215,12 +208,7 @@ export class HboneServer implements Server {
       return record.fail("-", new MeshError(ErrorCode.BadRequest, "client went away before the upstream connected"));
     }
     stream.respond({ ":status": 200 });
-    record.open();
-    const r = relay(stream, upstream);
-    const untrack = ctx.tracker.add({ id: ctx.tracker.newId(), direction: "inbound", facts, close: (reason) => r.abort(reason) });
-    const result = await r.done;
-    untrack();
-    record.close(result);
+    await record.relay(stream, upstream, facts);
   }
 
   /** Closes the listener and abandons handshakes in progress; established sessions keep serving. */

@@ -1,17 +1,16 @@
 // Outbound capture (15001): every TCP connection an enrolled pod opens lands here. Mesh destinations
 // get HBONE to the destination pod's ztunnel; others get plain TCP; ztunnel's own ports are refused.
-import net from "node:net";
+import type net from "node:net";
 import type { Duplex } from "node:stream";
-import { formatAddr, normalizeIp, type SockAddr } from "../../shared/addr.ts";
-import { describeError, ErrorCode, isMeshError, MeshError } from "../../shared/errors.ts";
-import type { Server } from "../../shared/lifecycle.ts";
+import { formatAddr, type SockAddr } from "../../shared/addr.ts";
+import { ErrorCode, isMeshError, MeshError } from "../../shared/errors.ts";
 import type { ResponseFlag } from "../telemetry/metrics.ts";
 import { identityOf, type ProxyContext } from "./context.ts";
 import { buildBaggage, buildForwarded } from "./headers.ts";
 import type { HbonePool } from "./hbone-pool.ts";
 import { planOutbound } from "./outbound-plan.ts";
+import { CaptureListener } from "./capture-listener.ts";
 import { ConnectionRecord } from "./record.ts";
-import { relay } from "./relay.ts";
 
 function flagFor(err: unknown): ResponseFlag {
   if (isMeshError(err, ErrorCode.PolicyDenied)) return "DENY";
@@ -20,55 +19,24 @@ function flagFor(err: unknown): ResponseFlag {
   return "CONNECT";
 }
 
-export class OutboundServer implements Server {
-  private readonly ctx: ProxyContext;
+export class OutboundServer extends CaptureListener {
   private readonly pool: HbonePool;
-  private readonly server: net.Server;
-  private readonly listen: SockAddr;
   private readonly pick: (n: number) => number;
 
-  constructor(ctx: ProxyContext, pool: HbonePool, listen: SockAddr, pick: (n: number) => number = (n) => Math.floor(Math.random() * n)) {
-    this.ctx = ctx;
+  constructor(ctx: ProxyContext, pool: HbonePool, at: SockAddr, pick: (n: number) => number = (n) => Math.floor(Math.random() * n)) {
+    super(ctx, at, "outbound");
     this.pool = pool;
-    this.listen = listen;
     this.pick = pick;
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => void this.accept(s));
-    this.server.on("error", (err) => ctx.log.error({ err: describeError(err) }, "outbound listener error"));
   }
 
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen({ host: this.listen.ip, port: this.listen.port }, () => {
-        this.server.off("error", reject);
-        resolve();
-      });
-    });
-  }
-
-  address(): SockAddr {
-    const a = this.server.address() as net.AddressInfo;
-    return { ip: a.address, port: a.port };
-  }
-
-  private async accept(client: net.Socket): Promise<void> {
+  protected async handle(client: net.Socket, src: SockAddr, dst: SockAddr): Promise<void> {
     const ctx = this.ctx;
-    client.on("error", () => undefined);
-    const srcAddr = { ip: normalizeIp(client.remoteAddress ?? ""), port: client.remotePort ?? 0 };
-    let dst: SockAddr;
-    try {
-      dst = await ctx.network.originalDst(client);
-    } catch (err) {
-      ctx.log.warn({ err: describeError(err), "src.addr": formatAddr(srcAddr) }, "outbound connection without a destination");
-      client.destroy();
-      return;
-    }
     const state = ctx.state.current;
-    const source = state.workloadByIp(srcAddr.ip);
+    const source = state.workloadByIp(src.ip);
     const plan = planOutbound({ state, source, dst, illegalPorts: ctx.illegalPorts, hboneTarget: (ip) => ctx.network.hboneTarget(ip), pick: this.pick });
     const record = new ConnectionRecord(ctx, {
       direction: "outbound",
-      srcAddr: formatAddr(srcAddr),
+      srcAddr: formatAddr(src),
       dstAddr: formatAddr(dst),
       ...(source ? { srcWorkload: source, srcIdentity: identityOf(source) } : {}),
       ...(plan.kind === "hbone" || plan.kind === "direct" ? { dstWorkload: plan.workload } : {}),
@@ -89,7 +57,7 @@ export class OutboundServer implements Server {
           dst: plan.identity,
           target: plan.target,
           authority: formatAddr(plan.authority),
-          headers: { forwarded: buildForwarded(srcAddr, plan.service), baggage: buildBaggage(source!, ctx.clusterId) },
+          headers: { forwarded: buildForwarded(src, plan.service), baggage: buildBaggage(source!, ctx.clusterId) },
         });
       } else {
         upstream = await ctx.network.connect(plan.target, ctx.tuning.connectTimeoutMs);
@@ -104,24 +72,6 @@ export class OutboundServer implements Server {
       record.fail("-", new MeshError(ErrorCode.BadRequest, "client went away before the upstream connected"));
       return;
     }
-    record.open();
-    const r = relay(client, upstream);
-    const untrack = ctx.tracker.add({ id: ctx.tracker.newId(), direction: "outbound", close: (reason) => r.abort(reason) });
-    const result = await r.done;
-    untrack();
-    record.close(result);
-  }
-
-  stopAccepting(): void {
-    this.server.close();
-  }
-
-  async drain(deadlineMs: number): Promise<void> {
-    this.stopAccepting();
-    await this.ctx.tracker.waitIdle(deadlineMs);
-  }
-
-  async close(): Promise<void> {
-    this.server.close();
+    await record.relay(client, upstream);
   }
 }

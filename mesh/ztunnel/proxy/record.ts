@@ -3,7 +3,9 @@ import { describeError } from "../../shared/errors.ts";
 import { accessLogFields, tcpLabels, type ConnectionView } from "../telemetry/labels.ts";
 import type { ResponseFlag } from "../telemetry/metrics.ts";
 import type { ProxyContext } from "./context.ts";
-import type { RelayResult } from "./relay.ts";
+import type { Duplex } from "node:stream";
+import type { ConnectionFacts } from "../rbac/evaluate.ts";
+import { relay, type RelayResult } from "./relay.ts";
 
 export class ConnectionRecord {
   private readonly started = performance.now();
@@ -21,6 +23,24 @@ export class ConnectionRecord {
     this.opened = true;
     this.ctx.metrics.opened.inc(tcpLabels(this.view, "-", this.ctx.clusterId));
     this.ctx.metrics.socketsOpen.inc({ direction: this.view.direction });
+  }
+
+  /**
+   * Relays until both sides are done, tracked so that drain and policy re-checks can end it.
+   * `facts` (inbound only) are what a policy change is re-evaluated on.
+   */
+  async relay(client: Duplex, upstream: Duplex, facts?: ConnectionFacts): Promise<void> {
+    this.open();
+    const r = relay(client, upstream);
+    const untrack = this.ctx.tracker.add({
+      id: this.ctx.tracker.newId(),
+      direction: this.view.direction,
+      ...(facts ? { facts } : {}),
+      close: (reason) => r.abort(reason),
+    });
+    const result = await r.done;
+    untrack();
+    this.close(result);
   }
 
   /** The connection was refused or failed before relaying. */
