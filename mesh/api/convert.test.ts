@@ -1,0 +1,51 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { parseLocalConfig } from "../ztunnel/state/local-config.ts";
+import { addressFromProto, authorizationFromProto, authorizationToProto, serviceToProto, workloadToProto } from "./convert.ts";
+import { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";
+import { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";
+
+const cfg = parseLocalConfig(`
+workloads:
+  - uid: K//Pod/demo/web
+    name: web
+    namespace: demo
+    workloadIps: [198.18.2.10]
+    serviceAccount: web
+    node: node-2
+    protocol: HBONE
+    status: Unhealthy
+    services: { "demo/web.demo.svc.cluster.local": { 80: 8080, 443: 0 } }
+    authorizationPolicies: [demo/sel]
+services:
+  - { name: web, namespace: demo, hostname: web.demo.svc.cluster.local, vips: [198.19.0.10], ports: { 80: 8080 } }
+policies:
+  - name: p
+    namespace: demo
+    scope: WorkloadSelector
+    action: Deny
+    dryRun: true
+    rules:
+      - clauses:
+          - matches: [{ principals: ["*", "a*", "*b", "c"], notNamespaces: [x], sourceIps: [198.18.0.0/16], destinationPorts: [80] }]
+          - matches: [{ notDestinationPorts: [22], notSourceIps: [198.18.1.1], destinationIps: [198.18.2.10], notPrincipals: ["*"] }]
+`);
+
+describe("wire conversion", () => {
+  it("round-trips workloads, services and policies through binary protobuf", () => {
+    const w = cfg.workloads[0]!;
+    const wBack = addressFromProto(fromBinary(AddressSchema, toBinary(AddressSchema, workloadToProto(w))));
+    expect(wBack).toEqual({ workload: w });
+    const s = cfg.services[0]!;
+    expect(addressFromProto(fromBinary(AddressSchema, toBinary(AddressSchema, serviceToProto(s))))).toEqual({ service: s });
+    const p = cfg.policies[0]!;
+    expect(authorizationFromProto(fromBinary(AuthorizationSchema, toBinary(AuthorizationSchema, authorizationToProto(p))))).toEqual(p);
+  });
+
+  it("rejects invalid resources with the field named", () => {
+    const w = workloadToProto({ ...cfg.workloads[0]!, ips: ["not-ip"] });
+    expect(() => addressFromProto(w)).toThrow(/addresses: "not-ip" is not an IP address/);
+    const p = authorizationToProto({ ...cfg.policies[0]!, rules: [{ clauses: [{ matches: [{ ...cfg.policies[0]!.rules[0]!.clauses[0]!.matches[0]!, sourceIps: ["1.2.3.4/99"] }] }] }] });
+    expect(() => authorizationFromProto(p)).toThrow(/sourceIps: "1.2.3.4\/99"/);
+  });
+});
