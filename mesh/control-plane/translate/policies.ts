@@ -1,0 +1,209 @@
+// AuthorizationPolicy and PeerAuthentication -> ztunnel's L4 Authorization, with Istio's rules:
+// - policies with targetRef(s) belong to a waypoint, not ztunnel;
+// - an ALLOW rule with L7 fields is dropped (more restrictive: if it was the only rule, nothing is allowed);
+// - a DENY rule with L7 fields is kept without them (also more restrictive);
+// - PeerAuthentication STRICT becomes a DENY of traffic without a peer identity.
+// Pure. Invalid policies are rejected on their own with every problem listed.
+import type { Authorization, Clause, Match, Rule, StringMatch } from "../../api/types.ts";
+import { parseCidr } from "../../shared/addr.ts";
+import type { AuthorizationPolicy, AuthorizationPolicyCondition, AuthorizationPolicyOperation, AuthorizationPolicySource, PeerAuthentication } from "../model/kube.ts";
+import type { ResourceNote, TranslateOptions } from "./options.ts";
+
+function sm(s: string): StringMatch {
+  if (s === "*") return { kind: "presence" };
+  if (s.startsWith("*")) return { kind: "suffix", value: s.slice(1) };
+  if (s.endsWith("*")) return { kind: "prefix", value: s.slice(0, -1) };
+  return { kind: "exact", value: s };
+}
+
+function emptyMatch(): Match {
+  return { namespaces: [], notNamespaces: [], principals: [], notPrincipals: [], sourceIps: [], notSourceIps: [], destinationIps: [], notDestinationIps: [], destinationPorts: [], notDestinationPorts: [] };
+}
+
+const L7_SOURCE = ["requestPrincipals", "notRequestPrincipals", "remoteIpBlocks", "notRemoteIpBlocks"] as const;
+const L7_OPERATION = ["hosts", "notHosts", "methods", "notMethods", "paths", "notPaths"] as const;
+const L4_CONDITIONS = new Set(["source.ip", "source.namespace", "source.principal", "destination.ip", "destination.port"]);
+
+interface RuleResult {
+  rule: Rule;
+  l7: string[];
+}
+
+function checkCidrs(list: string[] | undefined, field: string, problems: string[]): string[] {
+  for (const c of list ?? []) {
+    try {
+      parseCidr(c);
+    } catch {
+      problems.push(`${field}: "${c}" is not an IP address or CIDR block`);
+    }
+  }
+  return list ?? [];
+}
+
+function checkPorts(list: string[] | undefined, field: string, problems: string[]): number[] {
+  return (list ?? []).flatMap((p) => {
+    const n = Number(p);
+    if (!/^\d+$/.test(String(p)) || n < 1 || n > 65535) {
+      problems.push(`${field}: "${p}" is not a port number 1..65535`);
+      return [];
+    }
+    return [n];
+  });
+}
+
+function sourceMatch(src: AuthorizationPolicySource, where: string, problems: string[], l7: string[]): Match {
+  for (const f of L7_SOURCE) if (src[f]?.length) l7.push(`${where}.${f}`);
+  return {
+    ...emptyMatch(),
+    principals: (src.principals ?? []).map(sm),
+    notPrincipals: (src.notPrincipals ?? []).map(sm),
+    namespaces: (src.namespaces ?? []).map(sm),
+    notNamespaces: (src.notNamespaces ?? []).map(sm),
+    sourceIps: checkCidrs(src.ipBlocks, `${where}.ipBlocks`, problems),
+    notSourceIps: checkCidrs(src.notIpBlocks, `${where}.notIpBlocks`, problems),
+  };
+}
+
+function operationMatch(op: AuthorizationPolicyOperation, where: string, problems: string[], l7: string[]): Match {
+  for (const f of L7_OPERATION) if (op[f]?.length) l7.push(`${where}.${f}`);
+  return { ...emptyMatch(), destinationPorts: checkPorts(op.ports, `${where}.ports`, problems), notDestinationPorts: checkPorts(op.notPorts, `${where}.notPorts`, problems) };
+}
+
+function conditionClause(c: AuthorizationPolicyCondition, where: string, problems: string[], l7: string[]): Clause | undefined {
+  if (!L4_CONDITIONS.has(c.key)) {
+    l7.push(`${where} (${c.key})`);
+    return undefined;
+  }
+  const values = c.values ?? [];
+  const notValues = c.notValues ?? [];
+  const m = emptyMatch();
+  switch (c.key) {
+    case "source.ip":
+      m.sourceIps = checkCidrs(values, `${where}.values`, problems);
+      m.notSourceIps = checkCidrs(notValues, `${where}.notValues`, problems);
+      break;
+    case "source.namespace":
+      m.namespaces = values.map(sm);
+      m.notNamespaces = notValues.map(sm);
+      break;
+    case "source.principal":
+      m.principals = values.map(sm);
+      m.notPrincipals = notValues.map(sm);
+      break;
+    case "destination.ip":
+      m.destinationIps = checkCidrs(values, `${where}.values`, problems);
+      m.notDestinationIps = checkCidrs(notValues, `${where}.notValues`, problems);
+      break;
+    case "destination.port":
+      m.destinationPorts = checkPorts(values, `${where}.values`, problems);
+      m.notDestinationPorts = checkPorts(notValues, `${where}.notValues`, problems);
+      break;
+  }
+  return { matches: [m] };
+}
+
+function translateRule(rule: NonNullable<NonNullable<AuthorizationPolicy["spec"]>["rules"]>[number], i: number, problems: string[]): RuleResult {
+  const l7: string[] = [];
+  const clauses: Clause[] = [];
+  if (rule.from?.length) {
+    clauses.push({ matches: rule.from.map((f, j) => sourceMatch(f.source ?? {}, `rules[${i}].from[${j}].source`, problems, l7)) });
+  }
+  if (rule.to?.length) {
+    clauses.push({ matches: rule.to.map((t, j) => operationMatch(t.operation ?? {}, `rules[${i}].to[${j}].operation`, problems, l7)) });
+  }
+  for (const [j, c] of (rule.when ?? []).entries()) {
+    if (!c.key) {
+      problems.push(`rules[${i}].when[${j}]: key is required`);
+      continue;
+    }
+    const clause = conditionClause(c, `rules[${i}].when[${j}]`, problems, l7);
+    if (clause) clauses.push(clause);
+  }
+  return { rule: { clauses }, l7 };
+}
+
+function scopeOf(meta: { namespace?: string }, selector: Record<string, string> | undefined, opts: TranslateOptions): Authorization["scope"] {
+  if (selector && Object.keys(selector).length > 0) return "WorkloadSelector";
+  return meta.namespace === opts.rootNamespace ? "Global" : "Namespace";
+}
+
+export interface PolicyTranslation {
+  policies: Authorization[];
+  /** policy key "ns/name" -> the label selector, for selector-scoped policies. */
+  selectors: Map<string, { namespace: string; matchLabels: Record<string, string> }>;
+  notes: ResourceNote[];
+}
+
+export function translatePolicies(aps: readonly AuthorizationPolicy[], pas: readonly PeerAuthentication[], opts: TranslateOptions): PolicyTranslation {
+  const policies: Authorization[] = [];
+  const selectors: PolicyTranslation["selectors"] = new Map();
+  const notes: ResourceNote[] = [];
+
+  for (const ap of aps) {
+    const ns = ap.metadata?.namespace ?? "";
+    const name = ap.metadata?.name ?? "";
+    const note = (status: ResourceNote["status"], reason: string) => notes.push({ kind: "AuthorizationPolicy", namespace: ns, name, status, reason });
+    const spec = ap.spec ?? {};
+    if (spec.targetRef || spec.targetRefs?.length) {
+      note("Ignored", "bound with targetRefs: enforced by the waypoint, not by ztunnel");
+      continue;
+    }
+    const action = (spec.action ?? "ALLOW").toUpperCase();
+    if (action !== "ALLOW" && action !== "DENY") {
+      note("Rejected", `action ${action} is not supported by ztunnel (use ALLOW or DENY)`);
+      continue;
+    }
+    const problems: string[] = [];
+    const results = (spec.rules ?? []).map((r, i) => translateRule(r ?? {}, i, problems));
+    if (problems.length) {
+      note("Rejected", problems.join("; "));
+      continue;
+    }
+    const l7 = results.flatMap((r) => r.l7);
+    let rules: Rule[];
+    if (action === "ALLOW") {
+      rules = results.filter((r) => r.l7.length === 0).map((r) => r.rule);
+      if (l7.length) {
+        note("Partial", `ALLOW rules with HTTP fields are not enforced by ztunnel and were dropped (${l7.join(", ")})${rules.length === 0 ? "; no rule is left, so this policy allows nothing" : ""}; bind the policy to a waypoint with targetRefs to enforce them`);
+      }
+    } else {
+      rules = results.map((r) => r.rule);
+      if (l7.length) note("Partial", `DENY rules are enforced without their HTTP fields (${l7.join(", ")}), which denies more than written; bind the policy to a waypoint with targetRefs for exact HTTP matching`);
+    }
+    const selector = spec.selector?.matchLabels;
+    const scope = scopeOf({ namespace: ns }, selector, opts);
+    if (scope === "WorkloadSelector") selectors.set(`${ns}/${name}`, { namespace: ns, matchLabels: selector! });
+    policies.push({ name, namespace: ns, scope, action: action === "ALLOW" ? "Allow" : "Deny", rules, dryRun: ap.metadata?.annotations?.["istio.io/dry-run"] === "true" });
+  }
+
+  for (const pa of pas) {
+    const ns = pa.metadata?.namespace ?? "";
+    const name = pa.metadata?.name ?? "";
+    const mode = (pa.spec?.mtls?.mode ?? "UNSET").toUpperCase();
+    if (!["UNSET", "PERMISSIVE", "STRICT", "DISABLE"].includes(mode)) {
+      notes.push({ kind: "PeerAuthentication", namespace: ns, name, status: "Rejected", reason: `mtls.mode ${mode} is not one of UNSET, PERMISSIVE, STRICT, DISABLE` });
+      continue;
+    }
+    if (pa.spec?.portLevelMtls && Object.keys(pa.spec.portLevelMtls).length) {
+      notes.push({ kind: "PeerAuthentication", namespace: ns, name, status: "Partial", reason: "portLevelMtls is not supported in ambient mode and was ignored" });
+    }
+    if (mode === "DISABLE") {
+      notes.push({ kind: "PeerAuthentication", namespace: ns, name, status: "Ignored", reason: "DISABLE has no effect in ambient mode: HBONE is always mutual TLS" });
+    }
+    if (mode !== "STRICT") continue;
+    const selector = pa.spec?.selector?.matchLabels;
+    const scope = scopeOf({ namespace: ns }, selector, opts);
+    const policyName = `istio_converted_static_strict_${name}`;
+    if (scope === "WorkloadSelector") selectors.set(`${ns}/${policyName}`, { namespace: ns, matchLabels: selector! });
+    policies.push({
+      name: policyName,
+      namespace: ns,
+      scope,
+      action: "Deny",
+      rules: [{ clauses: [{ matches: [{ ...emptyMatch(), notPrincipals: [{ kind: "presence" }] }] }] }],
+      dryRun: false,
+    });
+  }
+  policies.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  return { policies, selectors, notes };
+}

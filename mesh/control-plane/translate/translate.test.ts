@@ -1,0 +1,38 @@
+// Golden tests: testdata/<case>.in.yaml (Kubernetes objects) -> <case>.out.yaml (what proxies get).
+// Regenerate with UPDATE_GOLDEN=1 after checking the change is intended.
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { emptySnapshot, type ClusterSnapshot } from "../model/kube.ts";
+import { parseManifests } from "../model/manifests.ts";
+import { translate } from "./index.ts";
+import { translationToYaml } from "./serialize.ts";
+
+const dir = join(import.meta.dirname, "testdata");
+
+export function snapshotFrom(text: string): ClusterSnapshot {
+  const parsed = parseManifests(text);
+  expect(parsed.errors).toEqual([]);
+  const snap = emptySnapshot() as { [K in keyof ClusterSnapshot]: unknown[] };
+  for (const o of parsed.objects) snap[o.kind].push(o.object);
+  return snap as unknown as ClusterSnapshot;
+}
+
+describe("translation (golden)", () => {
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".in.yaml")).sort()) {
+    const name = file.replace(/\.in\.yaml$/, "");
+    it(name, () => {
+      const out = translationToYaml(translate(snapshotFrom(readFileSync(join(dir, file), "utf8"))));
+      const golden = join(dir, `${name}.out.yaml`);
+      if (process.env.UPDATE_GOLDEN) writeFileSync(golden, out);
+      expect(out).toBe(readFileSync(golden, "utf8"));
+    });
+  }
+
+  it("is deterministic whatever the input order", () => {
+    const text = readFileSync(join(dir, "enrollment.in.yaml"), "utf8");
+    const docs = text.split(/^---$/m);
+    const reversed = [...docs].reverse().join("\n---\n");
+    expect(translationToYaml(translate(snapshotFrom(reversed)))).toBe(translationToYaml(translate(snapshotFrom(text))));
+  });
+});

@@ -1,0 +1,172 @@
+// Pods -> workloads and Services -> services, with Istio's enrolment and waypoint-binding rules. Pure.
+import net from "node:net";
+import type { PortMap, Service, WaypointRef, Workload } from "../../api/types.ts";
+import type { ClusterSnapshot, V1EndpointSlice, V1Namespace, V1Pod, V1Service } from "../model/kube.ts";
+import { LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
+
+/** Enrolled: pod label ambient, or namespace label ambient unless the pod says none. Host-network pods never are. */
+export function isEnrolled(pod: V1Pod, ns: V1Namespace | undefined): boolean {
+  if (pod.spec?.hostNetwork) return false;
+  const podMode = pod.metadata?.labels?.[LABELS.dataplaneMode];
+  if (podMode === "none") return false;
+  if (podMode === "ambient") return true;
+  return ns?.metadata?.labels?.[LABELS.dataplaneMode] === "ambient";
+}
+
+function podIps(pod: V1Pod): string[] {
+  const list = pod.status?.podIPs?.map((p) => p.ip) ?? (pod.status?.podIP ? [pod.status.podIP] : []);
+  return list.filter((ip): ip is string => typeof ip === "string" && net.isIP(ip) !== 0);
+}
+
+function isReady(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp) return false;
+  const ready = pod.status?.conditions?.find((c) => c.type === "Ready");
+  // Objects written by hand (file mode) often carry no status conditions: treat a running IP as ready.
+  return ready ? ready.status === "True" : pod.status?.phase !== "Failed" && pod.status?.phase !== "Succeeded";
+}
+
+/** The controller's name: a ReplicaSet's Deployment (hash suffix removed), else the owner, else the pod. */
+function workloadName(pod: V1Pod): string {
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.controller) ?? pod.metadata?.ownerReferences?.[0];
+  if (!owner) return pod.metadata?.name ?? "";
+  if (owner.kind === "ReplicaSet") return owner.name.replace(/-[a-z0-9]{5,10}$/, "");
+  return owner.name;
+}
+
+function waypointFor(labels: Record<string, string> | undefined, nsLabels: Record<string, string> | undefined, namespace: string, domain: string): WaypointRef | undefined {
+  // An object label beats the namespace label; "none" opts out.
+  const name = labels?.[LABELS.useWaypoint] ?? nsLabels?.[LABELS.useWaypoint];
+  if (!name || name === "none") return undefined;
+  const fromObject = labels?.[LABELS.useWaypoint] !== undefined;
+  const wpNs = (fromObject ? labels?.[LABELS.useWaypointNamespace] : nsLabels?.[LABELS.useWaypointNamespace]) ?? namespace;
+  return { hostname: `${name}.${wpNs}.svc.${domain}`, namespace: wpNs, hbonePort: 15008 };
+}
+
+function matchesSelector(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+  if (!selector || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/** Resolves a Service port's targetPort for one pod: a number, or a named container port. */
+function targetPortFor(port: { port: number; targetPort?: number | string }, pod: V1Pod): number | undefined {
+  const t = port.targetPort;
+  if (t === undefined || t === null || t === "") return port.port;
+  if (typeof t === "number") return t;
+  if (/^\d+$/.test(t)) return Number(t);
+  for (const c of pod.spec?.containers ?? []) {
+    const p = c.ports?.find((x) => x.name === t);
+    if (p) return p.containerPort;
+  }
+  return undefined;
+}
+
+function serviceHostname(svc: V1Service, domain: string): string {
+  return `${svc.metadata?.name}.${svc.metadata?.namespace}.svc.${domain}`;
+}
+
+export interface WorkloadTranslation {
+  workloads: Workload[];
+  services: Service[];
+  notes: ResourceNote[];
+}
+
+export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions, policiesFor: (pod: V1Pod) => string[]): WorkloadTranslation {
+  const notes: ResourceNote[] = [];
+  const nsByName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
+  const podByKey = new Map(snap.Pod.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
+
+  // Endpoints: EndpointSlices where a service has them; the selector otherwise (file mode).
+  const slicesBySvc = new Map<string, V1EndpointSlice[]>();
+  for (const s of snap.EndpointSlice) {
+    const svc = s.metadata?.labels?.["kubernetes.io/service-name"];
+    if (!svc) continue;
+    const key = `${s.metadata?.namespace}/${svc}`;
+    slicesBySvc.set(key, [...(slicesBySvc.get(key) ?? []), s]);
+  }
+  const servicesOfPod = new Map<string, Map<string, Map<number, number>>>();
+  const services: Service[] = [];
+  for (const svc of snap.Service) {
+    const ns = svc.metadata?.namespace ?? "";
+    const name = svc.metadata?.name ?? "";
+    const hostname = serviceHostname(svc, opts.clusterDomain);
+    const key = `${ns}/${hostname}`;
+    const specPorts = (svc.spec?.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP");
+    const vips = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter((ip) => net.isIP(ip) !== 0);
+    const badTarget = specPorts.find((p) => typeof p.targetPort === "number" && (p.targetPort < 1 || p.targetPort > 65535));
+    if (badTarget) {
+      notes.push({ kind: "Service", namespace: ns, name, status: "Rejected", reason: `port ${badTarget.port}: targetPort ${badTarget.targetPort} is outside 1..65535` });
+      continue;
+    }
+    const svcPorts: PortMap = new Map(
+      specPorts
+        .map((p) => [p.port, typeof p.targetPort === "number" ? p.targetPort : typeof p.targetPort === "string" && /^\d+$/.test(p.targetPort) ? Number(p.targetPort) : p.targetPort === undefined ? p.port : 0] as [number, number])
+        .sort((a, b) => a[0] - b[0]),
+    );
+    const wp = waypointFor(svc.metadata?.labels, nsByName.get(ns)?.metadata?.labels, ns, opts.clusterDomain);
+    services.push({ name, namespace: ns, hostname, vips, ports: svcPorts, ...(wp ? { waypoint: wp } : {}) });
+
+    const backing: V1Pod[] = [];
+    const slices = slicesBySvc.get(`${ns}/${name}`);
+    if (slices) {
+      for (const s of slices) {
+        for (const ep of s.endpoints ?? []) {
+          const ref = ep.targetRef;
+          if (ref?.kind !== "Pod") continue;
+          const pod = podByKey.get(`${ref.namespace ?? ns}/${ref.name}`);
+          if (pod) backing.push(pod);
+        }
+      }
+    } else {
+      for (const pod of snap.Pod) if (pod.metadata?.namespace === ns && matchesSelector(svc.spec?.selector, pod.metadata?.labels)) backing.push(pod);
+    }
+    for (const pod of backing) {
+      const pk = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+      const portMap = new Map<number, number>();
+      for (const p of specPorts) {
+        const t = targetPortFor(p as { port: number; targetPort?: number | string }, pod);
+        if (t !== undefined) portMap.set(p.port, t);
+      }
+      const bySvc = servicesOfPod.get(pk) ?? new Map<string, Map<number, number>>();
+      bySvc.set(key, new Map([...portMap.entries()].sort((a, b) => a[0] - b[0])));
+      servicesOfPod.set(pk, bySvc);
+    }
+  }
+
+  const workloads: Workload[] = [];
+  for (const pod of snap.Pod) {
+    const ns = pod.metadata?.namespace ?? "";
+    const name = pod.metadata?.name ?? "";
+    const ips = podIps(pod);
+    if (ips.length === 0 || pod.spec?.hostNetwork) continue; // nothing to address (pending, or shares the node's IP)
+    if (!pod.spec?.nodeName) {
+      notes.push({ kind: "Pod", namespace: ns, name, status: "Ignored", reason: "not scheduled to a node yet" });
+      continue;
+    }
+    const labels = pod.metadata?.labels ?? {};
+    const nsObj = nsByName.get(ns);
+    const wl = workloadName(pod);
+    const wp = waypointFor(labels, nsObj?.metadata?.labels, ns, opts.clusterDomain);
+    workloads.push({
+      uid: `${opts.clusterId}//Pod/${ns}/${name}`,
+      name,
+      namespace: ns,
+      ips,
+      trustDomain: opts.trustDomain,
+      serviceAccount: pod.spec.serviceAccountName || "default",
+      node: pod.spec.nodeName,
+      protocol: isEnrolled(pod, nsObj) ? "HBONE" : "NONE",
+      status: isReady(pod) ? "Healthy" : "Unhealthy",
+      services: new Map([...(servicesOfPod.get(`${ns}/${name}`) ?? new Map()).entries()].sort((a, b) => a[0].localeCompare(b[0]))),
+      authorizationPolicies: policiesFor(pod),
+      canonicalName: labels[LABELS.canonicalName] ?? labels["app.kubernetes.io/name"] ?? labels.app ?? wl,
+      canonicalRevision: labels[LABELS.canonicalRevision] ?? labels["app.kubernetes.io/version"] ?? labels.version ?? "latest",
+      workloadName: wl,
+      ...(wp ? { waypoint: wp } : {}),
+    });
+  }
+  workloads.sort((a, b) => a.uid.localeCompare(b.uid));
+  services.sort((a, b) => `${a.namespace}/${a.hostname}`.localeCompare(`${b.namespace}/${b.hostname}`));
+  return { workloads, services, notes };
+}
+
+export { matchesSelector };
