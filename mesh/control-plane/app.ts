@@ -1,0 +1,118 @@
+// One control plane: discovery -> store -> translate -> push, plus the CA, wired together. Discovery
+// sources are injected (files today; the Kubernetes API through the same store), as are the CA material
+// and the authenticator.
+import type { SockAddr } from "../shared/addr.ts";
+import { HttpServer } from "../shared/http-server.ts";
+import { formatIdentity, type Identity } from "../shared/identity.ts";
+import { Readiness } from "../shared/lifecycle.ts";
+import type { Logger } from "../shared/logging.ts";
+import type { CaMaterial } from "../shared/pki.ts";
+import { controlPlaneAdmin } from "./admin/admin.ts";
+import type { Authenticator } from "./auth/authenticator.ts";
+import { CaService } from "./ca/ca-service.ts";
+import { NodeIdentityIndex } from "./ca/node-index.ts";
+import { GrpcServer, servingCert } from "./grpc-server.ts";
+import { AdsServer } from "./push/ads.ts";
+import { ControlPlaneMetrics } from "./push/metrics.ts";
+import { SnapshotBuilder } from "./push/snapshot.ts";
+import { ObjectStore } from "./store/object-store.ts";
+import { toPlain } from "./translate/serialize.ts";
+import type { TranslateOptions } from "./translate/index.ts";
+
+export interface DiscoverySource {
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  listen: { grpc: SockAddr; admin: SockAddr };
+  translate: TranslateOptions;
+  /** The control plane's own identity, presented on the gRPC port. */
+  identity: Identity;
+  ca: CaMaterial;
+  auth: Authenticator;
+  log: Logger;
+  debounceMs?: number;
+  certTtlSeconds?: number;
+  maxCertTtlSeconds?: number;
+  processMetrics?: boolean;
+  /** Builds the discovery sources once the store exists. */
+  discovery: (store: ObjectStore) => DiscoverySource[];
+}
+
+export class ControlPlane {
+  readonly store = new ObjectStore();
+  readonly metrics: ControlPlaneMetrics;
+  readonly builder: SnapshotBuilder;
+  readonly ads: AdsServer;
+  readonly readiness = new Readiness(["discovery", "grpc"]);
+  private readonly opts: ControlPlaneOptions;
+  private readonly sources: DiscoverySource[];
+  private readonly admin: HttpServer;
+  private grpc: GrpcServer | undefined;
+
+  constructor(opts: ControlPlaneOptions) {
+    this.opts = opts;
+    this.metrics = new ControlPlaneMetrics({ processMetrics: opts.processMetrics ?? false });
+    this.builder = new SnapshotBuilder({ store: this.store, translate: opts.translate, debounceMs: opts.debounceMs ?? 100, log: opts.log });
+    this.builder.subscribe(() => this.metrics.translateSeconds.observe(this.builder.lastTranslateMs / 1000));
+    this.ads = new AdsServer({ builder: this.builder, auth: opts.auth, metrics: this.metrics, log: opts.log });
+    this.sources = opts.discovery(this.store);
+    this.admin = new HttpServer(
+      opts.listen.admin,
+      controlPlaneAdmin({ configDump: () => this.configDump(), connections: () => this.ads.describe(), metrics: this.metrics, readiness: this.readiness }),
+      opts.log,
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.admin.start();
+    this.builder.start();
+    this.ads.start();
+    for (const s of this.sources) await s.start();
+    // Translate once before serving, so the first proxy gets a complete snapshot rather than none.
+    this.builder.rebuild();
+    this.readiness.satisfy("discovery");
+    const ttl = 7 * 86_400;
+    const credentials = await servingCert(this.opts.ca, this.opts.identity, ttl);
+    const index = new NodeIdentityIndex(this.store);
+    const ca = new CaService({
+      ca: () => this.opts.ca,
+      auth: this.opts.auth,
+      metrics: this.metrics,
+      log: this.opts.log,
+      policy: {
+        trustDomain: this.opts.translate.trustDomain,
+        defaultTtlSeconds: this.opts.certTtlSeconds ?? 86_400,
+        maxTtlSeconds: this.opts.maxCertTtlSeconds ?? 30 * 86_400,
+        identityOnNode: (id, node) => index.has(id, node),
+      },
+    });
+    this.grpc = new GrpcServer({ at: this.opts.listen.grpc, ads: this.ads, ca, log: this.opts.log, credentials, renew: () => servingCert(this.opts.ca, this.opts.identity, ttl) });
+    await this.grpc.start();
+    this.readiness.satisfy("grpc");
+    this.opts.log.info({ grpc: this.grpc.address(), admin: this.admin.address(), identity: formatIdentity(this.opts.identity) }, "control plane started");
+  }
+
+  addresses(): { grpc: SockAddr; admin: SockAddr } {
+    return { grpc: this.grpc!.address(), admin: this.admin.address() };
+  }
+
+  configDump(): unknown {
+    const snap = this.builder.current;
+    return {
+      version: snap?.version ?? 0,
+      objects: Object.fromEntries(Object.entries(this.store.snapshot()).map(([k, v]) => [k, (v as unknown[]).length])),
+      ...(snap ? (toPlain(snap.translation) as object) : {}),
+    };
+  }
+
+  async stop(deadlineMs = 2000): Promise<void> {
+    this.readiness.require("draining");
+    this.ads.stop();
+    await this.grpc?.drain(deadlineMs);
+    this.builder.stop();
+    for (const s of this.sources) await s.close();
+    await this.admin.close();
+  }
+}

@@ -1,0 +1,75 @@
+// CertificateService.CreateCertificate: signs a workload certificate for a caller that may have it.
+//   UNAUTHENTICATED   no or bad token
+//   INVALID_ARGUMENT  malformed CSR (not PEM, bad signature, not exactly one SPIFFE URI SAN)
+//   PERMISSION_DENIED identity in another trust domain, or not running on the caller's node
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { CertificateRequest, CertificateResponseSchema } from "../../api/gen/ambientlab/v1/ca_pb.js";
+import { describeError } from "../../shared/errors.ts";
+import { formatIdentity, type Identity } from "../../shared/identity.ts";
+import type { Logger } from "../../shared/logging.ts";
+import { inspectCsr, signWorkloadCert, type CaMaterial } from "../../shared/pki.ts";
+import type { Authenticator } from "../auth/authenticator.ts";
+import type { ControlPlaneMetrics } from "../push/metrics.ts";
+
+export interface CaPolicy {
+  trustDomain: string;
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+  /** Is a workload with this identity scheduled on this node? */
+  identityOnNode: (identity: Identity, node: string) => boolean;
+}
+
+export class CaService {
+  private readonly ca: () => CaMaterial;
+  private readonly auth: Authenticator;
+  private readonly policy: CaPolicy;
+  private readonly metrics: ControlPlaneMetrics;
+  private readonly log: Logger;
+
+  constructor(opts: { ca: () => CaMaterial; auth: Authenticator; policy: CaPolicy; metrics: ControlPlaneMetrics; log: Logger }) {
+    this.ca = opts.ca;
+    this.auth = opts.auth;
+    this.policy = opts.policy;
+    this.metrics = opts.metrics;
+    this.log = opts.log;
+  }
+
+  async createCertificate(req: CertificateRequest, ctx: HandlerContext): Promise<MessageInitShape<typeof CertificateResponseSchema>> {
+    const refuse = (code: Code, reason: string, message: string): never => {
+      this.metrics.certsRefused.inc({ reason });
+      throw new ConnectError(message, code);
+    };
+    let caller;
+    try {
+      caller = await this.auth.authenticate(ctx.requestHeader.get("authorization"));
+    } catch (err) {
+      const msg = err instanceof ConnectError ? err.rawMessage : describeError(err);
+      return refuse(Code.Unauthenticated, "unauthenticated", msg);
+    }
+    let identity: Identity;
+    try {
+      identity = (await inspectCsr(req.csr)).identity;
+    } catch (err) {
+      return refuse(Code.InvalidArgument, "invalid_csr", `malformed CSR: ${describeError(err)}`);
+    }
+    const id = formatIdentity(identity);
+    if (identity.trustDomain !== this.policy.trustDomain) {
+      return refuse(Code.PermissionDenied, "trust_domain", `${id} is not in trust domain ${this.policy.trustDomain}`);
+    }
+    if (caller.node !== undefined && !this.policy.identityOnNode(identity, caller.node)) {
+      this.log.warn({ caller: caller.subject, node: caller.node, identity: id }, "certificate refused: identity not on the caller's node");
+      return refuse(Code.PermissionDenied, "node_authorization", `no workload with identity ${id} runs on node ${caller.node}`);
+    }
+    const requested = Number(req.validityDuration);
+    const ttl = requested > 0 ? Math.min(requested, this.policy.maxTtlSeconds) : this.policy.defaultTtlSeconds;
+    try {
+      const issued = await signWorkloadCert({ ca: this.ca(), csrPem: req.csr, identity, ttlSeconds: ttl });
+      this.metrics.certsSigned.inc();
+      this.log.debug({ caller: caller.subject, identity: id, ttl }, "certificate signed");
+      return { certChain: issued.chainPem };
+    } catch (err) {
+      return refuse(Code.Internal, "signing_failed", `signing failed: ${describeError(err)}`);
+    }
+  }
+}

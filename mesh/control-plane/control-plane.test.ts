@@ -1,0 +1,237 @@
+// The control plane in file mode, in-process: config stream (snapshot, delta, ACK/NACK, resync), the
+// certificate service (issued chains, node authorization, error codes) and ztunnel's clients.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { X509Certificate } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../api/convert.ts";
+import { CertificateService } from "../api/gen/ambientlab/v1/ca_pb.js";
+import { AggregatedDiscoveryService, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../api/gen/ambientlab/v1/discovery_pb.js";
+import { AsyncQueue } from "../shared/async-queue.ts";
+import { silentLogger } from "../shared/logging.ts";
+import { createCsr, createRootCa, type CaMaterial } from "../shared/pki.ts";
+import { GrpcCaClient } from "../ztunnel/identity/grpc-ca.ts";
+import { StateStore } from "../ztunnel/state/store.ts";
+import { XdsClient } from "../ztunnel/xds/client.ts";
+import { controlPlaneTransport } from "../ztunnel/xds/transport.ts";
+import { ControlPlane } from "./app.ts";
+import { BootstrapTokenAuthenticator } from "./auth/authenticator.ts";
+import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
+import { FileSource } from "./discovery/file-source.ts";
+import { DEFAULT_TRANSLATE_OPTIONS } from "./translate/index.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "al-cp-"));
+const configDir = join(dir, "config");
+const rootFile = join(dir, "root-cert.pem");
+const badTokenFile = join(dir, "bad.token");
+let ca: CaMaterial;
+let cp: ControlPlane;
+let tokens: BootstrapTokens;
+
+const base = `
+apiVersion: v1
+kind: Namespace
+metadata: { name: demo, labels: { istio.io/dataplane-mode: ambient } }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: sleep, namespace: demo }
+spec: { nodeName: node-1, serviceAccountName: sleep, containers: [{ name: c, image: x }] }
+status: { podIP: 198.18.1.10 }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: web, namespace: demo, labels: { app: web } }
+spec: { nodeName: node-2, serviceAccountName: web, containers: [{ name: c, image: x }] }
+status: { podIP: 198.18.2.10 }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: demo }
+spec: { clusterIP: 198.19.0.10, selector: { app: web }, ports: [{ port: 80, targetPort: 8080 }] }
+`;
+const deny = `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-sleep, namespace: demo }
+spec: { action: DENY, rules: [{ from: [{ source: { principals: ["cluster.local/ns/demo/sa/sleep"] } }] }] }
+`;
+
+function endpoint(node: string) {
+  return {
+    address: `https://127.0.0.1:${cp.addresses().grpc.port}`,
+    rootCertFile: rootFile,
+    expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod",
+    tokenFile: tokens.path(node),
+  };
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  expect(cond()).toBe(true);
+}
+
+beforeAll(async () => {
+  const { mkdirSync } = await import("node:fs");
+  mkdirSync(configDir, { recursive: true });
+  writeFileSync(join(configDir, "base.yaml"), base);
+  ca = await createRootCa({ trustDomain: "cluster.local" });
+  writeFileSync(rootFile, ca.rootPem);
+  writeFileSync(badTokenFile, "not-a-real-token\n");
+  tokens = new BootstrapTokens(join(dir, "tokens"));
+  await tokens.ensure(["node-1", "node-2"]);
+  cp = new ControlPlane({
+    listen: { grpc: { ip: "127.0.0.1", port: 0 }, admin: { ip: "127.0.0.1", port: 0 } },
+    translate: DEFAULT_TRANSLATE_OPTIONS,
+    identity: { trustDomain: "cluster.local", namespace: "istio-system", serviceAccount: "istiod" },
+    ca,
+    auth: new BootstrapTokenAuthenticator(() => tokens.map()),
+    log: silentLogger(),
+    debounceMs: 20,
+    discovery: (store) => [new FileSource(configDir, store, silentLogger())],
+  });
+  await cp.start();
+});
+
+afterAll(async () => {
+  await cp?.stop(100);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A hand-driven stream, to see the protocol's messages. */
+function rawStream(node: string) {
+  const client = createClient(AggregatedDiscoveryService, controlPlaneTransport(endpoint(node)));
+  const requests = new AsyncQueue<DeltaDiscoveryRequest>();
+  const responses: DeltaDiscoveryResponse[] = [];
+  const abort = new AbortController();
+  const done = (async () => {
+    for await (const r of client.deltaAggregatedResources(requests, { signal: abort.signal })) responses.push(r);
+  })().catch((e: unknown) => e);
+  return { requests, responses, done, close: () => abort.abort() };
+}
+
+describe("config stream", () => {
+  it("sends a full snapshot, then only changes, and records ACKs and NACKs by nonce", async () => {
+    const s = rawStream("node-1");
+    s.requests.push(create(DeltaDiscoveryRequestSchema, { node: { id: "ztunnel~node-1", nodeName: "node-1" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"] }));
+    s.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_AUTHORIZATION, resourceNamesSubscribe: ["*"] }));
+    await until(() => s.responses.length >= 2);
+    const addr = s.responses.find((r) => r.typeUrl === TYPE_ADDRESS)!;
+    expect(addr.resources.map((r) => r.name).sort()).toEqual(["Kubernetes//Pod/demo/sleep", "Kubernetes//Pod/demo/web", "demo/web.demo.svc.cluster.local"]);
+    const pol = s.responses.find((r) => r.typeUrl === TYPE_AUTHORIZATION)!;
+    expect(pol.resources).toEqual([]);
+    s.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_ADDRESS, responseNonce: addr.nonce }));
+    s.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_AUTHORIZATION, responseNonce: pol.nonce }));
+
+    writeFileSync(join(configDir, "deny.yaml"), deny);
+    await until(() => s.responses.length >= 3);
+    const delta = s.responses[2]!;
+    expect(delta.typeUrl).toBe(TYPE_AUTHORIZATION);
+    expect(delta.resources.map((r) => r.name)).toEqual(["demo/deny-sleep"]);
+    s.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_AUTHORIZATION, responseNonce: delta.nonce, errorDetail: { message: "1 rejected", resourceErrors: { "demo/deny-sleep": "test says no" } } }));
+    await until(() => JSON.stringify(cp.ads.describe()).includes("test says no"));
+    const conn = cp.ads.describe().find((c) => c.node === "node-1")!;
+    expect(conn).toMatchObject({ types: { Address: { ackedVersion: 1 }, Authorization: { lastNack: { resourceErrors: { "demo/deny-sleep": "test says no" } } } } });
+
+    rmSync(join(configDir, "deny.yaml"));
+    await until(() => s.responses.length >= 4);
+    expect(s.responses[3]!.removedResources).toEqual(["demo/deny-sleep"]);
+    expect(s.responses[3]!.resources).toEqual([]);
+    s.close();
+  });
+
+  it("resyncs a reconnecting proxy with only what it lacks", async () => {
+    const first = rawStream("node-2");
+    first.requests.push(create(DeltaDiscoveryRequestSchema, { node: { nodeName: "node-2" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"] }));
+    await until(() => first.responses.length >= 1);
+    const held = Object.fromEntries(first.responses[0]!.resources.map((r) => [r.name, r.version]));
+    first.close();
+    held["Kubernetes//Pod/demo/gone"] = "0123";
+    const webKey = "Kubernetes//Pod/demo/web";
+    held[webKey] = "stale";
+    const again = rawStream("node-2");
+    again.requests.push(create(DeltaDiscoveryRequestSchema, { node: { nodeName: "node-2" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"], initialResourceVersions: held }));
+    await until(() => again.responses.length >= 1);
+    expect(again.responses[0]!.resources.map((r) => r.name)).toEqual([webKey]);
+    expect(again.responses[0]!.removedResources).toEqual(["Kubernetes//Pod/demo/gone"]);
+    again.close();
+  });
+
+  it("refuses a stream without a valid token, and a token used for another node", async () => {
+    const bad = createClient(AggregatedDiscoveryService, controlPlaneTransport({ ...endpoint("node-1"), tokenFile: badTokenFile }));
+    const q = new AsyncQueue<DeltaDiscoveryRequest>();
+    q.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_ADDRESS }));
+    const err = await (async () => {
+      for await (const _ of bad.deltaAggregatedResources(q)) void _;
+    })().catch((e: unknown) => e);
+    expect(ConnectError.from(err).code).toBe(Code.Unauthenticated);
+    const s = rawStream("node-1");
+    s.requests.push(create(DeltaDiscoveryRequestSchema, { node: { nodeName: "node-2" }, typeUrl: TYPE_ADDRESS }));
+    expect(ConnectError.from(await s.done).code).toBe(Code.PermissionDenied);
+  });
+
+  it("feeds ztunnel's store, and ztunnel keeps its config when the stream breaks", async () => {
+    const store = new StateStore();
+    const x = new XdsClient({ transport: controlPlaneTransport(endpoint("node-1")), node: "node-1", clusterId: "Kubernetes", store, log: silentLogger() });
+    x.start();
+    await until(() => store.current.workloads.length === 2);
+    expect(store.current.serviceByVip("198.19.0.10")?.hostname).toBe("web.demo.svc.cluster.local");
+    writeFileSync(join(configDir, "deny.yaml"), deny);
+    await until(() => store.current.policies.length === 1);
+    rmSync(join(configDir, "deny.yaml"));
+    await until(() => store.current.policies.length === 0);
+    expect(x.acks).toBeGreaterThanOrEqual(4);
+    await x.stop();
+    expect(store.current.workloads.length).toBe(2);
+  });
+});
+
+describe("certificate service", () => {
+  const caClient = (node: string) => new GrpcCaClient(controlPlaneTransport(endpoint(node)), rootFile);
+
+  it("signs for an identity on the caller's node; openssl verifies the chain and the SAN is right", async () => {
+    const id = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "sleep" };
+    const { csrPem } = await createCsr(id);
+    const chain = await caClient("node-1").sign({ csrPem, identity: id, ttlSeconds: 3600 });
+    expect(chain).toHaveLength(2);
+    writeFileSync(join(dir, "leaf.pem"), chain[0]!);
+    expect(execFileSync("openssl", ["verify", "-CAfile", rootFile, join(dir, "leaf.pem")]).toString()).toContain("OK");
+    const leaf = new X509Certificate(chain[0]!);
+    expect(leaf.subjectAltName).toBe("URI:spiffe://cluster.local/ns/demo/sa/sleep");
+    expect(new Date(leaf.validTo).getTime() - Date.now()).toBeLessThan(3600_000 + 5000);
+  });
+
+  it("refuses identities not on the caller's node, malformed CSRs and bad tokens with the right codes", async () => {
+    const web = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "web" };
+    const { csrPem } = await createCsr(web);
+    const denied = await caClient("node-1").sign({ csrPem, identity: web, ttlSeconds: 60 }).catch((e: unknown) => ConnectError.from(e));
+    expect(denied).toMatchObject({ code: Code.PermissionDenied });
+    expect(String((denied as ConnectError).rawMessage)).toContain("no workload with identity spiffe://cluster.local/ns/demo/sa/web runs on node node-1");
+    const raw = createClient(CertificateService, controlPlaneTransport(endpoint("node-1")));
+    expect(ConnectError.from(await raw.createCertificate({ csr: "garbage" }).catch((e: unknown) => e)).code).toBe(Code.InvalidArgument);
+    const other = await createCsr({ trustDomain: "evil.local", namespace: "demo", serviceAccount: "sleep" });
+    expect(ConnectError.from(await raw.createCertificate({ csr: other.csrPem }).catch((e: unknown) => e)).code).toBe(Code.PermissionDenied);
+    const anon = createClient(CertificateService, controlPlaneTransport({ ...endpoint("node-1"), tokenFile: badTokenFile }));
+    expect(ConnectError.from(await anon.createCertificate({ csr: csrPem }).catch((e: unknown) => e)).code).toBe(Code.Unauthenticated);
+    const metrics = await cp.metrics.registry.metrics();
+    expect(metrics).toMatch(/citadel_server_csr_refused_total\{reason="node_authorization"\} 1/);
+  });
+
+  it("drops garbage on the gRPC port and keeps serving", async () => {
+    const a = cp.addresses().grpc;
+    await new Promise<void>((resolve) => {
+      const s = net.connect(a.port, a.ip, () => s.end("GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01\x02"));
+      s.on("error", () => resolve());
+      s.on("close", () => resolve());
+    });
+    const id = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "sleep" };
+    const { csrPem } = await createCsr(id);
+    expect(await caClient("node-1").sign({ csrPem, identity: id, ttlSeconds: 60 })).toHaveLength(2);
+  });
+});

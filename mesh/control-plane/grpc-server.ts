@@ -1,0 +1,99 @@
+// The control plane's gRPC endpoint (15012): TLS with a certificate for the control plane's own SPIFFE
+// identity, HTTP/2 only, serving the config stream and the certificate service. Clients authenticate
+// with bearer tokens; anything that is not TLS + HTTP/2 is dropped at the handshake.
+import http2 from "node:http2";
+import type net from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { CertificateService } from "../api/gen/ambientlab/v1/ca_pb.js";
+import { AggregatedDiscoveryService } from "../api/gen/ambientlab/v1/discovery_pb.js";
+import type { SockAddr } from "../shared/addr.ts";
+import { describeError } from "../shared/errors.ts";
+import type { Identity } from "../shared/identity.ts";
+import type { Server } from "../shared/lifecycle.ts";
+import { boundAddress, listen } from "../shared/listen.ts";
+import type { Logger } from "../shared/logging.ts";
+import { createCsr, signWorkloadCert, type CaMaterial } from "../shared/pki.ts";
+import type { CaService } from "./ca/ca-service.ts";
+import type { AdsServer } from "./push/ads.ts";
+
+export async function servingCert(ca: CaMaterial, identity: Identity, ttlSeconds: number): Promise<{ cert: string; key: string; notAfter: Date; notBefore: Date }> {
+  const { csrPem, keyPem } = await createCsr(identity);
+  const issued = await signWorkloadCert({ ca, csrPem, identity, ttlSeconds });
+  return { cert: issued.chainPem.slice(0, -1).join(""), key: keyPem, notAfter: issued.notAfter, notBefore: issued.notBefore };
+}
+
+export class GrpcServer implements Server {
+  private readonly server: http2.Http2SecureServer;
+  private readonly at: SockAddr;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly log: Logger;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly renew: () => Promise<{ cert: string; key: string; notAfter: Date; notBefore: Date }>;
+
+  constructor(opts: {
+    at: SockAddr;
+    ads: AdsServer;
+    ca: CaService;
+    log: Logger;
+    credentials: { cert: string; key: string; notAfter: Date; notBefore: Date };
+    renew: () => Promise<{ cert: string; key: string; notAfter: Date; notBefore: Date }>;
+  }) {
+    this.at = opts.at;
+    this.log = opts.log;
+    this.renew = opts.renew;
+    const handler = connectNodeAdapter({
+      routes: (router) => {
+        router.service(AggregatedDiscoveryService, { deltaAggregatedResources: (reqs, ctx) => opts.ads.stream(reqs, ctx) });
+        router.service(CertificateService, { createCertificate: (req, ctx) => opts.ca.createCertificate(req, ctx) });
+      },
+    });
+    this.server = http2.createSecureServer({ cert: opts.credentials.cert, key: opts.credentials.key, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], allowHTTP1: false }, handler);
+    this.server.on("session", (s) => {
+      this.sessions.add(s);
+      s.on("close", () => this.sessions.delete(s));
+      s.on("error", () => undefined);
+    });
+    this.server.on("tlsClientError", (err) => this.log.debug({ err: describeError(err) }, "gRPC TLS handshake failed"));
+    this.server.on("sessionError", (err) => this.log.debug({ err: describeError(err) }, "gRPC session error"));
+    this.scheduleRenewal(opts.credentials);
+  }
+
+  private scheduleRenewal(c: { notBefore: Date; notAfter: Date }): void {
+    const half = c.notBefore.getTime() + (c.notAfter.getTime() - c.notBefore.getTime()) / 2;
+    this.renewTimer = setTimeout(() => {
+      this.renew()
+        .then((next) => {
+          this.server.setSecureContext({ cert: next.cert, key: next.key, minVersion: "TLSv1.3" });
+          this.scheduleRenewal(next);
+        })
+        .catch((err) => {
+          this.log.error({ err: describeError(err) }, "renewing the control plane's serving certificate failed; retrying in 60 s");
+          this.renewTimer = setTimeout(() => this.scheduleRenewal({ notBefore: new Date(), notAfter: new Date(Date.now() + 120_000) }), 0);
+        });
+    }, Math.max(1000, half - Date.now()));
+    this.renewTimer.unref();
+  }
+
+  start(): Promise<void> {
+    return listen(this.server as unknown as net.Server, this.at);
+  }
+
+  address(): SockAddr {
+    return boundAddress(this.server as unknown as net.Server);
+  }
+
+  async drain(deadlineMs: number): Promise<void> {
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    for (const s of this.sessions) s.close(); // GOAWAY: streams in flight may finish
+    const timer = setTimeout(() => {
+      for (const s of this.sessions) s.destroy();
+    }, deadlineMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.renewTimer);
+    await this.drain(0);
+  }
+}

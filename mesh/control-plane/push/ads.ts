@@ -1,0 +1,173 @@
+// The delta config stream (AggregatedDiscoveryService.DeltaAggregatedResources). Per connection and
+// type, we remember which version of each resource the proxy holds; a new snapshot sends only what
+// differs (added/changed resources, removed names). A reconnecting proxy sends what it holds in
+// initial_resource_versions and gets exactly the difference: a clean resync. ACKs and NACKs are
+// matched to the nonce of the response they answer.
+import { randomBytes } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/convert.ts";
+import { DeltaDiscoveryResponseSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../api/gen/ambientlab/v1/discovery_pb.js";
+import { AsyncQueue } from "../../shared/async-queue.ts";
+import { describeError } from "../../shared/errors.ts";
+import type { Logger } from "../../shared/logging.ts";
+import type { Authenticator, Caller } from "../auth/authenticator.ts";
+import type { ConfigSnapshot, SnapshotBuilder } from "./snapshot.ts";
+import type { ControlPlaneMetrics } from "./metrics.ts";
+
+export const SUPPORTED_TYPES = [TYPE_ADDRESS, TYPE_AUTHORIZATION] as const;
+
+interface Subscription {
+  known: Map<string, string>;
+  pending: Map<string, { version: number; sentAt: number; changedAt: number }>;
+  acked: { version: number; nonce: string; at: number } | undefined;
+  lastNack: { version: number; message: string; resourceErrors: Record<string, string> } | undefined;
+}
+
+export interface ProxyConnection {
+  id: number;
+  caller: Caller;
+  nodeName: string;
+  proxyId: string;
+  connectedAt: Date;
+  subs: Map<string, Subscription>;
+  queue: AsyncQueue<DeltaDiscoveryResponse>;
+}
+
+export type AckListener = (c: ProxyConnection, type: string, version: number, latencyMs: number) => void;
+
+export class AdsServer {
+  private readonly builder: SnapshotBuilder;
+  private readonly auth: Authenticator;
+  private readonly metrics: ControlPlaneMetrics;
+  private readonly log: Logger;
+  private readonly conns = new Set<ProxyConnection>();
+  private readonly ackListeners = new Set<AckListener>();
+  private nextId = 1;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(opts: { builder: SnapshotBuilder; auth: Authenticator; metrics: ControlPlaneMetrics; log: Logger }) {
+    this.builder = opts.builder;
+    this.auth = opts.auth;
+    this.metrics = opts.metrics;
+    this.log = opts.log;
+  }
+
+  start(): void {
+    this.unsubscribe = this.builder.subscribe((snap) => {
+      for (const c of this.conns) for (const type of c.subs.keys()) this.send(c, type, snap, false);
+    });
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    for (const c of this.conns) c.queue.close();
+  }
+
+  onAck(l: AckListener): () => void {
+    this.ackListeners.add(l);
+    return () => this.ackListeners.delete(l);
+  }
+
+  connections(): ProxyConnection[] {
+    return [...this.conns];
+  }
+
+  /** The RPC handler: an async generator of responses while a reader consumes requests. */
+  async *stream(requests: AsyncIterable<DeltaDiscoveryRequest>, ctx: HandlerContext): AsyncGenerator<DeltaDiscoveryResponse> {
+    const caller = await this.auth.authenticate(ctx.requestHeader.get("authorization"));
+    const conn: ProxyConnection = { id: this.nextId++, caller, nodeName: caller.node ?? "", proxyId: "", connectedAt: new Date(), subs: new Map(), queue: new AsyncQueue() };
+    this.conns.add(conn);
+    this.metrics.connected.set(this.conns.size);
+    this.log.info({ conn: conn.id, caller: caller.subject }, "proxy connected");
+    const reader = (async () => {
+      for await (const req of requests) this.onRequest(conn, req);
+      conn.queue.close();
+    })().catch((err) => conn.queue.fail(err instanceof ConnectError ? err : new ConnectError(describeError(err), Code.Internal)));
+    try {
+      yield* conn.queue;
+    } finally {
+      this.conns.delete(conn);
+      this.metrics.connected.set(this.conns.size);
+      this.log.info({ conn: conn.id, node: conn.nodeName }, "proxy disconnected");
+      await reader.catch(() => undefined);
+    }
+  }
+
+  private onRequest(conn: ProxyConnection, req: DeltaDiscoveryRequest): void {
+    if (req.node) {
+      if (conn.caller.node && req.node.nodeName && req.node.nodeName !== conn.caller.node) {
+        throw new ConnectError(`this token belongs to node ${conn.caller.node}, not ${req.node.nodeName}`, Code.PermissionDenied);
+      }
+      conn.nodeName = req.node.nodeName || conn.nodeName;
+      conn.proxyId = req.node.id || conn.proxyId;
+    }
+    if (!(SUPPORTED_TYPES as readonly string[]).includes(req.typeUrl)) {
+      throw new ConnectError(`unsupported type ${JSON.stringify(req.typeUrl)}; supported: ${SUPPORTED_TYPES.join(", ")}`, Code.InvalidArgument);
+    }
+    let sub = conn.subs.get(req.typeUrl);
+    if (!req.responseNonce) {
+      // A new subscription (first connect or reconnect): start from what the proxy says it holds.
+      sub = { known: new Map(Object.entries(req.initialResourceVersions)), pending: new Map(), acked: undefined, lastNack: undefined };
+      conn.subs.set(req.typeUrl, sub);
+      const snap = this.builder.current;
+      if (snap) this.send(conn, req.typeUrl, snap, true);
+      return;
+    }
+    if (!sub) throw new ConnectError(`ACK for ${req.typeUrl} before subscribing to it`, Code.InvalidArgument);
+    const p = sub.pending.get(req.responseNonce);
+    if (!p) return; // an answer to a response we no longer track (superseded); nothing to do
+    sub.pending.delete(req.responseNonce);
+    if (req.errorDetail) {
+      this.metrics.rejects.inc({ type: short(req.typeUrl) });
+      sub.lastNack = { version: p.version, message: req.errorDetail.message, resourceErrors: req.errorDetail.resourceErrors };
+      this.log.warn({ conn: conn.id, node: conn.nodeName, type: short(req.typeUrl), version: p.version, reason: req.errorDetail.message, resources: req.errorDetail.resourceErrors }, "proxy rejected config (NACK)");
+      return;
+    }
+    sub.acked = { version: p.version, nonce: req.responseNonce, at: Date.now() };
+    const latency = performance.now() - p.changedAt;
+    for (const l of this.ackListeners) l(conn, req.typeUrl, p.version, latency);
+  }
+
+  private send(conn: ProxyConnection, type: string, snap: ConfigSnapshot, initial: boolean): void {
+    const sub = conn.subs.get(type)!;
+    const current = snap.types.get(type) ?? new Map();
+    const changed = [...current.values()].filter((r) => sub.known.get(r.name) !== r.version);
+    const removed = [...sub.known.keys()].filter((n) => !current.has(n)).sort();
+    if (!initial && changed.length === 0 && removed.length === 0) return;
+    const nonce = randomBytes(8).toString("hex");
+    const resp = create(DeltaDiscoveryResponseSchema, {
+      systemVersionInfo: String(snap.version),
+      typeUrl: type,
+      resources: changed.map((r) => ({ name: r.name, version: r.version, resource: r.resource })),
+      removedResources: removed,
+      nonce,
+    });
+    for (const r of changed) sub.known.set(r.name, r.version);
+    for (const n of removed) sub.known.delete(n);
+    sub.pending.set(nonce, { version: snap.version, sentAt: performance.now(), changedAt: snap.changedAt });
+    conn.queue.push(resp);
+    this.metrics.pushes.inc({ type: short(type) });
+    this.metrics.pushLatency.observe({ type: short(type) }, initial ? 0 : (performance.now() - snap.changedAt) / 1000);
+  }
+
+  /** For /debug/connections. */
+  describe(): Array<Record<string, unknown>> {
+    return [...this.conns]
+      .sort((a, b) => a.id - b.id)
+      .map((c) => ({
+        id: c.id,
+        node: c.nodeName,
+        proxy: c.proxyId,
+        caller: c.caller.subject,
+        connectedAt: c.connectedAt.toISOString(),
+        types: Object.fromEntries(
+          [...c.subs.entries()].map(([t, s]) => [short(t), { resources: s.known.size, ackedVersion: s.acked?.version ?? null, pending: s.pending.size, lastNack: s.lastNack ?? null }]),
+        ),
+      }));
+  }
+}
+
+function short(type: string): string {
+  return type.slice(type.lastIndexOf(".") + 1);
+}

@@ -1,0 +1,130 @@
+// Turns store changes into versioned config snapshots: debounce, translate (pure), encode each resource
+// once, version it by content hash. Unchanged resources keep their version, so pushes carry only changes.
+import { createHash } from "node:crypto";
+import { toBinary } from "@bufbuild/protobuf";
+import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
+import { authorizationToProto, serviceToProto, TYPE_ADDRESS, TYPE_AUTHORIZATION, workloadToProto } from "../../api/convert.ts";
+import { AuthorizationSchema } from "../../api/gen/ambientlab/v1/authorization_pb.js";
+import { AddressSchema } from "../../api/gen/ambientlab/v1/workload_pb.js";
+import { serviceKey } from "../../api/types.ts";
+import type { Logger } from "../../shared/logging.ts";
+import type { ObjectStore } from "../store/object-store.ts";
+import { translate, type TranslateOptions, type Translation } from "../translate/index.ts";
+
+export interface VersionedResource {
+  name: string;
+  version: string;
+  resource: Any;
+}
+
+export interface ConfigSnapshot {
+  /** Increases with every snapshot that differs from the previous one. */
+  version: number;
+  /** When the first store change this snapshot reflects happened (ms, performance.now()). */
+  changedAt: number;
+  types: Map<string, Map<string, VersionedResource>>;
+  translation: Translation;
+}
+
+export type SnapshotListener = (s: ConfigSnapshot) => void;
+
+function versioned(name: string, bytes: Uint8Array, resource: Any): VersionedResource {
+  return { name, version: createHash("sha256").update(bytes).digest("hex").slice(0, 16), resource };
+}
+
+/** Pure: translation -> typed resource maps. */
+export function buildResources(t: Translation): Map<string, Map<string, VersionedResource>> {
+  const addresses = new Map<string, VersionedResource>();
+  for (const w of t.workloads) {
+    const msg = workloadToProto(w);
+    addresses.set(w.uid, versioned(w.uid, toBinary(AddressSchema, msg), anyPack(AddressSchema, msg)));
+  }
+  for (const s of t.services) {
+    const msg = serviceToProto(s);
+    const name = serviceKey(s);
+    addresses.set(name, versioned(name, toBinary(AddressSchema, msg), anyPack(AddressSchema, msg)));
+  }
+  const policies = new Map<string, VersionedResource>();
+  for (const p of t.policies) {
+    const msg = authorizationToProto(p);
+    const name = `${p.namespace}/${p.name}`;
+    policies.set(name, versioned(name, toBinary(AuthorizationSchema, msg), anyPack(AuthorizationSchema, msg)));
+  }
+  return new Map([
+    [TYPE_ADDRESS, addresses],
+    [TYPE_AUTHORIZATION, policies],
+  ]);
+}
+
+function sameResources(a: Map<string, Map<string, VersionedResource>>, b: Map<string, Map<string, VersionedResource>>): boolean {
+  for (const [type, am] of a) {
+    const bm = b.get(type);
+    if (!bm || bm.size !== am.size) return false;
+    for (const [name, r] of am) if (bm.get(name)?.version !== r.version) return false;
+  }
+  return true;
+}
+
+export class SnapshotBuilder {
+  private readonly store: ObjectStore;
+  private readonly opts: TranslateOptions;
+  private readonly debounceMs: number;
+  private readonly log: Logger;
+  private readonly listeners = new Set<SnapshotListener>();
+  private timer: NodeJS.Timeout | undefined;
+  private firstChangeAt: number | undefined;
+  private unsubscribe: (() => void) | undefined;
+  current: ConfigSnapshot | undefined;
+  /** Duration of the last translation, ms. */
+  lastTranslateMs = 0;
+
+  constructor(opts: { store: ObjectStore; translate: TranslateOptions; debounceMs: number; log: Logger }) {
+    this.store = opts.store;
+    this.opts = opts.translate;
+    this.debounceMs = opts.debounceMs;
+    this.log = opts.log;
+  }
+
+  start(): void {
+    this.unsubscribe = this.store.subscribe(() => {
+      this.firstChangeAt ??= performance.now();
+      // Debounce: a burst of changes (a relist, a rollout) becomes one translation and one push.
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.rebuild(), this.debounceMs);
+    });
+  }
+
+  /** Translates now (tests, and flushing before shutdown). */
+  rebuild(): ConfigSnapshot | undefined {
+    clearTimeout(this.timer);
+    const changedAt = this.firstChangeAt ?? performance.now();
+    this.firstChangeAt = undefined;
+    const t0 = performance.now();
+    const translation = translate(this.store.snapshot(), this.opts);
+    const types = buildResources(translation);
+    this.lastTranslateMs = performance.now() - t0;
+    if (this.current && sameResources(this.current.types, types) && sameResources(types, this.current.types)) {
+      this.current = { ...this.current, translation };
+      return this.current;
+    }
+    const snap: ConfigSnapshot = { version: (this.current?.version ?? 0) + 1, changedAt, types, translation };
+    this.current = snap;
+    this.log.info(
+      { version: snap.version, workloads: translation.workloads.length, services: translation.services.length, policies: translation.policies.length, translateMs: Math.round(this.lastTranslateMs) },
+      "config translated",
+    );
+    for (const l of this.listeners) l(snap);
+    return snap;
+  }
+
+  subscribe(l: SnapshotListener): () => void {
+    this.listeners.add(l);
+    if (this.current) l(this.current);
+    return () => this.listeners.delete(l);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.unsubscribe?.();
+  }
+}

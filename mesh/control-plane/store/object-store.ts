@@ -1,0 +1,74 @@
+// The typed store between discovery and translation: Kubernetes objects by kind and key. Writes of an
+// equal value are no-ops (no spurious pushes); subscribers hear about changes, and a new subscriber
+// is told at once if there is anything to read.
+import { isDeepStrictEqual } from "node:util";
+import { emptySnapshot, KINDS, objectKey, type AnyObject, type ClusterSnapshot, type Kind, type KindTypes } from "../model/kube.ts";
+
+export type ChangeListener = (kinds: ReadonlySet<Kind>) => void;
+
+export class ObjectStore {
+  private readonly data = new Map<Kind, Map<string, AnyObject>>(Object.keys(KINDS).map((k) => [k as Kind, new Map()]));
+  private readonly listeners = new Set<ChangeListener>();
+  private changes = 0;
+
+  /** Number of effective changes so far. */
+  get revision(): number {
+    return this.changes;
+  }
+
+  private notify(kinds: Set<Kind>): void {
+    if (kinds.size === 0) return;
+    this.changes++;
+    for (const l of this.listeners) l(kinds);
+  }
+
+  upsert<K extends Kind>(kind: K, obj: KindTypes[K]): boolean {
+    const m = this.data.get(kind)!;
+    const key = objectKey(obj);
+    if (isDeepStrictEqual(m.get(key), obj)) return false;
+    m.set(key, obj);
+    this.notify(new Set([kind]));
+    return true;
+  }
+
+  remove(kind: Kind, key: string): boolean {
+    if (!this.data.get(kind)!.delete(key)) return false;
+    this.notify(new Set([kind]));
+    return true;
+  }
+
+  /** Replaces every object of the given kinds (a relist, or a reread directory) in one change. */
+  replace(objects: Partial<{ [K in Kind]: ReadonlyArray<KindTypes[K]> }>): boolean {
+    const changed = new Set<Kind>();
+    for (const [kind, list] of Object.entries(objects) as Array<[Kind, AnyObject[]]>) {
+      const next = new Map(list.map((o) => [objectKey(o), o]));
+      const cur = this.data.get(kind)!;
+      if (cur.size === next.size && [...next].every(([k, v]) => isDeepStrictEqual(cur.get(k), v))) continue;
+      this.data.set(kind, next);
+      changed.add(kind);
+    }
+    this.notify(changed);
+    return changed.size > 0;
+  }
+
+  get<K extends Kind>(kind: K, key: string): KindTypes[K] | undefined {
+    return this.data.get(kind)!.get(key) as KindTypes[K] | undefined;
+  }
+
+  count(kind: Kind): number {
+    return this.data.get(kind)!.size;
+  }
+
+  /** A consistent view for translation, each kind sorted by key. */
+  snapshot(): ClusterSnapshot {
+    const snap = emptySnapshot() as unknown as Record<Kind, AnyObject[]>;
+    for (const [kind, m] of this.data) snap[kind] = [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+    return snap as unknown as ClusterSnapshot;
+  }
+
+  subscribe(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    if (this.changes > 0) listener(new Set(Object.keys(KINDS) as Kind[]));
+    return () => this.listeners.delete(listener);
+  }
+}
