@@ -1,13 +1,14 @@
 // A running single-machine cluster: the topology, a ztunnel process per node with nftables capture,
 // applications in pods, and the LOCAL_CONFIG that describes them. Shared by the netns tests, the
 // benchmarks and `ambientctl local`.
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ErrorCode, MeshError } from "../shared/errors.ts";
 import { run as defaultRun } from "../shared/exec.ts";
 import { planServices, renderHosts, renderLocalConfig, type PlannedService, type PodMeta, type ServiceSpec } from "./config-render.ts";
 import { renderKubeProxy } from "./kube-proxy.ts";
+import { renderClusterManifests } from "./manifests-render.ts";
 import { planTopology, type TopologyPlan } from "./plan.ts";
 import { ProcessGroup, type ManagedProcess } from "./processes.ts";
 import { Topology, type Runner } from "./topology.ts";
@@ -15,6 +16,7 @@ import { Topology, type Runner } from "./topology.ts";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const NODE_BIN = process.execPath;
 export const ZTUNNEL_MAIN = join(ROOT, "mesh/ztunnel/main.ts");
+export const CONTROL_PLANE_MAIN = join(ROOT, "mesh/control-plane/main.ts");
 /**
  * V8 flags for proxies: a small young generation keeps RSS low under load (short-lived buffers die
  * young either way); scavenges get more frequent but stay cheap.
@@ -37,6 +39,11 @@ export interface ClusterSpec {
   ztunnelEnv?: Record<string, string>;
   /** How to run ztunnel; default: the TypeScript sources. Benchmarks pass the bundle (`npm run build`). */
   ztunnelCommand?: { cmd: string; args: string[] };
+  /**
+   * "control-plane" (default): a control plane reads the cluster as Kubernetes objects and streams config
+   * to the ztunnels. "local-config": no control plane; every ztunnel reads one LOCAL_CONFIG file.
+   */
+  mode?: "control-plane" | "local-config";
 }
 
 export class LocalCluster {
@@ -64,6 +71,23 @@ export class LocalCluster {
     return join(this.spec.workDir, "ca");
   }
 
+  get mode(): "control-plane" | "local-config" {
+    return this.spec.mode ?? "control-plane";
+  }
+
+  /** The directory of Kubernetes YAML the control plane watches. */
+  get manifestsDir(): string {
+    return join(this.spec.workDir, "manifests");
+  }
+
+  get controlPlaneStateDir(): string {
+    return join(this.spec.workDir, "control-plane");
+  }
+
+  get controlPlaneAddress(): string {
+    return `https://${this.plan.bridgeIp}:15012`;
+  }
+
   pod(namespaceName: string): (typeof this.plan.pods)[number] {
     const p = this.plan.pods.find((x) => `${x.namespace}/${x.name}` === namespaceName);
     if (!p) throw new MeshError(ErrorCode.Config, `no pod ${namespaceName}; pods are ${this.plan.pods.map((x) => `${x.namespace}/${x.name}`).join(", ")}`);
@@ -84,13 +108,22 @@ export class LocalCluster {
 
   async up(): Promise<void> {
     await mkdir(join(this.spec.workDir, "logs"), { recursive: true });
-    await this.writeConfig();
+    if (this.mode === "control-plane") {
+      await mkdir(this.manifestsDir, { recursive: true });
+      await this.writeFileAtomic(join(this.manifestsDir, "cluster.yaml"), renderClusterManifests(this.plan, this.spec.pods, this.services));
+    } else {
+      await this.writeConfig();
+    }
     const hosts = new Map(this.plan.pods.map((p) => [p.netns, renderHosts(p, this.services)]));
     await this.topology.create(hosts);
     const rules = renderKubeProxy(this.services, this.plan.pods);
     for (const n of this.plan.nodes) {
       const r = await this.run("ip", ["netns", "exec", n.netns, "nft", "-f", "-"], rules);
       if (r.code !== 0) throw new MeshError(ErrorCode.Redirect, `installing service rules on ${n.name} failed: ${r.stderr.trim()}`);
+    }
+    if (this.mode === "control-plane") {
+      this.startControlPlane();
+      await this.waitControlPlaneReady();
     }
     for (const n of this.plan.nodes) this.startZtunnel(n.name);
     await Promise.all(this.plan.nodes.map((n) => this.waitReady(n.name)));
@@ -101,8 +134,51 @@ export class LocalCluster {
     }
   }
 
+  startControlPlane(): ManagedProcess {
+    return this.processes.start({
+      name: "control-plane",
+      netns: this.plan.bridgeNetns,
+      cmd: NODE_BIN,
+      args: [CONTROL_PLANE_MAIN],
+      env: {
+        DISCOVERY: "files",
+        CONFIG_DIR: this.manifestsDir,
+        STATE_DIR: this.controlPlaneStateDir,
+        BOOTSTRAP_NODES: this.plan.nodes.map((n) => n.name).join(","),
+        TRUST_DOMAIN: this.spec.trustDomain ?? "cluster.local",
+        GRPC_ADDRESS: `${this.plan.bridgeIp}:15012`,
+        ADMIN_ADDRESS: `${this.plan.bridgeIp}:15014`,
+        DEBOUNCE: "50",
+      },
+      logFile: join(this.spec.workDir, "logs", "control-plane.log"),
+    });
+  }
+
+  private async waitControlPlaneReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.processes.get("control-plane")) break;
+      const r = await this.run("ip", ["netns", "exec", this.plan.bridgeNetns, "curl", "-s", "-m", "1", `http://${this.plan.bridgeIp}:15014/ready`]);
+      if (r.code === 0 && r.stdout.startsWith("ready")) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new MeshError(ErrorCode.Exec, `the control plane did not become ready; the end of its log:\n  ${await this.logTail("control-plane.log")}`);
+  }
+
+  private async logTail(file: string): Promise<string> {
+    return (await readFile(join(this.spec.workDir, "logs", file), "utf8").catch(() => "")).trim().split("\n").slice(-5).join("\n  ");
+  }
+
   startZtunnel(node: string): ManagedProcess {
     const n = this.node(node);
+    const source: Record<string, string> =
+      this.mode === "control-plane"
+        ? {
+            XDS_ADDRESS: this.controlPlaneAddress,
+            ROOT_CERT: join(this.controlPlaneStateDir, "root-cert.pem"),
+            TOKEN_FILE: join(this.controlPlaneStateDir, "tokens", `${node}.token`),
+          }
+        : { LOCAL_CONFIG: this.configPath, CA_DIR: this.caDir };
     return this.processes.start({
       name: `ztunnel/${node}`,
       netns: n.netns,
@@ -110,8 +186,7 @@ export class LocalCluster {
       args: this.spec.ztunnelCommand?.args ?? [...ZTUNNEL_NODE_FLAGS, ZTUNNEL_MAIN],
       env: {
         NODE_NAME: node,
-        LOCAL_CONFIG: this.configPath,
-        CA_DIR: this.caDir,
+        ...source,
         TRUST_DOMAIN: this.spec.trustDomain ?? "cluster.local",
         REDIRECT: "nft",
         CONNECTION_TERMINATION_DEADLINE: "2s",
@@ -128,11 +203,7 @@ export class LocalCluster {
     let last = "";
     while (Date.now() < deadline) {
       const proc = this.processes.get(`ztunnel/${node}`);
-      if (!proc) {
-        const logFile = join(this.spec.workDir, "logs", `ztunnel-${node}.log`);
-        const tail = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").slice(-5).join("\n  ");
-        throw new MeshError(ErrorCode.Exec, `ztunnel on ${node} exited during start; the end of ${logFile}:\n  ${tail}`);
-      }
+      if (!proc) throw new MeshError(ErrorCode.Exec, `ztunnel on ${node} exited during start; the end of its log:\n  ${await this.logTail(`ztunnel-${node}.log`)}`);
       const r = await this.run("ip", ["netns", "exec", n.netns, "curl", "-s", "-m", "1", "http://127.0.0.1:15021/healthz/ready"]);
       if (r.code === 0 && r.stdout.startsWith("ready")) return;
       last = r.stdout.trim() || r.stderr.trim();
@@ -141,17 +212,32 @@ export class LocalCluster {
     throw new MeshError(ErrorCode.Exec, `ztunnel on ${node} not ready after ${timeoutMs} ms (${last})`);
   }
 
-  /** Replaces the policies (ztunnel's Authorization shape) and rewrites LOCAL_CONFIG atomically. */
+  /** local-config mode: replaces the policies (ztunnel's Authorization shape) in LOCAL_CONFIG. */
   async setPolicies(policies: unknown[]): Promise<void> {
+    if (this.mode !== "local-config") throw new MeshError(ErrorCode.Config, "setPolicies is for local-config mode; with a control plane use applyManifest");
     this.policies = policies;
     await this.writeConfig();
   }
 
+  /** control-plane mode: writes (or, with null, removes) a file of Kubernetes objects the control plane watches. */
+  async applyManifest(name: string, yaml: string | null): Promise<void> {
+    if (this.mode !== "control-plane") throw new MeshError(ErrorCode.Config, "applyManifest needs the control plane; in local-config mode use setPolicies");
+    if (!/^[a-z0-9][-a-z0-9]*$/.test(name)) throw new MeshError(ErrorCode.Config, `manifest name "${name}" must be lowercase letters, digits and -`);
+    const path = join(this.manifestsDir, `${name}.yaml`);
+    if (yaml === null) await rm(path, { force: true });
+    else await this.writeFileAtomic(path, yaml);
+  }
+
   private async writeConfig(): Promise<void> {
     const text = renderLocalConfig({ plan: this.plan, pods: this.spec.pods, services: this.services, policies: this.policies, trustDomain: this.spec.trustDomain ?? "cluster.local" });
-    const tmp = `${this.configPath}.tmp`;
+    await this.writeFileAtomic(this.configPath, text);
+  }
+
+  private async writeFileAtomic(path: string, text: string): Promise<void> {
+    // Written beside the target under a name the watchers ignore, then renamed into place.
+    const tmp = join(dirname(path), `.${basename(path)}.tmp`);
     await writeFile(tmp, text);
-    await rename(tmp, this.configPath);
+    await rename(tmp, path);
   }
 
   /** Runs a command inside a pod's namespace (with its hosts file) and returns its result. */

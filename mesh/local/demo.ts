@@ -78,7 +78,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    say("creating nodes and pods as network namespaces, starting a ztunnel on each node");
+    say("creating nodes and pods as network namespaces, starting the control plane and a ztunnel on each node");
     const t0 = Date.now();
     await cluster.up();
     say(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -119,17 +119,24 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const log = (await readFile(join(workDir, "logs", "ztunnel-node-2.log"), "utf8")).split("\n").filter((l) => l.includes('"target":"access"') && l.includes('"direction":"inbound"')).at(-1);
     step("the access log records the connection", log !== undefined && log.includes("src.identity"), log ?? "no access log line");
 
-    say("applying an L4 DENY policy for sleep's identity");
-    await cluster.setPolicies([
-      { name: "deny-sleep", namespace: NS.mesh, scope: "Namespace", action: "Deny", rules: [{ clauses: [{ matches: [{ principals: [`cluster.local/ns/${NS.mesh}/sa/sleep`] }] }] }] },
-    ]);
+    say("applying an AuthorizationPolicy that denies sleep's identity (security.istio.io/v1, action DENY)");
+    await cluster.applyManifest(
+      "deny-sleep",
+      [
+        "apiVersion: security.istio.io/v1",
+        "kind: AuthorizationPolicy",
+        `metadata: { name: deny-sleep, namespace: ${NS.mesh} }`,
+        `spec: { action: DENY, rules: [{ from: [{ source: { principals: ["cluster.local/ns/${NS.mesh}/sa/sleep"] } }] }] }`,
+        "",
+      ].join("\n"),
+    );
     let denied = await curl(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/get`);
     for (let i = 0; i < 30 && denied.ok; i++) {
       await new Promise((r) => setTimeout(r, 100));
       denied = await curl(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/get`);
     }
     step("with the DENY policy the call is refused", !denied.ok, denied.out);
-    await cluster.setPolicies([]);
+    await cluster.applyManifest("deny-sleep", null);
     let restored = await curl(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/get`);
     for (let i = 0; i < 30 && !restored.ok; i++) {
       await new Promise((r) => setTimeout(r, 100));

@@ -1,7 +1,8 @@
 // The network-namespace topology of a single-machine cluster, planned by pure functions:
 // nodes and pods are network namespaces, joined by veth pairs, addressed only from 198.18.0.0/15.
 //
-//   <prefix>-net        one bridge (br0): the "physical" network between nodes
+//   <prefix>-net        one bridge (br0, 198.18.0.2): the "physical" network between nodes; the
+//                       control plane listens here
 //   <prefix>-<node>     a node: uplink 198.18.0.(10+i)/24 to the bridge, IP forwarding, ztunnel runs here
 //   <prefix>-<ns>-<pod> a pod: eth0 198.18.<i>.(10+k)/32, routes only to 198.18.0.0/15 via its node
 //
@@ -44,6 +45,8 @@ export interface PlannedPod extends PodSpec {
 export interface TopologyPlan {
   prefix: string;
   bridgeNetns: string;
+  /** The bridge namespace's own address: where cluster-wide services (the control plane) listen. */
+  bridgeIp: string;
   nodes: PlannedNode[];
   pods: PlannedPod[];
   /** `ip -n <netns> -batch -` scripts, in order. */
@@ -96,7 +99,7 @@ export function planTopology(spec: TopologySpec): TopologyPlan {
   });
 
   const batches: TopologyPlan["batches"] = [];
-  batches.push({ netns: bridgeNetns, script: ["link set lo up", "link add br0 type bridge", "link set br0 up"].join("\n") + "\n" });
+  batches.push({ netns: bridgeNetns, script: ["link set lo up", "link add br0 type bridge", "addr add 198.18.0.2/24 dev br0", "link set br0 up"].join("\n") + "\n" });
   for (const [i, n] of nodes.entries()) {
     const lines = [
       "link set lo up",
@@ -131,6 +134,7 @@ export function planTopology(spec: TopologySpec): TopologyPlan {
   return {
     prefix: spec.prefix,
     bridgeNetns,
+    bridgeIp: "198.18.0.2",
     nodes,
     pods,
     batches,

@@ -16,9 +16,16 @@ describe("ztunnel config", () => {
   });
 
   it("lists every problem, naming the variable", () => {
-    expect(() => loadConfig({ HBONE_PORT: "70000", REDIRECT: "iptables", LOG_LEVEL: "loud" })).toThrow(
-      /NODE_NAME: is required[\s\S]*LOCAL_CONFIG: is required[\s\S]*CA_DIR: is required[\s\S]*HBONE_PORT[\s\S]*REDIRECT[\s\S]*LOG_LEVEL/,
-    );
+    expect(() => loadConfig({ HBONE_PORT: "70000", REDIRECT: "iptables", LOG_LEVEL: "loud" })).toThrow(/NODE_NAME: is required[\s\S]*HBONE_PORT[\s\S]*REDIRECT[\s\S]*LOG_LEVEL/);
+    expect(() => loadConfig({ NODE_NAME: "n" })).toThrow(/XDS_ADDRESS: set XDS_ADDRESS[\s\S]*CA_ADDRESS: set CA_ADDRESS/);
+    expect(() => loadConfig({ NODE_NAME: "n", XDS_ADDRESS: "https://198.18.0.2:15012" })).toThrow(/ROOT_CERT: is required[\s\S]*TOKEN_FILE: is required/);
+  });
+
+  it("uses the control plane for config and certificates when XDS_ADDRESS is set", () => {
+    const c = loadConfig({ NODE_NAME: "n", XDS_ADDRESS: "https://198.18.0.2:15012", ROOT_CERT: "/r.pem", TOKEN_FILE: "/t" });
+    expect(c.config).toEqual({ kind: "xds", address: "https://198.18.0.2:15012" });
+    expect(c.ca).toEqual({ kind: "grpc", address: "https://198.18.0.2:15012" });
+    expect(c.controlPlane).toEqual({ rootCert: "/r.pem", tokenFile: "/t", identity: "spiffe://cluster.local/ns/istio-system/sa/istiod" });
   });
 
   it("parses durations", () => {

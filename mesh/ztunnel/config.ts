@@ -31,8 +31,13 @@ const port = z.coerce.number().int().min(0).max(65535);
 
 export const ENV_DOCS: Array<[string, string]> = [
   ["NODE_NAME", "(required) the node this ztunnel serves; workloads with this node are local"],
-  ["LOCAL_CONFIG", "(required) path of the YAML file with workloads, services and policies; watched"],
-  ["CA_DIR", "(required) directory of the file-backed CA in cacerts layout; created with a new root if missing"],
+  ["XDS_ADDRESS", "control plane for config, e.g. https://198.18.0.2:15012 (else LOCAL_CONFIG is required)"],
+  ["CA_ADDRESS", "control plane for certificates (default XDS_ADDRESS; else CA_DIR is required)"],
+  ["ROOT_CERT", "trust bundle the control plane's certificate chains to (required with XDS_ADDRESS/CA_ADDRESS)"],
+  ["TOKEN_FILE", "bearer token for the control plane (required with XDS_ADDRESS/CA_ADDRESS)"],
+  ["CONTROL_PLANE_IDENTITY", "SPIFFE identity the control plane must present (default spiffe://<trust domain>/ns/istio-system/sa/istiod)"],
+  ["LOCAL_CONFIG", "path of a YAML file with workloads, services and policies, watched: offline and test mode"],
+  ["CA_DIR", "directory of a local file-backed CA in cacerts layout (offline and test mode)"],
   ["TRUST_DOMAIN", "trust domain of identities (default cluster.local)"],
   ["CLUSTER_ID", "cluster name in telemetry (default Kubernetes)"],
   ["ROOT_NAMESPACE", "namespace whose policies are global (default istio-system)"],
@@ -49,8 +54,13 @@ export const ENV_DOCS: Array<[string, string]> = [
 
 const schema = z.object({
   NODE_NAME: required,
-  LOCAL_CONFIG: required,
-  CA_DIR: required,
+  XDS_ADDRESS: z.string().url().optional(),
+  CA_ADDRESS: z.string().url().optional(),
+  ROOT_CERT: z.string().optional(),
+  TOKEN_FILE: z.string().optional(),
+  CONTROL_PLANE_IDENTITY: z.string().optional(),
+  LOCAL_CONFIG: z.string().optional(),
+  CA_DIR: z.string().optional(),
   TRUST_DOMAIN: z.string().min(1).default("cluster.local"),
   CLUSTER_ID: z.string().min(1).default("Kubernetes"),
   ROOT_NAMESPACE: z.string().min(1).default("istio-system"),
@@ -67,12 +77,21 @@ const schema = z.object({
   ADMIN_PORT: port.default(DEFAULT_PORTS.admin),
   REDIRECT: z.enum(["nft", "none"]).default("none"),
   LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default("info"),
+}).superRefine((e, ctx) => {
+  const cp = e.XDS_ADDRESS ?? e.CA_ADDRESS;
+  if (!e.XDS_ADDRESS && !e.LOCAL_CONFIG) ctx.addIssue({ code: "custom", path: ["XDS_ADDRESS"], message: "set XDS_ADDRESS (control plane) or LOCAL_CONFIG (a static file)" });
+  if (!e.CA_ADDRESS && !e.XDS_ADDRESS && !e.CA_DIR) ctx.addIssue({ code: "custom", path: ["CA_ADDRESS"], message: "set CA_ADDRESS or XDS_ADDRESS (control plane CA) or CA_DIR (a local CA)" });
+  if (cp && !e.ROOT_CERT) ctx.addIssue({ code: "custom", path: ["ROOT_CERT"], message: "is required to verify the control plane" });
+  if (cp && !e.TOKEN_FILE) ctx.addIssue({ code: "custom", path: ["TOKEN_FILE"], message: "is required to authenticate to the control plane" });
 });
 
 export interface ZtunnelConfig {
   node: string;
-  localConfig: string;
-  caDir: string;
+  /** Where config comes from: the control plane, or a static file. */
+  config: { kind: "xds"; address: string } | { kind: "file"; path: string };
+  /** Where certificates come from. */
+  ca: { kind: "grpc"; address: string } | { kind: "dir"; path: string };
+  controlPlane?: { rootCert: string; tokenFile: string; identity: string };
   trustDomain: string;
   clusterId: string;
   rootNamespace: string;
@@ -94,8 +113,11 @@ export function loadConfig(env: Record<string, string | undefined>): ZtunnelConf
   const e = r.data;
   return {
     node: e.NODE_NAME,
-    localConfig: e.LOCAL_CONFIG,
-    caDir: e.CA_DIR,
+    config: e.XDS_ADDRESS ? { kind: "xds", address: e.XDS_ADDRESS } : { kind: "file", path: e.LOCAL_CONFIG! },
+    ca: e.CA_ADDRESS || e.XDS_ADDRESS ? { kind: "grpc", address: (e.CA_ADDRESS ?? e.XDS_ADDRESS)! } : { kind: "dir", path: e.CA_DIR! },
+    ...(e.ROOT_CERT && e.TOKEN_FILE
+      ? { controlPlane: { rootCert: e.ROOT_CERT, tokenFile: e.TOKEN_FILE, identity: e.CONTROL_PLANE_IDENTITY ?? `spiffe://${e.TRUST_DOMAIN}/ns/istio-system/sa/istiod` } }
+      : {}),
     trustDomain: e.TRUST_DOMAIN,
     clusterId: e.CLUSTER_ID,
     rootNamespace: e.ROOT_NAMESPACE,

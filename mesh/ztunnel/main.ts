@@ -6,6 +6,9 @@ import { createLogger } from "../shared/logging.ts";
 import { Ztunnel } from "./app.ts";
 import { helpText, loadConfig } from "./config.ts";
 import { FileCaClient } from "./identity/file-ca.ts";
+import { GrpcCaClient } from "./identity/grpc-ca.ts";
+import { XdsClient } from "./xds/client.ts";
+import { controlPlaneTransport } from "./xds/transport.ts";
 import { KernelNetwork } from "./proxy/network.ts";
 import { NftCapture } from "./redirect/capture.ts";
 import { LocalConfigSource } from "./state/file-source.ts";
@@ -20,13 +23,18 @@ async function main(): Promise<void> {
   const cfg = loadConfig(process.env);
   const log = createLogger({ component: "ztunnel", level: cfg.logLevel }).child({ node: cfg.node });
   const store = new StateStore(cfg.rootNamespace);
-  const source = new LocalConfigSource(cfg.localConfig, store, log);
-  const ca = await FileCaClient.open(cfg.caDir, cfg.trustDomain);
+  const endpoint = (address: string) => controlPlaneTransport({ address, rootCertFile: cfg.controlPlane!.rootCert, tokenFile: cfg.controlPlane!.tokenFile, expectedIdentity: cfg.controlPlane!.identity });
+  const source =
+    cfg.config.kind === "xds"
+      ? new XdsClient({ transport: endpoint(cfg.config.address), node: cfg.node, clusterId: cfg.clusterId, store, log })
+      : new LocalConfigSource(cfg.config.path, store, log);
+  const ca = cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
   const capture =
     cfg.redirect === "nft"
       ? new NftCapture({ node: cfg.node, ports: { outbound: cfg.listen.outbound, inboundPlaintext: cfg.listen.inboundPlaintext, hbone: cfg.listen.hbone }, run, log })
       : undefined;
   let exiting = false;
+  const stopSource = () => (source instanceof XdsClient ? source.stop() : source.close());
   const zt = new Ztunnel({
     node: cfg.node,
     trustDomain: cfg.trustDomain,
@@ -43,7 +51,7 @@ async function main(): Promise<void> {
     processMetrics: true,
     onQuit: () => {
       exiting = true;
-      void source.close().then(() => process.exit(0));
+      void stopSource().then(() => process.exit(0));
     },
   });
   // Listeners first, then capture, then config: traffic is only redirected to ports that exist.
@@ -56,7 +64,7 @@ async function main(): Promise<void> {
     log.info({ signal }, "shutting down");
     void zt
       .stop()
-      .then(() => source.close())
+      .then(() => stopSource())
       .then(() => process.exit(0));
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));

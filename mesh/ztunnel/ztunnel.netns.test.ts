@@ -18,6 +18,8 @@ const cluster = new LocalCluster({
   prefix,
   nodes: ["node-1", "node-2"],
   workDir,
+  // ztunnel on its own, fed by LOCAL_CONFIG (the control-plane end-to-end test covers the other mode).
+  mode: "local-config",
   pods: [
     { namespace: "demo", name: "sleep", node: "node-1", serviceAccount: "sleep", ambient: true },
     { namespace: "demo", name: "web", node: "node-2", serviceAccount: "web", ambient: true, app: app("web") },

@@ -1,0 +1,62 @@
+// Pure: the single-machine cluster as Kubernetes objects (Namespaces, Nodes, Pods with their IPs,
+// Services with their VIPs), which the control plane reads in file mode exactly as it would read them
+// from an API server.
+import { stringify } from "yaml";
+import type { PlannedService, PodMeta } from "./config-render.ts";
+import type { TopologyPlan } from "./plan.ts";
+
+export function renderClusterManifests(plan: TopologyPlan, pods: PodMeta[], services: PlannedService[]): string {
+  const meta = new Map(pods.map((p) => [`${p.namespace}/${p.name}`, p]));
+  const namespaces = [...new Set(plan.pods.map((p) => p.namespace))].sort();
+  const docs: unknown[] = [];
+  for (const ns of namespaces) {
+    const members = pods.filter((p) => p.namespace === ns);
+    // A namespace whose pods are all in the mesh is enrolled by its label, as users do it.
+    const enrolled = members.length > 0 && members.every((p) => p.ambient);
+    docs.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, ...(enrolled ? { labels: { "istio.io/dataplane-mode": "ambient" } } : {}) } });
+  }
+  for (const n of plan.nodes) {
+    docs.push({ apiVersion: "v1", kind: "Node", metadata: { name: n.name }, status: { addresses: [{ type: "InternalIP", address: n.ip }] } });
+  }
+  for (const p of plan.pods) {
+    const m = meta.get(`${p.namespace}/${p.name}`);
+    const nsEnrolled = pods.filter((x) => x.namespace === p.namespace).every((x) => x.ambient);
+    const labels: Record<string, string> = { app: p.name };
+    if (m?.ambient && !nsEnrolled) labels["istio.io/dataplane-mode"] = "ambient";
+    docs.push({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: p.name, namespace: p.namespace, labels },
+      spec: { nodeName: p.node, serviceAccountName: m?.serviceAccount ?? "default", containers: [{ name: p.name, image: "local" }] },
+      status: { phase: "Running", podIP: p.ip, podIPs: [{ ip: p.ip }], conditions: [{ type: "Ready", status: "True" }] },
+    });
+  }
+  for (const s of services) {
+    docs.push({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: s.name, namespace: s.namespace },
+      spec: {
+        clusterIP: s.vip,
+        clusterIPs: [s.vip],
+        // Each local pod carries app=<its name>; a service selects its listed pods.
+        ...(s.selector.length === 1 ? { selector: { app: s.selector[0] } } : {}),
+        ports: s.ports.map((x) => ({ name: `tcp-${x.port}`, port: x.port, targetPort: x.targetPort, protocol: "TCP" })),
+      },
+    });
+    if (s.selector.length !== 1) {
+      // Several (or no) pods: list them in an EndpointSlice, as the endpoint controller would.
+      docs.push({
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: { name: `${s.name}-local`, namespace: s.namespace, labels: { "kubernetes.io/service-name": s.name } },
+        addressType: "IPv4",
+        endpoints: plan.pods
+          .filter((p) => p.namespace === s.namespace && s.selector.includes(p.name))
+          .map((p) => ({ addresses: [p.ip], targetRef: { kind: "Pod", name: p.name, namespace: p.namespace } })),
+        ports: s.ports.map((x) => ({ name: `tcp-${x.port}`, port: x.targetPort, protocol: "TCP" })),
+      });
+    }
+  }
+  return docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n");
+}
