@@ -89,3 +89,33 @@ describe("rendered nftables rules", () => {
     }
   });
 });
+
+describe("cluster manifests for the control plane", () => {
+  it("render Kubernetes objects the control plane accepts and translates without notes (golden)", async () => {
+    const { renderClusterManifests } = await import("./manifests-render.ts");
+    const { parseManifests } = await import("../control-plane/model/manifests.ts");
+    const { translate } = await import("../control-plane/translate/index.ts");
+    const { emptySnapshot } = await import("../control-plane/model/kube.ts");
+    const pods = [
+      { namespace: "ambient-demo", name: "sleep", serviceAccount: "sleep", ambient: true },
+      { namespace: "ambient-demo", name: "httpbin", serviceAccount: "httpbin", ambient: true },
+      { namespace: "ambient-demo", name: "httpbin-2", serviceAccount: "httpbin", ambient: true },
+      { namespace: "baseline", name: "sleep", serviceAccount: "sleep", ambient: false },
+    ];
+    const text = renderClusterManifests(plan, pods, services);
+    golden("cluster-manifests.yaml", text);
+    const parsed = parseManifests(text);
+    expect(parsed.errors).toEqual([]);
+    const snap = emptySnapshot() as unknown as Record<string, unknown[]>;
+    for (const o of parsed.objects) snap[o.kind]!.push(o.object);
+    const t = translate(snap as never);
+    expect(t.notes).toEqual([]);
+    expect(t.workloads.map((w) => [w.namespace, w.name, w.protocol, w.ips[0]])).toEqual([
+      ["ambient-demo", "httpbin", "HBONE", "198.18.2.10"],
+      ["ambient-demo", "httpbin-2", "HBONE", "198.18.2.11"],
+      ["ambient-demo", "sleep", "HBONE", "198.18.1.10"],
+      ["baseline", "sleep", "NONE", "198.18.1.11"],
+    ]);
+    expect(t.workloads.find((w) => w.name === "httpbin-2")?.services.get("ambient-demo/httpbin.ambient-demo.svc.cluster.local")?.get(8000)).toBe(8080);
+  });
+});
