@@ -4,6 +4,7 @@
 // captured by ztunnel first and never reaches these rules.
 import type { PlannedService } from "./config-render.ts";
 import type { PlannedPod } from "./plan.ts";
+import { compareStrings } from "../shared/compare.ts";
 
 export const KUBE_PROXY_TABLE = "al_kube_proxy";
 
@@ -14,7 +15,7 @@ export function renderKubeProxy(services: PlannedService[], pods: PlannedPod[]):
     const endpoints = s.selector
       .map((name) => pods.find((p) => p.namespace === s.namespace && p.name === name))
       .filter((p): p is PlannedPod => p !== undefined)
-      .sort((a, b) => a.ip.localeCompare(b.ip));
+      .sort((a, b) => compareStrings(a.ip, b.ip));
     for (const port of s.ports) {
       const target = port.targetPort || port.port;
       const match = `ip daddr ${s.vip} tcp dport ${port.port}`;

@@ -8,7 +8,7 @@ import type { CertificateRequest, CertificateResponseSchema } from "../../api/ge
 import { describeError } from "../../shared/errors.ts";
 import { formatIdentity, type Identity } from "../../shared/identity.ts";
 import type { Logger } from "../../shared/logging.ts";
-import { inspectCsr, signWorkloadCert, type CaMaterial } from "../../shared/pki.ts";
+import { inspectCsr, signWorkloadCert, type CaMaterial, type InspectedCsr } from "../../shared/pki.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
 import type { ControlPlaneMetrics } from "../push/metrics.ts";
 
@@ -47,12 +47,13 @@ export class CaService {
       const msg = err instanceof ConnectError ? err.rawMessage : describeError(err);
       return refuse(Code.Unauthenticated, "unauthenticated", msg);
     }
-    let identity: Identity;
+    let inspected: InspectedCsr;
     try {
-      identity = (await inspectCsr(req.csr)).identity;
+      inspected = await inspectCsr(req.csr);
     } catch (err) {
       return refuse(Code.InvalidArgument, "invalid_csr", `malformed CSR: ${describeError(err)}`);
     }
+    const identity: Identity = inspected.identity;
     const id = formatIdentity(identity);
     if (identity.trustDomain !== this.policy.trustDomain) {
       return refuse(Code.PermissionDenied, "trust_domain", `${id} is not in trust domain ${this.policy.trustDomain}`);
@@ -64,7 +65,7 @@ export class CaService {
     const requested = Number(req.validityDuration);
     const ttl = requested > 0 ? Math.min(requested, this.policy.maxTtlSeconds) : this.policy.defaultTtlSeconds;
     try {
-      const issued = await signWorkloadCert({ ca: this.ca(), csrPem: req.csr, identity, ttlSeconds: ttl });
+      const issued = await signWorkloadCert({ ca: this.ca(), csrPem: req.csr, identity, ttlSeconds: ttl, inspected });
       this.metrics.certsSigned.inc();
       this.log.debug({ caller: caller.subject, identity: id, ttl }, "certificate signed");
       return { certChain: issued.chainPem };

@@ -1,6 +1,7 @@
 // Turns store changes into versioned config snapshots: debounce, translate (pure), encode each resource
 // once, version it by content hash. Unchanged resources keep their version, so pushes carry only changes.
 import { createHash } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { toBinary } from "@bufbuild/protobuf";
 import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { authorizationToProto, serviceToProto, TYPE_ADDRESS, TYPE_AUTHORIZATION, workloadToProto } from "../../api/convert.ts";
@@ -32,24 +33,54 @@ function versioned(name: string, bytes: Uint8Array, resource: Any): VersionedRes
   return { name, version: createHash("sha256").update(bytes).digest("hex").slice(0, 16), resource };
 }
 
-/** Pure: translation -> typed resource maps. */
-export function buildResources(t: Translation): Map<string, Map<string, VersionedResource>> {
+/** Previously encoded resources by name, with the value they were encoded from. */
+export type EncodeCache = Map<string, { source: unknown; encoded: VersionedResource }>;
+
+/**
+ * Translation -> typed resource maps. Encoding every resource on every change would dominate push
+ * latency in a large cluster, so a resource whose value is unchanged reuses its previous encoding.
+ */
+export function buildResources(t: Translation, cache: EncodeCache = new Map()): Map<string, Map<string, VersionedResource>> {
+  const next: EncodeCache = new Map();
+  const encode = <T>(name: string, source: T, make: (v: T) => VersionedResource): VersionedResource => {
+    const prev = cache.get(name);
+    const encoded = prev && isDeepStrictEqual(prev.source, source) ? prev.encoded : make(source);
+    next.set(name, { source, encoded });
+    return encoded;
+  };
   const addresses = new Map<string, VersionedResource>();
   for (const w of t.workloads) {
-    const msg = workloadToProto(w);
-    addresses.set(w.uid, versioned(w.uid, toBinary(AddressSchema, msg), anyPack(AddressSchema, msg)));
+    addresses.set(
+      w.uid,
+      encode(`a:${w.uid}`, w, (v) => {
+        const msg = workloadToProto(v);
+        return versioned(v.uid, toBinary(AddressSchema, msg), anyPack(AddressSchema, msg));
+      }),
+    );
   }
   for (const s of t.services) {
-    const msg = serviceToProto(s);
     const name = serviceKey(s);
-    addresses.set(name, versioned(name, toBinary(AddressSchema, msg), anyPack(AddressSchema, msg)));
+    addresses.set(
+      name,
+      encode(`a:${name}`, s, (v) => {
+        const msg = serviceToProto(v);
+        return versioned(name, toBinary(AddressSchema, msg), anyPack(AddressSchema, msg));
+      }),
+    );
   }
   const policies = new Map<string, VersionedResource>();
   for (const p of t.policies) {
-    const msg = authorizationToProto(p);
     const name = `${p.namespace}/${p.name}`;
-    policies.set(name, versioned(name, toBinary(AuthorizationSchema, msg), anyPack(AuthorizationSchema, msg)));
+    policies.set(
+      name,
+      encode(`p:${name}`, p, (v) => {
+        const msg = authorizationToProto(v);
+        return versioned(name, toBinary(AuthorizationSchema, msg), anyPack(AuthorizationSchema, msg));
+      }),
+    );
   }
+  cache.clear();
+  for (const [k, v] of next) cache.set(k, v);
   return new Map([
     [TYPE_ADDRESS, addresses],
     [TYPE_AUTHORIZATION, policies],
@@ -74,6 +105,7 @@ export class SnapshotBuilder {
   private timer: NodeJS.Timeout | undefined;
   private firstChangeAt: number | undefined;
   private unsubscribe: (() => void) | undefined;
+  private readonly encodeCache: EncodeCache = new Map();
   current: ConfigSnapshot | undefined;
   /** Duration of the last translation, ms. */
   lastTranslateMs = 0;
@@ -101,7 +133,7 @@ export class SnapshotBuilder {
     this.firstChangeAt = undefined;
     const t0 = performance.now();
     const translation = translate(this.store.snapshot(), this.opts);
-    const types = buildResources(translation);
+    const types = buildResources(translation, this.encodeCache);
     this.lastTranslateMs = performance.now() - t0;
     if (this.current && sameResources(this.current.types, types) && sameResources(types, this.current.types)) {
       this.current = { ...this.current, translation };

@@ -5,6 +5,7 @@ import type { ClusterSnapshot } from "../model/kube.ts";
 import { DEFAULT_TRANSLATE_OPTIONS, type ResourceNote, type TranslateOptions } from "./options.ts";
 import { translatePolicies } from "./policies.ts";
 import { matchesSelector, translateWorkloads } from "./workloads.ts";
+import { compareStrings } from "../../shared/compare.ts";
 
 export { DEFAULT_TRANSLATE_OPTIONS, LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
 export { isEnrolled } from "./workloads.ts";
@@ -18,12 +19,18 @@ export interface Translation {
 
 export function translate(snap: ClusterSnapshot, opts: TranslateOptions = DEFAULT_TRANSLATE_OPTIONS): Translation {
   const p = translatePolicies(snap.AuthorizationPolicy, snap.PeerAuthentication, opts);
+  const byNs = new Map<string, Array<[string, Record<string, string>]>>();
+  for (const [key, s] of p.selectors) {
+    const list = byNs.get(s.namespace);
+    if (list) list.push([key, s.matchLabels]);
+    else byNs.set(s.namespace, [[key, s.matchLabels]]);
+  }
   const selected = (pod: ClusterSnapshot["Pod"][number]) =>
-    [...p.selectors.entries()]
-      .filter(([, s]) => s.namespace === pod.metadata?.namespace && matchesSelector(s.matchLabels, pod.metadata?.labels))
+    (byNs.get(pod.metadata?.namespace ?? "") ?? [])
+      .filter(([, labels]) => matchesSelector(labels, pod.metadata?.labels))
       .map(([key]) => key)
       .sort();
   const w = translateWorkloads(snap, opts, selected);
-  const notes = [...p.notes, ...w.notes].sort((a, b) => `${a.kind}/${a.namespace}/${a.name}`.localeCompare(`${b.kind}/${b.namespace}/${b.name}`));
+  const notes = [...p.notes, ...w.notes].sort((a, b) => compareStrings(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`));
   return { workloads: w.workloads, services: w.services, policies: p.policies, notes };
 }

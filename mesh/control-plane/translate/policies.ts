@@ -8,6 +8,7 @@ import type { Authorization, Clause, Match, Rule, StringMatch } from "../../api/
 import { parseCidr } from "../../shared/addr.ts";
 import type { AuthorizationPolicy, AuthorizationPolicyCondition, AuthorizationPolicyOperation, AuthorizationPolicySource, PeerAuthentication } from "../model/kube.ts";
 import type { ResourceNote, TranslateOptions } from "./options.ts";
+import { compareStrings } from "../../shared/compare.ts";
 
 function sm(s: string): StringMatch {
   if (s === "*") return { kind: "presence" };
@@ -204,6 +205,6 @@ export function translatePolicies(aps: readonly AuthorizationPolicy[], pas: read
       dryRun: false,
     });
   }
-  policies.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  policies.sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
   return { policies, selectors, notes };
 }

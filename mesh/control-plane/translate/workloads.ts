@@ -3,6 +3,7 @@ import net from "node:net";
 import type { PortMap, Service, WaypointRef, Workload } from "../../api/types.ts";
 import type { ClusterSnapshot, V1EndpointSlice, V1Namespace, V1Pod, V1Service } from "../model/kube.ts";
 import { LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
+import { compareStrings } from "../../shared/compare.ts";
 
 /** Enrolled: pod label ambient, or namespace label ambient unless the pod says none. Host-network pods never are. */
 export function isEnrolled(pod: V1Pod, ns: V1Namespace | undefined): boolean {
@@ -74,6 +75,28 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
   const notes: ResourceNote[] = [];
   const nsByName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
   const podByKey = new Map(snap.Pod.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
+  // Selectors only ever match pods of their own namespace: index pods by namespace and app label
+  // (the label nearly every selector uses) so selection is not services x pods.
+  const podsByNs = new Map<string, V1Pod[]>();
+  const podsByApp = new Map<string, V1Pod[]>();
+  for (const p of snap.Pod) {
+    const ns = p.metadata?.namespace ?? "";
+    const inNs = podsByNs.get(ns);
+    if (inNs) inNs.push(p);
+    else podsByNs.set(ns, [p]);
+    const app = p.metadata?.labels?.app;
+    if (app !== undefined) {
+      const k = `${ns}/${app}`;
+      const list = podsByApp.get(k);
+      if (list) list.push(p);
+      else podsByApp.set(k, [p]);
+    }
+  }
+  const selectPods = (ns: string, selector: Record<string, string> | undefined): V1Pod[] => {
+    if (!selector || Object.keys(selector).length === 0) return [];
+    const candidates = selector.app !== undefined ? (podsByApp.get(`${ns}/${selector.app}`) ?? []) : (podsByNs.get(ns) ?? []);
+    return candidates.filter((p) => matchesSelector(selector, p.metadata?.labels));
+  };
 
   // Endpoints: EndpointSlices where a service has them; the selector otherwise (file mode).
   const slicesBySvc = new Map<string, V1EndpointSlice[]>();
@@ -81,7 +104,9 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
     const svc = s.metadata?.labels?.["kubernetes.io/service-name"];
     if (!svc) continue;
     const key = `${s.metadata?.namespace}/${svc}`;
-    slicesBySvc.set(key, [...(slicesBySvc.get(key) ?? []), s]);
+    const list = slicesBySvc.get(key);
+    if (list) list.push(s);
+    else slicesBySvc.set(key, [s]);
   }
   const servicesOfPod = new Map<string, Map<string, Map<number, number>>>();
   const services: Service[] = [];
@@ -117,7 +142,7 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
         }
       }
     } else {
-      for (const pod of snap.Pod) if (pod.metadata?.namespace === ns && matchesSelector(svc.spec?.selector, pod.metadata?.labels)) backing.push(pod);
+      backing.push(...selectPods(ns, svc.spec?.selector));
     }
     for (const pod of backing) {
       const pk = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
@@ -156,7 +181,7 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
       node: pod.spec.nodeName,
       protocol: isEnrolled(pod, nsObj) ? "HBONE" : "NONE",
       status: isReady(pod) ? "Healthy" : "Unhealthy",
-      services: new Map([...(servicesOfPod.get(`${ns}/${name}`) ?? new Map()).entries()].sort((a, b) => a[0].localeCompare(b[0]))),
+      services: new Map([...(servicesOfPod.get(`${ns}/${name}`) ?? new Map()).entries()].sort((a, b) => compareStrings(a[0], b[0]))),
       authorizationPolicies: policiesFor(pod),
       canonicalName: labels[LABELS.canonicalName] ?? labels["app.kubernetes.io/name"] ?? labels.app ?? wl,
       canonicalRevision: labels[LABELS.canonicalRevision] ?? labels["app.kubernetes.io/version"] ?? labels.version ?? "latest",
@@ -164,8 +189,8 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
       ...(wp ? { waypoint: wp } : {}),
     });
   }
-  workloads.sort((a, b) => a.uid.localeCompare(b.uid));
-  services.sort((a, b) => `${a.namespace}/${a.hostname}`.localeCompare(`${b.namespace}/${b.hostname}`));
+  workloads.sort((a, b) => compareStrings(a.uid, b.uid));
+  services.sort((a, b) => compareStrings(`${a.namespace}/${a.hostname}`, `${b.namespace}/${b.hostname}`));
   return { workloads, services, notes };
 }
 

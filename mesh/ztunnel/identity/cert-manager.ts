@@ -9,6 +9,7 @@ import { formatIdentity, type Identity } from "../../shared/identity.ts";
 import type { Logger } from "../../shared/logging.ts";
 import { certValidity, createCsr } from "../../shared/pki.ts";
 import type { CaClient } from "./ca-client.ts";
+import { compareStrings } from "../../shared/compare.ts";
 
 export interface WorkloadCert {
   identity: Identity;
@@ -73,7 +74,7 @@ export class CertManager {
   /** Certificates held now, for /config_dump. */
   dump(): Array<{ identity: string; state: string; serial?: string; notBefore?: string; notAfter?: string; lastError?: string }> {
     return [...this.entries.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareStrings(a, b))
       .map(([identity, e]) => ({
         identity,
         state: e.cert ? "Available" : e.inflight ? "Initializing" : "Unavailable",

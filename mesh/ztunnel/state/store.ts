@@ -28,8 +28,12 @@ export class StateStore {
     return this.version;
   }
 
-  replace(snapshot: ConfigSnapshot): boolean {
-    if (this.raw && isDeepStrictEqual(this.raw, snapshot)) return false;
+  /**
+   * Applies a new config. `known` says the caller already knows it differs (a config stream response),
+   * which skips the deep comparison: on a large mesh that comparison costs more than building the state.
+   */
+  replace(snapshot: ConfigSnapshot, known: "changed" | "unknown" = "unknown"): boolean {
+    if (known === "unknown" && this.raw && isDeepStrictEqual(this.raw, snapshot)) return false;
     this.raw = snapshot;
     this.state = new ProxyState(snapshot, this.rootNamespace);
     this.version++;

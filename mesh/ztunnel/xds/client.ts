@@ -15,6 +15,7 @@ import { Backoff } from "../../shared/backoff.ts";
 import { describeError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { StateStore } from "../state/store.ts";
+import { compareStrings } from "../../shared/compare.ts";
 
 type Held = { version: string; value: { workload: Workload } | { service: Service } | { policy: Authorization } };
 
@@ -145,12 +146,12 @@ export class XdsClient {
         else policies.push(h.value.policy);
       }
     }
-    // The store's equality check needs a stable order.
-    workloads.sort((a, b) => a.uid.localeCompare(b.uid));
-    services.sort((a, b) => `${a.namespace}/${a.hostname}`.localeCompare(`${b.namespace}/${b.hostname}`));
-    policies.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+    // Stable order: config dumps and the proxy's indexes do not depend on arrival order.
+    workloads.sort((a, b) => compareStrings(a.uid, b.uid));
+    services.sort((a, b) => compareStrings(`${a.namespace}/${a.hostname}`, `${b.namespace}/${b.hostname}`));
+    policies.sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
     this.connected = true;
-    this.store.replace({ workloads, services, policies });
+    this.store.replace({ workloads, services, policies }, "changed");
   }
 
   async stop(): Promise<void> {
