@@ -1,0 +1,101 @@
+// Kubernetes discovery against an in-test API server: list, watch, resume from resourceVersion,
+// relist on 410 Gone, and recovery after the API server was unreachable.
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../shared/logging.ts";
+import { FakeApiServer } from "../../testing/fake-apiserver.ts";
+import { ObjectStore } from "../store/object-store.ts";
+import { KubeSource } from "./kube-source.ts";
+
+const PODS = "/api/v1/pods";
+const pod = (name: string, labels: Record<string, string> = {}) => ({
+  metadata: { name, namespace: "demo", labels },
+  spec: { nodeName: "node-1", containers: [{ name: "c", image: "x" }] },
+  status: { podIP: "10.0.0.1" },
+});
+
+function kubeConfig(server: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "test", server, skipTLSVerify: true }],
+    users: [{ name: "test" }],
+    contexts: [{ name: "test", cluster: "test", user: "test" }],
+    currentContext: "test",
+  });
+  return kc;
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  expect(cond()).toBe(true);
+}
+
+let api: FakeApiServer | undefined;
+let source: KubeSource | undefined;
+afterEach(async () => {
+  await source?.close();
+  await api?.close();
+  source = api = undefined;
+});
+
+describe("Kubernetes discovery", () => {
+  it("lists, then follows watch events into the store", async () => {
+    api = new FakeApiServer();
+    api.seed(PODS, pod("a"));
+    api.seed(PODS, pod("b"));
+    const store = new ObjectStore();
+    source = new KubeSource({ kubeConfig: kubeConfig(await api.start()), store, log: silentLogger(), kinds: ["Pod"] });
+    await source.start();
+    expect(store.count("Pod")).toBe(2);
+    expect(store.get("Pod", "demo/a")).toMatchObject({ apiVersion: "v1", kind: "Pod", spec: { nodeName: "node-1" } });
+    await until(() => api!.watching(PODS) === 1);
+    api.put(PODS, pod("c"));
+    api.put(PODS, pod("a", { version: "v2" }));
+    api.remove(PODS, "demo", "b");
+    await until(() => store.count("Pod") === 2 && store.get("Pod", "demo/a")?.metadata?.labels?.version === "v2" && !store.get("Pod", "demo/b"));
+  });
+
+  it("resumes a closed watch from the last resourceVersion, and relists on 410 Gone", async () => {
+    api = new FakeApiServer();
+    api.seed(PODS, pod("a"));
+    const store = new ObjectStore();
+    source = new KubeSource({ kubeConfig: kubeConfig(await api.start()), store, log: silentLogger(), kinds: ["Pod"] });
+    await source.start();
+    await until(() => api!.watching(PODS) === 1);
+    api.put(PODS, pod("b"));
+    await until(() => store.count("Pod") === 2);
+    const lastRv = store.get("Pod", "demo/b")!.metadata!.resourceVersion!;
+    const lists = () => api!.requests.filter((r) => r.path === PODS && !r.watch).length;
+    expect(lists()).toBe(1);
+    api.endWatches(PODS);
+    await until(() => api!.requests.filter((r) => r.watch).length === 2 && api!.watching(PODS) === 1);
+    expect(api.requests.filter((r) => r.watch)[1]!.resourceVersion).toBe(lastRv);
+    expect(lists()).toBe(1); // resumed, not relisted
+
+    // While expired: "a" is deleted without an event; the relist must notice.
+    api.remove(PODS, "demo", "a", false);
+    api.expireNextWatch.add(PODS);
+    api.endWatches(PODS);
+    await until(() => lists() === 2, 8000);
+    await until(() => store.count("Pod") === 1 && store.get("Pod", "demo/b") !== undefined);
+  });
+
+  it("keeps trying while the API server is unreachable and catches up when it is back", async () => {
+    api = new FakeApiServer();
+    const url = await api.start();
+    await api.close();
+    const store = new ObjectStore();
+    source = new KubeSource({ kubeConfig: kubeConfig(url), store, log: silentLogger(), kinds: ["Pod"] });
+    const started = source.start();
+    await new Promise((r) => setTimeout(r, 700));
+    // Same port again: a new server with one pod.
+    const port = Number(new URL(url).port);
+    const again = new FakeApiServer();
+    again.seed(PODS, pod("late"));
+    await (again as unknown as { server: import("node:http").Server }).server.listen(port, "127.0.0.1");
+    api = again;
+    await started;
+    expect(store.get("Pod", "demo/late")).toBeDefined();
+  });
+});

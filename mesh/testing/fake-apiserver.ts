@@ -1,0 +1,101 @@
+// A small in-test Kubernetes API server: answers list and watch for any collection path from objects
+// the test controls, records the queries it got, and can end watches or answer 410 Gone on demand.
+import http from "node:http";
+import type net from "node:net";
+
+export interface FakeObject {
+  metadata: { name: string; namespace?: string; resourceVersion?: string };
+  [k: string]: unknown;
+}
+
+export class FakeApiServer {
+  private readonly server: http.Server;
+  private readonly collections = new Map<string, Map<string, FakeObject>>();
+  private readonly watchers = new Map<string, Set<http.ServerResponse>>();
+  private rv = 100;
+  readonly requests: Array<{ path: string; watch: boolean; resourceVersion: string | null }> = [];
+  /** When set, the next watch on a path is answered with an ERROR 410 event. */
+  readonly expireNextWatch = new Set<string>();
+
+  constructor() {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
+    return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  private coll(path: string): Map<string, FakeObject> {
+    let c = this.collections.get(path);
+    if (!c) {
+      c = new Map();
+      this.collections.set(path, c);
+    }
+    return c;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? "/", "http://x");
+    const watch = url.searchParams.get("watch") === "true";
+    this.requests.push({ path: url.pathname, watch, resourceVersion: url.searchParams.get("resourceVersion") });
+    res.setHeader("content-type", "application/json");
+    if (!watch) {
+      res.end(JSON.stringify({ kind: "List", apiVersion: "v1", metadata: { resourceVersion: String(this.rv) }, items: [...this.coll(url.pathname).values()] }));
+      return;
+    }
+    res.writeHead(200);
+    res.flushHeaders(); // a real API server answers a watch at once; clients wait for the headers
+    if (this.expireNextWatch.delete(url.pathname)) {
+      res.end(JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", code: 410, reason: "Expired", message: "too old resource version" } }) + "\n");
+      return;
+    }
+    const set = this.watchers.get(url.pathname) ?? new Set();
+    set.add(res);
+    this.watchers.set(url.pathname, set);
+    res.on("close", () => set.delete(res));
+  }
+
+  private emit(path: string, type: "ADDED" | "MODIFIED" | "DELETED", obj: FakeObject): void {
+    for (const w of this.watchers.get(path) ?? []) w.write(JSON.stringify({ type, object: obj }) + "\n");
+  }
+
+  private key(o: FakeObject): string {
+    return `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  }
+
+  /** Stores the object without telling watchers (as if changed while nobody watched). */
+  seed(path: string, obj: FakeObject): void {
+    obj.metadata.resourceVersion = String(++this.rv);
+    this.coll(path).set(this.key(obj), obj);
+  }
+
+  put(path: string, obj: FakeObject): void {
+    const existed = this.coll(path).has(this.key(obj));
+    this.seed(path, obj);
+    this.emit(path, existed ? "MODIFIED" : "ADDED", obj);
+  }
+
+  remove(path: string, namespace: string | undefined, name: string, notify = true): void {
+    const c = this.coll(path);
+    const obj = c.get(`${namespace ?? ""}/${name}`);
+    if (!obj) return;
+    c.delete(`${namespace ?? ""}/${name}`);
+    obj.metadata.resourceVersion = String(++this.rv);
+    if (notify) this.emit(path, "DELETED", obj);
+  }
+
+  /** Ends every open watch on a path, as an API server does on timeout. */
+  endWatches(path: string): void {
+    for (const w of this.watchers.get(path) ?? []) w.end();
+  }
+
+  watching(path: string): number {
+    return this.watchers.get(path)?.size ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
