@@ -1,28 +1,39 @@
 #!/usr/bin/env node
-// Control plane process entry point: configuration in, wired ControlPlane out.
-import { writeFile, rename } from "node:fs/promises";
+// Control plane process entry point: configuration in, wired ControlPlane out. Two modes differ only
+// at the edges: where objects, CA material and callers' identities come from.
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
 import { parseAddr } from "../shared/addr.ts";
 import { loadOrCreateCaDir } from "../shared/ca-dir.ts";
 import { describeError } from "../shared/errors.ts";
-import { createLogger } from "../shared/logging.ts";
-import { ControlPlane } from "./app.ts";
-import { BootstrapTokenAuthenticator } from "./auth/authenticator.ts";
+import { createLogger, type Logger } from "../shared/logging.ts";
+import type { CaMaterial } from "../shared/pki.ts";
+import { ControlPlane, type DiscoverySource } from "./app.ts";
+import { BootstrapTokenAuthenticator, type Authenticator } from "./auth/authenticator.ts";
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
-import { helpText, loadConfig } from "./config.ts";
+import { TokenReviewAuthenticator } from "./auth/token-review.ts";
+import { loadOrCreateKubeCa, publishRootCert } from "./ca/kube-ca.ts";
+import { helpText, loadConfig, type ControlPlaneConfig } from "./config.ts";
 import { FileSource } from "./discovery/file-source.ts";
+import { KubeSource } from "./discovery/kube-source.ts";
+import type { ObjectStore } from "./store/object-store.ts";
+import { isEnrolled } from "./translate/index.ts";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(helpText());
   process.exit(0);
 }
 
-async function main(): Promise<void> {
-  const cfg = loadConfig(process.env);
-  const log = createLogger({ component: "control-plane", level: cfg.LOG_LEVEL });
-  if (cfg.DISCOVERY === "kubernetes") {
-    throw new Error("DISCOVERY=kubernetes: the Kubernetes discovery source is not wired into this entry point yet; use DISCOVERY=files");
-  }
+interface ModeSetup {
+  ca: CaMaterial;
+  auth: (store: () => ObjectStore) => Authenticator;
+  discovery: (store: ObjectStore) => DiscoverySource[];
+  /** Runs once the control plane is up: publishing the trust bundle, issuing bootstrap tokens. */
+  afterStart: (cp: ControlPlane) => void;
+}
+
+async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup> {
   const stateDir = cfg.STATE_DIR!;
   const ca = await loadOrCreateCaDir(cfg.CA_DIR ?? join(stateDir, "ca"), cfg.TRUST_DOMAIN);
   // Publish the trust bundle where proxies read it (in Kubernetes: a ConfigMap per enrolled namespace).
@@ -31,26 +42,80 @@ async function main(): Promise<void> {
   await rename(`${rootFile}.tmp`, rootFile);
   const tokens = new BootstrapTokens(join(stateDir, "tokens"));
   await tokens.ensure(cfg.BOOTSTRAP_NODES.split(",").map((s) => s.trim()).filter(Boolean));
+  return {
+    ca,
+    auth: () => new BootstrapTokenAuthenticator(() => tokens.map()),
+    discovery: (store) => [new FileSource(cfg.CONFIG_DIR!, store, log)],
+    afterStart: (cp) =>
+      // Nodes that appear in the config get a bootstrap token too.
+      cp.store.subscribe(() => {
+        const snap = cp.store.snapshot();
+        const nodes = new Set([...snap.Node.map((n) => n.metadata?.name ?? ""), ...snap.Pod.map((p) => p.spec?.nodeName ?? "")].filter(Boolean));
+        void tokens.ensure([...nodes]).catch((err) => log.error({ err: describeError(err) }, "writing bootstrap tokens failed"));
+      }),
+  };
+}
+
+async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup> {
+  const kubeConfig = new KubeConfig();
+  try {
+    kubeConfig.loadFromDefault(); // in-cluster service account, else KUBECONFIG / ~/.kube/config
+  } catch (err) {
+    throw new Error(`cannot load Kubernetes credentials (in-cluster service account, KUBECONFIG or ~/.kube/config): ${describeError(err)}`);
+  }
+  const ca = await loadOrCreateKubeCa({ kubeConfig, namespace: cfg.POD_NAMESPACE, trustDomain: cfg.TRUST_DOMAIN, log });
+  return {
+    ca,
+    auth: (store) =>
+      new TokenReviewAuthenticator({
+        kubeConfig,
+        allowed: cfg.PROXY_SERVICE_ACCOUNTS.split(",").map((s) => s.trim()).filter(Boolean),
+        nodeOfPod: (ns, name) => store().get("Pod", `${ns}/${name}`)?.spec?.nodeName,
+      }),
+    discovery: (store) => [new KubeSource({ kubeConfig, store, log })],
+    afterStart: (cp) => {
+      let published = "";
+      let timer: NodeJS.Timeout | undefined;
+      cp.store.subscribe(() => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          const snap = cp.store.snapshot();
+          const byName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
+          const enrolled = [...new Set(snap.Pod.filter((p) => isEnrolled(p, byName.get(p.metadata?.namespace ?? ""))).map((p) => p.metadata?.namespace ?? ""))].sort();
+          const labelled = snap.Namespace.filter((n) => n.metadata?.labels?.["istio.io/dataplane-mode"] === "ambient").map((n) => n.metadata?.name ?? "");
+          const namespaces = [...new Set([...enrolled, ...labelled])].filter(Boolean).sort();
+          if (namespaces.join(",") === published) return;
+          published = namespaces.join(",");
+          void publishRootCert({ kubeConfig, namespaces, rootPem: ca.rootPem, log });
+        }, 500);
+      });
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const cfg = loadConfig(process.env);
+  const log = createLogger({ component: "control-plane", level: cfg.LOG_LEVEL });
+  const mode = cfg.DISCOVERY === "kubernetes" ? await kubernetesMode(cfg, log) : await fileMode(cfg, log);
+  let storeRef: ObjectStore | undefined;
   const cp = new ControlPlane({
     listen: { grpc: parseAddr(cfg.GRPC_ADDRESS), admin: parseAddr(cfg.ADMIN_ADDRESS) },
     translate: { clusterId: cfg.CLUSTER_ID, trustDomain: cfg.TRUST_DOMAIN, rootNamespace: cfg.ROOT_NAMESPACE, clusterDomain: "cluster.local" },
     identity: { trustDomain: cfg.TRUST_DOMAIN, namespace: cfg.POD_NAMESPACE, serviceAccount: cfg.SERVICE_ACCOUNT },
-    ca,
-    auth: new BootstrapTokenAuthenticator(() => tokens.map()),
+    ca: mode.ca,
+    auth: mode.auth(() => storeRef!),
     log,
     debounceMs: cfg.DEBOUNCE,
     certTtlSeconds: cfg.DEFAULT_CERT_TTL,
     maxCertTtlSeconds: cfg.MAX_CERT_TTL,
     processMetrics: true,
-    discovery: (store) => [new FileSource(cfg.CONFIG_DIR!, store, log)],
-  });
-  // Nodes that appear in the config get a bootstrap token too.
-  cp.store.subscribe(() => {
-    const snap = cp.store.snapshot();
-    const nodes = new Set([...snap.Node.map((n) => n.metadata?.name ?? ""), ...snap.Pod.map((p) => p.spec?.nodeName ?? "")].filter(Boolean));
-    void tokens.ensure([...nodes]).catch((err) => log.error({ err: describeError(err) }, "writing bootstrap tokens failed"));
+    discovery: (store) => {
+      storeRef = store;
+      return mode.discovery(store);
+    },
   });
   await cp.start();
+  mode.afterStart(cp);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -4,7 +4,7 @@ import http from "node:http";
 import type net from "node:net";
 
 export interface FakeObject {
-  metadata: { name: string; namespace?: string; resourceVersion?: string };
+  metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown };
   [k: string]: unknown;
 }
 
@@ -16,6 +16,8 @@ export class FakeApiServer {
   readonly requests: Array<{ path: string; watch: boolean; resourceVersion: string | null }> = [];
   /** When set, the next watch on a path is answered with an ERROR 410 event. */
   readonly expireNextWatch = new Set<string>();
+  /** TokenReview answers by token; unknown tokens are unauthenticated. */
+  readonly tokens = new Map<string, { username: string; extra?: Record<string, string[]> }>();
 
   constructor() {
     this.server = http.createServer((req, res) => this.handle(req, res));
@@ -36,6 +38,23 @@ export class FakeApiServer {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method !== "GET") {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => this.write(req, res, body ? (JSON.parse(body) as FakeObject) : undefined));
+      return;
+    }
+    const single = /^(.*\/namespaces\/[^/]+\/[^/]+)\/([^/]+)$/.exec(new URL(req.url ?? "/", "http://x").pathname);
+    if (single) {
+      const obj = this.collections.get(single[1]!)?.get(`${single[1]!.split("/namespaces/")[1]!.split("/")[0]}/${single[2]}`);
+      res.setHeader("content-type", "application/json");
+      if (!obj) {
+        res.writeHead(404).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404, reason: "NotFound" }));
+        return;
+      }
+      res.end(JSON.stringify(obj));
+      return;
+    }
     const url = new URL(req.url ?? "/", "http://x");
     const watch = url.searchParams.get("watch") === "true";
     this.requests.push({ path: url.pathname, watch, resourceVersion: url.searchParams.get("resourceVersion") });
@@ -54,6 +73,38 @@ export class FakeApiServer {
     set.add(res);
     this.watchers.set(url.pathname, set);
     res.on("close", () => set.delete(res));
+  }
+
+  /** POST (create, 409 if it exists; TokenReview), PUT (replace, 404 if missing). */
+  private write(req: http.IncomingMessage, res: http.ServerResponse, body: FakeObject | undefined): void {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    res.setHeader("content-type", "application/json");
+    if (path.endsWith("/tokenreviews")) {
+      const token = (body as { spec?: { token?: string } } | undefined)?.spec?.token ?? "";
+      const user = this.tokens.get(token);
+      res.end(JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", status: user ? { authenticated: true, user } : { authenticated: false, error: "invalid bearer token" } }));
+      return;
+    }
+    if (!body) return void res.writeHead(400).end("{}");
+    const ns = body.metadata.namespace ?? "";
+    if (req.method === "POST") {
+      const coll = path;
+      if (this.coll(coll).has(`${ns}/${body.metadata.name}`)) return void res.writeHead(409).end(JSON.stringify({ kind: "Status", code: 409, reason: "AlreadyExists" }));
+      this.put(coll, body);
+      return void res.writeHead(201).end(JSON.stringify(body));
+    }
+    if (req.method === "PUT") {
+      const coll = path.slice(0, path.lastIndexOf("/"));
+      if (!this.coll(coll).has(`${ns}/${body.metadata.name}`)) return void res.writeHead(404).end(JSON.stringify({ kind: "Status", code: 404, reason: "NotFound" }));
+      this.put(coll, body);
+      return void res.end(JSON.stringify(body));
+    }
+    res.writeHead(405).end("{}");
+  }
+
+  /** An object as stored, for assertions. */
+  get(path: string, namespace: string, name: string): FakeObject | undefined {
+    return this.collections.get(path)?.get(`${namespace}/${name}`);
   }
 
   private emit(path: string, type: "ADDED" | "MODIFIED" | "DELETED", obj: FakeObject): void {

@@ -1,0 +1,116 @@
+// Kubernetes mode against an in-test API server: the CA in Secrets (created once, plugged-in wins),
+// TokenReview authentication with node binding, and the published trust bundle.
+import { KubeConfig } from "@kubernetes/client-node";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../shared/logging.ts";
+import { createRootCa } from "../shared/pki.ts";
+import { FakeApiServer } from "../testing/fake-apiserver.ts";
+import { TokenReviewAuthenticator } from "./auth/token-review.ts";
+import { loadOrCreateKubeCa, publishRootCert } from "./ca/kube-ca.ts";
+
+const SECRETS = "/api/v1/namespaces/istio-system/secrets";
+let api: FakeApiServer | undefined;
+let serverUrl = "";
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+});
+
+async function setup(): Promise<KubeConfig> {
+  api = new FakeApiServer();
+  const server = await api.start();
+  serverUrl = server;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [{ name: "t", server, skipTLSVerify: true }], users: [{ name: "t" }], contexts: [{ name: "t", cluster: "t", user: "t" }], currentContext: "t" });
+  return kc;
+}
+
+describe("Kubernetes mode", () => {
+  it("creates the root CA Secret once and reuses it", async () => {
+    const kc = await setup();
+    const first = await loadOrCreateKubeCa({ kubeConfig: kc, namespace: "istio-system", trustDomain: "cluster.local", log: silentLogger() });
+    expect(api!.get(SECRETS, "istio-system", "istio-ca-secret")).toBeDefined();
+    const second = await loadOrCreateKubeCa({ kubeConfig: kc, namespace: "istio-system", trustDomain: "cluster.local", log: silentLogger() });
+    expect(second.rootPem).toBe(first.rootPem);
+    expect(second.keyPem).toBe(first.keyPem);
+  });
+
+  it("prefers a plugged-in CA in the cacerts Secret", async () => {
+    const kc = await setup();
+    const plugged = await createRootCa({ trustDomain: "cluster.local" });
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    api!.seed(SECRETS, { metadata: { name: "cacerts", namespace: "istio-system" }, data: { "ca-cert.pem": b64(plugged.certPem), "ca-key.pem": b64(plugged.keyPem), "root-cert.pem": b64(plugged.rootPem), "cert-chain.pem": b64(plugged.certPem) } });
+    const ca = await loadOrCreateKubeCa({ kubeConfig: kc, namespace: "istio-system", trustDomain: "cluster.local", log: silentLogger() });
+    expect(ca.rootPem).toBe(plugged.rootPem);
+    expect(api!.get(SECRETS, "istio-system", "istio-ca-secret")).toBeUndefined();
+  });
+
+  it("authenticates ztunnel's token with TokenReview and takes the node from the token", async () => {
+    const kc = await setup();
+    api!.tokens.set("zt-token", { username: "system:serviceaccount:istio-system:ztunnel", extra: { "authentication.kubernetes.io/node-name": ["node-7"] } });
+    api!.tokens.set("pod-token", { username: "system:serviceaccount:istio-system:ztunnel", extra: { "authentication.kubernetes.io/pod-name": ["ztunnel-abc"] } });
+    api!.tokens.set("app-token", { username: "system:serviceaccount:demo:sleep" });
+    const auth = new TokenReviewAuthenticator({ kubeConfig: kc, allowed: ["istio-system/ztunnel"], nodeOfPod: (ns, name) => (ns === "istio-system" && name === "ztunnel-abc" ? "node-3" : undefined) });
+    expect(await auth.authenticate("Bearer zt-token")).toEqual({ subject: "system:serviceaccount:istio-system:ztunnel", node: "node-7" });
+    expect((await auth.authenticate("Bearer pod-token")).node).toBe("node-3");
+    await expect(auth.authenticate("Bearer app-token")).rejects.toMatchObject({ code: Code.PermissionDenied });
+    await expect(auth.authenticate("Bearer nope")).rejects.toMatchObject({ code: Code.Unauthenticated });
+    const none = await auth.authenticate(null).catch((e: unknown) => ConnectError.from(e));
+    expect(none).toMatchObject({ code: Code.Unauthenticated });
+  });
+
+  it("publishes the trust bundle as ConfigMap istio-ca-root-cert, creating or replacing it", async () => {
+    const kc = await setup();
+    await publishRootCert({ kubeConfig: kc, namespaces: ["demo"], rootPem: "ROOT-1", log: silentLogger() });
+    expect(api!.get("/api/v1/namespaces/demo/configmaps", "demo", "istio-ca-root-cert")).toMatchObject({ data: { "root-cert.pem": "ROOT-1" } });
+    await publishRootCert({ kubeConfig: kc, namespaces: ["demo"], rootPem: "ROOT-2", log: silentLogger() });
+    expect(api!.get("/api/v1/namespaces/demo/configmaps", "demo", "istio-ca-root-cert")).toMatchObject({ data: { "root-cert.pem": "ROOT-2" } });
+  });
+});
+
+describe("the control plane process in Kubernetes mode", () => {
+  it("lists every kind, creates its CA Secret, publishes the trust bundle and becomes ready", async () => {
+    const { spawn } = await import("node:child_process");
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { fileURLToPath } = await import("node:url");
+    await setup();
+    const server = serverUrl;
+    api!.seed("/api/v1/namespaces", { metadata: { name: "demo", labels: { "istio.io/dataplane-mode": "ambient" } } });
+    api!.seed("/api/v1/pods", { metadata: { name: "web", namespace: "demo" }, spec: { nodeName: "node-1", containers: [] }, status: { podIP: "10.0.0.5" } });
+    const dir = mkdtempSync(join(tmpdir(), "al-kubecp-"));
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{ name: t, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]\nusers: [{ name: t, user: {} }]\ncontexts: [{ name: t, context: { cluster: t, user: t } }]\ncurrent-context: t\n`);
+    const admin = 20000 + Math.floor(Math.random() * 20000);
+    const child = spawn(process.execPath, [fileURLToPath(new URL("./main.ts", import.meta.url))], {
+      env: { ...process.env, DISCOVERY: "kubernetes", KUBECONFIG: kubeconfig, GRPC_ADDRESS: `127.0.0.1:${admin + 1}`, ADMIN_ADDRESS: `127.0.0.1:${admin}`, LOG_LEVEL: "warn" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise((r) => child.once("exit", r));
+    try {
+      let ready = false;
+      for (let i = 0; i < 100 && !ready && child.exitCode === null; i++) {
+        ready = await fetch(`http://127.0.0.1:${admin}/ready`).then((r) => r.ok, () => false);
+        if (!ready) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ready, stderr).toBe(true);
+      const listed = new Set(api!.requests.filter((r) => !r.watch).map((r) => r.path));
+      for (const p of ["/api/v1/pods", "/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices", "/apis/security.istio.io/v1/authorizationpolicies", "/apis/gateway.networking.k8s.io/v1/httproutes"]) {
+        expect(listed.has(p), p).toBe(true);
+      }
+      expect(api!.get(SECRETS, "istio-system", "istio-ca-secret")).toBeDefined();
+      for (let i = 0; i < 50 && !api!.get("/api/v1/namespaces/demo/configmaps", "demo", "istio-ca-root-cert"); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(api!.get("/api/v1/namespaces/demo/configmaps", "demo", "istio-ca-root-cert")).toBeDefined();
+      const dump = (await (await fetch(`http://127.0.0.1:${admin}/debug/config_dump`)).json()) as { workloads: Array<{ name: string; protocol: string }> };
+      expect(dump.workloads).toEqual([expect.objectContaining({ name: "web", protocol: "HBONE" })]);
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
