@@ -114,3 +114,23 @@ describe("the control plane process in Kubernetes mode", () => {
     }
   }, 30_000);
 });
+
+describe("policy status", () => {
+  it("writes ZtunnelAccepted conditions with a merge patch, only when they change", async () => {
+    const { PolicyStatusWriter, policyConditions } = await import("./status-writer.ts");
+    const kc = await setup();
+    const AP = "/apis/security.istio.io/v1/namespaces/demo/authorizationpolicies";
+    api!.seed(AP, { metadata: { name: "good", namespace: "demo" } });
+    api!.seed(AP, { metadata: { name: "bad", namespace: "demo" } });
+    const notes = [{ kind: "AuthorizationPolicy", namespace: "demo", name: "bad", status: "Rejected" as const, reason: "rules[0].from[0].source.ipBlocks: \"x\" is not an IP address or CIDR block" }];
+    expect(policyConditions(["demo/good", "demo/bad"], notes).get("demo/bad")).toMatchObject({ status: "False", reason: "Invalid" });
+    const w = new PolicyStatusWriter(kc, silentLogger());
+    const t = { workloads: [], services: [], policies: [], notes };
+    await w.update(t, ["demo/bad", "demo/good"]);
+    await w.update(t, ["demo/bad", "demo/good"]);
+    expect(api!.patches).toHaveLength(2);
+    expect(api!.patches[0]!.contentType).toContain("application/merge-patch+json");
+    expect(api!.get(AP, "demo", "bad")).toMatchObject({ status: { conditions: [{ type: "ZtunnelAccepted", status: "False", reason: "Invalid" }] } });
+    expect(api!.get(AP, "demo", "good")).toMatchObject({ status: { conditions: [{ type: "ZtunnelAccepted", status: "True", reason: "Accepted" }] } });
+  });
+});

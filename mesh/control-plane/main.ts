@@ -18,6 +18,7 @@ import { helpText, loadConfig, type ControlPlaneConfig } from "./config.ts";
 import { FileSource } from "./discovery/file-source.ts";
 import { KubeSource } from "./discovery/kube-source.ts";
 import type { ObjectStore } from "./store/object-store.ts";
+import { PolicyStatusWriter } from "./status-writer.ts";
 import { isEnrolled } from "./translate/index.ts";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
@@ -74,6 +75,12 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
       }),
     discovery: (store) => [new KubeSource({ kubeConfig, store, log })],
     afterStart: (cp) => {
+      const status = new PolicyStatusWriter(kubeConfig, log);
+      let writing = Promise.resolve();
+      cp.builder.subscribe((snap) => {
+        const keys = cp.store.snapshot().AuthorizationPolicy.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
+        writing = writing.then(() => status.update(snap.translation, keys));
+      });
       let published = "";
       let timer: NodeJS.Timeout | undefined;
       cp.store.subscribe(() => {

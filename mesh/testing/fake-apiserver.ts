@@ -86,7 +86,7 @@ export class FakeApiServer {
       return;
     }
     if (!body) return void res.writeHead(400).end("{}");
-    const ns = body.metadata.namespace ?? "";
+    const ns = body.metadata?.namespace ?? "";
     if (req.method === "POST") {
       const coll = path;
       if (this.coll(coll).has(`${ns}/${body.metadata.name}`)) return void res.writeHead(409).end(JSON.stringify({ kind: "Status", code: 409, reason: "AlreadyExists" }));
@@ -99,8 +99,21 @@ export class FakeApiServer {
       this.put(coll, body);
       return void res.end(JSON.stringify(body));
     }
+    if (req.method === "PATCH" && path.endsWith("/status")) {
+      const objPath = path.slice(0, -"/status".length);
+      const coll = objPath.slice(0, objPath.lastIndexOf("/"));
+      const name = objPath.slice(objPath.lastIndexOf("/") + 1);
+      const existing = this.coll(coll).get(`${coll.split("/namespaces/")[1]?.split("/")[0] ?? ""}/${name}`);
+      if (!existing) return void res.writeHead(404).end(JSON.stringify({ kind: "Status", code: 404, reason: "NotFound" }));
+      this.patches.push({ path, contentType: String(req.headers["content-type"]), body });
+      existing.status = (body as unknown as { status: unknown }).status;
+      return void res.end(JSON.stringify(existing));
+    }
     res.writeHead(405).end("{}");
   }
+
+  /** PATCH requests received, for assertions. */
+  readonly patches: Array<{ path: string; contentType: string; body: unknown }> = [];
 
   /** An object as stored, for assertions. */
   get(path: string, namespace: string, name: string): FakeObject | undefined {

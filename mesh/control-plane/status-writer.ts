@@ -1,0 +1,56 @@
+// Kubernetes mode: tells users what ztunnel made of each AuthorizationPolicy through a status condition
+// (type ZtunnelAccepted), written only when it changes. File mode logs the same notes instead.
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { describeError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logging.ts";
+import type { ResourceNote, Translation } from "./translate/index.ts";
+
+export interface PolicyCondition {
+  type: "ZtunnelAccepted";
+  status: "True" | "False";
+  reason: "Accepted" | "PartiallyAccepted" | "Invalid" | "NotApplicable";
+  message: string;
+}
+
+/** Pure: the condition each AuthorizationPolicy should carry, by "namespace/name". */
+export function policyConditions(policyKeys: string[], notes: ResourceNote[]): Map<string, PolicyCondition> {
+  const out = new Map<string, PolicyCondition>();
+  for (const key of policyKeys) out.set(key, { type: "ZtunnelAccepted", status: "True", reason: "Accepted", message: "enforced by ztunnel" });
+  for (const n of notes.filter((x) => x.kind === "AuthorizationPolicy")) {
+    const key = `${n.namespace}/${n.name}`;
+    if (n.status === "Rejected") out.set(key, { type: "ZtunnelAccepted", status: "False", reason: "Invalid", message: n.reason });
+    else if (n.status === "Ignored") out.set(key, { type: "ZtunnelAccepted", status: "False", reason: "NotApplicable", message: n.reason });
+    else out.set(key, { type: "ZtunnelAccepted", status: "True", reason: "PartiallyAccepted", message: n.reason });
+  }
+  return out;
+}
+
+export class PolicyStatusWriter {
+  private readonly api: CustomObjectsApi;
+  private readonly log: Logger;
+  private readonly written = new Map<string, string>();
+
+  constructor(kubeConfig: KubeConfig, log: Logger) {
+    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.log = log;
+  }
+
+  async update(t: Translation, allPolicyKeys: string[]): Promise<void> {
+    for (const [key, cond] of policyConditions(allPolicyKeys, t.notes)) {
+      const text = JSON.stringify(cond);
+      if (this.written.get(key) === text) continue;
+      const [namespace, name] = key.split("/") as [string, string];
+      try {
+        await this.api.patchNamespacedCustomObjectStatus(
+          { group: "security.istio.io", version: "v1", namespace, plural: "authorizationpolicies", name, body: { status: { conditions: [{ ...cond, lastTransitionTime: new Date().toISOString() }] } } },
+          // A JSON merge patch replaces the conditions list as a whole.
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        );
+        this.written.set(key, text);
+      } catch (err) {
+        this.log.warn({ policy: key, err: describeError(err) }, "writing the policy status failed (does the CRD have a status subresource, and the control plane patch on authorizationpolicies/status?)");
+      }
+    }
+    for (const key of [...this.written.keys()]) if (!allPolicyKeys.includes(key)) this.written.delete(key);
+  }
+}
