@@ -1,20 +1,21 @@
 #!/usr/bin/env node
-// A fleet of ztunnel config-stream clients in one process, for the control-plane benchmark: it keeps
-// the proxies' memory and CPU out of the control plane's measurements. Prints "synced" once every
-// proxy holds the expected number of workloads, then runs until killed.
-//   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads>
+// ztunnel config-stream clients for the control-plane benchmark, outside the control plane's process
+// (the benchmark starts one process per proxy, as each ztunnel is its own process on its own node).
+// Prints "synced" once every client holds the expected number of workloads, then runs until killed.
+//   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> [firstIndex]
 import { join } from "node:path";
 import { silentLogger } from "../mesh/shared/logging.ts";
 import { StateStore } from "../mesh/ztunnel/state/store.ts";
 import { XdsClient } from "../mesh/ztunnel/xds/client.ts";
 import { controlPlaneTransport } from "../mesh/ztunnel/xds/transport.ts";
 
-const [address, rootCertFile, tokenDir, count, expected] = process.argv.slice(2);
+const [address, rootCertFile, tokenDir, count, expected, first = "0"] = process.argv.slice(2);
 if (!address || !rootCertFile || !tokenDir || !count || !expected) {
   process.stderr.write("usage: proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads>\n");
   process.exit(2);
 }
-const stores = Array.from({ length: Number(count) }, (_, i) => {
+const stores = Array.from({ length: Number(count) }, (_, k) => {
+  const i = Number(first) + k;
   const store = new StateStore();
   const transport = controlPlaneTransport({ address, rootCertFile, tokenFile: join(tokenDir, `node-${i}.token`), expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod" });
   new XdsClient({ transport, node: `node-${i}`, clusterId: "Kubernetes", store, log: silentLogger() }).start();

@@ -10,7 +10,8 @@ import { AddressSchema } from "../../api/gen/ambientlab/v1/workload_pb.js";
 import { serviceKey } from "../../api/types.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { ObjectStore } from "../store/object-store.ts";
-import { translate, type TranslateOptions, type Translation } from "../translate/index.ts";
+import type { Kind } from "../model/kube.ts";
+import { translateIncremental, type TranslateOptions, type Translation, type TranslationMemo } from "../translate/index.ts";
 
 export interface VersionedResource {
   name: string;
@@ -44,7 +45,7 @@ export function buildResources(t: Translation, cache: EncodeCache = new Map()): 
   const next: EncodeCache = new Map();
   const encode = <T>(name: string, source: T, make: (v: T) => VersionedResource): VersionedResource => {
     const prev = cache.get(name);
-    const encoded = prev && isDeepStrictEqual(prev.source, source) ? prev.encoded : make(source);
+    const encoded = prev && (prev.source === source || isDeepStrictEqual(prev.source, source)) ? prev.encoded : make(source);
     next.set(name, { source, encoded });
     return encoded;
   };
@@ -104,6 +105,9 @@ export class SnapshotBuilder {
   private readonly listeners = new Set<SnapshotListener>();
   private timer: NodeJS.Timeout | undefined;
   private firstChangeAt: number | undefined;
+  /** Kinds changed since the last translation. */
+  private readonly changedKinds = new Set<Kind>();
+  private memo: TranslationMemo | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly encodeCache: EncodeCache = new Map();
   current: ConfigSnapshot | undefined;
@@ -118,7 +122,8 @@ export class SnapshotBuilder {
   }
 
   start(): void {
-    this.unsubscribe = this.store.subscribe(() => {
+    this.unsubscribe = this.store.subscribe((kinds) => {
+      for (const k of kinds) this.changedKinds.add(k);
       this.firstChangeAt ??= performance.now();
       // Debounce: a burst of changes (a relist, a rollout) becomes one translation and one push.
       clearTimeout(this.timer);
@@ -132,7 +137,11 @@ export class SnapshotBuilder {
     const changedAt = this.firstChangeAt ?? performance.now();
     this.firstChangeAt = undefined;
     const t0 = performance.now();
-    const translation = translate(this.store.snapshot(), this.opts);
+    const podsOnly = this.memo !== undefined && this.changedKinds.size > 0 && [...this.changedKinds].every((k) => k === "Pod");
+    this.changedKinds.clear();
+    const result = translateIncremental(this.store.snapshot(), this.opts, this.memo ? { memo: this.memo, podsOnly } : undefined);
+    this.memo = result.memo;
+    const translation = result.translation;
     const types = buildResources(translation, this.encodeCache);
     this.lastTranslateMs = performance.now() - t0;
     if (this.current && sameResources(this.current.types, types) && sameResources(types, this.current.types)) {

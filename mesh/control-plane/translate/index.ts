@@ -4,7 +4,7 @@ import type { Authorization, Service, Workload } from "../../api/types.ts";
 import type { ClusterSnapshot } from "../model/kube.ts";
 import { DEFAULT_TRANSLATE_OPTIONS, type ResourceNote, type TranslateOptions } from "./options.ts";
 import { translatePolicies } from "./policies.ts";
-import { matchesSelector, translateWorkloads } from "./workloads.ts";
+import { matchesSelector, translateWorkloads, type PodReuse } from "./workloads.ts";
 import { compareStrings } from "../../shared/compare.ts";
 
 export { DEFAULT_TRANSLATE_OPTIONS, LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
@@ -17,7 +17,24 @@ export interface Translation {
   notes: ResourceNote[];
 }
 
+/**
+ * What a translation leaves for the next one. When only Pods changed since, workloads of pods whose
+ * objects are unchanged are reused: pod churn then costs the changed pods, not the whole mesh.
+ */
+export interface TranslationMemo {
+  pods: PodReuse;
+}
+
 export function translate(snap: ClusterSnapshot, opts: TranslateOptions = DEFAULT_TRANSLATE_OPTIONS): Translation {
+  return translateIncremental(snap, opts).translation;
+}
+
+/** Pure: the same inputs (snapshot, options, memo and the podsOnly claim) give the same output. */
+export function translateIncremental(
+  snap: ClusterSnapshot,
+  opts: TranslateOptions,
+  previous?: { memo: TranslationMemo; podsOnly: boolean },
+): { translation: Translation; memo: TranslationMemo } {
   const p = translatePolicies(snap.AuthorizationPolicy, snap.PeerAuthentication, opts);
   const byNs = new Map<string, Array<[string, Record<string, string>]>>();
   for (const [key, s] of p.selectors) {
@@ -30,7 +47,7 @@ export function translate(snap: ClusterSnapshot, opts: TranslateOptions = DEFAUL
       .filter(([, labels]) => matchesSelector(labels, pod.metadata?.labels))
       .map(([key]) => key)
       .sort();
-  const w = translateWorkloads(snap, opts, selected);
+  const w = translateWorkloads(snap, opts, selected, previous?.podsOnly ? previous.memo.pods : undefined);
   const notes = [...p.notes, ...w.notes].sort((a, b) => compareStrings(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`));
-  return { workloads: w.workloads, services: w.services, policies: p.policies, notes };
+  return { translation: { workloads: w.workloads, services: w.services, policies: p.policies, notes }, memo: { pods: w.byPod } };
 }

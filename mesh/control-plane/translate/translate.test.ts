@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { emptySnapshot, type ClusterSnapshot } from "../model/kube.ts";
 import { parseManifests } from "../model/manifests.ts";
-import { translate } from "./index.ts";
+import { DEFAULT_TRANSLATE_OPTIONS as DEFAULT, translate } from "./index.ts";
 import { translationToYaml } from "./serialize.ts";
 
 const dir = join(import.meta.dirname, "testdata");
@@ -34,5 +34,21 @@ describe("translation (golden)", () => {
     const docs = text.split(/^---$/m);
     const reversed = [...docs].reverse().join("\n---\n");
     expect(translationToYaml(translate(snapshotFrom(reversed)))).toBe(translationToYaml(translate(snapshotFrom(text))));
+  });
+});
+
+describe("incremental translation", () => {
+  it("after a pod-only change gives exactly the full translation, reusing unchanged workloads", async () => {
+    const { translateIncremental } = await import("./index.ts");
+    const text = readFileSync(join(dir, "enrollment.in.yaml"), "utf8");
+    const snap = snapshotFrom(text);
+    const first = translateIncremental(snap, DEFAULT);
+    const changedPod = structuredClone(snap.Pod[1]!);
+    changedPod.metadata!.labels = { ...changedPod.metadata!.labels, version: "v9" };
+    const next = { ...snap, Pod: snap.Pod.map((p, i) => (i === 1 ? changedPod : p)) };
+    const inc = translateIncremental(next, DEFAULT, { memo: first.memo, podsOnly: true });
+    expect(translationToYaml(inc.translation)).toBe(translationToYaml(translate(next)));
+    const reused = inc.translation.workloads.filter((w) => first.translation.workloads.includes(w));
+    expect(reused.length).toBe(first.translation.workloads.length - 1);
   });
 });

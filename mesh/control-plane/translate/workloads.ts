@@ -71,50 +71,42 @@ export interface WorkloadTranslation {
   notes: ResourceNote[];
 }
 
-export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions, policiesFor: (pod: V1Pod) => string[]): WorkloadTranslation {
+/** Workloads from an earlier translation, reusable for pods whose object is unchanged. */
+export type PodReuse = ReadonlyMap<string, { pod: V1Pod; workload: Workload }>;
+
+export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions, policiesFor: (pod: V1Pod) => string[], reuse?: PodReuse): WorkloadTranslation & { byPod: Map<string, { pod: V1Pod; workload: Workload }> } {
   const notes: ResourceNote[] = [];
   const nsByName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
-  const podByKey = new Map(snap.Pod.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
-  // Selectors only ever match pods of their own namespace: index pods by namespace and app label
-  // (the label nearly every selector uses) so selection is not services x pods.
-  const podsByNs = new Map<string, V1Pod[]>();
-  const podsByApp = new Map<string, V1Pod[]>();
-  for (const p of snap.Pod) {
-    const ns = p.metadata?.namespace ?? "";
-    const inNs = podsByNs.get(ns);
-    if (inNs) inNs.push(p);
-    else podsByNs.set(ns, [p]);
-    const app = p.metadata?.labels?.app;
-    if (app !== undefined) {
-      const k = `${ns}/${app}`;
-      const list = podsByApp.get(k);
-      if (list) list.push(p);
-      else podsByApp.set(k, [p]);
-    }
-  }
-  const selectPods = (ns: string, selector: Record<string, string> | undefined): V1Pod[] => {
-    if (!selector || Object.keys(selector).length === 0) return [];
-    const candidates = selector.app !== undefined ? (podsByApp.get(`${ns}/${selector.app}`) ?? []) : (podsByNs.get(ns) ?? []);
-    return candidates.filter((p) => matchesSelector(selector, p.metadata?.labels));
-  };
-
-  // Endpoints: EndpointSlices where a service has them; the selector otherwise (file mode).
-  const slicesBySvc = new Map<string, V1EndpointSlice[]>();
+  // Endpoints come from EndpointSlices where a service has them, from its selector otherwise (file
+  // mode). Both are looked up per pod, so a reused pod costs nothing here.
+  const slicesBySvc = new Set<string>();
+  const slicedServicesOfPod = new Map<string, string[]>();
   for (const s of snap.EndpointSlice) {
     const svc = s.metadata?.labels?.["kubernetes.io/service-name"];
     if (!svc) continue;
-    const key = `${s.metadata?.namespace}/${svc}`;
-    const list = slicesBySvc.get(key);
-    if (list) list.push(s);
-    else slicesBySvc.set(key, [s]);
+    const ns = s.metadata?.namespace ?? "";
+    slicesBySvc.add(`${ns}/${svc}`);
+    for (const ep of s.endpoints ?? []) {
+      const ref = ep.targetRef;
+      if (ref?.kind !== "Pod") continue;
+      const pk = `${ref.namespace ?? ns}/${ref.name}`;
+      const list = slicedServicesOfPod.get(pk);
+      if (list) list.push(`${ns}/${svc}`);
+      else slicedServicesOfPod.set(pk, [`${ns}/${svc}`]);
+    }
   }
-  const servicesOfPod = new Map<string, Map<string, Map<number, number>>>();
+  interface SvcInfo {
+    svc: V1Service;
+    key: string;
+    specPorts: Array<{ port: number; targetPort?: number | string }>;
+  }
+  const svcByName = new Map<string, SvcInfo>();
+  const selectorSvcsByNs = new Map<string, SvcInfo[]>();
   const services: Service[] = [];
   for (const svc of snap.Service) {
     const ns = svc.metadata?.namespace ?? "";
     const name = svc.metadata?.name ?? "";
     const hostname = serviceHostname(svc, opts.clusterDomain);
-    const key = `${ns}/${hostname}`;
     const specPorts = (svc.spec?.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP");
     const vips = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter((ip) => net.isIP(ip) !== 0);
     const badTarget = specPorts.find((p) => typeof p.targetPort === "number" && (p.targetPort < 1 || p.targetPort > 65535));
@@ -129,38 +121,49 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
     );
     const wp = waypointFor(svc.metadata?.labels, nsByName.get(ns)?.metadata?.labels, ns, opts.clusterDomain);
     services.push({ name, namespace: ns, hostname, vips, ports: svcPorts, ...(wp ? { waypoint: wp } : {}) });
-
-    const backing: V1Pod[] = [];
-    const slices = slicesBySvc.get(`${ns}/${name}`);
-    if (slices) {
-      for (const s of slices) {
-        for (const ep of s.endpoints ?? []) {
-          const ref = ep.targetRef;
-          if (ref?.kind !== "Pod") continue;
-          const pod = podByKey.get(`${ref.namespace ?? ns}/${ref.name}`);
-          if (pod) backing.push(pod);
-        }
-      }
-    } else {
-      backing.push(...selectPods(ns, svc.spec?.selector));
-    }
-    for (const pod of backing) {
-      const pk = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
-      const portMap = new Map<number, number>();
-      for (const p of specPorts) {
-        const t = targetPortFor(p as { port: number; targetPort?: number | string }, pod);
-        if (t !== undefined) portMap.set(p.port, t);
-      }
-      const bySvc = servicesOfPod.get(pk) ?? new Map<string, Map<number, number>>();
-      bySvc.set(key, new Map([...portMap.entries()].sort((a, b) => a[0] - b[0])));
-      servicesOfPod.set(pk, bySvc);
+    const info: SvcInfo = { svc, key: `${ns}/${hostname}`, specPorts: specPorts as SvcInfo["specPorts"] };
+    svcByName.set(`${ns}/${name}`, info);
+    if (!slicesBySvc.has(`${ns}/${name}`) && svc.spec?.selector && Object.keys(svc.spec.selector).length > 0) {
+      const list = selectorSvcsByNs.get(ns);
+      if (list) list.push(info);
+      else selectorSvcsByNs.set(ns, [info]);
     }
   }
 
+  /** "ns/hostname" -> service port -> target port, for the services that select this pod. */
+  const servicesOfPod = (pod: V1Pod): Map<string, Map<number, number>> => {
+    const ns = pod.metadata?.namespace ?? "";
+    const pk = `${ns}/${pod.metadata?.name}`;
+    const infos: SvcInfo[] = [];
+    for (const s of slicedServicesOfPod.get(pk) ?? []) {
+      const info = svcByName.get(s);
+      if (info) infos.push(info);
+    }
+    for (const info of selectorSvcsByNs.get(ns) ?? []) if (matchesSelector(info.svc.spec?.selector, pod.metadata?.labels)) infos.push(info);
+    const out = new Map<string, Map<number, number>>();
+    for (const info of infos.sort((a, b) => compareStrings(a.key, b.key))) {
+      const portMap = new Map<number, number>();
+      for (const p of info.specPorts) {
+        const t = targetPortFor(p, pod);
+        if (t !== undefined) portMap.set(p.port, t);
+      }
+      out.set(info.key, new Map([...portMap.entries()].sort((a, b) => a[0] - b[0])));
+    }
+    return out;
+  };
+
   const workloads: Workload[] = [];
+  const byPod = new Map<string, { pod: V1Pod; workload: Workload }>();
   for (const pod of snap.Pod) {
     const ns = pod.metadata?.namespace ?? "";
     const name = pod.metadata?.name ?? "";
+    const prev = reuse?.get(`${ns}/${name}`);
+    if (prev && prev.pod === pod) {
+      // Same pod object and (the caller guarantees) nothing else changed: the workload is the same.
+      workloads.push(prev.workload);
+      byPod.set(`${ns}/${name}`, prev);
+      continue;
+    }
     const ips = podIps(pod);
     if (ips.length === 0 || pod.spec?.hostNetwork) continue; // nothing to address (pending, or shares the node's IP)
     if (!pod.spec?.nodeName) {
@@ -171,7 +174,7 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
     const nsObj = nsByName.get(ns);
     const wl = workloadName(pod);
     const wp = waypointFor(labels, nsObj?.metadata?.labels, ns, opts.clusterDomain);
-    workloads.push({
+    const workload: Workload = {
       uid: `${opts.clusterId}//Pod/${ns}/${name}`,
       name,
       namespace: ns,
@@ -181,17 +184,19 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
       node: pod.spec.nodeName,
       protocol: isEnrolled(pod, nsObj) ? "HBONE" : "NONE",
       status: isReady(pod) ? "Healthy" : "Unhealthy",
-      services: new Map([...(servicesOfPod.get(`${ns}/${name}`) ?? new Map()).entries()].sort((a, b) => compareStrings(a[0], b[0]))),
+      services: servicesOfPod(pod),
       authorizationPolicies: policiesFor(pod),
       canonicalName: labels[LABELS.canonicalName] ?? labels["app.kubernetes.io/name"] ?? labels.app ?? wl,
       canonicalRevision: labels[LABELS.canonicalRevision] ?? labels["app.kubernetes.io/version"] ?? labels.version ?? "latest",
       workloadName: wl,
       ...(wp ? { waypoint: wp } : {}),
-    });
+    };
+    workloads.push(workload);
+    byPod.set(`${ns}/${name}`, { pod, workload });
   }
   workloads.sort((a, b) => compareStrings(a.uid, b.uid));
   services.sort((a, b) => compareStrings(`${a.namespace}/${a.hostname}`, `${b.namespace}/${b.hostname}`));
-  return { workloads, services, notes };
+  return { workloads, services, notes, byPod };
 }
 
 export { matchesSelector };
