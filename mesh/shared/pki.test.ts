@@ -42,3 +42,22 @@ describe("pki", () => {
     await expect(inspectCsr("not a csr")).rejects.toThrow(/not a valid PEM PKCS#10/);
   });
 });
+
+describe("CSR checks", () => {
+  it("refuses a CSR with two URI SANs and one whose signature does not verify", async () => {
+    const x509 = await import("@peculiar/x509");
+    const { webcrypto } = await import("node:crypto");
+    const keys = (await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as never;
+    const two = await x509.Pkcs10CertificateRequestGenerator.create({
+      keys,
+      signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+      extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: "spiffe://cluster.local/ns/a/sa/b" }, { type: "url", value: "spiffe://cluster.local/ns/kube-system/sa/admin" }])],
+    });
+    await expect(inspectCsr(two.toString("pem"))).rejects.toThrow(/exactly one URI SAN, found 2/);
+    const { csrPem } = await createCsr(id);
+    const der = Buffer.from(csrPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+    der[der.length - 5] = der[der.length - 5]! ^ 0xff; // flip bits inside the signature
+    const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`;
+    await expect(inspectCsr(tampered)).rejects.toThrow(/signature does not verify|cannot be read/);
+  });
+});
