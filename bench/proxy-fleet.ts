@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // ztunnel config-stream clients for the control-plane benchmark, outside the control plane's process
 // (the benchmark starts one process per proxy, as each ztunnel is its own process on its own node).
-// Prints "synced" once every client holds the expected number of workloads, then runs until killed.
-//   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> [firstIndex]
+// Prints "synced" once every client holds the expected number of workloads, then, whenever the watched
+// pod's version label changes, "seen <version> <epoch ms>".
+//   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> <firstIndex> <watchedPodUid>
 import { join } from "node:path";
 import { silentLogger } from "../mesh/shared/logging.ts";
 import { StateStore } from "../mesh/ztunnel/state/store.ts";
 import { XdsClient } from "../mesh/ztunnel/xds/client.ts";
 import { controlPlaneTransport } from "../mesh/ztunnel/xds/transport.ts";
 
-const [address, rootCertFile, tokenDir, count, expected, first = "0"] = process.argv.slice(2);
+const [address, rootCertFile, tokenDir, count, expected, first = "0", watched = ""] = process.argv.slice(2);
 if (!address || !rootCertFile || !tokenDir || !count || !expected) {
-  process.stderr.write("usage: proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads>\n");
+  process.stderr.write("usage: proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> [firstIndex] [watchedPodUid]\n");
   process.exit(2);
 }
 const stores = Array.from({ length: Number(count) }, (_, k) => {
@@ -19,6 +20,14 @@ const stores = Array.from({ length: Number(count) }, (_, k) => {
   const store = new StateStore();
   const transport = controlPlaneTransport({ address, rootCertFile, tokenFile: join(tokenDir, `node-${i}.token`), expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod" });
   new XdsClient({ transport, node: `node-${i}`, clusterId: "Kubernetes", store, log: silentLogger() }).start();
+  let last = "";
+  store.subscribe((s) => {
+    const w = s.workloads.find((x) => x.uid === watched);
+    if (w && w.canonicalRevision !== last) {
+      last = w.canonicalRevision;
+      process.stdout.write(`seen ${last} ${Date.now()}\n`);
+    }
+  });
   return store;
 });
 const timer = setInterval(() => {

@@ -103,7 +103,11 @@ export class FakeApiServer {
       const objPath = path.slice(0, -"/status".length);
       const coll = objPath.slice(0, objPath.lastIndexOf("/"));
       const name = objPath.slice(objPath.lastIndexOf("/") + 1);
-      const existing = this.coll(coll).get(`${coll.split("/namespaces/")[1]?.split("/")[0] ?? ""}/${name}`);
+      const ns = coll.split("/namespaces/")[1]?.split("/")[0] ?? "";
+      const plural = coll.slice(coll.lastIndexOf("/") + 1);
+      // The object may be stored under its namespaced path or the cluster-wide one (as seeded for lists).
+      let existing: FakeObject | undefined;
+      for (const [p, c] of this.collections) if (p.endsWith(`/${plural}`)) existing ??= c.get(`${ns}/${name}`);
       if (!existing) return void res.writeHead(404).end(JSON.stringify({ kind: "Status", code: 404, reason: "NotFound" }));
       this.patches.push({ path, contentType: String(req.headers["content-type"]), body });
       existing.status = (body as unknown as { status: unknown }).status;

@@ -19,6 +19,8 @@ export const SUPPORTED_TYPES = [TYPE_ADDRESS, TYPE_AUTHORIZATION] as const;
 
 interface Subscription {
   known: Map<string, string>;
+  /** The snapshot version whose resources `known` matches exactly, if any. */
+  syncedTo: number | undefined;
   pending: Map<string, { version: number; sentAt: number; changedAt: number }>;
   acked: { version: number; nonce: string; at: number } | undefined;
   lastNack: { version: number; message: string; resourceErrors: Record<string, string> } | undefined;
@@ -108,7 +110,7 @@ export class AdsServer {
     let sub = conn.subs.get(req.typeUrl);
     if (!req.responseNonce) {
       // A new subscription (first connect or reconnect): start from what the proxy says it holds.
-      sub = { known: new Map(Object.entries(req.initialResourceVersions)), pending: new Map(), acked: undefined, lastNack: undefined };
+      sub = { known: new Map(Object.entries(req.initialResourceVersions)), syncedTo: undefined, pending: new Map(), acked: undefined, lastNack: undefined };
       conn.subs.set(req.typeUrl, sub);
       const snap = this.builder.current;
       if (snap) this.send(conn, req.typeUrl, snap, true);
@@ -132,8 +134,12 @@ export class AdsServer {
   private send(conn: ProxyConnection, type: string, snap: ConfigSnapshot, initial: boolean): void {
     const sub = conn.subs.get(type)!;
     const current = snap.types.get(type) ?? new Map();
-    const changed = [...current.values()].filter((r) => sub.known.get(r.name) !== r.version);
-    const removed = [...sub.known.keys()].filter((n) => !current.has(n)).sort();
+    const d = snap.delta && sub.syncedTo === snap.delta.from ? snap.delta.types.get(type) : undefined;
+    // A proxy that holds exactly the previous snapshot gets the precomputed delta; others are compared
+    // resource by resource (first subscription, reconnect, or after a skipped snapshot).
+    const changed = d ? d.changed : [...current.values()].filter((r) => sub.known.get(r.name) !== r.version);
+    const removed = d ? d.removed : [...sub.known.keys()].filter((n) => !current.has(n)).sort();
+    sub.syncedTo = snap.version;
     if (!initial && changed.length === 0 && removed.length === 0) return;
     const nonce = randomBytes(8).toString("hex");
     const resp = create(DeltaDiscoveryResponseSchema, {

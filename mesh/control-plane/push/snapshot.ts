@@ -19,9 +19,18 @@ export interface VersionedResource {
   resource: Any;
 }
 
+export interface SnapshotDelta {
+  /** The snapshot version this delta starts from. */
+  from: number;
+  /** Per type: resources added or changed, and names removed. */
+  types: Map<string, { changed: VersionedResource[]; removed: string[] }>;
+}
+
 export interface ConfigSnapshot {
   /** Increases with every snapshot that differs from the previous one. */
   version: number;
+  /** What changed since the previous snapshot, so a push to an up-to-date proxy need not compare everything. */
+  delta?: SnapshotDelta;
   /** When the first store change this snapshot reflects happened (ms, performance.now()). */
   changedAt: number;
   types: Map<string, Map<string, VersionedResource>>;
@@ -97,6 +106,19 @@ function sameResources(a: Map<string, Map<string, VersionedResource>>, b: Map<st
   return true;
 }
 
+function diff(prev: ConfigSnapshot, types: Map<string, Map<string, VersionedResource>>): SnapshotDelta {
+  const out: SnapshotDelta = { from: prev.version, types: new Map() };
+  for (const [type, cur] of types) {
+    const old = prev.types.get(type) ?? new Map<string, VersionedResource>();
+    const changed: VersionedResource[] = [];
+    for (const r of cur.values()) if (old.get(r.name)?.version !== r.version) changed.push(r);
+    const removed: string[] = [];
+    for (const name of old.keys()) if (!cur.has(name)) removed.push(name);
+    out.types.set(type, { changed, removed: removed.sort() });
+  }
+  return out;
+}
+
 export class SnapshotBuilder {
   private readonly store: ObjectStore;
   private readonly opts: TranslateOptions;
@@ -148,7 +170,8 @@ export class SnapshotBuilder {
       this.current = { ...this.current, translation };
       return this.current;
     }
-    const snap: ConfigSnapshot = { version: (this.current?.version ?? 0) + 1, changedAt, types, translation };
+    const prev = this.current;
+    const snap: ConfigSnapshot = { version: (prev?.version ?? 0) + 1, changedAt, types, translation, ...(prev ? { delta: diff(prev, types) } : {}) };
     this.current = snap;
     this.log.info(
       { version: snap.version, workloads: translation.workloads.length, services: translation.services.length, policies: translation.policies.length, translateMs: Math.round(this.lastTranslateMs) },

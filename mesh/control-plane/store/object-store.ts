@@ -10,6 +10,8 @@ export class ObjectStore {
   private readonly data = new Map<Kind, Map<string, AnyObject>>(Object.keys(KINDS).map((k) => [k as Kind, new Map()]));
   private readonly listeners = new Set<ChangeListener>();
   private changes = 0;
+  /** Sorted per-kind arrays, kept until that kind changes: several readers take a snapshot per change. */
+  private readonly sorted = new Map<Kind, AnyObject[]>();
 
   /** Number of effective changes so far. */
   get revision(): number {
@@ -18,6 +20,7 @@ export class ObjectStore {
 
   private notify(kinds: Set<Kind>): void {
     if (kinds.size === 0) return;
+    for (const k of kinds) this.sorted.delete(k);
     this.changes++;
     for (const l of this.listeners) l(kinds);
   }
@@ -59,10 +62,17 @@ export class ObjectStore {
     return this.data.get(kind)!.size;
   }
 
-  /** A consistent view for translation, each kind sorted by key. */
+  /** A consistent view for translation, each kind sorted by key. Callers must not modify it. */
   snapshot(): ClusterSnapshot {
     const snap = emptySnapshot() as unknown as Record<Kind, AnyObject[]>;
-    for (const [kind, m] of this.data) snap[kind] = [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+    for (const [kind, m] of this.data) {
+      let list = this.sorted.get(kind);
+      if (!list) {
+        list = [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+        this.sorted.set(kind, list);
+      }
+      snap[kind] = list;
+    }
     return snap as unknown as ClusterSnapshot;
   }
 
