@@ -80,6 +80,8 @@ async function main(): Promise<void> {
     ],
     services: [],
     ztunnelEnv: { LOG_LEVEL: "warn" },
+    // The data path alone: ztunnels on LOCAL_CONFIG, no control plane process sharing the CPU.
+    mode: "local-config",
     // Measure the artifact that ships: the bundle, with the V8 flags the images use.
     ztunnelCommand: { cmd: NODE_BIN, args: [...ZTUNNEL_NODE_FLAGS, await bundle("ztunnel")] },
   });
