@@ -11,7 +11,9 @@ import { renderKubeProxy } from "./kube-proxy.ts";
 import { renderClusterManifests } from "./manifests-render.ts";
 import { planTopology, type TopologyPlan } from "./plan.ts";
 import { ProcessGroup, type ManagedProcess } from "./processes.ts";
-import { Topology, type Runner } from "./topology.ts";
+import { destroyNamespaces, Topology, type Runner } from "./topology.ts";
+import { isOurProcess, stopPid } from "./processes.ts";
+import type { StateRecorder } from "./state.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const NODE_BIN = process.execPath;
@@ -50,14 +52,26 @@ export class LocalCluster {
   readonly spec: ClusterSpec;
   readonly plan: TopologyPlan;
   readonly services: PlannedService[];
-  readonly processes = new ProcessGroup();
+  readonly processes: ProcessGroup;
+  readonly recorder: StateRecorder | undefined;
   private readonly topology: Topology;
   private readonly run: Runner;
   private policies: unknown[] = [];
 
-  constructor(spec: ClusterSpec, run: Runner = defaultRun) {
+  constructor(spec: ClusterSpec, run: Runner = defaultRun, opts: { recorder?: StateRecorder; detached?: boolean } = {}) {
     this.spec = spec;
     this.run = run;
+    this.recorder = opts.recorder;
+    const rec = opts.recorder;
+    this.processes = new ProcessGroup({
+      detached: opts.detached ?? false,
+      ...(rec
+        ? {
+            onStart: (p) => rec.addProcess({ name: p.name, pid: p.pid, netns: p.netns, logFile: p.logFile, cmd: p.cmd }),
+            onStop: (name) => rec.removeProcess(name),
+          }
+        : {}),
+    });
     this.plan = planTopology({ prefix: spec.prefix, nodes: spec.nodes.map((name) => ({ name })), pods: spec.pods });
     this.services = planServices(spec.services);
     this.topology = new Topology(this.plan, run);
@@ -106,32 +120,38 @@ export class LocalCluster {
     return s;
   }
 
-  async up(): Promise<void> {
+  async up(progress: (step: string) => void = () => undefined): Promise<void> {
+    await this.recorder?.save();
     await mkdir(join(this.spec.workDir, "logs"), { recursive: true });
     if (this.mode === "control-plane") {
       await mkdir(this.manifestsDir, { recursive: true });
-      await this.writeFileAtomic(join(this.manifestsDir, "cluster.yaml"), renderClusterManifests(this.plan, this.spec.pods, this.services));
+      await this.writeClusterManifests();
     } else {
       await this.writeConfig();
     }
     const hosts = new Map(this.plan.pods.map((p) => [p.netns, renderHosts(p, this.services)]));
-    await this.topology.create(hosts);
+    progress(`creating ${this.plan.namespaces.length} network namespaces (${this.plan.nodes.length} nodes, ${this.plan.pods.length} pods)`);
+    await this.topology.create(hosts, this.recorder ? (ns) => this.recorder!.addNamespace(ns) : undefined);
     const rules = renderKubeProxy(this.services, this.plan.pods);
     for (const n of this.plan.nodes) {
       const r = await this.run("ip", ["netns", "exec", n.netns, "nft", "-f", "-"], rules);
       if (r.code !== 0) throw new MeshError(ErrorCode.Redirect, `installing service rules on ${n.name} failed: ${r.stderr.trim()}`);
     }
     if (this.mode === "control-plane") {
-      this.startControlPlane();
+      progress("starting the control plane");
+      await this.startControlPlane().recorded;
       await this.waitControlPlaneReady();
     }
-    for (const n of this.plan.nodes) this.startZtunnel(n.name);
+    progress(`starting ${this.plan.nodes.length} ztunnels`);
+    for (const n of this.plan.nodes) await this.startZtunnel(n.name).recorded;
     await Promise.all(this.plan.nodes.map((n) => this.waitReady(n.name)));
+    progress("starting the applications");
     for (const p of this.spec.pods) {
       if (!p.app) continue;
       const planned = this.pod(`${p.namespace}/${p.name}`);
-      this.processes.start({ name: `app/${p.namespace}/${p.name}`, netns: planned.netns, cmd: p.app.cmd, args: p.app.args, logFile: join(this.spec.workDir, "logs", `app-${p.namespace}-${p.name}.log`) });
+      await this.processes.start({ name: `app/${p.namespace}/${p.name}`, netns: planned.netns, cmd: p.app.cmd, args: p.app.args, logFile: join(this.spec.workDir, "logs", `app-${p.namespace}-${p.name}.log`) }).recorded;
     }
+    await this.recorder?.setStatus("up");
   }
 
   startControlPlane(): ManagedProcess {
@@ -228,6 +248,21 @@ export class LocalCluster {
     else await this.writeFileAtomic(path, yaml);
   }
 
+  private async writeClusterManifests(): Promise<void> {
+    await this.writeFileAtomic(join(this.manifestsDir, "cluster.yaml"), renderClusterManifests(this.plan, this.spec.pods, this.services, this.recorder?.state.namespaceLabels ?? {}));
+  }
+
+  /** control-plane mode: replaces a namespace's labels (enrolment, waypoint use) and tells the control plane. */
+  async setNamespaceLabels(namespace: string, labels: Record<string, string>): Promise<void> {
+    if (!this.plan.pods.some((p) => p.namespace === namespace)) {
+      throw new MeshError(ErrorCode.Config, `namespace ${namespace} does not exist in this cluster; namespaces: ${[...new Set(this.plan.pods.map((p) => p.namespace))].join(", ")}`);
+    }
+    if (!this.recorder) throw new MeshError(ErrorCode.Config, "namespace labels need a recorded cluster (ambientctl local)");
+    this.recorder.state.namespaceLabels[namespace] = labels;
+    await this.recorder.save();
+    await this.writeClusterManifests();
+  }
+
   private async writeConfig(): Promise<void> {
     const text = renderLocalConfig({ plan: this.plan, pods: this.spec.pods, services: this.services, policies: this.policies, trustDomain: this.spec.trustDomain ?? "cluster.local" });
     await this.writeFileAtomic(this.configPath, text);
@@ -253,5 +288,26 @@ export class LocalCluster {
   async down(): Promise<void> {
     await this.processes.stopAll();
     await this.topology.destroy();
+    if (this.recorder) await destroyFromState(this.recorder, this.run);
   }
+}
+
+/**
+ * Removes everything a recorded cluster created: its processes (by PID, only if the PID still runs the
+ * recorded command), its namespaces (by recorded name; links and nft rules go with them), its
+ * per-namespace files and work directory, then the record. Idempotent; returns what it could not do.
+ */
+export async function destroyFromState(recorder: StateRecorder, run: Runner = defaultRun): Promise<string[]> {
+  await recorder.setStatus("stopping");
+  const problems: string[] = [];
+  await Promise.all(
+    recorder.state.processes.map(async (p) => {
+      if (isOurProcess(p.pid, p.cmd)) await stopPid(p.pid, 8000);
+    }),
+  );
+  problems.push(...(await destroyNamespaces([...recorder.state.namespaces].reverse(), run)));
+  const workDir = recorder.state.spec.workDir;
+  if (workDir && /\/al-[^/]*$/.test(workDir)) await rm(workDir, { recursive: true, force: true });
+  if (problems.length === 0) await recorder.remove();
+  return problems;
 }

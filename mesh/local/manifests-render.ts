@@ -5,7 +5,7 @@ import { stringify } from "yaml";
 import type { PlannedService, PodMeta } from "./config-render.ts";
 import type { TopologyPlan } from "./plan.ts";
 
-export function renderClusterManifests(plan: TopologyPlan, pods: PodMeta[], services: PlannedService[]): string {
+export function renderClusterManifests(plan: TopologyPlan, pods: PodMeta[], services: PlannedService[], namespaceLabels: Record<string, Record<string, string>> = {}): string {
   const meta = new Map(pods.map((p) => [`${p.namespace}/${p.name}`, p]));
   const namespaces = [...new Set(plan.pods.map((p) => p.namespace))].sort();
   const docs: unknown[] = [];
@@ -13,7 +13,9 @@ export function renderClusterManifests(plan: TopologyPlan, pods: PodMeta[], serv
     const members = pods.filter((p) => p.namespace === ns);
     // A namespace whose pods are all in the mesh is enrolled by its label, as users do it.
     const enrolled = members.length > 0 && members.every((p) => p.ambient);
-    docs.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, ...(enrolled ? { labels: { "istio.io/dataplane-mode": "ambient" } } : {}) } });
+    // Labels set with `ambientctl local apply` win over the default enrolment label.
+    const labels = { ...(enrolled ? { "istio.io/dataplane-mode": "ambient" } : {}), ...namespaceLabels[ns] };
+    docs.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, ...(Object.keys(labels).length ? { labels } : {}) } });
   }
   for (const n of plan.nodes) {
     docs.push({ apiVersion: "v1", kind: "Node", metadata: { name: n.name }, status: { addresses: [{ type: "InternalIP", address: n.ip }] } });

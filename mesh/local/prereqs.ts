@@ -1,7 +1,7 @@
 // What the netns tests, the demo and the benchmarks need from the machine, and how to get it.
 import { run } from "../shared/exec.ts";
 
-export type Purpose = "test" | "demo" | "bench";
+export type Purpose = "test" | "demo" | "bench" | "local";
 
 interface Requirement {
   tool: string;
@@ -10,12 +10,14 @@ interface Requirement {
 }
 
 const REQUIREMENTS: Requirement[] = [
-  { tool: "ip", pkg: "iproute2", for: ["test", "demo", "bench"] },
-  { tool: "nft", pkg: "nftables", for: ["test", "demo", "bench"] },
-  { tool: "curl", pkg: "curl", for: ["test", "demo", "bench"] },
+  { tool: "ip", pkg: "iproute2", for: ["test", "demo", "bench", "local"] },
+  { tool: "nft", pkg: "nftables", for: ["test", "demo", "bench", "local"] },
+  { tool: "curl", pkg: "curl", for: ["test", "demo", "bench", "local"] },
+  { tool: "gunicorn", pkg: "gunicorn", for: ["test", "local"] },
+  { tool: "python3", pkg: "python3-httpbin", for: ["test", "local"] },
   { tool: "tcpdump", pkg: "tcpdump", for: ["test", "demo"] },
   { tool: "openssl", pkg: "openssl", for: ["test"] },
-  { tool: "nginx", pkg: "nginx", for: ["bench"] },
+  { tool: "nginx", pkg: "nginx", for: ["bench", "test", "local"] },
   { tool: "iperf3", pkg: "iperf3", for: ["bench"] },
 ];
 
@@ -28,8 +30,10 @@ export interface PrereqReport {
 export async function checkPrereqs(purpose: Purpose): Promise<PrereqReport> {
   const missing: PrereqReport["missing"] = [];
   for (const r of REQUIREMENTS.filter((x) => x.for.includes(purpose))) {
-    const found = await run("sh", ["-c", `command -v ${r.tool}`]);
-    if (found.code !== 0) missing.push({ tool: r.tool, pkg: r.pkg });
+    // httpbin is a Python module: look for Debian's package, not just an interpreter.
+    const probe = r.pkg === "python3-httpbin" ? "/usr/bin/python3 -c 'import httpbin' 2>/dev/null" : `command -v ${r.tool}`;
+    const found = await run("sh", ["-c", probe]);
+    if (found.code !== 0) missing.push({ tool: r.pkg === "python3-httpbin" ? "httpbin" : r.tool, pkg: r.pkg });
   }
   return { root: process.getuid?.() === 0, linux: process.platform === "linux", missing };
 }

@@ -41,8 +41,10 @@ export class Topology {
     return this.created;
   }
 
-  async create(hosts?: Map<string, string>): Promise<void> {
+  /** `beforeNamespace` runs before each namespace is created, so a record of it exists even if we die right after. */
+  async create(hosts?: Map<string, string>, beforeNamespace?: (ns: string) => Promise<void>): Promise<void> {
     for (const ns of this.plan.namespaces) {
+      await beforeNamespace?.(ns);
       await must(this.run, "ip", ["netns", "add", ns]);
       this.created.push(ns);
     }

@@ -1,0 +1,261 @@
+#!/usr/bin/env node
+// ambientctl: the command-line tool of ambient-lab. `ambientctl local ...` runs the mesh on this machine
+// with network namespaces as nodes and pods (needs root).
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { describeError } from "../shared/errors.ts";
+import { parseManifests } from "../control-plane/model/manifests.ts";
+import { translatePolicies } from "../control-plane/translate/policies.ts";
+import { DEFAULT_TRANSLATE_OPTIONS } from "../control-plane/translate/options.ts";
+import type { AuthorizationPolicy, PeerAuthentication } from "../control-plane/model/kube.ts";
+import { destroyFromState, LocalCluster } from "./cluster.ts";
+import { defaultTopology } from "./default-topology.ts";
+import { checkPrereqs, describeMissing } from "./prereqs.ts";
+import { isOurProcess } from "./processes.ts";
+import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
+
+const USAGE = `ambientctl local <command>
+
+  up [--nodes N]                 build the cluster and start the mesh (idempotent)
+  status [--json]                health of every part
+  exec <ns>/<pod> -- <cmd...>    run a command inside a pod (with the pod's name resolution)
+  apply -f <file>                apply AuthorizationPolicy, PeerAuthentication, Gateway, HTTPRoute, Namespace labels
+  delete -f <file>               remove what apply -f added
+  logs <component>               control-plane, ztunnel/<node>, <ns>/<pod>
+  down                           remove every namespace, rule, file and process the cluster created
+
+State: ${defaultStatePath()} (AMBIENT_LAB_STATE_DIR changes the directory).
+`;
+
+class UsageError extends Error {}
+
+const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
+
+function requireRoot(): void {
+  if (process.platform !== "linux") throw new UsageError("ambientctl local needs Linux (network namespaces, nftables)");
+  if (process.getuid?.() !== 0) throw new UsageError("ambientctl local needs root to create network namespaces: run it with sudo");
+}
+
+async function loadCluster(): Promise<{ recorder: StateRecorder; cluster: LocalCluster } | undefined> {
+  const recorder = await StateRecorder.load(defaultStatePath());
+  if (!recorder) return undefined;
+  return { recorder, cluster: new LocalCluster(recorder.state.spec, undefined, { recorder }) };
+}
+
+async function mustLoad(): Promise<{ recorder: StateRecorder; cluster: LocalCluster }> {
+  const c = await loadCluster();
+  if (!c) throw new UsageError("no local cluster is running: start one with `ambientctl local up`");
+  return c;
+}
+
+function processHealth(recorder: StateRecorder) {
+  return recorder.state.processes.map((p) => ({ ...p, running: isOurProcess(p.pid, p.cmd) }));
+}
+
+export async function statusReport(recorder: StateRecorder, cluster: LocalCluster) {
+  const procs = processHealth(recorder);
+  const proc = (name: string) => procs.find((p) => p.name === name);
+  const cp = proc("control-plane");
+  return {
+    status: recorder.state.status,
+    startedAt: recorder.state.startedAt,
+    nodes: cluster.plan.nodes.map((n) => ({ name: n.name, netns: n.netns, ip: n.ip, uplink: n.uplink })),
+    pods: cluster.plan.pods.map((p) => {
+      const spec = cluster.spec.pods.find((x) => x.namespace === p.namespace && x.name === p.name);
+      const nsLabels = recorder.state.namespaceLabels[p.namespace];
+      const ambient = nsLabels?.["istio.io/dataplane-mode"] !== undefined ? nsLabels["istio.io/dataplane-mode"] === "ambient" : (spec?.ambient ?? false);
+      return { namespace: p.namespace, name: p.name, netns: p.netns, ip: p.ip, node: p.node, serviceAccount: spec?.serviceAccount ?? "default", ambient, app: spec?.app ? { running: proc(`app/${p.namespace}/${p.name}`)?.running ?? false } : null };
+    }),
+    services: cluster.services.map((s) => ({ namespace: s.namespace, name: s.name, vip: s.vip, ports: s.ports })),
+    controlPlane: cp ? { pid: cp.pid, running: cp.running, grpc: `${cluster.plan.bridgeIp}:15012`, admin: `http://${cluster.plan.bridgeIp}:15014`, netns: cluster.plan.bridgeNetns } : null,
+    ztunnels: cluster.plan.nodes.map((n) => {
+      const z = proc(`ztunnel/${n.name}`);
+      return { node: n.name, pid: z?.pid ?? null, running: z?.running ?? false, netns: n.netns, metrics: `http://${n.ip}:15020/metrics`, readiness: `http://${n.ip}:15021/healthz/ready`, admin: "127.0.0.1:15000 (inside the node's netns)" };
+    }),
+  };
+}
+
+async function up(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { nodes: { type: "string", default: "2" } }, strict: true });
+  requireRoot();
+  const missing = describeMissing(await checkPrereqs("local"));
+  if (missing) throw new UsageError(missing);
+  const existing = await loadCluster();
+  if (existing) {
+    const healthy = existing.recorder.state.status === "up" && processHealth(existing.recorder).every((p) => p.running);
+    if (healthy) {
+      out("the local cluster is already up");
+      return status([]);
+    }
+    out(`found an incomplete or broken cluster (status ${existing.recorder.state.status}); removing it first`);
+    await destroyFromState(existing.recorder);
+  }
+  const stateDir = join(defaultStatePath(), "..");
+  const spec = await defaultTopology({ nodes: Number(values.nodes), workDir: join(stateDir, "al-cluster"), prefix: clusterPrefix() });
+  const recorder = StateRecorder.fresh(defaultStatePath(), spec);
+  const cluster = new LocalCluster(spec, undefined, { recorder, detached: true });
+  const t0 = Date.now();
+  const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s]`;
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    out(`${stamp()} interrupted: removing what was created so far`);
+    void destroyFromState(recorder).then(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    await cluster.up((step) => out(`${stamp()} ${step}`));
+  } catch (err) {
+    if (interrupted) return 130;
+    await recorder.setStatus("failed");
+    throw new Error(`${describeError(err)}\n(the partial cluster is recorded; \`ambientctl local down\` removes it)`);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  out(`${stamp()} cluster up`);
+  return status([]);
+}
+
+async function status(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: "boolean", default: false } }, strict: true });
+  const { recorder, cluster } = await mustLoad();
+  const r = await statusReport(recorder, cluster);
+  if (values.json) {
+    out(JSON.stringify(r, null, 2));
+    return 0;
+  }
+  const ok = (b: boolean) => (b ? "running" : "NOT RUNNING");
+  out(`cluster: ${r.status} since ${r.startedAt}`);
+  if (r.controlPlane) out(`control plane  ${ok(r.controlPlane.running).padEnd(11)} pid ${r.controlPlane.pid}  grpc ${r.controlPlane.grpc}  admin ${r.controlPlane.admin}`);
+  for (const z of r.ztunnels) out(`ztunnel ${z.node.padEnd(7)}${ok(z.running).padEnd(11)} pid ${z.pid}  ${z.metrics}`);
+  out("");
+  out(`${"POD".padEnd(28)}${"IP".padEnd(15)}${"NODE".padEnd(9)}${"MESH".padEnd(6)}APP`);
+  for (const p of r.pods) out(`${`${p.namespace}/${p.name}`.padEnd(28)}${p.ip.padEnd(15)}${p.node.padEnd(9)}${(p.ambient ? "yes" : "no").padEnd(6)}${p.app ? ok(p.app.running) : "-"}`);
+  out("");
+  for (const s of r.services) out(`service ${`${s.namespace}/${s.name}`.padEnd(28)} ${s.vip}  ${s.ports.map((x) => `${x.port}->${x.targetPort}`).join(", ")}`);
+  return 0;
+}
+
+async function exec(args: string[]): Promise<number> {
+  const dash = args.indexOf("--");
+  const target = args[0];
+  const cmd = dash >= 0 ? args.slice(dash + 1) : args.slice(1);
+  if (!target || cmd.length === 0) throw new UsageError("usage: ambientctl local exec <namespace>/<pod> -- <command...>");
+  requireRoot();
+  const { cluster } = await mustLoad();
+  const pod = cluster.pod(target);
+  return new Promise((resolve) => {
+    const child = spawn("ip", ["netns", "exec", pod.netns, ...cmd], { stdio: "inherit" });
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    child.on("error", (err) => {
+      process.stderr.write(`ambientctl: ${err.message}\n`);
+      resolve(127);
+    });
+  });
+}
+
+const APPLY_KINDS = new Set(["AuthorizationPolicy", "PeerAuthentication", "Gateway", "HTTPRoute", "Namespace"]);
+
+function manifestName(kind: string, ns: string, name: string): string {
+  return `user-${kind.toLowerCase()}-${ns}-${name}`.replace(/[^a-z0-9-]/g, "-");
+}
+
+async function applyOrDelete(args: string[], del: boolean): Promise<number> {
+  const { values } = parseArgs({ args, options: { filename: { type: "string", short: "f" } }, strict: true });
+  if (!values.filename) throw new UsageError(`usage: ambientctl local ${del ? "delete" : "apply"} -f <file>`);
+  requireRoot();
+  const text = values.filename === "-" ? await new Promise<string>((r) => { let b = ""; process.stdin.on("data", (d) => (b += d)).on("end", () => r(b)); }) : await readFile(values.filename, "utf8");
+  const parsed = parseManifests(text, values.filename);
+  const problems = parsed.errors.map((e) => `${e.source}: ${e.reason}`);
+  for (const o of parsed.objects) if (!APPLY_KINDS.has(o.kind)) problems.push(`${o.kind} ${o.object.metadata?.name}: ambientctl local applies ${[...APPLY_KINDS].join(", ")}; the cluster's pods and services are fixed`);
+  const aps = parsed.objects.filter((o) => o.kind === "AuthorizationPolicy").map((o) => o.object as AuthorizationPolicy);
+  const pas = parsed.objects.filter((o) => o.kind === "PeerAuthentication").map((o) => o.object as PeerAuthentication);
+  if (!del) for (const n of translatePolicies(aps, pas, DEFAULT_TRANSLATE_OPTIONS).notes.filter((x) => x.status === "Rejected")) problems.push(`${n.kind} ${n.namespace}/${n.name}: ${n.reason}`);
+  if (problems.length) {
+    process.stderr.write(`nothing was ${del ? "deleted" : "applied"}:\n  ${problems.join("\n  ")}\n`);
+    return 1;
+  }
+  const { cluster } = await mustLoad();
+  for (const o of parsed.objects) {
+    const ns = o.object.metadata?.namespace ?? "";
+    const name = o.object.metadata?.name ?? "";
+    if (o.kind === "Namespace") {
+      const labels = del ? {} : ((o.object.metadata?.labels ?? {}) as Record<string, string>);
+      await cluster.setNamespaceLabels(name, labels);
+      out(`namespace/${name} labels ${del ? "reset" : "set"}`);
+      continue;
+    }
+    await cluster.applyManifest(manifestName(o.kind, ns, name), del ? null : stringify(o.object));
+    out(`${o.kind.toLowerCase()}/${name} in ${ns} ${del ? "deleted" : "applied"}`);
+  }
+  return 0;
+}
+
+async function logs(args: string[]): Promise<number> {
+  const component = args[0];
+  if (!component) throw new UsageError("usage: ambientctl local logs <control-plane | ztunnel/<node> | <ns>/<pod>>");
+  const { recorder } = await mustLoad();
+  const name = component === "control-plane" || component.startsWith("ztunnel/") ? component : `app/${component}`;
+  const p = recorder.state.processes.find((x) => x.name === name);
+  if (!p) throw new UsageError(`no component ${component}; components: ${recorder.state.processes.map((x) => x.name.replace(/^app\//, "")).join(", ")}`);
+  process.stdout.write(await readFile(p.logFile, "utf8").catch(() => ""));
+  return 0;
+}
+
+async function down(): Promise<number> {
+  requireRoot();
+  const recorder = await StateRecorder.load(defaultStatePath());
+  if (!recorder) {
+    out("no local cluster to remove");
+    return 0;
+  }
+  const problems = await destroyFromState(recorder);
+  if (problems.length) {
+    process.stderr.write(`some parts could not be removed:\n  ${problems.join("\n  ")}\nrun \`ambientctl local down\` again\n`);
+    return 1;
+  }
+  out(`removed ${recorder.state.namespaces.length} namespaces and ${recorder.state.processes.length} processes`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [scope, command, ...rest] = argv;
+  if (!scope || scope === "--help" || scope === "-h" || command === "--help" || command === "-h" || !command) {
+    out(USAGE);
+    return scope ? 0 : 2;
+  }
+  if (scope !== "local") throw new UsageError(`unknown command "${scope}"\n\n${USAGE}`);
+  switch (command) {
+    case "up":
+      return up(rest);
+    case "status":
+      return status(rest);
+    case "exec":
+      return exec(rest);
+    case "apply":
+      return applyOrDelete(rest, false);
+    case "delete":
+      return applyOrDelete(rest, true);
+    case "logs":
+      return logs(rest);
+    case "down":
+      return down();
+    default:
+      throw new UsageError(`unknown command "local ${command}"\n\n${USAGE}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/ambientctl")) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      process.stderr.write(`ambientctl: ${err instanceof UsageError ? err.message : describeError(err)}\n`);
+      process.exitCode = err instanceof UsageError ? 2 : 1;
+    },
+  );
+}

@@ -1,0 +1,33 @@
+// The default single-machine cluster: two namespaces, one in the mesh and one not, each with Istio's
+// sample shapes: sleep (a curl client) on the first node, httpbin (Debian's python3-httpbin under
+// gunicorn) and bench-server (nginx answering 1 KB) on the last node.
+import { join } from "node:path";
+import { nginxApp } from "./apps.ts";
+import type { ClusterPod, ClusterSpec } from "./cluster.ts";
+
+export const DEMO_NAMESPACES = { mesh: "ambient-demo", plain: "baseline" } as const;
+
+export function httpbinApp(port = 8080): { cmd: string; args: string[] } {
+  return { cmd: "gunicorn", args: ["--bind", `0.0.0.0:${port}`, "--workers", "1", "--threads", "4", "--access-logfile", "-", "httpbin:app"] };
+}
+
+export async function defaultTopology(opts: { nodes: number; workDir: string; prefix: string }): Promise<ClusterSpec> {
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 20) throw new Error(`--nodes must be 1..20, got ${opts.nodes}`);
+  const nodes = Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`);
+  const client = nodes[0]!;
+  const server = nodes.at(-1)!;
+  const pods: ClusterPod[] = [];
+  for (const ns of [DEMO_NAMESPACES.mesh, DEMO_NAMESPACES.plain]) {
+    const ambient = ns === DEMO_NAMESPACES.mesh;
+    pods.push(
+      { namespace: ns, name: "sleep", node: client, serviceAccount: "sleep", ambient },
+      { namespace: ns, name: "httpbin", node: server, serviceAccount: "httpbin", ambient, app: httpbinApp() },
+      { namespace: ns, name: "bench-server", node: server, serviceAccount: "bench-server", ambient, app: await nginxApp(join(opts.workDir, `nginx-${ns}`), 8080, 1024) },
+    );
+  }
+  const services = [DEMO_NAMESPACES.mesh, DEMO_NAMESPACES.plain].flatMap((ns) => [
+    { namespace: ns, name: "httpbin", selector: ["httpbin"], ports: [{ port: 8000, targetPort: 8080 }] },
+    { namespace: ns, name: "bench-server", selector: ["bench-server"], ports: [{ port: 8080, targetPort: 8080 }] },
+  ]);
+  return { prefix: opts.prefix, nodes, pods, services, workDir: opts.workDir };
+}
