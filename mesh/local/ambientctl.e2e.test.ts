@@ -1,0 +1,139 @@
+// ambientctl local end to end: real processes and namespaces, the CLI run as users run it.
+// Needs root, iproute2, nftables, curl, gunicorn with python3-httpbin, and nginx.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { run } from "../shared/exec.ts";
+
+const CLI = fileURLToPath(new URL("./cli.ts", import.meta.url));
+const stateDir = mkdtempSync(join(tmpdir(), "al-ctl-"));
+const prefix = `al-e${randomBytes(2).toString("hex")}`;
+const env = { ...process.env, AMBIENT_LAB_STATE_DIR: join(stateDir, "state"), AMBIENT_LAB_PREFIX: prefix };
+
+function ctl(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, "local", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+}
+
+async function ourNamespaces(): Promise<string[]> {
+  return (await run("ip", ["netns", "list"])).stdout.split("\n").map((l) => l.split(" ")[0]!).filter((n) => n.startsWith(prefix));
+}
+
+async function curl(pod: string, url: string): Promise<{ code: number; out: string }> {
+  const r = await ctl(["exec", pod, "--", "curl", "-sS", "-m", "3", url]);
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
+afterAll(async () => {
+  await ctl(["down"]);
+  expect(await ourNamespaces()).toEqual([]);
+  rmSync(stateDir, { recursive: true, force: true });
+}, 60_000);
+
+describe("ambientctl local", () => {
+  it("up, calls by service name in both namespaces, status matches reality, policy apply/delete, down leaves nothing", async () => {
+    const up = await ctl(["up"]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toContain("cluster up");
+    // Idempotent.
+    const again = await ctl(["up"]);
+    expect(again.stdout).toContain("already up");
+
+    let ok = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    for (let i = 0; i < 50 && ok.code !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      ok = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    }
+    expect(ok.out).toMatch(/"url": ?"http:\/\/httpbin:8000\/get"/);
+    expect((await curl("baseline/sleep", "http://httpbin.baseline:8000/get")).out).toMatch(/"url": ?"http:\/\/httpbin.baseline:8000\/get"/);
+    expect((await curl("ambient-demo/sleep", "http://bench-server.ambient-demo.svc.cluster.local:8080/")).out).toBe("a".repeat(1024));
+
+    const status = JSON.parse((await ctl(["status", "--json"])).stdout) as {
+      nodes: Array<{ name: string; netns: string; ip: string; uplink: string }>;
+      pods: Array<{ namespace: string; name: string; netns: string; ip: string; node: string; serviceAccount: string; ambient: boolean }>;
+      services: Array<{ namespace: string; name: string; vip: string; ports: unknown[] }>;
+      controlPlane: { pid: number; running: boolean };
+      ztunnels: Array<{ node: string; pid: number; running: boolean }>;
+    };
+    const namespaces = await ourNamespaces();
+    for (const n of status.nodes) {
+      expect(namespaces).toContain(n.netns);
+      expect((await run("ip", ["-n", n.netns, "-br", "addr", "show", n.uplink])).stdout).toContain(n.ip);
+    }
+    for (const p of status.pods) {
+      expect(namespaces).toContain(p.netns);
+      expect((await run("ip", ["-n", p.netns, "-br", "addr", "show", "eth0"])).stdout).toContain(p.ip);
+    }
+    expect(status.pods.find((p) => p.namespace === "ambient-demo" && p.name === "httpbin")).toMatchObject({ node: "node-2", serviceAccount: "httpbin", ambient: true });
+    expect(status.pods.find((p) => p.namespace === "baseline" && p.name === "sleep")).toMatchObject({ ambient: false });
+    expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual(["ambient-demo/bench-server", "ambient-demo/httpbin", "baseline/bench-server", "baseline/httpbin"]);
+    for (const pid of [status.controlPlane.pid, ...status.ztunnels.map((z) => z.pid)]) expect(existsSync(`/proc/${pid}`)).toBe(true);
+    expect(status.ztunnels.every((z) => z.running)).toBe(true);
+
+    const policy = join(stateDir, "deny.yaml");
+    writeFileSync(policy, "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: deny-sleep, namespace: ambient-demo }\nspec: { action: DENY, rules: [{ from: [{ source: { principals: [\"cluster.local/ns/ambient-demo/sa/sleep\"] } }] }] }\n");
+    expect((await ctl(["apply", "-f", policy])).code).toBe(0);
+    let denied = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    for (let i = 0; i < 20 && denied.code === 0; i++) denied = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    expect(denied.code).not.toBe(0);
+    expect((await ctl(["delete", "-f", policy])).code).toBe(0);
+    let back = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    for (let i = 0; i < 20 && back.code !== 0; i++) back = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    expect(back.code).toBe(0);
+
+    const bad = join(stateDir, "bad.yaml");
+    writeFileSync(bad, "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: bad, namespace: ambient-demo }\nspec: { rules: [{ to: [{ operation: { ports: [\"http\"] } }] }] }\n");
+    const refused = await ctl(["apply", "-f", bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('"http" is not a port number');
+
+    const pids = [status.controlPlane.pid, ...status.ztunnels.map((z) => z.pid)];
+    const down = await ctl(["down"]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(await ourNamespaces()).toEqual([]);
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(join(stateDir, "state", "cluster.json"))).toBe(false);
+    expect((await ctl(["down"])).stdout).toContain("no local cluster");
+  }, 120_000);
+
+  it("an up interrupted halfway is fully removed by down", async () => {
+    await ctl(["down"]);
+    const child = spawn(process.execPath, [CLI, "local", "up"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    // Kill it hard as soon as it has started creating processes: no chance to clean up after itself.
+    let seen = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`up never reached the control plane step: ${seen}`)), 30_000);
+      child.stdout.on("data", (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes("starting the control plane")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    expect((await ourNamespaces()).length).toBeGreaterThan(0);
+    const down = await ctl(["down"]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(await ourNamespaces()).toEqual([]);
+    // The control plane it had started is gone too.
+    const ps = (await run("ps", ["-eo", "args"])).stdout;
+    expect(ps).not.toContain(join(stateDir, "state", "al-cluster"));
+  }, 120_000);
+});
