@@ -14,10 +14,10 @@ import { LocalCluster, NODE_BIN } from "../mesh/local/cluster.ts";
 import { cpuSeconds, memoryMb } from "../mesh/local/proc-stats.ts";
 import { bundle } from "../mesh/build.ts";
 import { ZTUNNEL_NODE_FLAGS } from "../mesh/local/cluster.ts";
+import { runLoad } from "./measure.ts";
 import { renderJson, renderMarkdown, type LoadResult, type ZtunnelBenchResult } from "./report.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const LOADGEN = join(ROOT, "bench/loadgen.ts");
 
 const scenarioSchema = z.strictObject({
   name: z.string(),
@@ -45,9 +45,7 @@ async function prerequisites(): Promise<void> {
 }
 
 async function load(cluster: LocalCluster, pod: string, url: string, s: z.infer<typeof scenarioSchema>): Promise<LoadResult> {
-  const r = await cluster.exec(pod, NODE_BIN, [LOADGEN, "--url", url, "--rate", String(s.rate), "--connections", String(s.connections), "--duration", String(s.durationSeconds), "--warmup", String(s.warmupSeconds)]);
-  if (r.code !== 0) throw new Error(`load generator failed: ${r.stderr}`);
-  const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as LoadResult & { firstError?: string };
+  const out = await runLoad(cluster, pod, url, s);
   if (out.errors > 0) say(`  ${out.errors} errors (first: ${out.firstError ?? "?"})`);
   return out;
 }

@@ -1,12 +1,18 @@
-// The single-machine demo: a two-node cluster in network namespaces, sleep calling httpbin with and
-// without the mesh, proof that the mesh traffic is encrypted, and an L4 DENY policy taking effect.
+// The single-machine demo behind `npm run demo`: the default cluster (the one `ambientctl local up`
+// builds), sleep calling httpbin with and without the mesh, proof that the mesh traffic is encrypted,
+// an AuthorizationPolicy taking effect through the control plane, and a short baseline-vs-ambient
+// benchmark. A cluster that is already up is used and left up; one the demo builds is removed at the
+// end unless --keep (then `ambientctl local down` removes it).
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "../shared/exec.ts";
-import { nodeHttpApp } from "./apps.ts";
-import { LocalCluster } from "./cluster.ts";
+import { measureProcesses, runLoad, type LoadSpec } from "../../bench/measure.ts";
+import type { LoadResult } from "../../bench/report.ts";
+import { destroyFromState, LocalCluster } from "./cluster.ts";
+import { DEMO_NAMESPACES as NS, defaultTopology } from "./default-topology.ts";
+import { isOurProcess } from "./processes.ts";
+import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 
 export interface DemoStep {
   name: string;
@@ -14,31 +20,39 @@ export interface DemoStep {
   detail: string;
 }
 
+export interface DemoBenchmark {
+  load: LoadSpec;
+  baseline: LoadResult;
+  ambient: LoadResult;
+  ztunnels: Array<{ node: string; cpuPer1000Requests: number; rssMb: number }>;
+}
+
 export interface DemoResult {
   date: string;
   cluster: { nodes: Array<{ name: string; netns: string; ip: string }>; pods: Array<{ pod: string; ip: string; node: string; ambient: boolean }> };
   steps: DemoStep[];
+  benchmark?: DemoBenchmark;
 }
 
 export interface DemoOptions {
   keep: boolean;
   resultsDir: string;
   say: (line: string) => void;
+  load?: LoadSpec;
 }
 
-const NS = { mesh: "ambient-demo", plain: "baseline" };
+export const DEMO_LOAD: LoadSpec = { rate: 500, connections: 4, durationSeconds: 5, warmupSeconds: 1 };
 
-export function buildDemoCluster(workDir: string, prefix = `al-demo${randomBytes(2).toString("hex")}`): LocalCluster {
-  const pods = [NS.mesh, NS.plain].flatMap((ns) => [
-    { namespace: ns, name: "sleep", node: "node-1", serviceAccount: "sleep", ambient: ns === NS.mesh },
-    { namespace: ns, name: "httpbin", node: "node-2", serviceAccount: "httpbin", ambient: ns === NS.mesh, app: nodeHttpApp("httpbin") },
-  ]);
-  const services = [NS.mesh, NS.plain].map((ns) => ({ namespace: ns, name: "httpbin", selector: ["httpbin"], ports: [{ port: 8000, targetPort: 8080 }] }));
-  return new LocalCluster({ prefix, nodes: ["node-1", "node-2"], workDir, pods, services });
-}
+const DENY = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-sleep, namespace: ${NS.mesh} }
+spec: { action: DENY, rules: [{ from: [{ source: { principals: ["cluster.local/ns/${NS.mesh}/sa/sleep"] } }] }] }
+`;
+
+const r3 = (n: number) => Math.round(n * 1000) / 1000;
 
 export function renderDemoMarkdown(r: DemoResult): string {
-  return [
+  const lines = [
     `# ambient-lab demo (${r.date})`,
     ``,
     `| pod | IP | node | in the mesh |`,
@@ -49,13 +63,51 @@ export function renderDemoMarkdown(r: DemoResult): string {
     `|---|---|---|`,
     ...r.steps.map((s) => `| ${s.name} | ${s.ok ? "ok" : "FAILED"} | ${s.detail.replace(/\|/g, "\\|").replace(/\n/g, " ")} |`),
     ``,
-  ].join("\n");
+  ];
+  if (r.benchmark) {
+    const b = r.benchmark;
+    const row = (name: string, l: LoadResult) => `| ${name} | ${l.latencyMs.p50} | ${l.latencyMs.p90} | ${l.latencyMs.p99} | ${l.achievedRate} | ${l.errors} |`;
+    lines.push(
+      `## Benchmark: sleep -> bench-server, ${b.load.rate} req/s open loop over ${b.load.connections} connections for ${b.load.durationSeconds} s`,
+      ``,
+      `| path | p50 ms | p90 ms | p99 ms | achieved req/s | errors |`,
+      `|---|---|---|---|---|---|`,
+      row(`baseline (no mesh)`, b.baseline),
+      row(`ambient (two ztunnels, mTLS)`, b.ambient),
+      ``,
+      `| ztunnel | CPU seconds per 1000 requests | RSS MB |`,
+      `|---|---|---|`,
+      ...b.ztunnels.map((z) => `| ${z.node} | ${r3(z.cpuPer1000Requests)} | ${r3(z.rssMb)} |`),
+      ``,
+    );
+  }
+  return lines.join("\n");
+}
+
+async function openCluster(say: (s: string) => void): Promise<{ cluster: LocalCluster; recorder: StateRecorder; ours: boolean }> {
+  const existing = await StateRecorder.load(defaultStatePath());
+  if (existing && existing.state.status === "up" && existing.state.processes.every((p) => isOurProcess(p.pid, p.cmd))) {
+    say("using the local cluster that is already up (it stays up afterwards)");
+    return { cluster: new LocalCluster(existing.state.spec, undefined, { recorder: existing }), recorder: existing, ours: false };
+  }
+  if (existing) {
+    say("removing an incomplete local cluster first");
+    await destroyFromState(existing);
+  }
+  const spec = await defaultTopology({ nodes: 2, workDir: join(defaultStatePath(), "..", "al-cluster"), prefix: clusterPrefix() });
+  const recorder = StateRecorder.fresh(defaultStatePath(), spec);
+  const cluster = new LocalCluster(spec, undefined, { recorder, detached: true });
+  say("creating nodes and pods as network namespaces, starting the control plane and a ztunnel on each node");
+  const t0 = Date.now();
+  await cluster.up((step) => say(`  ${step}`));
+  say(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { cluster, recorder, ours: true };
 }
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const say = opts.say;
-  const workDir = await mkdtemp(join(os.tmpdir(), "al-demo-"));
-  const cluster = buildDemoCluster(workDir);
+  const { cluster, recorder, ours } = await openCluster(say);
+  const workDir = cluster.spec.workDir;
   const steps: DemoStep[] = [];
   const step = (name: string, ok: boolean, detail: string) => {
     steps.push({ name, ok, detail });
@@ -65,33 +117,38 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const r = await cluster.exec(pod, "curl", ["-sS", "-m", "3", url]);
     return { ok: r.code === 0, out: (r.stdout || r.stderr).trim() };
   };
+  const until = async (pod: string, url: string, want: boolean) => {
+    let r = await curl(pod, url);
+    for (let i = 0; i < 50 && r.ok !== want; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      r = await curl(pod, url);
+    }
+    return r;
+  };
   const cleanup = async () => {
+    if (!ours) return;
     if (opts.keep) {
-      say(`--keep: cluster ${cluster.spec.prefix} left running (work dir ${workDir}); remove it by stopping the processes and deleting its namespaces`);
+      say("--keep: the cluster stays up; `npx ambientctl local status` shows it, `sudo npx ambientctl local down` removes it");
       return;
     }
-    say("removing the cluster (processes, namespaces, rules)");
-    await cluster.down();
-    await rm(workDir, { recursive: true, force: true });
+    say("removing the cluster (processes, namespaces, rules, files)");
+    await destroyFromState(recorder);
   };
   const onSignal = () => void cleanup().then(() => process.exit(130));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    say("creating nodes and pods as network namespaces, starting the control plane and a ztunnel on each node");
-    const t0 = Date.now();
-    await cluster.up();
-    say(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    for (let i = 0; i < 50 && !(await curl(`${NS.plain}/sleep`, "http://httpbin.baseline:8000/")).ok; i++) await new Promise((r) => setTimeout(r, 100));
-
+    await until(`${NS.plain}/sleep`, `http://httpbin.${NS.plain}:8000/get`, true);
+    await until(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/get`, true);
     for (const ns of [NS.mesh, NS.plain]) {
-      const r = await curl(`${ns}/sleep`, `http://httpbin.${ns}:8000/get`);
-      step(`sleep calls httpbin in ${ns}`, r.ok, r.out);
+      const r = await curl(`${ns}/sleep`, `http://httpbin.${ns}:8000/headers`);
+      step(`sleep calls httpbin in ${ns}`, r.ok && r.out.includes('"headers"'), r.out.replace(/\s+/g, " "));
     }
 
     const capture = async (name: string, call: () => Promise<{ ok: boolean; out: string }>) => {
       const pcap = join(workDir, `${name}.pcap`);
       const dump = cluster.processes.start({ name: `tcpdump-${name}`, netns: cluster.node("node-1").netns, cmd: "tcpdump", args: ["-i", "uplink", "--immediate-mode", "-U", "-n", "-Z", "root", "-w", pcap, "tcp"], logFile: join(workDir, "logs", `tcpdump-${name}.log`) });
+      await dump.recorded;
       for (let i = 0; i < 100 && !(await readFile(dump.logFile, "utf8").catch(() => "")).includes("listening on"); i++) await new Promise((r) => setTimeout(r, 50));
       const result = await call();
       await new Promise((r) => setTimeout(r, 300));
@@ -100,49 +157,46 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       return { result, text, packets: (p: RegExp) => text.split("\n").filter((l) => p.test(l)).length };
     };
     const marker = `secret-${randomBytes(4).toString("hex")}`;
-    const enc = await capture("ambient", () => curl(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/${marker}`));
+    const enc = await capture("ambient", () => curl(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/anything/${marker}`));
     const hbone = enc.packets(/\.15008[: ]/);
-    step(
-      "the ambient call is encrypted on the node link",
-      enc.result.ok && hbone > 0 && !enc.text.includes(marker),
-      `capture on node-1's uplink: ${hbone} packets on port 15008 (HBONE, TLS 1.3); the request path "${marker}" appears 0 times`,
-    );
-    const clear = await capture("baseline", () => curl(`${NS.plain}/sleep`, `http://httpbin.${NS.plain}:8000/${marker}`));
-    step(
-      "the baseline call crosses the same link in plaintext",
-      clear.result.ok && clear.text.includes(`GET /${marker}`),
-      `same capture for the baseline namespace: the request line "GET /${marker}" is readable on the wire`,
-    );
+    step("the ambient call is encrypted on the node link", enc.result.ok && hbone > 0 && !enc.text.includes(marker), `capture on node-1's uplink: ${hbone} packets on port 15008 (HBONE, TLS 1.3); the request path "${marker}" appears 0 times`);
+    const clear = await capture("baseline", () => curl(`${NS.plain}/sleep`, `http://httpbin.${NS.plain}:8000/anything/${marker}`));
+    step("the baseline call crosses the same link in plaintext", clear.result.ok && clear.text.includes(`GET /anything/${marker}`), `same capture for the baseline namespace: the request line "GET /anything/${marker}" is readable on the wire`);
+
     const metrics = (await cluster.execInNode("node-2", "curl", ["-s", "http://127.0.0.1:15020/metrics"])).stdout;
-    const line = metrics.split("\n").find((l) => l.startsWith("istio_tcp_connections_opened_total{reporter=\"destination\"") && l.includes(`source_principal="spiffe://cluster.local/ns/${NS.mesh}/sa/sleep"`));
+    const line = metrics.split("\n").find((l) => l.startsWith('istio_tcp_connections_opened_total{reporter="destination"') && l.includes(`source_principal="spiffe://cluster.local/ns/${NS.mesh}/sa/sleep"`));
     step("ztunnel metrics show both SPIFFE identities", line !== undefined && line.includes(`destination_principal="spiffe://cluster.local/ns/${NS.mesh}/sa/httpbin"`), line ?? "no matching metric");
-    const log = (await readFile(join(workDir, "logs", "ztunnel-node-2.log"), "utf8")).split("\n").filter((l) => l.includes('"target":"access"') && l.includes('"direction":"inbound"')).at(-1);
+    const log = (await readFile(join(workDir, "logs", "ztunnel-node-2.log"), "utf8")).split("\n").filter((l) => l.includes('"target":"access"') && l.includes('"direction":"inbound"') && l.includes("sa/sleep")).at(-1);
     step("the access log records the connection", log !== undefined && log.includes("src.identity"), log ?? "no access log line");
 
     say("applying an AuthorizationPolicy that denies sleep's identity (security.istio.io/v1, action DENY)");
-    await cluster.applyManifest(
-      "deny-sleep",
-      [
-        "apiVersion: security.istio.io/v1",
-        "kind: AuthorizationPolicy",
-        `metadata: { name: deny-sleep, namespace: ${NS.mesh} }`,
-        `spec: { action: DENY, rules: [{ from: [{ source: { principals: ["cluster.local/ns/${NS.mesh}/sa/sleep"] } }] }] }`,
-        "",
-      ].join("\n"),
-    );
-    let denied = await curl(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/get`);
-    for (let i = 0; i < 30 && denied.ok; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      denied = await curl(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/get`);
-    }
+    await cluster.applyManifest("demo-deny-sleep", DENY);
+    const denied = await until(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/get`, false);
     step("with the DENY policy the call is refused", !denied.ok, denied.out);
-    await cluster.applyManifest("deny-sleep", null);
-    let restored = await curl(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/get`);
-    for (let i = 0; i < 30 && !restored.ok; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      restored = await curl(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/get`);
-    }
-    step("without it the call works again", restored.ok, restored.out);
+    await cluster.applyManifest("demo-deny-sleep", null);
+    const restored = await until(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/get`, true);
+    step("without it the call works again", restored.ok, restored.ok ? "200 OK from httpbin" : restored.out);
+
+    const load = opts.load ?? DEMO_LOAD;
+    say(`benchmark: ${load.rate} req/s for ${load.durationSeconds} s to bench-server, baseline then ambient`);
+    const baseline = await runLoad(cluster, `${NS.plain}/sleep`, `http://bench-server.${NS.plain}:8080/`, load);
+    const zts = cluster.plan.nodes.map((n) => ({ node: n.name, pid: recorder.state.processes.find((p) => p.name === `ztunnel/${n.name}`)!.pid }));
+    const m = await measureProcesses(
+      zts.map((z) => z.pid),
+      () => runLoad(cluster, `${NS.mesh}/sleep`, `http://bench-server.${NS.mesh}:8080/`, load),
+    );
+    const requests = load.rate * (load.durationSeconds + load.warmupSeconds);
+    const benchmark: DemoBenchmark = {
+      load,
+      baseline,
+      ambient: m.result,
+      ztunnels: zts.map((z, i) => ({ node: z.node, cpuPer1000Requests: (m.cpuSeconds[i]! * 1000) / requests, rssMb: m.rssMb[i]! })),
+    };
+    step(
+      "benchmark baseline vs ambient",
+      baseline.errors === 0 && m.result.errors === 0,
+      `p50/p90/p99 ${baseline.latencyMs.p50}/${baseline.latencyMs.p90}/${baseline.latencyMs.p99} ms without the mesh, ${m.result.latencyMs.p50}/${m.result.latencyMs.p90}/${m.result.latencyMs.p99} ms with it`,
+    );
 
     const result: DemoResult = {
       date: new Date().toISOString(),
@@ -151,6 +205,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         pods: cluster.plan.pods.map((p) => ({ pod: `${p.namespace}/${p.name}`, ip: p.ip, node: p.node, ambient: p.namespace === NS.mesh })),
       },
       steps,
+      benchmark,
     };
     await mkdir(opts.resultsDir, { recursive: true });
     await writeFile(join(opts.resultsDir, "demo.json"), JSON.stringify(result, null, 2) + "\n");

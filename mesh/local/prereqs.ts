@@ -13,11 +13,11 @@ const REQUIREMENTS: Requirement[] = [
   { tool: "ip", pkg: "iproute2", for: ["test", "demo", "bench", "local"] },
   { tool: "nft", pkg: "nftables", for: ["test", "demo", "bench", "local"] },
   { tool: "curl", pkg: "curl", for: ["test", "demo", "bench", "local"] },
-  { tool: "gunicorn", pkg: "gunicorn", for: ["test", "local"] },
-  { tool: "python3", pkg: "python3-httpbin", for: ["test", "local"] },
+  { tool: "gunicorn", pkg: "gunicorn", for: ["test", "demo", "local"] },
+  { tool: "python3", pkg: "python3-httpbin", for: ["test", "demo", "local"] },
   { tool: "tcpdump", pkg: "tcpdump", for: ["test", "demo"] },
   { tool: "openssl", pkg: "openssl", for: ["test"] },
-  { tool: "nginx", pkg: "nginx", for: ["bench", "test", "local"] },
+  { tool: "nginx", pkg: "nginx", for: ["bench", "test", "demo", "local"] },
   { tool: "iperf3", pkg: "iperf3", for: ["bench"] },
 ];
 

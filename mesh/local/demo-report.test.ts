@@ -1,0 +1,26 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import { renderDemoMarkdown, type DemoResult } from "./demo.ts";
+
+const sample: DemoResult = {
+  date: "2026-11-22T00:00:00.000Z",
+  cluster: { nodes: [{ name: "node-1", netns: "al-local-node-1", ip: "198.18.0.11" }], pods: [{ pod: "ambient-demo/sleep", ip: "198.18.1.10", node: "node-1", ambient: true }] },
+  steps: [
+    { name: "sleep calls httpbin in ambient-demo", ok: true, detail: "{\"headers\": {}}" },
+    { name: "with the DENY policy the call is refused", ok: false, detail: "a | b\nc" },
+  ],
+  benchmark: {
+    load: { rate: 500, connections: 4, durationSeconds: 5, warmupSeconds: 1 },
+    baseline: { requests: 2500, errors: 0, achievedRate: 500, latencyMs: { p50: 0.2, p90: 0.3, p99: 0.9, max: 3 } },
+    ambient: { requests: 2500, errors: 0, achievedRate: 499.9, latencyMs: { p50: 0.6, p90: 1, p99: 2.4, max: 9 } },
+    ztunnels: [{ node: "node-1", cpuPer1000Requests: 0.1834, rssMb: 90.5 }],
+  },
+};
+
+it("renders the demo report (golden)", () => {
+  const path = join(import.meta.dirname, "testdata", "demo-report.md");
+  const md = renderDemoMarkdown(sample);
+  if (process.env.UPDATE_GOLDEN) writeFileSync(path, md);
+  expect(md).toBe(readFileSync(path, "utf8"));
+});
