@@ -136,4 +136,26 @@ describe("ambientctl local", () => {
     const ps = (await run("ps", ["-eo", "args"])).stdout;
     expect(ps).not.toContain(join(stateDir, "state", "al-cluster"));
   }, 120_000);
+
+  it("up --monitoring runs Prometheus in the cluster network, scraping the control plane and every ztunnel", async () => {
+    await ctl(["down"]);
+    const up = await ctl(["up", "--monitoring"]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toContain("Prometheus: http://198.18.0.2:9090");
+    let targets: Array<{ labels: { job: string }; health: string }> = [];
+    for (let i = 0; i < 60 && !(targets.length === 3 && targets.every((t) => t.health === "up")); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const r = await ctl(["exec", "network", "--", "curl", "-s", "-m", "2", "http://198.18.0.2:9090/api/v1/targets"]);
+      try {
+        targets = (JSON.parse(r.stdout) as { data: { activeTargets: typeof targets } }).data.activeTargets;
+      } catch {
+        targets = [];
+      }
+    }
+    expect(targets.map((t) => `${t.labels.job}:${t.health}`).sort()).toEqual(["control-plane:up", "ztunnel:up", "ztunnel:up"]);
+    const q = await ctl(["exec", "network", "--", "curl", "-s", "-m", "2", "http://198.18.0.2:9090/api/v1/query?query=pilot_xds"]);
+    expect(q.stdout).toMatch(/"value":\[[0-9.]+,"2"\]/); // two ztunnels connected to the control plane
+    expect((await ctl(["down"])).code).toBe(0);
+    expect(await ourNamespaces()).toEqual([]);
+  }, 120_000);
 });

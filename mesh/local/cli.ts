@@ -19,9 +19,10 @@ import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 
 const USAGE = `ambientctl local <command>
 
-  up [--nodes N]                 build the cluster and start the mesh (idempotent)
+  up [--nodes N] [--monitoring]  build the cluster and start the mesh (idempotent); --monitoring adds Prometheus
   status [--json]                health of every part
-  exec <ns>/<pod> -- <cmd...>    run a command inside a pod (with the pod's name resolution)
+  exec <ns>/<pod> -- <cmd...>    run a command inside a pod (with the pod's name resolution);
+                                 node/<name> or network (the control plane's, Prometheus's) also work
   apply -f <file>                apply AuthorizationPolicy, PeerAuthentication, Gateway, HTTPRoute, Namespace labels
   delete -f <file>               remove what apply -f added
   logs <component>               control-plane, ztunnel/<node>, <ns>/<pod>
@@ -71,6 +72,7 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
     }),
     services: cluster.services.map((s) => ({ namespace: s.namespace, name: s.name, vip: s.vip, ports: s.ports })),
     controlPlane: cp ? { pid: cp.pid, running: cp.running, grpc: `${cluster.plan.bridgeIp}:15012`, admin: `http://${cluster.plan.bridgeIp}:15014`, netns: cluster.plan.bridgeNetns } : null,
+    prometheus: proc("prometheus") ? { pid: proc("prometheus")!.pid, running: proc("prometheus")!.running, url: cluster.prometheusUrl, netns: cluster.plan.bridgeNetns } : null,
     ztunnels: cluster.plan.nodes.map((n) => {
       const z = proc(`ztunnel/${n.name}`);
       return { node: n.name, pid: z?.pid ?? null, running: z?.running ?? false, netns: n.netns, metrics: `http://${n.ip}:15020/metrics`, readiness: `http://${n.ip}:15021/healthz/ready`, admin: "127.0.0.1:15000 (inside the node's netns)" };
@@ -79,9 +81,11 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
 }
 
 async function up(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { nodes: { type: "string", default: "2" } }, strict: true });
+  const { values } = parseArgs({ args, options: { nodes: { type: "string", default: "2" }, monitoring: { type: "boolean", default: false } }, strict: true });
   requireRoot();
-  const missing = describeMissing(await checkPrereqs("local"));
+  const report = await checkPrereqs("local");
+  if (values.monitoring) report.missing.push(...(await checkPrereqs("monitoring")).missing);
+  const missing = describeMissing(report, "");
   if (missing) throw new UsageError(missing);
   const existing = await loadCluster();
   if (existing) {
@@ -94,7 +98,7 @@ async function up(args: string[]): Promise<number> {
     await destroyFromState(existing.recorder);
   }
   const stateDir = join(defaultStatePath(), "..");
-  const spec = await defaultTopology({ nodes: Number(values.nodes), workDir: join(stateDir, "al-cluster"), prefix: clusterPrefix() });
+  const spec = { ...(await defaultTopology({ nodes: Number(values.nodes), workDir: join(stateDir, "al-cluster"), prefix: clusterPrefix() })), monitoring: values.monitoring };
   const recorder = StateRecorder.fresh(defaultStatePath(), spec);
   const cluster = new LocalCluster(spec, undefined, { recorder, detached: true });
   const t0 = Date.now();
@@ -118,6 +122,9 @@ async function up(args: string[]): Promise<number> {
     process.off("SIGTERM", onSignal);
   }
   out(`${stamp()} cluster up`);
+  if (spec.monitoring) {
+    out(`Prometheus: ${cluster.prometheusUrl} (inside the cluster network; e.g. sudo npx ambientctl local exec network -- curl -s '${cluster.prometheusUrl}/api/v1/query?query=istio_tcp_connections_opened_total')`);
+  }
   return status([]);
 }
 
@@ -133,6 +140,7 @@ async function status(args: string[]): Promise<number> {
   out(`cluster: ${r.status} since ${r.startedAt}`);
   if (r.controlPlane) out(`control plane  ${ok(r.controlPlane.running).padEnd(11)} pid ${r.controlPlane.pid}  grpc ${r.controlPlane.grpc}  admin ${r.controlPlane.admin}`);
   for (const z of r.ztunnels) out(`ztunnel ${z.node.padEnd(7)}${ok(z.running).padEnd(11)} pid ${z.pid}  ${z.metrics}`);
+  if (r.prometheus) out(`prometheus     ${ok(r.prometheus.running).padEnd(11)} pid ${r.prometheus.pid}  ${r.prometheus.url} (netns ${r.prometheus.netns})`);
   out("");
   out(`${"POD".padEnd(28)}${"IP".padEnd(15)}${"NODE".padEnd(9)}${"MESH".padEnd(6)}APP`);
   for (const p of r.pods) out(`${`${p.namespace}/${p.name}`.padEnd(28)}${p.ip.padEnd(15)}${p.node.padEnd(9)}${(p.ambient ? "yes" : "no").padEnd(6)}${p.app ? ok(p.app.running) : "-"}`);
@@ -148,9 +156,9 @@ async function exec(args: string[]): Promise<number> {
   if (!target || cmd.length === 0) throw new UsageError("usage: ambientctl local exec <namespace>/<pod> -- <command...>");
   requireRoot();
   const { cluster } = await mustLoad();
-  const pod = cluster.pod(target);
+  const netns = target === "network" ? cluster.plan.bridgeNetns : target.startsWith("node/") ? cluster.node(target.slice(5)).netns : cluster.pod(target).netns;
   return new Promise((resolve) => {
-    const child = spawn("ip", ["netns", "exec", pod.netns, ...cmd], { stdio: "inherit" });
+    const child = spawn("ip", ["netns", "exec", netns, ...cmd], { stdio: "inherit" });
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     child.on("error", (err) => {
       process.stderr.write(`ambientctl: ${err.message}\n`);
@@ -198,9 +206,9 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
 
 async function logs(args: string[]): Promise<number> {
   const component = args[0];
-  if (!component) throw new UsageError("usage: ambientctl local logs <control-plane | ztunnel/<node> | <ns>/<pod>>");
+  if (!component) throw new UsageError("usage: ambientctl local logs <control-plane | ztunnel/<node> | prometheus | <ns>/<pod>>");
   const { recorder } = await mustLoad();
-  const name = component === "control-plane" || component.startsWith("ztunnel/") ? component : `app/${component}`;
+  const name = component === "control-plane" || component === "prometheus" || component.startsWith("ztunnel/") ? component : `app/${component}`;
   const p = recorder.state.processes.find((x) => x.name === name);
   if (!p) throw new UsageError(`no component ${component}; components: ${recorder.state.processes.map((x) => x.name.replace(/^app\//, "")).join(", ")}`);
   process.stdout.write(await readFile(p.logFile, "utf8").catch(() => ""));

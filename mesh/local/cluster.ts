@@ -9,6 +9,7 @@ import { run as defaultRun } from "../shared/exec.ts";
 import { planServices, renderHosts, renderLocalConfig, type PlannedService, type PodMeta, type ServiceSpec } from "./config-render.ts";
 import { renderKubeProxy } from "./kube-proxy.ts";
 import { renderClusterManifests } from "./manifests-render.ts";
+import { renderPrometheusConfig } from "./prometheus.ts";
 import { planTopology, type TopologyPlan } from "./plan.ts";
 import { ProcessGroup, type ManagedProcess } from "./processes.ts";
 import { destroyNamespaces, Topology, type Runner } from "./topology.ts";
@@ -46,6 +47,8 @@ export interface ClusterSpec {
    * to the ztunnels. "local-config": no control plane; every ztunnel reads one LOCAL_CONFIG file.
    */
   mode?: "control-plane" | "local-config";
+  /** Run a Prometheus server (Debian's package) in the cluster network, scraping the mesh. */
+  monitoring?: boolean;
 }
 
 export class LocalCluster {
@@ -151,7 +154,28 @@ export class LocalCluster {
       const planned = this.pod(`${p.namespace}/${p.name}`);
       await this.processes.start({ name: `app/${p.namespace}/${p.name}`, netns: planned.netns, cmd: p.app.cmd, args: p.app.args, logFile: join(this.spec.workDir, "logs", `app-${p.namespace}-${p.name}.log`) }).recorded;
     }
+    if (this.spec.monitoring) {
+      progress("starting Prometheus");
+      await this.startPrometheus();
+    }
     await this.recorder?.setStatus("up");
+  }
+
+  get prometheusUrl(): string {
+    return `http://${this.plan.bridgeIp}:9090`;
+  }
+
+  private async startPrometheus(): Promise<void> {
+    const dir = join(this.spec.workDir, "prometheus");
+    await mkdir(join(dir, "data"), { recursive: true });
+    await this.writeFileAtomic(join(dir, "prometheus.yml"), renderPrometheusConfig(this.plan, this.mode === "control-plane"));
+    await this.processes.start({
+      name: "prometheus",
+      netns: this.plan.bridgeNetns,
+      cmd: "prometheus",
+      args: [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=${this.plan.bridgeIp}:9090`, "--storage.tsdb.retention.time=1d"],
+      logFile: join(this.spec.workDir, "logs", "prometheus.log"),
+    }).recorded;
   }
 
   startControlPlane(): ManagedProcess {

@@ -119,3 +119,22 @@ describe("cluster manifests for the control plane", () => {
     expect(t.workloads.find((w) => w.name === "httpbin-2")?.services.get("ambient-demo/httpbin.ambient-demo.svc.cluster.local")?.get(8000)).toBe(8080);
   });
 });
+
+describe("prometheus config", () => {
+  it("scrapes the control plane's admin port and each node's ztunnel metrics", async () => {
+    const { renderPrometheusConfig } = await import("./prometheus.ts");
+    const { parse } = await import("yaml");
+    const cfg = parse(renderPrometheusConfig(plan, true)) as { scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }> };
+    expect(cfg.scrape_configs.map((s) => [s.job_name, s.static_configs.flatMap((c) => c.targets)])).toEqual([
+      ["control-plane", ["198.18.0.2:15014"]],
+      ["ztunnel", ["198.18.0.11:15020", "198.18.0.12:15020"]],
+    ]);
+    expect((parse(renderPrometheusConfig(plan, false)) as { scrape_configs: unknown[] }).scrape_configs).toHaveLength(1);
+  });
+
+  it("namespace labels applied with ambientctl override enrolment", async () => {
+    const { renderClusterManifests } = await import("./manifests-render.ts");
+    const text = renderClusterManifests(plan, [{ namespace: "baseline", name: "sleep", serviceAccount: "sleep", ambient: false }], services, { baseline: { "istio.io/dataplane-mode": "ambient" } });
+    expect(text).toMatch(/name: baseline\n\s+labels:\n\s+istio.io\/dataplane-mode: ambient/);
+  });
+});

@@ -1,7 +1,7 @@
 // What the netns tests, the demo and the benchmarks need from the machine, and how to get it.
 import { run } from "../shared/exec.ts";
 
-export type Purpose = "test" | "demo" | "bench" | "local";
+export type Purpose = "test" | "demo" | "bench" | "local" | "monitoring";
 
 interface Requirement {
   tool: string;
@@ -19,6 +19,7 @@ const REQUIREMENTS: Requirement[] = [
   { tool: "openssl", pkg: "openssl", for: ["test"] },
   { tool: "nginx", pkg: "nginx", for: ["bench", "test", "demo", "local"] },
   { tool: "iperf3", pkg: "iperf3", for: ["bench"] },
+  { tool: "prometheus", pkg: "prometheus", for: ["monitoring", "test"] },
 ];
 
 export interface PrereqReport {
