@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // one file at a time so two files never race for the same node addresses.
 export default defineConfig({
   test: {
-    include: ["mesh/**/*.test.ts", "bench/**/*.test.ts"],
+    include: ["mesh/**/*.test.ts", "bench/**/*.test.ts", "components/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     fileParallelism: false,
