@@ -90,7 +90,8 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
           const byName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
           const enrolled = [...new Set(snap.Pod.filter((p) => isEnrolled(p, byName.get(p.metadata?.namespace ?? ""))).map((p) => p.metadata?.namespace ?? ""))].sort();
           const labelled = snap.Namespace.filter((n) => n.metadata?.labels?.["istio.io/dataplane-mode"] === "ambient").map((n) => n.metadata?.name ?? "");
-          const namespaces = [...new Set([...enrolled, ...labelled])].filter(Boolean).sort();
+          // Our own namespace too: ztunnel (running there) reads the root from it.
+          const namespaces = [...new Set([...enrolled, ...labelled, cfg.POD_NAMESPACE])].filter(Boolean).sort();
           if (namespaces.join(",") === published) return;
           published = namespaces.join(",");
           void publishRootCert({ kubeConfig, namespaces, rootPem: ca.rootPem, log });

@@ -1,0 +1,222 @@
+// Pure: mesh configuration -> the Kubernetes objects that install the mesh (control plane, ztunnel,
+// the CRDs for the policy subset we implement, the waypoint GatewayClass). Used by the Pulumi Mesh
+// component and by the GitOps renderer, so both deploy exactly the same objects.
+
+export interface MeshManifestOptions {
+  namespace: string;
+  trustDomain: string;
+  logLevel: string;
+  images: { controlPlane: string; ztunnel: string };
+  /** IfNotPresent on EKS (images by digest); Never on kind (images loaded into the nodes). */
+  pullPolicy: "Never" | "IfNotPresent";
+}
+
+export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
+
+const LABELS = (app: string) => ({ "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ambient-lab" });
+
+export function controlPlaneObjects(o: MeshManifestOptions): KubeObject[] {
+  const ns = o.namespace;
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "istiod", namespace: ns, labels: LABELS("istiod") } },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: "ambient-lab-istiod", labels: LABELS("istiod") },
+      rules: [
+        { apiGroups: [""], resources: ["namespaces", "pods", "services", "nodes"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["security.istio.io"], resources: ["authorizationpolicies", "peerauthentications"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["security.istio.io"], resources: ["authorizationpolicies/status"], verbs: ["patch", "update"] },
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+        // The trust bundle ConfigMap in every enrolled namespace.
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "ambient-lab-istiod", labels: LABELS("istiod") },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "ambient-lab-istiod" },
+      subjects: [{ kind: "ServiceAccount", name: "istiod", namespace: ns }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "ambient-lab-istiod-ca", namespace: ns, labels: LABELS("istiod") },
+      // The CA's key material: istio-ca-secret (self-signed) or cacerts (plugged in, e.g. by cert-manager).
+      rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "create"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "ambient-lab-istiod-ca", namespace: ns, labels: LABELS("istiod") },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "ambient-lab-istiod-ca" },
+      subjects: [{ kind: "ServiceAccount", name: "istiod", namespace: ns }],
+    },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "istiod", namespace: ns, labels: LABELS("istiod") },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "istiod" } },
+        template: {
+          metadata: { labels: { app: "istiod", ...LABELS("istiod"), "istio.io/dataplane-mode": "none" } },
+          spec: {
+            serviceAccountName: "istiod",
+            securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+              {
+                name: "control-plane",
+                image: o.images.controlPlane,
+                imagePullPolicy: o.pullPolicy,
+                env: [
+                  { name: "DISCOVERY", value: "kubernetes" },
+                  { name: "TRUST_DOMAIN", value: o.trustDomain },
+                  { name: "LOG_LEVEL", value: o.logLevel },
+                  { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                  { name: "SERVICE_ACCOUNT", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
+                ],
+                ports: [
+                  { name: "grpc-xds", containerPort: 15012, protocol: "TCP" },
+                  { name: "http-admin", containerPort: 15014, protocol: "TCP" },
+                ],
+                readinessProbe: { httpGet: { path: "/ready", port: 15014 }, periodSeconds: 5 },
+                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "istiod", namespace: ns, labels: LABELS("istiod") },
+      spec: {
+        selector: { app: "istiod" },
+        ports: [
+          { name: "grpc-xds", port: 15012, targetPort: 15012, protocol: "TCP" },
+          { name: "http-admin", port: 15014, targetPort: 15014, protocol: "TCP" },
+        ],
+      },
+    },
+  ];
+}
+
+export function ztunnelObjects(o: MeshManifestOptions): KubeObject[] {
+  const ns = o.namespace;
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "ztunnel", namespace: ns, labels: LABELS("ztunnel") } },
+    {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: "ztunnel", namespace: ns, labels: LABELS("ztunnel") },
+      spec: {
+        selector: { matchLabels: { app: "ztunnel" } },
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+        template: {
+          metadata: { labels: { app: "ztunnel", ...LABELS("ztunnel"), "istio.io/dataplane-mode": "none" } },
+          spec: {
+            serviceAccountName: "ztunnel",
+            // Node-level capture: ztunnel runs in the node's network namespace and installs nft rules there.
+            hostNetwork: true,
+            dnsPolicy: "ClusterFirstWithHostNet",
+            priorityClassName: "system-node-critical",
+            // Long enough for the drain deadline (CONNECTION_TERMINATION_DEADLINE = grace - 5 s).
+            terminationGracePeriodSeconds: 30,
+            tolerations: [{ operator: "Exists", effect: "NoSchedule" }, { operator: "Exists", effect: "NoExecute" }, { key: "CriticalAddonsOnly", operator: "Exists" }],
+            containers: [
+              {
+                name: "ztunnel",
+                image: o.images.ztunnel,
+                imagePullPolicy: o.pullPolicy,
+                env: [
+                  { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+                  { name: "XDS_ADDRESS", value: `https://istiod.${ns}.svc:15012` },
+                  { name: "ROOT_CERT", value: "/var/run/ambient-lab/root/root-cert.pem" },
+                  { name: "TOKEN_FILE", value: "/var/run/secrets/tokens/istio-token" },
+                  { name: "CONTROL_PLANE_IDENTITY", value: `spiffe://${o.trustDomain}/ns/${ns}/sa/istiod` },
+                  { name: "TRUST_DOMAIN", value: o.trustDomain },
+                  { name: "REDIRECT", value: "nft" },
+                  { name: "CONNECTION_TERMINATION_DEADLINE", value: "25s" },
+                  { name: "LOG_LEVEL", value: o.logLevel },
+                ],
+                ports: [
+                  { name: "http-metrics", containerPort: 15020, protocol: "TCP" },
+                  { name: "http-ready", containerPort: 15021, protocol: "TCP" },
+                ],
+                readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
+                resources: { requests: { cpu: "200m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+                // nft needs CAP_NET_ADMIN in the node's namespace; nothing else.
+                securityContext: { privileged: false, runAsUser: 0, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] } },
+                volumeMounts: [
+                  { name: "istio-token", mountPath: "/var/run/secrets/tokens", readOnly: true },
+                  { name: "root-cert", mountPath: "/var/run/ambient-lab/root", readOnly: true },
+                ],
+              },
+            ],
+            volumes: [
+              { name: "istio-token", projected: { sources: [{ serviceAccountToken: { audience: "istio-ca", expirationSeconds: 43200, path: "istio-token" } }] } },
+              { name: "root-cert", configMap: { name: "istio-ca-root-cert" } },
+            ],
+          },
+        },
+      },
+    },
+  ];
+}
+
+/** CRDs for the AuthorizationPolicy and PeerAuthentication subset we implement (status subresource included). */
+export function policyCrds(): KubeObject[] {
+  const crd = (kind: string, plural: string): KubeObject => ({
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${plural}.security.istio.io`, labels: { "app.kubernetes.io/part-of": "ambient-lab" } },
+    spec: {
+      group: "security.istio.io",
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List`, categories: ["istio-io", "security-istio-io"] },
+      scope: "Namespaced",
+      versions: [
+        {
+          name: "v1",
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: {
+            openAPIV3Schema: {
+              type: "object",
+              properties: {
+                spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+                status: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+              },
+            },
+          },
+        },
+      ],
+    },
+  });
+  return [crd("AuthorizationPolicy", "authorizationpolicies"), crd("PeerAuthentication", "peerauthentications")];
+}
+
+export function waypointGatewayClass(): KubeObject {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "GatewayClass",
+    metadata: { name: "istio-waypoint", labels: { "app.kubernetes.io/part-of": "ambient-lab" } },
+    spec: { controllerName: "istio.io/mesh-controller", description: "ambient-lab waypoint proxies (HBONE on 15008)" },
+  };
+}
+
+export function meshObjects(o: MeshManifestOptions): KubeObject[] {
+  return [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: o.namespace, labels: { "app.kubernetes.io/part-of": "ambient-lab", "istio.io/dataplane-mode": "none" } } },
+    ...policyCrds(),
+    ...controlPlaneObjects(o),
+    ...ztunnelObjects(o),
+    waypointGatewayClass(),
+  ];
+}
