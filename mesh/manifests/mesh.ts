@@ -2,11 +2,12 @@
 // the CRDs for the policy subset we implement, the waypoint GatewayClass). Used by the Pulumi Mesh
 // component and by the GitOps renderer, so both deploy exactly the same objects.
 
-export interface MeshManifestOptions {
+/** `I` is the image reference type: a string here, a Pulumi Input in the Mesh component (built images). */
+export interface MeshManifestOptions<I = string> {
   namespace: string;
   trustDomain: string;
   logLevel: string;
-  images: { controlPlane: string; ztunnel: string };
+  images: { controlPlane: I; ztunnel: I };
   /** IfNotPresent on EKS (images by digest); Never on kind (images loaded into the nodes). */
   pullPolicy: "Never" | "IfNotPresent";
 }
@@ -15,7 +16,7 @@ export type KubeObject = { apiVersion: string; kind: string; metadata: { name: s
 
 const LABELS = (app: string) => ({ "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ambient-lab" });
 
-export function controlPlaneObjects(o: MeshManifestOptions): KubeObject[] {
+export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] {
   const ns = o.namespace;
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "istiod", namespace: ns, labels: LABELS("istiod") } },
@@ -107,7 +108,7 @@ export function controlPlaneObjects(o: MeshManifestOptions): KubeObject[] {
   ];
 }
 
-export function ztunnelObjects(o: MeshManifestOptions): KubeObject[] {
+export function ztunnelObjects<I>(o: MeshManifestOptions<I>): KubeObject[] {
   const ns = o.namespace;
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "ztunnel", namespace: ns, labels: LABELS("ztunnel") } },
@@ -211,7 +212,7 @@ export function waypointGatewayClass(): KubeObject {
   };
 }
 
-export function meshObjects(o: MeshManifestOptions): KubeObject[] {
+export function meshObjects<I = string>(o: MeshManifestOptions<I>): KubeObject[] {
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: o.namespace, labels: { "app.kubernetes.io/part-of": "ambient-lab", "istio.io/dataplane-mode": "none" } } },
     ...policyCrds(),
