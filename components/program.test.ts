@@ -1,0 +1,46 @@
+// The whole program under mocks, with the dev stack's configuration.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const types: string[] = [];
+pulumi.runtime.setMocks(
+  {
+    newResource: (args) => {
+      types.push(args.type);
+      return { id: `${args.name}-id`, state: args.inputs };
+    },
+    call: (args) => args.inputs,
+  },
+  "ambient-lab",
+  "dev",
+);
+const stackFile = parse(readFileSync(join(import.meta.dirname, "..", "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(stackFile.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])));
+
+let program: typeof import("../index.ts");
+beforeAll(async () => {
+  program = await import("../index.ts");
+});
+
+const value = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply(r));
+
+describe("the Pulumi program with the dev stack", () => {
+  it("validates the stack file's configuration and installs the mesh", async () => {
+    expect(program.clusterProvider).toBe("kind");
+    expect(await value(program.meshNamespace)).toBe("istio-system");
+    expect(await value(program.controlPlaneAddress)).toBe("https://istiod.istio-system.svc:15012");
+    await new Promise((r) => setTimeout(r, 100)); // children register asynchronously
+    expect(types).toContain("ambient-lab:mesh:Mesh");
+    expect(types).toContain("kubernetes:apps/v1:DaemonSet");
+  });
+
+  it("the EKS example stack's configuration is valid too", async () => {
+    const { parseStackConfig } = await import("./config.ts");
+    const eks = parse(readFileSync(join(import.meta.dirname, "..", "Pulumi.eks.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const raw = Object.fromEntries(Object.entries(eks.config).filter(([k]) => k.startsWith("ambient-lab:")).map(([k, v]) => [k.slice("ambient-lab:".length), v]));
+    expect(parseStackConfig(raw).cluster.eks.instanceType).toBe("t3.medium");
+  });
+});
