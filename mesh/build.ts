@@ -7,10 +7,13 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-export const PROGRAMS = { ztunnel: "mesh/ztunnel/main.ts" } as const;
+export const PROGRAMS = { ztunnel: "mesh/ztunnel/main.ts", "control-plane": "mesh/control-plane/main.ts" } as const;
 export type Program = keyof typeof PROGRAMS;
 
-/** Writes `<outDir>/<program>.mjs` and returns its path. koffi stays external: it loads a native library. */
+/**
+ * Writes `<outDir>/<program>.mjs` and returns its path. koffi stays external: it ships a native library
+ * per platform, installed next to the bundle in the image (see mesh/Dockerfile).
+ */
 export async function bundle(program: Program, outDir = join(ROOT, "dist")): Promise<string> {
   const outfile = join(outDir, `${program}.mjs`);
   await build({
