@@ -10,7 +10,8 @@ pulumi.runtime.setMocks(
   {
     newResource: (args) => {
       types.push(args.type);
-      return { id: `${args.name}-id`, state: args.inputs };
+      const stdout = args.type === "command:local:Command" ? { stdout: "apiVersion: v1\nkind: Config\n" } : {};
+      return { id: `${args.name}-id`, state: { ...args.inputs, ...stdout } };
     },
     call: (args) => args.inputs,
   },
@@ -34,6 +35,8 @@ describe("the Pulumi program with the dev stack", () => {
     expect(await value(program.controlPlaneAddress)).toBe("https://istiod.istio-system.svc:15012");
     await new Promise((r) => setTimeout(r, 100)); // children register asynchronously
     expect(types).toContain("ambient-lab:mesh:Mesh");
+    expect(types).toContain("ambient-lab:cluster:KindCluster");
+    expect(await value(program.clusterName)).toBe("ambient-lab");
     expect(types).toContain("kubernetes:apps/v1:DaemonSet");
   });
 

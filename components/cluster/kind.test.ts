@@ -1,0 +1,54 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parse, parseAllDocuments } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
+pulumi.runtime.setMocks(
+  {
+    newResource: (args) => {
+      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const state = args.type === "command:local:Command" && String(args.inputs.create).startsWith("kind get kubeconfig") ? { ...args.inputs, stdout: "apiVersion: v1\nkind: Config\n" } : args.inputs;
+      return { id: `${args.name}-id`, state };
+    },
+    call: (args) => args.inputs,
+  },
+  "ambient-lab",
+  "dev",
+);
+
+let mod: typeof import("./kind.ts");
+let cfg: typeof import("./kind-config.ts");
+beforeAll(async () => {
+  mod = await import("./kind.ts");
+  cfg = await import("./kind-config.ts");
+});
+
+describe("KindCluster", () => {
+  it("renders a kind config with labelled workers and a tainted load-generator node", () => {
+    const c = parse(cfg.renderKindConfig({ workers: 2, nodeImage: "kindest/node:v1.33.1" })) as { nodes: Array<{ role: string; image: string; kubeadmConfigPatches: string[] }> };
+    expect(c.nodes.map((n) => n.role)).toEqual(["control-plane", "worker", "worker", "worker"]);
+    expect(c.nodes.every((n) => n.image === "kindest/node:v1.33.1")).toBe(true);
+    expect(c.nodes[0]!.kubeadmConfigPatches[0]).toContain("ingress-ready=true");
+    const last = parseAllDocuments(c.nodes[3]!.kubeadmConfigPatches[0]!)[0]!.toJS() as { nodeRegistration: { kubeletExtraArgs: Record<string, string> } };
+    expect(last.nodeRegistration.kubeletExtraArgs["register-with-taints"]).toBe("ambient-lab.io/loadgen=true:NoSchedule");
+    expect(last.nodeRegistration.kubeletExtraArgs["node-labels"]).toContain("ambient-lab.io/role=loadgen");
+  });
+
+  it("creates the cluster with the kind CLI, deletes it idempotently, and exposes the kubeconfig as a secret", async () => {
+    const k = new mod.KindCluster("kind", { workers: 2 });
+    const isSecret = await (k.kubeconfig as unknown as { isSecret: Promise<boolean> }).isSecret;
+    expect(isSecret).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    const create = registered.find((r) => r.name === "kind-create")!;
+    expect(create.type).toBe("command:local:Command");
+    expect(create.inputs.create).toBe("kind create cluster --name ambient-lab --config - --wait 120s");
+    expect(create.inputs.delete).toBe("kind delete cluster --name ambient-lab");
+    expect(String(create.inputs.stdin)).toContain("kind: Cluster");
+    expect(registered.some((r) => r.type === "pulumi:providers:kubernetes" && r.name === "kind-provider")).toBe(true);
+  });
+
+  it("refuses bad arguments with a ResourceError naming them", () => {
+    expect(() => new mod.KindCluster("bad", { workers: 0 })).toThrow(/workers must be 1..10, got 0/);
+    expect(() => new mod.KindCluster("bad2", { nodeImage: "kindest/node:latest" })).toThrow(/must be pinned/);
+  });
+});
