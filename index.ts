@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KindCluster } from "./components/cluster/kind.ts";
 import { Mesh } from "./components/mesh/index.ts";
 import { readStackConfig } from "./components/read-config.ts";
+import { Samples } from "./components/samples/index.ts";
 
 const config = readStackConfig();
 
@@ -27,8 +28,11 @@ const mesh = new Mesh(
   { providers: { kubernetes: cluster.provider } },
 );
 
+const samples = new Samples("samples", { dependsOn: [mesh] }, { providers: { kubernetes: cluster.provider } });
+
 export const clusterProvider = config.cluster.provider;
 export const clusterName = cluster.name;
 export const kubeconfig = cluster.kubeconfig;
 export const meshNamespace = mesh.namespace;
 export const controlPlaneAddress = mesh.controlPlaneAddress;
+export const sampleNamespaces = samples.namespaces;

@@ -36,6 +36,8 @@ describe("the Pulumi program with the dev stack", () => {
     await new Promise((r) => setTimeout(r, 100)); // children register asynchronously
     expect(types).toContain("ambient-lab:mesh:Mesh");
     expect(types).toContain("ambient-lab:cluster:KindCluster");
+    expect(types).toContain("ambient-lab:samples:Samples");
+    expect(await value(program.sampleNamespaces)).toEqual(["ambient-demo", "sidecar-demo", "baseline"]);
     expect(await value(program.clusterName)).toBe("ambient-lab");
     expect(types).toContain("kubernetes:apps/v1:DaemonSet");
   });

@@ -22,7 +22,7 @@ describe("GitOps tree", () => {
   });
 
   it("every app's kustomization lists exactly its files, and every Kubernetes object validates", () => {
-    for (const app of ["mesh-crds", "mesh"]) {
+    for (const app of ["mesh-crds", "mesh", "samples"]) {
       const k = parse(tree.get(`${app}/kustomization.yaml`)!) as { resources: string[] };
       const files = [...tree.keys()].filter((p) => p.startsWith(`${app}/`) && !p.endsWith("kustomization.yaml")).map((p) => p.slice(app.length + 1));
       expect(k.resources.sort()).toEqual(files.sort());

@@ -3,6 +3,7 @@
 // Applications and Flux Kustomizations chained with dependsOn. No secret material is ever rendered.
 import { stringify } from "yaml";
 import { meshObjects, policyCrds, type KubeObject, type MeshManifestOptions } from "./mesh.ts";
+import { sampleObjects } from "./samples.ts";
 
 export interface GitOpsOptions {
   mesh: MeshManifestOptions;
@@ -31,6 +32,7 @@ function apps(o: GitOpsOptions): App[] {
   return [
     { name: "mesh-crds", wave: -1, dependsOn: [], objects: crds },
     { name: "mesh", wave: 0, dependsOn: ["mesh-crds"], objects: rest },
+    { name: "samples", wave: 1, dependsOn: ["mesh"], objects: sampleObjects() },
   ];
 }
 
@@ -42,6 +44,7 @@ function argoApplication(app: App, o: GitOpsOptions): KubeObject {
     spec: {
       project: "default",
       source: { repoURL: o.repoURL, targetRevision: o.revision, path: `${o.path}/${app.name}` },
+      // Objects carry their own namespaces; this is only the default for any that do not.
       destination: { server: "https://kubernetes.default.svc", namespace: o.mesh.namespace },
       syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ["CreateNamespace=true", "ServerSideApply=true"] },
     },

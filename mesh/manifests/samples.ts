@@ -1,0 +1,98 @@
+// Pure: Istio's httpbin and sleep samples (their shapes: service accounts, the Service on 8000 -> 8080,
+// labels app/version) in the demo namespaces, with pinned images.
+import type { KubeObject } from "./mesh.ts";
+
+export const SAMPLE_IMAGES = {
+  // Pinned by tag; the Pulumi program may override them with digests.
+  httpbin: "docker.io/mccutchen/go-httpbin:v2.18.3",
+  sleep: "docker.io/curlimages/curl:8.15.0",
+} as const;
+
+export interface SampleNamespace {
+  name: string;
+  /** "ambient" enrols the namespace; "sidecar" is reserved for the sidecar mode; "none" is the baseline. */
+  mode: "ambient" | "sidecar" | "none";
+}
+
+export const DEFAULT_SAMPLE_NAMESPACES: SampleNamespace[] = [
+  { name: "ambient-demo", mode: "ambient" },
+  { name: "sidecar-demo", mode: "sidecar" },
+  { name: "baseline", mode: "none" },
+];
+
+function namespace(ns: SampleNamespace): KubeObject {
+  const labels: Record<string, string> = { "app.kubernetes.io/part-of": "ambient-lab" };
+  if (ns.mode === "ambient") labels["istio.io/dataplane-mode"] = "ambient";
+  // Sidecar injection needs a sidecar injector, which this mesh does not have yet; the label is what Istio uses.
+  if (ns.mode === "sidecar") labels["istio-injection"] = "enabled";
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name: ns.name, labels } };
+}
+
+const restricted = { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+
+export function sampleObjects(namespaces: SampleNamespace[] = DEFAULT_SAMPLE_NAMESPACES, images = SAMPLE_IMAGES): KubeObject[] {
+  return namespaces.flatMap((ns) => [
+    namespace(ns),
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "httpbin", namespace: ns.name } },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "httpbin", namespace: ns.name, labels: { app: "httpbin", service: "httpbin" } },
+      spec: { selector: { app: "httpbin" }, ports: [{ name: "http", port: 8000, targetPort: 8080, protocol: "TCP" }] },
+    },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "httpbin", namespace: ns.name },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "httpbin", version: "v1" } },
+        template: {
+          metadata: { labels: { app: "httpbin", version: "v1" } },
+          spec: {
+            serviceAccountName: "httpbin",
+            containers: [
+              {
+                name: "httpbin",
+                image: images.httpbin,
+                imagePullPolicy: "IfNotPresent",
+                env: [{ name: "PORT", value: "8080" }],
+                ports: [{ containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: "/status/200", port: 8080 } },
+                resources: { requests: { cpu: "50m", memory: "32Mi" } },
+                securityContext: restricted,
+              },
+            ],
+          },
+        },
+      },
+    },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "sleep", namespace: ns.name } },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "sleep", namespace: ns.name },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "sleep" } },
+        template: {
+          metadata: { labels: { app: "sleep" } },
+          spec: {
+            serviceAccountName: "sleep",
+            terminationGracePeriodSeconds: 0,
+            containers: [
+              {
+                name: "sleep",
+                image: images.sleep,
+                imagePullPolicy: "IfNotPresent",
+                command: ["/bin/sleep", "infinity"],
+                resources: { requests: { cpu: "10m", memory: "16Mi" } },
+                securityContext: { ...restricted, runAsUser: 100 },
+              },
+            ],
+          },
+        },
+      },
+    },
+  ]);
+}
