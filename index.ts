@@ -1,6 +1,7 @@
 // The Pulumi program: read and validate the configuration, create the components, export outputs.
 // Composition only; every object comes from a component, every component from pure functions.
 import * as pulumi from "@pulumi/pulumi";
+import { CertManager, Monitoring } from "./components/addons/index.ts";
 import { KindCluster } from "./components/cluster/kind.ts";
 import { Mesh } from "./components/mesh/index.ts";
 import { readStackConfig } from "./components/read-config.ts";
@@ -28,6 +29,10 @@ const mesh = new Mesh(
   { providers: { kubernetes: cluster.provider } },
 );
 
+const providers = { providers: { kubernetes: cluster.provider } };
+const certManager = new CertManager("cert-manager", { version: config.versions.certManager }, providers);
+const monitoring = config.monitoring ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: mesh.namespace }, providers) : undefined;
+
 const samples = new Samples("samples", { dependsOn: [mesh] }, { providers: { kubernetes: cluster.provider } });
 
 export const clusterProvider = config.cluster.provider;
@@ -36,3 +41,5 @@ export const kubeconfig = cluster.kubeconfig;
 export const meshNamespace = mesh.namespace;
 export const controlPlaneAddress = mesh.controlPlaneAddress;
 export const sampleNamespaces = samples.namespaces;
+export const certManagerNamespace = certManager.namespace;
+export const monitoringNamespace = monitoring?.namespace;
