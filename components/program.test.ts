@@ -10,7 +10,12 @@ pulumi.runtime.setMocks(
   {
     newResource: (args) => {
       types.push(args.type);
-      const stdout = args.type === "command:local:Command" ? { stdout: "apiVersion: v1\nkind: Config\n" } : {};
+      const stdout =
+        args.type !== "command:local:Command"
+          ? {}
+          : args.name.endsWith("-results")
+            ? { stdout: `AMBIENT_LAB_SUMMARY {"mode":"x","requestedRate":1000,"achievedRate":1000,"requests":60000,"errorRate":0,"droppedIterations":0,"latencyMs":null}\n` }
+            : { stdout: "apiVersion: v1\nkind: Config\n" };
       return { id: `${args.name}-id`, state: { ...args.inputs, ...stdout } };
     },
     call: (args) => args.inputs,
@@ -38,6 +43,7 @@ describe("the Pulumi program with the dev stack", () => {
     expect(types).toContain("ambient-lab:cluster:KindCluster");
     expect(types).toContain("ambient-lab:samples:Samples");
     expect(await value(program.sampleNamespaces)).toEqual(["ambient-demo", "sidecar-demo", "baseline"]);
+    expect(Object.keys((await value(program.benchmarkResults!)) as object)).toEqual(["baseline", "ambient"]);
     expect(await value(program.clusterName)).toBe("ambient-lab");
     expect(types).toContain("kubernetes:apps/v1:DaemonSet");
   });

@@ -1,0 +1,35 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { benchmarkJob, parseBenchLog, scriptConfigMap } from "./benchmark.ts";
+import { validateObject } from "./validate.ts";
+
+const settings = { rate: 1000, duration: "60s", connections: 4, payloadBytes: 1024, k6Version: "1.1.0" };
+
+describe("benchmark manifests", () => {
+  it("one Job per mode, on the load-generator node, no retries, valid", () => {
+    const job = benchmarkJob("ambient", settings);
+    validateObject(job);
+    validateObject(scriptConfigMap("ambient-demo", "export default function () {}"));
+    expect(job.metadata.namespace).toBe("ambient-demo");
+    const spec = job.spec as { backoffLimit: number; template: { spec: { nodeSelector: Record<string, string>; containers: Array<{ image: string; env: Array<{ name: string; value: string }> }> } } };
+    expect(spec.backoffLimit).toBe(0);
+    expect(spec.template.spec.nodeSelector).toEqual({ "ambient-lab.io/role": "loadgen" });
+    expect(spec.template.spec.containers[0]!.image).toBe("grafana/k6:1.1.0");
+    expect(spec.template.spec.containers[0]!.env).toContainEqual({ name: "TARGET_URL", value: "http://httpbin.ambient-demo.svc.cluster.local:8000/bytes/1024" });
+  });
+
+  it("reads the summary marker line from a k6 log", () => {
+    const log = readFileSync(join(import.meta.dirname, "testdata", "k6-ambient.log"), "utf8");
+    expect(parseBenchLog(log)).toEqual({
+      mode: "ambient",
+      requestedRate: 1000,
+      achievedRate: 999.6,
+      requests: 59976,
+      errorRate: 0,
+      droppedIterations: 24,
+      latencyMs: { p50: 0.91, p90: 1.62, p95: 2.05, p99: 4.8, max: 37.2 },
+    });
+    expect(() => parseBenchLog("level=error msg=\"could not connect\"\n")).toThrow(/no AMBIENT_LAB_SUMMARY line[\s\S]*could not connect/);
+  });
+});

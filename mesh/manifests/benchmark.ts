@@ -1,0 +1,79 @@
+// Pure: the k6 Job for one benchmark mode, and reading its summary back from the Job's log.
+import type { KubeObject } from "./mesh.ts";
+
+export type BenchMode = "baseline" | "sidecar" | "ambient";
+
+export const MODE_NAMESPACES: Record<BenchMode, string> = { baseline: "baseline", sidecar: "sidecar-demo", ambient: "ambient-demo" };
+
+export interface BenchSettings {
+  rate: number;
+  duration: string;
+  connections: number;
+  payloadBytes: number;
+  k6Version: string;
+}
+
+export const SCRIPT_CONFIGMAP = "ambient-lab-k6";
+
+export function benchmarkJob(mode: BenchMode, s: BenchSettings): KubeObject {
+  const ns = MODE_NAMESPACES[mode];
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: `k6-${mode}`, namespace: ns, labels: { "app.kubernetes.io/part-of": "ambient-lab", "ambient-lab.io/benchmark": mode } },
+    spec: {
+      // One run, no retries: a failed benchmark is reported, not silently repeated.
+      backoffLimit: 0,
+      ttlSecondsAfterFinished: 3600,
+      template: {
+        metadata: { labels: { app: "k6", "ambient-lab.io/benchmark": mode } },
+        spec: {
+          restartPolicy: "Never",
+          serviceAccountName: "sleep",
+          nodeSelector: { "ambient-lab.io/role": "loadgen" },
+          tolerations: [{ key: "ambient-lab.io/loadgen", operator: "Equal", value: "true", effect: "NoSchedule" }],
+          containers: [
+            {
+              name: "k6",
+              image: `grafana/k6:${s.k6Version}`,
+              args: ["run", "--quiet", "/scripts/http-bench.ts"],
+              env: [
+                { name: "MODE", value: mode },
+                { name: "RATE", value: String(s.rate) },
+                { name: "DURATION", value: s.duration },
+                { name: "CONNECTIONS", value: String(s.connections) },
+                { name: "TARGET_URL", value: `http://httpbin.${ns}.svc.cluster.local:8000/bytes/${s.payloadBytes}` },
+              ],
+              volumeMounts: [{ name: "scripts", mountPath: "/scripts", readOnly: true }],
+              resources: { requests: { cpu: "500m", memory: "128Mi" } },
+            },
+          ],
+          volumes: [{ name: "scripts", configMap: { name: SCRIPT_CONFIGMAP } }],
+        },
+      },
+    },
+  };
+}
+
+export function scriptConfigMap(namespace: string, script: string): KubeObject {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: SCRIPT_CONFIGMAP, namespace }, data: { "http-bench.ts": script } };
+}
+
+export interface BenchSummary {
+  mode: string;
+  requestedRate: number;
+  achievedRate: number;
+  requests: number;
+  errorRate: number;
+  droppedIterations: number;
+  latencyMs: { p50: number; p90: number; p95: number; p99: number; max: number } | null;
+}
+
+/** Finds the marker line in a k6 Job's log. Throws with the log's tail when there is none. */
+export function parseBenchLog(log: string): BenchSummary {
+  const line = log.split("\n").find((l) => l.startsWith("AMBIENT_LAB_SUMMARY "));
+  if (!line) throw new Error(`no AMBIENT_LAB_SUMMARY line in the k6 log; its last lines:\n${log.trim().split("\n").slice(-5).join("\n")}`);
+  const s = JSON.parse(line.slice("AMBIENT_LAB_SUMMARY ".length)) as BenchSummary;
+  if (typeof s.achievedRate !== "number" || typeof s.errorRate !== "number") throw new Error("the k6 summary line lacks achievedRate or errorRate");
+  return s;
+}
