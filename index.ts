@@ -5,6 +5,7 @@ import { CertManager, Monitoring } from "./components/addons/index.ts";
 import { Benchmark } from "./components/benchmark/index.ts";
 import { KindCluster } from "./components/cluster/kind.ts";
 import { Mesh } from "./components/mesh/index.ts";
+import { MeshImages } from "./components/images/index.ts";
 import { readStackConfig } from "./components/read-config.ts";
 import { Samples } from "./components/samples/index.ts";
 
@@ -18,12 +19,14 @@ if (config.cluster.provider === "eks") {
 
 const cluster = new KindCluster("kind", { name: config.cluster.kind.name, workers: config.cluster.kind.workers, nodeImage: config.cluster.kind.nodeImage });
 
+const images = new MeshImages("images", { tag: config.mesh.imageTag, kindCluster: cluster.name });
+
 const mesh = new Mesh(
   "mesh",
   {
     trustDomain: config.mesh.trustDomain,
     logLevel: config.mesh.logLevel,
-    images: { controlPlane: `ambient-lab/control-plane:${config.mesh.imageTag}`, ztunnel: `ambient-lab/ztunnel:${config.mesh.imageTag}` },
+    images: { controlPlane: images.refs["control-plane"], ztunnel: images.refs.ztunnel },
     // Images are loaded into the kind nodes, never pulled.
     pullPolicy: "Never",
   },

@@ -16,6 +16,7 @@ pulumi.runtime.setMocks(
           : args.name.endsWith("-results")
             ? { stdout: `AMBIENT_LAB_SUMMARY {"mode":"x","requestedRate":1000,"achievedRate":1000,"requests":60000,"errorRate":0,"droppedIterations":0,"latencyMs":null}\n` }
             : { stdout: "apiVersion: v1\nkind: Config\n" };
+      if (args.type === "docker-build:index:Image") return { id: `${args.name}-id`, state: { ...args.inputs, digest: "sha256:0123" } };
       return { id: `${args.name}-id`, state: { ...args.inputs, ...stdout } };
     },
     call: (args) => args.inputs,
@@ -42,6 +43,7 @@ describe("the Pulumi program with the dev stack", () => {
     expect(types).toContain("ambient-lab:mesh:Mesh");
     expect(types).toContain("ambient-lab:cluster:KindCluster");
     expect(types).toContain("ambient-lab:samples:Samples");
+    expect(types).toContain("ambient-lab:images:MeshImages");
     expect(await value(program.sampleNamespaces)).toEqual(["ambient-demo", "sidecar-demo", "baseline"]);
     expect(Object.keys((await value(program.benchmarkResults!)) as object)).toEqual(["baseline", "ambient"]);
     expect(await value(program.clusterName)).toBe("ambient-lab");

@@ -1,0 +1,45 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
+pulumi.runtime.setMocks(
+  {
+    newResource: (args) => {
+      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const extra = args.type === "docker-build:index:Image" ? { digest: "sha256:0123" } : {};
+      return { id: `${args.name}-id`, state: { ...args.inputs, ...extra } };
+    },
+    call: (args) => args.inputs,
+  },
+  "ambient-lab",
+  "dev",
+);
+
+let mod: typeof import("./index.ts");
+beforeAll(async () => {
+  mod = await import("./index.ts");
+});
+
+const value = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => r(v)));
+
+describe("MeshImages", () => {
+  it("kind: builds each target without building on preview, loads it into the nodes, deploys by tag", async () => {
+    const images = new mod.MeshImages("img", { tag: "0.1.0", kindCluster: "ambient-lab" });
+    expect(await value(images.refs.ztunnel)).toBe("ambient-lab/ztunnel:0.1.0");
+    const built = registered.filter((r) => r.type === "docker-build:index:Image");
+    expect(built.map((b) => b.inputs.target)).toEqual(["control-plane", "ztunnel"]);
+    expect(built.every((b) => b.inputs.buildOnPreview === false && b.inputs.push === false && b.inputs.load === true)).toBe(true);
+    const load = registered.find((r) => r.name === "img-ztunnel-load")!;
+    expect(load.inputs.create).toBe("kind load docker-image ambient-lab/ztunnel:0.1.0 --name ambient-lab");
+  });
+
+  it("registry: pushes and deploys by digest", async () => {
+    const images = new mod.MeshImages("reg", { tag: "0.1.0", registry: { repositoryPrefix: "123.dkr.ecr.us-east-1.amazonaws.com/ambient-lab" } });
+    expect(await value(images.refs["control-plane"])).toBe("123.dkr.ecr.us-east-1.amazonaws.com/ambient-lab/control-plane@sha256:0123");
+  });
+
+  it("refuses latest and ambiguous destinations", () => {
+    expect(() => new mod.MeshImages("a", { tag: "latest", kindCluster: "x" })).toThrow(/pinned/);
+    expect(() => new mod.MeshImages("b", { tag: "0.1.0" })).toThrow(/exactly one of kindCluster/);
+  });
+});
