@@ -1,25 +1,36 @@
 // The Pulumi program: read and validate the configuration, create the components, export outputs.
 // Composition only; every object comes from a component, every component from pure functions.
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CertManager, Monitoring } from "./components/addons/index.ts";
 import { Benchmark } from "./components/benchmark/index.ts";
+import { EksCluster } from "./components/cluster/eks.ts";
 import { KindCluster } from "./components/cluster/kind.ts";
+import { IMAGE_TARGETS, MeshImages } from "./components/images/index.ts";
 import { Mesh } from "./components/mesh/index.ts";
-import { MeshImages } from "./components/images/index.ts";
 import { readStackConfig } from "./components/read-config.ts";
 import { Samples } from "./components/samples/index.ts";
 
 const config = readStackConfig();
 
-if (config.cluster.provider === "eks") {
-  // Said plainly rather than half-built: the EKS, image, cert-manager, monitoring, samples and
-  // benchmark components are the next steps of this program.
-  throw new pulumi.RunError("cluster.provider=eks is not supported by this version of the program yet; use the kind stack (Pulumi.dev.yaml)");
+let cluster: KindCluster | EksCluster;
+let images: MeshImages;
+if (config.cluster.provider === "kind") {
+  const kind = new KindCluster("kind", { name: config.cluster.kind.name, workers: config.cluster.kind.workers, nodeImage: config.cluster.kind.nodeImage });
+  images = new MeshImages("images", { tag: config.mesh.imageTag, kindCluster: kind.name });
+  cluster = kind;
+} else {
+  const e = config.cluster.eks;
+  const awsProvider = new aws.Provider("aws", { region: e.region as aws.Region });
+  const eks = new EksCluster(
+    "eks",
+    { instanceType: e.instanceType, desiredNodes: e.desiredNodes, minNodes: e.minNodes, maxNodes: e.maxNodes, kubernetesVersion: e.kubernetesVersion, repositories: [...IMAGE_TARGETS] },
+    { providers: { aws: awsProvider } },
+  );
+  images = new MeshImages("images", { tag: config.mesh.imageTag, registry: { repositoryPrefix: eks.registryPrefix, auth: eks.registryAuth } }, { dependsOn: [eks] });
+  cluster = eks;
 }
-
-const cluster = new KindCluster("kind", { name: config.cluster.kind.name, workers: config.cluster.kind.workers, nodeImage: config.cluster.kind.nodeImage });
-
-const images = new MeshImages("images", { tag: config.mesh.imageTag, kindCluster: cluster.name });
+const providers = { providers: { kubernetes: cluster.provider } };
 
 const mesh = new Mesh(
   "mesh",
@@ -27,17 +38,15 @@ const mesh = new Mesh(
     trustDomain: config.mesh.trustDomain,
     logLevel: config.mesh.logLevel,
     images: { controlPlane: images.refs["control-plane"], ztunnel: images.refs.ztunnel },
-    // Images are loaded into the kind nodes, never pulled.
-    pullPolicy: "Never",
+    // kind: images are loaded into the nodes, never pulled. EKS: pulled from ECR by digest.
+    pullPolicy: config.cluster.provider === "kind" ? "Never" : "IfNotPresent",
   },
-  { providers: { kubernetes: cluster.provider } },
+  providers,
 );
 
-const providers = { providers: { kubernetes: cluster.provider } };
 const certManager = new CertManager("cert-manager", { version: config.versions.certManager }, providers);
 const monitoring = config.monitoring ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: mesh.namespace }, providers) : undefined;
-
-const samples = new Samples("samples", { dependsOn: [mesh] }, { providers: { kubernetes: cluster.provider } });
+const samples = new Samples("samples", { dependsOn: [mesh] }, providers);
 
 // Sidecar mode needs a sidecar injector, which this mesh does not have; it is skipped with a note.
 const modes = config.benchmark.modes.filter((m) => m !== "sidecar");
@@ -50,6 +59,7 @@ const benchmark =
 export const clusterProvider = config.cluster.provider;
 export const clusterName = cluster.name;
 export const kubeconfig = cluster.kubeconfig;
+export const meshImages = images.refs;
 export const meshNamespace = mesh.namespace;
 export const controlPlaneAddress = mesh.controlPlaneAddress;
 export const sampleNamespaces = samples.namespaces;

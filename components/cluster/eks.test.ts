@@ -1,0 +1,58 @@
+// EksCluster under mocks. eks.Cluster, eks.ManagedNodeGroup and awsx.ec2.Vpc are remote components:
+// under mocks they have no children, so the mock returns the outputs the component reads.
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
+const calls: string[] = [];
+pulumi.runtime.setMocks(
+  {
+    newResource: (args) => {
+      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const outputs: Record<string, unknown> | undefined = {
+        "awsx:ec2:Vpc": { vpcId: "vpc-1", publicSubnetIds: ["subnet-pub-a", "subnet-pub-b"], privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"] },
+        "eks:index:Cluster": { kubeconfigJson: '{"apiVersion":"v1","kind":"Config"}', eksCluster: { name: "ambient-lab-eks" } },
+      }[args.type] as Record<string, unknown> | undefined;
+      return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
+    },
+    call: (args) => {
+      calls.push(args.token);
+      if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "123456789012", arn: "", userId: "" };
+      if (args.token === "aws:index/getRegion:getRegion") return { region: "us-east-1", name: "us-east-1" };
+      if (args.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken") return { proxyEndpoint: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com", userName: "AWS", password: "secret" };
+      return args.inputs;
+    },
+  },
+  "ambient-lab",
+  "eks",
+);
+
+let mod: typeof import("./eks.ts");
+beforeAll(async () => {
+  mod = await import("./eks.ts");
+});
+
+const value = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => r(v)));
+
+describe("EksCluster", () => {
+  it("builds a VPC, an API-auth cluster, t3.medium workers and a tainted load-generator group, and ECR repositories", async () => {
+    const c = new mod.EksCluster("eks", { repositories: ["control-plane", "ztunnel"] });
+    expect(await value(c.registryPrefix)).toBe("123456789012.dkr.ecr.us-east-1.amazonaws.com/ambient-lab-eks");
+    expect(await (c.kubeconfig as unknown as { isSecret: Promise<boolean> }).isSecret).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    const cluster = registered.find((r) => r.type === "eks:index:Cluster")!;
+    expect(cluster.inputs).toMatchObject({ authenticationMode: "API", skipDefaultNodeGroup: true, vpcId: "vpc-1", privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"] });
+    const groups = registered.filter((r) => r.type === "eks:index:ManagedNodeGroup");
+    expect(groups.map((g) => [g.name, g.inputs.instanceTypes, g.inputs.scalingConfig])).toEqual([
+      ["eks-workers", ["t3.medium"], { desiredSize: 3, minSize: 3, maxSize: 5 }],
+      ["eks-loadgen", ["t3.medium"], { desiredSize: 1, minSize: 1, maxSize: 1 }],
+    ]);
+    expect(groups[1]!.inputs.taints).toEqual([{ key: "ambient-lab.io/loadgen", value: "true", effect: "NO_SCHEDULE" }]);
+    expect(registered.filter((r) => r.type === "aws:ecr/repository:Repository").map((r) => r.inputs.name)).toEqual(["ambient-lab-eks/control-plane", "ambient-lab-eks/ztunnel"]);
+    expect(registered.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toHaveLength(3);
+  });
+
+  it("refuses inconsistent node counts", () => {
+    expect(() => new mod.EksCluster("bad", { minNodes: 4, desiredNodes: 3 })).toThrow(/minNodes \(4\) <= desiredNodes \(3\)/);
+  });
+});
