@@ -2,6 +2,7 @@
 // Composition only; every object comes from a component, every component from pure functions.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { GatewayApiCrds } from "./components/addons/gateway-api.ts";
 import { CertManager, Monitoring } from "./components/addons/index.ts";
 import { Benchmark } from "./components/benchmark/index.ts";
 import { EksCluster } from "./components/cluster/eks.ts";
@@ -32,6 +33,8 @@ if (config.cluster.provider === "kind") {
 }
 const providers = { providers: { kubernetes: cluster.provider } };
 
+const gatewayApi = new GatewayApiCrds("gateway-api", { version: config.versions.gatewayApi }, providers);
+
 const mesh = new Mesh(
   "mesh",
   {
@@ -40,6 +43,7 @@ const mesh = new Mesh(
     images: { controlPlane: images.refs["control-plane"], ztunnel: images.refs.ztunnel },
     // kind: images are loaded into the nodes, never pulled. EKS: pulled from ECR by digest.
     pullPolicy: config.cluster.provider === "kind" ? "Never" : "IfNotPresent",
+    dependsOn: [gatewayApi],
   },
   providers,
 );

@@ -44,6 +44,7 @@ describe("the Pulumi program with the dev stack", () => {
     expect(types).toContain("ambient-lab:cluster:KindCluster");
     expect(types).toContain("ambient-lab:samples:Samples");
     expect(types).toContain("ambient-lab:images:MeshImages");
+    expect(types).toContain("kubernetes:yaml/v2:ConfigFile");
     expect(await value(program.sampleNamespaces)).toEqual(["ambient-demo", "sidecar-demo", "baseline"]);
     expect(Object.keys((await value(program.benchmarkResults!)) as object)).toEqual(["baseline", "ambient"]);
     expect(await value(program.clusterName)).toBe("ambient-lab");

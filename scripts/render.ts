@@ -3,6 +3,7 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import { parseStackConfig } from "../components/config.ts";
 import { renderGitOpsTree } from "../mesh/manifests/gitops.ts";
 
 const { values } = parseArgs({
@@ -22,6 +23,8 @@ const files = renderGitOpsTree({
   repoURL: values.repo,
   revision: values.revision,
   path: values.out,
+  // The same pinned versions as the Pulumi stack's defaults.
+  versions: parseStackConfig({ cluster: { provider: "kind" } }).versions,
   mesh: {
     namespace: "istio-system",
     trustDomain: values["trust-domain"],

@@ -7,6 +7,8 @@ import { sampleObjects } from "./samples.ts";
 
 export interface GitOpsOptions {
   mesh: MeshManifestOptions;
+  /** Pinned versions of what is installed from upstream rather than from this tree. */
+  versions: { gatewayApi: string; certManager: string; kubePrometheusStack: string };
   /** Where the tree lives in Git: ArgoCD and Flux point at <repoURL>@<revision>:<path>/<app>. */
   repoURL: string;
   revision: string;
@@ -30,9 +32,57 @@ function apps(o: GitOpsOptions): App[] {
   const crdNames = new Set(crds.map((c) => c.metadata.name));
   const rest = meshObjects(o.mesh).filter((x) => !(x.kind === "CustomResourceDefinition" && crdNames.has(x.metadata.name)));
   return [
-    { name: "mesh-crds", wave: -1, dependsOn: [], objects: crds },
+    { name: "mesh-crds", wave: -1, dependsOn: ["gateway-api-crds"], objects: crds },
     { name: "mesh", wave: 0, dependsOn: ["mesh-crds"], objects: rest },
     { name: "samples", wave: 1, dependsOn: ["mesh"], objects: sampleObjects() },
+  ];
+}
+
+/** Upstream installs: Gateway API CRDs from their Git release, cert-manager and kube-prometheus-stack from Helm. */
+interface Upstream {
+  name: string;
+  wave: number;
+  namespace: string;
+  argoSource: Record<string, unknown>;
+  flux: KubeObject[];
+}
+
+function upstreams(o: GitOpsOptions): Upstream[] {
+  const helm = (name: string, repo: string, chart: string, version: string, namespace: string, wave: number, values: Record<string, unknown>): Upstream => ({
+    name,
+    wave,
+    namespace,
+    argoSource: { repoURL: repo, chart, targetRevision: version, helm: { valuesObject: values } },
+    flux: [
+      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: { name, namespace: "flux-system" }, spec: { interval: "1h", url: repo } },
+      {
+        apiVersion: "helm.toolkit.fluxcd.io/v2",
+        kind: "HelmRelease",
+        metadata: { name, namespace: "flux-system" },
+        spec: {
+          interval: "10m",
+          targetNamespace: namespace,
+          install: { createNamespace: true, crds: "CreateReplace" },
+          upgrade: { crds: "CreateReplace" },
+          chart: { spec: { chart, version, sourceRef: { kind: "HelmRepository", name } } },
+          values,
+        },
+      },
+    ],
+  });
+  return [
+    {
+      name: "gateway-api-crds",
+      wave: -2,
+      namespace: "default",
+      argoSource: { repoURL: "https://github.com/kubernetes-sigs/gateway-api.git", targetRevision: o.versions.gatewayApi, path: "config/crd/standard" },
+      flux: [
+        { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "gateway-api", namespace: "flux-system" }, spec: { interval: "1h", url: "https://github.com/kubernetes-sigs/gateway-api.git", ref: { tag: o.versions.gatewayApi } } },
+        { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "gateway-api-crds", namespace: "flux-system" }, spec: { interval: "1h", path: "./config/crd/standard", prune: false, wait: true, sourceRef: { kind: "GitRepository", name: "gateway-api" } } },
+      ],
+    },
+    helm("cert-manager", "https://charts.jetstack.io", "cert-manager", o.versions.certManager, "cert-manager", -1, { crds: { enabled: true } }),
+    helm("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", o.versions.kubePrometheusStack, "monitoring", 0, { alertmanager: { enabled: false }, grafana: { enabled: true } }),
   ];
 }
 
@@ -63,7 +113,8 @@ function fluxKustomization(app: App, o: GitOpsOptions): KubeObject {
       wait: true,
       timeout: "5m",
       sourceRef: { kind: "GitRepository", name: "ambient-lab" },
-      ...(app.dependsOn.length ? { dependsOn: app.dependsOn.map((d) => ({ name: `ambient-lab-${d}` })) } : {}),
+      // Upstream Kustomizations (gateway-api-crds) keep their own names; ours are prefixed.
+      ...(app.dependsOn.length ? { dependsOn: app.dependsOn.map((d) => ({ name: d === "gateway-api-crds" ? d : `ambient-lab-${d}` })) } : {}),
     },
   };
 }
@@ -84,6 +135,23 @@ export function renderGitOpsTree(o: GitOpsOptions): Map<string, string> {
     files.set(`${app.name}/kustomization.yaml`, yaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names }));
     files.set(`argocd/${app.name}.yaml`, yaml(argoApplication(app, o)));
     files.set(`flux/${app.name}.yaml`, yaml(fluxKustomization(app, o)));
+  }
+  for (const u of upstreams(o)) {
+    files.set(
+      `argocd/${u.name}.yaml`,
+      yaml({
+        apiVersion: "argoproj.io/v1alpha1",
+        kind: "Application",
+        metadata: { name: `ambient-lab-${u.name}`, namespace: "argocd", annotations: { "argocd.argoproj.io/sync-wave": String(u.wave) } },
+        spec: {
+          project: "default",
+          source: u.argoSource,
+          destination: { server: "https://kubernetes.default.svc", namespace: u.namespace },
+          syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ["CreateNamespace=true", "ServerSideApply=true"] },
+        },
+      }),
+    );
+    files.set(`flux/${u.name}.yaml`, u.flux.map((d) => yaml(d)).join("---\n"));
   }
   files.set(
     "flux/source.yaml",
