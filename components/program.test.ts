@@ -4,26 +4,17 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
+import { installMocks, K6_SUMMARY_LINE, settle, valueOf as value } from "./testing/mocks.ts";
 
-const types: string[] = [];
-pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      types.push(args.type);
-      const stdout =
-        args.type !== "command:local:Command"
-          ? {}
-          : args.name.endsWith("-results")
-            ? { stdout: `AMBIENT_LAB_SUMMARY {"mode":"x","requestedRate":1000,"achievedRate":1000,"requests":60000,"errorRate":0,"droppedIterations":0,"latencyMs":null}\n` }
-            : { stdout: "apiVersion: v1\nkind: Config\n" };
-      if (args.type === "docker-build:index:Image") return { id: `${args.name}-id`, state: { ...args.inputs, digest: "sha256:0123" } };
-      return { id: `${args.name}-id`, state: { ...args.inputs, ...stdout } };
-    },
-    call: (args) => args.inputs,
+const registered = installMocks({
+  stack: "dev",
+  outputs: (type, name) => {
+    if (type === "docker-build:index:Image") return { digest: "sha256:0123" };
+    if (type !== "command:local:Command") return undefined;
+    return { stdout: name.endsWith("-results") ? K6_SUMMARY_LINE : "apiVersion: v1\nkind: Config\n" };
   },
-  "ambient-lab",
-  "dev",
-);
+});
+const types = () => registered.map((r) => r.type);
 const stackFile = parse(readFileSync(join(import.meta.dirname, "..", "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
 pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(stackFile.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])));
 
@@ -32,23 +23,21 @@ beforeAll(async () => {
   program = await import("../index.ts");
 });
 
-const value = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply(r));
-
 describe("the Pulumi program with the dev stack", () => {
   it("validates the stack file's configuration and installs the mesh", async () => {
     expect(program.clusterProvider).toBe("kind");
     expect(await value(program.meshNamespace)).toBe("istio-system");
     expect(await value(program.controlPlaneAddress)).toBe("https://istiod.istio-system.svc:15012");
-    await new Promise((r) => setTimeout(r, 100)); // children register asynchronously
-    expect(types).toContain("ambient-lab:mesh:Mesh");
-    expect(types).toContain("ambient-lab:cluster:KindCluster");
-    expect(types).toContain("ambient-lab:samples:Samples");
-    expect(types).toContain("ambient-lab:images:MeshImages");
-    expect(types).toContain("kubernetes:yaml/v2:ConfigFile");
+    await settle(); // children register asynchronously
+    expect(types()).toContain("ambient-lab:mesh:Mesh");
+    expect(types()).toContain("ambient-lab:cluster:KindCluster");
+    expect(types()).toContain("ambient-lab:samples:Samples");
+    expect(types()).toContain("ambient-lab:images:MeshImages");
+    expect(types()).toContain("kubernetes:yaml/v2:ConfigFile");
     expect(await value(program.sampleNamespaces)).toEqual(["ambient-demo", "sidecar-demo", "baseline"]);
     expect(Object.keys((await value(program.benchmarkResults!)) as object)).toEqual(["baseline", "ambient"]);
     expect(await value(program.clusterName)).toBe("ambient-lab");
-    expect(types).toContain("kubernetes:apps/v1:DaemonSet");
+    expect(types()).toContain("kubernetes:apps/v1:DaemonSet");
   });
 
   it("the EKS example stack's configuration is valid too", async () => {

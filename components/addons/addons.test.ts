@@ -1,18 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { installMocks, settle } from "../testing/mocks.ts";
 
-const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
-pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "ambient-lab",
-  "dev",
-);
+const registered = installMocks();
 
 let mod: typeof import("./index.ts");
 beforeAll(async () => {
@@ -24,7 +13,7 @@ describe("add-ons", () => {
     new mod.CertManager("cm", { version: "v1.18.2" });
     const mon = new mod.Monitoring("mon", { version: "75.15.1", meshNamespace: "istio-system" });
     await new Promise<void>((r) => mon.namespace.apply(() => r()));
-    await new Promise((r) => setTimeout(r, 100));
+    await settle();
     const charts = registered.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart");
     expect(charts.map((c) => [c.inputs.chart, c.inputs.version])).toEqual([
       ["cert-manager", "v1.18.2"],

@@ -1,31 +1,20 @@
 // EksCluster under mocks. eks.Cluster, eks.ManagedNodeGroup and awsx.ec2.Vpc are remote components:
 // under mocks they have no children, so the mock returns the outputs the component reads.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { EKS_CALLS, installMocks, settle } from "../testing/mocks.ts";
 
-const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
-const calls: string[] = [];
-pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const outputs: Record<string, unknown> | undefined = {
+const registered = installMocks({
+  stack: "eks",
+  outputs: (type) =>
+    (
+      ({
         "awsx:ec2:Vpc": { vpcId: "vpc-1", publicSubnetIds: ["subnet-pub-a", "subnet-pub-b"], privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"] },
         "eks:index:Cluster": { kubeconfigJson: '{"apiVersion":"v1","kind":"Config"}', eksCluster: { name: "ambient-lab-eks" } },
-      }[args.type] as Record<string, unknown> | undefined;
-      return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
-    },
-    call: (args) => {
-      calls.push(args.token);
-      if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "123456789012", arn: "", userId: "" };
-      if (args.token === "aws:index/getRegion:getRegion") return { region: "us-east-1", name: "us-east-1" };
-      if (args.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken") return { proxyEndpoint: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com", userName: "AWS", password: "secret" };
-      return args.inputs;
-    },
-  },
-  "ambient-lab",
-  "eks",
-);
+      }) as Record<string, Record<string, unknown>>
+    )[type],
+  calls: EKS_CALLS,
+});
 
 let mod: typeof import("./eks.ts");
 beforeAll(async () => {
@@ -39,7 +28,7 @@ describe("EksCluster", () => {
     const c = new mod.EksCluster("eks", { repositories: ["control-plane", "ztunnel"] });
     expect(await value(c.registryPrefix)).toBe("123456789012.dkr.ecr.us-east-1.amazonaws.com/ambient-lab-eks");
     expect(await (c.kubeconfig as unknown as { isSecret: Promise<boolean> }).isSecret).toBe(true);
-    await new Promise((r) => setTimeout(r, 100));
+    await settle();
     const cluster = registered.find((r) => r.type === "eks:index:Cluster")!;
     expect(cluster.inputs).toMatchObject({ authenticationMode: "API", skipDefaultNodeGroup: true, vpcId: "vpc-1", privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"] });
     const groups = registered.filter((r) => r.type === "eks:index:ManagedNodeGroup");

@@ -1,20 +1,10 @@
-import * as pulumi from "@pulumi/pulumi";
 import { parse, parseAllDocuments } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
+import { installMocks, settle } from "../testing/mocks.ts";
 
-const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
-pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state = args.type === "command:local:Command" && String(args.inputs.create).startsWith("kind get kubeconfig") ? { ...args.inputs, stdout: "apiVersion: v1\nkind: Config\n" } : args.inputs;
-      return { id: `${args.name}-id`, state };
-    },
-    call: (args) => args.inputs,
-  },
-  "ambient-lab",
-  "dev",
-);
+const registered = installMocks({
+  outputs: (type, _name, inputs) => (type === "command:local:Command" && String(inputs.create).startsWith("kind get kubeconfig") ? { stdout: "apiVersion: v1\nkind: Config\n" } : undefined),
+});
 
 let mod: typeof import("./kind.ts");
 let cfg: typeof import("./kind-config.ts");
@@ -38,7 +28,7 @@ describe("KindCluster", () => {
     const k = new mod.KindCluster("kind", { workers: 2 });
     const isSecret = await (k.kubeconfig as unknown as { isSecret: Promise<boolean> }).isSecret;
     expect(isSecret).toBe(true);
-    await new Promise((r) => setTimeout(r, 100));
+    await settle();
     const create = registered.find((r) => r.name === "kind-create")!;
     expect(create.type).toBe("command:local:Command");
     expect(create.inputs.create).toBe("kind create cluster --name ambient-lab --config - --wait 120s");

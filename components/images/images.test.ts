@@ -1,26 +1,12 @@
-import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { installMocks, valueOf as value } from "../testing/mocks.ts";
 
-const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
-pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const extra = args.type === "docker-build:index:Image" ? { digest: "sha256:0123" } : {};
-      return { id: `${args.name}-id`, state: { ...args.inputs, ...extra } };
-    },
-    call: (args) => args.inputs,
-  },
-  "ambient-lab",
-  "dev",
-);
+const registered = installMocks({ outputs: (type) => (type === "docker-build:index:Image" ? { digest: "sha256:0123" } : undefined) });
 
 let mod: typeof import("./index.ts");
 beforeAll(async () => {
   mod = await import("./index.ts");
 });
-
-const value = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => r(v)));
 
 describe("MeshImages", () => {
   it("kind: builds each target without building on preview, loads it into the nodes, deploys by tag", async () => {

@@ -1,33 +1,14 @@
 // The Mesh component under Pulumi's mocks: which resources it registers, with what, under which parent.
-import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-const registered: Registered[] = [];
+import { installMocks, settle } from "../testing/mocks.ts";
 
 // Mocks first; the component module is imported afterwards (ESM hoists static imports above code).
-pulumi.runtime.setMocks(
-  {
-    newResource: (args) => {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "ambient-lab",
-  "test",
-);
+const registered = installMocks();
 
 let Mesh: typeof import("./index.ts").Mesh;
 beforeAll(async () => {
   ({ Mesh } = await import("./index.ts"));
 });
-
-const settle = () => new Promise((r) => setTimeout(r, 100));
 
 describe("Mesh component", () => {
   it("registers the mesh's objects as typed Kubernetes resources under the component", async () => {
