@@ -57,7 +57,18 @@ const modes = config.benchmark.modes.filter((m) => m !== "sidecar");
 if (modes.length < config.benchmark.modes.length) pulumi.log.warn("benchmark mode 'sidecar' is skipped: ambient-lab has no sidecar injector yet");
 const benchmark =
   modes.length > 0
-    ? new Benchmark("bench", { ...config.benchmark, modes, k6Version: config.versions.k6, kubeconfig: cluster.kubeconfig, dependsOn: [samples] }, providers)
+    ? new Benchmark(
+        "bench",
+        {
+          ...config.benchmark,
+          modes,
+          k6Version: config.versions.k6,
+          kubeconfig: cluster.kubeconfig,
+          dependsOn: [samples, ...(monitoring ? [monitoring] : [])],
+          ...(monitoring ? { proxyUsage: { meshNamespace: mesh.namespace, prometheusNamespace: monitoring.namespace, prometheusService: monitoring.prometheusService } } : {}),
+        },
+        providers,
+      )
     : undefined;
 
 export const clusterProvider = config.cluster.provider;
@@ -69,5 +80,5 @@ export const controlPlaneAddress = mesh.controlPlaneAddress;
 export const sampleNamespaces = samples.namespaces;
 export const certManagerNamespace = certManager.namespace;
 export const monitoringNamespace = monitoring?.namespace;
-/** Per mode: achieved rate, p50/p90/p95/p99 latency (ms), error rate, dropped iterations. */
+/** Per mode: achieved rate, p50/p90/p95/p99 latency (ms), error rate, dropped iterations, ztunnel CPU and memory. */
 export const benchmarkResults = benchmark?.results;

@@ -4,12 +4,12 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EKS_CALLS, installMocks, K6_SUMMARY_LINE, settle, valueOf as value } from "./testing/mocks.ts";
+import { commandStdout, EKS_CALLS, installMocks, settle, valueOf as value } from "./testing/mocks.ts";
 
 const registered = installMocks({
   stack: "eks",
   outputs: (type, name) => {
-    if (type === "command:local:Command" && name.endsWith("-results")) return { stdout: K6_SUMMARY_LINE };
+    if (type === "command:local:Command") return { stdout: commandStdout(name) };
     return (
       {
         "awsx:ec2:Vpc": { vpcId: "vpc-1", publicSubnetIds: ["a"], privateSubnetIds: ["b"] },

@@ -4,14 +4,14 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { installMocks, K6_SUMMARY_LINE, settle, valueOf as value } from "./testing/mocks.ts";
+import { commandStdout, installMocks, settle, valueOf as value } from "./testing/mocks.ts";
 
 const registered = installMocks({
   stack: "dev",
   outputs: (type, name) => {
     if (type === "docker-build:index:Image") return { digest: "sha256:0123" };
     if (type !== "command:local:Command") return undefined;
-    return { stdout: name.endsWith("-results") ? K6_SUMMARY_LINE : "apiVersion: v1\nkind: Config\n" };
+    return { stdout: commandStdout(name) };
   },
 });
 const types = () => registered.map((r) => r.type);

@@ -63,6 +63,8 @@ export function meshScrapeConfigs(meshNamespace: string): unknown[] {
 
 export class Monitoring extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
+  /** The Prometheus Service (port 9090), for queries through the API server's service proxy. */
+  public readonly prometheusService: pulumi.Output<string>;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ambient-lab:addons:Monitoring", name, {}, opts);
@@ -76,6 +78,8 @@ export class Monitoring extends pulumi.ComponentResource {
         namespace: ns.metadata.name,
         repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
         values: pulumi.output(args.meshNamespace).apply((meshNs) => ({
+          // Short, fixed object names: the benchmark queries Prometheus at service "kps-prometheus".
+          fullnameOverride: "kps",
           // Small clusters (kind, three t3.medium): no alertmanager, modest retention.
           alertmanager: { enabled: false },
           // Grafana generates its admin password into a Secret: no credential in code or stack state.
@@ -86,6 +90,7 @@ export class Monitoring extends pulumi.ComponentResource {
       { parent: this },
     );
     this.namespace = ns.metadata.name;
-    this.registerOutputs({ namespace: this.namespace });
+    this.prometheusService = pulumi.output("kps-prometheus");
+    this.registerOutputs({ namespace: this.namespace, prometheusService: this.prometheusService });
   }
 }

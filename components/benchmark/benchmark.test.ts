@@ -1,14 +1,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { BenchSummary } from "../../mesh/manifests/benchmark.ts";
-import { installMocks, valueOf } from "../testing/mocks.ts";
+import type { BenchResult } from "./index.ts";
+import { installMocks, promResponse, valueOf } from "../testing/mocks.ts";
 
 const log = readFileSync(join(import.meta.dirname, "..", "..", "mesh", "manifests", "testdata", "k6-ambient.log"), "utf8");
 const registered = installMocks({
   outputs: (type, name) => {
-    const mode = /bench-(\w+)-results/.exec(name)?.[1];
-    return type === "command:local:Command" && mode ? { stdout: log.replace('"mode":"ambient"', `"mode":"${mode}"`) } : undefined;
+    if (type !== "command:local:Command") return undefined;
+    const mode = /(?:bench|mon)-(\w+)-results/.exec(name)?.[1];
+    if (mode) return { stdout: log.replace('"mode":"ambient"', `"mode":"${mode}"`) };
+    if (name.endsWith("-usage")) return { stdout: `${promResponse("0.12")}\n${promResponse("73400320")}\n` };
+    return undefined;
   },
 });
 
@@ -20,13 +23,30 @@ beforeAll(async () => {
 describe("Benchmark component", () => {
   it("runs a k6 Job per mode in order and exports each mode's summary from its log", async () => {
     const b = new mod.Benchmark("bench", { modes: ["baseline", "ambient"], rate: 1000, duration: "60s", connections: 4, payloadBytes: 1024, k6Version: "1.1.0", kubeconfig: "apiVersion: v1" });
-    const results: Record<string, BenchSummary> = await valueOf(b.results);
+    const results: Record<string, BenchResult> = await valueOf(b.results);
     expect(Object.keys(results)).toEqual(["baseline", "ambient"]);
-    expect(results.ambient).toMatchObject({ mode: "ambient", achievedRate: 999.6, latencyMs: { p99: 4.8 } });
+    expect(results.ambient).toMatchObject({ mode: "ambient", achievedRate: 999.6, latencyMs: { p99: 4.8 }, proxyCpuCores: null, proxyMemoryMb: null });
     const jobs = registered.filter((r) => r.type === "kubernetes:batch/v1:Job").map((r) => (r.inputs.metadata as { namespace: string }).namespace);
     expect(jobs).toEqual(["baseline", "ambient-demo"]);
     const cmd = registered.find((r) => r.name === "bench-ambient-results")!;
     expect(String(cmd.inputs.create)).toContain("wait --for=condition=complete --timeout=30m job/k6-ambient");
+  });
+
+  it("with monitoring, adds the ztunnels' CPU and memory during each run from Prometheus", async () => {
+    const b = new mod.Benchmark("mon", {
+      modes: ["ambient"],
+      rate: 1000,
+      duration: "60s",
+      connections: 4,
+      payloadBytes: 1024,
+      k6Version: "1.1.0",
+      kubeconfig: "apiVersion: v1",
+      proxyUsage: { meshNamespace: "istio-system", prometheusNamespace: "monitoring", prometheusService: "kps-prometheus" },
+    });
+    const results: Record<string, BenchResult> = await valueOf(b.results);
+    expect(results.ambient).toMatchObject({ proxyCpuCores: 0.12, proxyMemoryMb: 70 });
+    const usage = registered.find((r) => r.name === "mon-ambient-usage")!;
+    expect(String(usage.inputs.create)).toContain("/api/v1/namespaces/monitoring/services/kps-prometheus:9090/proxy/api/v1/query?query=sum(rate(container_cpu_usage_seconds_total");
   });
 
   it("refuses an empty mode list", () => {

@@ -1,11 +1,23 @@
 // Benchmark: the k6 script as a ConfigMap, one k6 Job per mode run one after another on the
 // load-generator node, each Job's summary read back (kubectl wait + logs through @pulumi/command) and
-// exported per mode: achieved rate, p50/p90/p95/p99, error rate.
+// exported per mode: achieved rate, p50/p90/p95/p99, error rate, and (with monitoring) the ztunnels'
+// CPU and memory during the run, queried from Prometheus through the API server's service proxy.
 import { readFileSync } from "node:fs";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { benchmarkJob, MODE_NAMESPACES, parseBenchLog, scriptConfigMap, type BenchMode, type BenchSettings, type BenchSummary } from "../../mesh/manifests/benchmark.ts";
+import {
+  benchmarkJob,
+  MODE_NAMESPACES,
+  parseBenchLog,
+  parsePromScalar,
+  prometheusQueryPath,
+  proxyUsageQueries,
+  scriptConfigMap,
+  type BenchMode,
+  type BenchSettings,
+  type BenchSummary,
+} from "../../mesh/manifests/benchmark.ts";
 
 const SCRIPT = readFileSync(new URL("../../bench/k6/http-bench.ts", import.meta.url), "utf8");
 
@@ -16,16 +28,32 @@ export interface BenchmarkArgs extends BenchSettings {
   kubeconfig: pulumi.Input<string>;
   /** The samples (targets and namespaces) the benchmark needs. */
   dependsOn?: pulumi.Resource[];
+  /** With monitoring: read the ztunnels' CPU and memory during each run from Prometheus. */
+  proxyUsage?: { meshNamespace: pulumi.Input<string>; prometheusNamespace: pulumi.Input<string>; prometheusService: pulumi.Input<string> };
+}
+
+export interface BenchResult extends BenchSummary {
+  /** ztunnel CPU (cores, summed over nodes) and peak working-set memory (MB) during the run; null without monitoring. */
+  proxyCpuCores: number | null;
+  proxyMemoryMb: number | null;
+}
+
+/** "60s" / "2m" -> seconds. */
+function seconds(duration: string): number {
+  const m = /^(\d+)([sm])$/.exec(duration);
+  if (!m) throw new Error(`duration "${duration}" is not like 60s or 2m`);
+  return Number(m[1]) * (m[2] === "m" ? 60 : 1);
 }
 
 export class Benchmark extends pulumi.ComponentResource {
-  public readonly results: pulumi.Output<Record<string, BenchSummary>>;
+  public readonly results: pulumi.Output<Record<string, BenchResult>>;
 
   constructor(name: string, args: BenchmarkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ambient-lab:benchmark:Benchmark", name, {}, opts);
     if (args.modes.length === 0) throw new pulumi.ResourceError("modes must name at least one of baseline, sidecar, ambient", this);
     let previous: pulumi.Resource[] = args.dependsOn ?? [];
-    const results: Array<pulumi.Output<[string, BenchSummary]>> = [];
+    const results: Array<pulumi.Output<[string, BenchResult]>> = [];
+    const window = `${seconds(args.duration) + 5}s`;
     for (const mode of args.modes) {
       const ns = MODE_NAMESPACES[mode];
       const cm = new k8s.core.v1.ConfigMap(`${name}-${mode}-script`, scriptConfigMap(ns, SCRIPT) as never, { parent: this, dependsOn: previous });
@@ -45,9 +73,34 @@ export class Benchmark extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [job] },
       );
-      results.push(readback.stdout.apply((log) => [mode, parseBenchLog(log)] as [string, BenchSummary]));
+      let usage: pulumi.Output<{ cpu: number | null; mem: number | null }> = pulumi.output({ cpu: null, mem: null });
+      let last: pulumi.Resource = readback;
+      if (args.proxyUsage) {
+        const u = args.proxyUsage;
+        const q = pulumi.output(u.meshNamespace).apply((ns) => proxyUsageQueries(ns, window));
+        const path = (query: pulumi.Output<string>) => pulumi.all([u.prometheusNamespace, u.prometheusService, query]).apply(([pns, svc, qq]) => prometheusQueryPath(pns, svc, qq));
+        const query = new command.local.Command(
+          `${name}-${mode}-usage`,
+          {
+            // Right after the run, so the window covers it; one JSON response per line.
+            create: pulumi.interpolate`f=$(mktemp) && printf "%s" "$KUBECONFIG_DATA" > "$f" && kubectl --kubeconfig "$f" get --raw '${path(q.cpuCores)}' && echo && kubectl --kubeconfig "$f" get --raw '${path(q.memoryBytes)}'; rc=$?; rm -f "$f"; exit $rc`,
+            environment: { KUBECONFIG_DATA: args.kubeconfig },
+            triggers: [job.id],
+          },
+          { parent: this, dependsOn: [readback] },
+        );
+        usage = query.stdout.apply((out) => {
+          const [cpu, mem] = (out ?? "").trim().split("\n");
+          if (!cpu || !mem) throw new Error(`expected two Prometheus responses from the usage query, got: ${String(out).slice(0, 200)}`);
+          return { cpu: parsePromScalar(cpu), mem: parsePromScalar(mem) };
+        });
+        last = query;
+      }
+      results.push(
+        pulumi.all([readback.stdout, usage]).apply(([log, use]) => [mode, { ...parseBenchLog(log), proxyCpuCores: use.cpu, proxyMemoryMb: use.mem === null ? null : Math.round((use.mem / 1048576) * 10) / 10 }] as [string, BenchResult]),
+      );
       // Modes run one after another: the next waits for this one's results.
-      previous = [readback];
+      previous = [last];
     }
     this.results = pulumi.all(results).apply((entries) => Object.fromEntries(entries));
     this.registerOutputs({ results: this.results });

@@ -52,3 +52,15 @@ export const EKS_CALLS: Record<string, Record<string, unknown>> = {
   "aws:index/getRegion:getRegion": { region: "us-east-1", name: "us-east-1" },
   "aws:ecr/getAuthorizationToken:getAuthorizationToken": { proxyEndpoint: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com", userName: "AWS", password: "secret" },
 };
+
+/** A Prometheus instant-query response with one sample. */
+export function promResponse(value: string): string {
+  return `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"${value}"]}]}}`;
+}
+
+/** stdout of the commands the program runs, for whole-program tests. */
+export function commandStdout(name: string): string {
+  if (name.endsWith("-results")) return K6_SUMMARY_LINE;
+  if (name.endsWith("-usage")) return `${promResponse("0.1")}\n${promResponse("50000000")}\n`;
+  return "apiVersion: v1\nkind: Config\n";
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { benchmarkJob, parseBenchLog, scriptConfigMap } from "./benchmark.ts";
+import { benchmarkJob, parseBenchLog, parsePromScalar, prometheusQueryPath, proxyUsageQueries, scriptConfigMap } from "./benchmark.ts";
 import { validateObject } from "./validate.ts";
 
 const settings = { rate: 1000, duration: "60s", connections: 4, payloadBytes: 1024, k6Version: "1.1.0" };
@@ -31,5 +31,14 @@ describe("benchmark manifests", () => {
       latencyMs: { p50: 0.91, p90: 1.62, p95: 2.05, p99: 4.8, max: 37.2 },
     });
     expect(() => parseBenchLog("level=error msg=\"could not connect\"\n")).toThrow(/no AMBIENT_LAB_SUMMARY line[\s\S]*could not connect/);
+  });
+
+  it("queries Prometheus through the API server for the ztunnels' CPU and memory", () => {
+    const q = proxyUsageQueries("istio-system", "65s");
+    expect(q.cpuCores).toBe('sum(rate(container_cpu_usage_seconds_total{namespace="istio-system",pod=~"ztunnel-.*",container="ztunnel"}[65s]))');
+    expect(prometheusQueryPath("monitoring", "kps-prometheus", "up")).toBe("/api/v1/namespaces/monitoring/services/kps-prometheus:9090/proxy/api/v1/query?query=up");
+    expect(parsePromScalar('{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"0.083"]}]}}')).toBe(0.083);
+    expect(parsePromScalar('{"status":"success","data":{"resultType":"vector","result":[]}}')).toBeNull();
+    expect(() => parsePromScalar('{"status":"error","error":"bad query"}')).toThrow(/Prometheus query failed/);
   });
 });

@@ -77,3 +77,25 @@ export function parseBenchLog(log: string): BenchSummary {
   if (typeof s.achievedRate !== "number" || typeof s.errorRate !== "number") throw new Error("the k6 summary line lacks achievedRate or errorRate");
   return s;
 }
+
+/** PromQL for the mesh proxies' cost during a run: CPU cores and working-set memory of the ztunnel pods. */
+export function proxyUsageQueries(meshNamespace: string, window: string): { cpuCores: string; memoryBytes: string } {
+  const sel = `namespace="${meshNamespace}",pod=~"ztunnel-.*",container="ztunnel"`;
+  return {
+    cpuCores: `sum(rate(container_cpu_usage_seconds_total{${sel}}[${window}]))`,
+    memoryBytes: `max(max_over_time(container_memory_working_set_bytes{${sel}}[${window}]))`,
+  };
+}
+
+/** The API-server proxy path to Prometheus's query API (no port-forward needed). */
+export function prometheusQueryPath(promNamespace: string, promService: string, query: string): string {
+  return `/api/v1/namespaces/${promNamespace}/services/${promService}:9090/proxy/api/v1/query?query=${encodeURIComponent(query)}`;
+}
+
+/** The scalar of a Prometheus instant-query response, or null when it has no sample. */
+export function parsePromScalar(body: string): number | null {
+  const r = JSON.parse(body) as { status?: string; data?: { result?: Array<{ value?: [number, string] }> } };
+  if (r.status !== "success") throw new Error(`Prometheus query failed: ${body.slice(0, 200)}`);
+  const v = r.data?.result?.[0]?.value?.[1];
+  return v === undefined ? null : Number(v);
+}
