@@ -3,7 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewayApiCrds } from "./components/addons/gateway-api.ts";
-import { CertManager, Monitoring } from "./components/addons/index.ts";
+import { CertManager, MeshCa, Monitoring } from "./components/addons/index.ts";
 import { Benchmark } from "./components/benchmark/index.ts";
 import { EksCluster } from "./components/cluster/eks.ts";
 import { KindCluster } from "./components/cluster/kind.ts";
@@ -34,6 +34,9 @@ if (config.cluster.provider === "kind") {
 const providers = { providers: { kubernetes: cluster.provider } };
 
 const gatewayApi = new GatewayApiCrds("gateway-api", { version: config.versions.gatewayApi }, providers);
+const certManager = new CertManager("cert-manager", { version: config.versions.certManager }, providers);
+// cert-manager issues the mesh's root CA into istio-system/cacerts before the control plane starts.
+const meshCa = new MeshCa("mesh-ca", { namespace: "istio-system", trustDomain: config.mesh.trustDomain, certManager }, providers);
 
 const mesh = new Mesh(
   "mesh",
@@ -43,12 +46,12 @@ const mesh = new Mesh(
     images: { controlPlane: images.refs["control-plane"], ztunnel: images.refs.ztunnel },
     // kind: images are loaded into the nodes, never pulled. EKS: pulled from ECR by digest.
     pullPolicy: config.cluster.provider === "kind" ? "Never" : "IfNotPresent",
-    dependsOn: [gatewayApi],
+    dependsOn: [gatewayApi, meshCa],
+    createNamespace: false,
   },
   providers,
 );
 
-const certManager = new CertManager("cert-manager", { version: config.versions.certManager }, providers);
 const monitoring = config.monitoring ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: mesh.namespace }, providers) : undefined;
 const samples = new Samples("samples", { dependsOn: [mesh] }, providers);
 

@@ -34,6 +34,10 @@ describe("the Pulumi program with the dev stack", () => {
     expect(types()).toContain("ambient-lab:samples:Samples");
     expect(types()).toContain("ambient-lab:images:MeshImages");
     expect(types()).toContain("kubernetes:yaml/v2:ConfigFile");
+    expect(types()).toContain("ambient-lab:addons:MeshCa");
+    expect(types()).toContain("kubernetes:cert-manager.io/v1:Certificate");
+    // The mesh namespace is created once, by MeshCa.
+    expect(registered.filter((r) => r.type === "kubernetes:core/v1:Namespace" && (r.inputs.metadata as { name: string }).name === "istio-system")).toHaveLength(1);
     expect(await value(program.sampleNamespaces)).toEqual(["ambient-demo", "sidecar-demo", "baseline"]);
     expect(Object.keys((await value(program.benchmarkResults!)) as object)).toEqual(["baseline", "ambient"]);
     expect(await value(program.clusterName)).toBe("ambient-lab");

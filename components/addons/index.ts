@@ -2,6 +2,9 @@
 // for GitOps): cert-manager, and kube-prometheus-stack with Prometheus and Grafana scraping the mesh.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { meshCaObjects } from "../../mesh/manifests/mesh-ca.ts";
+import { meshNamespaceObject } from "../../mesh/manifests/mesh.ts";
+import { createObjects } from "../kube-objects.ts";
 
 export interface CertManagerArgs {
   /** Pinned chart version, e.g. "v1.18.2". */
@@ -92,5 +95,22 @@ export class Monitoring extends pulumi.ComponentResource {
     this.namespace = ns.metadata.name;
     this.prometheusService = pulumi.output("kps-prometheus");
     this.registerOutputs({ namespace: this.namespace, prometheusService: this.prometheusService });
+  }
+}
+
+export interface MeshCaArgs {
+  /** The mesh namespace, created here so the CA Secret can be issued into it before the control plane starts. */
+  namespace: string;
+  trustDomain: string;
+  /** cert-manager must be running (its CRDs and webhook). */
+  certManager: pulumi.Resource;
+}
+
+/** The mesh's root CA issued by cert-manager into Secret "cacerts", which the control plane reads at start. */
+export class MeshCa extends pulumi.ComponentResource {
+  constructor(name: string, args: MeshCaArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ambient-lab:addons:MeshCa", name, {}, opts);
+    createObjects(name, [meshNamespaceObject(args.namespace), ...meshCaObjects({ namespace: args.namespace, trustDomain: args.trustDomain })], this, [args.certManager]);
+    this.registerOutputs({});
   }
 }

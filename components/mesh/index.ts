@@ -15,8 +15,10 @@ export interface MeshArgs {
   images: { controlPlane: pulumi.Input<string>; ztunnel: pulumi.Input<string> };
   /** "Never" for images loaded into kind nodes, "IfNotPresent" for registry images. Default "IfNotPresent". */
   pullPolicy?: "Never" | "IfNotPresent";
-  /** Resources the mesh must wait for (for example the Gateway API CRDs). */
+  /** Resources the mesh must wait for (for example the Gateway API CRDs, the mesh CA). */
   dependsOn?: pulumi.Resource[];
+  /** False when the namespace already exists (MeshCa creates it to issue the CA into it). Default true. */
+  createNamespace?: boolean;
 }
 
 export class Mesh extends pulumi.ComponentResource {
@@ -34,7 +36,14 @@ export class Mesh extends pulumi.ComponentResource {
     }
     createObjects(
       name,
-      meshObjects({ namespace, trustDomain: args.trustDomain ?? "cluster.local", logLevel: args.logLevel ?? "info", images: args.images, pullPolicy: args.pullPolicy ?? "IfNotPresent" }),
+      meshObjects({
+        namespace,
+        trustDomain: args.trustDomain ?? "cluster.local",
+        logLevel: args.logLevel ?? "info",
+        images: args.images,
+        pullPolicy: args.pullPolicy ?? "IfNotPresent",
+        includeNamespace: args.createNamespace ?? true,
+      }),
       this,
       args.dependsOn ?? [],
     );

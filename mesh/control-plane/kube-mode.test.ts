@@ -46,6 +46,20 @@ describe("Kubernetes mode", () => {
     expect(api!.get(SECRETS, "istio-system", "istio-ca-secret")).toBeUndefined();
   });
 
+  it("accepts cert-manager's Secret layout (tls.crt, tls.key, ca.crt) for a plugged-in CA", async () => {
+    const kc = await setup();
+    const plugged = await createRootCa({ trustDomain: "cluster.local" });
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    api!.seed(SECRETS, { metadata: { name: "cacerts", namespace: "istio-system" }, type: "kubernetes.io/tls", data: { "tls.crt": b64(plugged.certPem), "tls.key": b64(plugged.keyPem), "ca.crt": b64(plugged.rootPem) } });
+    const ca = await loadOrCreateKubeCa({ kubeConfig: kc, namespace: "istio-system", trustDomain: "cluster.local", log: silentLogger() });
+    expect(ca.rootPem).toBe(plugged.rootPem);
+    const { createCsr, signWorkloadCert } = await import("../shared/pki.ts");
+    const id = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "web" };
+    const issued = await signWorkloadCert({ ca, csrPem: (await createCsr(id)).csrPem, identity: id, ttlSeconds: 60 });
+    const { X509Certificate } = await import("node:crypto");
+    expect(new X509Certificate(issued.chainPem[0]!).verify(new X509Certificate(plugged.rootPem).publicKey)).toBe(true);
+  });
+
   it("authenticates ztunnel's token with TokenReview and takes the node from the token", async () => {
     const kc = await setup();
     api!.tokens.set("zt-token", { username: "system:serviceaccount:istio-system:ztunnel", extra: { "authentication.kubernetes.io/node-name": ["node-7"] } });

@@ -10,6 +10,12 @@ export interface MeshManifestOptions<I = string> {
   images: { controlPlane: I; ztunnel: I };
   /** IfNotPresent on EKS (images by digest); Never on kind (images loaded into the nodes). */
   pullPolicy: "Never" | "IfNotPresent";
+  /** False when the namespace is created earlier (by the component that issues the mesh CA into it). */
+  includeNamespace?: boolean;
+}
+
+export function meshNamespaceObject(namespace: string): KubeObject {
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { "app.kubernetes.io/part-of": "ambient-lab", "istio.io/dataplane-mode": "none" } } };
 }
 
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
@@ -214,7 +220,7 @@ export function waypointGatewayClass(): KubeObject {
 
 export function meshObjects<I = string>(o: MeshManifestOptions<I>): KubeObject[] {
   return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: o.namespace, labels: { "app.kubernetes.io/part-of": "ambient-lab", "istio.io/dataplane-mode": "none" } } },
+    ...(o.includeNamespace === false ? [] : [meshNamespaceObject(o.namespace)]),
     ...policyCrds(),
     ...controlPlaneObjects(o),
     ...ztunnelObjects(o),

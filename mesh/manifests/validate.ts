@@ -6,6 +6,7 @@ import * as batch from "kubernetes-models/batch/v1";
 import * as rbac from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import * as core from "kubernetes-models/v1";
 import * as gateway from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1";
+import * as certManager from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 import type { KubeObject } from "./mesh.ts";
 
 type Model = new (data: never) => { validate(): void };
@@ -27,6 +28,8 @@ const MODELS: Record<string, Model> = {
   "gateway.networking.k8s.io/v1/GatewayClass": gateway.GatewayClass,
   "gateway.networking.k8s.io/v1/Gateway": gateway.Gateway,
   "gateway.networking.k8s.io/v1/HTTPRoute": gateway.HTTPRoute,
+  "cert-manager.io/v1/ClusterIssuer": certManager.ClusterIssuer,
+  "cert-manager.io/v1/Certificate": certManager.Certificate,
 };
 
 /** Throws with the object's kind/name and the schema's complaint; objects of unknown kinds are refused too. */

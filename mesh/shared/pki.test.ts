@@ -61,3 +61,13 @@ describe("CSR checks", () => {
     await expect(inspectCsr(tampered)).rejects.toThrow(/signature does not verify|cannot be read/);
   });
 });
+
+describe("CA key", () => {
+  it("must be ECDSA P-256; an RSA CA is refused with what to change", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const ca = await createRootCa({ trustDomain: "cluster.local" });
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const { csrPem } = await createCsr(id);
+    await expect(signWorkloadCert({ ca: { ...ca, keyPem: rsa }, csrPem, identity: id, ttlSeconds: 60 })).rejects.toThrow(/CA key must be ECDSA P-256, got rsa 2048/);
+  });
+});

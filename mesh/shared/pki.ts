@@ -135,6 +135,9 @@ function signerFor(ca: CaMaterial): Signer {
   } catch (err) {
     throw new MeshError(ErrorCode.Ca, "the CA private key is not a valid PEM key", { cause: err });
   }
+  if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
+    throw new MeshError(ErrorCode.Ca, `the CA key must be ECDSA P-256, got ${key.asymmetricKeyType} ${key.asymmetricKeyDetails?.namedCurve ?? key.asymmetricKeyDetails?.modulusLength ?? ""}: issue the CA with privateKey.algorithm ECDSA, size 256`);
+  }
   const ski = caCert.tbsCertificate.extensions?.find((e) => e.extnID === asn.id_ce_subjectKeyIdentifier);
   const keyId = ski ? AsnConvert.parse(ski.extnValue, asn.SubjectKeyIdentifier) : undefined;
   const s: Signer = {

@@ -9,6 +9,10 @@ import { createRootCa, type CaMaterial } from "../../shared/pki.ts";
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const unb64 = (s: string | undefined) => (s ? Buffer.from(s, "base64").toString("utf8") : "");
 
+function splitCerts(text: string): string[] {
+  return (text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? []).map((c) => (c.endsWith("\n") ? c : c + "\n"));
+}
+
 function statusCode(err: unknown): number | undefined {
   const e = err as { code?: number; statusCode?: number; body?: unknown };
   return e.code ?? e.statusCode;
@@ -27,14 +31,22 @@ export async function loadOrCreateKubeCa(opts: { kubeConfig: KubeConfig; namespa
     }
   };
   const plugged = await read("cacerts");
+  if (plugged?.data && plugged.data["tls.crt"] && plugged.data["tls.key"]) {
+    // cert-manager's layout: tls.crt is the CA (and its chain), ca.crt the root that issued it.
+    const d = plugged.data;
+    const certs = splitCerts(unb64(d["tls.crt"]));
+    if (certs.length === 0) throw new MeshError(ErrorCode.Ca, `Secret ${opts.namespace}/cacerts: tls.crt holds no certificate`);
+    const rootPem = unb64(d["ca.crt"]) || certs.at(-1)!;
+    opts.log.info({ secret: `${opts.namespace}/cacerts`, layout: "cert-manager" }, "using the plugged-in CA");
+    return { certPem: certs[0]!, keyPem: unb64(d["tls.key"]), rootPem, chainPem: certs.slice(1).filter((c) => c !== rootPem) };
+  }
   if (plugged?.data) {
     const d = plugged.data;
     const material = { certPem: unb64(d["ca-cert.pem"]), keyPem: unb64(d["ca-key.pem"]), rootPem: unb64(d["root-cert.pem"]), chainPem: [] as string[] };
     if (!material.certPem || !material.keyPem || !material.rootPem) {
       throw new MeshError(ErrorCode.Ca, `Secret ${opts.namespace}/cacerts needs ca-cert.pem, ca-key.pem and root-cert.pem`);
     }
-    const chain = unb64(d["cert-chain.pem"]).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
-    material.chainPem = chain.map((c) => (c.endsWith("\n") ? c : c + "\n")).filter((c) => c !== material.certPem && c !== material.rootPem);
+    material.chainPem = splitCerts(unb64(d["cert-chain.pem"])).filter((c) => c !== material.certPem && c !== material.rootPem);
     opts.log.info({ secret: `${opts.namespace}/cacerts` }, "using the plugged-in CA");
     return material;
   }
