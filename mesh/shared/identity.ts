@@ -36,10 +36,6 @@ export function principalOf(id: Identity): string {
   return `${id.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`;
 }
 
-export function sameIdentity(a: Identity, b: Identity): boolean {
-  return a.trustDomain === b.trustDomain && a.namespace === b.namespace && a.serviceAccount === b.serviceAccount;
-}
-
 /** The URI SANs of a peer certificate, from Node's `subjectAltName` string ("URI:spiffe://..., DNS:x"). */
 export function uriSans(subjectAltName: string | undefined): string[] {
   if (!subjectAltName) return [];

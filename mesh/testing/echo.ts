@@ -1,5 +1,4 @@
-// Test upstreams: a TCP echo server and an HTTP server that names itself, on any address.
-import http from "node:http";
+// Test upstreams: a TCP echo server on any address, and a round-trip helper.
 import net from "node:net";
 import type { SockAddr } from "../shared/addr.ts";
 
@@ -28,26 +27,6 @@ export async function echoServer(host: string, port = 0): Promise<TestServer> {
     close: () =>
       new Promise((r) => {
         for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
-
-export async function httpServer(host: string, port: number, name: string): Promise<TestServer> {
-  const peers: string[] = [];
-  const server = http.createServer((req, res) => {
-    peers.push(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
-    res.writeHead(200, { "content-type": "text/plain" });
-    res.end(`hello from ${name} ${req.method} ${req.url}\n`);
-  });
-  await new Promise<void>((r) => server.listen({ host, port }, () => r()));
-  const a = server.address() as net.AddressInfo;
-  return {
-    address: { ip: a.address, port: a.port },
-    peers,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
         server.close(() => r());
       }),
   };

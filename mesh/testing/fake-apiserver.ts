@@ -23,8 +23,9 @@ export class FakeApiServer {
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
 
-  async start(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
+  /** Listens on 127.0.0.1 (port 0: any free port) and returns the server URL. */
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(port, "127.0.0.1", () => r()));
     return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
   }
 

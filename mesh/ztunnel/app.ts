@@ -185,11 +185,6 @@ export class Ztunnel {
     }
   }
 
-  /** Waits for capture rule updates queued so far. */
-  captureSettled(): Promise<void> {
-    return this.captureQueue;
-  }
-
   configDump(): unknown {
     const s = this.opts.state.current;
     return {
@@ -229,10 +224,5 @@ export class Ztunnel {
       this.opts.log.info("ztunnel stopped");
     })();
     return this.stopping;
-  }
-
-  /** Identities this ztunnel holds certificates for. */
-  identities(): string[] {
-    return this.ctx.certs.dump().map((c) => c.identity);
   }
 }

@@ -93,7 +93,7 @@ describe("Kubernetes discovery", () => {
     const port = Number(new URL(url).port);
     const again = new FakeApiServer();
     again.seed(PODS, pod("late"));
-    await (again as unknown as { server: import("node:http").Server }).server.listen(port, "127.0.0.1");
+    await again.start(port);
     api = again;
     await started;
     expect(store.get("Pod", "demo/late")).toBeDefined();

@@ -163,6 +163,7 @@ export class HboneServer implements Server {
     const src = srcWorkload && formatIdentity(identityOf(srcWorkload)) === formatIdentity(peer.identity) ? srcWorkload : undefined;
     const authority = typeof headers[":authority"] === "string" ? tryParseAddr(headers[":authority"]) : undefined;
     const dst = authority ? state.workloadByIp(authority.ip) : undefined;
+    const dstService = dst ? state.servicesOf(dst)[0] : undefined;
     const record = new ConnectionRecord(ctx, {
       direction: "inbound",
       srcAddr: forwardedFor ? formatAddr(forwardedFor) : `${srcIp}:${peer.socket.remotePort}`,
@@ -171,7 +172,7 @@ export class HboneServer implements Server {
       ...(src ? { srcWorkload: src } : {}),
       srcIdentity: peer.identity,
       ...(dst ? { dstWorkload: dst, dstIdentity: identityOf(dst) } : {}),
-      ...(dst && state.servicesOf(dst)[0] ? { dstService: state.servicesOf(dst)[0]! } : {}),
+      ...(dstService ? { dstService } : {}),
       mtls: true,
     });
     const reply = (status: number, err: MeshError, flag: "-" | "DENY" | "CONNECT") => {

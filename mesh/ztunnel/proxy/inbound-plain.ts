@@ -17,13 +17,15 @@ export class InboundPlaintextServer extends CaptureListener {
     const ctx = this.ctx;
     const state = ctx.state.current;
     const workload = state.workloadByIp(dst.ip);
+    const dstService = workload ? state.servicesOf(workload)[0] : undefined;
+    const srcWorkload = state.workloadByIp(src.ip);
     const record = new ConnectionRecord(ctx, {
       direction: "inbound",
       srcAddr: formatAddr(src),
       dstAddr: formatAddr(dst),
-      ...(state.workloadByIp(src.ip) ? { srcWorkload: state.workloadByIp(src.ip)! } : {}),
+      ...(srcWorkload ? { srcWorkload } : {}),
       ...(workload ? { dstWorkload: workload, dstIdentity: identityOf(workload) } : {}),
-      ...(workload && state.servicesOf(workload)[0] ? { dstService: state.servicesOf(workload)[0]! } : {}),
+      ...(dstService ? { dstService } : {}),
       mtls: false,
     });
     const refuse = (err: MeshError, flag: "-" | "DENY") => {

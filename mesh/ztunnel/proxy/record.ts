@@ -52,16 +52,15 @@ export class ConnectionRecord {
   }
 
   close(result: RelayResult, flag: ResponseFlag = "-"): void {
-    const labels = tcpLabels(this.view, flag, this.ctx.clusterId);
     if (this.opened) {
       // Label sets for opened and closed must match, so "closed" carries the flag only in the log.
-      const openLabels = tcpLabels(this.view, "-", this.ctx.clusterId);
-      this.ctx.metrics.closed.inc(openLabels);
-      this.ctx.metrics.received.inc(openLabels, result.bytesFromClient);
-      this.ctx.metrics.sent.inc(openLabels, result.bytesToClient);
+      const labels = tcpLabels(this.view, "-", this.ctx.clusterId);
+      this.ctx.metrics.closed.inc(labels);
+      this.ctx.metrics.received.inc(labels, result.bytesFromClient);
+      this.ctx.metrics.sent.inc(labels, result.bytesToClient);
       this.ctx.metrics.socketsOpen.dec({ direction: this.view.direction });
     } else {
-      this.ctx.metrics.failed.inc(labels);
+      this.ctx.metrics.failed.inc(tcpLabels(this.view, flag, this.ctx.clusterId));
     }
     const fields = accessLogFields(this.view, {
       bytesSent: result.bytesToClient,
