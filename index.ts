@@ -13,6 +13,7 @@ import { readStackConfig } from "./components/read-config.ts";
 import { Samples } from "./components/samples/index.ts";
 
 const config = readStackConfig();
+const MESH_NAMESPACE = "istio-system";
 
 let cluster: KindCluster | EksCluster;
 let images: MeshImages;
@@ -36,11 +37,12 @@ const providers = { providers: { kubernetes: cluster.provider } };
 const gatewayApi = new GatewayApiCrds("gateway-api", { version: config.versions.gatewayApi }, providers);
 const certManager = new CertManager("cert-manager", { version: config.versions.certManager }, providers);
 // cert-manager issues the mesh's root CA into istio-system/cacerts before the control plane starts.
-const meshCa = new MeshCa("mesh-ca", { namespace: "istio-system", trustDomain: config.mesh.trustDomain, certManager }, providers);
+const meshCa = new MeshCa("mesh-ca", { namespace: MESH_NAMESPACE, trustDomain: config.mesh.trustDomain, certManager }, providers);
 
 const mesh = new Mesh(
   "mesh",
   {
+    namespace: MESH_NAMESPACE,
     trustDomain: config.mesh.trustDomain,
     logLevel: config.mesh.logLevel,
     images: { controlPlane: images.refs["control-plane"], ztunnel: images.refs.ztunnel },
@@ -52,7 +54,7 @@ const mesh = new Mesh(
   providers,
 );
 
-const monitoring = config.monitoring ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: mesh.namespace }, providers) : undefined;
+const monitoring = config.monitoring ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: MESH_NAMESPACE }, providers) : undefined;
 const samples = new Samples("samples", { dependsOn: [mesh] }, providers);
 
 // Sidecar mode needs a sidecar injector, which this mesh does not have; it is skipped with a note.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run render [-- --out deploy --repo <url> --revision main --tag 0.1.0]: writes the GitOps tree.
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseStackConfig } from "../components/config.ts";
@@ -19,18 +19,25 @@ if (values.tag === "latest") {
   process.stderr.write("render: --tag must be pinned, not latest\n");
   process.exit(2);
 }
+const defaults = parseStackConfig({ cluster: { provider: "kind" } });
 const files = renderGitOpsTree({
   repoURL: values.repo,
   revision: values.revision,
   path: values.out,
   // The same pinned versions as the Pulumi stack's defaults.
-  versions: parseStackConfig({ cluster: { provider: "kind" } }).versions,
+  versions: defaults.versions,
   mesh: {
     namespace: "istio-system",
     trustDomain: values["trust-domain"],
     logLevel: "info",
     images: { controlPlane: `ambient-lab/control-plane:${values.tag}`, ztunnel: `ambient-lab/ztunnel:${values.tag}` },
     pullPolicy: "IfNotPresent",
+  },
+  // No sidecar injector yet, so the rendered benchmark runs the modes that exist.
+  benchmark: {
+    modes: defaults.benchmark.modes.filter((m) => m !== "sidecar"),
+    settings: { ...defaults.benchmark, k6Version: defaults.versions.k6 },
+    script: await readFile(new URL("../bench/k6/http-bench.ts", import.meta.url), "utf8"),
   },
 });
 await rm(values.out, { recursive: true, force: true });

@@ -19,8 +19,14 @@ describe("add-ons", () => {
       ["cert-manager", "v1.18.2"],
       ["kube-prometheus-stack", "75.15.1"],
     ]);
-    const values = charts[1]!.inputs.values as { prometheus: { prometheusSpec: { additionalScrapeConfigs: Array<{ job_name: string }> } } };
-    expect(values.prometheus.prometheusSpec.additionalScrapeConfigs.map((j) => j.job_name)).toEqual(["ambient-lab-ztunnel", "ambient-lab-control-plane"]);
+    const values = charts[1]!.inputs.values as { fullnameOverride: string; prometheus: { prometheusSpec: Record<string, unknown> } };
+    // Our PodMonitors carry no Helm release label, so the chart must select every monitor.
+    expect(values.fullnameOverride).toBe("kps");
+    expect(values.prometheus.prometheusSpec).toMatchObject({ podMonitorSelectorNilUsesHelmValues: false });
+    const monitors = registered.filter((r) => r.type === "kubernetes:monitoring.coreos.com/v1:PodMonitor");
+    expect(monitors.map((m) => (m.inputs.metadata as { name: string }).name).sort()).toEqual(["ambient-lab-control-plane", "ambient-lab-waypoint", "ambient-lab-ztunnel"]);
+    const dashboard = registered.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && (r.inputs.metadata as { name: string }).name === "ambient-lab-dashboard");
+    expect((dashboard!.inputs.metadata as { labels: Record<string, string> }).labels.grafana_dashboard).toBe("1");
   });
 
   it("refuse unpinned versions", () => {

@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { meshCaObjects } from "../../mesh/manifests/mesh-ca.ts";
 import { meshNamespaceObject } from "../../mesh/manifests/mesh.ts";
+import { kubePrometheusStackValues, meshMonitoringObjects, MONITORING_NAMESPACE, PROMETHEUS_SERVICE } from "../../mesh/manifests/monitoring.ts";
 import { createObjects } from "../kube-objects.ts";
 
 export interface CertManagerArgs {
@@ -38,32 +39,10 @@ export interface MonitoringArgs {
   /** Pinned kube-prometheus-stack chart version, e.g. "75.15.1". */
   version: string;
   /** Namespace of the mesh, whose control plane and ztunnels are scraped. */
-  meshNamespace: pulumi.Input<string>;
+  meshNamespace: string;
 }
 
-/** Pure: scrape jobs for the mesh (ztunnel metrics on 15020 via the node IPs; control plane admin on 15014). */
-export function meshScrapeConfigs(meshNamespace: string): unknown[] {
-  return [
-    {
-      job_name: "ambient-lab-ztunnel",
-      kubernetes_sd_configs: [{ role: "pod", namespaces: { names: [meshNamespace] } }],
-      relabel_configs: [
-        { source_labels: ["__meta_kubernetes_pod_label_app"], regex: "ztunnel", action: "keep" },
-        { source_labels: ["__meta_kubernetes_pod_ip"], target_label: "__address__", replacement: "$1:15020" },
-        { source_labels: ["__meta_kubernetes_pod_node_name"], target_label: "node" },
-      ],
-    },
-    {
-      job_name: "ambient-lab-control-plane",
-      kubernetes_sd_configs: [{ role: "pod", namespaces: { names: [meshNamespace] } }],
-      relabel_configs: [
-        { source_labels: ["__meta_kubernetes_pod_label_app"], regex: "istiod", action: "keep" },
-        { source_labels: ["__meta_kubernetes_pod_ip"], target_label: "__address__", replacement: "$1:15014" },
-      ],
-    },
-  ];
-}
-
+/** kube-prometheus-stack (trimmed for small nodes), PodMonitors for the mesh and the mesh's Grafana dashboard. */
 export class Monitoring extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
   /** The Prometheus Service (port 9090), for queries through the API server's service proxy. */
@@ -72,28 +51,22 @@ export class Monitoring extends pulumi.ComponentResource {
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ambient-lab:addons:Monitoring", name, {}, opts);
     if (!/^\d+\.\d+\.\d+$/.test(args.version)) throw new pulumi.ResourceError(`version "${args.version}" must be a pinned chart version (X.Y.Z)`, this);
-    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: "monitoring", labels: { "istio.io/dataplane-mode": "none" } } }, { parent: this });
-    new k8s.helm.v4.Chart(
+    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: MONITORING_NAMESPACE, labels: { "istio.io/dataplane-mode": "none" } } }, { parent: this });
+    const chart = new k8s.helm.v4.Chart(
       `${name}-chart`,
       {
         chart: "kube-prometheus-stack",
         version: args.version,
         namespace: ns.metadata.name,
         repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
-        values: pulumi.output(args.meshNamespace).apply((meshNs) => ({
-          // Short, fixed object names: the benchmark queries Prometheus at service "kps-prometheus".
-          fullnameOverride: "kps",
-          // Small clusters (kind, three t3.medium): no alertmanager, modest retention.
-          alertmanager: { enabled: false },
-          // Grafana generates its admin password into a Secret: no credential in code or stack state.
-          grafana: { enabled: true },
-          prometheus: { prometheusSpec: { retention: "2d", additionalScrapeConfigs: meshScrapeConfigs(meshNs) } },
-        })),
+        values: kubePrometheusStackValues(),
       },
       { parent: this },
     );
+    // The PodMonitor CRD comes with the chart, so the monitors wait for it.
+    createObjects(name, meshMonitoringObjects({ meshNamespace: args.meshNamespace }), this, [chart]);
     this.namespace = ns.metadata.name;
-    this.prometheusService = pulumi.output("kps-prometheus");
+    this.prometheusService = pulumi.output(PROMETHEUS_SERVICE);
     this.registerOutputs({ namespace: this.namespace, prometheusService: this.prometheusService });
   }
 }

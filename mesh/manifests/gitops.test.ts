@@ -12,7 +12,12 @@ const tree = renderGitOpsTree({
   path: "deploy",
   versions: { gatewayApi: "v1.3.0", certManager: "v1.18.2", kubePrometheusStack: "75.15.1" },
   mesh: { namespace: "istio-system", trustDomain: "cluster.local", logLevel: "info", images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0" }, pullPolicy: "IfNotPresent" },
+  benchmark: { modes: ["baseline", "ambient"], settings: { rate: 100, duration: "30s", connections: 10, payloadBytes: 1024, k6Version: "1.2.3" }, script: "export default function () {}\n" },
 });
+
+type Doc = { kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec: Record<string, unknown> };
+const docs = (p: string): Doc[] => parseAllDocuments(tree.get(p)!).map((d) => d.toJS() as Doc);
+const APPS = ["mesh-crds", "mesh-ca", "mesh", "monitoring", "samples", "benchmark", "flux/releases/cert-manager", "flux/releases/kube-prometheus-stack"];
 
 describe("GitOps tree", () => {
   it("has the expected files (golden listing and content)", () => {
@@ -23,28 +28,56 @@ describe("GitOps tree", () => {
   });
 
   it("every app's kustomization lists exactly its files, and every Kubernetes object validates", () => {
-    for (const app of ["mesh-crds", "mesh", "samples"]) {
+    for (const app of APPS) {
       const k = parse(tree.get(`${app}/kustomization.yaml`)!) as { resources: string[] };
       const files = [...tree.keys()].filter((p) => p.startsWith(`${app}/`) && !p.endsWith("kustomization.yaml")).map((p) => p.slice(app.length + 1));
       expect(k.resources.sort()).toEqual(files.sort());
-      for (const f of files) for (const doc of parseAllDocuments(tree.get(`${app}/${f}`)!)) validateObject(doc.toJS() as KubeObject);
+      for (const f of files) for (const doc of parseAllDocuments(tree.get(`${app}/${f}`)!)) if (!app.startsWith("flux/")) validateObject(doc.toJS() as KubeObject);
     }
   });
 
   it("installs cert-manager and kube-prometheus-stack from Helm, pinned, for ArgoCD and Flux", () => {
     const app = parse(tree.get("argocd/cert-manager.yaml")!) as { spec: { source: { chart: string; targetRevision: string } } };
     expect(app.spec.source).toMatchObject({ chart: "cert-manager", targetRevision: "v1.18.2" });
-    const flux = parseAllDocuments(tree.get("flux/kube-prometheus-stack.yaml")!).map((d) => d.toJS() as { kind: string; spec: { chart?: { spec: { version: string } } } });
-    expect(flux.map((d) => d.kind)).toEqual(["HelmRepository", "HelmRelease"]);
-    expect(flux[1]!.spec.chart!.spec.version).toBe("75.15.1");
+    const release = docs("flux/releases/kube-prometheus-stack/helmrelease-flux-system-kube-prometheus-stack.yaml")[0]!;
+    expect(release.spec).toMatchObject({ chart: { spec: { version: "75.15.1" } }, values: { prometheus: { prometheusSpec: { podMonitorSelectorNilUsesHelmValues: false } } } });
+    // Flux can only depend on Kustomizations, so each release is wrapped in one that waits for it.
+    const wrapper = docs("flux/kube-prometheus-stack.yaml");
+    expect(wrapper.map((d) => d.kind)).toEqual(["Kustomization"]);
+    expect(wrapper[0]!.spec).toMatchObject({ path: "./deploy/flux/releases/kube-prometheus-stack", wait: true });
   });
 
-  it("CRDs sync in an earlier wave, and Flux applies the mesh after them", () => {
-    const wave = (p: string) => (parse(tree.get(p)!) as { metadata: { annotations: Record<string, string> } }).metadata.annotations["argocd.argoproj.io/sync-wave"];
-    expect(Number(wave("argocd/mesh-crds.yaml"))).toBeLessThan(Number(wave("argocd/mesh.yaml")));
-    expect((parse(tree.get("flux/mesh.yaml")!) as { spec: { dependsOn: Array<{ name: string }> } }).spec.dependsOn).toEqual([{ name: "ambient-lab-mesh-crds" }]);
+  it("every dependency is ordered: Flux dependsOn names an existing Kustomization, and ArgoCD syncs it in an earlier wave", () => {
+    const kustomizations = new Map<string, { deps: string[]; file: string }>();
+    for (const [p] of tree) {
+      if (!p.startsWith("flux/") || p.startsWith("flux/releases/")) continue;
+      for (const d of docs(p)) if (d.kind === "Kustomization") kustomizations.set(d.metadata.name, { deps: ((d.spec.dependsOn ?? []) as Array<{ name: string }>).map((x) => x.name), file: p.slice(5) });
+    }
+    const wave = (file: string) => Number(docs(`argocd/${file}`)[0]!.metadata.annotations!["argocd.argoproj.io/sync-wave"]);
+    let edges = 0;
+    for (const [name, k] of kustomizations) {
+      for (const dep of k.deps) {
+        expect(kustomizations.has(dep), `${name} depends on unknown ${dep}`).toBe(true);
+        expect(wave(kustomizations.get(dep)!.file), `${dep} before ${name}`).toBeLessThan(wave(k.file));
+        edges++;
+      }
+    }
+    expect(edges).toBeGreaterThanOrEqual(7);
+    expect(kustomizations.get("ambient-lab-mesh")!.deps).toEqual(["ambient-lab-mesh-crds", "ambient-lab-mesh-ca"]);
+    expect(kustomizations.get("ambient-lab-mesh-ca")!.deps).toEqual(["ambient-lab-cert-manager"]);
+  });
+
+  it("cert-manager issues the mesh CA before the control plane starts; no secret material is rendered", () => {
+    expect(docs("mesh-ca/certificate-istio-system-ambient-lab-mesh-ca.yaml")[0]!.spec).toMatchObject({ secretName: "cacerts", isCA: true });
+    expect(tree.has("mesh-ca/namespace-istio-system.yaml")).toBe(true);
+    expect([...tree.keys()].filter((p) => p.startsWith("mesh/namespace-"))).toEqual([]);
     expect([...tree.values()].some((c) => /kind: Secret\b/.test(c))).toBe(false);
-    expect((parse(tree.get("flux/mesh-crds.yaml")!) as { spec: { dependsOn: Array<{ name: string }> } }).spec.dependsOn).toEqual([{ name: "gateway-api-crds" }]);
-    expect(Number(wave("argocd/gateway-api-crds.yaml"))).toBeLessThan(Number(wave("argocd/mesh-crds.yaml")));
+  });
+
+  it("renders the PodMonitors and dashboard after kube-prometheus-stack, and the benchmark as a folder applied by hand", () => {
+    expect([...tree.keys()].filter((p) => p.startsWith("monitoring/podmonitor-")).length).toBe(3);
+    expect(tree.has("argocd/benchmark.yaml") || tree.has("flux/benchmark.yaml")).toBe(false);
+    expect(docs("benchmark/job-ambient-demo-k6-ambient.yaml")[0]!.kind).toBe("Job");
+    expect(docs("root-app.yaml")[0]!.spec).toMatchObject({ source: { path: "deploy/argocd" } });
   });
 });

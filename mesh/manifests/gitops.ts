@@ -2,7 +2,10 @@
 // kustomization.yaml; CRDs in their own app, an earlier ArgoCD sync wave than what uses them; ArgoCD
 // Applications and Flux Kustomizations chained with dependsOn. No secret material is ever rendered.
 import { stringify } from "yaml";
-import { meshObjects, policyCrds, type KubeObject, type MeshManifestOptions } from "./mesh.ts";
+import { benchmarkJob, MODE_NAMESPACES, scriptConfigMap, type BenchMode, type BenchSettings } from "./benchmark.ts";
+import { meshCaObjects } from "./mesh-ca.ts";
+import { meshNamespaceObject, meshObjects, policyCrds, type KubeObject, type MeshManifestOptions } from "./mesh.ts";
+import { kubePrometheusStackValues, meshMonitoringObjects, MONITORING_NAMESPACE } from "./monitoring.ts";
 import { sampleObjects } from "./samples.ts";
 
 export interface GitOpsOptions {
@@ -13,6 +16,8 @@ export interface GitOpsOptions {
   repoURL: string;
   revision: string;
   path: string;
+  /** The k6 Jobs, rendered into their own folder and run by hand (`kubectl apply -k`): a benchmark is an event, not desired state. */
+  benchmark: { modes: BenchMode[]; settings: BenchSettings; script: string };
 }
 
 interface App {
@@ -21,6 +26,8 @@ interface App {
   wave: number;
   dependsOn: string[];
   objects: KubeObject[];
+  /** False for folders applied by hand (the benchmark): no ArgoCD Application or Flux Kustomization. */
+  synced?: boolean;
 }
 
 function fileName(o: KubeObject): string {
@@ -30,11 +37,22 @@ function fileName(o: KubeObject): string {
 function apps(o: GitOpsOptions): App[] {
   const crds = policyCrds();
   const crdNames = new Set(crds.map((c) => c.metadata.name));
-  const rest = meshObjects(o.mesh).filter((x) => !(x.kind === "CustomResourceDefinition" && crdNames.has(x.metadata.name)));
+  // The mesh namespace comes with the CA, which cert-manager issues into it before the control plane starts.
+  const rest = meshObjects({ ...o.mesh, includeNamespace: false }).filter((x) => !(x.kind === "CustomResourceDefinition" && crdNames.has(x.metadata.name)));
+  const bench = o.benchmark;
   return [
     { name: "mesh-crds", wave: -1, dependsOn: ["gateway-api-crds"], objects: crds },
-    { name: "mesh", wave: 0, dependsOn: ["mesh-crds"], objects: rest },
+    { name: "mesh-ca", wave: -1, dependsOn: ["cert-manager"], objects: [meshNamespaceObject(o.mesh.namespace), ...meshCaObjects({ namespace: o.mesh.namespace, trustDomain: o.mesh.trustDomain })] },
+    { name: "mesh", wave: 0, dependsOn: ["mesh-crds", "mesh-ca"], objects: rest },
+    { name: "monitoring", wave: 1, dependsOn: ["kube-prometheus-stack", "mesh"], objects: meshMonitoringObjects({ meshNamespace: o.mesh.namespace }) },
     { name: "samples", wave: 1, dependsOn: ["mesh"], objects: sampleObjects() },
+    {
+      name: "benchmark",
+      wave: 2,
+      dependsOn: ["samples"],
+      synced: false,
+      objects: bench.modes.flatMap((m) => [scriptConfigMap(MODE_NAMESPACES[m], bench.script), benchmarkJob(m, bench.settings)]),
+    },
   ];
 }
 
@@ -44,8 +62,14 @@ interface Upstream {
   wave: number;
   namespace: string;
   argoSource: Record<string, unknown>;
+  /** Flux objects in flux/<name>.yaml. */
   flux: KubeObject[];
+  /** Flux objects in their own folder (flux/releases/<name>), applied by a Kustomization that waits for them. */
+  fluxRelease?: KubeObject[];
 }
+
+const FLUX_NS = "flux-system";
+const kustomizationName = (app: string) => `ambient-lab-${app}`;
 
 function upstreams(o: GitOpsOptions): Upstream[] {
   const helm = (name: string, repo: string, chart: string, version: string, namespace: string, wave: number, values: Record<string, unknown>): Upstream => ({
@@ -53,12 +77,14 @@ function upstreams(o: GitOpsOptions): Upstream[] {
     wave,
     namespace,
     argoSource: { repoURL: repo, chart, targetRevision: version, helm: { valuesObject: values } },
-    flux: [
-      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: { name, namespace: "flux-system" }, spec: { interval: "1h", url: repo } },
+    flux: [],
+    // Flux's dependsOn only names Kustomizations: the HelmRelease is wrapped in one that waits for it to be Ready.
+    fluxRelease: [
+      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: { name, namespace: FLUX_NS }, spec: { interval: "1h", url: repo } },
       {
         apiVersion: "helm.toolkit.fluxcd.io/v2",
         kind: "HelmRelease",
-        metadata: { name, namespace: "flux-system" },
+        metadata: { name, namespace: FLUX_NS },
         spec: {
           interval: "10m",
           targetNamespace: namespace,
@@ -77,85 +103,90 @@ function upstreams(o: GitOpsOptions): Upstream[] {
       namespace: "default",
       argoSource: { repoURL: "https://github.com/kubernetes-sigs/gateway-api.git", targetRevision: o.versions.gatewayApi, path: "config/crd/standard" },
       flux: [
-        { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "gateway-api", namespace: "flux-system" }, spec: { interval: "1h", url: "https://github.com/kubernetes-sigs/gateway-api.git", ref: { tag: o.versions.gatewayApi } } },
-        { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "gateway-api-crds", namespace: "flux-system" }, spec: { interval: "1h", path: "./config/crd/standard", prune: false, wait: true, sourceRef: { kind: "GitRepository", name: "gateway-api" } } },
+        { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "gateway-api", namespace: FLUX_NS }, spec: { interval: "1h", url: "https://github.com/kubernetes-sigs/gateway-api.git", ref: { tag: o.versions.gatewayApi } } },
+        {
+          apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+          kind: "Kustomization",
+          metadata: { name: kustomizationName("gateway-api-crds"), namespace: FLUX_NS },
+          spec: { interval: "1h", path: "./config/crd/standard", prune: false, wait: true, sourceRef: { kind: "GitRepository", name: "gateway-api" } },
+        },
       ],
     },
-    helm("cert-manager", "https://charts.jetstack.io", "cert-manager", o.versions.certManager, "cert-manager", -1, { crds: { enabled: true } }),
-    helm("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", o.versions.kubePrometheusStack, "monitoring", 0, { alertmanager: { enabled: false }, grafana: { enabled: true } }),
+    helm("cert-manager", "https://charts.jetstack.io", "cert-manager", o.versions.certManager, "cert-manager", -2, { crds: { enabled: true } }),
+    helm("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", o.versions.kubePrometheusStack, MONITORING_NAMESPACE, 0, kubePrometheusStackValues()),
   ];
 }
 
-function argoApplication(app: App, o: GitOpsOptions): KubeObject {
+function argoApplication(name: string, wave: number, source: Record<string, unknown>, namespace: string, extraSyncOptions: string[] = []): KubeObject {
   return {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Application",
-    metadata: { name: `ambient-lab-${app.name}`, namespace: "argocd", annotations: { "argocd.argoproj.io/sync-wave": String(app.wave) } },
+    metadata: { name: `ambient-lab-${name}`, namespace: "argocd", annotations: { "argocd.argoproj.io/sync-wave": String(wave) } },
     spec: {
       project: "default",
-      source: { repoURL: o.repoURL, targetRevision: o.revision, path: `${o.path}/${app.name}` },
+      source,
       // Objects carry their own namespaces; this is only the default for any that do not.
-      destination: { server: "https://kubernetes.default.svc", namespace: o.mesh.namespace },
-      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ["CreateNamespace=true", "ServerSideApply=true"] },
+      destination: { server: "https://kubernetes.default.svc", namespace },
+      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ["CreateNamespace=true", "ServerSideApply=true", ...extraSyncOptions] },
     },
   };
 }
 
-function fluxKustomization(app: App, o: GitOpsOptions): KubeObject {
+function fluxKustomization(name: string, path: string, dependsOn: string[]): KubeObject {
   return {
     apiVersion: "kustomize.toolkit.fluxcd.io/v1",
     kind: "Kustomization",
-    metadata: { name: `ambient-lab-${app.name}`, namespace: "flux-system" },
+    metadata: { name: kustomizationName(name), namespace: FLUX_NS },
     spec: {
       interval: "10m",
-      path: `./${o.path}/${app.name}`,
+      path,
       prune: true,
       wait: true,
       timeout: "5m",
       sourceRef: { kind: "GitRepository", name: "ambient-lab" },
-      // Upstream Kustomizations (gateway-api-crds) keep their own names; ours are prefixed.
-      ...(app.dependsOn.length ? { dependsOn: app.dependsOn.map((d) => ({ name: d === "gateway-api-crds" ? d : `ambient-lab-${d}` })) } : {}),
+      ...(dependsOn.length ? { dependsOn: dependsOn.map((d) => ({ name: kustomizationName(d) })) } : {}),
     },
   };
+}
+
+const yaml = (v: unknown) => stringify(v, { lineWidth: 0 });
+
+/** A folder of objects, one file each, and the kustomization.yaml that lists them. */
+function writeFolder(files: Map<string, string>, folder: string, objects: KubeObject[], annotate: (o: KubeObject) => KubeObject = (x) => x): void {
+  const names: string[] = [];
+  for (const obj of objects) {
+    if (obj.kind === "Secret") throw new Error(`refusing to render Secret ${obj.metadata.name}: secrets stay out of Git`);
+    const name = fileName(obj);
+    names.push(name);
+    files.set(`${folder}/${name}`, yaml(annotate(obj)));
+  }
+  files.set(`${folder}/kustomization.yaml`, yaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names }));
 }
 
 /** path -> file content, sorted by path. */
 export function renderGitOpsTree(o: GitOpsOptions): Map<string, string> {
   const files = new Map<string, string>();
-  const yaml = (v: unknown) => stringify(v, { lineWidth: 0 });
   for (const app of apps(o)) {
-    const names: string[] = [];
-    for (const obj of app.objects) {
-      if (obj.kind === "Secret") throw new Error(`refusing to render Secret ${obj.metadata.name}: secrets stay out of Git`);
-      const annotated = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, "argocd.argoproj.io/sync-wave": String(app.wave) } } };
-      const name = fileName(obj);
-      names.push(name);
-      files.set(`${app.name}/${name}`, yaml(annotated));
-    }
-    files.set(`${app.name}/kustomization.yaml`, yaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names }));
-    files.set(`argocd/${app.name}.yaml`, yaml(argoApplication(app, o)));
-    files.set(`flux/${app.name}.yaml`, yaml(fluxKustomization(app, o)));
+    writeFolder(files, app.name, app.objects, (obj) => ({ ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, "argocd.argoproj.io/sync-wave": String(app.wave) } } }));
+    if (app.synced === false) continue;
+    // Our apps hold custom resources whose CRDs another app installs in the same first sync.
+    files.set(`argocd/${app.name}.yaml`, yaml(argoApplication(app.name, app.wave, { repoURL: o.repoURL, targetRevision: o.revision, path: `${o.path}/${app.name}` }, o.mesh.namespace, ["SkipDryRunOnMissingResource=true"])));
+    files.set(`flux/${app.name}.yaml`, yaml(fluxKustomization(app.name, `./${o.path}/${app.name}`, app.dependsOn)));
   }
   for (const u of upstreams(o)) {
-    files.set(
-      `argocd/${u.name}.yaml`,
-      yaml({
-        apiVersion: "argoproj.io/v1alpha1",
-        kind: "Application",
-        metadata: { name: `ambient-lab-${u.name}`, namespace: "argocd", annotations: { "argocd.argoproj.io/sync-wave": String(u.wave) } },
-        spec: {
-          project: "default",
-          source: u.argoSource,
-          destination: { server: "https://kubernetes.default.svc", namespace: u.namespace },
-          syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ["CreateNamespace=true", "ServerSideApply=true"] },
-        },
-      }),
-    );
-    files.set(`flux/${u.name}.yaml`, u.flux.map((d) => yaml(d)).join("---\n"));
+    files.set(`argocd/${u.name}.yaml`, yaml(argoApplication(u.name, u.wave, u.argoSource, u.namespace)));
+    const docs = [...u.flux];
+    if (u.fluxRelease) {
+      writeFolder(files, `flux/releases/${u.name}`, u.fluxRelease);
+      docs.push(fluxKustomization(u.name, `./${o.path}/flux/releases/${u.name}`, []));
+    }
+    files.set(`flux/${u.name}.yaml`, docs.map((d) => yaml(d)).join("---\n"));
   }
   files.set(
     "flux/source.yaml",
-    yaml({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "ambient-lab", namespace: "flux-system" }, spec: { interval: "5m", url: o.repoURL, ref: { branch: o.revision } } }),
+    yaml({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "ambient-lab", namespace: FLUX_NS }, spec: { interval: "5m", url: o.repoURL, ref: { branch: o.revision } } }),
   );
+  // App of apps: one Application that syncs every Application in argocd/, wave by wave.
+  files.set("root-app.yaml", yaml(argoApplication("root", 0, { repoURL: o.repoURL, targetRevision: o.revision, path: `${o.path}/argocd` }, "argocd")));
   return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
 }

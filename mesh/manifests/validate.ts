@@ -1,4 +1,4 @@
-// Validates rendered objects against the Kubernetes and Gateway API OpenAPI schemas (kubernetes-models),
+// Validates rendered objects against the Kubernetes, Gateway API, cert-manager and prometheus-operator schemas (kubernetes-models),
 // so an object that a real API server would refuse fails a test here first.
 import * as apiextensions from "kubernetes-models/apiextensions.k8s.io/v1";
 import * as apps from "kubernetes-models/apps/v1";
@@ -7,6 +7,7 @@ import * as rbac from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import * as core from "kubernetes-models/v1";
 import * as gateway from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1";
 import * as certManager from "@kubernetes-models/cert-manager/cert-manager.io/v1";
+import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import type { KubeObject } from "./mesh.ts";
 
 type Model = new (data: never) => { validate(): void };
@@ -30,6 +31,7 @@ const MODELS: Record<string, Model> = {
   "gateway.networking.k8s.io/v1/HTTPRoute": gateway.HTTPRoute,
   "cert-manager.io/v1/ClusterIssuer": certManager.ClusterIssuer,
   "cert-manager.io/v1/Certificate": certManager.Certificate,
+  "monitoring.coreos.com/v1/PodMonitor": monitoring.PodMonitor,
 };
 
 /** Throws with the object's kind/name and the schema's complaint; objects of unknown kinds are refused too. */

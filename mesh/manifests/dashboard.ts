@@ -1,0 +1,92 @@
+// Pure: the mesh's Grafana dashboard (JSON model, schemaVersion 39). Panels read Istio's standard
+// metric names, which our ztunnel and waypoint export, plus cAdvisor's container usage for the proxies.
+
+export interface Panel {
+  title: string;
+  unit: string;
+  /** PromQL and its legend; checked with promtool in the tests. */
+  targets: { expr: string; legend: string }[];
+}
+
+const PROXY_CONTAINERS = 'container=~"ztunnel|waypoint|istio-proxy"';
+const BY_WORKLOAD = "source_workload_namespace, source_workload, destination_workload_namespace, destination_workload";
+
+export const PANELS: Panel[] = [
+  {
+    title: "HTTP requests by source and destination (waypoints)",
+    unit: "reqps",
+    targets: [{ expr: `sum by (source_workload, destination_service) (rate(istio_requests_total{reporter="waypoint"}[1m]))`, legend: "{{source_workload}} → {{destination_service}}" }],
+  },
+  {
+    title: "TCP bytes by source and destination",
+    unit: "Bps",
+    targets: [
+      { expr: `sum by (${BY_WORKLOAD}) (rate(istio_tcp_received_bytes_total{reporter="destination"}[1m]))`, legend: "{{source_workload}} → {{destination_workload}} (request)" },
+      { expr: `sum by (${BY_WORKLOAD}) (rate(istio_tcp_sent_bytes_total{reporter="destination"}[1m]))`, legend: "{{source_workload}} ← {{destination_workload}} (response)" },
+    ],
+  },
+  {
+    title: "Connections",
+    unit: "short",
+    targets: [
+      { expr: `sum by (reporter) (rate(istio_tcp_connections_opened_total[1m]))`, legend: "opened/s ({{reporter}})" },
+      { expr: `sum by (direction) (istio_tcp_sockets_open)`, legend: "open now ({{direction}})" },
+    ],
+  },
+  {
+    title: "Policy denials",
+    unit: "short",
+    targets: [
+      { expr: `sum by (${BY_WORKLOAD}) (rate(istio_tcp_connections_failed_total{response_flags="DENY"}[1m]))`, legend: "L4 {{source_workload}} → {{destination_workload}}" },
+      { expr: `sum by (source_workload, destination_service) (rate(istio_requests_total{response_code="403"}[1m]))`, legend: "L7 {{source_workload}} → {{destination_service}}" },
+    ],
+  },
+  {
+    title: "Proxy CPU",
+    unit: "cores",
+    targets: [{ expr: `sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${PROXY_CONTAINERS}}[1m]))`, legend: "{{namespace}}/{{pod}}" }],
+  },
+  {
+    title: "Proxy memory",
+    unit: "bytes",
+    targets: [{ expr: `sum by (namespace, pod) (container_memory_working_set_bytes{${PROXY_CONTAINERS}})`, legend: "{{namespace}}/{{pod}}" }],
+  },
+  {
+    title: "Control plane: config pushes and connected proxies",
+    unit: "short",
+    targets: [
+      { expr: `sum by (type) (rate(pilot_xds_pushes_total[1m]))`, legend: "pushes/s {{type}}" },
+      { expr: `sum(pilot_xds)`, legend: "connected proxies" },
+    ],
+  },
+  {
+    title: "Control plane: change to proxy p99",
+    unit: "s",
+    targets: [{ expr: `histogram_quantile(0.99, sum by (le) (rate(pilot_proxy_convergence_time_bucket[5m])))`, legend: "p99" }],
+  },
+];
+
+export function meshDashboard(): Record<string, unknown> {
+  const ds = { type: "prometheus", uid: "${datasource}" };
+  return {
+    uid: "ambient-lab-mesh",
+    title: "ambient-lab mesh",
+    tags: ["ambient-lab", "istio"],
+    schemaVersion: 39,
+    editable: true,
+    refresh: "10s",
+    time: { from: "now-30m", to: "now" },
+    templating: { list: [{ name: "datasource", label: "Data source", type: "datasource", query: "prometheus", current: {} }] },
+    // Two panels per row, 8 units tall.
+    panels: PANELS.map((p, i) => ({
+      id: i + 1,
+      type: "timeseries",
+      title: p.title,
+      datasource: ds,
+      gridPos: { x: (i % 2) * 12, y: Math.floor(i / 2) * 8, w: 12, h: 8 },
+      fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
+      options: { legend: { displayMode: "table", placement: "bottom", calcs: ["mean", "max"] }, tooltip: { mode: "multi" } },
+      targets: p.targets.map((t, j) => ({ refId: String.fromCharCode(65 + j), datasource: ds, expr: t.expr, legendFormat: t.legend })),
+    })),
+  };
+}

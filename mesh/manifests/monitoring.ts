@@ -1,0 +1,80 @@
+// Pure: how kube-prometheus-stack sees the mesh. The chart's values (trimmed for three small nodes),
+// PodMonitors for the control plane, ztunnels and waypoints, and the mesh's Grafana dashboard as a
+// ConfigMap that Grafana's sidecar loads. Used by the Pulumi Monitoring component and the GitOps render.
+import { meshDashboard } from "./dashboard.ts";
+import type { KubeObject } from "./mesh.ts";
+
+export const MONITORING_NAMESPACE = "monitoring";
+/** Short fixed object names: the benchmark queries Prometheus at service "kps-prometheus". */
+export const KPS_FULLNAME = "kps";
+export const PROMETHEUS_SERVICE = `${KPS_FULLNAME}-prometheus`;
+/** The label kube-prometheus-stack's Grafana sidecar watches for dashboards (the chart's default). */
+export const DASHBOARD_LABEL = "grafana_dashboard";
+
+const PART_OF = { "app.kubernetes.io/part-of": "ambient-lab" };
+
+export function kubePrometheusStackValues(): Record<string, unknown> {
+  return {
+    fullnameOverride: KPS_FULLNAME,
+    // Three t3.medium nodes hold 17 pods each: nothing the mesh dashboard does not use.
+    alertmanager: { enabled: false },
+    nodeExporter: { enabled: false },
+    // EKS and kind do not expose these control-plane components; their targets would only be down.
+    kubeEtcd: { enabled: false },
+    kubeScheduler: { enabled: false },
+    kubeControllerManager: { enabled: false },
+    kubeProxy: { enabled: false },
+    // Grafana generates its admin password into a Secret: no credential in code, Git or stack state.
+    grafana: {
+      enabled: true,
+      persistence: { enabled: false },
+      sidecar: { dashboards: { enabled: true, label: DASHBOARD_LABEL, labelValue: "1", searchNamespace: "ALL" } },
+    },
+    prometheus: {
+      prometheusSpec: {
+        retention: "2d",
+        resources: { requests: { cpu: "200m", memory: "512Mi" } },
+        // Select every PodMonitor/ServiceMonitor, not only those labelled with this Helm release.
+        podMonitorSelectorNilUsesHelmValues: false,
+        serviceMonitorSelectorNilUsesHelmValues: false,
+      },
+    },
+  };
+}
+
+function podMonitor(name: string, namespace: string | undefined, matchLabels: Record<string, string>, port: string, path: string): KubeObject {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PodMonitor",
+    metadata: { name, namespace: MONITORING_NAMESPACE, labels: PART_OF },
+    spec: {
+      selector: { matchLabels },
+      namespaceSelector: namespace ? { matchNames: [namespace] } : { any: true },
+      podMetricsEndpoints: [
+        {
+          port,
+          path,
+          interval: "15s",
+          // The node a ztunnel serves, for per-node panels.
+          relabelings: [{ sourceLabels: ["__meta_kubernetes_pod_node_name"], targetLabel: "node", action: "replace" }],
+        },
+      ],
+    },
+  };
+}
+
+/** PodMonitors (the control plane's admin port, ztunnel and waypoint metrics on 15020) and the dashboard. */
+export function meshMonitoringObjects(o: { meshNamespace: string }): KubeObject[] {
+  return [
+    podMonitor("ambient-lab-control-plane", o.meshNamespace, { app: "istiod" }, "http-admin", "/metrics"),
+    podMonitor("ambient-lab-ztunnel", o.meshNamespace, { app: "ztunnel" }, "http-metrics", "/metrics"),
+    // Waypoints live in the application namespaces; Istio labels their pods with the Gateway's class.
+    podMonitor("ambient-lab-waypoint", undefined, { "gateway.istio.io/managed": "istio.io-mesh-controller" }, "http-metrics", "/metrics"),
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "ambient-lab-dashboard", namespace: MONITORING_NAMESPACE, labels: { ...PART_OF, [DASHBOARD_LABEL]: "1" } },
+      data: { "ambient-lab-mesh.json": JSON.stringify(meshDashboard(), null, 2) },
+    },
+  ];
+}
