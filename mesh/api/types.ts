@@ -8,7 +8,7 @@ export type HealthStatus = "Healthy" | "Unhealthy";
 /** service port -> target port. A target port of 0 means "same as the service port". */
 export type PortMap = ReadonlyMap<number, number>;
 
-/** A waypoint a workload or service is bound to (`istio.io/use-waypoint`); data only until waypoints exist. */
+/** The waypoint a workload or service is bound to (`istio.io/use-waypoint`): its Service, by hostname. */
 export interface WaypointRef {
   hostname: string;
   namespace: string;

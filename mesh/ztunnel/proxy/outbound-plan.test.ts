@@ -67,3 +67,63 @@ describe("planOutbound", () => {
     expect(p.kind === "hbone" && p.service?.name).toBe("web");
   });
 });
+
+describe("planOutbound with a waypoint (istio.io/use-waypoint)", () => {
+  const wpState = new ProxyState(
+    parseLocalConfig(`
+workloads:
+  - { uid: a, name: client, namespace: demo, workloadIps: [198.18.1.10], serviceAccount: client, node: n1 }
+  - uid: b
+    name: web-1
+    namespace: demo
+    workloadIps: [198.18.2.10]
+    serviceAccount: web
+    node: n2
+    services: { "demo/web.demo.svc.cluster.local": { 80: 8080 } }
+    waypoint: { hostname: waypoint.demo.svc.cluster.local, namespace: demo }
+  - uid: w
+    name: waypoint-1
+    namespace: demo
+    workloadIps: [198.18.3.10]
+    serviceAccount: waypoint
+    node: n2
+    services: { "demo/waypoint.demo.svc.cluster.local": { 15008: 15008 } }
+  - uid: o
+    name: orphan-1
+    namespace: demo
+    workloadIps: [198.18.2.30]
+    node: n2
+    services: { "demo/orphan.demo.svc.cluster.local": { 80: 8080 } }
+services:
+  - { name: web, namespace: demo, hostname: web.demo.svc.cluster.local, vips: [198.19.0.10], ports: { 80: 8080 }, waypoint: { hostname: waypoint.demo.svc.cluster.local, namespace: demo } }
+  - { name: waypoint, namespace: demo, hostname: waypoint.demo.svc.cluster.local, vips: [198.19.0.20], ports: { 15008: 15008 } }
+  - { name: orphan, namespace: demo, hostname: orphan.demo.svc.cluster.local, vips: [198.19.0.30], ports: { 80: 8080 }, waypoint: { hostname: gone.demo.svc.cluster.local, namespace: demo } }
+`),
+  );
+  const planFrom = (srcIp: string, ip: string, port: number) =>
+    planOutbound({ state: wpState, source: wpState.workloadByIp(srcIp), dst: { ip, port }, illegalPorts: new Set([15001, 15006, 15008]), hboneTarget: (p) => ({ ip: p, port: 15008 }), pick: () => 0 });
+
+  it("sends traffic for the service VIP to the waypoint pod, keeping the VIP as :authority", () => {
+    expect(planFrom("198.18.1.10", "198.19.0.10", 80)).toMatchObject({
+      kind: "hbone",
+      viaWaypoint: true,
+      target: { ip: "198.18.3.10", port: 15008 },
+      authority: { ip: "198.19.0.10", port: 80 },
+      identity: { namespace: "demo", serviceAccount: "waypoint" },
+      service: { name: "web" },
+    });
+  });
+
+  it("sends traffic for a bound workload's pod IP to the waypoint too", () => {
+    expect(planFrom("198.18.1.10", "198.18.2.10", 8080)).toMatchObject({ kind: "hbone", viaWaypoint: true, authority: { ip: "198.18.2.10", port: 8080 } });
+  });
+
+  it("the waypoint's own traffic goes straight to the endpoint (no loop)", () => {
+    expect(planFrom("198.18.3.10", "198.19.0.10", 80)).toMatchObject({ kind: "hbone", target: { ip: "198.18.2.10", port: 15008 }, authority: { ip: "198.18.2.10", port: 8080 } });
+    expect(planFrom("198.18.3.10", "198.19.0.10", 80)).not.toHaveProperty("viaWaypoint");
+  });
+
+  it("a waypoint with no endpoints refuses with what is missing", () => {
+    expect(planFrom("198.18.1.10", "198.19.0.30", 80)).toMatchObject({ kind: "refuse", reason: "no-healthy-upstream", message: expect.stringContaining("waypoint demo/gone.demo.svc.cluster.local") });
+  });
+});

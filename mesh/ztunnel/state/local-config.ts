@@ -45,6 +45,9 @@ const portMap = z.record(z.string(), targetPort).superRefine((m, ctx) => {
 });
 const name = z.string().min(1).max(253);
 
+/** `istio.io/use-waypoint`: the waypoint Service that L7 traffic to this workload or service goes through. */
+const waypointSchema = z.strictObject({ hostname: name, namespace: name, hbonePort: port.default(15008) });
+
 const workloadSchema = z.strictObject({
   uid: name,
   name,
@@ -60,6 +63,7 @@ const workloadSchema = z.strictObject({
   canonicalName: z.string().optional(),
   canonicalRevision: z.string().optional(),
   workloadName: z.string().optional(),
+  waypoint: waypointSchema.optional(),
 });
 
 const serviceSchema = z.strictObject({
@@ -68,6 +72,7 @@ const serviceSchema = z.strictObject({
   hostname: name,
   vips: z.array(ip).default([]),
   ports: portMap.default({}),
+  waypoint: waypointSchema.optional(),
 });
 
 const strings = z.array(z.string().min(1)).default([]);
@@ -174,6 +179,7 @@ export function convertConfig(doc: unknown): ParsedConfig {
       canonicalName: w.canonicalName ?? w.workloadName ?? w.name,
       canonicalRevision: w.canonicalRevision ?? "latest",
       workloadName: w.workloadName ?? w.name,
+      ...(w.waypoint ? { waypoint: w.waypoint } : {}),
     });
   }
   const seenVips = new Map<string, string>();
@@ -190,7 +196,8 @@ export function convertConfig(doc: unknown): ParsedConfig {
       continue;
     }
     for (const v of r.data.vips) seenVips.set(v, label);
-    out.services.push({ ...r.data, ports: toPortMap(r.data.ports) });
+    const { waypoint, ...svc } = r.data;
+    out.services.push({ ...svc, ports: toPortMap(svc.ports), ...(waypoint ? { waypoint } : {}) });
   }
   for (const raw of listOf(d, "policies")) {
     const label = nameOf(raw, ["namespace", "name"]);
