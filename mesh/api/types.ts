@@ -99,3 +99,4 @@ export function serviceKey(s: Pick<Service, "namespace" | "hostname">): string {
 export function policyKey(p: Pick<Authorization, "namespace" | "name">): string {
   return `${p.namespace}/${p.name}`;
 }
+export type * from "./l7-types.ts";

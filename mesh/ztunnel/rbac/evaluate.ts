@@ -28,7 +28,7 @@ function cidrs(list: readonly string[]): CidrSet {
   return set;
 }
 
-function matchString(m: StringMatch, value: string | undefined): boolean {
+export function matchString(m: StringMatch, value: string | undefined): boolean {
   if (value === undefined) return false;
   switch (m.kind) {
     case "presence":

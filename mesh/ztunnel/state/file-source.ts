@@ -55,7 +55,13 @@ export class LocalConfigSource {
       for (const r of parsed.rejected) {
         this.log.warn({ resource: `${r.kind} ${r.name}`, reason: r.reason }, "LOCAL_CONFIG resource rejected");
       }
-      const changed = this.store.replace({ workloads: parsed.workloads, services: parsed.services, policies: parsed.policies });
+      const changed = this.store.replace({
+        workloads: parsed.workloads,
+        services: parsed.services,
+        policies: parsed.policies,
+        ...(parsed.routes ? { routes: parsed.routes } : {}),
+        ...(parsed.l7Policies ? { l7Policies: parsed.l7Policies } : {}),
+      });
       if (changed) {
         this.log.info(
           { workloads: parsed.workloads.length, services: parsed.services.length, policies: parsed.policies.length, rejected: parsed.rejected.length },

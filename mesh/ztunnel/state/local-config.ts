@@ -6,10 +6,11 @@ import { z } from "zod";
 import { parseCidr } from "../../shared/addr.ts";
 import { DEFAULT_TRUST_DOMAIN } from "../../shared/identity.ts";
 import { ErrorCode, MeshError } from "../../shared/errors.ts";
-import type { Authorization, Match, PortMap, Service, StringMatch, Workload } from "./types.ts";
+import { convertL7 } from "./local-config-l7.ts";
+import type { Authorization, HttpRoute, L7Policy, Match, PortMap, Service, StringMatch, Workload } from "./types.ts";
 
 export interface Rejection {
-  kind: "workload" | "service" | "policy";
+  kind: "workload" | "service" | "policy" | "route";
   name: string;
   reason: string;
 }
@@ -18,6 +19,9 @@ export interface ConfigSnapshot {
   workloads: Workload[];
   services: Service[];
   policies: Authorization[];
+  /** L7 resources, for waypoints; ztunnel ignores them. */
+  routes?: HttpRoute[];
+  l7Policies?: L7Policy[];
 }
 
 export interface ParsedConfig extends ConfigSnapshot {
@@ -137,9 +141,10 @@ export function convertConfig(doc: unknown): ParsedConfig {
     throw new MeshError(ErrorCode.Config, "LOCAL_CONFIG must be a mapping with workloads, services and policies lists");
   }
   const d = doc as Record<string, unknown>;
-  const unknownKeys = Object.keys(d).filter((k) => !["workloads", "services", "policies"].includes(k));
+  const allowed = ["workloads", "services", "policies", "httpRoutes", "l7Policies"];
+  const unknownKeys = Object.keys(d).filter((k) => !allowed.includes(k));
   if (unknownKeys.length) {
-    throw new MeshError(ErrorCode.Config, `LOCAL_CONFIG has unknown top-level keys: ${unknownKeys.join(", ")} (allowed: workloads, services, policies)`);
+    throw new MeshError(ErrorCode.Config, `LOCAL_CONFIG has unknown top-level keys: ${unknownKeys.join(", ")} (allowed: ${allowed.join(", ")})`);
   }
   const out: ParsedConfig = { workloads: [], services: [], policies: [], rejected: [] };
   const seenIps = new Map<string, string>();
@@ -217,6 +222,12 @@ export function convertConfig(doc: unknown): ParsedConfig {
         clauses: rule.clauses.map((c) => ({ matches: c.matches.map(toMatch) })),
       })),
     });
+  }
+  if (d.httpRoutes !== undefined || d.l7Policies !== undefined) {
+    const l7 = convertL7(listOf(d, "httpRoutes"), listOf(d, "l7Policies"));
+    out.routes = l7.routes;
+    out.l7Policies = l7.policies;
+    out.rejected.push(...l7.rejected);
   }
   return out;
 }

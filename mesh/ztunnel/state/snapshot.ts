@@ -1,7 +1,7 @@
 // An immutable, indexed view of one config version. Lookups used on every connection are O(1).
 import { normalizeIp } from "../../shared/addr.ts";
 import type { ConfigSnapshot } from "./local-config.ts";
-import { policyKey, serviceKey, type Authorization, type Service, type Workload } from "./types.ts";
+import { policyKey, serviceKey, type Authorization, type HttpRoute, type L7Policy, type Service, type Workload } from "./types.ts";
 
 export interface Endpoint {
   workload: Workload;
@@ -13,6 +13,9 @@ export class ProxyState {
   readonly workloads: readonly Workload[];
   readonly services: readonly Service[];
   readonly policies: readonly Authorization[];
+  readonly routes: readonly HttpRoute[];
+  readonly l7Policies: readonly L7Policy[];
+  private readonly routesByParent = new Map<string, HttpRoute[]>();
   private readonly byIp = new Map<string, Workload>();
   private readonly byVip = new Map<string, Service>();
   private readonly byServiceKey = new Map<string, Service>();
@@ -26,6 +29,15 @@ export class ProxyState {
     this.workloads = snapshot.workloads;
     this.services = snapshot.services;
     this.policies = snapshot.policies;
+    this.routes = snapshot.routes ?? [];
+    this.l7Policies = snapshot.l7Policies ?? [];
+    for (const r of this.routes) {
+      for (const parent of r.parents) {
+        const list = this.routesByParent.get(parent) ?? [];
+        list.push(r);
+        this.routesByParent.set(parent, list);
+      }
+    }
     for (const w of snapshot.workloads) {
       for (const ip of w.ips) this.byIp.set(ip, w);
       for (const key of w.services.keys()) {
@@ -43,6 +55,11 @@ export class ProxyState {
 
   static empty(): ProxyState {
     return new ProxyState({ workloads: [], services: [], policies: [] });
+  }
+
+  /** HTTPRoutes whose parent is the service ("namespace/hostname"). */
+  routesFor(serviceKey: string): readonly HttpRoute[] {
+    return this.routesByParent.get(serviceKey) ?? [];
   }
 
   workloadByIp(ip: string): Workload | undefined {

@@ -1,0 +1,91 @@
+// HTTPRoute matching with the Gateway API's precedence, pure. Among all routes attached to the
+// destination service, the most specific match wins: an exact path, then the longest prefix, then a
+// method match, then the most header matches, then route namespace/name, then rule order.
+import { compareStrings } from "../../shared/compare.ts";
+import type { BackendRef, HeaderModifier, HttpRoute, RouteMatch } from "../../api/types.ts";
+
+export interface RequestView {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  /** Lower-case names. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export type RouteDecision =
+  | { kind: "backend"; backend: BackendRef; route?: string; requestHeaders?: HeaderModifier }
+  /** Routes are attached but none matches: 404, as the Gateway API requires. */
+  | { kind: "no-route"; message: string }
+  /** The matched rule has no backend with weight: 500. */
+  | { kind: "no-backend"; route: string; message: string };
+
+interface Candidate {
+  route: HttpRoute;
+  ruleIndex: number;
+  match: RouteMatch;
+}
+
+const ALL: RouteMatch = { path: { type: "PathPrefix", value: "/" }, headers: [] };
+
+/** PathPrefix matches whole path elements: "/api" matches "/api" and "/api/x", not "/apix". */
+export function pathMatches(m: RouteMatch["path"], path: string): boolean {
+  if (!m) return true;
+  if (m.type === "Exact") return path === m.value;
+  const prefix = m.value.endsWith("/") ? m.value.slice(0, -1) : m.value;
+  return prefix === "" || path === prefix || path.startsWith(`${prefix}/`);
+}
+
+function headerValue(h: RequestView["headers"], name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v.join(",") : v;
+}
+
+export function matchApplies(m: RouteMatch, r: RequestView): boolean {
+  return pathMatches(m.path, r.path) && (!m.method || m.method.toUpperCase() === r.method.toUpperCase()) && m.headers.every((h) => headerValue(r.headers, h.name) === h.value);
+}
+
+function precedence(a: Candidate, b: Candidate): number {
+  const exact = (c: Candidate) => (c.match.path?.type === "Exact" ? 1 : 0);
+  const prefixLen = (c: Candidate) => (c.match.path?.type === "PathPrefix" ? c.match.path.value.length : c.match.path ? Infinity : 0);
+  return (
+    exact(b) - exact(a) ||
+    prefixLen(b) - prefixLen(a) ||
+    Number(Boolean(b.match.method)) - Number(Boolean(a.match.method)) ||
+    b.match.headers.length - a.match.headers.length ||
+    compareStrings(`${a.route.namespace}/${a.route.name}`, `${b.route.namespace}/${b.route.name}`) ||
+    a.ruleIndex - b.ruleIndex
+  );
+}
+
+/** Candidates in precedence order; computed once per config version. */
+export function orderRules(routes: readonly HttpRoute[]): Candidate[] {
+  const out: Candidate[] = [];
+  for (const route of routes) {
+    route.rules.forEach((rule, ruleIndex) => {
+      for (const match of rule.matches.length ? rule.matches : [ALL]) out.push({ route, ruleIndex, match });
+    });
+  }
+  return out.sort(precedence);
+}
+
+/**
+ * `ordered` are the candidates of the routes attached to the destination service (orderRules);
+ * with none attached the request goes to `fallback`, the service itself. `pick(n)` returns [0, n).
+ */
+export function routeRequest(ordered: readonly Candidate[], fallback: BackendRef, r: RequestView, pick: (n: number) => number): RouteDecision {
+  if (ordered.length === 0) return { kind: "backend", backend: fallback };
+  const hit = ordered.find((c) => matchApplies(c.match, r));
+  if (!hit) return { kind: "no-route", message: `no HTTPRoute rule matches ${r.method} ${r.path}` };
+  const rule = hit.route.rules[hit.ruleIndex]!;
+  const name = `${hit.route.namespace}/${hit.route.name}`;
+  const total = rule.backends.reduce((n, b) => n + b.weight, 0);
+  if (total <= 0) return { kind: "no-backend", route: name, message: `HTTPRoute ${name} rule ${hit.ruleIndex} has no backend with weight` };
+  let at = pick(total);
+  for (const b of rule.backends) {
+    if (at < b.weight) return { kind: "backend", backend: b, route: name, ...(rule.requestHeaders ? { requestHeaders: rule.requestHeaders } : {}) };
+    at -= b.weight;
+  }
+  return { kind: "backend", backend: rule.backends[rule.backends.length - 1]!, route: name };
+}
+
+export type { Candidate as RouteCandidate };
