@@ -8,7 +8,7 @@ import { createRootCa, type CaMaterial } from "../shared/pki.ts";
 import { Ztunnel, type ZtunnelOptions } from "../ztunnel/app.ts";
 import { FileCaClient } from "../ztunnel/identity/file-ca.ts";
 import type { ProxyTuning } from "../ztunnel/proxy/context.ts";
-import { parseLocalConfig } from "../ztunnel/state/local-config.ts";
+import { parseLocalConfig, toSnapshot } from "../ztunnel/state/local-config.ts";
 import { StateStore } from "../ztunnel/state/store.ts";
 import { LoopbackNetwork } from "./loopback-network.ts";
 
@@ -50,7 +50,7 @@ export async function inProcessMesh(opts: {
       const zt = ztunnels.get(w.node);
       if (zt) for (const ip of w.ips) network.hboneListeners.set(ip, zt.addresses().hbone);
     }
-    for (const s of stores.values()) s.replace({ workloads: parsed.workloads, services: parsed.services, policies: parsed.policies });
+    for (const s of stores.values()) s.replace(toSnapshot(parsed));
   };
   for (const [i, node] of opts.nodes.entries()) {
     const store = new StateStore();

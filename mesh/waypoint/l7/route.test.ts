@@ -23,6 +23,7 @@ httpRoutes:
           - { service: demo/v2.demo.svc.cluster.local, port: 80, weight: 10 }
       - matches: [{ path: { type: PathPrefix, value: /zero } }]
         backends: [{ service: demo/v1.demo.svc.cluster.local, port: 80, weight: 0 }]
+      - backends: [{ service: demo/catch-all.demo.svc.cluster.local, port: 80 }]
 `);
 const ordered = orderRules(cfg.routes ?? []);
 const fallback = { service: "demo/reviews.demo.svc.cluster.local", port: 9080, weight: 1 };
@@ -36,8 +37,8 @@ describe("HTTPRoute matching", () => {
     ["a method match beats the same prefix without one", req("POST", "/api/items"), "demo/writer.demo.svc.cluster.local"],
     ["the longest prefix wins over a header-only rule (implicit /)", req("GET", "/api/items", { "end-user": "jason" }), "demo/reviews-api.demo.svc.cluster.local"],
     ["a header match routes when no path rule is more specific", req("GET", "/", { "end-user": "jason" }), "demo/reviews-v2.demo.svc.cluster.local"],
-    ["prefixes match whole path elements only", req("GET", "/apix"), { kind: "no-route" }],
-    ["routes attached but nothing matches: no-route (404)", req("GET", "/other"), { kind: "no-route" }],
+    ["prefixes match whole path elements only", req("GET", "/apix"), "demo/catch-all.demo.svc.cluster.local"],
+    ["a rule without matches catches the rest", req("GET", "/other"), "demo/catch-all.demo.svc.cluster.local"],
     ["all weights zero: no-backend (500)", req("GET", "/zero"), { kind: "no-backend" }],
   ];
   for (const [name, r, want] of cases) {
@@ -47,6 +48,11 @@ describe("HTTPRoute matching", () => {
       else expect(d).toMatchObject(want);
     });
   }
+
+  it("routes attached but nothing matches: no-route (404)", () => {
+    const only = orderRules((cfg.routes ?? []).map((r) => ({ ...r, rules: r.rules.slice(0, 2) })));
+    expect(routeRequest(only, fallback, req("GET", "/other"), () => 0)).toMatchObject({ kind: "no-route" });
+  });
 
   it("weights split traffic by the injected pick", () => {
     const at = (n: number) => routeRequest(ordered, fallback, req("GET", "/split/x"), () => n);

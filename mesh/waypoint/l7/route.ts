@@ -46,7 +46,8 @@ export function matchApplies(m: RouteMatch, r: RequestView): boolean {
 
 function precedence(a: Candidate, b: Candidate): number {
   const exact = (c: Candidate) => (c.match.path?.type === "Exact" ? 1 : 0);
-  const prefixLen = (c: Candidate) => (c.match.path?.type === "PathPrefix" ? c.match.path.value.length : c.match.path ? Infinity : 0);
+  // A match without a path is PathPrefix "/" (the Gateway API default).
+  const prefixLen = (c: Candidate) => (c.match.path?.type === "Exact" ? Infinity : (c.match.path?.value ?? "/").length);
   return (
     exact(b) - exact(a) ||
     prefixLen(b) - prefixLen(a) ||

@@ -44,7 +44,7 @@ export function adminHandler(deps: AdminDeps): Handler {
   };
 }
 
-export function metricsHandler(metrics: ZtunnelMetrics): Handler {
+export function metricsHandler(metrics: Pick<ZtunnelMetrics, "registry">): Handler {
   return async (_req, url) => {
     if (url.pathname !== "/metrics" && url.pathname !== "/stats/prometheus") return { status: 404, body: "try /metrics\n" };
     return { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType };

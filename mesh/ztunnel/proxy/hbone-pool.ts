@@ -35,12 +35,15 @@ const STATUS_ERRORS: Record<number, (authority: string) => MeshError> = {
   503: (a) => new MeshError(ErrorCode.UpstreamConnect, `destination ztunnel could not connect to ${a} (503)`),
 };
 
+/** What the pool needs of its proxy (ztunnel or waypoint). */
+export type PoolContext = Pick<ProxyContext, "certs" | "network" | "tuning" | "log">;
+
 export class HbonePool {
-  private readonly ctx: ProxyContext;
+  private readonly ctx: PoolContext;
   private readonly buckets = new Map<string, Bucket>();
   private closed = false;
 
-  constructor(ctx: ProxyContext) {
+  constructor(ctx: PoolContext) {
     this.ctx = ctx;
   }
 

@@ -7,12 +7,13 @@ import net from "node:net";
 import tls from "node:tls";
 import { formatAddr, normalizeIp, tryParseAddr, type SockAddr } from "../../shared/addr.ts";
 import { describeError, ErrorCode, MeshError } from "../../shared/errors.ts";
-import { formatIdentity, tryParseIdentity, uriSans, type Identity } from "../../shared/identity.ts";
+import { formatIdentity, type Identity } from "../../shared/identity.ts";
 import type { Server } from "../../shared/lifecycle.ts";
 import type { WorkloadCert } from "../identity/cert-manager.ts";
 import { evaluate } from "../rbac/evaluate.ts";
 import { identityOf, type ProxyContext } from "./context.ts";
 import { parseForwardedFor } from "./headers.ts";
+import { verifyHbonePeer } from "./peer.ts";
 import { ConnectionRecord } from "./record.ts";
 import { boundAddress, listen } from "../../shared/listen.ts";
 
@@ -107,7 +108,7 @@ export class HboneServer implements Server {
       this.origByPeer.delete(peerKey);
       try {
         if (!orig) throw new MeshError(ErrorCode.OriginalDst, "connection lost its original destination");
-        this.serve({ socket: s, identity: this.checkPeer(s), orig });
+        this.serve({ socket: s, identity: verifyHbonePeer(s, this.ctx.trustDomain), orig });
       } catch (err) {
         this.ctx.log.warn({ err: describeError(err), "src.addr": peerKey }, "inbound HBONE connection rejected");
         s.destroy();
@@ -115,19 +116,6 @@ export class HboneServer implements Server {
     });
     this.tlsServers.set(key, { server, serial: cert.serial });
     return server;
-  }
-
-  /** After tls.Server accepted the chain: ALPN h2 and exactly one SPIFFE SAN in our trust domain. */
-  private checkPeer(s: tls.TLSSocket): Identity {
-    if (!s.authorized) throw new MeshError(ErrorCode.Tls, `client certificate not accepted: ${String(s.authorizationError ?? "none presented")}`);
-    if (s.alpnProtocol !== "h2") throw new MeshError(ErrorCode.Tls, `ALPN must be h2, peer negotiated ${String(s.alpnProtocol)}`);
-    const sans = uriSans(s.getPeerX509Certificate()?.subjectAltName);
-    const ids = sans.map(tryParseIdentity).filter((x): x is Identity => x !== undefined);
-    if (ids.length !== 1) throw new MeshError(ErrorCode.Identity, `client certificate must carry one SPIFFE identity, found: ${sans.join(", ") || "none"}`);
-    if (ids[0]!.trustDomain !== this.ctx.trustDomain) {
-      throw new MeshError(ErrorCode.Identity, `client identity ${formatIdentity(ids[0]!)} is not in trust domain ${this.ctx.trustDomain}`);
-    }
-    return ids[0]!;
   }
 
   private serve(peer: Peer): void {

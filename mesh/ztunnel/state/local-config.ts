@@ -247,6 +247,17 @@ function toMatch(m: z.infer<typeof matchSchema>): Match {
   };
 }
 
+/** The config a store holds: everything parsed except the rejections. */
+export function toSnapshot(p: ParsedConfig): ConfigSnapshot {
+  return {
+    workloads: p.workloads,
+    services: p.services,
+    policies: p.policies,
+    ...(p.routes ? { routes: p.routes } : {}),
+    ...(p.l7Policies ? { l7Policies: p.l7Policies } : {}),
+  };
+}
+
 /** Parses LOCAL_CONFIG text. YAML syntax errors reject the whole file (there is nothing to salvage). */
 export function parseLocalConfig(text: string): ParsedConfig {
   let doc: unknown;

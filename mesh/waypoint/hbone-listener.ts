@@ -1,0 +1,142 @@
+// The waypoint's only data-path listener (15008): mTLS with the waypoint's own certificate, HTTP/2,
+// CONNECT to the original destination (a service VIP:port or a pod IP:port) as ztunnel sends it.
+// Each accepted CONNECT stream becomes a Tunnel that the L7 proxy reads HTTP from. Replies: 200 accepted,
+// 400 not CONNECT or an authority that is not ip:port.
+import http2 from "node:http2";
+import net from "node:net";
+import tls from "node:tls";
+import { normalizeIp, tryParseAddr, type SockAddr } from "../shared/addr.ts";
+import { describeError } from "../shared/errors.ts";
+import { formatIdentity, type Identity } from "../shared/identity.ts";
+import type { Server } from "../shared/lifecycle.ts";
+import { boundAddress, listen } from "../shared/listen.ts";
+import type { Logger } from "../shared/logging.ts";
+import type { CertManager } from "../ztunnel/identity/cert-manager.ts";
+import type { ProxyTuning } from "../ztunnel/proxy/context.ts";
+import { parseForwardedFor } from "../ztunnel/proxy/headers.ts";
+import { verifyHbonePeer } from "../ztunnel/proxy/peer.ts";
+
+export interface Tunnel {
+  stream: http2.ServerHttp2Stream;
+  /** The authenticated client (the source workload's identity, presented by its ztunnel). */
+  peer: Identity;
+  /** The original destination the client dialled. */
+  authority: SockAddr;
+  /** The client's own address, from the `forwarded` header. */
+  clientAddr: SockAddr | undefined;
+}
+
+export interface HboneListenerDeps {
+  identity: Identity;
+  trustDomain: string;
+  certs: CertManager;
+  log: Logger;
+  tuning: ProxyTuning;
+  onTunnel: (t: Tunnel) => void;
+}
+
+export class WaypointHboneListener implements Server {
+  private readonly deps: HboneListenerDeps;
+  private readonly where: SockAddr;
+  private readonly server: net.Server;
+  private tlsServer: tls.Server | undefined;
+  private serial = "";
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly handshaking = new Set<net.Socket>();
+  private readonly streams = new Set<http2.ServerHttp2Stream>();
+
+  constructor(deps: HboneListenerDeps, where: SockAddr) {
+    this.deps = deps;
+    this.where = where;
+    this.server = net.createServer((socket) => void this.accept(socket));
+    this.server.on("error", (err) => deps.log.error({ err: describeError(err) }, "HBONE listener error"));
+  }
+
+  start(): Promise<void> {
+    return listen(this.server, this.where);
+  }
+
+  address(): SockAddr {
+    return boundAddress(this.server);
+  }
+
+  private async accept(socket: net.Socket): Promise<void> {
+    socket.on("error", () => undefined);
+    this.handshaking.add(socket);
+    socket.once("close", () => this.handshaking.delete(socket));
+    try {
+      // The certificate may have rotated since the last connection; tls.Server then gets the new one.
+      (await this.tlsServerForCurrentCert()).emit("connection", socket);
+    } catch (err) {
+      this.deps.log.warn({ err: describeError(err) }, "inbound HBONE connection rejected: no certificate");
+      socket.destroy();
+    }
+  }
+
+  private async tlsServerForCurrentCert(): Promise<tls.Server> {
+    const cert = await this.deps.certs.get(this.deps.identity);
+    const options = { cert: cert.chainPem.filter((c) => !cert.roots.includes(c)).join(""), key: cert.keyPem, ca: cert.roots };
+    if (this.tlsServer) {
+      if (this.serial !== cert.serial) this.tlsServer.setSecureContext(options);
+      this.serial = cert.serial;
+      return this.tlsServer;
+    }
+    const server = tls.createServer({ ...options, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], handshakeTimeout: this.deps.tuning.handshakeTimeoutMs });
+    server.on("tlsClientError", (err, s) => this.deps.log.warn({ err: describeError(err), "src.addr": `${normalizeIp(s.remoteAddress ?? "")}:${s.remotePort}` }, "inbound HBONE TLS handshake failed"));
+    server.on("secureConnection", (s: tls.TLSSocket) => {
+      s.on("error", (err) => this.deps.log.debug({ err: describeError(err) }, "HBONE TLS error"));
+      try {
+        this.serve(s, verifyHbonePeer(s, this.deps.trustDomain));
+      } catch (err) {
+        this.deps.log.warn({ err: describeError(err), "src.addr": `${normalizeIp(s.remoteAddress ?? "")}:${s.remotePort}` }, "inbound HBONE connection rejected");
+        s.destroy();
+      }
+    });
+    this.tlsServer = server;
+    this.serial = cert.serial;
+    return server;
+  }
+
+  private serve(socket: tls.TLSSocket, peer: Identity): void {
+    const t = this.deps.tuning;
+    const session = http2.performServerHandshake(socket, { settings: { initialWindowSize: t.streamWindow, maxFrameSize: 1 << 20, maxHeaderListSize: 64 * 1024 } });
+    this.sessions.add(session);
+    session.on("close", () => this.sessions.delete(session));
+    session.on("error", (err) => this.deps.log.debug({ err: describeError(err), "src.identity": formatIdentity(peer) }, "HBONE session error"));
+    session.on("stream", (stream, headers) => {
+      stream.on("error", () => undefined);
+      const authority = typeof headers[":authority"] === "string" ? tryParseAddr(headers[":authority"]) : undefined;
+      if (headers[":method"] !== "CONNECT" || !authority) {
+        this.deps.log.warn({ method: headers[":method"], authority: headers[":authority"], "src.identity": formatIdentity(peer) }, "HBONE stream refused: needs CONNECT to ip:port");
+        if (!stream.destroyed) stream.respond({ ":status": 400 }, { endStream: true });
+        return;
+      }
+      stream.respond({ ":status": 200 });
+      this.streams.add(stream);
+      stream.once("close", () => this.streams.delete(stream));
+      this.deps.onTunnel({ stream, peer, authority, clientAddr: parseForwardedFor(headers["forwarded"]) });
+    });
+  }
+
+  private stopAccepting(): void {
+    this.server.close();
+    for (const s of this.handshaking) s.destroy();
+  }
+
+  /** Stops accepting; open tunnels finish their requests until the deadline. */
+  async drain(deadlineMs: number): Promise<void> {
+    this.stopAccepting();
+    for (const s of this.sessions) if (!s.destroyed) s.close();
+    const until = Date.now() + deadlineMs;
+    while (this.streams.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    this.stopAccepting();
+    for (const session of this.sessions) {
+      if (!session.destroyed) session.close();
+      setTimeout(() => session.destroy(), 1000).unref();
+    }
+  }
+}

@@ -1,0 +1,252 @@
+// The waypoint's HTTP layer: every HBONE tunnel is read as an HTTP/1.1 connection; each request is
+// authorized (L7 AuthorizationPolicy), routed (HTTPRoute), load-balanced over healthy endpoints and
+// forwarded, then counted (Istio's HTTP metrics) and logged. Errors become HTTP answers, never crashes:
+// 403 policy, 404 no route, 500 no usable backend, 503 no healthy endpoint or upstream failure.
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { Duplex } from "node:stream";
+import { formatAddr } from "../shared/addr.ts";
+import { describeError } from "../shared/errors.ts";
+import { formatIdentity, type Identity } from "../shared/identity.ts";
+import type { Logger } from "../shared/logging.ts";
+import { identityOf } from "../ztunnel/proxy/context.ts";
+import type { ProxyState } from "../ztunnel/state/snapshot.ts";
+import type { StateStore } from "../ztunnel/state/store.ts";
+import { serviceKey, type HeaderModifier } from "../ztunnel/state/types.ts";
+import type { Tunnel } from "./hbone-listener.ts";
+import { authorizeRequest, policiesFor } from "./l7/authz.ts";
+import { orderRules, routeRequest, type RouteCandidate } from "./l7/route.ts";
+import { requestLabels, type HttpResponseFlag, type RequestParties, type WaypointMetrics } from "./telemetry.ts";
+import { endpointTarget, StreamSocket, type UpstreamAgent, type UpstreamRequestOptions, type UpstreamTarget } from "./upstream.ts";
+
+export interface L7ProxyDeps {
+  gateway: { namespace: string; name: string };
+  state: StateStore;
+  agent: UpstreamAgent;
+  metrics: WaypointMetrics;
+  log: Logger;
+  accessLog: Logger;
+  pick: (n: number) => number;
+}
+
+// Hop-by-hop headers (RFC 9110 7.6.1) end at the waypoint.
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
+
+function forwardHeaders(h: http.IncomingHttpHeaders, mod: HeaderModifier | undefined): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  if (mod) {
+    for (const [k, v] of Object.entries(mod.set)) out[k] = v;
+    for (const [k, v] of Object.entries(mod.add)) out[k] = out[k] === undefined ? v : [...[out[k]].flat().map(String), v];
+    for (const k of mod.remove) delete out[k];
+  }
+  out["x-request-id"] ??= randomUUID();
+  out["x-forwarded-proto"] ??= "http";
+  return out;
+}
+
+function responseHeaders(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  return out;
+}
+
+interface Outcome {
+  code: number;
+  flag: HttpResponseFlag;
+  detail: string;
+  route?: string;
+  policy?: string;
+}
+
+export class L7Proxy {
+  private readonly deps: L7ProxyDeps;
+  private readonly server: http.Server;
+  private readonly tunnels = new WeakMap<Duplex, Tunnel>();
+  private readonly routeCache = new WeakMap<ProxyState, Map<string, RouteCandidate[]>>();
+
+  constructor(deps: L7ProxyDeps) {
+    this.deps = deps;
+    this.server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
+      this.handle(req, res).catch((err) => {
+        deps.log.error({ err: describeError(err) }, "request handler failed");
+        if (!res.headersSent) res.writeHead(500).end("internal error\n");
+        else res.destroy();
+      });
+    });
+    // Bytes that are not HTTP/1.1 get a 400 and the tunnel closes; nothing reaches an upstream.
+    this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+      deps.log.debug({ err: describeError(err) }, "malformed HTTP in tunnel");
+      if (socket.writable && err.code !== "ECONNRESET") socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      else socket.destroy();
+    });
+  }
+
+  /** Reads HTTP from an accepted tunnel. */
+  handleTunnel(t: Tunnel): void {
+    const stream = new StreamSocket(t.stream);
+    this.tunnels.set(stream, t);
+    this.deps.metrics.tunnelsOpen.inc();
+    stream.once("close", () => this.deps.metrics.tunnelsOpen.dec());
+    this.server.emit("connection", stream);
+  }
+
+  private routesFor(state: ProxyState, key: string): RouteCandidate[] {
+    let perState = this.routeCache.get(state);
+    if (!perState) {
+      perState = new Map();
+      this.routeCache.set(state, perState);
+    }
+    let ordered = perState.get(key);
+    if (!ordered) {
+      ordered = orderRules(state.routesFor(key));
+      perState.set(key, ordered);
+    }
+    return ordered;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = performance.now();
+    const t = this.tunnels.get(req.socket);
+    if (!t) throw new Error("request on a connection that is not a tunnel");
+    const state = this.deps.state.current;
+    const service = state.serviceByVip(t.authority.ip);
+    const podTarget = service ? undefined : state.workloadByIp(t.authority.ip);
+    const clientWorkload = t.clientAddr ? state.workloadByIp(t.clientAddr.ip) : undefined;
+    // Source labels only when the workload at the claimed address really has the authenticated identity.
+    const srcWorkload = clientWorkload && formatIdentity(identityOf(clientWorkload)) === formatIdentity(t.peer) ? clientWorkload : undefined;
+    const parties: RequestParties = { src: t.peer, srcWorkload, service, dstWorkload: undefined, dstIdentity: undefined };
+    const path = (req.url ?? "/").split("?")[0]!;
+    let reqBytes = 0;
+    req.on("data", (c: Buffer) => (reqBytes += c.length));
+
+    const finish = (o: Outcome, resBytes: number) => {
+      const labels = requestLabels(parties, o.code, o.flag);
+      this.deps.metrics.requests.inc(labels);
+      const ms = performance.now() - started;
+      this.deps.metrics.duration.observe(labels, ms);
+      this.deps.metrics.requestBytes.observe(labels, reqBytes);
+      this.deps.metrics.responseBytes.observe(labels, resBytes);
+      this.deps.accessLog.info(
+        {
+          "src.identity": formatIdentity(t.peer),
+          "src.workload": srcWorkload?.name,
+          "dst.addr": formatAddr(t.authority),
+          "dst.service": service?.hostname,
+          "dst.workload": parties.dstWorkload?.name,
+          method: req.method,
+          path,
+          code: o.code,
+          flags: o.flag,
+          detail: o.detail,
+          route: o.route,
+          policy: o.policy,
+          duration_ms: Math.round(ms * 1000) / 1000,
+          bytes_sent: resBytes,
+          bytes_received: reqBytes,
+        },
+        "request",
+      );
+    };
+    const answer = (o: Outcome, body: string) => {
+      if (!res.headersSent) res.writeHead(o.code, { "content-type": "text/plain", "content-length": Buffer.byteLength(body) }).end(body);
+      req.resume();
+      finish(o, Buffer.byteLength(body));
+    };
+
+    const gatewaySvc = service ? { namespace: service.namespace, name: service.name } : undefined;
+    const decision = authorizeRequest(policiesFor(state.l7Policies, this.deps.gateway, gatewaySvc), { srcIdentity: t.peer, method: req.method ?? "GET", path, port: t.authority.port });
+    if (!decision.allowed) {
+      return answer({ code: 403, flag: "-", detail: `rbac_access_denied_matched_policy[${decision.policy ?? "none"}]`, ...(decision.policy ? { policy: decision.policy } : {}) }, "RBAC: access denied");
+    }
+
+    let target: UpstreamTarget;
+    let route: string | undefined;
+    let headerMod: HeaderModifier | undefined;
+    if (service) {
+      const key = serviceKey(service);
+      const d = routeRequest(this.routesFor(state, key), { service: key, port: t.authority.port, weight: 1 }, { method: req.method ?? "GET", path, headers: req.headers }, this.deps.pick);
+      if (d.kind === "no-route") return answer({ code: 404, flag: "NR", detail: d.message }, "route not found\n");
+      if (d.kind === "no-backend") return answer({ code: 500, flag: "-", detail: d.message, route: d.route }, "no backend\n");
+      route = d.route;
+      headerMod = d.requestHeaders;
+      const backend = state.service(d.backend.service);
+      const eps = backend ? state.endpoints(backend, d.backend.port) : [];
+      if (eps.length === 0) {
+        return answer({ code: 503, flag: "UH", detail: `no healthy endpoint for ${d.backend.service}:${d.backend.port}`, ...(route ? { route } : {}) }, "no healthy upstream");
+      }
+      target = endpointTarget(eps[this.deps.pick(eps.length)]!);
+    } else if (podTarget) {
+      target = { workload: podTarget, port: t.authority.port };
+    } else {
+      return answer({ code: 503, flag: "UH", detail: `${formatAddr(t.authority)} is neither a service nor a workload this waypoint knows` }, "no healthy upstream");
+    }
+    parties.dstWorkload = target.workload;
+    parties.dstIdentity = target.workload.protocol === "HBONE" ? identityOf(target.workload) : undefined;
+    await this.forward(req, res, target, headerMod, (code, flag, detail, resBytes) => finish({ code, flag, detail, ...(route ? { route } : {}), ...(decision.policy ? { policy: decision.policy } : {}) }, resBytes));
+  }
+
+  private forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    target: UpstreamTarget,
+    headerMod: HeaderModifier | undefined,
+    done: (code: number, flag: HttpResponseFlag, detail: string, resBytes: number) => void,
+  ): Promise<void> {
+    return new Promise((resolve) => {
+      const options: UpstreamRequestOptions = {
+        agent: this.deps.agent,
+        host: target.workload.ips[0]!,
+        port: target.port,
+        method: req.method ?? "GET",
+        path: req.url ?? "/",
+        headers: forwardHeaders(req.headers, headerMod),
+        setHost: false,
+        upstream: target,
+      };
+      let settled = false;
+      const settle = (code: number, flag: HttpResponseFlag, detail: string, bytes: number) => {
+        if (settled) return;
+        settled = true;
+        done(code, flag, detail, bytes);
+        resolve();
+      };
+      const up = http.request(options);
+      up.on("response", (upRes) => {
+        let bytes = 0;
+        upRes.on("data", (c: Buffer) => (bytes += c.length));
+        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.headers));
+        upRes.pipe(res);
+        upRes.on("end", () => settle(upRes.statusCode ?? 502, "-", "via_upstream", bytes));
+        upRes.on("error", () => {
+          res.destroy();
+          settle(upRes.statusCode ?? 502, "UPE", "upstream reset after headers", bytes);
+        });
+      });
+      up.on("error", (err) => {
+        if (!res.headersSent) {
+          const body = "upstream connect error or disconnect/reset before headers";
+          res.writeHead(503, { "content-type": "text/plain", "content-length": Buffer.byteLength(body) }).end(body);
+          settle(503, "UF", describeError(err), Buffer.byteLength(body));
+        } else {
+          res.destroy();
+          settle(res.statusCode, "UF", describeError(err), 0);
+        }
+      });
+      // The client went away: stop the upstream request too.
+      res.on("close", () => {
+        if (!res.writableFinished) {
+          up.destroy();
+          settle(499, "DC", "downstream closed", 0);
+        }
+      });
+      req.pipe(up);
+    });
+  }
+
+  /** Closes idle keep-alive tunnels; requests in flight finish. */
+  close(): void {
+    this.server.closeIdleConnections();
+    this.deps.agent.destroy();
+  }
+}
