@@ -65,7 +65,7 @@ const apps: http.Server[] = [];
 
 function app(ip: string, name: string): Promise<void> {
   const server = http.createServer((req, res) => {
-    const body = JSON.stringify({ app: name, method: req.method, url: req.url, headers: req.headers } satisfies Seen);
+    const body = JSON.stringify({ app: name, method: req.method ?? "", url: req.url ?? "", headers: req.headers } satisfies Seen);
     req.resume();
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
   });
