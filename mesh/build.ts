@@ -1,4 +1,4 @@
-// Bundles a mesh program (ztunnel, later control plane and waypoint) into one ES module with esbuild:
+// Bundles a mesh program (ztunnel, control plane, waypoint) into one ES module with esbuild:
 // what the images run, and what benchmarks run, so they measure the shipped artifact. A bundle also
 // starts faster and uses less memory than running the TypeScript sources through type stripping.
 import { build } from "esbuild";
@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-export const PROGRAMS = { ztunnel: "mesh/ztunnel/main.ts", "control-plane": "mesh/control-plane/main.ts" } as const;
+export const PROGRAMS = { ztunnel: "mesh/ztunnel/main.ts", "control-plane": "mesh/control-plane/main.ts", waypoint: "mesh/waypoint/main.ts" } as const;
 export type Program = keyof typeof PROGRAMS;
 
 /**

@@ -13,7 +13,7 @@ describe("MeshImages", () => {
     const images = new mod.MeshImages("img", { tag: "0.1.0", kindCluster: "ambient-lab" });
     expect(await value(images.refs.ztunnel)).toBe("ambient-lab/ztunnel:0.1.0");
     const built = registered.filter((r) => r.type === "docker-build:index:Image");
-    expect(built.map((b) => b.inputs.target)).toEqual(["control-plane", "ztunnel"]);
+    expect(built.map((b) => b.inputs.target)).toEqual(["control-plane", "ztunnel", "waypoint"]);
     expect(built.every((b) => b.inputs.buildOnPreview === false && b.inputs.push === false && b.inputs.load === true)).toBe(true);
     const load = registered.find((r) => r.name === "img-ztunnel-load")!;
     expect(load.inputs.create).toBe("kind load docker-image ambient-lab/ztunnel:0.1.0 --name ambient-lab");

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-export const IMAGE_TARGETS = ["control-plane", "ztunnel"] as const;
+export const IMAGE_TARGETS = ["control-plane", "ztunnel", "waypoint"] as const;
 export type ImageTarget = (typeof IMAGE_TARGETS)[number];
 
 export interface MeshImagesArgs {

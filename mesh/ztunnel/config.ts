@@ -14,7 +14,7 @@ export function parseDuration(text: string): number {
   return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as "ms" | "s" | "m" | "h"]);
 }
 
-const duration = (def: string) =>
+export const duration = (def: string) =>
   z
     .string()
     .default(def)
@@ -26,8 +26,8 @@ const duration = (def: string) =>
         return z.NEVER;
       }
     });
-const required = z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).min(1);
-const port = z.coerce.number().int().min(0).max(65535);
+export const required = z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).min(1);
+export const port = z.coerce.number().int().min(0).max(65535);
 
 export const ENV_DOCS: Array<[string, string]> = [
   ["NODE_NAME", "(required) the node this ztunnel serves; workloads with this node are local"],

@@ -49,9 +49,13 @@ export class XdsClient {
   acks = 0;
   nacks = 0;
 
-  constructor(opts: { transport: Transport; node: string; clusterId: string; store: StateStore; log: Logger }) {
+  private readonly nodeId: string;
+
+  /** `nodeId` names the proxy to the control plane: ztunnel~<node> (default) or waypoint~<ns>/<name>. */
+  constructor(opts: { transport: Transport; node: string; clusterId: string; store: StateStore; log: Logger; nodeId?: string }) {
     this.transport = opts.transport;
     this.node = opts.node;
+    this.nodeId = opts.nodeId ?? `ztunnel~${opts.node}`;
     this.clusterId = opts.clusterId;
     this.store = opts.store;
     this.log = opts.log;
@@ -83,7 +87,7 @@ export class XdsClient {
     for (const [i, type] of TYPES.entries()) {
       requests.push(
         create(DeltaDiscoveryRequestSchema, {
-          ...(i === 0 ? { node: { id: `ztunnel~${this.node}`, nodeName: this.node, clusterId: this.clusterId } } : {}),
+          ...(i === 0 ? { node: { id: this.nodeId, nodeName: this.node, clusterId: this.clusterId } } : {}),
           typeUrl: type,
           resourceNamesSubscribe: ["*"],
           initialResourceVersions: Object.fromEntries([...this.held.get(type)!.entries()].map(([n, h]) => [n, h.version])),

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Waypoint process entry point: configuration in, wired Waypoint out. Logic lives in app.ts.
+import { describeError } from "../shared/errors.ts";
+import { createLogger } from "../shared/logging.ts";
+import { FileCaClient } from "../ztunnel/identity/file-ca.ts";
+import { GrpcCaClient } from "../ztunnel/identity/grpc-ca.ts";
+import { KernelNetwork } from "../ztunnel/proxy/network.ts";
+import { LocalConfigSource } from "../ztunnel/state/file-source.ts";
+import { StateStore } from "../ztunnel/state/store.ts";
+import { XdsClient } from "../ztunnel/xds/client.ts";
+import { controlPlaneTransport } from "../ztunnel/xds/transport.ts";
+import { Waypoint } from "./app.ts";
+import { helpText, loadWaypointConfig } from "./config.ts";
+
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.write(helpText());
+  process.exit(0);
+}
+
+async function main(): Promise<void> {
+  const cfg = loadWaypointConfig(process.env);
+  const gw = `${cfg.gateway.namespace}/${cfg.gateway.name}`;
+  const log = createLogger({ component: "waypoint", level: cfg.logLevel }).child({ gateway: gw });
+  const store = new StateStore();
+  const endpoint = (address: string) => controlPlaneTransport({ address, rootCertFile: cfg.controlPlane!.rootCert, tokenFile: cfg.controlPlane!.tokenFile, expectedIdentity: cfg.controlPlane!.identity });
+  const source =
+    cfg.config.kind === "xds"
+      ? new XdsClient({ transport: endpoint(cfg.config.address), node: gw, nodeId: `waypoint~${gw}`, clusterId: cfg.clusterId, store, log })
+      : new LocalConfigSource(cfg.config.path, store, log);
+  const ca = cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
+  let exiting = false;
+  const stopSource = () => (source instanceof XdsClient ? source.stop() : source.close());
+  const wp = new Waypoint({
+    gateway: cfg.gateway,
+    identity: { trustDomain: cfg.trustDomain, namespace: cfg.gateway.namespace, serviceAccount: cfg.serviceAccount },
+    listen: cfg.listen,
+    state: store,
+    ca,
+    certTtlSeconds: cfg.certTtlSeconds,
+    network: new KernelNetwork(),
+    log,
+    drainDeadlineMs: cfg.drainDeadlineMs,
+    processMetrics: true,
+    onQuit: () => {
+      exiting = true;
+      void stopSource().then(() => process.exit(0));
+    },
+  });
+  await wp.start();
+  await source.start();
+  const shutdown = (signal: string) => {
+    if (exiting) return;
+    exiting = true;
+    log.info({ signal }, "shutting down");
+    void wp
+      .stop()
+      .then(() => stopSource())
+      .then(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  process.stderr.write(`waypoint: ${describeError(err)}\n`);
+  process.exit(1);
+});
