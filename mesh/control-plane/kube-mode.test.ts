@@ -139,7 +139,7 @@ describe("policy status", () => {
     const notes = [{ kind: "AuthorizationPolicy", namespace: "demo", name: "bad", status: "Rejected" as const, reason: "rules[0].from[0].source.ipBlocks: \"x\" is not an IP address or CIDR block" }];
     expect(policyConditions(["demo/good", "demo/bad"], notes).get("demo/bad")).toMatchObject({ status: "False", reason: "Invalid" });
     const w = new PolicyStatusWriter(kc, silentLogger());
-    const t = { workloads: [], services: [], policies: [], notes };
+    const t = { workloads: [], services: [], policies: [], routes: [], l7Policies: [], notes };
     await w.update(t, ["demo/bad", "demo/good"]);
     await w.update(t, ["demo/bad", "demo/good"]);
     expect(api!.patches).toHaveLength(2);

@@ -1,8 +1,9 @@
 // translate: the cluster snapshot -> the resources proxies act on. Pure: no I/O, clock or randomness;
 // the same input gives the same, sorted output.
-import type { Authorization, Service, Workload } from "../../api/types.ts";
+import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/types.ts";
 import type { ClusterSnapshot } from "../model/kube.ts";
 import { DEFAULT_TRANSLATE_OPTIONS, type ResourceNote, type TranslateOptions } from "./options.ts";
+import { translateHttpRoutes, translateL7Policies } from "./l7.ts";
 import { translatePolicies } from "./policies.ts";
 import { matchesSelector, translateWorkloads, type PodReuse } from "./workloads.ts";
 import { compareStrings } from "../../shared/compare.ts";
@@ -14,6 +15,9 @@ export interface Translation {
   workloads: Workload[];
   services: Service[];
   policies: Authorization[];
+  /** For waypoints. */
+  routes: HttpRoute[];
+  l7Policies: L7Policy[];
   notes: ResourceNote[];
 }
 
@@ -48,6 +52,8 @@ export function translateIncremental(
       .map(([key]) => key)
       .sort();
   const w = translateWorkloads(snap, opts, selected, previous?.podsOnly ? previous.memo.pods : undefined);
-  const notes = [...p.notes, ...w.notes].sort((a, b) => compareStrings(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`));
-  return { translation: { workloads: w.workloads, services: w.services, policies: p.policies, notes }, memo: { pods: w.byPod } };
+  const r = translateHttpRoutes(snap.HTTPRoute, opts);
+  const l7 = translateL7Policies(snap.AuthorizationPolicy);
+  const notes = [...p.notes, ...w.notes, ...r.notes, ...l7.notes].sort((a, b) => compareStrings(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`));
+  return { translation: { workloads: w.workloads, services: w.services, policies: p.policies, routes: r.routes, l7Policies: l7.policies, notes }, memo: { pods: w.byPod } };
 }

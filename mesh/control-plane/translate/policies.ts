@@ -145,10 +145,8 @@ export function translatePolicies(aps: readonly AuthorizationPolicy[], pas: read
     const name = ap.metadata?.name ?? "";
     const note = (status: ResourceNote["status"], reason: string) => notes.push({ kind: "AuthorizationPolicy", namespace: ns, name, status, reason });
     const spec = ap.spec ?? {};
-    if (spec.targetRef || spec.targetRefs?.length) {
-      note("Ignored", "bound with targetRefs: enforced by the waypoint, not by ztunnel");
-      continue;
-    }
+    // Bound with targetRefs: a waypoint policy (translate/l7.ts), not ztunnel's.
+    if (spec.targetRef || spec.targetRefs?.length) continue;
     const action = (spec.action ?? "ALLOW").toUpperCase();
     if (action !== "ALLOW" && action !== "DENY") {
       note("Rejected", `action ${action} is not supported by ztunnel (use ALLOW or DENY)`);

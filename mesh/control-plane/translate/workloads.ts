@@ -34,13 +34,44 @@ function workloadName(pod: V1Pod): string {
   return owner.name;
 }
 
-function waypointFor(labels: Record<string, string> | undefined, nsLabels: Record<string, string> | undefined, namespace: string, domain: string): WaypointRef | undefined {
-  // An object label beats the namespace label; "none" opts out.
+/** Waypoint Gateways by "namespace/name", with the traffic they accept (`istio.io/waypoint-for`). */
+export type WaypointIndex = ReadonlyMap<string, "service" | "workload" | "all" | "none">;
+
+export const GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
+
+export function waypointIndex(snap: ClusterSnapshot): WaypointIndex {
+  const out = new Map<string, "service" | "workload" | "all" | "none">();
+  for (const g of snap.Gateway) {
+    if (g.spec?.gatewayClassName !== "istio-waypoint") continue;
+    const f = g.metadata?.labels?.["istio.io/waypoint-for"] ?? "service";
+    out.set(`${g.metadata?.namespace}/${g.metadata?.name}`, f === "workload" || f === "all" || f === "none" ? f : "service");
+  }
+  return out;
+}
+
+/**
+ * The waypoint an object binds to: its own `istio.io/use-waypoint` label, else its namespace's; "none"
+ * opts out. Binding needs an istio-waypoint Gateway of that name that accepts this kind of traffic;
+ * otherwise traffic goes direct and `missing` says why.
+ */
+function waypointFor(
+  labels: Record<string, string> | undefined,
+  nsLabels: Record<string, string> | undefined,
+  namespace: string,
+  domain: string,
+  kind: "service" | "workload",
+  gateways: WaypointIndex,
+): { ref?: WaypointRef; missing?: string } {
+  // A waypoint's own pods and Service never go through a waypoint.
+  if (labels?.[GATEWAY_NAME_LABEL]) return {};
   const name = labels?.[LABELS.useWaypoint] ?? nsLabels?.[LABELS.useWaypoint];
-  if (!name || name === "none") return undefined;
+  if (!name || name === "none") return {};
   const fromObject = labels?.[LABELS.useWaypoint] !== undefined;
   const wpNs = (fromObject ? labels?.[LABELS.useWaypointNamespace] : nsLabels?.[LABELS.useWaypointNamespace]) ?? namespace;
-  return { hostname: `${name}.${wpNs}.svc.${domain}`, namespace: wpNs, hbonePort: 15008 };
+  const accepts = gateways.get(`${wpNs}/${name}`);
+  if (accepts === undefined) return { missing: `istio.io/use-waypoint names ${wpNs}/${name}, which is not an istio-waypoint Gateway; traffic goes direct` };
+  if (accepts !== "all" && accepts !== kind) return kind === "service" ? { missing: `waypoint ${wpNs}/${name} is for ${accepts} traffic (istio.io/waypoint-for), not service traffic; traffic goes direct` } : {};
+  return { ref: { hostname: `${name}.${wpNs}.svc.${domain}`, namespace: wpNs, hbonePort: 15008 } };
 }
 
 function matchesSelector(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
@@ -77,6 +108,7 @@ export type PodReuse = ReadonlyMap<string, { pod: V1Pod; workload: Workload }>;
 export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions, policiesFor: (pod: V1Pod) => string[], reuse?: PodReuse): WorkloadTranslation & { byPod: Map<string, { pod: V1Pod; workload: Workload }> } {
   const notes: ResourceNote[] = [];
   const nsByName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
+  const gateways = waypointIndex(snap);
   // Endpoints come from EndpointSlices where a service has them, from its selector otherwise (file
   // mode). Both are looked up per pod, so a reused pod costs nothing here.
   const slicesBySvc = new Set<string>();
@@ -119,7 +151,8 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
         .map((p) => [p.port, typeof p.targetPort === "number" ? p.targetPort : typeof p.targetPort === "string" && /^\d+$/.test(p.targetPort) ? Number(p.targetPort) : p.targetPort === undefined ? p.port : 0] as [number, number])
         .sort((a, b) => a[0] - b[0]),
     );
-    const wp = waypointFor(svc.metadata?.labels, nsByName.get(ns)?.metadata?.labels, ns, opts.clusterDomain);
+    const { ref: wp, missing } = waypointFor(svc.metadata?.labels, nsByName.get(ns)?.metadata?.labels, ns, opts.clusterDomain, "service", gateways);
+    if (missing) notes.push({ kind: "Service", namespace: ns, name, status: "Partial", reason: missing });
     services.push({ name, namespace: ns, hostname, vips, ports: svcPorts, ...(wp ? { waypoint: wp } : {}) });
     const info: SvcInfo = { svc, key: `${ns}/${hostname}`, specPorts: specPorts as SvcInfo["specPorts"] };
     svcByName.set(`${ns}/${name}`, info);
@@ -173,7 +206,10 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
     const labels = pod.metadata?.labels ?? {};
     const nsObj = nsByName.get(ns);
     const wl = workloadName(pod);
-    const wp = waypointFor(labels, nsObj?.metadata?.labels, ns, opts.clusterDomain);
+    const { ref: wp } = waypointFor(labels, nsObj?.metadata?.labels, ns, opts.clusterDomain, "workload", gateways);
+    // Waypoint pods take HBONE themselves (on 15008) without being captured.
+    const gw = labels[GATEWAY_NAME_LABEL];
+    const isWaypoint = gw !== undefined && gateways.has(`${ns}/${gw}`);
     const workload: Workload = {
       uid: `${opts.clusterId}//Pod/${ns}/${name}`,
       name,
@@ -182,7 +218,7 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
       trustDomain: opts.trustDomain,
       serviceAccount: pod.spec.serviceAccountName || "default",
       node: pod.spec.nodeName,
-      protocol: isEnrolled(pod, nsObj) ? "HBONE" : "NONE",
+      protocol: isWaypoint || isEnrolled(pod, nsObj) ? "HBONE" : "NONE",
       status: isReady(pod) ? "Healthy" : "Unhealthy",
       services: servicesOfPod(pod),
       authorizationPolicies: policiesFor(pod),

@@ -1,0 +1,166 @@
+// Waypoint resources, pure: HTTPRoutes attached to Services (GAMMA) -> HttpRoute, and
+// AuthorizationPolicies bound with targetRefs (a waypoint Gateway or a Service) -> L7Policy.
+// Anything a waypoint cannot enforce exactly rejects the whole object with a note that says why:
+// a route or policy applied with parts missing would route or authorize differently than written.
+import type { BackendRef, HeaderModifier, HttpRoute, L7Operation, L7Policy, L7Rule, L7Source, L7Target, RouteMatch, RouteRule } from "../../api/types.ts";
+import { compareStrings } from "../../shared/compare.ts";
+import { parseStringMatch } from "../../ztunnel/state/local-config.ts";
+import type { AuthorizationPolicy, AuthorizationPolicyRule, HTTPRoute } from "../model/kube.ts";
+import type { ResourceNote, TranslateOptions } from "./options.ts";
+
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
+
+interface RouteSpec {
+  parentRefs?: Array<{ group?: string; kind?: string; name?: string; namespace?: string }>;
+  rules?: Array<{
+    matches?: Array<{ path?: { type?: string; value?: string }; headers?: Array<{ type?: string; name?: string; value?: string }>; queryParams?: unknown[]; method?: string }>;
+    filters?: Array<{ type?: string; requestHeaderModifier?: { set?: Array<{ name: string; value: string }>; add?: Array<{ name: string; value: string }>; remove?: string[] } }>;
+    backendRefs?: Array<{ group?: string; kind?: string; name?: string; namespace?: string; port?: number; weight?: number }>;
+  }>;
+}
+
+const isCoreService = (group: string | undefined, kind: string | undefined) => (group ?? "") === "" || group === "core" ? (kind ?? "Service") === "Service" : false;
+
+function translateRouteRule(r: NonNullable<RouteSpec["rules"]>[number], i: number, ns: string, opts: TranslateOptions, problems: string[]): RouteRule {
+  const matches: RouteMatch[] = [];
+  for (const [j, m] of (r.matches ?? []).entries()) {
+    const at = `rules[${i}].matches[${j}]`;
+    if (m.queryParams?.length) problems.push(`${at}.queryParams is not supported`);
+    let path: RouteMatch["path"];
+    if (m.path) {
+      const type = m.path.type ?? "PathPrefix";
+      if (type !== "Exact" && type !== "PathPrefix") problems.push(`${at}.path.type ${type} is not supported (Exact, PathPrefix)`);
+      else if (!m.path.value?.startsWith("/")) problems.push(`${at}.path.value must start with /`);
+      else path = { type, value: m.path.value };
+    }
+    const headers = (m.headers ?? []).flatMap((h, k) => {
+      if ((h.type ?? "Exact") !== "Exact") {
+        problems.push(`${at}.headers[${k}].type ${h.type} is not supported (Exact)`);
+        return [];
+      }
+      return h.name ? [{ name: h.name.toLowerCase(), value: h.value ?? "" }] : [];
+    });
+    const method = m.method?.toUpperCase();
+    if (method && !METHODS.has(method)) problems.push(`${at}.method ${m.method} is not an HTTP method`);
+    matches.push({ ...(path ? { path } : {}), ...(method ? { method } : {}), headers });
+  }
+  let requestHeaders: HeaderModifier | undefined;
+  for (const [j, f] of (r.filters ?? []).entries()) {
+    if (f.type !== "RequestHeaderModifier") {
+      problems.push(`rules[${i}].filters[${j}]: filter ${f.type} is not supported (RequestHeaderModifier)`);
+      continue;
+    }
+    const m = f.requestHeaderModifier ?? {};
+    const kv = (list: Array<{ name: string; value: string }> | undefined) => Object.fromEntries((list ?? []).map((x) => [x.name.toLowerCase(), x.value]));
+    requestHeaders = { set: kv(m.set), add: kv(m.add), remove: (m.remove ?? []).map((x) => x.toLowerCase()) };
+  }
+  const backends: BackendRef[] = [];
+  for (const [j, b] of (r.backendRefs ?? []).entries()) {
+    if (!isCoreService(b.group, b.kind)) problems.push(`rules[${i}].backendRefs[${j}]: kind ${b.kind} is not supported (Service)`);
+    else if (!b.name || !b.port) problems.push(`rules[${i}].backendRefs[${j}] needs a name and a port`);
+    else {
+      const bns = b.namespace ?? ns;
+      backends.push({ service: `${bns}/${b.name}.${bns}.svc.${opts.clusterDomain}`, port: b.port, weight: b.weight ?? 1 });
+    }
+  }
+  return { matches, backends, ...(requestHeaders ? { requestHeaders } : {}) };
+}
+
+export function translateHttpRoutes(routes: readonly HTTPRoute[], opts: TranslateOptions): { routes: HttpRoute[]; notes: ResourceNote[] } {
+  const out: HttpRoute[] = [];
+  const notes: ResourceNote[] = [];
+  for (const route of routes) {
+    const ns = route.metadata?.namespace ?? "";
+    const name = route.metadata?.name ?? "";
+    const note = (status: ResourceNote["status"], reason: string) => notes.push({ kind: "HTTPRoute", namespace: ns, name, status, reason });
+    const spec = (route.spec ?? {}) as RouteSpec;
+    const parents = (spec.parentRefs ?? [])
+      .filter((p) => isCoreService(p.group, p.kind) && p.name)
+      .map((p) => {
+        const pns = p.namespace ?? ns;
+        return `${pns}/${p.name}.${pns}.svc.${opts.clusterDomain}`;
+      });
+    if (parents.length === 0) {
+      note("Ignored", "no parentRef is a Service: only mesh (GAMMA) routes are served, by the Service's waypoint");
+      continue;
+    }
+    const problems: string[] = [];
+    const rules = (spec.rules ?? [{}]).map((r, i) => translateRouteRule(r ?? {}, i, ns, opts, problems));
+    if (problems.length) {
+      note("Rejected", problems.join("; "));
+      continue;
+    }
+    out.push({ name, namespace: ns, parents: [...new Set(parents)].sort(compareStrings), rules });
+  }
+  out.sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
+  return { routes: out, notes };
+}
+
+function translateL7Rule(r: AuthorizationPolicyRule, i: number, problems: string[]): L7Rule {
+  if (r.when?.length) problems.push(`rules[${i}].when is not supported`);
+  const from: L7Source[] = (r.from ?? []).map((f, j) => {
+    const s = f.source ?? {};
+    for (const k of ["ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks", "requestPrincipals", "notRequestPrincipals"] as const) {
+      if (s[k]?.length) problems.push(`rules[${i}].from[${j}].source.${k} is not supported`);
+    }
+    return {
+      principals: (s.principals ?? []).map(parseStringMatch),
+      notPrincipals: (s.notPrincipals ?? []).map(parseStringMatch),
+      namespaces: (s.namespaces ?? []).map(parseStringMatch),
+      notNamespaces: (s.notNamespaces ?? []).map(parseStringMatch),
+    };
+  });
+  const to: L7Operation[] = (r.to ?? []).map((t, j) => {
+    const o = t.operation ?? {};
+    if (o.hosts?.length || o.notHosts?.length) problems.push(`rules[${i}].to[${j}].operation.hosts is not supported`);
+    const ports = (list: string[] | undefined, field: string) =>
+      (list ?? []).flatMap((p) => {
+        const n = Number(p);
+        if (!Number.isInteger(n) || n < 1 || n > 65535) {
+          problems.push(`rules[${i}].to[${j}].operation.${field}: "${p}" is not a port`);
+          return [];
+        }
+        return [n];
+      });
+    return {
+      methods: (o.methods ?? []).map((m) => m.toUpperCase()),
+      notMethods: (o.notMethods ?? []).map((m) => m.toUpperCase()),
+      paths: (o.paths ?? []).map(parseStringMatch),
+      notPaths: (o.notPaths ?? []).map(parseStringMatch),
+      ports: ports(o.ports, "ports"),
+      notPorts: ports(o.notPorts, "notPorts"),
+    };
+  });
+  return { from, to };
+}
+
+export function translateL7Policies(aps: readonly AuthorizationPolicy[]): { policies: L7Policy[]; notes: ResourceNote[] } {
+  const out: L7Policy[] = [];
+  const notes: ResourceNote[] = [];
+  for (const ap of aps) {
+    const spec = ap.spec ?? {};
+    const refs = [...(spec.targetRef ? [spec.targetRef] : []), ...(spec.targetRefs ?? [])];
+    if (refs.length === 0) continue;
+    const ns = ap.metadata?.namespace ?? "";
+    const name = ap.metadata?.name ?? "";
+    const problems: string[] = [];
+    const targets: L7Target[] = [];
+    for (const [i, t] of refs.entries()) {
+      if (t.namespace && t.namespace !== ns) problems.push(`targetRefs[${i}] must be in the policy's namespace ${ns}`);
+      else if (t.kind === "Gateway" && (t.group ?? "gateway.networking.k8s.io") === "gateway.networking.k8s.io") targets.push({ kind: "Gateway", namespace: ns, name: t.name });
+      else if (t.kind === "Service" && (t.group ?? "") === "") targets.push({ kind: "Service", namespace: ns, name: t.name });
+      else problems.push(`targetRefs[${i}]: kind ${t.group ? `${t.group}/` : ""}${t.kind} is not supported (Gateway, Service)`);
+    }
+    const action = (spec.action ?? "ALLOW").toUpperCase();
+    if (action !== "ALLOW" && action !== "DENY") problems.push(`action ${action} is not supported by the waypoint (ALLOW, DENY)`);
+    const rules = (spec.rules ?? []).map((r, i) => translateL7Rule(r ?? {}, i, problems));
+    for (const r of rules) for (const o of r.to) for (const m of [...o.methods, ...o.notMethods]) if (!METHODS.has(m)) problems.push(`method ${m} is not an HTTP method`);
+    if (problems.length) {
+      notes.push({ kind: "AuthorizationPolicy", namespace: ns, name, status: "Rejected", reason: problems.join("; ") });
+      continue;
+    }
+    out.push({ name, namespace: ns, action: action === "ALLOW" ? "Allow" : "Deny", targets, rules, dryRun: ap.metadata?.annotations?.["istio.io/dry-run"] === "true" });
+  }
+  out.sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
+  return { policies: out, notes };
+}
