@@ -68,7 +68,7 @@ export function serviceToProto(s: Service): PbAddress {
   });
 }
 
-function stringMatchToProto(m: StringMatch): PbStringMatch {
+export function stringMatchToProto(m: StringMatch): PbStringMatch {
   switch (m.kind) {
     case "presence":
       return create(StringMatchSchema, { matchType: { case: "presence", value: true } });
@@ -107,7 +107,7 @@ export function authorizationToProto(p: Authorization): PbAuthorization {
 
 // ---- decoding (proxy side): validate, convert, reject per resource ----
 
-function bad(what: string): never {
+export function bad(what: string): never {
   throw new MeshError(ErrorCode.InvalidResource, what);
 }
 
@@ -178,7 +178,7 @@ export function addressFromProto(a: PbAddress): { workload: Workload } | { servi
   return bad("address is neither a workload nor a service");
 }
 
-function stringMatchFrom(m: PbStringMatch): StringMatch {
+export function stringMatchFrom(m: PbStringMatch): StringMatch {
   switch (m.matchType.case) {
     case "exact":
     case "prefix":
@@ -191,7 +191,7 @@ function stringMatchFrom(m: PbStringMatch): StringMatch {
   }
 }
 
-function portsFrom(list: readonly number[], field: string): number[] {
+export function portsFrom(list: readonly number[], field: string): number[] {
   for (const p of list) if (p < 1 || p > 65535) bad(`${field}: port ${p} is outside 1..65535`);
   return [...list];
 }

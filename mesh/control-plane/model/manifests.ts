@@ -2,7 +2,7 @@
 // reported on its own with where it came from; the others are kept. Used by file discovery, by
 // `ambientctl local apply`, and by the translation golden tests.
 import { parseAllDocuments } from "yaml";
-import { KINDS, type AnyObject, type Kind } from "./kube.ts";
+import { emptySnapshot, KINDS, type AnyObject, type ClusterSnapshot, type Kind } from "./kube.ts";
 
 export interface ManifestError {
   source: string;
@@ -57,4 +57,13 @@ function add(item: unknown, where: string, out: ParsedManifests): void {
   if (spec.namespaced && (m.namespace === undefined || m.namespace === "")) m.namespace = "default";
   if (!spec.namespaced) delete m.namespace;
   out.objects.push({ kind: k, object: item as unknown as AnyObject });
+}
+
+/** A snapshot of the objects in YAML text; throws naming every document that fails (tests, tools). */
+export function snapshotFromYaml(text: string): ClusterSnapshot {
+  const parsed = parseManifests(text);
+  if (parsed.errors.length) throw new Error(`manifests rejected: ${parsed.errors.map((e) => `${e.source}: ${e.reason}`).join("; ")}`);
+  const snap = emptySnapshot() as { [K in keyof ClusterSnapshot]: unknown[] };
+  for (const o of parsed.objects) snap[o.kind].push(o.object);
+  return snap as unknown as ClusterSnapshot;
 }

@@ -1,0 +1,27 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { translate } from "../control-plane/translate/index.ts";
+import { snapshotFromYaml as snapshotFrom } from "../control-plane/model/manifests.ts";
+import { httpRouteFromProto, httpRouteToProto, l7PolicyFromProto, l7PolicyToProto } from "./convert-l7.ts";
+import { HttpRouteSchema, L7PolicySchema } from "./gen/ambientlab/v1/waypoint_pb.js";
+
+const t = translate(snapshotFrom(readFileSync(join(import.meta.dirname, "../control-plane/translate/testdata/waypoint.in.yaml"), "utf8")));
+
+describe("waypoint resources on the wire", () => {
+  it("routes and L7 policies survive encode -> bytes -> decode unchanged", () => {
+    expect(t.routes.length).toBeGreaterThan(0);
+    expect(t.l7Policies.length).toBeGreaterThan(1);
+    for (const r of t.routes) expect(httpRouteFromProto(fromBinary(HttpRouteSchema, toBinary(HttpRouteSchema, httpRouteToProto(r))))).toEqual(r);
+    for (const p of t.l7Policies) expect(l7PolicyFromProto(fromBinary(L7PolicySchema, toBinary(L7PolicySchema, l7PolicyToProto(p))))).toEqual(p);
+  });
+
+  it("rejects malformed resources with what is wrong", () => {
+    expect(() => httpRouteFromProto(create(HttpRouteSchema, { name: "r", namespace: "n" }))).toThrow(/no parent service/);
+    expect(() => httpRouteFromProto(create(HttpRouteSchema, { name: "r", namespace: "n", parents: ["n/s"], rules: [{ backends: [{ service: "s", port: 80 }] }] }))).toThrow(/not namespace\/hostname/);
+    expect(() => httpRouteFromProto(create(HttpRouteSchema, { name: "r", namespace: "n", parents: ["n/s"], rules: [{ matches: [{ path: { value: "x" } }] }] }))).toThrow(/must start with \//);
+    expect(() => l7PolicyFromProto(create(L7PolicySchema, { name: "p", namespace: "n" }))).toThrow(/no target/);
+    expect(() => l7PolicyFromProto(create(L7PolicySchema, { name: "p", namespace: "n", targets: [{ name: "w", namespace: "n" }], rules: [{ to: [{ ports: [70000] }] }] }))).toThrow(/outside 1..65535/);
+  });
+});
