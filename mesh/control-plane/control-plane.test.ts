@@ -20,7 +20,7 @@ import { StateStore } from "../ztunnel/state/store.ts";
 import { XdsClient } from "../ztunnel/xds/client.ts";
 import { controlPlaneTransport } from "../ztunnel/xds/transport.ts";
 import { ControlPlane } from "./app.ts";
-import { BootstrapTokenAuthenticator } from "./auth/authenticator.ts";
+import { BootstrapTokenAuthenticator, identityTokenName } from "./auth/authenticator.ts";
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
 import { FileSource } from "./discovery/file-source.ts";
 import { DEFAULT_TRANSLATE_OPTIONS } from "./translate/index.ts";
@@ -221,6 +221,18 @@ describe("certificate service", () => {
     expect(ConnectError.from(await anon.createCertificate({ csr: csrPem }).catch((e: unknown) => e)).code).toBe(Code.Unauthenticated);
     const metrics = await cp.metrics.registry.metrics();
     expect(metrics).toMatch(/citadel_server_csr_refused_total\{reason="node_authorization"\} 1/);
+  });
+
+  it("a service account's token (a waypoint) gets its own identity and nothing else", async () => {
+    const name = identityTokenName("demo", "waypoint");
+    await tokens.ensure([name]);
+    const client = new GrpcCaClient(controlPlaneTransport({ ...endpoint("node-1"), tokenFile: tokens.path(name) }), rootFile);
+    const own = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "waypoint" };
+    expect(await client.sign({ csrPem: (await createCsr(own)).csrPem, identity: own, ttlSeconds: 60 })).toHaveLength(2);
+    const sleep = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "sleep" };
+    const denied = await client.sign({ csrPem: (await createCsr(sleep)).csrPem, identity: sleep, ttlSeconds: 60 }).catch((e: unknown) => ConnectError.from(e));
+    expect(denied).toMatchObject({ code: Code.PermissionDenied });
+    expect((denied as ConnectError).rawMessage).toContain("may only request its own identity");
   });
 
   it("drops garbage on the gRPC port and keeps serving", async () => {

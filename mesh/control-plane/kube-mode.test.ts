@@ -60,15 +60,17 @@ describe("Kubernetes mode", () => {
     expect(new X509Certificate(issued.chainPem[0]!).verify(new X509Certificate(plugged.rootPem).publicKey)).toBe(true);
   });
 
-  it("authenticates ztunnel's token with TokenReview and takes the node from the token", async () => {
+  it("authenticates with TokenReview: ztunnel gets its node from the token, other accounts only their own identity", async () => {
     const kc = await setup();
     api!.tokens.set("zt-token", { username: "system:serviceaccount:istio-system:ztunnel", extra: { "authentication.kubernetes.io/node-name": ["node-7"] } });
     api!.tokens.set("pod-token", { username: "system:serviceaccount:istio-system:ztunnel", extra: { "authentication.kubernetes.io/pod-name": ["ztunnel-abc"] } });
     api!.tokens.set("app-token", { username: "system:serviceaccount:demo:sleep" });
     const auth = new TokenReviewAuthenticator({ kubeConfig: kc, allowed: ["istio-system/ztunnel"], nodeOfPod: (ns, name) => (ns === "istio-system" && name === "ztunnel-abc" ? "node-3" : undefined) });
-    expect(await auth.authenticate("Bearer zt-token")).toEqual({ subject: "system:serviceaccount:istio-system:ztunnel", node: "node-7" });
+    expect(await auth.authenticate("Bearer zt-token")).toEqual({ subject: "system:serviceaccount:istio-system:ztunnel", node: "node-7", identity: { namespace: "istio-system", serviceAccount: "ztunnel" } });
     expect((await auth.authenticate("Bearer pod-token")).node).toBe("node-3");
-    await expect(auth.authenticate("Bearer app-token")).rejects.toMatchObject({ code: Code.PermissionDenied });
+    expect(await auth.authenticate("Bearer app-token")).toEqual({ subject: "system:serviceaccount:demo:sleep", node: undefined, identity: { namespace: "demo", serviceAccount: "sleep" } });
+    api!.tokens.set("user-token", { username: "alice" });
+    await expect(auth.authenticate("Bearer user-token")).rejects.toMatchObject({ code: Code.PermissionDenied });
     await expect(auth.authenticate("Bearer nope")).rejects.toMatchObject({ code: Code.Unauthenticated });
     const none = await auth.authenticate(null).catch((e: unknown) => ConnectError.from(e));
     expect(none).toMatchObject({ code: Code.Unauthenticated });

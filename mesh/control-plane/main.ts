@@ -10,7 +10,7 @@ import { describeError } from "../shared/errors.ts";
 import { createLogger, type Logger } from "../shared/logging.ts";
 import type { CaMaterial } from "../shared/pki.ts";
 import { ControlPlane, type DiscoverySource } from "./app.ts";
-import { BootstrapTokenAuthenticator, type Authenticator } from "./auth/authenticator.ts";
+import { BootstrapTokenAuthenticator, identityTokenName, type Authenticator } from "./auth/authenticator.ts";
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
 import { TokenReviewAuthenticator } from "./auth/token-review.ts";
 import { loadOrCreateKubeCa, publishRootCert } from "./ca/kube-ca.ts";
@@ -48,11 +48,13 @@ async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup
     auth: () => new BootstrapTokenAuthenticator(() => tokens.map()),
     discovery: (store) => [new FileSource(cfg.CONFIG_DIR!, store, log)],
     afterStart: (cp) =>
-      // Nodes that appear in the config get a bootstrap token too.
+      // Nodes that appear in the config get a bootstrap token too, and so does each waypoint's
+      // service account (named after its Gateway, as Istio names it).
       cp.store.subscribe(() => {
         const snap = cp.store.snapshot();
         const nodes = new Set([...snap.Node.map((n) => n.metadata?.name ?? ""), ...snap.Pod.map((p) => p.spec?.nodeName ?? "")].filter(Boolean));
-        void tokens.ensure([...nodes]).catch((err) => log.error({ err: describeError(err) }, "writing bootstrap tokens failed"));
+        const waypoints = snap.Gateway.filter((g) => g.spec?.gatewayClassName === "istio-waypoint").map((g) => identityTokenName(g.metadata?.namespace ?? "", g.metadata?.name ?? ""));
+        void tokens.ensure([...nodes, ...waypoints]).catch((err) => log.error({ err: describeError(err) }, "writing bootstrap tokens failed"));
       }),
   };
 }

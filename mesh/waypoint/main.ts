@@ -7,7 +7,7 @@ import { GrpcCaClient } from "../ztunnel/identity/grpc-ca.ts";
 import { KernelNetwork } from "../ztunnel/proxy/network.ts";
 import { LocalConfigSource } from "../ztunnel/state/file-source.ts";
 import { StateStore } from "../ztunnel/state/store.ts";
-import { XdsClient } from "../ztunnel/xds/client.ts";
+import { WAYPOINT_TYPES, XdsClient } from "../ztunnel/xds/client.ts";
 import { controlPlaneTransport } from "../ztunnel/xds/transport.ts";
 import { Waypoint } from "./app.ts";
 import { helpText, loadWaypointConfig } from "./config.ts";
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const endpoint = (address: string) => controlPlaneTransport({ address, rootCertFile: cfg.controlPlane!.rootCert, tokenFile: cfg.controlPlane!.tokenFile, expectedIdentity: cfg.controlPlane!.identity });
   const source =
     cfg.config.kind === "xds"
-      ? new XdsClient({ transport: endpoint(cfg.config.address), node: gw, nodeId: `waypoint~${gw}`, clusterId: cfg.clusterId, store, log })
+      ? new XdsClient({ transport: endpoint(cfg.config.address), node: gw, nodeId: `waypoint~${gw}`, types: WAYPOINT_TYPES, clusterId: cfg.clusterId, store, log })
       : new LocalConfigSource(cfg.config.path, store, log);
   const ca = cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
   let exiting = false;

@@ -6,8 +6,15 @@ import { Code, ConnectError } from "@connectrpc/connect";
 export interface Caller {
   /** Who, for logs: "system:serviceaccount:istio-system:ztunnel" or "bootstrap:node-1". */
   subject: string;
-  /** The node the caller runs on; certificate requests are limited to identities on this node. */
+  /** A node proxy's node (ztunnel): it may request certificates for the identities on this node. */
   node: string | undefined;
+  /** The caller's own service account: any caller may request a certificate for itself (waypoints). */
+  identity?: { namespace: string; serviceAccount: string };
+}
+
+/** Bootstrap token names for a service account rather than a node (file mode waypoints). */
+export function identityTokenName(namespace: string, serviceAccount: string): string {
+  return `serviceaccount:${namespace}:${serviceAccount}`;
 }
 
 export interface Authenticator {
@@ -30,8 +37,10 @@ export class BootstrapTokenAuthenticator implements Authenticator {
 
   async authenticate(authorization: string | null): Promise<Caller> {
     const token = bearerToken(authorization);
-    const node = this.tokens().get(token);
-    if (!node) throw new ConnectError("unknown bootstrap token: use the token the control plane wrote for this node", Code.Unauthenticated);
-    return { subject: `bootstrap:${node}`, node };
+    const name = this.tokens().get(token);
+    if (!name) throw new ConnectError("unknown bootstrap token: use the token the control plane wrote for this node or service account", Code.Unauthenticated);
+    const sa = /^serviceaccount:([^:]+):([^:]+)$/.exec(name);
+    if (sa) return { subject: `bootstrap:${name}`, node: undefined, identity: { namespace: sa[1]!, serviceAccount: sa[2]! } };
+    return { subject: `bootstrap:${name}`, node: name };
   }
 }

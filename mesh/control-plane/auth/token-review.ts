@@ -1,6 +1,7 @@
-// Kubernetes mode: a bearer token is a service-account token, checked with the TokenReview API. The
-// caller's node comes from the token's pod binding (authentication.kubernetes.io/node-name in bound
-// tokens, or the pod it names); without one, certificate requests are refused.
+// Kubernetes mode: a bearer token is a service-account token, checked with the TokenReview API. Every
+// authenticated service account may ask for its own identity (waypoints). A node proxy's account
+// (`allowed`, e.g. istio-system/ztunnel) also gets its node, from the token's pod binding
+// (authentication.kubernetes.io/node-name, or the pod it names), and may ask for the identities there.
 import { AuthenticationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describeError } from "../../shared/errors.ts";
@@ -8,7 +9,7 @@ import { bearerToken, type Authenticator, type Caller } from "./authenticator.ts
 
 export interface TokenReviewOptions {
   kubeConfig: KubeConfig;
-  /** Service accounts ("namespace/name") allowed to act as proxies, e.g. istio-system/ztunnel. */
+  /** Service accounts ("namespace/name") of node proxies, e.g. istio-system/ztunnel. */
   allowed: string[];
   audiences?: string[];
   /** The node a pod runs on, for tokens bound to a pod but not to a node. */
@@ -37,12 +38,12 @@ export class TokenReviewAuthenticator implements Authenticator {
       throw new ConnectError(`token rejected by the API server${status?.error ? `: ${status.error}` : ""}`, Code.Unauthenticated);
     }
     const m = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(status.user.username);
-    if (!m || !this.opts.allowed.includes(`${m[1]}/${m[2]}`)) {
-      throw new ConnectError(`${status.user.username} may not use the control plane; allowed: ${this.opts.allowed.join(", ")}`, Code.PermissionDenied);
-    }
+    if (!m) throw new ConnectError(`${status.user.username} is not a service account; proxies authenticate with their service-account token`, Code.PermissionDenied);
+    const identity = { namespace: m[1]!, serviceAccount: m[2]! };
+    if (!this.opts.allowed.includes(`${m[1]}/${m[2]}`)) return { subject: status.user.username, node: undefined, identity };
     const extra = status.user.extra ?? {};
     const podName = extra["authentication.kubernetes.io/pod-name"]?.[0];
     const node = extra["authentication.kubernetes.io/node-name"]?.[0] ?? (podName ? this.opts.nodeOfPod(m[1]!, podName) : undefined);
-    return { subject: status.user.username, node };
+    return { subject: status.user.username, node, identity };
   }
 }

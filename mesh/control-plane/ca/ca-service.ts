@@ -1,7 +1,7 @@
 // CertificateService.CreateCertificate: signs a workload certificate for a caller that may have it.
 //   UNAUTHENTICATED   no or bad token
 //   INVALID_ARGUMENT  malformed CSR (not PEM, bad signature, not exactly one SPIFFE URI SAN)
-//   PERMISSION_DENIED identity in another trust domain, or not running on the caller's node
+//   PERMISSION_DENIED identity in another trust domain, neither the caller's own nor on the caller's node
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { CertificateRequest, CertificateResponseSchema } from "../../api/gen/ambientlab/v1/ca_pb.js";
@@ -58,9 +58,14 @@ export class CaService {
     if (identity.trustDomain !== this.policy.trustDomain) {
       return refuse(Code.PermissionDenied, "trust_domain", `${id} is not in trust domain ${this.policy.trustDomain}`);
     }
-    if (caller.node !== undefined && !this.policy.identityOnNode(identity, caller.node)) {
-      this.log.warn({ caller: caller.subject, node: caller.node, identity: id }, "certificate refused: identity not on the caller's node");
-      return refuse(Code.PermissionDenied, "node_authorization", `no workload with identity ${id} runs on node ${caller.node}`);
+    const own = caller.identity !== undefined && caller.identity.namespace === identity.namespace && caller.identity.serviceAccount === identity.serviceAccount;
+    if (!own && (caller.node === undefined || !this.policy.identityOnNode(identity, caller.node))) {
+      this.log.warn({ caller: caller.subject, node: caller.node, identity: id }, "certificate refused: not the caller's identity nor on its node");
+      return refuse(
+        Code.PermissionDenied,
+        "node_authorization",
+        caller.node === undefined ? `${caller.subject} may only request its own identity, not ${id}` : `no workload with identity ${id} runs on node ${caller.node}`,
+      );
     }
     const requested = Number(req.validityDuration);
     const ttl = requested > 0 ? Math.min(requested, this.policy.maxTtlSeconds) : this.policy.defaultTtlSeconds;

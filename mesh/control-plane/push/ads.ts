@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/convert.ts";
+import { TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/convert-l7.ts";
 import { DeltaDiscoveryResponseSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../api/gen/ambientlab/v1/discovery_pb.js";
 import { AsyncQueue } from "../../shared/async-queue.ts";
 import { describeError } from "../../shared/errors.ts";
@@ -15,7 +16,7 @@ import type { Authenticator, Caller } from "../auth/authenticator.ts";
 import type { ConfigSnapshot, SnapshotBuilder } from "./snapshot.ts";
 import type { ControlPlaneMetrics } from "./metrics.ts";
 
-export const SUPPORTED_TYPES = [TYPE_ADDRESS, TYPE_AUTHORIZATION] as const;
+export const SUPPORTED_TYPES = [TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY] as const;
 
 interface Subscription {
   known: Map<string, string>;

@@ -5,7 +5,9 @@ import { isDeepStrictEqual } from "node:util";
 import { toBinary } from "@bufbuild/protobuf";
 import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { authorizationToProto, serviceToProto, TYPE_ADDRESS, TYPE_AUTHORIZATION, workloadToProto } from "../../api/convert.ts";
+import { httpRouteToProto, l7PolicyToProto, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/convert-l7.ts";
 import { AuthorizationSchema } from "../../api/gen/ambientlab/v1/authorization_pb.js";
+import { HttpRouteSchema, L7PolicySchema } from "../../api/gen/ambientlab/v1/waypoint_pb.js";
 import { AddressSchema } from "../../api/gen/ambientlab/v1/workload_pb.js";
 import { serviceKey } from "../../api/types.ts";
 import type { Logger } from "../../shared/logging.ts";
@@ -89,11 +91,35 @@ export function buildResources(t: Translation, cache: EncodeCache = new Map()): 
       }),
     );
   }
+  const routes = new Map<string, VersionedResource>();
+  for (const r of t.routes) {
+    const name = `${r.namespace}/${r.name}`;
+    routes.set(
+      name,
+      encode(`r:${name}`, r, (v) => {
+        const msg = httpRouteToProto(v);
+        return versioned(name, toBinary(HttpRouteSchema, msg), anyPack(HttpRouteSchema, msg));
+      }),
+    );
+  }
+  const l7 = new Map<string, VersionedResource>();
+  for (const p of t.l7Policies) {
+    const name = `${p.namespace}/${p.name}`;
+    l7.set(
+      name,
+      encode(`l:${name}`, p, (v) => {
+        const msg = l7PolicyToProto(v);
+        return versioned(name, toBinary(L7PolicySchema, msg), anyPack(L7PolicySchema, msg));
+      }),
+    );
+  }
   cache.clear();
   for (const [k, v] of next) cache.set(k, v);
   return new Map([
     [TYPE_ADDRESS, addresses],
     [TYPE_AUTHORIZATION, policies],
+    [TYPE_HTTP_ROUTE, routes],
+    [TYPE_L7_POLICY, l7],
   ]);
 }
 

@@ -9,7 +9,9 @@ import { addressFromProto, authorizationFromProto, TYPE_ADDRESS, TYPE_AUTHORIZAT
 import { AuthorizationSchema } from "../../api/gen/ambientlab/v1/authorization_pb.js";
 import { AggregatedDiscoveryService, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../api/gen/ambientlab/v1/discovery_pb.js";
 import { AddressSchema } from "../../api/gen/ambientlab/v1/workload_pb.js";
-import type { Authorization, Service, Workload } from "../../api/types.ts";
+import { HttpRouteSchema, L7PolicySchema } from "../../api/gen/ambientlab/v1/waypoint_pb.js";
+import { httpRouteFromProto, l7PolicyFromProto, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/convert-l7.ts";
+import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/types.ts";
 import { AsyncQueue } from "../../shared/async-queue.ts";
 import { Backoff } from "../../shared/backoff.ts";
 import { describeError } from "../../shared/errors.ts";
@@ -17,15 +19,27 @@ import type { Logger } from "../../shared/logging.ts";
 import type { StateStore } from "../state/store.ts";
 import { compareStrings } from "../../shared/compare.ts";
 
-type Held = { version: string; value: { workload: Workload } | { service: Service } | { policy: Authorization } };
+type Held = { version: string; value: { workload: Workload } | { service: Service } | { policy: Authorization } | { route: HttpRoute } | { l7Policy: L7Policy } };
 
-const TYPES = [TYPE_ADDRESS, TYPE_AUTHORIZATION] as const;
+/** What ztunnel subscribes to; a waypoint adds its routes and L7 policies. */
+export const ZTUNNEL_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATION];
+export const WAYPOINT_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY];
 
 function decode(type: string, any: Parameters<typeof anyUnpack>[0]): Held["value"] {
   if (type === TYPE_ADDRESS) {
     const msg = anyUnpack(any, AddressSchema);
     if (!msg) throw new Error(`resource is not a ${AddressSchema.typeName}`);
     return addressFromProto(msg);
+  }
+  if (type === TYPE_HTTP_ROUTE) {
+    const msg = anyUnpack(any, HttpRouteSchema);
+    if (!msg) throw new Error(`resource is not a ${HttpRouteSchema.typeName}`);
+    return { route: httpRouteFromProto(msg) };
+  }
+  if (type === TYPE_L7_POLICY) {
+    const msg = anyUnpack(any, L7PolicySchema);
+    if (!msg) throw new Error(`resource is not a ${L7PolicySchema.typeName}`);
+    return { l7Policy: l7PolicyFromProto(msg) };
   }
   const msg = anyUnpack(any, AuthorizationSchema);
   if (!msg) throw new Error(`resource is not a ${AuthorizationSchema.typeName}`);
@@ -38,7 +52,8 @@ export class XdsClient {
   private readonly clusterId: string;
   private readonly store: StateStore;
   private readonly log: Logger;
-  private readonly held = new Map<string, Map<string, Held>>(TYPES.map((t) => [t, new Map()]));
+  private readonly types: readonly string[];
+  private readonly held: Map<string, Map<string, Held>>;
   private readonly synced = new Set<string>();
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 15_000 });
   private abort: AbortController | undefined;
@@ -52,7 +67,9 @@ export class XdsClient {
   private readonly nodeId: string;
 
   /** `nodeId` names the proxy to the control plane: ztunnel~<node> (default) or waypoint~<ns>/<name>. */
-  constructor(opts: { transport: Transport; node: string; clusterId: string; store: StateStore; log: Logger; nodeId?: string }) {
+  constructor(opts: { transport: Transport; node: string; clusterId: string; store: StateStore; log: Logger; nodeId?: string; types?: readonly string[] }) {
+    this.types = opts.types ?? ZTUNNEL_TYPES;
+    this.held = new Map(this.types.map((t) => [t, new Map()]));
     this.transport = opts.transport;
     this.node = opts.node;
     this.nodeId = opts.nodeId ?? `ztunnel~${opts.node}`;
@@ -84,7 +101,7 @@ export class XdsClient {
     this.abort = new AbortController();
     const client = createClient(AggregatedDiscoveryService, this.transport);
     const requests = new AsyncQueue<DeltaDiscoveryRequest>();
-    for (const [i, type] of TYPES.entries()) {
+    for (const [i, type] of this.types.entries()) {
       requests.push(
         create(DeltaDiscoveryRequestSchema, {
           ...(i === 0 ? { node: { id: this.nodeId, nodeName: this.node, clusterId: this.clusterId } } : {}),
@@ -124,7 +141,7 @@ export class XdsClient {
     for (const name of resp.removedResources) held.delete(name);
     this.synced.add(type);
     // Publish only once both types arrived: workloads without their policies would briefly allow too much.
-    if (TYPES.every((t) => this.synced.has(t))) this.publish();
+    if (this.types.every((t) => this.synced.has(t))) this.publish();
     const rejected = Object.keys(errors);
     if (rejected.length) {
       this.nacks++;
@@ -143,19 +160,25 @@ export class XdsClient {
     const workloads: Workload[] = [];
     const services: Service[] = [];
     const policies: Authorization[] = [];
+    const routes: HttpRoute[] = [];
+    const l7Policies: L7Policy[] = [];
     for (const m of this.held.values()) {
       for (const h of m.values()) {
         if ("workload" in h.value) workloads.push(h.value.workload);
         else if ("service" in h.value) services.push(h.value.service);
+        else if ("route" in h.value) routes.push(h.value.route);
+        else if ("l7Policy" in h.value) l7Policies.push(h.value.l7Policy);
         else policies.push(h.value.policy);
       }
     }
+    const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`);
     // Stable order: config dumps and the proxy's indexes do not depend on arrival order.
     workloads.sort((a, b) => compareStrings(a.uid, b.uid));
     services.sort((a, b) => compareStrings(`${a.namespace}/${a.hostname}`, `${b.namespace}/${b.hostname}`));
-    policies.sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
+    policies.sort(byName);
     this.connected = true;
-    this.store.replace({ workloads, services, policies }, "changed");
+    const l7 = this.types.includes(TYPE_HTTP_ROUTE) ? { routes: routes.sort(byName), l7Policies: l7Policies.sort(byName) } : {};
+    this.store.replace({ workloads, services, policies, ...l7 }, "changed");
   }
 
   async stop(): Promise<void> {
