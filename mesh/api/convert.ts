@@ -54,6 +54,7 @@ export function workloadToProto(w: Workload): PbAddress {
         canonicalRevision: w.canonicalRevision,
         workloadName: w.workloadName,
         ...(w.waypoint ? { waypoint: waypointOut(w.waypoint) } : {}),
+        nativeHbone: w.nativeHbone === true,
       },
     },
   });
@@ -164,6 +165,7 @@ export function addressFromProto(a: PbAddress): { workload: Workload } | { servi
         canonicalRevision: w.canonicalRevision || "latest",
         workloadName: w.workloadName || w.name,
         ...(wp ? { waypoint: wp } : {}),
+        ...(w.nativeHbone ? { nativeHbone: true as const } : {}),
       },
     };
   }

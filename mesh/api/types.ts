@@ -34,6 +34,8 @@ export interface Workload {
   canonicalRevision: string;
   workloadName: string;
   waypoint?: WaypointRef;
+  /** The pod terminates HBONE itself (a waypoint): ztunnel neither captures nor proxies its traffic. */
+  nativeHbone?: true;
 }
 
 export interface Service {

@@ -80,7 +80,7 @@ describe("ambientctl local", () => {
     }
     expect(status.pods.find((p) => p.namespace === "ambient-demo" && p.name === "httpbin")).toMatchObject({ node: "node-2", serviceAccount: "httpbin", ambient: true });
     expect(status.pods.find((p) => p.namespace === "baseline" && p.name === "sleep")).toMatchObject({ ambient: false });
-    expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual(["ambient-demo/bench-server", "ambient-demo/httpbin", "baseline/bench-server", "baseline/httpbin"]);
+    expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual(["ambient-demo/bench-server", "ambient-demo/httpbin", "ambient-demo/waypoint", "baseline/bench-server", "baseline/httpbin"]);
     for (const pid of [status.controlPlane.pid, ...status.ztunnels.map((z) => z.pid)]) expect(existsSync(`/proc/${pid}`)).toBe(true);
     expect(status.ztunnels.every((z) => z.running)).toBe(true);
 
@@ -108,6 +108,53 @@ describe("ambientctl local", () => {
     for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(existsSync(join(stateDir, "state", "cluster.json"))).toBe(false);
     expect((await ctl(["down"])).stdout).toContain("no local cluster");
+  }, 120_000);
+
+  it("a waypoint: bind the namespace, route and authorize HTTP with Gateway API and AuthorizationPolicy, count requests", async () => {
+    await ctl(["down"]);
+    const up = await ctl(["up"]);
+    expect(up.code, up.stderr).toBe(0);
+    const status = JSON.parse((await ctl(["status", "--json"])).stdout) as { waypoints: Array<{ gateway: string; running: boolean }> };
+    expect(status.waypoints).toMatchObject([{ gateway: "ambient-demo/waypoint", running: true }]);
+    const l7 = join(stateDir, "l7.yaml");
+    writeFileSync(
+      l7,
+      [
+        "apiVersion: v1\nkind: Namespace\nmetadata: { name: ambient-demo, labels: { istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint } }",
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: httpbin, namespace: ambient-demo }\nspec:\n  parentRefs: [{ group: \"\", kind: Service, name: httpbin, port: 8000 }]\n  rules:\n    - matches: [{ path: { type: PathPrefix, value: /bench } }]\n      backendRefs: [{ name: bench-server, port: 8080 }]\n    - filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: X-Routed-By, value: waypoint }] } }]\n      backendRefs: [{ name: httpbin, port: 8000 }]",
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: no-delete, namespace: ambient-demo }\nspec:\n  targetRefs: [{ kind: Gateway, group: gateway.networking.k8s.io, name: waypoint }]\n  action: DENY\n  rules: [{ to: [{ operation: { methods: [DELETE] } }] }]",
+      ].join("\n---\n") + "\n",
+    );
+    const applied = await ctl(["apply", "-f", l7]);
+    expect(applied.code, applied.stderr).toBe(0);
+    // Through the waypoint once its config arrived: the route's header modifier shows in what httpbin echoes.
+    let viaWaypoint = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    for (let i = 0; i < 50 && !/X-Routed-By/i.test(viaWaypoint.out); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      viaWaypoint = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    }
+    expect(viaWaypoint.out).toMatch(/"X-Routed-By": ?"waypoint"/);
+    const del = await ctl(["exec", "ambient-demo/sleep", "--", "curl", "-sS", "-m", "3", "-X", "DELETE", "-w", " %{http_code}", "http://httpbin:8000/delete"]);
+    expect(del.stdout).toBe("RBAC: access denied 403");
+    expect((await curl("ambient-demo/sleep", "http://httpbin:8000/bench/x")).out).toBe("a".repeat(1024));
+    const metrics = (await ctl(["exec", "ambient-demo/waypoint", "--", "curl", "-s", "-m", "2", "http://127.0.0.1:15020/metrics"])).stdout;
+    const lines = metrics.split("\n").filter((l) => l.startsWith("istio_requests_total{"));
+    expect(lines.some((l) => l.includes('reporter="waypoint"') && l.includes('source_workload="sleep"') && l.includes('response_code="403"'))).toBe(true);
+    expect(lines.some((l) => l.includes('destination_workload="bench-server"') && l.includes('response_code="200"'))).toBe(true);
+    // The destination's ztunnel sees the waypoint as the peer (as in Istio).
+    const zt = (await ctl(["exec", "node/node-2", "--", "curl", "-s", "-m", "2", "http://127.0.0.1:15020/metrics"])).stdout;
+    expect(zt).toMatch(/istio_tcp_connections_opened_total\{reporter="destination"[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/ambient-demo\/sa\/waypoint"/);
+    // Unbinding sends traffic direct again.
+    expect((await ctl(["delete", "-f", l7])).code).toBe(0);
+    let direct = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    for (let i = 0; i < 50 && /X-Routed-By/i.test(direct.out); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      direct = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    }
+    expect(direct.out).toMatch(/"url": ?"http:\/\/httpbin:8000\/get"/);
+    expect(direct.out).not.toMatch(/X-Routed-By/i);
+    expect((await ctl(["down"])).code).toBe(0);
+    expect(await ourNamespaces()).toEqual([]);
   }, 120_000);
 
   it("an up interrupted halfway is fully removed by down", async () => {
@@ -143,7 +190,7 @@ describe("ambientctl local", () => {
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toContain("Prometheus: http://198.18.0.2:9090");
     let targets: Array<{ labels: { job: string }; health: string }> = [];
-    for (let i = 0; i < 60 && !(targets.length === 3 && targets.every((t) => t.health === "up")); i++) {
+    for (let i = 0; i < 60 && !(targets.length === 4 && targets.every((t) => t.health === "up")); i++) {
       await new Promise((r) => setTimeout(r, 500));
       const r = await ctl(["exec", "network", "--", "curl", "-s", "-m", "2", "http://198.18.0.2:9090/api/v1/targets"]);
       try {
@@ -152,9 +199,9 @@ describe("ambientctl local", () => {
         targets = [];
       }
     }
-    expect(targets.map((t) => `${t.labels.job}:${t.health}`).sort()).toEqual(["control-plane:up", "ztunnel:up", "ztunnel:up"]);
+    expect(targets.map((t) => `${t.labels.job}:${t.health}`).sort()).toEqual(["control-plane:up", "waypoint:up", "ztunnel:up", "ztunnel:up"]);
     const q = await ctl(["exec", "network", "--", "curl", "-s", "-m", "2", "http://198.18.0.2:9090/api/v1/query?query=pilot_xds"]);
-    expect(q.stdout).toMatch(/"value":\[[0-9.]+,"2"\]/); // two ztunnels connected to the control plane
+    expect(q.stdout).toMatch(/"value":\[[0-9.]+,"3"\]/); // two ztunnels and the waypoint connected to the control plane
     expect((await ctl(["down"])).code).toBe(0);
     expect(await ourNamespaces()).toEqual([]);
   }, 120_000);

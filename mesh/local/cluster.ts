@@ -4,11 +4,12 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { identityTokenName } from "../control-plane/auth/authenticator.ts";
 import { ErrorCode, MeshError } from "../shared/errors.ts";
 import { run as defaultRun } from "../shared/exec.ts";
 import { planServices, renderHosts, renderLocalConfig, type PlannedService, type PodMeta, type ServiceSpec } from "./config-render.ts";
 import { renderKubeProxy } from "./kube-proxy.ts";
-import { renderClusterManifests } from "./manifests-render.ts";
+import { renderClusterManifests, type GatewaySpec } from "./manifests-render.ts";
 import { renderPrometheusConfig } from "./prometheus.ts";
 import { planTopology, type TopologyPlan } from "./plan.ts";
 import { ProcessGroup, type ManagedProcess } from "./processes.ts";
@@ -20,6 +21,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const NODE_BIN = process.execPath;
 export const ZTUNNEL_MAIN = join(ROOT, "mesh/ztunnel/main.ts");
 export const CONTROL_PLANE_MAIN = join(ROOT, "mesh/control-plane/main.ts");
+export const WAYPOINT_MAIN = join(ROOT, "mesh/waypoint/main.ts");
 /**
  * V8 flags for proxies: a small young generation keeps RSS low under load (short-lived buffers die
  * young either way); scavenges get more frequent but stay cheap.
@@ -49,6 +51,8 @@ export interface ClusterSpec {
   mode?: "control-plane" | "local-config";
   /** Run a Prometheus server (Debian's package) in the cluster network, scraping the mesh. */
   monitoring?: boolean;
+  /** Waypoint Gateways; each is served by the pod whose `gateway` names it. */
+  gateways?: GatewaySpec[];
 }
 
 export class LocalCluster {
@@ -148,6 +152,12 @@ export class LocalCluster {
     progress(`starting ${this.plan.nodes.length} ztunnels`);
     for (const n of this.plan.nodes) await this.startZtunnel(n.name).recorded;
     await Promise.all(this.plan.nodes.map((n) => this.waitReady(n.name)));
+    const waypoints = this.spec.pods.filter((p) => p.gateway);
+    if (waypoints.length) {
+      progress(`starting ${waypoints.length} waypoint${waypoints.length > 1 ? "s" : ""}`);
+      for (const p of waypoints) await this.startWaypoint(`${p.namespace}/${p.name}`).recorded;
+      await Promise.all(waypoints.map((p) => this.waitWaypointReady(`${p.namespace}/${p.name}`)));
+    }
     progress("starting the applications");
     for (const p of this.spec.pods) {
       if (!p.app) continue;
@@ -168,7 +178,11 @@ export class LocalCluster {
   private async startPrometheus(): Promise<void> {
     const dir = join(this.spec.workDir, "prometheus");
     await mkdir(join(dir, "data"), { recursive: true });
-    await this.writeFileAtomic(join(dir, "prometheus.yml"), renderPrometheusConfig(this.plan, this.mode === "control-plane"));
+    await this.writeFileAtomic(join(dir, "prometheus.yml"), renderPrometheusConfig(
+        this.plan,
+        this.mode === "control-plane",
+        this.spec.pods.flatMap((p) => (p.gateway ? [{ namespace: p.namespace, name: p.name, gateway: p.gateway }] : [])),
+      ));
     await this.processes.start({
       name: "prometheus",
       netns: this.plan.bridgeNetns,
@@ -240,6 +254,51 @@ export class LocalCluster {
     });
   }
 
+  /** A waypoint pod runs the waypoint program for its Gateway, with the Gateway's service account. */
+  startWaypoint(podName: string): ManagedProcess {
+    const planned = this.pod(podName);
+    const spec = this.spec.pods.find((p) => `${p.namespace}/${p.name}` === podName);
+    if (!spec?.gateway) throw new MeshError(ErrorCode.Config, `pod ${podName} is not a waypoint`);
+    const source: Record<string, string> =
+      this.mode === "control-plane"
+        ? {
+            XDS_ADDRESS: this.controlPlaneAddress,
+            ROOT_CERT: join(this.controlPlaneStateDir, "root-cert.pem"),
+            TOKEN_FILE: join(this.controlPlaneStateDir, "tokens", `${identityTokenName(spec.namespace, spec.serviceAccount)}.token`),
+          }
+        : { LOCAL_CONFIG: this.configPath, CA_DIR: this.caDir };
+    return this.processes.start({
+      name: `waypoint/${podName}`,
+      netns: planned.netns,
+      cmd: NODE_BIN,
+      args: [...ZTUNNEL_NODE_FLAGS, WAYPOINT_MAIN],
+      env: {
+        WAYPOINT_NAME: spec.gateway,
+        POD_NAMESPACE: spec.namespace,
+        SERVICE_ACCOUNT: spec.serviceAccount,
+        ...source,
+        TRUST_DOMAIN: this.spec.trustDomain ?? "cluster.local",
+        CONNECTION_TERMINATION_DEADLINE: "2s",
+      },
+      logFile: join(this.spec.workDir, "logs", `waypoint-${spec.namespace}-${spec.name}.log`),
+    });
+  }
+
+  async waitWaypointReady(podName: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      if (!this.processes.get(`waypoint/${podName}`)) {
+        throw new MeshError(ErrorCode.Exec, `waypoint ${podName} exited during start; the end of its log:\n  ${await this.logTail(`waypoint-${podName.replace("/", "-")}.log`)}`);
+      }
+      const r = await this.exec(podName, "curl", ["-s", "-m", "1", "http://127.0.0.1:15021/healthz/ready"]);
+      if (r.code === 0 && r.stdout.startsWith("ready")) return;
+      last = r.stdout.trim() || r.stderr.trim();
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new MeshError(ErrorCode.Exec, `waypoint ${podName} not ready after ${timeoutMs} ms (${last})`);
+  }
+
   /** Polls the node's readiness endpoint from inside its namespace. */
   async waitReady(node: string, timeoutMs = 15_000): Promise<void> {
     const n = this.node(node);
@@ -273,7 +332,7 @@ export class LocalCluster {
   }
 
   private async writeClusterManifests(): Promise<void> {
-    await this.writeFileAtomic(join(this.manifestsDir, "cluster.yaml"), renderClusterManifests(this.plan, this.spec.pods, this.services, this.recorder?.state.namespaceLabels ?? {}));
+    await this.writeFileAtomic(join(this.manifestsDir, "cluster.yaml"), renderClusterManifests(this.plan, this.spec.pods, this.services, this.recorder?.state.namespaceLabels ?? {}, this.spec.gateways ?? []));
   }
 
   /** control-plane mode: replaces a namespace's labels (enrolment, waypoint use) and tells the control plane. */

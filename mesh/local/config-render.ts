@@ -8,6 +8,7 @@ export interface ServiceSpec {
   /** Pods (by name, in the same namespace) that back the service. */
   selector: string[];
   ports: Array<{ port: number; targetPort: number }>;
+  labels?: Record<string, string>;
 }
 
 export interface PodMeta {
@@ -15,6 +16,8 @@ export interface PodMeta {
   name: string;
   serviceAccount: string;
   ambient: boolean;
+  /** This pod is the waypoint of the named Gateway (not captured; takes HBONE itself). */
+  gateway?: string;
 }
 
 export interface PlannedService extends ServiceSpec {
@@ -50,8 +53,9 @@ export function renderLocalConfig(opts: {
       trustDomain: opts.trustDomain,
       serviceAccount: m?.serviceAccount ?? "default",
       node: p.node,
-      protocol: m?.ambient ? "HBONE" : "NONE",
+      protocol: m?.ambient || m?.gateway ? "HBONE" : "NONE",
       ...(Object.keys(services).length ? { services } : {}),
+      ...(m?.gateway ? { nativeHbone: true } : {}),
     };
   });
   const services = opts.services.map((s) => ({

@@ -5,12 +5,26 @@ import { stringify } from "yaml";
 import type { PlannedService, PodMeta } from "./config-render.ts";
 import type { TopologyPlan } from "./plan.ts";
 
-export function renderClusterManifests(plan: TopologyPlan, pods: PodMeta[], services: PlannedService[], namespaceLabels: Record<string, Record<string, string>> = {}): string {
+export interface GatewaySpec {
+  namespace: string;
+  name: string;
+  /** istio.io/waypoint-for: service (default), workload, all. */
+  waypointFor?: "service" | "workload" | "all";
+}
+
+export function renderClusterManifests(
+  plan: TopologyPlan,
+  pods: PodMeta[],
+  services: PlannedService[],
+  namespaceLabels: Record<string, Record<string, string>> = {},
+  gateways: GatewaySpec[] = [],
+): string {
   const meta = new Map(pods.map((p) => [`${p.namespace}/${p.name}`, p]));
   const namespaces = [...new Set(plan.pods.map((p) => p.namespace))].sort();
   const docs: unknown[] = [];
   for (const ns of namespaces) {
-    const members = pods.filter((p) => p.namespace === ns);
+    // Waypoint pods are never captured; they do not decide the namespace's enrolment.
+    const members = pods.filter((p) => p.namespace === ns && !p.gateway);
     // A namespace whose pods are all in the mesh is enrolled by its label, as users do it.
     const enrolled = members.length > 0 && members.every((p) => p.ambient);
     // Labels set with `ambientctl local apply` win over the default enrolment label.
@@ -22,9 +36,11 @@ export function renderClusterManifests(plan: TopologyPlan, pods: PodMeta[], serv
   }
   for (const p of plan.pods) {
     const m = meta.get(`${p.namespace}/${p.name}`);
-    const nsEnrolled = pods.filter((x) => x.namespace === p.namespace).every((x) => x.ambient);
+    const nsEnrolled = pods.filter((x) => x.namespace === p.namespace && !x.gateway).every((x) => x.ambient);
     const labels: Record<string, string> = { app: p.name };
     if (m?.ambient && !nsEnrolled) labels["istio.io/dataplane-mode"] = "ambient";
+    // As Istio labels the pods of a waypoint Deployment.
+    if (m?.gateway) Object.assign(labels, { "gateway.networking.k8s.io/gateway-name": m.gateway, "istio.io/dataplane-mode": "none" });
     docs.push({
       apiVersion: "v1",
       kind: "Pod",
@@ -37,7 +53,7 @@ export function renderClusterManifests(plan: TopologyPlan, pods: PodMeta[], serv
     docs.push({
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: s.name, namespace: s.namespace },
+      metadata: { name: s.name, namespace: s.namespace, ...(s.labels ? { labels: s.labels } : {}) },
       spec: {
         clusterIP: s.vip,
         clusterIPs: [s.vip],
@@ -59,6 +75,14 @@ export function renderClusterManifests(plan: TopologyPlan, pods: PodMeta[], serv
         ports: s.ports.map((x) => ({ name: `tcp-${x.port}`, port: x.targetPort, protocol: "TCP" })),
       });
     }
+  }
+  for (const g of gateways) {
+    docs.push({
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: g.name, namespace: g.namespace, labels: { "istio.io/waypoint-for": g.waypointFor ?? "service" } },
+      spec: { gatewayClassName: "istio-waypoint", listeners: [{ name: "mesh", port: 15008, protocol: "HBONE" }] },
+    });
   }
   return docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n");
 }

@@ -122,7 +122,8 @@ export function planTopology(spec: TopologySpec): TopologyPlan {
   }
   batches.push({
     netns: bridgeNetns,
-    script: nodes.map((_, i) => `link set vn${i + 1} master br0 up`).join("\n") + "\n",
+    // Pod networks behind each node: the control plane and Prometheus answer pods (waypoints) too.
+    script: [...nodes.map((_, i) => `link set vn${i + 1} master br0 up`), ...nodes.map((n) => `route add ${n.podCidr} via ${n.ip} dev br0`)].join("\n") + "\n",
   });
   for (const p of pods) {
     const gw = nodes.find((n) => n.name === p.node)!.gateway;

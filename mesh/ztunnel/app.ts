@@ -160,7 +160,7 @@ export class Ztunnel {
 
   private onState(state: ProxyState): void {
     this.readiness.satisfy("config");
-    const local = state.workloadsOn(this.opts.node).filter((w) => w.protocol === "HBONE");
+    const local = state.workloadsOn(this.opts.node).filter((w) => w.protocol === "HBONE" && !w.nativeHbone);
     this.ctx.certs.track(local.map(identityOf));
     this.recheckConnections(state);
     const capture = this.opts.capture;

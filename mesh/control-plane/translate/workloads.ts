@@ -226,6 +226,7 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
       canonicalRevision: labels[LABELS.canonicalRevision] ?? labels["app.kubernetes.io/version"] ?? labels.version ?? "latest",
       workloadName: wl,
       ...(wp ? { waypoint: wp } : {}),
+      ...(isWaypoint ? { nativeHbone: true as const } : {}),
     };
     workloads.push(workload);
     byPod.set(`${ns}/${name}`, { pod, workload });

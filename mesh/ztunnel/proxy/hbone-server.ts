@@ -60,7 +60,7 @@ export class HboneServer implements Server {
     try {
       const orig = await this.ctx.network.originalDst(socket);
       const dst = this.ctx.state.current.workloadByIp(orig.ip);
-      if (!dst || dst.node !== this.ctx.node || dst.protocol !== "HBONE") {
+      if (!dst || dst.node !== this.ctx.node || dst.protocol !== "HBONE" || dst.nativeHbone) {
         throw new MeshError(ErrorCode.BadRequest, `${orig.ip} is not an HBONE workload on node ${this.ctx.node}; no certificate to present`);
       }
       const server = this.tlsServerFor(await this.ctx.certs.get(identityOf(dst)));

@@ -7,11 +7,11 @@ import { renderDelete, renderSetUpdate, renderTable, type CapturePorts } from ".
 
 export type RunCommand = (cmd: string, args: string[], input?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
 
-/** IPv4 addresses of this node's workloads that speak HBONE: the pods whose traffic we capture. */
+/** IPv4 addresses of this node's enrolled workloads (HBONE through ztunnel): the pods whose traffic we capture. */
 export function enrolledIps(state: ProxyState, node: string): string[] {
   return state
     .workloadsOn(node)
-    .filter((w) => w.protocol === "HBONE")
+    .filter((w) => w.protocol === "HBONE" && !w.nativeHbone)
     .flatMap((w) => w.ips);
 }
 

@@ -68,6 +68,8 @@ const workloadSchema = z.strictObject({
   canonicalRevision: z.string().optional(),
   workloadName: z.string().optional(),
   waypoint: waypointSchema.optional(),
+  /** A waypoint pod: it takes HBONE on its own 15008, so ztunnel leaves it alone. */
+  nativeHbone: z.boolean().optional(),
 });
 
 const serviceSchema = z.strictObject({
@@ -185,6 +187,7 @@ export function convertConfig(doc: unknown): ParsedConfig {
       canonicalRevision: w.canonicalRevision ?? "latest",
       workloadName: w.workloadName ?? w.name,
       ...(w.waypoint ? { waypoint: w.waypoint } : {}),
+      ...(w.nativeHbone ? { nativeHbone: true as const } : {}),
     });
   }
   const seenVips = new Map<string, string>();

@@ -164,6 +164,13 @@ export declare type Workload = Message<"ambientlab.v1.Workload"> & {
   waypoint?: GatewayAddress | undefined;
 
   /**
+   * The pod terminates HBONE itself (a waypoint): ztunnel neither captures nor proxies its traffic.
+   *
+   * @generated from field: bool native_hbone = 17;
+   */
+  nativeHbone: boolean;
+
+  /**
    * @generated from field: string cluster_id = 16;
    */
   clusterId: string;
