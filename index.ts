@@ -45,7 +45,7 @@ const mesh = new Mesh(
     namespace: MESH_NAMESPACE,
     trustDomain: config.mesh.trustDomain,
     logLevel: config.mesh.logLevel,
-    images: { controlPlane: images.refs["control-plane"], ztunnel: images.refs.ztunnel },
+    images: { controlPlane: images.refs["control-plane"], ztunnel: images.refs.ztunnel, waypoint: images.refs.waypoint },
     // kind: images are loaded into the nodes, never pulled. EKS: pulled from ECR by digest.
     pullPolicy: config.cluster.provider === "kind" ? "Never" : "IfNotPresent",
     dependsOn: [gatewayApi, meshCa],

@@ -30,7 +30,7 @@ const files = renderGitOpsTree({
     namespace: "istio-system",
     trustDomain: values["trust-domain"],
     logLevel: "info",
-    images: { controlPlane: `ambient-lab/control-plane:${values.tag}`, ztunnel: `ambient-lab/ztunnel:${values.tag}` },
+    images: { controlPlane: `ambient-lab/control-plane:${values.tag}`, ztunnel: `ambient-lab/ztunnel:${values.tag}`, waypoint: `ambient-lab/waypoint:${values.tag}` },
     pullPolicy: "IfNotPresent",
   },
   // No sidecar injector yet, so the rendered benchmark runs the modes that exist.

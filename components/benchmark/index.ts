@@ -50,7 +50,7 @@ export class Benchmark extends pulumi.ComponentResource {
 
   constructor(name: string, args: BenchmarkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ambient-lab:benchmark:Benchmark", name, {}, opts);
-    if (args.modes.length === 0) throw new pulumi.ResourceError("modes must name at least one of baseline, sidecar, ambient", this);
+    if (args.modes.length === 0) throw new pulumi.ResourceError("modes must name at least one of baseline, sidecar, ambient, waypoint", this);
     let previous: pulumi.Resource[] = args.dependsOn ?? [];
     const results: Array<pulumi.Output<[string, BenchResult]>> = [];
     const window = `${seconds(args.duration) + 5}s`;

@@ -1,5 +1,6 @@
 // Mesh: our ambient mesh on a cluster: the policy CRDs, the control plane, the ztunnel DaemonSet and the
-// istio-waypoint GatewayClass. The objects come from mesh/manifests (pure, schema-tested).
+// istio-waypoint GatewayClass; the control plane deploys a waypoint for each istio-waypoint Gateway.
+// The objects come from mesh/manifests (pure, schema-tested).
 import * as pulumi from "@pulumi/pulumi";
 import { meshObjects } from "../../mesh/manifests/mesh.ts";
 import { createObjects } from "../kube-objects.ts";
@@ -12,7 +13,7 @@ export interface MeshArgs {
   /** Log level of the mesh components. Default "info". */
   logLevel?: string;
   /** Image references, pinned (a tag other than latest, or a digest). */
-  images: { controlPlane: pulumi.Input<string>; ztunnel: pulumi.Input<string> };
+  images: { controlPlane: pulumi.Input<string>; ztunnel: pulumi.Input<string>; waypoint: pulumi.Input<string> };
   /** "Never" for images loaded into kind nodes, "IfNotPresent" for registry images. Default "IfNotPresent". */
   pullPolicy?: "Never" | "IfNotPresent";
   /** Resources the mesh must wait for (for example the Gateway API CRDs, the mesh CA). */

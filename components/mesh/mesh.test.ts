@@ -12,7 +12,7 @@ beforeAll(async () => {
 
 describe("Mesh component", () => {
   it("registers the mesh's objects as typed Kubernetes resources under the component", async () => {
-    const mesh = new Mesh("mesh", { images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0" }, pullPolicy: "Never" });
+    const mesh = new Mesh("mesh", { images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" }, pullPolicy: "Never" });
     await new Promise<void>((r) => mesh.namespace.apply(() => r()));
     await settle();
     expect(registered.find((r) => r.type === "ambient-lab:mesh:Mesh")?.name).toBe("mesh");
@@ -38,6 +38,6 @@ describe("Mesh component", () => {
   });
 
   it("refuses unpinned images with an error naming the argument", () => {
-    expect(() => new Mesh("bad", { images: { controlPlane: "ambient-lab/control-plane:latest", ztunnel: "ambient-lab/ztunnel:0.1.0" } })).toThrow(/images.controlPlane "ambient-lab\/control-plane:latest" must be pinned/);
+    expect(() => new Mesh("bad", { images: { controlPlane: "ambient-lab/control-plane:latest", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" } })).toThrow(/images.controlPlane "ambient-lab\/control-plane:latest" must be pinned/);
   });
 });

@@ -140,6 +140,7 @@ describe("policy status", () => {
     api!.seed(AP, { metadata: { name: "bad", namespace: "demo" } });
     const notes = [{ kind: "AuthorizationPolicy", namespace: "demo", name: "bad", status: "Rejected" as const, reason: "rules[0].from[0].source.ipBlocks: \"x\" is not an IP address or CIDR block" }];
     expect(policyConditions(["demo/good", "demo/bad"], notes).get("demo/bad")).toMatchObject({ status: "False", reason: "Invalid" });
+    expect(policyConditions(["demo/l7"], [], new Set(["demo/l7"])).get("demo/l7")).toEqual({ type: "WaypointAccepted", status: "True", reason: "Accepted", message: "enforced by the waypoint" });
     const w = new PolicyStatusWriter(kc, silentLogger());
     const t = { workloads: [], services: [], policies: [], routes: [], l7Policies: [], notes };
     await w.update(t, ["demo/bad", "demo/good"]);

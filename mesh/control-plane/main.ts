@@ -11,6 +11,8 @@ import { createLogger, type Logger } from "../shared/logging.ts";
 import type { CaMaterial } from "../shared/pki.ts";
 import { ControlPlane, type DiscoverySource } from "./app.ts";
 import { BootstrapTokenAuthenticator, identityTokenName, type Authenticator } from "./auth/authenticator.ts";
+import { WaypointController } from "./waypoints/controller.ts";
+import { isWaypointGateway } from "./waypoints/objects.ts";
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
 import { TokenReviewAuthenticator } from "./auth/token-review.ts";
 import { loadOrCreateKubeCa, publishRootCert } from "./ca/kube-ca.ts";
@@ -78,10 +80,34 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
     discovery: (store) => [new KubeSource({ kubeConfig, store, log })],
     afterStart: (cp) => {
       const status = new PolicyStatusWriter(kubeConfig, log);
+      if (cfg.WAYPOINT_IMAGE) {
+        const waypoints = new WaypointController({
+          kubeConfig,
+          clusterDomain: "cluster.local",
+          log,
+          options: {
+            image: cfg.WAYPOINT_IMAGE,
+            pullPolicy: cfg.WAYPOINT_PULL_POLICY,
+            xdsAddress: cfg.XDS_SERVICE_ADDRESS ?? `https://istiod.${cfg.POD_NAMESPACE}.svc:15012`,
+            trustDomain: cfg.TRUST_DOMAIN,
+            controlPlaneIdentity: `spiffe://${cfg.TRUST_DOMAIN}/ns/${cfg.POD_NAMESPACE}/sa/${cfg.SERVICE_ACCOUNT}`,
+            logLevel: cfg.LOG_LEVEL,
+          },
+        });
+        let deploying = Promise.resolve();
+        cp.store.subscribe((kinds) => {
+          if (kinds.has("Gateway")) deploying = deploying.then(() => waypoints.sync(cp.store.snapshot().Gateway));
+        });
+        deploying = deploying.then(() => waypoints.sync(cp.store.snapshot().Gateway));
+      } else {
+        log.info("WAYPOINT_IMAGE is not set: istio-waypoint Gateways get no Deployment from this control plane");
+      }
       let writing = Promise.resolve();
       cp.builder.subscribe((snap) => {
-        const keys = cp.store.snapshot().AuthorizationPolicy.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
-        writing = writing.then(() => status.update(snap.translation, keys));
+        const aps = cp.store.snapshot().AuthorizationPolicy;
+        const keys = aps.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
+        const waypointKeys = new Set(aps.filter((p) => p.spec?.targetRef || p.spec?.targetRefs?.length).map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`));
+        writing = writing.then(() => status.update(snap.translation, keys, waypointKeys));
       });
       let published = "";
       let timer: NodeJS.Timeout | undefined;
@@ -92,8 +118,10 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
           const byName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
           const enrolled = [...new Set(snap.Pod.filter((p) => isEnrolled(p, byName.get(p.metadata?.namespace ?? ""))).map((p) => p.metadata?.namespace ?? ""))].sort();
           const labelled = snap.Namespace.filter((n) => n.metadata?.labels?.["istio.io/dataplane-mode"] === "ambient").map((n) => n.metadata?.name ?? "");
+          // Waypoints read it too, in their Gateway's namespace.
+          const withWaypoints = snap.Gateway.filter(isWaypointGateway).map((g) => g.metadata?.namespace ?? "");
           // Our own namespace too: ztunnel (running there) reads the root from it.
-          const namespaces = [...new Set([...enrolled, ...labelled, cfg.POD_NAMESPACE])].filter(Boolean).sort();
+          const namespaces = [...new Set([...enrolled, ...labelled, ...withWaypoints, cfg.POD_NAMESPACE])].filter(Boolean).sort();
           if (namespaces.join(",") === published) return;
           published = namespaces.join(",");
           void publishRootCert({ kubeConfig, namespaces, rootPem: ca.rootPem, log });

@@ -1,26 +1,28 @@
-// Kubernetes mode: tells users what ztunnel made of each AuthorizationPolicy through a status condition
-// (type ZtunnelAccepted), written only when it changes. File mode logs the same notes instead.
+// Kubernetes mode: tells users what the mesh made of each AuthorizationPolicy through a status condition,
+// as Istio does: ZtunnelAccepted for selector/namespace policies, WaypointAccepted for policies bound with
+// targetRefs. Written only when it changes. File mode logs the same notes instead.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { describeError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logging.ts";
 import type { ResourceNote, Translation } from "./translate/index.ts";
 
 export interface PolicyCondition {
-  type: "ZtunnelAccepted";
+  type: "ZtunnelAccepted" | "WaypointAccepted";
   status: "True" | "False";
   reason: "Accepted" | "PartiallyAccepted" | "Invalid" | "NotApplicable";
   message: string;
 }
 
-/** Pure: the condition each AuthorizationPolicy should carry, by "namespace/name". */
-export function policyConditions(policyKeys: string[], notes: ResourceNote[]): Map<string, PolicyCondition> {
+/** Pure: the condition each AuthorizationPolicy should carry, by "namespace/name"; `waypointKeys` are bound with targetRefs. */
+export function policyConditions(policyKeys: string[], notes: ResourceNote[], waypointKeys: ReadonlySet<string> = new Set()): Map<string, PolicyCondition> {
   const out = new Map<string, PolicyCondition>();
-  for (const key of policyKeys) out.set(key, { type: "ZtunnelAccepted", status: "True", reason: "Accepted", message: "enforced by ztunnel" });
+  const typeOf = (key: string) => (waypointKeys.has(key) ? "WaypointAccepted" : "ZtunnelAccepted");
+  for (const key of policyKeys) out.set(key, { type: typeOf(key), status: "True", reason: "Accepted", message: waypointKeys.has(key) ? "enforced by the waypoint" : "enforced by ztunnel" });
   for (const n of notes.filter((x) => x.kind === "AuthorizationPolicy")) {
     const key = `${n.namespace}/${n.name}`;
-    if (n.status === "Rejected") out.set(key, { type: "ZtunnelAccepted", status: "False", reason: "Invalid", message: n.reason });
-    else if (n.status === "Ignored") out.set(key, { type: "ZtunnelAccepted", status: "False", reason: "NotApplicable", message: n.reason });
-    else out.set(key, { type: "ZtunnelAccepted", status: "True", reason: "PartiallyAccepted", message: n.reason });
+    if (n.status === "Rejected") out.set(key, { type: typeOf(key), status: "False", reason: "Invalid", message: n.reason });
+    else if (n.status === "Ignored") out.set(key, { type: typeOf(key), status: "False", reason: "NotApplicable", message: n.reason });
+    else out.set(key, { type: typeOf(key), status: "True", reason: "PartiallyAccepted", message: n.reason });
   }
   return out;
 }
@@ -35,8 +37,8 @@ export class PolicyStatusWriter {
     this.log = log;
   }
 
-  async update(t: Translation, allPolicyKeys: string[]): Promise<void> {
-    for (const [key, cond] of policyConditions(allPolicyKeys, t.notes)) {
+  async update(t: Translation, allPolicyKeys: string[], waypointKeys: ReadonlySet<string> = new Set()): Promise<void> {
+    for (const [key, cond] of policyConditions(allPolicyKeys, t.notes, waypointKeys)) {
       const text = JSON.stringify(cond);
       if (this.written.get(key) === text) continue;
       const [namespace, name] = key.split("/") as [string, string];

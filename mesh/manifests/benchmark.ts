@@ -1,9 +1,9 @@
 // Pure: the k6 Job for one benchmark mode, and reading its summary back from the Job's log.
 import type { KubeObject } from "./mesh.ts";
 
-export type BenchMode = "baseline" | "sidecar" | "ambient";
+export type BenchMode = "baseline" | "sidecar" | "ambient" | "waypoint";
 
-export const MODE_NAMESPACES: Record<BenchMode, string> = { baseline: "baseline", sidecar: "sidecar-demo", ambient: "ambient-demo" };
+export const MODE_NAMESPACES: Record<BenchMode, string> = { baseline: "baseline", sidecar: "sidecar-demo", ambient: "ambient-demo", waypoint: "waypoint-demo" };
 
 export interface BenchSettings {
   rate: number;
@@ -78,9 +78,12 @@ export function parseBenchLog(log: string): BenchSummary {
   return s;
 }
 
-/** PromQL for the mesh proxies' cost during a run: CPU cores and working-set memory of the ztunnel pods. */
+/**
+ * PromQL for the mesh proxies' cost during a run: CPU cores (summed) and the largest working set, over
+ * the ztunnel pods in the mesh namespace and the waypoint pods (which run beside the applications).
+ */
 export function proxyUsageQueries(meshNamespace: string, window: string): { cpuCores: string; memoryBytes: string } {
-  const sel = `namespace="${meshNamespace}",pod=~"ztunnel-.*",container="ztunnel"`;
+  const sel = `container=~"ztunnel|waypoint",namespace=~"${meshNamespace}|.*-demo"`;
   return {
     cpuCores: `sum(rate(container_cpu_usage_seconds_total{${sel}}[${window}]))`,
     memoryBytes: `max(max_over_time(container_memory_working_set_bytes{${sel}}[${window}]))`,

@@ -6,7 +6,7 @@ const opts: MeshManifestOptions = {
   namespace: "istio-system",
   trustDomain: "cluster.local",
   logLevel: "info",
-  images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0" },
+  images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" },
   pullPolicy: "Never",
 };
 

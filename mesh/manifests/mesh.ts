@@ -7,7 +7,7 @@ export interface MeshManifestOptions<I = string> {
   namespace: string;
   trustDomain: string;
   logLevel: string;
-  images: { controlPlane: I; ztunnel: I };
+  images: { controlPlane: I; ztunnel: I; waypoint: I };
   /** IfNotPresent on EKS (images by digest); Never on kind (images loaded into the nodes). */
   pullPolicy: "Never" | "IfNotPresent";
   /** False when the namespace is created earlier (by the component that issues the mesh CA into it). */
@@ -36,6 +36,11 @@ export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] 
         { apiGroups: ["security.istio.io"], resources: ["authorizationpolicies", "peerauthentications"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["security.istio.io"], resources: ["authorizationpolicies/status"], verbs: ["patch", "update"] },
         { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes"], verbs: ["get", "list", "watch"] },
+        // The waypoint deployment controller: each istio-waypoint Gateway's ServiceAccount, Deployment
+        // and Service (server-side apply), and the Gateway's status.
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways/status"], verbs: ["patch", "update"] },
+        { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "create", "patch", "update"] },
+        { apiGroups: [""], resources: ["services", "serviceaccounts"], verbs: ["get", "create", "patch", "update"] },
         { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
         // The trust bundle ConfigMap in every enrolled namespace.
         { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update"] },
@@ -85,6 +90,8 @@ export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] 
                   { name: "LOG_LEVEL", value: o.logLevel },
                   { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
                   { name: "SERVICE_ACCOUNT", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
+                  { name: "WAYPOINT_IMAGE", value: o.images.waypoint },
+                  { name: "WAYPOINT_PULL_POLICY", value: o.pullPolicy },
                 ],
                 ports: [
                   { name: "grpc-xds", containerPort: 15012, protocol: "TCP" },

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
+import { proxyUsageQueries } from "./benchmark.ts";
 import { meshDashboard, PANELS } from "./dashboard.ts";
 import { DASHBOARD_LABEL, kubePrometheusStackValues, meshMonitoringObjects } from "./monitoring.ts";
 import { validateObject } from "./validate.ts";
@@ -45,7 +46,9 @@ describe("mesh monitoring objects", () => {
   it("every panel query is valid PromQL (promtool parses it as a recording rule)", () => {
     const dir = mkdtempSync(join(tmpdir(), "al-promql-"));
     try {
-      const rules = PANELS.flatMap((p) => p.targets).map((t, i) => ({ record: `ambient_lab:panel_${i}`, expr: t.expr }));
+      // The benchmark's proxy usage queries too.
+      const usage = Object.values(proxyUsageQueries("istio-system", "65s")).map((expr) => ({ expr }));
+      const rules = [...PANELS.flatMap((p) => p.targets), ...usage].map((t, i) => ({ record: `ambient_lab:panel_${i}`, expr: t.expr }));
       writeFileSync(join(dir, "rules.yaml"), stringify({ groups: [{ name: "dashboard", rules }] }));
       const out = execFileSync("promtool", ["check", "rules", join(dir, "rules.yaml")], { encoding: "utf8" });
       expect(out).toContain(`SUCCESS: ${rules.length} rules found`);

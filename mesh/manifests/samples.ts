@@ -10,19 +10,24 @@ export const SAMPLE_IMAGES = {
 
 export interface SampleNamespace {
   name: string;
-  /** "ambient" enrols the namespace; "sidecar" is reserved for the sidecar mode; "none" is the baseline. */
-  mode: "ambient" | "sidecar" | "none";
+  /**
+   * "ambient" enrols the namespace; "waypoint" enrols it and sends its services through its own
+   * waypoint (Gateway "waypoint"); "sidecar" is reserved for the sidecar mode; "none" is the baseline.
+   */
+  mode: "ambient" | "waypoint" | "sidecar" | "none";
 }
 
 export const DEFAULT_SAMPLE_NAMESPACES: SampleNamespace[] = [
   { name: "ambient-demo", mode: "ambient" },
+  { name: "waypoint-demo", mode: "waypoint" },
   { name: "sidecar-demo", mode: "sidecar" },
   { name: "baseline", mode: "none" },
 ];
 
 function namespace(ns: SampleNamespace): KubeObject {
   const labels: Record<string, string> = { "app.kubernetes.io/part-of": "ambient-lab" };
-  if (ns.mode === "ambient") labels["istio.io/dataplane-mode"] = "ambient";
+  if (ns.mode === "ambient" || ns.mode === "waypoint") labels["istio.io/dataplane-mode"] = "ambient";
+  if (ns.mode === "waypoint") labels["istio.io/use-waypoint"] = "waypoint";
   // Sidecar injection needs a sidecar injector, which this mesh does not have yet; the label is what Istio uses.
   if (ns.mode === "sidecar") labels["istio-injection"] = "enabled";
   return { apiVersion: "v1", kind: "Namespace", metadata: { name: ns.name, labels } };
@@ -30,9 +35,20 @@ function namespace(ns: SampleNamespace): KubeObject {
 
 const restricted = { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
 
+/** The namespace's waypoint, as `istioctl waypoint apply` creates it; the control plane deploys it. */
+function waypointGateway(namespace: string): KubeObject {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "Gateway",
+    metadata: { name: "waypoint", namespace, labels: { "istio.io/waypoint-for": "service" } },
+    spec: { gatewayClassName: "istio-waypoint", listeners: [{ name: "mesh", port: 15008, protocol: "HBONE" }] },
+  };
+}
+
 export function sampleObjects(namespaces: SampleNamespace[] = DEFAULT_SAMPLE_NAMESPACES, images = SAMPLE_IMAGES): KubeObject[] {
   return namespaces.flatMap((ns) => [
     namespace(ns),
+    ...(ns.mode === "waypoint" ? [waypointGateway(ns.name)] : []),
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "httpbin", namespace: ns.name } },
     {
       apiVersion: "v1",

@@ -76,7 +76,7 @@ export class FakeApiServer {
     res.on("close", () => set.delete(res));
   }
 
-  /** POST (create, 409 if it exists; TokenReview), PUT (replace, 404 if missing). */
+  /** POST (create, 409 if it exists; TokenReview), PUT (replace, 404 if missing), PATCH (status; server-side apply). */
   private write(req: http.IncomingMessage, res: http.ServerResponse, body: FakeObject | undefined): void {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     res.setHeader("content-type", "application/json");
@@ -113,6 +113,13 @@ export class FakeApiServer {
       this.patches.push({ path, contentType: String(req.headers["content-type"]), body });
       existing.status = (body as unknown as { status: unknown }).status;
       return void res.end(JSON.stringify(existing));
+    }
+    if (req.method === "PATCH" && String(req.headers["content-type"]).startsWith("application/apply-patch")) {
+      // Server-side apply: create or replace the object at this path.
+      const coll = path.slice(0, path.lastIndexOf("/"));
+      this.patches.push({ path, contentType: String(req.headers["content-type"]), body });
+      this.put(coll, body);
+      return void res.end(JSON.stringify(body));
     }
     res.writeHead(405).end("{}");
   }
