@@ -1,7 +1,8 @@
 // The single-machine demo behind `npm run demo`: the default cluster (the one `ambientctl local up`
 // builds), sleep calling httpbin with and without the mesh, proof that the mesh traffic is encrypted,
-// an AuthorizationPolicy taking effect through the control plane, and a short baseline-vs-ambient
-// benchmark. A cluster that is already up is used and left up; one the demo builds is removed at the
+// an AuthorizationPolicy taking effect through the control plane, a short baseline-vs-ambient
+// benchmark, then the namespace bound to its waypoint: HTTPRoute routing, an L7 policy, HTTP metrics
+// and the same benchmark through the waypoint. A cluster that is already up is used and left up; one the demo builds is removed at the
 // end unless --keep (then `ambientctl local down` removes it).
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -25,6 +26,9 @@ export interface DemoBenchmark {
   baseline: LoadResult;
   ambient: LoadResult;
   ztunnels: Array<{ node: string; cpuPer1000Requests: number; rssMb: number }>;
+  /** The same load with bench-server bound to the namespace's waypoint (L4 + L7). */
+  waypoint?: LoadResult;
+  waypointProxy?: { cpuPer1000Requests: number; rssMb: number };
 }
 
 export interface DemoResult {
@@ -47,6 +51,25 @@ const DENY = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: { name: deny-sleep, namespace: ${NS.mesh} }
 spec: { action: DENY, rules: [{ from: [{ source: { principals: ["cluster.local/ns/${NS.mesh}/sa/sleep"] } }] }] }
+`;
+
+// The waypoint part: an HTTPRoute on httpbin that marks what it routes, and an L7 policy on the waypoint.
+const L7 = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: httpbin, namespace: ${NS.mesh} }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: httpbin, port: 8000 }]
+  rules:
+    - filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: X-Routed-By, value: waypoint }] } }]
+      backendRefs: [{ name: httpbin, port: 8000 }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: no-delete, namespace: ${NS.mesh} }
+spec:
+  targetRefs: [{ kind: Gateway, group: gateway.networking.k8s.io, name: waypoint }]
+  action: DENY
+  rules: [{ to: [{ operation: { methods: [DELETE] } }] }]
 `;
 
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -74,10 +97,12 @@ export function renderDemoMarkdown(r: DemoResult): string {
       `|---|---|---|---|---|---|`,
       row(`baseline (no mesh)`, b.baseline),
       row(`ambient (two ztunnels, mTLS)`, b.ambient),
+      ...(b.waypoint ? [row(`ambient + waypoint (L7)`, b.waypoint)] : []),
       ``,
-      `| ztunnel | CPU seconds per 1000 requests | RSS MB |`,
+      `| proxy | CPU seconds per 1000 requests | RSS MB |`,
       `|---|---|---|`,
-      ...b.ztunnels.map((z) => `| ${z.node} | ${r3(z.cpuPer1000Requests)} | ${r3(z.rssMb)} |`),
+      ...b.ztunnels.map((z) => `| ztunnel ${z.node} | ${r3(z.cpuPer1000Requests)} | ${r3(z.rssMb)} |`),
+      ...(b.waypointProxy ? [`| waypoint (ambient-demo) | ${r3(b.waypointProxy.cpuPer1000Requests)} | ${r3(b.waypointProxy.rssMb)} |`] : []),
       ``,
     );
   }
@@ -198,11 +223,37 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       `p50/p90/p99 ${baseline.latencyMs.p50}/${baseline.latencyMs.p90}/${baseline.latencyMs.p99} ms without the mesh, ${m.result.latencyMs.p50}/${m.result.latencyMs.p90}/${m.result.latencyMs.p99} ms with it`,
     );
 
+    say(`binding ${NS.mesh}'s services to its waypoint (istio.io/use-waypoint=waypoint), with an HTTPRoute and an L7 AuthorizationPolicy`);
+    await cluster.setNamespaceLabels(NS.mesh, { "istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint" });
+    await cluster.applyManifest("demo-l7", L7);
+    try {
+      const url = `http://httpbin.${NS.mesh}:8000/headers`;
+      let routed = await curl(`${NS.mesh}/sleep`, url);
+      for (let i = 0; i < 50 && !routed.out.includes("X-Routed-By"); i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        routed = await curl(`${NS.mesh}/sleep`, url);
+      }
+      step("HTTP now goes through the waypoint, routed by the HTTPRoute", routed.out.includes('"X-Routed-By"'), routed.out.replace(/\s+/g, " "));
+      const del = await cluster.exec(`${NS.mesh}/sleep`, "curl", ["-sS", "-m", "3", "-X", "DELETE", "-w", " (%{http_code})", `http://httpbin.${NS.mesh}:8000/delete`]);
+      step("the waypoint's L7 policy refuses DELETE", del.stdout.trim() === "RBAC: access denied (403)", del.stdout.trim() || del.stderr.trim());
+      const wpMetrics = (await cluster.exec(`${NS.mesh}/waypoint`, "curl", ["-s", "http://127.0.0.1:15020/metrics"])).stdout;
+      const req = wpMetrics.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('response_code="403"'));
+      step("the waypoint reports HTTP metrics (istio_requests_total, reporter=waypoint)", req !== undefined && req.includes('source_workload="sleep"'), req ?? "no matching metric");
+      const wpPid = recorder.state.processes.find((p) => p.name === `waypoint/${NS.mesh}/waypoint`)!.pid;
+      const w = await measureProcesses([wpPid], () => runLoad(cluster, `${NS.mesh}/sleep`, `http://bench-server.${NS.mesh}:8080/`, load));
+      benchmark.waypoint = w.result;
+      benchmark.waypointProxy = { cpuPer1000Requests: (w.cpuSeconds[0]! * 1000) / requests, rssMb: w.rssMb[0]! };
+      step("benchmark ambient + waypoint", w.result.errors === 0, `p50/p90/p99 ${w.result.latencyMs.p50}/${w.result.latencyMs.p90}/${w.result.latencyMs.p99} ms through both ztunnels and the waypoint`);
+    } finally {
+      await cluster.applyManifest("demo-l7", null);
+      await cluster.setNamespaceLabels(NS.mesh, {});
+    }
+
     const result: DemoResult = {
       date: new Date().toISOString(),
       cluster: {
         nodes: cluster.plan.nodes.map((n) => ({ name: n.name, netns: n.netns, ip: n.ip })),
-        pods: cluster.plan.pods.map((p) => ({ pod: `${p.namespace}/${p.name}`, ip: p.ip, node: p.node, ambient: p.namespace === NS.mesh })),
+        pods: cluster.plan.pods.map((p) => ({ pod: `${p.namespace}/${p.name}`, ip: p.ip, node: p.node, ambient: p.namespace === NS.mesh && p.name !== "waypoint" })),
       },
       steps,
       benchmark,
