@@ -15,6 +15,8 @@ const sample: DemoResult = {
     baseline: { requests: 2500, errors: 0, achievedRate: 500, latencyMs: { p50: 0.2, p90: 0.3, p99: 0.9, max: 3 } },
     ambient: { requests: 2500, errors: 0, achievedRate: 499.9, latencyMs: { p50: 0.6, p90: 1, p99: 2.4, max: 9 } },
     ztunnels: [{ node: "node-1", cpuPer1000Requests: 0.1834, rssMb: 90.5 }],
+    waypoint: { requests: 2500, errors: 0, achievedRate: 500, latencyMs: { p50: 1.7, p90: 2.7, p99: 11, max: 20 } },
+    waypointProxy: { cpuPer1000Requests: 1.1034, rssMb: 128.3 },
   },
 };
 
