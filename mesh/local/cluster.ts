@@ -44,6 +44,8 @@ export interface ClusterSpec {
   ztunnelEnv?: Record<string, string>;
   /** How to run ztunnel; default: the TypeScript sources. Benchmarks pass the bundle (`npm run build`). */
   ztunnelCommand?: { cmd: string; args: string[] };
+  /** How to run waypoints; default: the TypeScript sources. */
+  waypointCommand?: { cmd: string; args: string[] };
   /**
    * "control-plane" (default): a control plane reads the cluster as Kubernetes objects and streams config
    * to the ztunnels. "local-config": no control plane; every ztunnel reads one LOCAL_CONFIG file.
@@ -270,8 +272,8 @@ export class LocalCluster {
     return this.processes.start({
       name: `waypoint/${podName}`,
       netns: planned.netns,
-      cmd: NODE_BIN,
-      args: [...ZTUNNEL_NODE_FLAGS, WAYPOINT_MAIN],
+      cmd: this.spec.waypointCommand?.cmd ?? NODE_BIN,
+      args: this.spec.waypointCommand?.args ?? [...ZTUNNEL_NODE_FLAGS, WAYPOINT_MAIN],
       env: {
         WAYPOINT_NAME: spec.gateway,
         POD_NAMESPACE: spec.namespace,

@@ -41,6 +41,7 @@ export interface WaypointOptions {
   certTtlSeconds?: number;
   network: Network;
   log: Logger;
+  /** Per-request access log; none by default (as Istio's waypoints), `ACCESS_LOG=on` in main.ts. */
   accessLog?: Logger;
   tuning?: Partial<ProxyTuning>;
   drainDeadlineMs?: number;
@@ -70,7 +71,7 @@ export class Waypoint {
     this.pool = new HbonePool({ certs: this.certs, network: opts.network, tuning, log });
     const agent = new UpstreamAgent({ identity: opts.identity, pool: this.pool, network: opts.network, connectTimeoutMs: tuning.connectTimeoutMs });
     const random = (n: number) => Math.floor(Math.random() * n);
-    this.proxy = new L7Proxy({ gateway: opts.gateway, state: opts.state, agent, metrics: this.metrics, log, accessLog: opts.accessLog ?? log, pick: opts.pick ?? random });
+    this.proxy = new L7Proxy({ gateway: opts.gateway, state: opts.state, agent, metrics: this.metrics, log, accessLog: opts.accessLog, pick: opts.pick ?? random });
     const l = opts.listen;
     this.hbone = new WaypointHboneListener(
       { identity: opts.identity, trustDomain: opts.identity.trustDomain, certs: this.certs, log, tuning, onTunnel: (t) => this.proxy.handleTunnel(t) },

@@ -23,6 +23,7 @@ export const ENV_DOCS: Array<[string, string]> = [
   ["CONNECTION_TERMINATION_DEADLINE", "how long SIGTERM lets requests finish (default 5s)"],
   ["LISTEN_HOST", "address the HBONE, metrics and readiness listeners bind (default 0.0.0.0)"],
   ["HBONE_PORT, METRICS_PORT, READINESS_PORT, ADMIN_PORT", "ports (default 15008, 15020, 15021, 15000 on localhost)"],
+  ["ACCESS_LOG", "on: one JSON line per request on stdout; off (default, as Istio's waypoints): metrics only"],
   ["LOG_LEVEL", `one of ${LOG_LEVELS.join(", ")} (default info)`],
 ];
 
@@ -48,6 +49,7 @@ const schema = z
     READINESS_PORT: port.default(WAYPOINT_PORTS.readiness),
     ADMIN_PORT: port.default(WAYPOINT_PORTS.admin),
     LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default("info"),
+    ACCESS_LOG: z.enum(["on", "off"]).default("off"),
   })
   .superRefine((e, ctx) => {
     const cp = e.XDS_ADDRESS ?? e.CA_ADDRESS;
@@ -69,6 +71,7 @@ export interface WaypointConfig {
   drainDeadlineMs: number;
   listen: WaypointListen;
   logLevel: LogLevel;
+  accessLog: boolean;
 }
 
 export function loadWaypointConfig(env: Record<string, string | undefined>): WaypointConfig {
@@ -92,6 +95,7 @@ export function loadWaypointConfig(env: Record<string, string | undefined>): Way
     drainDeadlineMs: e.CONNECTION_TERMINATION_DEADLINE,
     listen: { host: e.LISTEN_HOST, hbone: e.HBONE_PORT, metrics: e.METRICS_PORT, readiness: e.READINESS_PORT, admin: e.ADMIN_PORT },
     logLevel: e.LOG_LEVEL,
+    accessLog: e.ACCESS_LOG === "on",
   };
 }
 

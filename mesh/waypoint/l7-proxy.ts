@@ -25,7 +25,8 @@ export interface L7ProxyDeps {
   agent: UpstreamAgent;
   metrics: WaypointMetrics;
   log: Logger;
-  accessLog: Logger;
+  /** One JSON line per request; undefined turns access logging off (Istio's default for waypoints). */
+  accessLog: Logger | undefined;
   pick: (n: number) => number;
 }
 
@@ -127,7 +128,7 @@ export class L7Proxy {
       this.deps.metrics.duration.observe(labels, ms);
       this.deps.metrics.requestBytes.observe(labels, reqBytes);
       this.deps.metrics.responseBytes.observe(labels, resBytes);
-      this.deps.accessLog.info(
+      this.deps.accessLog?.info(
         {
           "src.identity": formatIdentity(t.peer),
           "src.workload": srcWorkload?.name,

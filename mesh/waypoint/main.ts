@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     certTtlSeconds: cfg.certTtlSeconds,
     network: new KernelNetwork(),
     log,
+    ...(cfg.accessLog ? { accessLog: log.child({ target: "access" }) } : {}),
     drainDeadlineMs: cfg.drainDeadlineMs,
     processMetrics: true,
     onQuit: () => {

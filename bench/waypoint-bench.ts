@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// npm run bench:waypoint: the same HTTP load three ways in one netns cluster with the control plane:
+// no mesh, the ztunnels alone (L4), and the ztunnels plus a waypoint (L7, an HTTPRoute on the service).
+// Reads bench/scenarios/waypoint.yaml, prints progress, writes results/waypoint-bench.{json,md}.
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { z } from "zod";
+import { bundle } from "../mesh/build.ts";
+import { nginxApp } from "../mesh/local/apps.ts";
+import { LocalCluster, NODE_BIN, ZTUNNEL_NODE_FLAGS } from "../mesh/local/cluster.ts";
+import { checkPrereqs, describeMissing } from "../mesh/local/prereqs.ts";
+import { cpuSeconds, memoryMb } from "../mesh/local/proc-stats.ts";
+import { runLoad } from "./measure.ts";
+import type { LoadResult } from "./report.ts";
+import { renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+const scenarioSchema = z.strictObject({
+  name: z.string(),
+  rate: z.number().positive(),
+  connections: z.number().int().positive(),
+  durationSeconds: z.number().positive(),
+  warmupSeconds: z.number().min(0),
+  payloadBytes: z.number().int().min(0),
+});
+
+const ROUTE = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: server-wp, namespace: mesh }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: server-wp, port: 8080 }]
+  rules: [{ matches: [{ path: { type: PathPrefix, value: / } }], backendRefs: [{ name: server-wp, port: 8080 }] }]
+`;
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write("bench:waypoint needs root (network namespaces and nftables): run it with sudo\n");
+    process.exit(2);
+  }
+  const missing = describeMissing(await checkPrereqs("local"), "");
+  if (missing) {
+    process.stderr.write(`bench:waypoint cannot run: ${missing}\n`);
+    process.exit(2);
+  }
+  const s = scenarioSchema.parse(parse(await readFile(process.argv[2] ?? join(ROOT, "bench/scenarios/waypoint.yaml"), "utf8")));
+  const workDir = await mkdtemp(join(os.tmpdir(), "al-bench-"));
+  const cluster = new LocalCluster({
+    prefix: `al-w${randomBytes(2).toString("hex")}`,
+    nodes: ["node-1", "node-2"],
+    workDir,
+    pods: [
+      { namespace: "mesh", name: "client", node: "node-1", serviceAccount: "client", ambient: true },
+      { namespace: "mesh", name: "server", node: "node-2", serviceAccount: "server", ambient: true, app: await nginxApp(join(workDir, "nginx"), 8080, s.payloadBytes) },
+      { namespace: "mesh", name: "waypoint", node: "node-1", serviceAccount: "waypoint", ambient: false, gateway: "waypoint" },
+      { namespace: "plain", name: "client", node: "node-1", serviceAccount: "client", ambient: false },
+      { namespace: "plain", name: "server", node: "node-2", serviceAccount: "server", ambient: false, app: await nginxApp(join(workDir, "nginx-plain"), 8080, s.payloadBytes) },
+    ],
+    services: [
+      { namespace: "plain", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
+      { namespace: "mesh", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
+      // The same pod behind a second Service that is bound to the waypoint.
+      { namespace: "mesh", name: "server-wp", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }], labels: { "istio.io/use-waypoint": "waypoint" } },
+      { namespace: "mesh", name: "waypoint", selector: ["waypoint"], ports: [{ port: 15008, targetPort: 15008 }], labels: { "gateway.networking.k8s.io/gateway-name": "waypoint" } },
+    ],
+    gateways: [{ namespace: "mesh", name: "waypoint" }],
+    ztunnelEnv: { LOG_LEVEL: "warn" },
+    // The artifacts that ship: the bundles, with the V8 flags the images use.
+    ztunnelCommand: { cmd: NODE_BIN, args: [...ZTUNNEL_NODE_FLAGS, await bundle("ztunnel")] },
+    waypointCommand: { cmd: NODE_BIN, args: [...ZTUNNEL_NODE_FLAGS, ...(process.env.AL_WAYPOINT_NODE_FLAGS ?? "").split(" ").filter(Boolean), await bundle("waypoint")] },
+  });
+  const stop = async () => {
+    say("cleaning up");
+    await cluster.down();
+    await rm(workDir, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+  try {
+    say(`building the topology (${cluster.spec.prefix}): control plane, two ztunnels, a waypoint`);
+    await cluster.up();
+    await cluster.applyManifest("route", ROUTE);
+    const url = (svc: string) => `http://${cluster.service(svc).vip}:8080/`;
+    // Wait until the waypoint routes (the HTTPRoute reached it) before measuring.
+    for (let i = 0; i < 100; i++) {
+      const r = await cluster.exec("mesh/client", "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "1", url("mesh/server-wp")]);
+      if (r.stdout === "200") break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const run = async (name: string, pod: string, target: string): Promise<LoadResult> => {
+      say(`${name}: ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s`);
+      const out = await runLoad(cluster, pod, target, s);
+      if (out.errors > 0) say(`  ${out.errors} errors (first: ${out.firstError ?? "?"})`);
+      return out;
+    };
+    const direct = await run("direct", "plain/client", url("plain/server"));
+    const ambient = await run("ambient L4", "mesh/client", url("mesh/server"));
+    const wpPid = cluster.processes.get("waypoint/mesh/waypoint")!.pid;
+    const before = await cpuSeconds(wpPid);
+    const waypoint = await run("ambient + waypoint", "mesh/client", url("mesh/server-wp"));
+    const cpu = (await cpuSeconds(wpPid)) - before;
+    const mem = await memoryMb(wpPid);
+    const result: WaypointBenchResult = {
+      scenario: { rate: s.rate, connections: s.connections, durationSeconds: s.durationSeconds, payloadBytes: s.payloadBytes },
+      machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
+      direct,
+      ambient,
+      waypoint,
+      waypointProxy: { cpuPer1000: (cpu * 1000) / (s.rate * (s.durationSeconds + s.warmupSeconds)), rssMb: mem.current, peakRssMb: mem.peak },
+    };
+    const outDir = join(ROOT, "results");
+    await mkdir(outDir, { recursive: true });
+    await writeFile(join(outDir, "waypoint-bench.json"), JSON.stringify(result, null, 2) + "\n");
+    await writeFile(join(outDir, "waypoint-bench.md"), renderWaypointMarkdown(result));
+    process.stdout.write(renderWaypointMarkdown(result));
+    say(`results written to ${join(outDir, "waypoint-bench.{json,md}")}`);
+  } finally {
+    await stop();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:waypoint failed: ${(err as Error).stack ?? err}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,42 @@
+// The waypoint benchmark's result model and rendering. Pure: golden-tested. Istio's published figure
+// for its Envoy waypoint at 1000 HTTP req/s with 1 KB is about 0.25 vCPU and 60 MB; ours is compared with it.
+import type { LoadResult } from "./report.ts";
+
+export interface WaypointBenchResult {
+  scenario: { rate: number; connections: number; durationSeconds: number; payloadBytes: number };
+  machine: { cpus: number; node: string; kernel: string; date: string };
+  direct: LoadResult;
+  ambient: LoadResult;
+  waypoint: LoadResult;
+  /** The waypoint process during the waypoint run: vCPU per 1000 req/s, resident memory after it. */
+  waypointProxy: { cpuPer1000: number; rssMb: number; peakRssMb: number };
+}
+
+const r3 = (n: number) => Math.round(n * 1000) / 1000;
+
+export function renderWaypointMarkdown(r: WaypointBenchResult): string {
+  const s = r.scenario;
+  const row = (name: string, l: LoadResult) => `| ${name} | ${l.latencyMs.p50} | ${l.latencyMs.p90} | ${l.latencyMs.p99} | ${l.latencyMs.max} | ${l.achievedRate} | ${l.errors} |`;
+  const added = (a: LoadResult, b: LoadResult) => `| added by the waypoint | ${r3(a.latencyMs.p50 - b.latencyMs.p50)} | ${r3(a.latencyMs.p90 - b.latencyMs.p90)} | ${r3(a.latencyMs.p99 - b.latencyMs.p99)} | | | |`;
+  const w = r.waypointProxy;
+  return [
+    `# waypoint benchmark`,
+    ``,
+    `${s.rate} req/s (open loop) over ${s.connections} HTTP/1.1 connections for ${s.durationSeconds} s, ${s.payloadBytes} B responses; ` +
+      `${r.machine.cpus} CPUs, Node ${r.machine.node}, Linux ${r.machine.kernel}, ${r.machine.date}.`,
+    ``,
+    `| path | p50 ms | p90 ms | p99 ms | max ms | achieved req/s | errors |`,
+    `|---|---|---|---|---|---|---|`,
+    row("direct (no mesh)", r.direct),
+    row("ambient L4 (two ztunnels)", r.ambient),
+    row("ambient + waypoint (L7)", r.waypoint),
+    added(r.waypoint, r.ambient),
+    ``,
+    `| waypoint | measured | Istio's Envoy waypoint (published) |`,
+    `|---|---|---|`,
+    `| vCPU per 1000 req/s | ${r3(w.cpuPer1000)} | ~0.25 |`,
+    `| RSS after the load MB | ${r3(w.rssMb)} | ~60 |`,
+    `| peak RSS MB | ${r3(w.peakRssMb)} | |`,
+    ``,
+  ].join("\n");
+}
