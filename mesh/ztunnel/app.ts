@@ -8,7 +8,7 @@ import type { Logger } from "../shared/logging.ts";
 import { adminHandler, metricsHandler, readinessHandler } from "./admin/admin.ts";
 import { CertManager } from "./identity/cert-manager.ts";
 import type { CaClient } from "./identity/ca-client.ts";
-import { DEFAULT_TUNING, identityOf, type ProxyContext, type ProxyTuning } from "./proxy/context.ts";
+import { DEFAULT_TUNING, identityOf, servesFor, type ProxyContext, type ProxyTuning } from "./proxy/context.ts";
 import { HbonePool } from "./proxy/hbone-pool.ts";
 import { HboneServer } from "./proxy/hbone-server.ts";
 import { InboundPlaintextServer } from "./proxy/inbound-plain.ts";
@@ -65,6 +65,8 @@ export interface ZtunnelOptions {
   /** Called after /quitquitquit has drained the proxy. */
   onQuit?: () => void;
   pick?: (n: number) => number;
+  /** Sidecar mode: the IP of the one pod this proxy runs beside. */
+  sidecarPodIp?: string;
 }
 
 export interface ZtunnelAddresses {
@@ -105,6 +107,7 @@ export class Ztunnel {
       accessLog: opts.accessLog ?? log,
       tuning: { ...DEFAULT_TUNING, ...opts.tuning },
       illegalPorts: new Set([opts.listen.outbound, opts.listen.inboundPlaintext, opts.listen.hbone, DEFAULT_PORTS.outbound, DEFAULT_PORTS.inboundPlaintext, DEFAULT_PORTS.hbone]),
+      serves: servesFor(opts.node, opts.sidecarPodIp),
     };
     const l = opts.listen;
     this.pool = new HbonePool(this.ctx);
@@ -160,7 +163,7 @@ export class Ztunnel {
 
   private onState(state: ProxyState): void {
     this.readiness.satisfy("config");
-    const local = state.workloadsOn(this.opts.node).filter((w) => w.protocol === "HBONE" && !w.nativeHbone);
+    const local = state.workloads.filter(this.ctx.serves);
     this.ctx.certs.track(local.map(identityOf));
     this.recheckConnections(state);
     const capture = this.opts.capture;

@@ -48,7 +48,9 @@ export const ENV_DOCS: Array<[string, string]> = [
   ["LISTEN_HOST", "address the data-path listeners bind (default 0.0.0.0)"],
   ["OUTBOUND_PORT, INBOUND_PLAINTEXT_PORT, HBONE_PORT", "data-path ports (default 15001, 15006, 15008)"],
   ["METRICS_PORT, READINESS_PORT, ADMIN_PORT", "telemetry and admin ports (default 15020, 15021, 15000)"],
-  ["REDIRECT", "nft: install node-level capture rules in this network namespace; none (default): do not"],
+  ["REDIRECT", "nft: node-level capture rules in this network namespace; sidecar: one pod's rules (with SIDECAR_POD_IP); none (default)"],
+  ["SIDECAR_POD_IP", "sidecar mode: the IP of the pod this proxy runs beside; it serves only that pod"],
+  ["PROXY_UID", "sidecar mode: the user this proxy runs as, whose connections are not captured (default 1337)"],
   ["LOG_LEVEL", `one of ${LOG_LEVELS.join(", ")} (default info)`],
 ];
 
@@ -75,7 +77,9 @@ const schema = z.object({
   METRICS_PORT: port.default(DEFAULT_PORTS.metrics),
   READINESS_PORT: port.default(DEFAULT_PORTS.readiness),
   ADMIN_PORT: port.default(DEFAULT_PORTS.admin),
-  REDIRECT: z.enum(["nft", "none"]).default("none"),
+  REDIRECT: z.enum(["nft", "sidecar", "none"]).default("none"),
+  SIDECAR_POD_IP: z.ipv4().optional(),
+  PROXY_UID: z.coerce.number().int().min(0).max(2 ** 31).default(1337),
   LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default("info"),
 }).superRefine((e, ctx) => {
   const cp = e.XDS_ADDRESS ?? e.CA_ADDRESS;
@@ -83,6 +87,7 @@ const schema = z.object({
   if (!e.CA_ADDRESS && !e.XDS_ADDRESS && !e.CA_DIR) ctx.addIssue({ code: "custom", path: ["CA_ADDRESS"], message: "set CA_ADDRESS or XDS_ADDRESS (control plane CA) or CA_DIR (a local CA)" });
   if (cp && !e.ROOT_CERT) ctx.addIssue({ code: "custom", path: ["ROOT_CERT"], message: "is required to verify the control plane" });
   if (cp && !e.TOKEN_FILE) ctx.addIssue({ code: "custom", path: ["TOKEN_FILE"], message: "is required to authenticate to the control plane" });
+  if (e.REDIRECT === "sidecar" && !e.SIDECAR_POD_IP) ctx.addIssue({ code: "custom", path: ["SIDECAR_POD_IP"], message: "is required with REDIRECT=sidecar" });
 });
 
 export interface ZtunnelConfig {
@@ -100,7 +105,9 @@ export interface ZtunnelConfig {
   poolMaxStreams: number;
   poolIdleMs: number;
   listen: ListenConfig;
-  redirect: "nft" | "none";
+  redirect: "nft" | "sidecar" | "none";
+  /** Sidecar mode: the pod this proxy serves, and the user whose connections are not captured. */
+  sidecar?: { podIp: string; proxyUid: number };
   logLevel: LogLevel;
 }
 
@@ -135,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined>): ZtunnelConf
       admin: e.ADMIN_PORT,
     },
     redirect: e.REDIRECT,
+    ...(e.SIDECAR_POD_IP ? { sidecar: { podIp: e.SIDECAR_POD_IP, proxyUid: e.PROXY_UID } } : {}),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -10,7 +10,7 @@ import { GrpcCaClient } from "./identity/grpc-ca.ts";
 import { XdsClient } from "./xds/client.ts";
 import { controlPlaneTransport } from "./xds/transport.ts";
 import { KernelNetwork } from "./proxy/network.ts";
-import { NftCapture } from "./redirect/capture.ts";
+import { NftCapture, SidecarCapture } from "./redirect/capture.ts";
 import { LocalConfigSource } from "./state/file-source.ts";
 import { StateStore } from "./state/store.ts";
 
@@ -26,13 +26,16 @@ async function main(): Promise<void> {
   const endpoint = (address: string) => controlPlaneTransport({ address, rootCertFile: cfg.controlPlane!.rootCert, tokenFile: cfg.controlPlane!.tokenFile, expectedIdentity: cfg.controlPlane!.identity });
   const source =
     cfg.config.kind === "xds"
-      ? new XdsClient({ transport: endpoint(cfg.config.address), node: cfg.node, clusterId: cfg.clusterId, store, log })
+      ? new XdsClient({ transport: endpoint(cfg.config.address), node: cfg.node, clusterId: cfg.clusterId, store, log, ...(cfg.sidecar ? { nodeId: `sidecar~${cfg.sidecar.podIp}` } : {}) })
       : new LocalConfigSource(cfg.config.path, store, log);
   const ca = cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
+  const ports = { outbound: cfg.listen.outbound, inboundPlaintext: cfg.listen.inboundPlaintext, hbone: cfg.listen.hbone };
   const capture =
     cfg.redirect === "nft"
-      ? new NftCapture({ node: cfg.node, ports: { outbound: cfg.listen.outbound, inboundPlaintext: cfg.listen.inboundPlaintext, hbone: cfg.listen.hbone }, run, log })
-      : undefined;
+      ? new NftCapture({ node: cfg.node, ports, run, log })
+      : cfg.redirect === "sidecar" && cfg.sidecar
+        ? new SidecarCapture({ podIp: cfg.sidecar.podIp, proxyUid: cfg.sidecar.proxyUid, ports: { ...ports, metrics: cfg.listen.metrics, readiness: cfg.listen.readiness }, run, log })
+        : undefined;
   let exiting = false;
   const stopSource = () => (source instanceof XdsClient ? source.stop() : source.close());
   const zt = new Ztunnel({
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
     drainDeadlineMs: cfg.drainDeadlineMs,
     ...(capture ? { capture } : {}),
     processMetrics: true,
+    ...(cfg.sidecar ? { sidecarPodIp: cfg.sidecar.podIp } : {}),
     onQuit: () => {
       exiting = true;
       void stopSource().then(() => process.exit(0));
@@ -57,6 +61,12 @@ async function main(): Promise<void> {
   // Listeners first, then capture, then config: traffic is only redirected to ports that exist.
   await zt.start();
   if (capture) await capture.install();
+  // Sidecar mode: the rules exclude PROXY_UID's connections, so from here on run as that user.
+  if (cfg.sidecar && process.getuid?.() === 0 && cfg.sidecar.proxyUid !== 0) {
+    process.setgid!(cfg.sidecar.proxyUid);
+    process.setuid!(cfg.sidecar.proxyUid);
+    log.info({ uid: cfg.sidecar.proxyUid }, "capture installed; running as the proxy user");
+  }
   await source.start();
   const shutdown = (signal: string) => {
     if (exiting) return;

@@ -40,6 +40,17 @@ export interface ProxyContext {
   tuning: ProxyTuning;
   /** Ports that are never a legitimate destination (loop prevention). */
   illegalPorts: ReadonlySet<number>;
+  /**
+   * The workloads this proxy terminates HBONE for and captures: a node proxy serves the enrolled pods of
+   * its node; a sidecar serves its one pod.
+   */
+  serves: (w: Workload) => boolean;
+}
+
+/** Node mode: enrolled (HBONE, not self-terminating) workloads on `node`. Sidecar mode: the pod at `podIp`. */
+export function servesFor(node: string, sidecarPodIp?: string): (w: Workload) => boolean {
+  if (sidecarPodIp) return (w) => w.ips.includes(sidecarPodIp);
+  return (w) => w.node === node && w.protocol === "HBONE" && !w.nativeHbone;
 }
 
 export function identityOf(w: Workload): Identity {

@@ -60,8 +60,8 @@ export class HboneServer implements Server {
     try {
       const orig = await this.ctx.network.originalDst(socket);
       const dst = this.ctx.state.current.workloadByIp(orig.ip);
-      if (!dst || dst.node !== this.ctx.node || dst.protocol !== "HBONE" || dst.nativeHbone) {
-        throw new MeshError(ErrorCode.BadRequest, `${orig.ip} is not an HBONE workload on node ${this.ctx.node}; no certificate to present`);
+      if (!dst || !this.ctx.serves(dst)) {
+        throw new MeshError(ErrorCode.BadRequest, `${orig.ip} is not an HBONE workload this proxy serves (node ${this.ctx.node}); no certificate to present`);
       }
       const server = this.tlsServerFor(await this.ctx.certs.get(identityOf(dst)));
       this.origByPeer.set(srcAddr, orig);
@@ -175,8 +175,8 @@ export class HboneServer implements Server {
     if (authority.ip !== peer.orig.ip) {
       return reply(400, new MeshError(ErrorCode.BadRequest, `authority ${formatAddr(authority)} does not match the connection's destination ${peer.orig.ip}`), "-");
     }
-    if (!dst || dst.node !== ctx.node) {
-      return reply(400, new MeshError(ErrorCode.BadRequest, `authority ${formatAddr(authority)} is not a workload on node ${ctx.node}`), "-");
+    if (!dst || !ctx.serves(dst)) {
+      return reply(400, new MeshError(ErrorCode.BadRequest, `authority ${formatAddr(authority)} is not a workload this proxy serves (node ${ctx.node})`), "-");
     }
     if (ctx.illegalPorts.has(authority.port)) {
       return reply(400, new MeshError(ErrorCode.SelfCall, `port ${authority.port} is a ztunnel port; refusing to loop`), "-");

@@ -33,8 +33,8 @@ export class InboundPlaintextServer extends CaptureListener {
       client.resetAndDestroy();
     };
     if (ctx.illegalPorts.has(dst.port)) return refuse(new MeshError(ErrorCode.SelfCall, `port ${dst.port} is a ztunnel port`), "-");
-    if (!workload || workload.node !== ctx.node) {
-      return refuse(new MeshError(ErrorCode.BadRequest, `${dst.ip} is not a workload on node ${ctx.node}`), "-");
+    if (!workload || !ctx.serves(workload)) {
+      return refuse(new MeshError(ErrorCode.BadRequest, `${dst.ip} is not a workload this proxy serves (node ${ctx.node})`), "-");
     }
     const facts = { srcIdentity: undefined, srcIp: src.ip, dstIp: dst.ip, dstPort: dst.port };
     const decision = evaluate(state.policiesFor(workload), facts);

@@ -3,7 +3,7 @@ import { ErrorCode, MeshError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { CaptureRules } from "../app.ts";
 import type { ProxyState } from "../state/snapshot.ts";
-import { renderDelete, renderSetUpdate, renderTable, type CapturePorts } from "./rules.ts";
+import { renderDelete, renderSetUpdate, renderSidecarTable, renderTable, SIDECAR_TABLE, type CapturePorts, type SidecarPorts } from "./rules.ts";
 
 export type RunCommand = (cmd: string, args: string[], input?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
 
@@ -13,6 +13,57 @@ export function enrolledIps(state: ProxyState, node: string): string[] {
     .workloadsOn(node)
     .filter((w) => w.protocol === "HBONE" && !w.nativeHbone)
     .flatMap((w) => w.ips);
+}
+
+async function nft(run: RunCommand, script: string): Promise<void> {
+  let r;
+  try {
+    r = await run("nft", ["-f", "-"], script);
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+    throw new MeshError(ErrorCode.Redirect, missing ? "nft is not installed: apt-get install nftables" : "could not run nft", { cause: err });
+  }
+  if (r.code !== 0) {
+    throw new MeshError(ErrorCode.Redirect, `nft refused the capture rules (exit ${r.code}): ${r.stderr.trim()}; is this process root (CAP_NET_ADMIN) in the node's or pod's network namespace?`);
+  }
+}
+
+/** Sidecar mode: fixed rules for the one pod, installed at start and removed on exit. */
+export class SidecarCapture implements CaptureRules {
+  private readonly podIp: string;
+  private readonly ports: SidecarPorts;
+  private readonly proxyUid: number;
+  private readonly run: RunCommand;
+  private readonly log: Logger;
+
+  constructor(opts: { podIp: string; ports: SidecarPorts; proxyUid: number; run: RunCommand; log: Logger }) {
+    this.podIp = opts.podIp;
+    this.ports = opts.ports;
+    this.proxyUid = opts.proxyUid;
+    this.run = opts.run;
+    this.log = opts.log;
+  }
+
+  /** Needs CAP_NET_ADMIN; main.ts then drops to PROXY_UID, whose connections the rules exclude. */
+  async install(): Promise<void> {
+    await nft(this.run, renderSidecarTable(this.podIp, this.ports, this.proxyUid));
+    this.log.info({ pod: this.podIp, proxyUid: this.proxyUid }, "sidecar capture rules installed");
+  }
+
+  async apply(): Promise<void> {
+    // The rules name only the pod itself; config changes do not touch them.
+  }
+
+  /**
+   * The rules live as long as the pod's network namespace (as Istio's sidecar rules do): after dropping
+   * privileges the proxy could not delete them, and the pod's traffic must not leak past a restarting proxy.
+   */
+  async remove(): Promise<void> {}
+
+  /** Deletes the rules; for tools that own the namespace (tests, ambientctl). */
+  static uninstall(run: RunCommand): Promise<void> {
+    return nft(run, renderDelete(SIDECAR_TABLE));
+  }
 }
 
 export class NftCapture implements CaptureRules {
@@ -30,17 +81,8 @@ export class NftCapture implements CaptureRules {
     this.log = opts.log;
   }
 
-  private async nft(script: string): Promise<void> {
-    let r;
-    try {
-      r = await this.run("nft", ["-f", "-"], script);
-    } catch (err) {
-      const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
-      throw new MeshError(ErrorCode.Redirect, missing ? "nft is not installed: apt-get install nftables" : "could not run nft", { cause: err });
-    }
-    if (r.code !== 0) {
-      throw new MeshError(ErrorCode.Redirect, `nft refused the capture rules (exit ${r.code}): ${r.stderr.trim()}; is this process root (CAP_NET_ADMIN) in the node's network namespace?`);
-    }
+  private nft(script: string): Promise<void> {
+    return nft(this.run, script);
   }
 
   async apply(state: ProxyState): Promise<void> {

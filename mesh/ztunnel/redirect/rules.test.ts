@@ -6,7 +6,7 @@ import { silentLogger } from "../../shared/logging.ts";
 import { parseLocalConfig } from "../state/local-config.ts";
 import { ProxyState } from "../state/snapshot.ts";
 import { NftCapture } from "./capture.ts";
-import { renderDelete, renderSetUpdate, renderTable } from "./rules.ts";
+import { renderDelete, renderSetUpdate, renderSidecarTable, renderTable } from "./rules.ts";
 
 const ports = { outbound: 15001, inboundPlaintext: 15006, hbone: 15008 };
 const dir = join(import.meta.dirname, "testdata");
@@ -24,6 +24,10 @@ describe("capture rules (golden)", () => {
   });
   it("renders an empty set without an elements clause", () => {
     golden("table-empty.nft", renderTable([], ports));
+  });
+  it("renders the sidecar table for one pod, excluding the proxy's own user", () => {
+    golden("sidecar.nft", renderSidecarTable("198.18.1.12", { ...ports, metrics: 15020, readiness: 15021 }, 1337));
+    expect(() => renderSidecarTable("fd00::1", { ...ports, metrics: 15020, readiness: 15021 }, 1337)).toThrow(/IPv4/);
   });
   it("renders an atomic set update and the delete", () => {
     golden("update.nft", renderSetUpdate(["198.18.1.3", "198.18.1.2"]) + renderSetUpdate([]) + renderDelete());

@@ -61,3 +61,44 @@ export function renderSetUpdate(enrolled: readonly string[], table = TABLE): str
 export function renderDelete(table = TABLE): string {
   return `table ip ${table} {}\ndelete table ip ${table}\n`;
 }
+
+export const SIDECAR_TABLE = "al_sidecar";
+
+export interface SidecarPorts extends CapturePorts {
+  /** Served to the kubelet and Prometheus directly, never captured. */
+  metrics: number;
+  readiness: number;
+}
+
+/**
+ * Sidecar mode: the rules in one pod's network namespace, where ztunnel runs beside the application
+ * as user `proxyUid` (Istio's sidecar model).
+ *   output:     the application's TCP (not ztunnel's own, not loopback, not to itself) -> 15001
+ *   prerouting: inbound TCP to 15008                                    -> 15008 (HBONE)
+ *               inbound TCP to metrics/readiness                        -> untouched
+ *               other inbound TCP                                       -> 15006 (plaintext)
+ * Redirecting 15008 to itself gives the connection a NAT entry, so SO_ORIGINAL_DST answers.
+ */
+export function renderSidecarTable(podIp: string, ports: SidecarPorts, proxyUid: number, table = SIDECAR_TABLE): string {
+  if (!net.isIPv4(podIp)) throw new Error(`sidecar capture needs the pod's IPv4 address, got "${podIp}"`);
+  return [
+    `table ip ${table} {}`,
+    `delete table ip ${table}`,
+    `table ip ${table} {`,
+    `  chain output {`,
+    `    type nat hook output priority -110; policy accept;`,
+    `    meta skuid ${proxyUid} return`,
+    `    ip daddr 127.0.0.0/8 return`,
+    `    ip daddr ${podIp} return`,
+    `    meta l4proto tcp redirect to :${ports.outbound}`,
+    `  }`,
+    `  chain prerouting {`,
+    `    type nat hook prerouting priority -110; policy accept;`,
+    `    tcp dport ${ports.hbone} redirect to :${ports.hbone}`,
+    `    tcp dport { ${ports.metrics}, ${ports.readiness} } return`,
+    `    meta l4proto tcp redirect to :${ports.inboundPlaintext}`,
+    `  }`,
+    `}`,
+    ``,
+  ].join("\n");
+}
