@@ -21,7 +21,7 @@ import { FileSource } from "./discovery/file-source.ts";
 import { KubeSource } from "./discovery/kube-source.ts";
 import type { ObjectStore } from "./store/object-store.ts";
 import { PolicyStatusWriter } from "./status-writer.ts";
-import { isEnrolled } from "./translate/index.ts";
+import { isEnrolled, LABELS } from "./translate/index.ts";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(helpText());
@@ -56,7 +56,9 @@ async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup
         const snap = cp.store.snapshot();
         const nodes = new Set([...snap.Node.map((n) => n.metadata?.name ?? ""), ...snap.Pod.map((p) => p.spec?.nodeName ?? "")].filter(Boolean));
         const waypoints = snap.Gateway.filter((g) => g.spec?.gatewayClassName === "istio-waypoint").map((g) => identityTokenName(g.metadata?.namespace ?? "", g.metadata?.name ?? ""));
-        void tokens.ensure([...nodes, ...waypoints]).catch((err) => log.error({ err: describeError(err) }, "writing bootstrap tokens failed"));
+        // Pods with a sidecar proxy authenticate as their own service account.
+        const sidecars = snap.Pod.filter((p) => p.metadata?.labels?.[LABELS.proxy] === "sidecar").map((p) => identityTokenName(p.metadata?.namespace ?? "", p.spec?.serviceAccountName || "default"));
+        void tokens.ensure([...new Set([...nodes, ...waypoints, ...sidecars])]).catch((err) => log.error({ err: describeError(err) }, "writing bootstrap tokens failed"));
       }),
   };
 }

@@ -1,7 +1,7 @@
 // A running single-machine cluster: the topology, a ztunnel process per node with nftables capture,
 // applications in pods, and the LOCAL_CONFIG that describes them. Shared by the netns tests, the
 // benchmarks and `ambientctl local`.
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { identityTokenName } from "../control-plane/auth/authenticator.ts";
@@ -22,6 +22,8 @@ export const NODE_BIN = process.execPath;
 export const ZTUNNEL_MAIN = join(ROOT, "mesh/ztunnel/main.ts");
 export const CONTROL_PLANE_MAIN = join(ROOT, "mesh/control-plane/main.ts");
 export const WAYPOINT_MAIN = join(ROOT, "mesh/waypoint/main.ts");
+/** The user sidecar proxies run as (Istio's proxy UID); their capture rules exclude it. */
+export const SIDECAR_UID = 1337;
 /**
  * V8 flags for proxies: a small young generation keeps RSS low under load (short-lived buffers die
  * young either way); scavenges get more frequent but stay cheap.
@@ -160,6 +162,12 @@ export class LocalCluster {
       for (const p of waypoints) await this.startWaypoint(`${p.namespace}/${p.name}`).recorded;
       await Promise.all(waypoints.map((p) => this.waitWaypointReady(`${p.namespace}/${p.name}`)));
     }
+    const sidecars = this.spec.pods.filter((p) => p.sidecar);
+    if (sidecars.length) {
+      progress(`starting ${sidecars.length} sidecar proxies`);
+      for (const p of sidecars) await this.startSidecar(`${p.namespace}/${p.name}`);
+      await Promise.all(sidecars.map((p) => this.waitProxyReady(`sidecar/${p.namespace}/${p.name}`, `${p.namespace}/${p.name}`, `sidecar-${p.namespace}-${p.name}.log`)));
+    }
     progress("starting the applications");
     for (const p of this.spec.pods) {
       if (!p.app) continue;
@@ -286,19 +294,61 @@ export class LocalCluster {
     });
   }
 
-  async waitWaypointReady(podName: string, timeoutMs = 15_000): Promise<void> {
+  waitWaypointReady(podName: string): Promise<void> {
+    return this.waitProxyReady(`waypoint/${podName}`, podName, `waypoint-${podName.replace("/", "-")}.log`);
+  }
+
+  /** Polls a proxy's readiness endpoint from inside its pod. */
+  async waitProxyReady(process: string, podName: string, logFile: string, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = "";
     while (Date.now() < deadline) {
-      if (!this.processes.get(`waypoint/${podName}`)) {
-        throw new MeshError(ErrorCode.Exec, `waypoint ${podName} exited during start; the end of its log:\n  ${await this.logTail(`waypoint-${podName.replace("/", "-")}.log`)}`);
-      }
+      if (!this.processes.get(process)) throw new MeshError(ErrorCode.Exec, `${process} exited during start; the end of its log:\n  ${await this.logTail(logFile)}`);
       const r = await this.exec(podName, "curl", ["-s", "-m", "1", "http://127.0.0.1:15021/healthz/ready"]);
       if (r.code === 0 && r.stdout.startsWith("ready")) return;
       last = r.stdout.trim() || r.stderr.trim();
       await new Promise((res) => setTimeout(res, 100));
     }
-    throw new MeshError(ErrorCode.Exec, `waypoint ${podName} not ready after ${timeoutMs} ms (${last})`);
+    throw new MeshError(ErrorCode.Exec, `${process} not ready after ${timeoutMs} ms (${last})`);
+  }
+
+  /**
+   * Sidecar mode: our ztunnel in the pod's own network namespace, serving only that pod, as an
+   * injected sidecar runs it. It installs its capture rules as root and then runs as user 1337, so it
+   * reads its token from a copy that user owns. Needs the control plane (the pod's service account token).
+   */
+  async startSidecar(podName: string): Promise<void> {
+    const planned = this.pod(podName);
+    const spec = this.spec.pods.find((p) => `${p.namespace}/${p.name}` === podName)!;
+    if (this.mode !== "control-plane") throw new MeshError(ErrorCode.Config, `sidecar pod ${podName} needs the control plane (mode "control-plane")`);
+    const source = join(this.controlPlaneStateDir, "tokens", `${identityTokenName(spec.namespace, spec.serviceAccount)}.token`);
+    for (let i = 0; i < 100 && !(await stat(source).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50));
+    // The proxy user must reach its own files, and nothing else of the cluster's.
+    await chmod(this.spec.workDir, 0o711);
+    const dir = join(this.spec.workDir, "sidecar-tokens");
+    await mkdir(dir, { recursive: true, mode: 0o711 });
+    const token = join(dir, `${spec.namespace}-${spec.name}.token`);
+    await writeFile(token, await readFile(source), { mode: 0o600 });
+    await chown(token, SIDECAR_UID, SIDECAR_UID);
+    await this.processes.start({
+      name: `sidecar/${podName}`,
+      netns: planned.netns,
+      cmd: this.spec.ztunnelCommand?.cmd ?? NODE_BIN,
+      args: this.spec.ztunnelCommand?.args ?? [...ZTUNNEL_NODE_FLAGS, ZTUNNEL_MAIN],
+      env: {
+        NODE_NAME: planned.node,
+        SIDECAR_POD_IP: planned.ip,
+        REDIRECT: "sidecar",
+        PROXY_UID: String(SIDECAR_UID),
+        XDS_ADDRESS: this.controlPlaneAddress,
+        ROOT_CERT: join(this.controlPlaneStateDir, "root-cert.pem"),
+        TOKEN_FILE: token,
+        TRUST_DOMAIN: this.spec.trustDomain ?? "cluster.local",
+        CONNECTION_TERMINATION_DEADLINE: "2s",
+        ...this.spec.ztunnelEnv,
+      },
+      logFile: join(this.spec.workDir, "logs", `sidecar-${spec.namespace}-${spec.name}.log`),
+    }).recorded;
   }
 
   /** Polls the node's readiness endpoint from inside its namespace. */

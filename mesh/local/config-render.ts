@@ -18,6 +18,8 @@ export interface PodMeta {
   ambient: boolean;
   /** This pod is the waypoint of the named Gateway (not captured; takes HBONE itself). */
   gateway?: string;
+  /** This pod runs our proxy as a sidecar (sidecar mode): not captured by the node, takes HBONE itself. */
+  sidecar?: boolean;
 }
 
 export interface PlannedService extends ServiceSpec {
@@ -53,9 +55,9 @@ export function renderLocalConfig(opts: {
       trustDomain: opts.trustDomain,
       serviceAccount: m?.serviceAccount ?? "default",
       node: p.node,
-      protocol: m?.ambient || m?.gateway ? "HBONE" : "NONE",
+      protocol: m?.ambient || m?.gateway || m?.sidecar ? "HBONE" : "NONE",
       ...(Object.keys(services).length ? { services } : {}),
-      ...(m?.gateway ? { nativeHbone: true } : {}),
+      ...(m?.gateway || m?.sidecar ? { nativeHbone: true } : {}),
     };
   });
   const services = opts.services.map((s) => ({

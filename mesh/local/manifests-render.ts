@@ -24,7 +24,7 @@ export function renderClusterManifests(
   const docs: unknown[] = [];
   for (const ns of namespaces) {
     // Waypoint pods are never captured; they do not decide the namespace's enrolment.
-    const members = pods.filter((p) => p.namespace === ns && !p.gateway);
+    const members = pods.filter((p) => p.namespace === ns && !p.gateway && !p.sidecar);
     // A namespace whose pods are all in the mesh is enrolled by its label, as users do it.
     const enrolled = members.length > 0 && members.every((p) => p.ambient);
     // Labels set with `ambientctl local apply` win over the default enrolment label.
@@ -36,11 +36,13 @@ export function renderClusterManifests(
   }
   for (const p of plan.pods) {
     const m = meta.get(`${p.namespace}/${p.name}`);
-    const nsEnrolled = pods.filter((x) => x.namespace === p.namespace && !x.gateway).every((x) => x.ambient);
+    const nsEnrolled = pods.filter((x) => x.namespace === p.namespace && !x.gateway && !x.sidecar).every((x) => x.ambient);
     const labels: Record<string, string> = { app: p.name };
     if (m?.ambient && !nsEnrolled) labels["istio.io/dataplane-mode"] = "ambient";
     // As Istio labels the pods of a waypoint Deployment.
     if (m?.gateway) Object.assign(labels, { "gateway.networking.k8s.io/gateway-name": m.gateway, "istio.io/dataplane-mode": "none" });
+    // As our injector labels the pods it adds the sidecar proxy to.
+    if (m?.sidecar) Object.assign(labels, { "ambient-lab.io/proxy": "sidecar", "istio.io/dataplane-mode": "none" });
     docs.push({
       apiVersion: "v1",
       kind: "Pod",

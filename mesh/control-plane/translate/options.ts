@@ -30,4 +30,6 @@ export const LABELS = {
   useWaypointNamespace: "istio.io/use-waypoint-namespace",
   canonicalName: "service.istio.io/canonical-name",
   canonicalRevision: "service.istio.io/canonical-revision",
+  /** Set on pods that run our proxy as a sidecar (by injection): they take HBONE themselves. */
+  proxy: "ambient-lab.io/proxy",
 } as const;

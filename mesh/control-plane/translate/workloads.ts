@@ -206,10 +206,12 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
     const labels = pod.metadata?.labels ?? {};
     const nsObj = nsByName.get(ns);
     const wl = workloadName(pod);
-    const { ref: wp } = waypointFor(labels, nsObj?.metadata?.labels, ns, opts.clusterDomain, "workload", gateways);
-    // Waypoint pods take HBONE themselves (on 15008) without being captured.
+    // Waypoint pods and pods with a sidecar take HBONE themselves (on 15008) without being captured;
+    // sidecars never go through a waypoint (as in Istio).
     const gw = labels[GATEWAY_NAME_LABEL];
     const isWaypoint = gw !== undefined && gateways.has(`${ns}/${gw}`);
+    const isSidecar = labels[LABELS.proxy] === "sidecar";
+    const { ref: wp } = isSidecar ? {} : waypointFor(labels, nsObj?.metadata?.labels, ns, opts.clusterDomain, "workload", gateways);
     const workload: Workload = {
       uid: `${opts.clusterId}//Pod/${ns}/${name}`,
       name,
@@ -218,7 +220,7 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
       trustDomain: opts.trustDomain,
       serviceAccount: pod.spec.serviceAccountName || "default",
       node: pod.spec.nodeName,
-      protocol: isWaypoint || isEnrolled(pod, nsObj) ? "HBONE" : "NONE",
+      protocol: isWaypoint || isSidecar || isEnrolled(pod, nsObj) ? "HBONE" : "NONE",
       status: isReady(pod) ? "Healthy" : "Unhealthy",
       services: servicesOfPod(pod),
       authorizationPolicies: policiesFor(pod),
@@ -226,7 +228,7 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
       canonicalRevision: labels[LABELS.canonicalRevision] ?? labels["app.kubernetes.io/version"] ?? labels.version ?? "latest",
       workloadName: wl,
       ...(wp ? { waypoint: wp } : {}),
-      ...(isWaypoint ? { nativeHbone: true as const } : {}),
+      ...(isWaypoint || isSidecar ? { nativeHbone: true as const } : {}),
     };
     workloads.push(workload);
     byPod.set(`${ns}/${name}`, { pod, workload });
