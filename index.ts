@@ -1,7 +1,6 @@
 // The Pulumi program: read and validate the configuration, create the components, export outputs.
 // Composition only; every object comes from a component, every component from pure functions.
 import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
 import { GatewayApiCrds } from "./components/addons/gateway-api.ts";
 import { CertManager, MeshCa, Monitoring } from "./components/addons/index.ts";
 import { Benchmark } from "./components/benchmark/index.ts";
@@ -54,12 +53,18 @@ const mesh = new Mesh(
   providers,
 );
 
+// Sidecar mode: our proxy (the ztunnel image) injected into sidecar-demo's pods and its k6 Job.
+const sidecar = {
+  image: images.refs.ztunnel,
+  pullPolicy: (config.cluster.provider === "kind" ? "Never" : "IfNotPresent") as "Never" | "IfNotPresent",
+  xdsAddress: `https://istiod.${MESH_NAMESPACE}.svc:15012`,
+  trustDomain: config.mesh.trustDomain,
+  controlPlaneIdentity: `spiffe://${config.mesh.trustDomain}/ns/${MESH_NAMESPACE}/sa/istiod`,
+};
 const monitoring = config.monitoring ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: MESH_NAMESPACE }, providers) : undefined;
-const samples = new Samples("samples", { dependsOn: [mesh] }, providers);
+const samples = new Samples("samples", { dependsOn: [mesh], sidecar }, providers);
 
-// Sidecar mode needs a sidecar injector, which this mesh does not have; it is skipped with a note.
-const modes = config.benchmark.modes.filter((m) => m !== "sidecar");
-if (modes.length < config.benchmark.modes.length) pulumi.log.warn("benchmark mode 'sidecar' is skipped: ambient-lab has no sidecar injector yet");
+const modes = config.benchmark.modes;
 const benchmark =
   modes.length > 0
     ? new Benchmark(
@@ -67,6 +72,7 @@ const benchmark =
         {
           ...config.benchmark,
           modes,
+          sidecar,
           k6Version: config.versions.k6,
           kubeconfig: cluster.kubeconfig,
           dependsOn: [samples, ...(monitoring ? [monitoring] : [])],

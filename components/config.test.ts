@@ -8,7 +8,7 @@ describe("stack config", () => {
     expect(c.cluster.eks.instanceType).toBe("t3.medium");
     expect(c.cluster.eks.desiredNodes).toBe(3);
     expect(c.mesh).toEqual({ trustDomain: "cluster.local", imageTag: "0.1.0", logLevel: "info" });
-    expect(c.benchmark.modes).toEqual(["baseline", "ambient", "waypoint"]);
+    expect(c.benchmark.modes).toEqual(["baseline", "sidecar", "ambient", "waypoint"]);
   });
 
   it("names every bad key and what it accepts", () => {

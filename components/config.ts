@@ -55,9 +55,9 @@ const schema = z.strictObject({
       duration: z.string().regex(/^\d+[sm]$/, 'must be a k6 duration such as "60s" or "2m"').default("60s"),
       connections: z.number().int().min(1).max(1000).default(4),
       payloadBytes: z.number().int().min(0).max(1_048_576).default(1024),
-      modes: z.array(z.enum(["baseline", "sidecar", "ambient", "waypoint"])).min(1).default(["baseline", "ambient", "waypoint"]),
+      modes: z.array(z.enum(["baseline", "sidecar", "ambient", "waypoint"])).min(1).default(["baseline", "sidecar", "ambient", "waypoint"]),
     })
-    .default({ rate: 1000, duration: "60s", connections: 4, payloadBytes: 1024, modes: ["baseline", "ambient", "waypoint"] }),
+    .default({ rate: 1000, duration: "60s", connections: 4, payloadBytes: 1024, modes: ["baseline", "sidecar", "ambient", "waypoint"] }),
 });
 
 export type StackConfig = z.infer<typeof schema>;

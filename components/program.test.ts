@@ -39,7 +39,7 @@ describe("the Pulumi program with the dev stack", () => {
     // The mesh namespace is created once, by MeshCa.
     expect(registered.filter((r) => r.type === "kubernetes:core/v1:Namespace" && (r.inputs.metadata as { name: string }).name === "istio-system")).toHaveLength(1);
     expect(await value(program.sampleNamespaces)).toEqual(["ambient-demo", "waypoint-demo", "sidecar-demo", "baseline"]);
-    expect(Object.keys((await value(program.benchmarkResults!)) as object)).toEqual(["baseline", "ambient", "waypoint"]);
+    expect(Object.keys((await value(program.benchmarkResults!)) as object)).toEqual(["baseline", "sidecar", "ambient", "waypoint"]);
     expect(await value(program.clusterName)).toBe("ambient-lab");
     expect(types()).toContain("kubernetes:apps/v1:DaemonSet");
   });

@@ -33,9 +33,8 @@ const files = renderGitOpsTree({
     images: { controlPlane: `ambient-lab/control-plane:${values.tag}`, ztunnel: `ambient-lab/ztunnel:${values.tag}`, waypoint: `ambient-lab/waypoint:${values.tag}` },
     pullPolicy: "IfNotPresent",
   },
-  // No sidecar injector yet, so the rendered benchmark runs the modes that exist.
   benchmark: {
-    modes: defaults.benchmark.modes.filter((m) => m !== "sidecar"),
+    modes: defaults.benchmark.modes,
     settings: { ...defaults.benchmark, k6Version: defaults.versions.k6 },
     script: await readFile(new URL("../bench/k6/http-bench.ts", import.meta.url), "utf8"),
   },

@@ -18,10 +18,13 @@ import {
   type BenchSettings,
   type BenchSummary,
 } from "../../mesh/manifests/benchmark.ts";
+import type { SidecarOptions } from "../../mesh/manifests/sidecar.ts";
 
 const SCRIPT = readFileSync(new URL("../../bench/k6/http-bench.ts", import.meta.url), "utf8");
 
 export interface BenchmarkArgs extends BenchSettings {
+  /** The sidecar mode's load generator runs with the sidecar proxy too. */
+  sidecar?: SidecarOptions<pulumi.Input<string>>;
   /** Modes to run, in order. */
   modes: BenchMode[];
   /** The cluster's kubeconfig, for reading results back with kubectl. */
@@ -57,7 +60,7 @@ export class Benchmark extends pulumi.ComponentResource {
     for (const mode of args.modes) {
       const ns = MODE_NAMESPACES[mode];
       const cm = new k8s.core.v1.ConfigMap(`${name}-${mode}-script`, scriptConfigMap(ns, SCRIPT) as never, { parent: this, dependsOn: previous });
-      const job = new k8s.batch.v1.Job(`${name}-${mode}-job`, benchmarkJob(mode, args) as never, { parent: this, dependsOn: [cm], customTimeouts: { create: "30m" } });
+      const job = new k8s.batch.v1.Job(`${name}-${mode}-job`, benchmarkJob(mode, args, args.sidecar) as never, { parent: this, dependsOn: [cm], customTimeouts: { create: "30m" } });
       const jobName = `k6-${mode}`;
       // The Job runs for the benchmark's duration; wait for it, then read its log (the summary line).
       const readback = new command.local.Command(

@@ -1,6 +1,8 @@
-// Samples: httpbin and sleep in ambient-demo (enrolled), sidecar-demo and baseline.
+// Samples: httpbin and sleep in ambient-demo (enrolled), waypoint-demo (with its waypoint), sidecar-demo
+// (our proxy injected as a sidecar) and baseline.
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_SAMPLE_NAMESPACES, SAMPLE_IMAGES, sampleObjects, type SampleNamespace } from "../../mesh/manifests/samples.ts";
+import type { SidecarOptions } from "../../mesh/manifests/sidecar.ts";
 import { createObjects } from "../kube-objects.ts";
 
 export interface SamplesArgs {
@@ -10,6 +12,8 @@ export interface SamplesArgs {
   images?: typeof SAMPLE_IMAGES;
   /** The mesh (or anything else) the samples must wait for. */
   dependsOn?: pulumi.Resource[];
+  /** How sidecar-mode namespaces get their proxy (the ztunnel image in sidecar mode). Without it they run plain. */
+  sidecar?: SidecarOptions<pulumi.Input<string>>;
 }
 
 export class Samples extends pulumi.ComponentResource {
@@ -19,7 +23,8 @@ export class Samples extends pulumi.ComponentResource {
     super("ambient-lab:samples:Samples", name, {}, opts);
     const namespaces = args.namespaces ?? DEFAULT_SAMPLE_NAMESPACES;
     if (namespaces.length === 0) throw new pulumi.ResourceError("namespaces must not be empty", this);
-    createObjects(name, sampleObjects(namespaces, args.images ?? SAMPLE_IMAGES), this, args.dependsOn ?? []);
+    if (!args.sidecar && namespaces.some((n) => n.mode === "sidecar")) pulumi.log.warn("sidecar-mode sample namespaces get no proxy: pass sidecar options", this);
+    createObjects(name, sampleObjects(namespaces, args.images ?? SAMPLE_IMAGES, args.sidecar), this, args.dependsOn ?? []);
     this.namespaces = pulumi.output(namespaces.map((n) => n.name));
     this.registerOutputs({ namespaces: this.namespaces });
   }

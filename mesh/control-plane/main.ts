@@ -122,8 +122,10 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
           const labelled = snap.Namespace.filter((n) => n.metadata?.labels?.["istio.io/dataplane-mode"] === "ambient").map((n) => n.metadata?.name ?? "");
           // Waypoints read it too, in their Gateway's namespace.
           const withWaypoints = snap.Gateway.filter(isWaypointGateway).map((g) => g.metadata?.namespace ?? "");
+          // And pods with our sidecar.
+          const withSidecars = snap.Pod.filter((p) => p.metadata?.labels?.[LABELS.proxy] === "sidecar").map((p) => p.metadata?.namespace ?? "");
           // Our own namespace too: ztunnel (running there) reads the root from it.
-          const namespaces = [...new Set([...enrolled, ...labelled, ...withWaypoints, cfg.POD_NAMESPACE])].filter(Boolean).sort();
+          const namespaces = [...new Set([...enrolled, ...labelled, ...withWaypoints, ...withSidecars, cfg.POD_NAMESPACE])].filter(Boolean).sort();
           if (namespaces.join(",") === published) return;
           published = namespaces.join(",");
           void publishRootCert({ kubeConfig, namespaces, rootPem: ca.rootPem, log });

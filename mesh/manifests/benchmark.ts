@@ -1,5 +1,6 @@
 // Pure: the k6 Job for one benchmark mode, and reading its summary back from the Job's log.
 import type { KubeObject } from "./mesh.ts";
+import { injectSidecar, type SidecarOptions } from "./sidecar.ts";
 
 export type BenchMode = "baseline" | "sidecar" | "ambient" | "waypoint";
 
@@ -15,7 +16,13 @@ export interface BenchSettings {
 
 export const SCRIPT_CONFIGMAP = "ambient-lab-k6";
 
-export function benchmarkJob(mode: BenchMode, s: BenchSettings): KubeObject {
+/** The sidecar mode's Job gets the sidecar too (a native sidecar, so the Job still completes). */
+export function benchmarkJob<I = string>(mode: BenchMode, s: BenchSettings, sidecar?: SidecarOptions<I>): KubeObject {
+  const job = plainJob(mode, s);
+  return mode === "sidecar" && sidecar ? injectSidecar(job, sidecar) : job;
+}
+
+function plainJob(mode: BenchMode, s: BenchSettings): KubeObject {
   const ns = MODE_NAMESPACES[mode];
   return {
     apiVersion: "batch/v1",

@@ -40,18 +40,26 @@ function apps(o: GitOpsOptions): App[] {
   // The mesh namespace comes with the CA, which cert-manager issues into it before the control plane starts.
   const rest = meshObjects({ ...o.mesh, includeNamespace: false }).filter((x) => !(x.kind === "CustomResourceDefinition" && crdNames.has(x.metadata.name)));
   const bench = o.benchmark;
+  // sidecar-demo's pods and its k6 Job get our proxy injected here, as `istioctl kube-inject` would.
+  const sidecar = {
+    image: o.mesh.images.ztunnel,
+    pullPolicy: o.mesh.pullPolicy,
+    xdsAddress: `https://istiod.${o.mesh.namespace}.svc:15012`,
+    trustDomain: o.mesh.trustDomain,
+    controlPlaneIdentity: `spiffe://${o.mesh.trustDomain}/ns/${o.mesh.namespace}/sa/istiod`,
+  };
   return [
     { name: "mesh-crds", wave: -1, dependsOn: ["gateway-api-crds"], objects: crds },
     { name: "mesh-ca", wave: -1, dependsOn: ["cert-manager"], objects: [meshNamespaceObject(o.mesh.namespace), ...meshCaObjects({ namespace: o.mesh.namespace, trustDomain: o.mesh.trustDomain })] },
     { name: "mesh", wave: 0, dependsOn: ["mesh-crds", "mesh-ca"], objects: rest },
     { name: "monitoring", wave: 1, dependsOn: ["kube-prometheus-stack", "mesh"], objects: meshMonitoringObjects({ meshNamespace: o.mesh.namespace }) },
-    { name: "samples", wave: 1, dependsOn: ["mesh"], objects: sampleObjects() },
+    { name: "samples", wave: 1, dependsOn: ["mesh"], objects: sampleObjects(undefined, undefined, sidecar) },
     {
       name: "benchmark",
       wave: 2,
       dependsOn: ["samples"],
       synced: false,
-      objects: bench.modes.flatMap((m) => [scriptConfigMap(MODE_NAMESPACES[m], bench.script), benchmarkJob(m, bench.settings)]),
+      objects: bench.modes.flatMap((m) => [scriptConfigMap(MODE_NAMESPACES[m], bench.script), benchmarkJob(m, bench.settings, sidecar)]),
     },
   ];
 }

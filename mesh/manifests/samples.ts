@@ -1,6 +1,7 @@
 // Pure: Istio's httpbin and sleep samples (their shapes: service accounts, the Service on 8000 -> 8080,
 // labels app/version) in the demo namespaces, with pinned images.
 import type { KubeObject } from "./mesh.ts";
+import { injectSidecar, type SidecarOptions } from "./sidecar.ts";
 
 export const SAMPLE_IMAGES = {
   // Pinned by tag; the Pulumi program may override them with digests.
@@ -12,7 +13,8 @@ export interface SampleNamespace {
   name: string;
   /**
    * "ambient" enrols the namespace; "waypoint" enrols it and sends its services through its own
-   * waypoint (Gateway "waypoint"); "sidecar" is reserved for the sidecar mode; "none" is the baseline.
+   * waypoint (Gateway "waypoint"); "sidecar" runs our proxy as a sidecar in each pod (injected here,
+   * at render time); "none" is the baseline.
    */
   mode: "ambient" | "waypoint" | "sidecar" | "none";
 }
@@ -28,8 +30,6 @@ function namespace(ns: SampleNamespace): KubeObject {
   const labels: Record<string, string> = { "app.kubernetes.io/part-of": "ambient-lab" };
   if (ns.mode === "ambient" || ns.mode === "waypoint") labels["istio.io/dataplane-mode"] = "ambient";
   if (ns.mode === "waypoint") labels["istio.io/use-waypoint"] = "waypoint";
-  // Sidecar injection needs a sidecar injector, which this mesh does not have yet; the label is what Istio uses.
-  if (ns.mode === "sidecar") labels["istio-injection"] = "enabled";
   return { apiVersion: "v1", kind: "Namespace", metadata: { name: ns.name, labels } };
 }
 
@@ -45,8 +45,13 @@ function waypointGateway(namespace: string): KubeObject {
   };
 }
 
-export function sampleObjects(namespaces: SampleNamespace[] = DEFAULT_SAMPLE_NAMESPACES, images = SAMPLE_IMAGES): KubeObject[] {
-  return namespaces.flatMap((ns) => [
+/** `sidecar` is how sidecar-mode namespaces get their proxy; without it they are rendered as plain pods. */
+export function sampleObjects<I = string>(namespaces: SampleNamespace[] = DEFAULT_SAMPLE_NAMESPACES, images = SAMPLE_IMAGES, sidecar?: SidecarOptions<I>): KubeObject[] {
+  return namespaces.flatMap((ns) => namespaceSamples(ns, images).map((o) => (ns.mode === "sidecar" && sidecar ? injectSidecar(o, sidecar) : o)));
+}
+
+function namespaceSamples(ns: SampleNamespace, images: typeof SAMPLE_IMAGES): KubeObject[] {
+  return [
     namespace(ns),
     ...(ns.mode === "waypoint" ? [waypointGateway(ns.name)] : []),
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "httpbin", namespace: ns.name } },
@@ -110,5 +115,5 @@ export function sampleObjects(namespaces: SampleNamespace[] = DEFAULT_SAMPLE_NAM
         },
       },
     },
-  ]);
+  ];
 }

@@ -1,0 +1,81 @@
+// Pure: sidecar injection at render time (what `istioctl kube-inject` does to a manifest): our proxy
+// (the ztunnel image in sidecar mode) added to a pod template as a Kubernetes native sidecar (an init
+// container with restartPolicy Always, Kubernetes 1.29+), so it starts before the application, stops
+// after it, and lets Jobs complete. It installs the pod's capture rules as root with NET_ADMIN and then
+// runs as user 1337, whose connections the rules exclude.
+import type { KubeObject } from "./mesh.ts";
+
+/** `I` is the image's type: a string, or a Pulumi Input the components pass through. */
+export interface SidecarOptions<I = string> {
+  image: I;
+  pullPolicy: "Never" | "IfNotPresent";
+  /** The control plane's gRPC address, e.g. https://istiod.istio-system.svc:15012. */
+  xdsAddress: string;
+  trustDomain: string;
+  controlPlaneIdentity: string;
+}
+
+export const PROXY_LABEL = "ambient-lab.io/proxy";
+export const SIDECAR_UID = 1337;
+
+type PodSpec = { initContainers?: unknown[]; containers: unknown[]; volumes?: unknown[]; [k: string]: unknown };
+type Template = { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
+
+function proxyContainer<I>(o: SidecarOptions<I>): Record<string, unknown> {
+  return {
+    name: "ambient-lab-proxy",
+    image: o.image,
+    imagePullPolicy: o.pullPolicy,
+    // A native sidecar: runs for the pod's whole life, started before and stopped after the app.
+    restartPolicy: "Always",
+    env: [
+      { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+      { name: "SIDECAR_POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+      { name: "REDIRECT", value: "sidecar" },
+      { name: "PROXY_UID", value: String(SIDECAR_UID) },
+      { name: "XDS_ADDRESS", value: o.xdsAddress },
+      { name: "ROOT_CERT", value: "/var/run/ambient-lab/root/root-cert.pem" },
+      { name: "TOKEN_FILE", value: "/var/run/secrets/tokens/istio-token" },
+      { name: "CONTROL_PLANE_IDENTITY", value: o.controlPlaneIdentity },
+      { name: "TRUST_DOMAIN", value: o.trustDomain },
+    ],
+    ports: [
+      { name: "http-metrics", containerPort: 15020, protocol: "TCP" },
+      { name: "http-ready", containerPort: 15021, protocol: "TCP" },
+    ],
+    startupProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 1, failureThreshold: 60 },
+    readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
+    resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+    // Root only to install the rules (NET_ADMIN in the pod's namespace), then the process runs as 1337.
+    securityContext: { runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW", "SETUID", "SETGID"] } },
+    volumeMounts: [
+      { name: "ambient-lab-token", mountPath: "/var/run/secrets/tokens", readOnly: true },
+      { name: "ambient-lab-root-cert", mountPath: "/var/run/ambient-lab/root", readOnly: true },
+    ],
+  };
+}
+
+function injectTemplate<I>(t: Template, o: SidecarOptions<I>): Template {
+  if (t.spec.initContainers?.some((c) => (c as { name?: string }).name === "ambient-lab-proxy")) return t; // already injected
+  return {
+    ...t,
+    metadata: { ...t.metadata, labels: { ...t.metadata?.labels, [PROXY_LABEL]: "sidecar", "istio.io/dataplane-mode": "none" } },
+    spec: {
+      ...t.spec,
+      initContainers: [proxyContainer(o), ...(t.spec.initContainers ?? [])],
+      volumes: [
+        ...(t.spec.volumes ?? []),
+        { name: "ambient-lab-token", projected: { sources: [{ serviceAccountToken: { audience: "istio-ca", expirationSeconds: 43200, path: "istio-token" } }] } },
+        { name: "ambient-lab-root-cert", configMap: { name: "istio-ca-root-cert" } },
+      ],
+    },
+  };
+}
+
+/** Deployments, DaemonSets, StatefulSets and Jobs get the sidecar in their pod template; other objects pass through. */
+export function injectSidecar<I>(o: KubeObject, opts: SidecarOptions<I>): KubeObject {
+  const kinds = ["Deployment", "DaemonSet", "StatefulSet", "Job"];
+  if (!kinds.includes(o.kind)) return o;
+  const spec = o.spec as { template: Template } & Record<string, unknown>;
+  return { ...o, spec: { ...spec, template: injectTemplate(spec.template, opts) } };
+}
