@@ -80,7 +80,9 @@ describe("ambientctl local", () => {
     }
     expect(status.pods.find((p) => p.namespace === "ambient-demo" && p.name === "httpbin")).toMatchObject({ node: "node-2", serviceAccount: "httpbin", ambient: true });
     expect(status.pods.find((p) => p.namespace === "baseline" && p.name === "sleep")).toMatchObject({ ambient: false });
-    expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual(["ambient-demo/bench-server", "ambient-demo/httpbin", "ambient-demo/waypoint", "baseline/bench-server", "baseline/httpbin"]);
+    expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual(["ambient-demo/bench-server", "ambient-demo/httpbin", "ambient-demo/waypoint", "baseline/bench-server", "baseline/httpbin", "sidecar-demo/bench-server"]);
+    // The sidecar mode: a proxy beside each sidecar-demo pod.
+    expect((await curl("sidecar-demo/sleep", "http://bench-server:8080/")).out).toBe("a".repeat(1024));
     for (const pid of [status.controlPlane.pid, ...status.ztunnels.map((z) => z.pid)]) expect(existsSync(`/proc/${pid}`)).toBe(true);
     expect(status.ztunnels.every((z) => z.running)).toBe(true);
 
@@ -190,7 +192,7 @@ describe("ambientctl local", () => {
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toContain("Prometheus: http://198.18.0.2:9090");
     let targets: Array<{ labels: { job: string }; health: string }> = [];
-    for (let i = 0; i < 60 && !(targets.length === 4 && targets.every((t) => t.health === "up")); i++) {
+    for (let i = 0; i < 60 && !(targets.length === 6 && targets.every((t) => t.health === "up")); i++) {
       await new Promise((r) => setTimeout(r, 500));
       const r = await ctl(["exec", "network", "--", "curl", "-s", "-m", "2", "http://198.18.0.2:9090/api/v1/targets"]);
       try {
@@ -199,9 +201,9 @@ describe("ambientctl local", () => {
         targets = [];
       }
     }
-    expect(targets.map((t) => `${t.labels.job}:${t.health}`).sort()).toEqual(["control-plane:up", "waypoint:up", "ztunnel:up", "ztunnel:up"]);
+    expect(targets.map((t) => `${t.labels.job}:${t.health}`).sort()).toEqual(["control-plane:up", "sidecar:up", "sidecar:up", "waypoint:up", "ztunnel:up", "ztunnel:up"]);
     const q = await ctl(["exec", "network", "--", "curl", "-s", "-m", "2", "http://198.18.0.2:9090/api/v1/query?query=pilot_xds"]);
-    expect(q.stdout).toMatch(/"value":\[[0-9.]+,"3"\]/); // two ztunnels and the waypoint connected to the control plane
+    expect(q.stdout).toMatch(/"value":\[[0-9.]+,"5"\]/); // two ztunnels, the waypoint and two sidecars connected to the control plane
     expect((await ctl(["down"])).code).toBe(0);
     expect(await ourNamespaces()).toEqual([]);
   }, 120_000);

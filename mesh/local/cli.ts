@@ -25,7 +25,7 @@ const USAGE = `ambientctl local <command>
                                  node/<name> or network (the control plane's, Prometheus's) also work
   apply -f <file>                apply AuthorizationPolicy, PeerAuthentication, Gateway, HTTPRoute, Namespace labels
   delete -f <file>               remove what apply -f added
-  logs <component>               control-plane, ztunnel/<node>, waypoint/<ns>/<pod>, <ns>/<pod>
+  logs <component>               control-plane, ztunnel/<node>, waypoint/<ns>/<pod>, sidecar/<ns>/<pod>, <ns>/<pod>
   down                           remove every namespace, rule, file and process the cluster created
 
 State: ${defaultStatePath()} (AMBIENT_LAB_STATE_DIR changes the directory).
@@ -83,6 +83,12 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
         const w = proc(`waypoint/${p.namespace}/${p.name}`);
         const ip = cluster.pod(`${p.namespace}/${p.name}`).ip;
         return { gateway: `${p.namespace}/${p.gateway}`, pod: `${p.namespace}/${p.name}`, pid: w?.pid ?? null, running: w?.running ?? false, hbone: `${ip}:15008`, metrics: `http://${ip}:15020/metrics` };
+      }),
+    sidecars: cluster.spec.pods
+      .filter((p) => p.sidecar)
+      .map((p) => {
+        const s = proc(`sidecar/${p.namespace}/${p.name}`);
+        return { pod: `${p.namespace}/${p.name}`, pid: s?.pid ?? null, running: s?.running ?? false, metrics: `http://${cluster.pod(`${p.namespace}/${p.name}`).ip}:15020/metrics` };
       }),
   };
 }
@@ -148,6 +154,7 @@ async function status(args: string[]): Promise<number> {
   if (r.controlPlane) out(`control plane  ${ok(r.controlPlane.running).padEnd(11)} pid ${r.controlPlane.pid}  grpc ${r.controlPlane.grpc}  admin ${r.controlPlane.admin}`);
   for (const z of r.ztunnels) out(`ztunnel ${z.node.padEnd(7)}${ok(z.running).padEnd(11)} pid ${z.pid}  ${z.metrics}`);
   for (const w of r.waypoints) out(`waypoint ${w.gateway.padEnd(22)}${ok(w.running).padEnd(11)} pid ${w.pid}  ${w.metrics}`);
+  for (const s of r.sidecars) out(`sidecar  ${s.pod.padEnd(22)}${ok(s.running).padEnd(11)} pid ${s.pid}  ${s.metrics}`);
   if (r.prometheus) out(`prometheus     ${ok(r.prometheus.running).padEnd(11)} pid ${r.prometheus.pid}  ${r.prometheus.url} (netns ${r.prometheus.netns})`);
   out("");
   out(`${"POD".padEnd(28)}${"IP".padEnd(15)}${"NODE".padEnd(9)}${"MESH".padEnd(6)}APP`);
@@ -214,9 +221,9 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
 
 async function logs(args: string[]): Promise<number> {
   const component = args[0];
-  if (!component) throw new UsageError("usage: ambientctl local logs <control-plane | ztunnel/<node> | waypoint/<ns>/<pod> | prometheus | <ns>/<pod>>");
+  if (!component) throw new UsageError("usage: ambientctl local logs <control-plane | ztunnel/<node> | waypoint/<ns>/<pod> | sidecar/<ns>/<pod> | prometheus | <ns>/<pod>>");
   const { recorder } = await mustLoad();
-  const name = component === "control-plane" || component === "prometheus" || component.startsWith("ztunnel/") || component.startsWith("waypoint/") ? component : `app/${component}`;
+  const name = component === "control-plane" || component === "prometheus" || component.startsWith("ztunnel/") || component.startsWith("waypoint/") || component.startsWith("sidecar/") ? component : `app/${component}`;
   const p = recorder.state.processes.find((x) => x.name === name);
   if (!p) throw new UsageError(`no component ${component}; components: ${recorder.state.processes.map((x) => x.name.replace(/^app\//, "")).join(", ")}`);
   process.stdout.write(await readFile(p.logFile, "utf8").catch(() => ""));

@@ -2,6 +2,7 @@
 // applications in pods, and the LOCAL_CONFIG that describes them. Shared by the netns tests, the
 // benchmarks and `ambientctl local`.
 import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { identityTokenName } from "../control-plane/auth/authenticator.ts";
@@ -24,6 +25,11 @@ export const CONTROL_PLANE_MAIN = join(ROOT, "mesh/control-plane/main.ts");
 export const WAYPOINT_MAIN = join(ROOT, "mesh/waypoint/main.ts");
 /** The user sidecar proxies run as (Istio's proxy UID); their capture rules exclude it. */
 export const SIDECAR_UID = 1337;
+
+/** Where sidecar proxies' token copies live (under /tmp, traversable by their user); removed by down. */
+export function sidecarTokenDir(prefix: string): string {
+  return join(tmpdir(), `${prefix}-sidecar-tokens`);
+}
 /**
  * V8 flags for proxies: a small young generation keeps RSS low under load (short-lived buffers die
  * young either way); scavenges get more frequent but stay cheap.
@@ -192,6 +198,7 @@ export class LocalCluster {
         this.plan,
         this.mode === "control-plane",
         this.spec.pods.flatMap((p) => (p.gateway ? [{ namespace: p.namespace, name: p.name, gateway: p.gateway }] : [])),
+        this.spec.pods.filter((p) => p.sidecar),
       ));
     await this.processes.start({
       name: "prometheus",
@@ -323,13 +330,16 @@ export class LocalCluster {
     if (this.mode !== "control-plane") throw new MeshError(ErrorCode.Config, `sidecar pod ${podName} needs the control plane (mode "control-plane")`);
     const source = join(this.controlPlaneStateDir, "tokens", `${identityTokenName(spec.namespace, spec.serviceAccount)}.token`);
     for (let i = 0; i < 100 && !(await stat(source).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50));
-    // The proxy user must reach its own files, and nothing else of the cluster's.
-    await chmod(this.spec.workDir, 0o711);
-    const dir = join(this.spec.workDir, "sidecar-tokens");
+    // The proxy user must reach its token and the trust bundle, and nothing else of the cluster's: a directory of its own
+    // on a path every user can traverse (the work directory's parents may not be).
+    const dir = sidecarTokenDir(this.spec.prefix);
     await mkdir(dir, { recursive: true, mode: 0o711 });
+    await chmod(dir, 0o711);
     const token = join(dir, `${spec.namespace}-${spec.name}.token`);
     await writeFile(token, await readFile(source), { mode: 0o600 });
     await chown(token, SIDECAR_UID, SIDECAR_UID);
+    const rootCert = join(dir, "root-cert.pem");
+    await writeFile(rootCert, await readFile(join(this.controlPlaneStateDir, "root-cert.pem")), { mode: 0o644 });
     await this.processes.start({
       name: `sidecar/${podName}`,
       netns: planned.netns,
@@ -341,7 +351,7 @@ export class LocalCluster {
         REDIRECT: "sidecar",
         PROXY_UID: String(SIDECAR_UID),
         XDS_ADDRESS: this.controlPlaneAddress,
-        ROOT_CERT: join(this.controlPlaneStateDir, "root-cert.pem"),
+        ROOT_CERT: rootCert,
         TOKEN_FILE: token,
         TRUST_DOMAIN: this.spec.trustDomain ?? "cluster.local",
         CONNECTION_TERMINATION_DEADLINE: "2s",
@@ -423,6 +433,7 @@ export class LocalCluster {
   async down(): Promise<void> {
     await this.processes.stopAll();
     await this.topology.destroy();
+    await rm(sidecarTokenDir(this.spec.prefix), { recursive: true, force: true });
     if (this.recorder) await destroyFromState(this.recorder, this.run);
   }
 }
@@ -441,6 +452,7 @@ export async function destroyFromState(recorder: StateRecorder, run: Runner = de
     }),
   );
   problems.push(...(await destroyNamespaces([...recorder.state.namespaces].reverse(), run)));
+  if (/^al-/.test(recorder.state.spec.prefix)) await rm(sidecarTokenDir(recorder.state.spec.prefix), { recursive: true, force: true });
   const workDir = recorder.state.spec.workDir;
   if (workDir && /\/al-[^/]*$/.test(workDir)) await rm(workDir, { recursive: true, force: true });
   if (problems.length === 0) await recorder.remove();

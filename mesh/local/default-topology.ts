@@ -1,13 +1,14 @@
 // The default single-machine cluster: two namespaces, one in the mesh and one not, each with Istio's
 // sample shapes: sleep (a curl client) on the first node, httpbin (Debian's python3-httpbin under
 // gunicorn) and bench-server (nginx answering 1 KB) on the last node; the mesh namespace also has a
-// waypoint (its Gateway, pod and Service, as Istio's deployment controller would create them).
+// waypoint (its Gateway, pod and Service, as Istio's deployment controller would create them); and
+// sidecar-demo runs sleep and bench-server with our proxy as a sidecar, for the sidecar-vs-ambient benchmark.
 import { join } from "node:path";
 import { nginxApp } from "./apps.ts";
 import type { ClusterPod, ClusterSpec } from "./cluster.ts";
 import type { ServiceSpec } from "./config-render.ts";
 
-export const DEMO_NAMESPACES = { mesh: "ambient-demo", plain: "baseline" } as const;
+export const DEMO_NAMESPACES = { mesh: "ambient-demo", plain: "baseline", sidecar: "sidecar-demo" } as const;
 export const WAYPOINT = "waypoint";
 
 export function httpbinApp(port = 8080): { cmd: string; args: string[] } {
@@ -31,10 +32,16 @@ export async function defaultTopology(opts: { nodes: number; workDir: string; pr
   // The mesh namespace's waypoint (Gateway "waypoint", for service traffic), idle until something binds
   // to it with istio.io/use-waypoint=waypoint.
   pods.push({ namespace: DEMO_NAMESPACES.mesh, name: WAYPOINT, node: server, serviceAccount: WAYPOINT, ambient: false, gateway: WAYPOINT });
+  // The sidecar mode, for comparison: each pod runs our proxy beside the application.
+  pods.push(
+    { namespace: DEMO_NAMESPACES.sidecar, name: "sleep", node: client, serviceAccount: "sleep", ambient: false, sidecar: true },
+    { namespace: DEMO_NAMESPACES.sidecar, name: "bench-server", node: server, serviceAccount: "bench-server", ambient: false, sidecar: true, app: await nginxApp(join(opts.workDir, "nginx-sidecar"), 8080, 1024) },
+  );
   const services: ServiceSpec[] = [DEMO_NAMESPACES.mesh, DEMO_NAMESPACES.plain].flatMap((ns) => [
     { namespace: ns, name: "httpbin", selector: ["httpbin"], ports: [{ port: 8000, targetPort: 8080 }] },
     { namespace: ns, name: "bench-server", selector: ["bench-server"], ports: [{ port: 8080, targetPort: 8080 }] },
   ]);
+  services.push({ namespace: DEMO_NAMESPACES.sidecar, name: "bench-server", selector: ["bench-server"], ports: [{ port: 8080, targetPort: 8080 }] });
   services.push({ namespace: DEMO_NAMESPACES.mesh, name: WAYPOINT, selector: [WAYPOINT], ports: [{ port: 15008, targetPort: 15008 }], labels: { "gateway.networking.k8s.io/gateway-name": WAYPOINT } });
   return { prefix: opts.prefix, nodes, pods, services, workDir: opts.workDir, gateways: [{ namespace: DEMO_NAMESPACES.mesh, name: WAYPOINT, waypointFor: "service" }] };
 }

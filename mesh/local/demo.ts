@@ -26,6 +26,9 @@ export interface DemoBenchmark {
   baseline: LoadResult;
   ambient: LoadResult;
   ztunnels: Array<{ node: string; cpuPer1000Requests: number; rssMb: number }>;
+  /** The same load in the sidecar mode: a proxy beside each pod. */
+  sidecar?: LoadResult;
+  sidecars?: Array<{ pod: string; cpuPer1000Requests: number; rssMb: number }>;
   /** The same load with bench-server bound to the namespace's waypoint (L4 + L7). */
   waypoint?: LoadResult;
   waypointProxy?: { cpuPer1000Requests: number; rssMb: number };
@@ -33,7 +36,7 @@ export interface DemoBenchmark {
 
 export interface DemoResult {
   date: string;
-  cluster: { nodes: Array<{ name: string; netns: string; ip: string }>; pods: Array<{ pod: string; ip: string; node: string; ambient: boolean }> };
+  cluster: { nodes: Array<{ name: string; netns: string; ip: string }>; pods: Array<{ pod: string; ip: string; node: string; ambient: boolean; sidecar?: boolean }> };
   steps: DemoStep[];
   benchmark?: DemoBenchmark;
 }
@@ -80,7 +83,7 @@ export function renderDemoMarkdown(r: DemoResult): string {
     ``,
     `| pod | IP | node | in the mesh |`,
     `|---|---|---|---|`,
-    ...r.cluster.pods.map((p) => `| ${p.pod} | ${p.ip} | ${p.node} | ${p.ambient ? "yes" : "no"} |`),
+    ...r.cluster.pods.map((p) => `| ${p.pod} | ${p.ip} | ${p.node} | ${p.ambient ? "yes (ambient)" : p.sidecar ? "yes (sidecar)" : "no"} |`),
     ``,
     `| step | result | detail |`,
     `|---|---|---|`,
@@ -96,11 +99,13 @@ export function renderDemoMarkdown(r: DemoResult): string {
       `| path | p50 ms | p90 ms | p99 ms | achieved req/s | errors |`,
       `|---|---|---|---|---|---|`,
       row(`baseline (no mesh)`, b.baseline),
+      ...(b.sidecar ? [row(`sidecar (a proxy in each pod, mTLS)`, b.sidecar)] : []),
       row(`ambient (two ztunnels, mTLS)`, b.ambient),
       ...(b.waypoint ? [row(`ambient + waypoint (L7)`, b.waypoint)] : []),
       ``,
       `| proxy | CPU seconds per 1000 requests | RSS MB |`,
       `|---|---|---|`,
+      ...(b.sidecars ?? []).map((s) => `| sidecar ${s.pod} | ${r3(s.cpuPer1000Requests)} | ${r3(s.rssMb)} |`),
       ...b.ztunnels.map((z) => `| ztunnel ${z.node} | ${r3(z.cpuPer1000Requests)} | ${r3(z.rssMb)} |`),
       ...(b.waypointProxy ? [`| waypoint (ambient-demo) | ${r3(b.waypointProxy.cpuPer1000Requests)} | ${r3(b.waypointProxy.rssMb)} |`] : []),
       ``,
@@ -203,7 +208,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     step("without it the call works again", restored.ok, restored.ok ? "200 OK from httpbin" : restored.out);
 
     const load = opts.load ?? DEMO_LOAD;
-    say(`benchmark: ${load.rate} req/s for ${load.durationSeconds} s to bench-server, baseline then ambient`);
+    say(`benchmark: ${load.rate} req/s for ${load.durationSeconds} s to bench-server, baseline, then ambient, then the sidecar mode`);
     const baseline = await runLoad(cluster, `${NS.plain}/sleep`, `http://bench-server.${NS.plain}:8080/`, load);
     const zts = cluster.plan.nodes.map((n) => ({ node: n.name, pid: recorder.state.processes.find((p) => p.name === `ztunnel/${n.name}`)!.pid }));
     const m = await measureProcesses(
@@ -222,6 +227,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       baseline.errors === 0 && m.result.errors === 0,
       `p50/p90/p99 ${baseline.latencyMs.p50}/${baseline.latencyMs.p90}/${baseline.latencyMs.p99} ms without the mesh, ${m.result.latencyMs.p50}/${m.result.latencyMs.p90}/${m.result.latencyMs.p99} ms with it`,
     );
+    const sidecarPods = [`${NS.sidecar}/sleep`, `${NS.sidecar}/bench-server`];
+    const sidecarPids = sidecarPods.map((p) => recorder.state.processes.find((x) => x.name === `sidecar/${p}`)?.pid);
+    if (sidecarPids.every((p): p is number => p !== undefined)) {
+      say(`the same load in the sidecar mode (${NS.sidecar}: a proxy beside each pod)`);
+      await until(`${NS.sidecar}/sleep`, `http://bench-server.${NS.sidecar}:8080/`, true);
+      const sc = await measureProcesses(sidecarPids, () => runLoad(cluster, `${NS.sidecar}/sleep`, `http://bench-server.${NS.sidecar}:8080/`, load));
+      benchmark.sidecar = sc.result;
+      benchmark.sidecars = sidecarPods.map((pod, i) => ({ pod, cpuPer1000Requests: (sc.cpuSeconds[i]! * 1000) / requests, rssMb: sc.rssMb[i]! }));
+      step("benchmark sidecar", sc.result.errors === 0, `p50/p90/p99 ${sc.result.latencyMs.p50}/${sc.result.latencyMs.p90}/${sc.result.latencyMs.p99} ms with a proxy in each pod`);
+    }
 
     say(`binding ${NS.mesh}'s services to its waypoint (istio.io/use-waypoint=waypoint), with an HTTPRoute and an L7 AuthorizationPolicy`);
     await cluster.setNamespaceLabels(NS.mesh, { "istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint" });
@@ -253,7 +268,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       date: new Date().toISOString(),
       cluster: {
         nodes: cluster.plan.nodes.map((n) => ({ name: n.name, netns: n.netns, ip: n.ip })),
-        pods: cluster.plan.pods.map((p) => ({ pod: `${p.namespace}/${p.name}`, ip: p.ip, node: p.node, ambient: p.namespace === NS.mesh && p.name !== "waypoint" })),
+        pods: cluster.plan.pods.map((p) => ({ pod: `${p.namespace}/${p.name}`, ip: p.ip, node: p.node, ambient: p.namespace === NS.mesh && p.name !== "waypoint", ...(p.namespace === NS.sidecar ? { sidecar: true } : {}) })),
       },
       steps,
       benchmark,

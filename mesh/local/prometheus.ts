@@ -3,7 +3,12 @@
 import { stringify } from "yaml";
 import type { TopologyPlan } from "./plan.ts";
 
-export function renderPrometheusConfig(plan: TopologyPlan, controlPlane: boolean, waypoints: Array<{ namespace: string; name: string; gateway: string }> = []): string {
+export function renderPrometheusConfig(
+  plan: TopologyPlan,
+  controlPlane: boolean,
+  waypoints: Array<{ namespace: string; name: string; gateway: string }> = [],
+  sidecars: Array<{ namespace: string; name: string }> = [],
+): string {
   const ipOf = (ns: string, name: string) => plan.pods.find((p) => p.namespace === ns && p.name === name)?.ip;
   return stringify({
     global: { scrape_interval: "5s", evaluation_interval: "5s" },
@@ -22,6 +27,9 @@ export function renderPrometheusConfig(plan: TopologyPlan, controlPlane: boolean
               static_configs: waypoints.map((w) => ({ targets: [`${ipOf(w.namespace, w.name)}:15020`], labels: { app: "waypoint", namespace: w.namespace, gateway: w.gateway } })),
             },
           ]
+        : []),
+      ...(sidecars.length
+        ? [{ job_name: "sidecar", metrics_path: "/metrics", static_configs: sidecars.map((p) => ({ targets: [`${ipOf(p.namespace, p.name)}:15020`], labels: { app: "sidecar", namespace: p.namespace, pod: p.name } })) }]
         : []),
     ],
   });

@@ -52,6 +52,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  if (process.env.AL_KEEP_LOGS) for (const f of ["sidecar-legacy-client.log", "sidecar-legacy-server.log"]) console.log(f, readFileSync(join(workDir, "logs", f), "utf8").slice(-3000));
   await cluster.down();
   expect((await run("ip", ["netns", "list"])).stdout).not.toContain(prefix);
   rmSync(workDir, { recursive: true, force: true });
