@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// npm run bench:waypoint: the same HTTP load three ways in one netns cluster with the control plane:
-// no mesh, the ztunnels alone (L4), and the ztunnels plus a waypoint (L7, an HTTPRoute on the service).
+// npm run bench:waypoint: the same HTTP load four ways in one netns cluster with the control plane:
+// no mesh, the ztunnels alone (L4), the sidecar mode (a proxy in each pod), and the ztunnels plus a
+// waypoint (L7, an HTTPRoute on the service).
 // Reads bench/scenarios/waypoint.yaml, prints progress, writes results/waypoint-bench.{json,md}.
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -58,11 +59,14 @@ async function main(): Promise<void> {
       { namespace: "mesh", name: "client", node: "node-1", serviceAccount: "client", ambient: true },
       { namespace: "mesh", name: "server", node: "node-2", serviceAccount: "server", ambient: true, app: await nginxApp(join(workDir, "nginx"), 8080, s.payloadBytes) },
       { namespace: "mesh", name: "waypoint", node: "node-1", serviceAccount: "waypoint", ambient: false, gateway: "waypoint" },
+      { namespace: "legacy", name: "client", node: "node-1", serviceAccount: "client", ambient: false, sidecar: true },
+      { namespace: "legacy", name: "server", node: "node-2", serviceAccount: "server", ambient: false, sidecar: true, app: await nginxApp(join(workDir, "nginx-sidecar"), 8080, s.payloadBytes) },
       { namespace: "plain", name: "client", node: "node-1", serviceAccount: "client", ambient: false },
       { namespace: "plain", name: "server", node: "node-2", serviceAccount: "server", ambient: false, app: await nginxApp(join(workDir, "nginx-plain"), 8080, s.payloadBytes) },
     ],
     services: [
       { namespace: "plain", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
+      { namespace: "legacy", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
       { namespace: "mesh", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
       // The same pod behind a second Service that is bound to the waypoint.
       { namespace: "mesh", name: "server-wp", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }], labels: { "istio.io/use-waypoint": "waypoint" } },
@@ -81,7 +85,7 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", () => void stop().then(() => process.exit(130)));
   try {
-    say(`building the topology (${cluster.spec.prefix}): control plane, two ztunnels, a waypoint`);
+    say(`building the topology (${cluster.spec.prefix}): control plane, two ztunnels, a waypoint, two sidecars`);
     await cluster.up();
     await cluster.applyManifest("route", ROUTE);
     const url = (svc: string) => `http://${cluster.service(svc).vip}:8080/`;
@@ -99,6 +103,12 @@ async function main(): Promise<void> {
     };
     const direct = await run("direct", "plain/client", url("plain/server"));
     const ambient = await run("ambient L4", "mesh/client", url("mesh/server"));
+    const scPods = ["legacy/client", "legacy/server"];
+    const scPids = scPods.map((p) => cluster.processes.get(`sidecar/${p}`)!.pid);
+    const scBefore = await Promise.all(scPids.map((p) => cpuSeconds(p)));
+    const sidecar = await run("sidecar", "legacy/client", url("legacy/server"));
+    const scAfter = await Promise.all(scPids.map((p) => cpuSeconds(p)));
+    const scMem = await Promise.all(scPids.map((p) => memoryMb(p)));
     const wpPid = cluster.processes.get("waypoint/mesh/waypoint")!.pid;
     const before = await cpuSeconds(wpPid);
     const waypoint = await run("ambient + waypoint", "mesh/client", url("mesh/server-wp"));
@@ -111,6 +121,8 @@ async function main(): Promise<void> {
       ambient,
       waypoint,
       waypointProxy: { cpuPer1000: (cpu * 1000) / (s.rate * (s.durationSeconds + s.warmupSeconds)), rssMb: mem.current, peakRssMb: mem.peak },
+      sidecar,
+      sidecarProxies: scPods.map((pod, i) => ({ pod, cpuPer1000: ((scAfter[i]! - scBefore[i]!) * 1000) / (s.rate * (s.durationSeconds + s.warmupSeconds)), rssMb: scMem[i]!.current })),
     };
     const outDir = join(ROOT, "results");
     await mkdir(outDir, { recursive: true });

@@ -1,5 +1,6 @@
-// The waypoint benchmark's result model and rendering. Pure: golden-tested. Istio's published figure
-// for its Envoy waypoint at 1000 HTTP req/s with 1 KB is about 0.25 vCPU and 60 MB; ours is compared with it.
+// The mesh-modes benchmark's result model and rendering (npm run bench:waypoint). Pure: golden-tested.
+// Istio's published figures at 1000 HTTP req/s with 1 KB: Envoy waypoint ~0.25 vCPU and 60 MB, Envoy
+// sidecar ~0.20 vCPU and 60 MB (each); ours are compared with them.
 import type { LoadResult } from "./report.ts";
 
 export interface WaypointBenchResult {
@@ -10,6 +11,9 @@ export interface WaypointBenchResult {
   waypoint: LoadResult;
   /** The waypoint process during the waypoint run: vCPU per 1000 req/s, resident memory after it. */
   waypointProxy: { cpuPer1000: number; rssMb: number; peakRssMb: number };
+  /** The same load in the sidecar mode (a proxy beside the client and beside the server). */
+  sidecar?: LoadResult;
+  sidecarProxies?: Array<{ pod: string; cpuPer1000: number; rssMb: number }>;
 }
 
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -29,6 +33,7 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
     `|---|---|---|---|---|---|---|`,
     row("direct (no mesh)", r.direct),
     row("ambient L4 (two ztunnels)", r.ambient),
+    ...(r.sidecar ? [row("sidecar (a proxy in each pod)", r.sidecar)] : []),
     row("ambient + waypoint (L7)", r.waypoint),
     added(r.waypoint, r.ambient),
     ``,
@@ -38,5 +43,13 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
     `| RSS after the load MB | ${r3(w.rssMb)} | ~60 |`,
     `| peak RSS MB | ${r3(w.peakRssMb)} | |`,
     ``,
+    ...(r.sidecarProxies?.length
+      ? [
+          `| sidecar proxy | vCPU per 1000 req/s | RSS MB | Istio's Envoy sidecar (published) |`,
+          `|---|---|---|---|`,
+          ...r.sidecarProxies.map((p) => `| ${p.pod} | ${r3(p.cpuPer1000)} | ${r3(p.rssMb)} | ~0.20 vCPU, ~60 MB |`),
+          ``,
+        ]
+      : []),
   ].join("\n");
 }
