@@ -3,18 +3,14 @@
 import { z } from "zod";
 import { ErrorCode, MeshError } from "../shared/errors.ts";
 import { LOG_LEVELS, type LogLevel } from "../shared/logging.ts";
-import { duration, port, required } from "../ztunnel/config.ts";
+import { checkSources, duration, port, required, resolveSources, SOURCE_DOCS, sourceFields, type ProxySources } from "../ztunnel/config-sources.ts";
 import { WAYPOINT_PORTS, type WaypointListen } from "./app.ts";
 
 export const ENV_DOCS: Array<[string, string]> = [
   ["WAYPOINT_NAME", "(required) the Gateway this waypoint implements; L7 policies target it by name"],
   ["POD_NAMESPACE", "(required) the Gateway's namespace"],
   ["SERVICE_ACCOUNT", "the waypoint's service account, its identity (default WAYPOINT_NAME)"],
-  ["XDS_ADDRESS", "control plane for config, e.g. https://198.18.0.2:15012 (else LOCAL_CONFIG is required)"],
-  ["CA_ADDRESS", "control plane for certificates (default XDS_ADDRESS; else CA_DIR is required)"],
-  ["ROOT_CERT", "trust bundle the control plane's certificate chains to (required with XDS_ADDRESS/CA_ADDRESS)"],
-  ["TOKEN_FILE", "bearer token for the control plane (required with XDS_ADDRESS/CA_ADDRESS)"],
-  ["CONTROL_PLANE_IDENTITY", "SPIFFE identity the control plane must present (default spiffe://<trust domain>/ns/istio-system/sa/istiod)"],
+  ...SOURCE_DOCS,
   ["LOCAL_CONFIG", "path of a YAML file with workloads, services, httpRoutes and l7Policies, watched: offline and test mode"],
   ["CA_DIR", "directory of a local file-backed CA in cacerts layout (offline and test mode)"],
   ["TRUST_DOMAIN", "trust domain of identities (default cluster.local)"],
@@ -32,14 +28,7 @@ const schema = z
     WAYPOINT_NAME: required,
     POD_NAMESPACE: required,
     SERVICE_ACCOUNT: z.string().min(1).optional(),
-    XDS_ADDRESS: z.string().url().optional(),
-    CA_ADDRESS: z.string().url().optional(),
-    ROOT_CERT: z.string().optional(),
-    TOKEN_FILE: z.string().optional(),
-    CONTROL_PLANE_IDENTITY: z.string().optional(),
-    LOCAL_CONFIG: z.string().optional(),
-    CA_DIR: z.string().optional(),
-    TRUST_DOMAIN: z.string().min(1).default("cluster.local"),
+    ...sourceFields,
     CLUSTER_ID: z.string().min(1).default("Kubernetes"),
     SECRET_TTL: duration("24h"),
     CONNECTION_TERMINATION_DEADLINE: duration("5s"),
@@ -51,20 +40,11 @@ const schema = z
     LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default("info"),
     ACCESS_LOG: z.enum(["on", "off"]).default("off"),
   })
-  .superRefine((e, ctx) => {
-    const cp = e.XDS_ADDRESS ?? e.CA_ADDRESS;
-    if (!e.XDS_ADDRESS && !e.LOCAL_CONFIG) ctx.addIssue({ code: "custom", path: ["XDS_ADDRESS"], message: "set XDS_ADDRESS (control plane) or LOCAL_CONFIG (a static file)" });
-    if (!e.CA_ADDRESS && !e.XDS_ADDRESS && !e.CA_DIR) ctx.addIssue({ code: "custom", path: ["CA_ADDRESS"], message: "set CA_ADDRESS or XDS_ADDRESS (control plane CA) or CA_DIR (a local CA)" });
-    if (cp && !e.ROOT_CERT) ctx.addIssue({ code: "custom", path: ["ROOT_CERT"], message: "is required to verify the control plane" });
-    if (cp && !e.TOKEN_FILE) ctx.addIssue({ code: "custom", path: ["TOKEN_FILE"], message: "is required to authenticate to the control plane" });
-  });
+  .superRefine(checkSources);
 
-export interface WaypointConfig {
+export interface WaypointConfig extends ProxySources {
   gateway: { namespace: string; name: string };
   serviceAccount: string;
-  config: { kind: "xds"; address: string } | { kind: "file"; path: string };
-  ca: { kind: "grpc"; address: string } | { kind: "dir"; path: string };
-  controlPlane?: { rootCert: string; tokenFile: string; identity: string };
   trustDomain: string;
   clusterId: string;
   certTtlSeconds: number;
@@ -84,11 +64,7 @@ export function loadWaypointConfig(env: Record<string, string | undefined>): Way
   return {
     gateway: { namespace: e.POD_NAMESPACE, name: e.WAYPOINT_NAME },
     serviceAccount: e.SERVICE_ACCOUNT ?? e.WAYPOINT_NAME,
-    config: e.XDS_ADDRESS ? { kind: "xds", address: e.XDS_ADDRESS } : { kind: "file", path: e.LOCAL_CONFIG! },
-    ca: e.CA_ADDRESS || e.XDS_ADDRESS ? { kind: "grpc", address: (e.CA_ADDRESS ?? e.XDS_ADDRESS)! } : { kind: "dir", path: e.CA_DIR! },
-    ...(e.ROOT_CERT && e.TOKEN_FILE
-      ? { controlPlane: { rootCert: e.ROOT_CERT, tokenFile: e.TOKEN_FILE, identity: e.CONTROL_PLANE_IDENTITY ?? `spiffe://${e.TRUST_DOMAIN}/ns/istio-system/sa/istiod` } }
-      : {}),
+    ...resolveSources(e),
     trustDomain: e.TRUST_DOMAIN,
     clusterId: e.CLUSTER_ID,
     certTtlSeconds: Math.round(e.SECRET_TTL / 1000),

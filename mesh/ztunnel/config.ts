@@ -4,38 +4,13 @@ import { z } from "zod";
 import { ErrorCode, MeshError } from "../shared/errors.ts";
 import { LOG_LEVELS, type LogLevel } from "../shared/logging.ts";
 import { DEFAULT_PORTS, type ListenConfig } from "./app.ts";
+import { checkSources, duration, port, required, resolveSources, SOURCE_DOCS, sourceFields, type ProxySources } from "./config-sources.ts";
 
-/** "90", "90s", "5m", "24h", "500ms" -> milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`"${text}" is not a duration like 500ms, 5s, 5m or 24h`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? "s";
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as "ms" | "s" | "m" | "h"]);
-}
-
-export const duration = (def: string) =>
-  z
-    .string()
-    .default(def)
-    .transform((s, ctx) => {
-      try {
-        return parseDuration(s);
-      } catch (err) {
-        ctx.addIssue({ code: "custom", message: (err as Error).message });
-        return z.NEVER;
-      }
-    });
-export const required = z.string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") }).min(1);
-export const port = z.coerce.number().int().min(0).max(65535);
+export { duration, parseDuration, port, required } from "./config-sources.ts";
 
 export const ENV_DOCS: Array<[string, string]> = [
   ["NODE_NAME", "(required) the node this ztunnel serves; workloads with this node are local"],
-  ["XDS_ADDRESS", "control plane for config, e.g. https://198.18.0.2:15012 (else LOCAL_CONFIG is required)"],
-  ["CA_ADDRESS", "control plane for certificates (default XDS_ADDRESS; else CA_DIR is required)"],
-  ["ROOT_CERT", "trust bundle the control plane's certificate chains to (required with XDS_ADDRESS/CA_ADDRESS)"],
-  ["TOKEN_FILE", "bearer token for the control plane (required with XDS_ADDRESS/CA_ADDRESS)"],
-  ["CONTROL_PLANE_IDENTITY", "SPIFFE identity the control plane must present (default spiffe://<trust domain>/ns/istio-system/sa/istiod)"],
+  ...SOURCE_DOCS,
   ["LOCAL_CONFIG", "path of a YAML file with workloads, services and policies, watched: offline and test mode"],
   ["CA_DIR", "directory of a local file-backed CA in cacerts layout (offline and test mode)"],
   ["TRUST_DOMAIN", "trust domain of identities (default cluster.local)"],
@@ -56,14 +31,7 @@ export const ENV_DOCS: Array<[string, string]> = [
 
 const schema = z.object({
   NODE_NAME: required,
-  XDS_ADDRESS: z.string().url().optional(),
-  CA_ADDRESS: z.string().url().optional(),
-  ROOT_CERT: z.string().optional(),
-  TOKEN_FILE: z.string().optional(),
-  CONTROL_PLANE_IDENTITY: z.string().optional(),
-  LOCAL_CONFIG: z.string().optional(),
-  CA_DIR: z.string().optional(),
-  TRUST_DOMAIN: z.string().min(1).default("cluster.local"),
+  ...sourceFields,
   CLUSTER_ID: z.string().min(1).default("Kubernetes"),
   ROOT_NAMESPACE: z.string().min(1).default("istio-system"),
   SECRET_TTL: duration("24h"),
@@ -82,21 +50,12 @@ const schema = z.object({
   PROXY_UID: z.coerce.number().int().min(0).max(2 ** 31).default(1337),
   LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default("info"),
 }).superRefine((e, ctx) => {
-  const cp = e.XDS_ADDRESS ?? e.CA_ADDRESS;
-  if (!e.XDS_ADDRESS && !e.LOCAL_CONFIG) ctx.addIssue({ code: "custom", path: ["XDS_ADDRESS"], message: "set XDS_ADDRESS (control plane) or LOCAL_CONFIG (a static file)" });
-  if (!e.CA_ADDRESS && !e.XDS_ADDRESS && !e.CA_DIR) ctx.addIssue({ code: "custom", path: ["CA_ADDRESS"], message: "set CA_ADDRESS or XDS_ADDRESS (control plane CA) or CA_DIR (a local CA)" });
-  if (cp && !e.ROOT_CERT) ctx.addIssue({ code: "custom", path: ["ROOT_CERT"], message: "is required to verify the control plane" });
-  if (cp && !e.TOKEN_FILE) ctx.addIssue({ code: "custom", path: ["TOKEN_FILE"], message: "is required to authenticate to the control plane" });
+  checkSources(e, ctx);
   if (e.REDIRECT === "sidecar" && !e.SIDECAR_POD_IP) ctx.addIssue({ code: "custom", path: ["SIDECAR_POD_IP"], message: "is required with REDIRECT=sidecar" });
 });
 
-export interface ZtunnelConfig {
+export interface ZtunnelConfig extends ProxySources {
   node: string;
-  /** Where config comes from: the control plane, or a static file. */
-  config: { kind: "xds"; address: string } | { kind: "file"; path: string };
-  /** Where certificates come from. */
-  ca: { kind: "grpc"; address: string } | { kind: "dir"; path: string };
-  controlPlane?: { rootCert: string; tokenFile: string; identity: string };
   trustDomain: string;
   clusterId: string;
   rootNamespace: string;
@@ -120,11 +79,7 @@ export function loadConfig(env: Record<string, string | undefined>): ZtunnelConf
   const e = r.data;
   return {
     node: e.NODE_NAME,
-    config: e.XDS_ADDRESS ? { kind: "xds", address: e.XDS_ADDRESS } : { kind: "file", path: e.LOCAL_CONFIG! },
-    ca: e.CA_ADDRESS || e.XDS_ADDRESS ? { kind: "grpc", address: (e.CA_ADDRESS ?? e.XDS_ADDRESS)! } : { kind: "dir", path: e.CA_DIR! },
-    ...(e.ROOT_CERT && e.TOKEN_FILE
-      ? { controlPlane: { rootCert: e.ROOT_CERT, tokenFile: e.TOKEN_FILE, identity: e.CONTROL_PLANE_IDENTITY ?? `spiffe://${e.TRUST_DOMAIN}/ns/istio-system/sa/istiod` } }
-      : {}),
+    ...resolveSources(e),
     trustDomain: e.TRUST_DOMAIN,
     clusterId: e.CLUSTER_ID,
     rootNamespace: e.ROOT_NAMESPACE,
