@@ -75,7 +75,7 @@ describe("GitOps tree", () => {
   });
 
   it("renders the PodMonitors and dashboard after kube-prometheus-stack, and the benchmark as a folder applied by hand", () => {
-    expect([...tree.keys()].filter((p) => p.startsWith("monitoring/podmonitor-")).length).toBe(3);
+    expect([...tree.keys()].filter((p) => p.startsWith("monitoring/podmonitor-")).length).toBe(4);
     expect(tree.has("argocd/benchmark.yaml") || tree.has("flux/benchmark.yaml")).toBe(false);
     expect(docs("benchmark/job-ambient-demo-k6-ambient.yaml")[0]!.kind).toBe("Job");
     expect(docs("root-app.yaml")[0]!.spec).toMatchObject({ source: { path: "deploy/argocd" } });

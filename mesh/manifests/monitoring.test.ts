@@ -12,12 +12,13 @@ import { validateObject } from "./validate.ts";
 describe("mesh monitoring objects", () => {
   const objects = meshMonitoringObjects({ meshNamespace: "istio-system" });
 
-  it("are schema-valid PodMonitors for control plane, ztunnel and waypoint, plus the dashboard ConfigMap", () => {
+  it("are schema-valid PodMonitors for control plane, ztunnel, waypoint and sidecars, plus the dashboard ConfigMap", () => {
     for (const o of objects) validateObject(o);
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       "PodMonitor/ambient-lab-control-plane",
       "PodMonitor/ambient-lab-ztunnel",
       "PodMonitor/ambient-lab-waypoint",
+      "PodMonitor/ambient-lab-sidecar",
       "ConfigMap/ambient-lab-dashboard",
     ]);
     const ztunnel = objects[1]!.spec as { selector: unknown; namespaceSelector: unknown; podMetricsEndpoints: { port: string }[] };
@@ -27,7 +28,7 @@ describe("mesh monitoring objects", () => {
   });
 
   it("the dashboard ConfigMap carries the label Grafana's sidecar watches and parses as a dashboard", () => {
-    const cm = objects[3]! as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
+    const cm = objects[4]! as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
     expect(cm.metadata.labels[DASHBOARD_LABEL]).toBe("1");
     const values = kubePrometheusStackValues() as { grafana: { sidecar: { dashboards: { label: string; labelValue: string } } } };
     expect(values.grafana.sidecar.dashboards).toMatchObject({ label: DASHBOARD_LABEL, labelValue: "1" });

@@ -63,13 +63,15 @@ function podMonitor(name: string, namespace: string | undefined, matchLabels: Re
   };
 }
 
-/** PodMonitors (the control plane's admin port, ztunnel and waypoint metrics on 15020) and the dashboard. */
+/** PodMonitors (the control plane's admin port; ztunnel, waypoint and sidecar metrics on 15020) and the dashboard. */
 export function meshMonitoringObjects(o: { meshNamespace: string }): KubeObject[] {
   return [
     podMonitor("ambient-lab-control-plane", o.meshNamespace, { app: "istiod" }, "http-admin", "/metrics"),
     podMonitor("ambient-lab-ztunnel", o.meshNamespace, { app: "ztunnel" }, "http-metrics", "/metrics"),
     // Waypoints live in the application namespaces; Istio labels their pods with the Gateway's class.
     podMonitor("ambient-lab-waypoint", undefined, { "gateway.istio.io/managed": "istio.io-mesh-controller" }, "http-metrics", "/metrics"),
+    // Sidecar-mode pods: our proxy's metrics port in each (a native sidecar, i.e. an init container).
+    podMonitor("ambient-lab-sidecar", undefined, { "ambient-lab.io/proxy": "sidecar" }, "http-metrics", "/metrics"),
     {
       apiVersion: "v1",
       kind: "ConfigMap",
