@@ -17,7 +17,7 @@ import { silentLogger } from "../shared/logging.ts";
 import { createCsr, createRootCa, type CaMaterial } from "../shared/pki.ts";
 import { GrpcCaClient } from "../ztunnel/identity/grpc-ca.ts";
 import { StateStore } from "../ztunnel/state/store.ts";
-import { XdsClient } from "../ztunnel/xds/client.ts";
+import { WAYPOINT_TYPES, XdsClient } from "../ztunnel/xds/client.ts";
 import { controlPlaneTransport } from "../ztunnel/xds/transport.ts";
 import { ControlPlane } from "./app.ts";
 import { BootstrapTokenAuthenticator, identityTokenName } from "./auth/authenticator.ts";
@@ -189,6 +189,37 @@ describe("config stream", () => {
     expect(x.acks).toBeGreaterThanOrEqual(4);
     await x.stop();
     expect(store.current.workloads.length).toBe(2);
+  });
+
+  it("streams HTTPRoutes and targetRefs policies to a waypoint (with its service-account token), never to ztunnel", async () => {
+    const name = identityTokenName("demo", "waypoint");
+    await tokens.ensure([name]);
+    const wpStore = new StateStore();
+    const ztStore = new StateStore();
+    const wp = new XdsClient({ transport: controlPlaneTransport({ ...endpoint("node-1"), tokenFile: tokens.path(name) }), node: "demo/waypoint", nodeId: "waypoint~demo/waypoint", types: WAYPOINT_TYPES, clusterId: "Kubernetes", store: wpStore, log: silentLogger() });
+    const zt = new XdsClient({ transport: controlPlaneTransport(endpoint("node-1")), node: "node-1", clusterId: "Kubernetes", store: ztStore, log: silentLogger() });
+    wp.start();
+    zt.start();
+    writeFileSync(
+      join(configDir, "l7.yaml"),
+      [
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: web, namespace: demo }\nspec: { parentRefs: [{ kind: Service, name: web }], rules: [{ backendRefs: [{ name: web, port: 80 }] }] }",
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: l7, namespace: demo }\nspec: { targetRefs: [{ kind: Gateway, group: gateway.networking.k8s.io, name: waypoint }], action: DENY, rules: [{ to: [{ operation: { methods: [DELETE] } }] }] }",
+      ].join("\n---\n"),
+    );
+    try {
+      await until(() => wpStore.current.routes.length === 1 && wpStore.current.l7Policies.length === 1, 5000);
+      expect(wpStore.current.routesFor("demo/web.demo.svc.cluster.local").map((r) => r.name)).toEqual(["web"]);
+      expect(wpStore.current.workloads.length).toBe(2);
+      await until(() => ztStore.current.workloads.length === 2);
+      // ztunnel does not subscribe to the waypoint types, and the targetRefs policy is not an L4 policy.
+      expect(ztStore.current.routes).toEqual([]);
+      expect(ztStore.current.policies).toEqual([]);
+    } finally {
+      rmSync(join(configDir, "l7.yaml"), { force: true });
+      await wp.stop();
+      await zt.stop();
+    }
   });
 });
 
