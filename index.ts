@@ -10,6 +10,7 @@ import { IMAGE_TARGETS, MeshImages } from "./components/images/index.ts";
 import { Mesh } from "./components/mesh/index.ts";
 import { readStackConfig } from "./components/read-config.ts";
 import { Samples } from "./components/samples/index.ts";
+import { sidecarOptionsFor } from "./mesh/manifests/sidecar.ts";
 
 const config = readStackConfig();
 const MESH_NAMESPACE = "istio-system";
@@ -54,13 +55,12 @@ const mesh = new Mesh(
 );
 
 // Sidecar mode: our proxy (the ztunnel image) injected into sidecar-demo's pods and its k6 Job.
-const sidecar = {
-  image: images.refs.ztunnel,
-  pullPolicy: (config.cluster.provider === "kind" ? "Never" : "IfNotPresent") as "Never" | "IfNotPresent",
-  xdsAddress: `https://istiod.${MESH_NAMESPACE}.svc:15012`,
+const sidecar = sidecarOptionsFor({
+  namespace: MESH_NAMESPACE,
   trustDomain: config.mesh.trustDomain,
-  controlPlaneIdentity: `spiffe://${config.mesh.trustDomain}/ns/${MESH_NAMESPACE}/sa/istiod`,
-};
+  image: images.refs.ztunnel,
+  pullPolicy: config.cluster.provider === "kind" ? "Never" : "IfNotPresent",
+});
 const monitoring = config.monitoring ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: MESH_NAMESPACE }, providers) : undefined;
 const samples = new Samples("samples", { dependsOn: [mesh], sidecar }, providers);
 
@@ -76,7 +76,7 @@ const benchmark =
           k6Version: config.versions.k6,
           kubeconfig: cluster.kubeconfig,
           dependsOn: [samples, ...(monitoring ? [monitoring] : [])],
-          ...(monitoring ? { proxyUsage: { meshNamespace: mesh.namespace, prometheusNamespace: monitoring.namespace, prometheusService: monitoring.prometheusService } } : {}),
+          ...(monitoring ? { proxyUsage: { prometheusNamespace: monitoring.namespace, prometheusService: monitoring.prometheusService } } : {}),
         },
         providers,
       )

@@ -32,7 +32,7 @@ describe("Benchmark component", () => {
     expect(String(cmd.inputs.create)).toContain("wait --for=condition=complete --timeout=30m job/k6-ambient");
   });
 
-  it("with monitoring, adds the ztunnels' CPU and memory during each run from Prometheus", async () => {
+  it("with monitoring, adds the mesh proxies' CPU and memory during each run from Prometheus", async () => {
     const b = new mod.Benchmark("mon", {
       modes: ["ambient"],
       rate: 1000,
@@ -41,7 +41,7 @@ describe("Benchmark component", () => {
       payloadBytes: 1024,
       k6Version: "1.1.0",
       kubeconfig: "apiVersion: v1",
-      proxyUsage: { meshNamespace: "istio-system", prometheusNamespace: "monitoring", prometheusService: "kps-prometheus" },
+      proxyUsage: { prometheusNamespace: "monitoring", prometheusService: "kps-prometheus" },
     });
     const results: Record<string, BenchResult> = await valueOf(b.results);
     expect(results.ambient).toMatchObject({ proxyCpuCores: 0.12, proxyMemoryMb: 70 });

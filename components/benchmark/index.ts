@@ -31,12 +31,12 @@ export interface BenchmarkArgs extends BenchSettings {
   kubeconfig: pulumi.Input<string>;
   /** The samples (targets and namespaces) the benchmark needs. */
   dependsOn?: pulumi.Resource[];
-  /** With monitoring: read the ztunnels' CPU and memory during each run from Prometheus. */
-  proxyUsage?: { meshNamespace: pulumi.Input<string>; prometheusNamespace: pulumi.Input<string>; prometheusService: pulumi.Input<string> };
+  /** With monitoring: read the mesh proxies' CPU and memory during each run from Prometheus. */
+  proxyUsage?: { prometheusNamespace: pulumi.Input<string>; prometheusService: pulumi.Input<string> };
 }
 
 export interface BenchResult extends BenchSummary {
-  /** ztunnel CPU (cores, summed over nodes) and peak working-set memory (MB) during the run; null without monitoring. */
+  /** Mesh proxies' CPU (cores, summed) and largest working-set memory (MB) during the run; null without monitoring. */
   proxyCpuCores: number | null;
   proxyMemoryMb: number | null;
 }
@@ -80,8 +80,8 @@ export class Benchmark extends pulumi.ComponentResource {
       let last: pulumi.Resource = readback;
       if (args.proxyUsage) {
         const u = args.proxyUsage;
-        const q = pulumi.output(u.meshNamespace).apply((ns) => proxyUsageQueries(ns, window));
-        const path = (query: pulumi.Output<string>) => pulumi.all([u.prometheusNamespace, u.prometheusService, query]).apply(([pns, svc, qq]) => prometheusQueryPath(pns, svc, qq));
+        const q = proxyUsageQueries(window);
+        const path = (query: string) => pulumi.all([u.prometheusNamespace, u.prometheusService, query]).apply(([pns, svc, qq]) => prometheusQueryPath(pns, svc, qq));
         const query = new command.local.Command(
           `${name}-${mode}-usage`,
           {

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "../shared/logging.ts";
 import type { CaMaterial } from "../shared/pki.ts";
 import { ControlPlane, type DiscoverySource } from "./app.ts";
 import { BootstrapTokenAuthenticator, identityTokenName, type Authenticator } from "./auth/authenticator.ts";
+import { controlPlaneEndpoint } from "../manifests/proxy-credentials.ts";
 import { WaypointController } from "./waypoints/controller.ts";
 import { isWaypointGateway } from "./waypoints/objects.ts";
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
@@ -90,8 +91,8 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
           options: {
             image: cfg.WAYPOINT_IMAGE,
             pullPolicy: cfg.WAYPOINT_PULL_POLICY,
-            xdsAddress: cfg.XDS_SERVICE_ADDRESS ?? `https://istiod.${cfg.POD_NAMESPACE}.svc:15012`,
-            trustDomain: cfg.TRUST_DOMAIN,
+            ...controlPlaneEndpoint(cfg.POD_NAMESPACE, cfg.TRUST_DOMAIN),
+            ...(cfg.XDS_SERVICE_ADDRESS ? { xdsAddress: cfg.XDS_SERVICE_ADDRESS } : {}),
             controlPlaneIdentity: `spiffe://${cfg.TRUST_DOMAIN}/ns/${cfg.POD_NAMESPACE}/sa/${cfg.SERVICE_ACCOUNT}`,
             logLevel: cfg.LOG_LEVEL,
           },

@@ -330,6 +330,9 @@ export class LocalCluster {
     if (this.mode !== "control-plane") throw new MeshError(ErrorCode.Config, `sidecar pod ${podName} needs the control plane (mode "control-plane")`);
     const source = join(this.controlPlaneStateDir, "tokens", `${identityTokenName(spec.namespace, spec.serviceAccount)}.token`);
     for (let i = 0; i < 100 && !(await stat(source).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!(await stat(source).catch(() => undefined))) {
+      throw new MeshError(ErrorCode.Exec, `the control plane wrote no token for ${spec.namespace}/${spec.serviceAccount} (${source}); is the pod labelled as a sidecar in its manifests? the end of its log:\n  ${await this.logTail("control-plane.log")}`);
+    }
     // The proxy user must reach its token and the trust bundle, and nothing else of the cluster's: a directory of its own
     // on a path every user can traverse (the work directory's parents may not be).
     const dir = sidecarTokenDir(this.spec.prefix);

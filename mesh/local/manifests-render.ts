@@ -12,6 +12,9 @@ export interface GatewaySpec {
   waypointFor?: "service" | "workload" | "all";
 }
 
+/** Pods that run their own proxy (waypoints, sidecars) are never captured and do not decide enrolment. */
+const ownProxy = (p: PodMeta) => p.gateway !== undefined || p.sidecar === true;
+
 export function renderClusterManifests(
   plan: TopologyPlan,
   pods: PodMeta[],
@@ -23,8 +26,7 @@ export function renderClusterManifests(
   const namespaces = [...new Set(plan.pods.map((p) => p.namespace))].sort();
   const docs: unknown[] = [];
   for (const ns of namespaces) {
-    // Waypoint pods are never captured; they do not decide the namespace's enrolment.
-    const members = pods.filter((p) => p.namespace === ns && !p.gateway && !p.sidecar);
+    const members = pods.filter((p) => p.namespace === ns && !ownProxy(p));
     // A namespace whose pods are all in the mesh is enrolled by its label, as users do it.
     const enrolled = members.length > 0 && members.every((p) => p.ambient);
     // Labels set with `ambientctl local apply` win over the default enrolment label.
@@ -36,7 +38,7 @@ export function renderClusterManifests(
   }
   for (const p of plan.pods) {
     const m = meta.get(`${p.namespace}/${p.name}`);
-    const nsEnrolled = pods.filter((x) => x.namespace === p.namespace && !x.gateway && !x.sidecar).every((x) => x.ambient);
+    const nsEnrolled = pods.filter((x) => x.namespace === p.namespace && !ownProxy(x)).every((x) => x.ambient);
     const labels: Record<string, string> = { app: p.name };
     if (m?.ambient && !nsEnrolled) labels["istio.io/dataplane-mode"] = "ambient";
     // As Istio labels the pods of a waypoint Deployment.

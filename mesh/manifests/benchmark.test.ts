@@ -34,8 +34,8 @@ describe("benchmark manifests", () => {
   });
 
   it("queries Prometheus through the API server for the ztunnels' and waypoints' CPU and memory", () => {
-    const q = proxyUsageQueries("istio-system", "65s");
-    expect(q.cpuCores).toBe('sum(rate(container_cpu_usage_seconds_total{container=~"ztunnel|waypoint",namespace=~"istio-system|.*-demo"}[65s]))');
+    const q = proxyUsageQueries("65s");
+    expect(q.cpuCores).toBe('sum(rate(container_cpu_usage_seconds_total{container=~"ztunnel|waypoint|ambient-lab-proxy"}[65s]))');
     expect(prometheusQueryPath("monitoring", "kps-prometheus", "up")).toBe("/api/v1/namespaces/monitoring/services/kps-prometheus:9090/proxy/api/v1/query?query=up");
     expect(parsePromScalar('{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"0.083"]}]}}')).toBe(0.083);
     expect(parsePromScalar('{"status":"success","data":{"resultType":"vector","result":[]}}')).toBeNull();

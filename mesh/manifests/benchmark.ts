@@ -1,6 +1,6 @@
 // Pure: the k6 Job for one benchmark mode, and reading its summary back from the Job's log.
 import type { KubeObject } from "./mesh.ts";
-import { injectSidecar, type SidecarOptions } from "./sidecar.ts";
+import { injectSidecar, SIDECAR_CONTAINER, type SidecarOptions } from "./sidecar.ts";
 
 export type BenchMode = "baseline" | "sidecar" | "ambient" | "waypoint";
 
@@ -85,12 +85,15 @@ export function parseBenchLog(log: string): BenchSummary {
   return s;
 }
 
+/** cAdvisor's selector for every mesh proxy container: ztunnels, waypoints and injected sidecars. */
+export const PROXY_CONTAINERS = `container=~"ztunnel|waypoint|${SIDECAR_CONTAINER}"`;
+
 /**
  * PromQL for the mesh proxies' cost during a run: CPU cores (summed) and the largest working set, over
- * the ztunnel pods in the mesh namespace and the waypoint pods (which run beside the applications).
+ * every proxy container (the names are ours alone, so no namespace filter is needed).
  */
-export function proxyUsageQueries(meshNamespace: string, window: string): { cpuCores: string; memoryBytes: string } {
-  const sel = `container=~"ztunnel|waypoint",namespace=~"${meshNamespace}|.*-demo"`;
+export function proxyUsageQueries(window: string): { cpuCores: string; memoryBytes: string } {
+  const sel = PROXY_CONTAINERS;
   return {
     cpuCores: `sum(rate(container_cpu_usage_seconds_total{${sel}}[${window}]))`,
     memoryBytes: `max(max_over_time(container_memory_working_set_bytes{${sel}}[${window}]))`,

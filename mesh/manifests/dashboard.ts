@@ -1,5 +1,6 @@
 // Pure: the mesh's Grafana dashboard (JSON model, schemaVersion 39). Panels read Istio's standard
 // metric names, which our ztunnel and waypoint export, plus cAdvisor's container usage for the proxies.
+import { PROXY_CONTAINERS } from "./benchmark.ts";
 
 export interface Panel {
   title: string;
@@ -8,7 +9,7 @@ export interface Panel {
   targets: { expr: string; legend: string }[];
 }
 
-const PROXY_CONTAINERS = 'container=~"ztunnel|waypoint|istio-proxy"';
+
 const BY_WORKLOAD = "source_workload_namespace, source_workload, destination_workload_namespace, destination_workload";
 
 export const PANELS: Panel[] = [

@@ -7,6 +7,7 @@ import { meshCaObjects } from "./mesh-ca.ts";
 import { meshNamespaceObject, meshObjects, policyCrds, type KubeObject, type MeshManifestOptions } from "./mesh.ts";
 import { kubePrometheusStackValues, meshMonitoringObjects, MONITORING_NAMESPACE } from "./monitoring.ts";
 import { sampleObjects } from "./samples.ts";
+import { sidecarOptionsFor } from "./sidecar.ts";
 
 export interface GitOpsOptions {
   mesh: MeshManifestOptions;
@@ -41,13 +42,7 @@ function apps(o: GitOpsOptions): App[] {
   const rest = meshObjects({ ...o.mesh, includeNamespace: false }).filter((x) => !(x.kind === "CustomResourceDefinition" && crdNames.has(x.metadata.name)));
   const bench = o.benchmark;
   // sidecar-demo's pods and its k6 Job get our proxy injected here, as `istioctl kube-inject` would.
-  const sidecar = {
-    image: o.mesh.images.ztunnel,
-    pullPolicy: o.mesh.pullPolicy,
-    xdsAddress: `https://istiod.${o.mesh.namespace}.svc:15012`,
-    trustDomain: o.mesh.trustDomain,
-    controlPlaneIdentity: `spiffe://${o.mesh.trustDomain}/ns/${o.mesh.namespace}/sa/istiod`,
-  };
+  const sidecar = sidecarOptionsFor({ namespace: o.mesh.namespace, trustDomain: o.mesh.trustDomain, image: o.mesh.images.ztunnel, pullPolicy: o.mesh.pullPolicy });
   return [
     { name: "mesh-crds", wave: -1, dependsOn: ["gateway-api-crds"], objects: crds },
     { name: "mesh-ca", wave: -1, dependsOn: ["cert-manager"], objects: [meshNamespaceObject(o.mesh.namespace), ...meshCaObjects({ namespace: o.mesh.namespace, trustDomain: o.mesh.trustDomain })] },

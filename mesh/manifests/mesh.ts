@@ -1,6 +1,7 @@
 // Pure: mesh configuration -> the Kubernetes objects that install the mesh (control plane, ztunnel,
 // the CRDs for the policy subset we implement, the waypoint GatewayClass). Used by the Pulumi Mesh
 // component and by the GitOps renderer, so both deploy exactly the same objects.
+import { controlPlaneEndpoint, controlPlaneEnv, credentialMounts, credentialVolumes } from "./proxy-credentials.ts";
 
 /** `I` is the image reference type: a string here, a Pulumi Input in the Mesh component (built images). */
 export interface MeshManifestOptions<I = string> {
@@ -150,11 +151,7 @@ export function ztunnelObjects<I>(o: MeshManifestOptions<I>): KubeObject[] {
                 imagePullPolicy: o.pullPolicy,
                 env: [
                   { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-                  { name: "XDS_ADDRESS", value: `https://istiod.${ns}.svc:15012` },
-                  { name: "ROOT_CERT", value: "/var/run/ambient-lab/root/root-cert.pem" },
-                  { name: "TOKEN_FILE", value: "/var/run/secrets/tokens/istio-token" },
-                  { name: "CONTROL_PLANE_IDENTITY", value: `spiffe://${o.trustDomain}/ns/${ns}/sa/istiod` },
-                  { name: "TRUST_DOMAIN", value: o.trustDomain },
+                  ...controlPlaneEnv(controlPlaneEndpoint(ns, o.trustDomain)),
                   { name: "REDIRECT", value: "nft" },
                   { name: "CONNECTION_TERMINATION_DEADLINE", value: "25s" },
                   { name: "LOG_LEVEL", value: o.logLevel },
@@ -167,16 +164,10 @@ export function ztunnelObjects<I>(o: MeshManifestOptions<I>): KubeObject[] {
                 resources: { requests: { cpu: "200m", memory: "128Mi" }, limits: { memory: "512Mi" } },
                 // nft needs CAP_NET_ADMIN in the node's namespace; nothing else.
                 securityContext: { privileged: false, runAsUser: 0, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] } },
-                volumeMounts: [
-                  { name: "istio-token", mountPath: "/var/run/secrets/tokens", readOnly: true },
-                  { name: "root-cert", mountPath: "/var/run/ambient-lab/root", readOnly: true },
-                ],
+                volumeMounts: credentialMounts(),
               },
             ],
-            volumes: [
-              { name: "istio-token", projected: { sources: [{ serviceAccountToken: { audience: "istio-ca", expirationSeconds: 43200, path: "istio-token" } }] } },
-              { name: "root-cert", configMap: { name: "istio-ca-root-cert" } },
-            ],
+            volumes: credentialVolumes(),
           },
         },
       },

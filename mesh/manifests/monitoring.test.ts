@@ -48,7 +48,7 @@ describe("mesh monitoring objects", () => {
     const dir = mkdtempSync(join(tmpdir(), "al-promql-"));
     try {
       // The benchmark's proxy usage queries too.
-      const usage = Object.values(proxyUsageQueries("istio-system", "65s")).map((expr) => ({ expr }));
+      const usage = Object.values(proxyUsageQueries("65s")).map((expr) => ({ expr }));
       const rules = [...PANELS.flatMap((p) => p.targets), ...usage].map((t, i) => ({ record: `ambient_lab:panel_${i}`, expr: t.expr }));
       writeFileSync(join(dir, "rules.yaml"), stringify({ groups: [{ name: "dashboard", rules }] }));
       const out = execFileSync("promtool", ["check", "rules", join(dir, "rules.yaml")], { encoding: "utf8" });

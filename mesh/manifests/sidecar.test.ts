@@ -25,7 +25,7 @@ describe("sidecar injection (render time, like istioctl kube-inject)", () => {
     expect(proxy).toMatchObject({ name: "ambient-lab-proxy", restartPolicy: "Always" });
     expect(proxy.env.find((e) => e.name === "REDIRECT")?.value).toBe("sidecar");
     expect(proxy.securityContext.capabilities.add).toEqual(expect.arrayContaining(["NET_ADMIN", "SETUID", "SETGID"]));
-    expect(t.spec.volumes.map((v) => v.name)).toEqual(expect.arrayContaining(["ambient-lab-token", "ambient-lab-root-cert"]));
+    expect(t.spec.volumes.map((v) => v.name)).toEqual(expect.arrayContaining(["ambient-lab-istio-token", "ambient-lab-root-cert"]));
   });
 
   it("is idempotent and leaves other kinds alone", () => {

@@ -4,16 +4,21 @@
 // after it, and lets Jobs complete. It installs the pod's capture rules as root with NET_ADMIN and then
 // runs as user 1337, whose connections the rules exclude.
 import type { KubeObject } from "./mesh.ts";
+import { controlPlaneEndpoint, controlPlaneEnv, credentialMounts, credentialVolumes, type ControlPlaneEndpoint } from "./proxy-credentials.ts";
 
 /** `I` is the image's type: a string, or a Pulumi Input the components pass through. */
-export interface SidecarOptions<I = string> {
+export interface SidecarOptions<I = string> extends ControlPlaneEndpoint {
   image: I;
   pullPolicy: "Never" | "IfNotPresent";
-  /** The control plane's gRPC address, e.g. https://istiod.istio-system.svc:15012. */
-  xdsAddress: string;
-  trustDomain: string;
-  controlPlaneIdentity: string;
 }
+
+/** The sidecar for a mesh installed in `namespace`, running the ztunnel image. */
+export function sidecarOptionsFor<I>(o: { namespace: string; trustDomain: string; image: I; pullPolicy: "Never" | "IfNotPresent" }): SidecarOptions<I> {
+  return { image: o.image, pullPolicy: o.pullPolicy, ...controlPlaneEndpoint(o.namespace, o.trustDomain) };
+}
+
+const VOLUME_PREFIX = "ambient-lab-";
+export const SIDECAR_CONTAINER = "ambient-lab-proxy";
 
 export const PROXY_LABEL = "ambient-lab.io/proxy";
 export const SIDECAR_UID = 1337;
@@ -23,7 +28,7 @@ type Template = { metadata?: { labels?: Record<string, string>; annotations?: Re
 
 function proxyContainer<I>(o: SidecarOptions<I>): Record<string, unknown> {
   return {
-    name: "ambient-lab-proxy",
+    name: SIDECAR_CONTAINER,
     image: o.image,
     imagePullPolicy: o.pullPolicy,
     // A native sidecar: runs for the pod's whole life, started before and stopped after the app.
@@ -33,11 +38,7 @@ function proxyContainer<I>(o: SidecarOptions<I>): Record<string, unknown> {
       { name: "SIDECAR_POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
       { name: "REDIRECT", value: "sidecar" },
       { name: "PROXY_UID", value: String(SIDECAR_UID) },
-      { name: "XDS_ADDRESS", value: o.xdsAddress },
-      { name: "ROOT_CERT", value: "/var/run/ambient-lab/root/root-cert.pem" },
-      { name: "TOKEN_FILE", value: "/var/run/secrets/tokens/istio-token" },
-      { name: "CONTROL_PLANE_IDENTITY", value: o.controlPlaneIdentity },
-      { name: "TRUST_DOMAIN", value: o.trustDomain },
+      ...controlPlaneEnv(o),
     ],
     ports: [
       { name: "http-metrics", containerPort: 15020, protocol: "TCP" },
@@ -48,26 +49,19 @@ function proxyContainer<I>(o: SidecarOptions<I>): Record<string, unknown> {
     resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
     // Root only to install the rules (NET_ADMIN in the pod's namespace), then the process runs as 1337.
     securityContext: { runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW", "SETUID", "SETGID"] } },
-    volumeMounts: [
-      { name: "ambient-lab-token", mountPath: "/var/run/secrets/tokens", readOnly: true },
-      { name: "ambient-lab-root-cert", mountPath: "/var/run/ambient-lab/root", readOnly: true },
-    ],
+    volumeMounts: credentialMounts(VOLUME_PREFIX),
   };
 }
 
 function injectTemplate<I>(t: Template, o: SidecarOptions<I>): Template {
-  if (t.spec.initContainers?.some((c) => (c as { name?: string }).name === "ambient-lab-proxy")) return t; // already injected
+  if (t.spec.initContainers?.some((c) => (c as { name?: string }).name === SIDECAR_CONTAINER)) return t; // already injected
   return {
     ...t,
     metadata: { ...t.metadata, labels: { ...t.metadata?.labels, [PROXY_LABEL]: "sidecar", "istio.io/dataplane-mode": "none" } },
     spec: {
       ...t.spec,
       initContainers: [proxyContainer(o), ...(t.spec.initContainers ?? [])],
-      volumes: [
-        ...(t.spec.volumes ?? []),
-        { name: "ambient-lab-token", projected: { sources: [{ serviceAccountToken: { audience: "istio-ca", expirationSeconds: 43200, path: "istio-token" } }] } },
-        { name: "ambient-lab-root-cert", configMap: { name: "istio-ca-root-cert" } },
-      ],
+      volumes: [...(t.spec.volumes ?? []), ...credentialVolumes(VOLUME_PREFIX)],
     },
   };
 }

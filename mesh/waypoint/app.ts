@@ -2,7 +2,7 @@
 // through a pool, telemetry and admin. main.ts builds the options from the environment; tests build
 // them directly.
 import type { SockAddr } from "../shared/addr.ts";
-import { describeError, ErrorCode, MeshError } from "../shared/errors.ts";
+import { ErrorCode, MeshError } from "../shared/errors.ts";
 import { HttpServer } from "../shared/http-server.ts";
 import { formatIdentity, type Identity } from "../shared/identity.ts";
 import { Readiness, type Server } from "../shared/lifecycle.ts";
@@ -61,6 +61,7 @@ export class Waypoint {
   private readonly httpServers: { metrics: HttpServer; readiness: HttpServer; admin: HttpServer };
   private unsubscribe: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
+  private certWatch: NodeJS.Timeout | undefined;
 
   constructor(opts: WaypointOptions) {
     this.opts = opts;
@@ -100,11 +101,18 @@ export class Waypoint {
     this.readiness.satisfy("listeners");
     if (this.opts.state.generation > 0) this.readiness.satisfy("config");
     this.unsubscribe = this.opts.state.subscribe(() => this.readiness.satisfy("config"));
-    // Ready only with a certificate: without one every tunnel would fail its handshake.
-    this.certs.get(this.opts.identity).then(
-      () => this.readiness.satisfy("certificate"),
-      (err) => this.opts.log.error({ err: describeError(err), identity: formatIdentity(this.opts.identity) }, "waypoint certificate not issued yet; retrying on the next connection"),
-    );
+    // The certificate manager fetches (retrying with backoff) and renews at half-life; the waypoint is
+    // ready only once it holds one, since without it every tunnel would fail its handshake.
+    this.certs.track([this.opts.identity]);
+    const id = formatIdentity(this.opts.identity);
+    const watch = () => {
+      const c = this.certs.dump().find((x) => x.identity === id);
+      if (c?.state === "Available") return this.readiness.satisfy("certificate");
+      if (c?.lastError) this.opts.log.debug({ identity: id, err: c.lastError }, "waypoint certificate not issued yet");
+      this.certWatch = setTimeout(watch, 200);
+      this.certWatch.unref();
+    };
+    watch();
     this.opts.log.info({ gateway: `${this.opts.gateway.namespace}/${this.opts.gateway.name}`, identity: formatIdentity(this.opts.identity), ...this.addresses() }, "waypoint started");
   }
 
@@ -129,6 +137,7 @@ export class Waypoint {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.readiness.require("draining");
+      clearTimeout(this.certWatch);
       this.unsubscribe?.();
       await this.hbone.drain(this.opts.drainDeadlineMs ?? 5000);
       this.proxy.close();

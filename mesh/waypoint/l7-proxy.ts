@@ -12,7 +12,7 @@ import type { Logger } from "../shared/logging.ts";
 import { identityOf } from "../ztunnel/proxy/context.ts";
 import type { ProxyState } from "../ztunnel/state/snapshot.ts";
 import type { StateStore } from "../ztunnel/state/store.ts";
-import { serviceKey, type HeaderModifier } from "../ztunnel/state/types.ts";
+import { serviceKey, type HeaderModifier, type L7Policy, type Service } from "../ztunnel/state/types.ts";
 import type { Tunnel } from "./hbone-listener.ts";
 import { authorizeRequest, policiesFor } from "./l7/authz.ts";
 import { orderRules, routeRequest, type RouteCandidate } from "./l7/route.ts";
@@ -64,7 +64,8 @@ export class L7Proxy {
   private readonly deps: L7ProxyDeps;
   private readonly server: http.Server;
   private readonly tunnels = new WeakMap<Duplex, Tunnel>();
-  private readonly routeCache = new WeakMap<ProxyState, Map<string, RouteCandidate[]>>();
+  /** Per config version and destination: ordered route candidates and the L7 policies that apply. */
+  private readonly perState = new WeakMap<ProxyState, Map<string, { routes: RouteCandidate[]; policies: L7Policy[] }>>();
 
   constructor(deps: L7ProxyDeps) {
     this.deps = deps;
@@ -92,18 +93,23 @@ export class L7Proxy {
     this.server.emit("connection", stream);
   }
 
-  private routesFor(state: ProxyState, key: string): RouteCandidate[] {
-    let perState = this.routeCache.get(state);
-    if (!perState) {
-      perState = new Map();
-      this.routeCache.set(state, perState);
+  /** Computed once per config version and destination, not per request. */
+  private configFor(state: ProxyState, service: Service | undefined): { routes: RouteCandidate[]; policies: L7Policy[] } {
+    let byDst = this.perState.get(state);
+    if (!byDst) {
+      byDst = new Map();
+      this.perState.set(state, byDst);
     }
-    let ordered = perState.get(key);
-    if (!ordered) {
-      ordered = orderRules(state.routesFor(key));
-      perState.set(key, ordered);
+    const key = service ? serviceKey(service) : "";
+    let c = byDst.get(key);
+    if (!c) {
+      c = {
+        routes: service ? orderRules(state.routesFor(key)) : [],
+        policies: policiesFor(state.l7Policies, this.deps.gateway, service ? { namespace: service.namespace, name: service.name } : undefined),
+      };
+      byDst.set(key, c);
     }
-    return ordered;
+    return c;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -155,8 +161,8 @@ export class L7Proxy {
       finish(o, Buffer.byteLength(body));
     };
 
-    const gatewaySvc = service ? { namespace: service.namespace, name: service.name } : undefined;
-    const decision = authorizeRequest(policiesFor(state.l7Policies, this.deps.gateway, gatewaySvc), { srcIdentity: t.peer, method: req.method ?? "GET", path, port: t.authority.port });
+    const config = this.configFor(state, service);
+    const decision = authorizeRequest(config.policies, { srcIdentity: t.peer, method: req.method ?? "GET", path, port: t.authority.port });
     if (!decision.allowed) {
       return answer({ code: 403, flag: "-", detail: `rbac_access_denied_matched_policy[${decision.policy ?? "none"}]`, ...(decision.policy ? { policy: decision.policy } : {}) }, "RBAC: access denied");
     }
@@ -166,7 +172,7 @@ export class L7Proxy {
     let headerMod: HeaderModifier | undefined;
     if (service) {
       const key = serviceKey(service);
-      const d = routeRequest(this.routesFor(state, key), { service: key, port: t.authority.port, weight: 1 }, { method: req.method ?? "GET", path, headers: req.headers }, this.deps.pick);
+      const d = routeRequest(config.routes, { service: key, port: t.authority.port, weight: 1 }, { method: req.method ?? "GET", path, headers: req.headers }, this.deps.pick);
       if (d.kind === "no-route") return answer({ code: 404, flag: "NR", detail: d.message }, "route not found\n");
       if (d.kind === "no-backend") return answer({ code: 500, flag: "-", detail: d.message, route: d.route }, "no backend\n");
       route = d.route;

@@ -2,15 +2,12 @@
 // them: a ServiceAccount (the waypoint's identity), a Deployment running our waypoint, and a Service on
 // 15008 that ztunnels send HBONE to. All owned by the Gateway, so deleting it removes them.
 import type { KubeObject } from "../../manifests/mesh.ts";
+import { controlPlaneEnv, credentialMounts, credentialVolumes, type ControlPlaneEndpoint } from "../../manifests/proxy-credentials.ts";
 import type { Gateway } from "../model/kube.ts";
 
-export interface WaypointDeploymentOptions {
+export interface WaypointDeploymentOptions extends ControlPlaneEndpoint {
   image: string;
   pullPolicy: "Always" | "IfNotPresent" | "Never";
-  /** The control plane's gRPC address, e.g. https://istiod.istio-system.svc:15012. */
-  xdsAddress: string;
-  trustDomain: string;
-  controlPlaneIdentity: string;
   logLevel: string;
 }
 
@@ -52,11 +49,7 @@ export function waypointObjects(g: Gateway, o: WaypointDeploymentOptions): KubeO
                   { name: "WAYPOINT_NAME", value: name },
                   { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
                   { name: "SERVICE_ACCOUNT", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
-                  { name: "XDS_ADDRESS", value: o.xdsAddress },
-                  { name: "ROOT_CERT", value: "/var/run/ambient-lab/root/root-cert.pem" },
-                  { name: "TOKEN_FILE", value: "/var/run/secrets/tokens/istio-token" },
-                  { name: "CONTROL_PLANE_IDENTITY", value: o.controlPlaneIdentity },
-                  { name: "TRUST_DOMAIN", value: o.trustDomain },
+                  ...controlPlaneEnv(o),
                   { name: "CONNECTION_TERMINATION_DEADLINE", value: "25s" },
                   { name: "LOG_LEVEL", value: o.logLevel },
                 ],
@@ -68,16 +61,10 @@ export function waypointObjects(g: Gateway, o: WaypointDeploymentOptions): KubeO
                 readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
                 resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
                 securityContext: { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                volumeMounts: [
-                  { name: "istio-token", mountPath: "/var/run/secrets/tokens", readOnly: true },
-                  { name: "root-cert", mountPath: "/var/run/ambient-lab/root", readOnly: true },
-                ],
+                volumeMounts: credentialMounts(),
               },
             ],
-            volumes: [
-              { name: "istio-token", projected: { sources: [{ serviceAccountToken: { audience: "istio-ca", expirationSeconds: 43200, path: "istio-token" } }] } },
-              { name: "root-cert", configMap: { name: "istio-ca-root-cert" } },
-            ],
+            volumes: credentialVolumes(),
           },
         },
       },

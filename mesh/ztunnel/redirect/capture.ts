@@ -2,17 +2,15 @@
 import { ErrorCode, MeshError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logging.ts";
 import type { CaptureRules } from "../app.ts";
+import { servesFor } from "../proxy/context.ts";
 import type { ProxyState } from "../state/snapshot.ts";
 import { renderDelete, renderSetUpdate, renderSidecarTable, renderTable, SIDECAR_TABLE, type CapturePorts, type SidecarPorts } from "./rules.ts";
 
 export type RunCommand = (cmd: string, args: string[], input?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
 
-/** IPv4 addresses of this node's enrolled workloads (HBONE through ztunnel): the pods whose traffic we capture. */
+/** Addresses of the workloads this node's ztunnel serves: the pods whose traffic we capture. */
 export function enrolledIps(state: ProxyState, node: string): string[] {
-  return state
-    .workloadsOn(node)
-    .filter((w) => w.protocol === "HBONE" && !w.nativeHbone)
-    .flatMap((w) => w.ips);
+  return state.workloads.filter(servesFor(node)).flatMap((w) => w.ips);
 }
 
 async function nft(run: RunCommand, script: string): Promise<void> {

@@ -103,10 +103,6 @@ export class ProxyState {
     return out;
   }
 
-  /** Workloads scheduled on `node`. */
-  workloadsOn(node: string): Workload[] {
-    return this.workloads.filter((w) => w.node === node);
-  }
 
   /** Services a workload backs, for telemetry (destination_service). */
   servicesOf(w: Workload): Service[] {
