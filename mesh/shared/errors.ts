@@ -16,6 +16,8 @@ export const ErrorCode = {
   Redirect: "AL_ERR_REDIRECT",
   Exec: "AL_ERR_EXEC",
   Draining: "AL_ERR_DRAINING",
+  IdleTimeout: "AL_ERR_IDLE_TIMEOUT",
+  Limit: "AL_ERR_LIMIT",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -10,6 +10,7 @@ import type { Logger } from "../shared/logging.ts";
 import { adminHandler, metricsHandler, readinessHandler } from "../ztunnel/admin/admin.ts";
 import type { CaClient } from "../ztunnel/identity/ca-client.ts";
 import { CertManager } from "../ztunnel/identity/cert-manager.ts";
+import { RateLimitedLog } from "../shared/limits.ts";
 import { DEFAULT_TUNING, type ProxyTuning } from "../ztunnel/proxy/context.ts";
 import { HbonePool } from "../ztunnel/proxy/hbone-pool.ts";
 import type { Network } from "../ztunnel/proxy/network.ts";
@@ -67,6 +68,7 @@ export class Waypoint {
     this.opts = opts;
     const log = opts.log;
     const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
+    const peerLog = new RateLimitedLog(log);
     this.metrics = new WaypointMetrics({ processMetrics: opts.processMetrics ?? false });
     this.certs = new CertManager({ ca: opts.ca, ttlSeconds: opts.certTtlSeconds ?? 86_400, log });
     this.pool = new HbonePool({ certs: this.certs, network: opts.network, tuning, log });
@@ -75,7 +77,19 @@ export class Waypoint {
     this.proxy = new L7Proxy({ gateway: opts.gateway, state: opts.state, agent, metrics: this.metrics, log, accessLog: opts.accessLog, pick: opts.pick ?? random });
     const l = opts.listen;
     this.hbone = new WaypointHboneListener(
-      { identity: opts.identity, trustDomain: opts.identity.trustDomain, certs: this.certs, log, tuning, onTunnel: (t) => this.proxy.handleTunnel(t) },
+      {
+        identity: opts.identity,
+        trustDomain: opts.identity.trustDomain,
+        certs: this.certs,
+        log,
+        tuning,
+        peerLog,
+        limitHit: (limit, fields, msg) => {
+          this.metrics.limitHits.inc({ limit });
+          peerLog.warn(`limit:${limit}`, { limit, ...fields }, msg);
+        },
+        onTunnel: (t) => this.proxy.handleTunnel(t),
+      },
       { ip: l.host, port: l.hbone },
     );
     this.httpServers = {

@@ -5,15 +5,14 @@
 import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
-import { normalizeIp, tryParseAddr, type SockAddr } from "../shared/addr.ts";
+import { tryParseAddr, type SockAddr } from "../shared/addr.ts";
 import { describeError } from "../shared/errors.ts";
 import { formatIdentity, type Identity } from "../shared/identity.ts";
 import type { Server } from "../shared/lifecycle.ts";
 import { boundAddress, listen } from "../shared/listen.ts";
-import type { Logger } from "../shared/logging.ts";
 import type { CertManager } from "../ztunnel/identity/cert-manager.ts";
-import type { ProxyTuning } from "../ztunnel/proxy/context.ts";
 import { parseForwardedFor } from "../ztunnel/proxy/headers.ts";
+import { HboneGuard, peerKeyOf, type GuardDeps } from "../ztunnel/proxy/hbone-guard.ts";
 import { verifyHbonePeer } from "../ztunnel/proxy/peer.ts";
 
 export interface Tunnel {
@@ -26,12 +25,10 @@ export interface Tunnel {
   clientAddr: SockAddr | undefined;
 }
 
-export interface HboneListenerDeps {
+export interface HboneListenerDeps extends GuardDeps {
   identity: Identity;
   trustDomain: string;
   certs: CertManager;
-  log: Logger;
-  tuning: ProxyTuning;
   onTunnel: (t: Tunnel) => void;
 }
 
@@ -41,13 +38,13 @@ export class WaypointHboneListener implements Server {
   private readonly server: net.Server;
   private tlsServer: tls.Server | undefined;
   private serial = "";
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
-  private readonly handshaking = new Set<net.Socket>();
+  private readonly guard: HboneGuard;
   private readonly streams = new Set<http2.ServerHttp2Stream>();
 
   constructor(deps: HboneListenerDeps, where: SockAddr) {
     this.deps = deps;
     this.where = where;
+    this.guard = new HboneGuard(deps);
     this.server = net.createServer((socket) => void this.accept(socket));
     this.server.on("error", (err) => deps.log.error({ err: describeError(err) }, "HBONE listener error"));
   }
@@ -61,14 +58,13 @@ export class WaypointHboneListener implements Server {
   }
 
   private async accept(socket: net.Socket): Promise<void> {
-    socket.on("error", () => undefined);
-    this.handshaking.add(socket);
-    socket.once("close", () => this.handshaking.delete(socket));
+    if (!this.guard.admit(socket)) return;
     try {
       // The certificate may have rotated since the last connection; tls.Server then gets the new one.
-      (await this.tlsServerForCurrentCert()).emit("connection", socket);
+      const server = await this.tlsServerForCurrentCert();
+      if (!socket.destroyed) server.emit("connection", socket);
     } catch (err) {
-      this.deps.log.warn({ err: describeError(err) }, "inbound HBONE connection rejected: no certificate");
+      this.deps.peerLog.warn("hbone:no-cert", { err: describeError(err) }, "inbound HBONE connection rejected: no certificate");
       socket.destroy();
     }
   }
@@ -81,16 +77,19 @@ export class WaypointHboneListener implements Server {
       this.serial = cert.serial;
       return this.tlsServer;
     }
-    const server = tls.createServer({ ...options, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], handshakeTimeout: this.deps.tuning.handshakeTimeoutMs });
-    server.on("tlsClientError", (err, s) => this.deps.log.warn({ err: describeError(err), "src.addr": `${normalizeIp(s.remoteAddress ?? "")}:${s.remotePort}` }, "inbound HBONE TLS handshake failed"));
+    // The guard's deadline covers the whole handshake and destroys the socket.
+    const server = tls.createServer({ ...options, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], handshakeTimeout: 0 });
+    this.guard.watchTls(server);
     server.on("secureConnection", (s: tls.TLSSocket) => {
       s.on("error", (err) => this.deps.log.debug({ err: describeError(err) }, "HBONE TLS error"));
+      let peer: Identity;
       try {
-        this.serve(s, verifyHbonePeer(s, this.deps.trustDomain));
+        peer = verifyHbonePeer(s, this.deps.trustDomain);
       } catch (err) {
-        this.deps.log.warn({ err: describeError(err), "src.addr": `${normalizeIp(s.remoteAddress ?? "")}:${s.remotePort}` }, "inbound HBONE connection rejected");
-        s.destroy();
+        this.deps.peerLog.warn("hbone:rejected", { err: describeError(err), "src.addr": peerKeyOf(s) }, "inbound HBONE connection rejected");
+        return this.guard.rejected(s);
       }
+      if (this.guard.verified(s, peer)) this.serve(s, peer);
     });
     this.tlsServer = server;
     this.serial = cert.serial;
@@ -98,16 +97,10 @@ export class WaypointHboneListener implements Server {
   }
 
   private serve(socket: tls.TLSSocket, peer: Identity): void {
-    const t = this.deps.tuning;
-    const session = http2.performServerHandshake(socket, { settings: { initialWindowSize: t.streamWindow, maxFrameSize: 1 << 20, maxHeaderListSize: 64 * 1024 } });
-    this.sessions.add(session);
-    session.on("close", () => this.sessions.delete(session));
-    session.on("error", (err) => this.deps.log.debug({ err: describeError(err), "src.identity": formatIdentity(peer) }, "HBONE session error"));
-    session.on("stream", (stream, headers) => {
-      stream.on("error", () => undefined);
+    this.guard.session(socket, peer, (stream, headers) => {
       const authority = typeof headers[":authority"] === "string" ? tryParseAddr(headers[":authority"]) : undefined;
       if (headers[":method"] !== "CONNECT" || !authority) {
-        this.deps.log.warn({ method: headers[":method"], authority: headers[":authority"], "src.identity": formatIdentity(peer) }, "HBONE stream refused: needs CONNECT to ip:port");
+        this.deps.peerLog.warn("hbone:bad-connect", { method: headers[":method"], authority: headers[":authority"], "src.identity": formatIdentity(peer) }, "HBONE stream refused: needs CONNECT to ip:port");
         if (!stream.destroyed) stream.respond({ ":status": 400 }, { endStream: true });
         return;
       }
@@ -120,13 +113,13 @@ export class WaypointHboneListener implements Server {
 
   private stopAccepting(): void {
     this.server.close();
-    for (const s of this.handshaking) s.destroy();
+    this.guard.abortHandshakes();
   }
 
   /** Stops accepting; open tunnels finish their requests until the deadline. */
   async drain(deadlineMs: number): Promise<void> {
     this.stopAccepting();
-    for (const s of this.sessions) if (!s.destroyed) s.close();
+    this.guard.goAway();
     const until = Date.now() + deadlineMs;
     while (this.streams.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     await this.close();
@@ -134,9 +127,6 @@ export class WaypointHboneListener implements Server {
 
   async close(): Promise<void> {
     this.stopAccepting();
-    for (const session of this.sessions) {
-      if (!session.destroyed) session.close();
-      setTimeout(() => session.destroy(), 1000).unref();
-    }
+    this.guard.closeSessions();
   }
 }

@@ -37,6 +37,9 @@ httpRoutes:
       - matches: [{ headers: [{ name: end-user, value: jason }] }, { path: { type: PathPrefix, value: /v2 } }]
         backends: [{ service: demo/web-v2.demo.svc.cluster.local, port: 80 }]
         requestHeaders: { set: { x-routed: v2 } }
+      - matches: [{ path: { type: PathPrefix, value: /hdr } }]
+        backends: [{ service: demo/web-v1.demo.svc.cluster.local, port: 80 }]
+        requestHeaders: { set: { X-Header-Set: from-route }, add: { X-Header-Add: added }, remove: [X-Header-Remove] }
       - backends: [{ service: demo/web-v1.demo.svc.cluster.local, port: 80 }]
 l7Policies:
   - name: no-delete
@@ -133,6 +136,18 @@ describe("waypoint (in process)", () => {
     expect(b).toMatchObject({ app: "web-v2", headers: { "x-routed": "v2" } });
     const c = JSON.parse((await request("127.0.1.10", WEB, "POST", "/v2/items")).body) as Seen;
     expect(c).toMatchObject({ app: "web-v2", method: "POST" });
+  });
+
+  it("applies the header modifier to requests that already carry those headers, in any case (finding 8)", async () => {
+    const cases: Array<Record<string, string>> = [{}, { "x-header-set": "client", "X-Header-Remove": "gone", "x-header-add": "mine" }, { "X-HEADER-SET": "a", "x-header-remove": "b" }];
+    for (const headers of cases) {
+      const r = await request("127.0.1.10", WEB, "GET", "/hdr", headers);
+      expect(r.status).toBe(200);
+      const seen = JSON.parse(r.body) as Seen;
+      expect(seen.headers["x-header-set"]).toBe("from-route");
+      expect(seen.headers["x-header-remove"]).toBeUndefined();
+      expect(String(seen.headers["x-header-add"])).toMatch(/added$/);
+    }
   });
 
   it("enforces L7 policy: a DENY on the waypoint and an ALLOW on the service, with Istio's 403 body", async () => {

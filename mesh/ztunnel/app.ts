@@ -4,6 +4,7 @@ import type { SockAddr } from "../shared/addr.ts";
 import { describeError, ErrorCode, MeshError } from "../shared/errors.ts";
 import { HttpServer } from "../shared/http-server.ts";
 import { Readiness, type Server } from "../shared/lifecycle.ts";
+import { RateLimitedLog } from "../shared/limits.ts";
 import type { Logger } from "../shared/logging.ts";
 import { adminHandler, metricsHandler, readinessHandler } from "./admin/admin.ts";
 import { CertManager } from "./identity/cert-manager.ts";
@@ -94,6 +95,7 @@ export class Ztunnel {
     this.opts = opts;
     this.metrics = new ZtunnelMetrics({ processMetrics: opts.processMetrics ?? false });
     const log = opts.log;
+    const peerLog = new RateLimitedLog(log);
     this.ctx = {
       node: opts.node,
       trustDomain: opts.trustDomain,
@@ -106,6 +108,12 @@ export class Ztunnel {
       log,
       accessLog: opts.accessLog ?? log,
       tuning: { ...DEFAULT_TUNING, ...opts.tuning },
+      peerLog,
+      failLog: new RateLimitedLog(opts.accessLog ?? log, { burst: 20, intervalMs: 1000 }),
+      limitHit: (limit, fields, msg) => {
+        this.metrics.limitHits.inc({ limit });
+        peerLog.warn(`limit:${limit}`, { limit, ...fields }, msg);
+      },
       illegalPorts: new Set([opts.listen.outbound, opts.listen.inboundPlaintext, opts.listen.hbone, DEFAULT_PORTS.outbound, DEFAULT_PORTS.inboundPlaintext, DEFAULT_PORTS.hbone]),
       serves: servesFor(opts.node, opts.sidecarPodIp),
     };

@@ -5,6 +5,7 @@ import { formatAddr, normalizeIp, type SockAddr } from "../../shared/addr.ts";
 import { describeError } from "../../shared/errors.ts";
 import type { Server } from "../../shared/lifecycle.ts";
 import { boundAddress, listen } from "../../shared/listen.ts";
+import { KeyedCounter } from "../../shared/limits.ts";
 import type { ProxyContext } from "./context.ts";
 
 export abstract class CaptureListener implements Server {
@@ -12,11 +13,13 @@ export abstract class CaptureListener implements Server {
   private readonly server: net.Server;
   private readonly at: SockAddr;
   private readonly label: string;
+  private readonly perSource: KeyedCounter;
 
   constructor(ctx: ProxyContext, at: SockAddr, label: string) {
     this.ctx = ctx;
     this.at = at;
     this.label = label;
+    this.perSource = new KeyedCounter(ctx.tuning.maxConnectionsPerSource);
     // Half-open: a client's FIN ends only its direction; the answer may still be on its way.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => void this.accept(s));
     this.server.on("error", (err) => ctx.log.error({ err: describeError(err) }, `${label} listener error`));
@@ -28,11 +31,17 @@ export abstract class CaptureListener implements Server {
   private async accept(client: net.Socket): Promise<void> {
     client.on("error", () => undefined);
     const src = { ip: normalizeIp(client.remoteAddress ?? ""), port: client.remotePort ?? 0 };
+    const release = this.perSource.acquire(src.ip);
+    if (!release) {
+      this.ctx.limitHit("connections_per_source", { "src.addr": formatAddr(src), max: this.perSource.max, listener: this.label }, `${this.label} connection refused: too many connections from this address`);
+      return void client.resetAndDestroy();
+    }
+    client.once("close", release);
     let dst: SockAddr;
     try {
       dst = await this.ctx.network.originalDst(client);
     } catch (err) {
-      this.ctx.log.warn({ err: describeError(err), "src.addr": formatAddr(src) }, `${this.label} connection without a destination`);
+      this.ctx.peerLog.warn(`${this.label}:no-dst`, { err: describeError(err), "src.addr": formatAddr(src) }, `${this.label} connection without a destination`);
       client.destroy();
       return;
     }

@@ -7,6 +7,7 @@ import { formatAddr, type SockAddr } from "../../shared/addr.ts";
 import { describeError, ErrorCode, MeshError } from "../../shared/errors.ts";
 import { formatIdentity, tryParseIdentity, uriSans, type Identity } from "../../shared/identity.ts";
 import type { ProxyContext } from "./context.ts";
+import { closeSession } from "./session.ts";
 
 export interface HboneRequest {
   src: Identity;
@@ -20,6 +21,7 @@ export interface HboneRequest {
 
 interface PooledConn {
   session: http2.ClientHttp2Session;
+  socket: tls.TLSSocket;
   streams: number;
   idle: NodeJS.Timeout | undefined;
 }
@@ -124,7 +126,7 @@ export class HbonePool {
     if (conn.streams === 0 && !conn.idle && !conn.session.destroyed) {
       conn.idle = setTimeout(() => {
         this.drop(this.key(req), conn);
-        conn.session.close();
+        closeSession(conn.session, conn.socket);
       }, this.ctx.tuning.poolIdleMs);
       conn.idle.unref();
     }
@@ -175,7 +177,7 @@ export class HbonePool {
       createConnection: () => socket,
       settings: { initialWindowSize: this.ctx.tuning.streamWindow, maxFrameSize: 1 << 20, enablePush: false },
     });
-    const conn: PooledConn = { session, streams: 0, idle: undefined };
+    const conn: PooledConn = { session, socket, streams: 0, idle: undefined };
     session.on("error", (err) => this.ctx.log.debug({ err: describeError(err), "dst.addr": formatAddr(req.target) }, "HBONE session error"));
     session.on("close", () => this.drop(key, conn));
     session.on("goaway", () => this.drop(key, conn));
@@ -198,8 +200,7 @@ export class HbonePool {
     for (const b of this.buckets.values()) {
       for (const c of b.conns) {
         clearTimeout(c.idle);
-        if (!c.session.destroyed) c.session.close();
-        setTimeout(() => c.session.destroy(), 1000).unref();
+        closeSession(c.session, c.socket);
       }
     }
     this.buckets.clear();

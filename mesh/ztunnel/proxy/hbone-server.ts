@@ -16,6 +16,7 @@ import { parseForwardedFor } from "./headers.ts";
 import { verifyHbonePeer } from "./peer.ts";
 import { ConnectionRecord } from "./record.ts";
 import { boundAddress, listen } from "../../shared/listen.ts";
+import { HboneGuard, peerKeyOf } from "./hbone-guard.ts";
 
 interface Peer {
   socket: tls.TLSSocket;
@@ -29,17 +30,16 @@ export class HboneServer implements Server {
   private readonly listenHost: string;
   private readonly listenPort: number;
   private readonly server: net.Server;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
-  /** Raw sockets whose TLS handshake has not finished, by peer address. */
-  private readonly handshaking = new Map<string, net.Socket>();
+  private readonly guard: HboneGuard;
   private readonly tlsServers = new Map<string, { server: tls.Server; serial: string }>();
-  /** Original destination of each accepted socket, by peer address, until its TLS handshake is done. */
+  /** Original destination per peer address (unique while the TCP connection lives) until TLS is done. */
   private readonly origByPeer = new Map<string, SockAddr>();
 
   constructor(ctx: ProxyContext, listen: SockAddr) {
     this.ctx = ctx;
     this.listenHost = listen.ip;
     this.listenPort = listen.port;
+    this.guard = new HboneGuard(ctx);
     this.server = net.createServer((socket) => void this.accept(socket));
     this.server.on("error", (err) => ctx.log.error({ err: describeError(err) }, "HBONE listener error"));
   }
@@ -52,11 +52,14 @@ export class HboneServer implements Server {
     return boundAddress(this.server);
   }
 
+  stats(): ReturnType<HboneGuard["stats"]> {
+    return this.guard.stats();
+  }
+
   private async accept(socket: net.Socket): Promise<void> {
-    socket.on("error", () => undefined); // errors surface through the TLS socket or end the connection
-    const srcAddr = `${normalizeIp(socket.remoteAddress ?? "")}:${socket.remotePort}`;
-    this.handshaking.set(srcAddr, socket);
-    socket.once("close", () => this.handshaking.delete(srcAddr));
+    if (!this.guard.admit(socket)) return;
+    const peer = peerKeyOf(socket);
+    socket.once("close", () => this.origByPeer.delete(peer));
     try {
       const orig = await this.ctx.network.originalDst(socket);
       const dst = this.ctx.state.current.workloadByIp(orig.ip);
@@ -64,11 +67,11 @@ export class HboneServer implements Server {
         throw new MeshError(ErrorCode.BadRequest, `${orig.ip} is not an HBONE workload this proxy serves (node ${this.ctx.node}); no certificate to present`);
       }
       const server = this.tlsServerFor(await this.ctx.certs.get(identityOf(dst)));
-      this.origByPeer.set(srcAddr, orig);
-      socket.once("close", () => this.origByPeer.delete(srcAddr));
+      if (socket.destroyed) return;
+      this.origByPeer.set(peer, orig);
       server.emit("connection", socket);
     } catch (err) {
-      this.ctx.log.warn({ err: describeError(err), "src.addr": srcAddr }, "inbound HBONE connection rejected");
+      this.ctx.peerLog.warn("hbone:rejected", { err: describeError(err), "src.addr": peer }, "inbound HBONE connection rejected");
       socket.destroy();
     }
   }
@@ -89,66 +92,49 @@ export class HboneServer implements Server {
       }
       return known.server;
     }
-    const server = tls.createServer({
-      ...options,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: "TLSv1.3",
-      ALPNProtocols: ["h2"],
-      handshakeTimeout: this.ctx.tuning.handshakeTimeoutMs,
-    });
-    server.on("tlsClientError", (err, s) => {
-      this.ctx.log.warn({ err: describeError(err), "src.addr": `${normalizeIp(s.remoteAddress ?? "")}:${s.remotePort}`, "dst.identity": key }, "inbound HBONE TLS handshake failed");
-    });
+    // The guard's deadline covers the whole handshake and destroys the socket; tls.Server's would only report.
+    const server = tls.createServer({ ...options, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], handshakeTimeout: 0 });
+    this.guard.watchTls(server, { "dst.identity": key });
     server.on("secureConnection", (s: tls.TLSSocket) => {
       s.on("error", (err) => this.ctx.log.debug({ err: describeError(err) }, "HBONE TLS error"));
-      const peerKey = `${normalizeIp(s.remoteAddress ?? "")}:${s.remotePort}`;
+      const peerKey = peerKeyOf(s);
       const orig = this.origByPeer.get(peerKey);
-      this.handshaking.delete(peerKey);
       this.origByPeer.delete(peerKey);
+      let identity: Identity;
       try {
         if (!orig) throw new MeshError(ErrorCode.OriginalDst, "connection lost its original destination");
-        this.serve({ socket: s, identity: verifyHbonePeer(s, this.ctx.trustDomain), orig });
+        identity = verifyHbonePeer(s, this.ctx.trustDomain);
       } catch (err) {
-        this.ctx.log.warn({ err: describeError(err), "src.addr": peerKey }, "inbound HBONE connection rejected");
-        s.destroy();
+        this.ctx.peerLog.warn("hbone:rejected", { err: describeError(err), "src.addr": peerKey }, "inbound HBONE connection rejected");
+        return this.guard.rejected(s);
       }
+      if (!this.guard.verified(s, identity)) return;
+      const peer: Peer = { socket: s, identity, orig };
+      this.guard.session(s, identity, (stream, headers) => {
+        this.onStream(peer, stream, headers).catch((err) => {
+          this.ctx.log.error({ err: describeError(err) }, "HBONE stream handler failed");
+          if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        });
+      });
     });
     this.tlsServers.set(key, { server, serial: cert.serial });
     return server;
   }
 
-  private serve(peer: Peer): void {
-    const session = http2.performServerHandshake(peer.socket, {
-      settings: { initialWindowSize: this.ctx.tuning.streamWindow, maxFrameSize: 1 << 20, maxHeaderListSize: 64 * 1024 },
-    });
-    this.sessions.add(session);
-    session.on("close", () => this.sessions.delete(session));
-    session.on("error", (err) => this.ctx.log.debug({ err: describeError(err), "src.identity": formatIdentity(peer.identity) }, "HBONE session error"));
-    session.on("localSettings", () => {
-      try {
-        session.setLocalWindowSize(this.ctx.tuning.connectionWindow);
-      } catch {
-        // session already closing
-      }
-    });
-    session.on("stream", (stream, headers) => {
-      stream.on("error", () => undefined);
-      this.onStream(peer, stream, headers).catch((err) => {
-        this.ctx.log.error({ err: describeError(err) }, "HBONE stream handler failed");
-        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-      });
-    });
-  }
-
   private async onStream(peer: Peer, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
     const ctx = this.ctx;
     const state = ctx.state.current;
-    const forwardedFor = parseForwardedFor(headers["forwarded"]);
+    const claimed = parseForwardedFor(headers["forwarded"]);
+    // A claimed source address counts only if it belongs to a workload with the peer's own identity
+    // (the peer's node ztunnel speaks with that identity): otherwise any certificate holder could pick
+    // the address that sourceIps policies check (finding 6). Else the address we saw is what we know.
+    const claimedWorkload = claimed ? state.workloadByIp(claimed.ip) : undefined;
+    const src = claimedWorkload && formatIdentity(identityOf(claimedWorkload)) === formatIdentity(peer.identity) ? claimedWorkload : undefined;
+    const forwardedFor = src ? claimed : undefined;
     const srcIp = forwardedFor?.ip ?? normalizeIp(peer.socket.remoteAddress ?? "");
-    const srcWorkload = forwardedFor ? state.workloadByIp(forwardedFor.ip) : undefined;
-    // Source workload labels only when the workload really is the peer we authenticated.
-    const src = srcWorkload && formatIdentity(identityOf(srcWorkload)) === formatIdentity(peer.identity) ? srcWorkload : undefined;
+    if (claimed && !src) {
+      ctx.peerLog.info("hbone:forwarded", { "src.identity": formatIdentity(peer.identity), claimed: formatAddr(claimed) }, "ignoring a forwarded address the peer's identity does not own");
+    }
     const authority = typeof headers[":authority"] === "string" ? tryParseAddr(headers[":authority"]) : undefined;
     const dst = authority ? state.workloadByIp(authority.ip) : undefined;
     const dstService = dst ? state.servicesOf(dst)[0] : undefined;
@@ -203,7 +189,7 @@ export class HboneServer implements Server {
   /** Closes the listener and abandons handshakes in progress; established sessions keep serving. */
   stopAccepting(): void {
     this.server.close();
-    for (const s of this.handshaking.values()) s.destroy();
+    this.guard.abortHandshakes();
   }
 
   async drain(deadlineMs: number): Promise<void> {
@@ -214,10 +200,6 @@ export class HboneServer implements Server {
 
   async close(): Promise<void> {
     this.stopAccepting();
-    for (const session of this.sessions) {
-      // GOAWAY first so the peer sees an orderly end, then tear down whatever is still open.
-      if (!session.destroyed) session.close();
-      setTimeout(() => session.destroy(), 1000).unref();
-    }
+    this.guard.closeSessions();
   }
 }

@@ -1,5 +1,5 @@
 // Opens and closes the books on one connection: metrics at both ends, one access-log line at the end.
-import { describeError } from "../../shared/errors.ts";
+import { describeError, ErrorCode, MeshError } from "../../shared/errors.ts";
 import { accessLogFields, tcpLabels, type ConnectionView } from "../telemetry/labels.ts";
 import type { ResponseFlag } from "../telemetry/metrics.ts";
 import type { ProxyContext } from "./context.ts";
@@ -31,7 +31,14 @@ export class ConnectionRecord {
    */
   async relay(client: Duplex, upstream: Duplex, facts?: ConnectionFacts): Promise<void> {
     this.open();
-    const r = relay(client, upstream);
+    const idleMs = this.ctx.tuning.idleTimeoutMs;
+    const r = relay(client, upstream, {
+      idleMs,
+      onIdle: () => {
+        this.ctx.limitHit("idle_timeout", { "src.addr": this.view.srcAddr, "dst.addr": this.view.dstAddr, ms: idleMs }, "idle connection closed");
+        return new MeshError(ErrorCode.IdleTimeout, `no bytes either way for ${idleMs} ms`);
+      },
+    });
     const untrack = this.ctx.tracker.add({
       id: this.ctx.tracker.newId(),
       direction: this.view.direction,
@@ -48,7 +55,8 @@ export class ConnectionRecord {
     const labels = tcpLabels(this.view, flag, this.ctx.clusterId);
     this.ctx.metrics.failed.inc(labels);
     const error = describeError(err);
-    this.ctx.accessLog.warn(accessLogFields(this.view, { bytesSent: 0, bytesRecv: 0, durationMs: performance.now() - this.started, error, flag }), "connection failed");
+    // Rate-limited: every refused connection is counted in the metrics, but a flood of them must not flood the log.
+    this.ctx.failLog.warn(`failed:${flag}`, accessLogFields(this.view, { bytesSent: 0, bytesRecv: 0, durationMs: performance.now() - this.started, error, flag }), "connection failed");
   }
 
   close(result: RelayResult, flag: ResponseFlag = "-"): void {

@@ -16,7 +16,14 @@ export interface Relay {
   abort(reason: Error): void;
 }
 
-export function relay(client: Duplex, upstream: Duplex): Relay {
+export interface RelayOptions {
+  /** Ends the relay when no byte moved either way for this long. */
+  idleMs?: number;
+  /** Called when the idle timeout ends the relay, before both sides are reset. */
+  onIdle?: () => Error;
+}
+
+export function relay(client: Duplex, upstream: Duplex, opts: RelayOptions = {}): Relay {
   let fromClient = 0;
   let toClient = 0;
   let firstError: Error | undefined;
@@ -31,9 +38,11 @@ export function relay(client: Duplex, upstream: Duplex): Relay {
       (side as unknown as { resetAndDestroy(): void }).resetAndDestroy();
     } else side.destroy();
   };
+  let idle: NodeJS.Timeout | undefined;
   const finish = () => {
     if (over) return;
     over = true;
+    clearTimeout(idle);
     end(client);
     end(upstream);
     resolveDone({ bytesFromClient: fromClient, bytesToClient: toClient, ...(firstError ? { error: firstError } : {}) });
@@ -46,8 +55,22 @@ export function relay(client: Duplex, upstream: Duplex): Relay {
     if (++settled === 2) finish();
   };
 
-  client.on("data", (c: Buffer) => (fromClient += c.length));
-  upstream.on("data", (c: Buffer) => (toClient += c.length));
+  if (opts.idleMs && opts.idleMs > 0) {
+    idle = setTimeout(() => {
+      if (!firstError) firstError = opts.onIdle?.() ?? new Error(`idle for ${opts.idleMs} ms`);
+      finish();
+    }, opts.idleMs);
+    idle.unref();
+  }
+  // refresh() re-arms the one timer in place: no allocation per chunk.
+  client.on("data", (c: Buffer) => {
+    fromClient += c.length;
+    idle?.refresh();
+  });
+  upstream.on("data", (c: Buffer) => {
+    toClient += c.length;
+    idle?.refresh();
+  });
   client.pipe(upstream);
   upstream.pipe(client);
   finished(client, onSettled);
