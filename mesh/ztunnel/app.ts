@@ -42,10 +42,12 @@ export const DEFAULT_PORTS: Omit<ListenConfig, "host"> = {
   admin: 15000,
 };
 
-/** Keeps capture rules in step with the workloads on this node. */
+/**
+ * Keeps capture rules in step with the workloads on this node. There is no removal on stop: rules
+ * outlive the proxy so that a stopped proxy fails closed; only an explicit uninstall deletes them.
+ */
 export interface CaptureRules {
   apply(state: ProxyState): Promise<void>;
-  remove(): Promise<void>;
 }
 
 export interface ZtunnelOptions {
@@ -213,7 +215,7 @@ export class Ztunnel {
 
   /**
    * Graceful stop: close listeners, let open connections finish until the drain deadline, then end the
-   * rest (HTTP/2 GOAWAY on HBONE), remove capture rules, and close the admin endpoints last.
+   * rest (HTTP/2 GOAWAY on HBONE), and close the admin endpoints last. Capture rules are left in place.
    */
   stop(deadlineMs = this.opts.drainDeadlineMs ?? 5_000): Promise<void> {
     this.stopping ??= (async () => {
@@ -227,10 +229,8 @@ export class Ztunnel {
       await Promise.all(Object.values(this.dataServers).map((s) => s.close()));
       this.unsubscribe?.();
       this.ctx.certs.close();
+      // Capture rules stay (fail closed): until a ztunnel runs again, enrolled pods' connections are refused.
       await this.captureQueue;
-      if (this.opts.capture) {
-        await this.opts.capture.remove().catch((err) => this.opts.log.error({ err: describeError(err) }, "removing capture rules failed"));
-      }
       await Promise.all(Object.values(this.httpServers).map((s) => s.close()));
       this.opts.log.info("ztunnel stopped");
     })();

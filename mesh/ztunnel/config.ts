@@ -107,11 +107,14 @@ export function helpText(): string {
   return [
     "ztunnel: ambient-lab's per-node L4 proxy (mTLS over HBONE, L4 policy, telemetry)",
     "",
-    "Usage: node mesh/ztunnel/main.ts [--help]",
+    "Usage: node mesh/ztunnel/main.ts [--help | --uninstall]",
+    "  --uninstall  remove the capture rules in this network namespace (they outlive every ztunnel) and exit",
     "Configured by environment variables:",
     ...ENV_DOCS.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
     "",
-    "Signals: SIGTERM/SIGINT drain (stop accepting, wait up to the deadline, then close).",
+    "Signals: SIGTERM/SIGINT drain (stop accepting, wait up to the deadline, then close). Capture rules",
+    "stay when ztunnel exits, so enrolled pods' traffic is refused, never sent in plaintext, until a",
+    "ztunnel runs again (it takes the rules over) or --uninstall removes them.",
     "",
   ].join("\n");
 }

@@ -19,6 +19,26 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.exit(0);
 }
 
+// The one way capture rules are removed: they outlive every ztunnel (fail closed), so taking the mesh
+// off a node is an explicit act. Run it in the node's (or the pod's) network namespace as root.
+if (process.argv.includes("--uninstall")) {
+  Promise.all([NftCapture.uninstall(run), SidecarCapture.uninstall(run)]).then(
+    () => {
+      process.stdout.write("ztunnel: capture rules removed (tables al_ztunnel and al_sidecar)\n");
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`ztunnel: ${describeError(err)}\n`);
+      process.exit(1);
+    },
+  );
+} else {
+  main().catch((err) => {
+    process.stderr.write(`ztunnel: ${describeError(err)}\n`);
+    process.exit(1);
+  });
+}
+
 async function main(): Promise<void> {
   const cfg = loadConfig(process.env);
   const log = createLogger({ component: "ztunnel", level: cfg.logLevel }).child({ node: cfg.node });
@@ -81,7 +101,3 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
-main().catch((err) => {
-  process.stderr.write(`ztunnel: ${describeError(err)}\n`);
-  process.exit(1);
-});

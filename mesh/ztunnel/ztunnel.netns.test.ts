@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../shared/exec.ts";
-import { LocalCluster, NODE_BIN } from "../local/cluster.ts";
+import { LocalCluster, NODE_BIN, ZTUNNEL_MAIN } from "../local/cluster.ts";
 
 const HTTP_APP = fileURLToPath(new URL("../testing/http-app.ts", import.meta.url));
 const app = (name: string) => ({ cmd: NODE_BIN, args: [HTTP_APP, "--port", "8080", "--name", name] });
@@ -137,10 +137,50 @@ describe("ztunnel in network namespaces", () => {
     expect(ok.body).toBe("hello from web GET /policy\n");
   });
 
-  it("on SIGTERM ztunnel removes its capture rules", async () => {
-    const list = async () => (await cluster.execInNode("node-2", "nft", ["list", "ruleset"])).stdout;
-    expect(await list()).toContain("table ip al_ztunnel");
+  it("fails closed: with node-2's ztunnel stopped or killed its rules stay, nothing crosses in plaintext, and a new ztunnel takes over (finding 1)", async () => {
+    const web = cluster.pod("demo/web").ip;
+    const rules = async () => (await cluster.execInNode("node-2", "nft", ["list", "table", "ip", "al_ztunnel"])).stdout;
+    const pcap = join(workDir, "down.pcap");
+    const dump = cluster.processes.start({
+      name: "tcpdump-down",
+      netns: cluster.node("node-1").netns,
+      cmd: "tcpdump",
+      args: ["-i", "uplink", "--immediate-mode", "-U", "-n", "-Z", "root", "-w", pcap, "tcp"],
+      logFile: join(workDir, "logs", "tcpdump-down.log"),
+    });
+    const end = Date.now() + 5000;
+    while (!readFileSync(dump.logFile, "utf8").includes("listening on") && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const marker = `down-${randomBytes(6).toString("hex")}`;
+    for (const how of ["SIGTERM", "SIGKILL"] as const) {
+      const zt = cluster.processes.get("ztunnel/node-2")!;
+      if (how === "SIGTERM") await cluster.processes.stop("ztunnel/node-2");
+      else {
+        process.kill(zt.pid, "SIGKILL");
+        await zt.exited;
+      }
+      const left = await rules();
+      expect(left, how).toContain("redirect to :15006");
+      expect(left, how).toContain(web);
+      // Enrolled to enrolled: the HBONE connection to web is refused at node-2, not delivered in plaintext.
+      expect((await curl("demo/sleep", `http://${web}:8080/${marker}`)).code, how).not.toBe(0);
+      // A pod outside the mesh: still captured, refused (not a direct plaintext path to web).
+      expect((await curl("legacy/client", `http://${web}:8080/${marker}`)).code, how).not.toBe(0);
+      await cluster.startZtunnel("node-2").recorded;
+      await cluster.waitReady("node-2");
+      const back = await eventually("demo/sleep", `http://${web}:8080/back`, (r) => r.code === 0, 10_000);
+      expect(back.body, how).toBe("hello from web GET /back\n");
+      expect((await rules()).match(/redirect to :15001/g), "the new ztunnel rewrote the chains once").toHaveLength(1);
+    }
+    await new Promise((res) => setTimeout(res, 300));
+    await cluster.processes.stop("tcpdump-down");
+    expect(readFileSync(pcap).includes(Buffer.from(marker))).toBe(false);
+  }, 60_000);
+
+  it("only an explicit uninstall removes the rules", async () => {
     await cluster.processes.stop("ztunnel/node-2");
-    expect(await list()).not.toContain("al_ztunnel");
+    expect((await cluster.execInNode("node-2", "nft", ["list", "ruleset"])).stdout).toContain("table ip al_ztunnel");
+    const r = await cluster.execInNode("node-2", NODE_BIN, [ZTUNNEL_MAIN, "--uninstall"]);
+    expect(r.stdout).toContain("capture rules removed");
+    expect((await cluster.execInNode("node-2", "nft", ["list", "ruleset"])).stdout).not.toContain("al_ztunnel");
   });
 });

@@ -26,7 +26,7 @@ async function nft(run: RunCommand, script: string): Promise<void> {
   }
 }
 
-/** Sidecar mode: fixed rules for the one pod, installed at start and removed on exit. */
+/** Sidecar mode: fixed rules for the one pod, installed at start; they outlive the proxy (fail closed). */
 export class SidecarCapture implements CaptureRules {
   private readonly podIp: string;
   private readonly ports: SidecarPorts;
@@ -52,11 +52,9 @@ export class SidecarCapture implements CaptureRules {
     // The rules name only the pod itself; config changes do not touch them.
   }
 
-  /**
-   * The rules live as long as the pod's network namespace (as Istio's sidecar rules do): after dropping
-   * privileges the proxy could not delete them, and the pod's traffic must not leak past a restarting proxy.
-   */
-  async remove(): Promise<void> {}
+  // No removal on exit: the rules live as long as the pod's network namespace (as Istio's sidecar
+  // rules do): after dropping privileges the proxy could not delete them, and the pod's traffic must
+  // not leak past a restarting proxy.
 
   /** Deletes the rules; for tools that own the namespace (tests, ambientctl). */
   static uninstall(run: RunCommand): Promise<void> {
@@ -66,7 +64,8 @@ export class SidecarCapture implements CaptureRules {
 
 export class NftCapture implements CaptureRules {
   private installed = false;
-  private current = "";
+  /** The enrolled set this ztunnel last wrote; undefined until its first config (the set may be inherited). */
+  private current: string | undefined;
   private readonly node: string;
   private readonly ports: CapturePorts;
   private readonly run: RunCommand;
@@ -87,22 +86,28 @@ export class NftCapture implements CaptureRules {
     const ips = enrolledIps(state, this.node);
     const key = [...ips].sort().join(",");
     if (this.installed && key === this.current) return;
-    await this.nft(this.installed ? renderSetUpdate(ips) : renderTable(ips, this.ports));
-    this.installed = true;
+    if (!this.installed) await this.install();
+    await this.nft(renderSetUpdate(ips));
     this.current = key;
     this.log.info({ enrolled: ips.length }, "capture rules updated");
   }
 
-  /** Installs the table with no pods yet, so capture exists before the first pod is enrolled. */
+  /**
+   * Installs the chains, taking over a table an earlier ztunnel left (its enrolled set is kept until
+   * this ztunnel's first config replaces it), so capture never lapses across a restart.
+   */
   async install(): Promise<void> {
-    await this.nft(renderTable([], this.ports));
+    await this.nft(renderTable(this.ports));
     this.installed = true;
-    this.current = "";
+    this.current = undefined;
+    this.log.info("capture rules installed (an existing table's enrolled pods are kept until config arrives)");
   }
 
-  async remove(): Promise<void> {
-    await this.nft(renderDelete());
-    this.installed = false;
-    this.log.info("capture rules removed");
+  // No removal on exit: the rules stay while the ztunnel drains, exits, crashes or restarts, so
+  // enrolled pods' traffic is refused rather than sent in plaintext (fail closed).
+
+  /** Deletes the table: only for an explicit uninstall (`ztunnel --uninstall`, ambientctl local down). */
+  static uninstall(run: RunCommand): Promise<void> {
+    return nft(run, renderDelete());
   }
 }

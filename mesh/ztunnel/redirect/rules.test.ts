@@ -19,11 +19,13 @@ function golden(name: string, actual: string): void {
 }
 
 describe("capture rules (golden)", () => {
-  it("renders the table with sorted, de-duplicated IPv4 members", () => {
-    golden("table.nft", renderTable(["198.18.1.11", "198.18.1.2", "198.18.1.2", "fd00::1"], ports));
+  it("renders the table as a takeover that rewrites the chains and keeps the enrolled set", () => {
+    const text = renderTable(ports);
+    golden("table.nft", text);
+    expect(text).not.toMatch(/delete|flush set/);
   });
-  it("renders an empty set without an elements clause", () => {
-    golden("table-empty.nft", renderTable([], ports));
+  it("renders set updates with sorted, de-duplicated IPv4 members, and an empty set without elements", () => {
+    golden("set-update.nft", renderSetUpdate(["198.18.1.11", "198.18.1.2", "198.18.1.2", "fd00::1"]) + renderSetUpdate([]));
   });
   it("renders the sidecar table for one pod, excluding the proxy's own user", () => {
     golden("sidecar.nft", renderSidecarTable("198.18.1.12", { ...ports, metrics: 15020, readiness: 15021 }, 1337));
@@ -46,7 +48,7 @@ describe("NftCapture in a network namespace", () => {
     await run("ip", ["netns", "del", ns]);
   });
 
-  it("installs, updates in place and removes the table completely", async () => {
+  it("installs, updates in place, takes over a left table without losing its members, and uninstalls", async () => {
     const cap = new NftCapture({ node: "node-1", ports, run: inNs, log: silentLogger() });
     const state = (ips: string[]) =>
       new ProxyState(
@@ -54,21 +56,26 @@ describe("NftCapture in a network namespace", () => {
           `workloads:\n${ips.map((ip, i) => `  - { uid: u${i}, name: p${i}, namespace: d, workloadIps: [${ip}], node: node-1 }`).join("\n")}\n  - { uid: x, name: x, namespace: d, workloadIps: [198.18.2.9], node: node-2 }\n  - { uid: y, name: y, namespace: d, workloadIps: [198.18.1.99], node: node-1, protocol: NONE }`,
         ),
       );
+    const list = async () => (await inNs("nft", ["list", "table", "ip", "al_ztunnel"])).stdout;
     await cap.install();
     await cap.apply(state(["198.18.1.10", "198.18.1.11"]));
-    let list = (await inNs("nft", ["list", "table", "ip", "al_ztunnel"])).stdout;
-    expect(list).toMatch(/elements = \{ 198\.18\.1\.10, 198\.18\.1\.11 \}/);
-    expect(list).toContain("ip saddr @enrolled meta l4proto tcp redirect to :15001");
-    expect(list).not.toContain("198.18.2.9"); // another node's pod
-    expect(list).not.toContain("198.18.1.99"); // not HBONE
+    expect(await list()).toMatch(/elements = \{ 198\.18\.1\.10, 198\.18\.1\.11 \}/);
+    expect(await list()).toContain("ip saddr @enrolled meta l4proto tcp redirect to :15001");
+    expect(await list()).not.toContain("198.18.2.9"); // another node's pod
+    expect(await list()).not.toContain("198.18.1.99"); // not HBONE
     await cap.apply(state(["198.18.1.12"]));
-    list = (await inNs("nft", ["list", "table", "ip", "al_ztunnel"])).stdout;
-    expect(list).toMatch(/elements = \{ 198\.18\.1\.12 \}/);
-    // A second instance after a crash replaces the table instead of failing.
-    await new NftCapture({ node: "node-1", ports, run: inNs, log: silentLogger() }).install();
-    await cap.remove();
+    expect(await list()).toMatch(/elements = \{ 198\.18\.1\.12 \}/);
+    // A new ztunnel (after an exit or a crash) takes over: chains rewritten once, members kept until its config.
+    const next = new NftCapture({ node: "node-1", ports, run: inNs, log: silentLogger() });
+    await next.install();
+    const taken = await list();
+    expect(taken).toMatch(/elements = \{ 198\.18\.1\.12 \}/);
+    expect(taken.match(/redirect to :15001/g)).toHaveLength(1);
+    await next.apply(state([]));
+    expect(await list()).not.toMatch(/elements/);
+    await NftCapture.uninstall(inNs);
     expect((await inNs("nft", ["list", "ruleset"])).stdout.trim()).toBe("");
-    await cap.remove(); // idempotent
+    await NftCapture.uninstall(inNs); // idempotent
   });
 
   it("says what is wrong when nft refuses", async () => {

@@ -28,26 +28,32 @@ function compareIp(a: string, b: string): number {
   return n(a) - n(b);
 }
 
-/** The whole table. Replaces any earlier copy in the same transaction (idempotent after a crash). */
-export function renderTable(enrolled: readonly string[], ports: CapturePorts, table = TABLE): string {
+/**
+ * The whole table, installed by a starting ztunnel. It takes over an earlier copy (left by a ztunnel
+ * that exited, crashed or is being replaced) in one transaction: the chains are rewritten, but the
+ * enrolled set keeps its members, so there is no moment in which enrolled pods' traffic is not
+ * captured. Until the new ztunnel has config, their connections reach its listeners and are refused
+ * (fail closed). Only an explicit uninstall deletes the table (renderDelete).
+ */
+export function renderTable(ports: CapturePorts, table = TABLE): string {
   return [
-    `table ip ${table} {}`,
-    `delete table ip ${table}`,
     `table ip ${table} {`,
     `  set enrolled {`,
-    `    type ipv4_addr;${elements(enrolled)}`,
+    `    type ipv4_addr;`,
     `  }`,
     `  chain prerouting {`,
     `    type nat hook prerouting priority -110; policy accept;`,
-    `    ip saddr @enrolled meta l4proto tcp redirect to :${ports.outbound}`,
-    `    ip daddr @enrolled tcp dport ${ports.hbone} redirect to :${ports.hbone}`,
-    `    ip daddr @enrolled meta l4proto tcp redirect to :${ports.inboundPlaintext}`,
     `  }`,
     `  chain output {`,
     `    type nat hook output priority -110; policy accept;`,
-    `    ip daddr @enrolled tcp dport ${ports.hbone} redirect to :${ports.hbone}`,
     `  }`,
     `}`,
+    `flush chain ip ${table} prerouting`,
+    `flush chain ip ${table} output`,
+    `add rule ip ${table} prerouting ip saddr @enrolled meta l4proto tcp redirect to :${ports.outbound}`,
+    `add rule ip ${table} prerouting ip daddr @enrolled tcp dport ${ports.hbone} redirect to :${ports.hbone}`,
+    `add rule ip ${table} prerouting ip daddr @enrolled meta l4proto tcp redirect to :${ports.inboundPlaintext}`,
+    `add rule ip ${table} output ip daddr @enrolled tcp dport ${ports.hbone} redirect to :${ports.hbone}`,
     ``,
   ].join("\n");
 }
