@@ -4,7 +4,7 @@ import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../.
 import type { ClusterSnapshot } from "../model/kube.ts";
 import { DEFAULT_TRANSLATE_OPTIONS, type ResourceNote, type TranslateOptions } from "./options.ts";
 import { translateHttpRoutes, translateL7Policies } from "./l7.ts";
-import { translatePolicies } from "./policies.ts";
+import { STATIC_STRICT_NAME, translatePolicies } from "./policies.ts";
 import { matchesSelector, translateWorkloads, type PodReuse } from "./workloads.ts";
 import { compareStrings } from "../../shared/compare.ts";
 
@@ -46,11 +46,12 @@ export function translateIncremental(
     if (list) list.push([key, s.matchLabels]);
     else byNs.set(s.namespace, [[key, s.matchLabels]]);
   }
-  const selected = (pod: ClusterSnapshot["Pod"][number]) =>
-    (byNs.get(pod.metadata?.namespace ?? "") ?? [])
-      .filter(([, labels]) => matchesSelector(labels, pod.metadata?.labels))
-      .map(([key]) => key)
-      .sort();
+  const strictKey = `${opts.rootNamespace}/${STATIC_STRICT_NAME}`;
+  const selected = (pod: ClusterSnapshot["Pod"][number]) => {
+    const keys = (byNs.get(pod.metadata?.namespace ?? "") ?? []).filter(([, labels]) => matchesSelector(labels, pod.metadata?.labels)).map(([key]) => key);
+    if (p.strictFor(pod.metadata?.namespace ?? "", pod.metadata?.labels)) keys.push(strictKey);
+    return keys.sort();
+  };
   const w = translateWorkloads(snap, opts, selected, previous?.podsOnly ? previous.memo.pods : undefined);
   const r = translateHttpRoutes(snap.HTTPRoute, opts);
   const l7 = translateL7Policies(snap.AuthorizationPolicy);

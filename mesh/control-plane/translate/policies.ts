@@ -2,7 +2,8 @@
 // - policies with targetRef(s) belong to a waypoint, not ztunnel;
 // - an ALLOW rule with L7 fields is dropped (more restrictive: if it was the only rule, nothing is allowed);
 // - a DENY rule with L7 fields is kept without them (also more restrictive);
-// - PeerAuthentication STRICT becomes a DENY of traffic without a peer identity.
+// - PeerAuthentication STRICT becomes a DENY of traffic without a peer identity, attached to the workloads
+//   whose effective mode (workload > namespace > mesh, UNSET inherits) is STRICT.
 // Pure. Invalid policies are rejected on their own with every problem listed.
 import type { Authorization, Clause, Match, Rule, StringMatch } from "../../api/types.ts";
 import { parseCidr } from "../../shared/addr.ts";
@@ -133,6 +134,8 @@ export interface PolicyTranslation {
   /** policy key "ns/name" -> the label selector, for selector-scoped policies. */
   selectors: Map<string, { namespace: string; matchLabels: Record<string, string> }>;
   notes: ResourceNote[];
+  /** PeerAuthentication after precedence: whether a pod gets the static STRICT policy. */
+  strictFor: (namespace: string, labels: Record<string, string> | undefined) => boolean;
 }
 
 export function translatePolicies(aps: readonly AuthorizationPolicy[], pas: readonly PeerAuthentication[], opts: TranslateOptions): PolicyTranslation {
@@ -175,6 +178,50 @@ export function translatePolicies(aps: readonly AuthorizationPolicy[], pas: read
     policies.push({ name, namespace: ns, scope, action: action === "ALLOW" ? "Allow" : "Deny", rules, dryRun: ap.metadata?.annotations?.["istio.io/dry-run"] === "true" });
   }
 
+  const peer = translatePeerAuthentications(pas, opts);
+  notes.push(...peer.notes);
+  if (peer.anyStrict) {
+    policies.push(STATIC_STRICT(opts.rootNamespace));
+  }
+  policies.sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
+  return { policies, selectors, notes, strictFor: peer.strictFor };
+}
+
+/**
+ * PeerAuthentication STRICT in ambient mode is a DENY of identity-less (plaintext) traffic. It is one
+ * static policy in the root namespace, attached to exactly the workloads whose effective mode is STRICT
+ * (as istiod's istio_converted_static_strict is), so precedence is decided here and not by adding
+ * policies up: a DENY could never be overridden by a narrower PERMISSIVE.
+ */
+export const STATIC_STRICT_NAME = "istio_converted_static_strict";
+const STATIC_STRICT = (rootNamespace: string): Authorization => ({
+  name: STATIC_STRICT_NAME,
+  namespace: rootNamespace,
+  scope: "WorkloadSelector",
+  action: "Deny",
+  rules: [{ clauses: [{ matches: [{ ...emptyMatch(), notPrincipals: [{ kind: "presence" }] }] }] }],
+  dryRun: false,
+});
+
+type MtlsMode = "UNSET" | "PERMISSIVE" | "STRICT" | "DISABLE";
+
+interface PeerAuthTranslation {
+  anyStrict: boolean;
+  /** Whether a pod (namespace and labels) ends up STRICT after precedence. */
+  strictFor: (namespace: string, labels: Record<string, string> | undefined) => boolean;
+  notes: ResourceNote[];
+}
+
+/**
+ * Istio's precedence (istio.io/latest/docs/concepts/security/#peer-authentication): the narrowest policy
+ * wins, a workload-selector policy over the namespace-wide one over the mesh-wide one (root namespace, no
+ * selector); UNSET inherits from the next wider level; none at all is PERMISSIVE. Of several policies at
+ * one level the oldest applies (creation time, then name). DISABLE acts as PERMISSIVE: HBONE is mutual TLS
+ * regardless, and plaintext from outside the mesh is accepted.
+ */
+export function translatePeerAuthentications(pas: readonly PeerAuthentication[], opts: TranslateOptions): PeerAuthTranslation {
+  const notes: ResourceNote[] = [];
+  const valid: Array<{ pa: PeerAuthentication; mode: MtlsMode }> = [];
   for (const pa of pas) {
     const ns = pa.metadata?.namespace ?? "";
     const name = pa.metadata?.name ?? "";
@@ -187,22 +234,32 @@ export function translatePolicies(aps: readonly AuthorizationPolicy[], pas: read
       notes.push({ kind: "PeerAuthentication", namespace: ns, name, status: "Partial", reason: "portLevelMtls is not supported in ambient mode and was ignored" });
     }
     if (mode === "DISABLE") {
-      notes.push({ kind: "PeerAuthentication", namespace: ns, name, status: "Ignored", reason: "DISABLE has no effect in ambient mode: HBONE is always mutual TLS" });
+      notes.push({ kind: "PeerAuthentication", namespace: ns, name, status: "Partial", reason: "DISABLE acts as PERMISSIVE in ambient mode: HBONE is always mutual TLS, plaintext from outside the mesh is accepted" });
     }
-    if (mode !== "STRICT") continue;
-    const selector = pa.spec?.selector?.matchLabels;
-    const scope = scopeOf({ namespace: ns }, selector, opts);
-    const policyName = `istio_converted_static_strict_${name}`;
-    if (scope === "WorkloadSelector") selectors.set(`${ns}/${policyName}`, { namespace: ns, matchLabels: selector! });
-    policies.push({
-      name: policyName,
-      namespace: ns,
-      scope,
-      action: "Deny",
-      rules: [{ clauses: [{ matches: [{ ...emptyMatch(), notPrincipals: [{ kind: "presence" }] }] }] }],
-      dryRun: false,
-    });
+    valid.push({ pa, mode: mode as MtlsMode });
   }
-  policies.sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
-  return { policies, selectors, notes };
+  const age = (x: { pa: PeerAuthentication }) => `${x.pa.metadata?.creationTimestamp ? new Date(x.pa.metadata.creationTimestamp as unknown as string).toISOString() : ""}|${x.pa.metadata?.name ?? ""}`;
+  valid.sort((a, b) => compareStrings(age(a), age(b)));
+  const hasSelector = (pa: PeerAuthentication) => Object.keys(pa.spec?.selector?.matchLabels ?? {}).length > 0;
+  const mesh = valid.find((x) => x.pa.metadata?.namespace === opts.rootNamespace && !hasSelector(x.pa));
+  const namespaceWide = new Map<string, MtlsMode>();
+  const selectorsByNs = new Map<string, Array<{ labels: Record<string, string>; mode: MtlsMode }>>();
+  for (const x of valid) {
+    const ns = x.pa.metadata?.namespace ?? "";
+    if (!hasSelector(x.pa)) {
+      if (!namespaceWide.has(ns)) namespaceWide.set(ns, x.mode);
+      continue;
+    }
+    const list = selectorsByNs.get(ns) ?? [];
+    list.push({ labels: x.pa.spec!.selector!.matchLabels!, mode: x.mode });
+    selectorsByNs.set(ns, list);
+  }
+  const strictFor = (namespace: string, labels: Record<string, string> | undefined): boolean => {
+    const workload = (selectorsByNs.get(namespace) ?? []).find((s) => Object.entries(s.labels).every(([k, v]) => labels?.[k] === v))?.mode;
+    for (const mode of [workload, namespaceWide.get(namespace), mesh?.mode]) {
+      if (mode && mode !== "UNSET") return mode === "STRICT";
+    }
+    return false;
+  };
+  return { anyStrict: valid.some((x) => x.mode === "STRICT"), strictFor, notes };
 }
