@@ -12,7 +12,8 @@ import type { Authenticator } from "./auth/authenticator.ts";
 import { CaService } from "./ca/ca-service.ts";
 import { NodeIdentityIndex } from "./ca/node-index.ts";
 import { GrpcServer, servingCert } from "./grpc-server.ts";
-import { AdsServer } from "./push/ads.ts";
+import { AdsServer, waypointTypesOnlyForWaypoints } from "./push/ads.ts";
+import { isWaypointGateway } from "./waypoints/objects.ts";
 import { ControlPlaneMetrics } from "./push/metrics.ts";
 import { SnapshotBuilder } from "./push/snapshot.ts";
 import { ObjectStore } from "./store/object-store.ts";
@@ -56,7 +57,12 @@ export class ControlPlane {
     this.metrics = new ControlPlaneMetrics({ processMetrics: opts.processMetrics ?? false });
     this.builder = new SnapshotBuilder({ store: this.store, translate: opts.translate, debounceMs: opts.debounceMs ?? 100, log: opts.log });
     this.builder.subscribe(() => this.metrics.translateSeconds.observe(this.builder.lastTranslateMs / 1000));
-    this.ads = new AdsServer({ builder: this.builder, auth: opts.auth, metrics: this.metrics, log: opts.log });
+    // A waypoint's service account is named after its Gateway (Istio's deployment controller does the same).
+    const isWaypoint = (ns: string, sa: string) => {
+      const g = this.store.get("Gateway", `${ns}/${sa}`);
+      return g !== undefined && isWaypointGateway(g);
+    };
+    this.ads = new AdsServer({ builder: this.builder, auth: opts.auth, metrics: this.metrics, log: opts.log, mayReceive: waypointTypesOnlyForWaypoints(isWaypoint) });
     this.sources = opts.discovery(this.store);
     this.admin = new HttpServer(
       opts.listen.admin,

@@ -13,7 +13,7 @@ import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../api/convert.ts";
 import { CertificateService } from "../api/gen/ambientlab/v1/ca_pb.js";
 import { AggregatedDiscoveryService, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../api/gen/ambientlab/v1/discovery_pb.js";
 import { AsyncQueue } from "../shared/async-queue.ts";
-import { silentLogger } from "../shared/logging.ts";
+import { memoryLogger, silentLogger } from "../shared/logging.ts";
 import { createCsr, createRootCa, type CaMaterial } from "../shared/pki.ts";
 import { GrpcCaClient } from "../ztunnel/identity/grpc-ca.ts";
 import { StateStore } from "../ztunnel/state/store.ts";
@@ -194,31 +194,42 @@ describe("config stream", () => {
   it("streams HTTPRoutes and targetRefs policies to a waypoint (with its service-account token), never to ztunnel", async () => {
     const name = identityTokenName("demo", "waypoint");
     await tokens.ensure([name]);
-    const wpStore = new StateStore();
-    const ztStore = new StateStore();
-    const wp = new XdsClient({ transport: controlPlaneTransport({ ...endpoint("node-1"), tokenFile: tokens.path(name) }), node: "demo/waypoint", nodeId: "waypoint~demo/waypoint", types: WAYPOINT_TYPES, clusterId: "Kubernetes", store: wpStore, log: silentLogger() });
-    const zt = new XdsClient({ transport: controlPlaneTransport(endpoint("node-1")), node: "node-1", clusterId: "Kubernetes", store: ztStore, log: silentLogger() });
-    wp.start();
-    zt.start();
     writeFileSync(
       join(configDir, "l7.yaml"),
       [
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: { name: waypoint, namespace: demo }\nspec: { gatewayClassName: istio-waypoint, listeners: [{ name: mesh, port: 15008, protocol: HBONE }] }",
         "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: web, namespace: demo }\nspec: { parentRefs: [{ kind: Service, name: web }], rules: [{ backendRefs: [{ name: web, port: 80 }] }] }",
         "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: l7, namespace: demo }\nspec: { targetRefs: [{ kind: Gateway, group: gateway.networking.k8s.io, name: waypoint }], action: DENY, rules: [{ to: [{ operation: { methods: [DELETE] } }] }] }",
       ].join("\n---\n"),
     );
+    const wpStore = new StateStore();
+    const ztStore = new StateStore();
+    const spyStore = new StateStore();
+    const spyLog = memoryLogger("warn");
+    const wp = new XdsClient({ transport: controlPlaneTransport({ ...endpoint("node-1"), tokenFile: tokens.path(name) }), node: "demo/waypoint", nodeId: "waypoint~demo/waypoint", types: WAYPOINT_TYPES, clusterId: "Kubernetes", store: wpStore, log: silentLogger() });
+    const zt = new XdsClient({ transport: controlPlaneTransport(endpoint("node-1")), node: "node-1", clusterId: "Kubernetes", store: ztStore, log: silentLogger() });
+    // A ztunnel's token asking for the waypoint types, as a compromised or misconfigured node proxy would.
+    const spy = new XdsClient({ transport: controlPlaneTransport(endpoint("node-2")), node: "node-2", nodeId: "waypoint~demo/waypoint", types: WAYPOINT_TYPES, clusterId: "Kubernetes", store: spyStore, log: spyLog.logger });
     try {
+      await until(() => Boolean(cp.store.get("Gateway", "demo/waypoint")), 5000);
+      wp.start();
+      zt.start();
+      spy.start();
       await until(() => wpStore.current.routes.length === 1 && wpStore.current.l7Policies.length === 1, 5000);
       expect(wpStore.current.routesFor("demo/web.demo.svc.cluster.local").map((r) => r.name)).toEqual(["web"]);
-      expect(wpStore.current.workloads.length).toBe(2);
-      await until(() => ztStore.current.workloads.length === 2);
+      await until(() => ztStore.current.workloads.length >= 2);
       // ztunnel does not subscribe to the waypoint types, and the targetRefs policy is not an L4 policy.
       expect(ztStore.current.routes).toEqual([]);
       expect(ztStore.current.policies).toEqual([]);
+      // The one that asks is refused by the control plane, and gets nothing.
+      await until(() => spyLog.records.some((r) => String(r.err ?? "").includes("may not receive")), 5000);
+      expect(spyStore.current.routes).toEqual([]);
+      expect(spyStore.current.l7Policies).toEqual([]);
     } finally {
       rmSync(join(configDir, "l7.yaml"), { force: true });
       await wp.stop();
       await zt.stop();
+      await spy.stop();
     }
   });
 });

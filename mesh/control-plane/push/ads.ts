@@ -37,6 +37,22 @@ export interface ProxyConnection {
   queue: AsyncQueue<DeltaDiscoveryResponse>;
 }
 
+/**
+ * Which resource types a caller may subscribe to: undefined allows, a string is the reason to refuse.
+ * Waypoint routes and L7 policies reveal other namespaces' HTTP configuration, so only waypoints get them.
+ */
+export type TypeAuthorizer = (caller: Caller, typeUrl: string) => string | undefined;
+
+/** Waypoint types only for the service account of an istio-waypoint Gateway (`isWaypoint`). */
+export function waypointTypesOnlyForWaypoints(isWaypoint: (namespace: string, serviceAccount: string) => boolean): TypeAuthorizer {
+  return (caller, typeUrl) => {
+    if (typeUrl !== TYPE_HTTP_ROUTE && typeUrl !== TYPE_L7_POLICY) return undefined;
+    const id = caller.identity;
+    if (id && isWaypoint(id.namespace, id.serviceAccount)) return undefined;
+    return "only waypoints (the service account of an istio-waypoint Gateway) receive HTTP routes and L7 policies";
+  };
+}
+
 export type AckListener = (c: ProxyConnection, type: string, version: number, latencyMs: number) => void;
 
 export class AdsServer {
@@ -49,7 +65,10 @@ export class AdsServer {
   private nextId = 1;
   private unsubscribe: (() => void) | undefined;
 
-  constructor(opts: { builder: SnapshotBuilder; auth: Authenticator; metrics: ControlPlaneMetrics; log: Logger }) {
+  private readonly mayReceive: TypeAuthorizer;
+
+  constructor(opts: { builder: SnapshotBuilder; auth: Authenticator; metrics: ControlPlaneMetrics; log: Logger; mayReceive?: TypeAuthorizer }) {
+    this.mayReceive = opts.mayReceive ?? (() => undefined);
     this.builder = opts.builder;
     this.auth = opts.auth;
     this.metrics = opts.metrics;
@@ -107,6 +126,11 @@ export class AdsServer {
     }
     if (!(SUPPORTED_TYPES as readonly string[]).includes(req.typeUrl)) {
       throw new ConnectError(`unsupported type ${JSON.stringify(req.typeUrl)}; supported: ${SUPPORTED_TYPES.join(", ")}`, Code.InvalidArgument);
+    }
+    const refusal = this.mayReceive(conn.caller, req.typeUrl);
+    if (refusal) {
+      this.log.warn({ conn: conn.id, caller: conn.caller.subject, type: short(req.typeUrl), reason: refusal }, "subscription refused");
+      throw new ConnectError(`${conn.caller.subject} may not receive ${short(req.typeUrl)}: ${refusal}`, Code.PermissionDenied);
     }
     let sub = conn.subs.get(req.typeUrl);
     if (!req.responseNonce) {
