@@ -85,6 +85,16 @@ describe("ambientctl local", () => {
     expect((await curl("sidecar-demo/sleep", "http://bench-server:8080/")).out).toBe("a".repeat(1024));
     for (const pid of [status.controlPlane.pid, ...status.ztunnels.map((z) => z.pid)]) expect(existsSync(`/proc/${pid}`)).toBe(true);
     expect(status.ztunnels.every((z) => z.running)).toBe(true);
+    // `status | head`: the reader goes away after the first chunk; ambientctl ends quietly (finding 9).
+    const early = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, "local", "status"], { env, stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stdout.once("data", () => child.stdout.destroy());
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("exit", (code) => resolve({ code, stderr }));
+    });
+    expect(early.stderr).not.toMatch(/EPIPE|Unhandled|Error/);
+    expect(early.code).toBe(0);
 
     const policy = join(stateDir, "deny.yaml");
     writeFileSync(policy, "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: deny-sleep, namespace: ambient-demo }\nspec: { action: DENY, rules: [{ from: [{ source: { principals: [\"cluster.local/ns/ambient-demo/sa/sleep\"] } }] }] }\n");

@@ -274,6 +274,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/ambientctl")) {
+  // A reader that stops early (`status | head`) closes the pipe: that ends the output, not in a crash.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (err: unknown) => {

@@ -113,7 +113,16 @@ export class UpstreamAgent extends http.Agent {
           })
         : this.deps.network.connect({ ip, port }, this.deps.connectTimeoutMs);
     open.then(
-      (s) => cb(null, asSocketLike(s)),
+      (s) => {
+        // An upstream that closes its side (an HTTP/1.1 server ending an idle keep-alive connection)
+        // arrives as END_STREAM. A TCP socket would then close, and http.Agent drop it from its free
+        // pool; an HTTP/2 stream stays half-open, so the Agent would reuse it and the next request would
+        // never be answered (finding 8). End our side too, as a socket without allowHalfOpen does.
+        s.once("end", () => {
+          if (!s.writableEnded) s.end();
+        });
+        cb(null, asSocketLike(s));
+      },
       (err: Error) => cb(err),
     );
     return undefined;

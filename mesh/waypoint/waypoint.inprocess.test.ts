@@ -72,6 +72,10 @@ function app(ip: string, name: string): Promise<void> {
     req.resume();
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
   });
+  // As gunicorn does (2 s): close an idle keep-alive connection without announcing a Keep-Alive timeout
+  // (Node's Agent would otherwise expire the pooled socket first and hide the bug).
+  server.keepAliveTimeout = 0;
+  server.on("connection", (s: net.Socket) => s.setTimeout(300, () => s.end()));
   apps.push(server);
   return new Promise((r) => server.listen(8080, ip, () => r()));
 }
@@ -147,6 +151,14 @@ describe("waypoint (in process)", () => {
       expect(seen.headers["x-header-set"]).toBe("from-route");
       expect(seen.headers["x-header-remove"]).toBeUndefined();
       expect(String(seen.headers["x-header-add"])).toMatch(/added$/);
+    }
+  });
+
+  it("answers a request after the upstream closed its idle keep-alive connection (finding 8)", async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await Promise.race([request("127.0.1.10", WEB, "GET", "/hdr", { "x-header-add": "mine" }), new Promise<{ status: number }>((res) => setTimeout(() => res({ status: -1 }), 3000))]);
+      expect(r.status, `request ${i} after an idle pause`).toBe(200);
+      await new Promise((res) => setTimeout(res, 600));
     }
   });
 
