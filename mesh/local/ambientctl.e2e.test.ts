@@ -113,6 +113,13 @@ describe("ambientctl local", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('"http" is not a port number');
 
+    // With the control plane gone, apply says so and fails instead of reporting "applied" (finding 4).
+    process.kill(status.controlPlane.pid, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 200));
+    const orphan = await ctl(["apply", "-f", policy]);
+    expect(orphan.code).toBe(1);
+    expect(orphan.stderr).toMatch(/nothing was applied: the control plane is not running/);
+
     const pids = [status.controlPlane.pid, ...status.ztunnels.map((z) => z.pid)];
     const down = await ctl(["down"]);
     expect(down.code, down.stderr).toBe(0);

@@ -204,6 +204,11 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
     return 1;
   }
   const { cluster } = await mustLoad();
+  // The control plane is what takes objects in: without it nothing would happen, so say so (finding 4).
+  if (!(await cluster.controlPlaneReady())) {
+    process.stderr.write(`nothing was ${del ? "deleted" : "applied"}: the control plane is not running or not ready (see \`ambientctl local status\` and \`ambientctl local logs control-plane\`); restart the cluster with \`ambientctl local down && ambientctl local up\`\n`);
+    return 1;
+  }
   for (const o of parsed.objects) {
     const ns = o.object.metadata?.namespace ?? "";
     const name = o.object.metadata?.name ?? "";

@@ -229,6 +229,13 @@ export class LocalCluster {
     });
   }
 
+  /** One probe of the control plane's readiness endpoint (false when it is not running). */
+  async controlPlaneReady(): Promise<boolean> {
+    if (this.mode !== "control-plane") return false;
+    const r = await this.run("ip", ["netns", "exec", this.plan.bridgeNetns, "curl", "-s", "-m", "1", `http://${this.plan.bridgeIp}:15014/ready`]);
+    return r.code === 0 && r.stdout.startsWith("ready");
+  }
+
   private async waitControlPlaneReady(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
