@@ -2,12 +2,13 @@
 // Needs root, iproute2, nftables, curl, gunicorn with python3-httpbin, and nginx.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { run } from "../shared/exec.ts";
+import { alive } from "./processes.ts";
 
 const CLI = fileURLToPath(new URL("./cli.ts", import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), "al-ctl-"));
@@ -113,21 +114,76 @@ describe("ambientctl local", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('"http" is not a port number');
 
-    // With the control plane gone, apply says so and fails instead of reporting "applied" (finding 4).
+    // Supervision (finding 4): a killed ztunnel and a killed control plane come back by themselves, the
+    // control plane with the same CA; status shows the restarts and how the process ended.
+    type Proc = { pid: number; running: boolean; restarts: number; lastExit: string };
+    const stat = async () => JSON.parse((await ctl(["status", "--json"])).stdout) as { supervisor: { running: boolean; pid: number }; controlPlane: Proc; ztunnels: Array<Proc & { node: string }> };
+    const rootCert = () => readFileSync(join(stateDir, "state", "al-cluster", "control-plane", "root-cert.pem"), "utf8");
+    const rootBefore = rootCert();
+    expect((await stat()).supervisor.running).toBe(true);
+    process.kill(status.ztunnels.find((z) => z.node === "node-2")!.pid, "SIGKILL");
     process.kill(status.controlPlane.pid, "SIGKILL");
-    await new Promise((r) => setTimeout(r, 200));
-    const orphan = await ctl(["apply", "-f", policy]);
-    expect(orphan.code).toBe(1);
-    expect(orphan.stderr).toMatch(/nothing was applied: the control plane is not running/);
+    let after = await stat();
+    for (let i = 0; i < 50 && !(after.controlPlane.running && after.ztunnels.every((z) => z.running) && after.controlPlane.restarts === 1); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      after = await stat();
+    }
+    expect(after.controlPlane).toMatchObject({ running: true, restarts: 1, lastExit: "signal SIGKILL" });
+    expect(after.ztunnels.find((z) => z.node === "node-2")).toMatchObject({ running: true, restarts: 1, lastExit: "signal SIGKILL" });
+    expect(after.controlPlane.pid).not.toBe(status.controlPlane.pid);
+    expect(rootCert()).toBe(rootBefore);
+    let healed = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    for (let i = 0; i < 50 && healed.code !== 0; i++) healed = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    expect(healed.code).toBe(0);
+    // Applied objects and the CA survive the restart: a policy applied now is enforced.
+    let reapplied = await ctl(["apply", "-f", policy]);
+    for (let i = 0; i < 20 && reapplied.code !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      reapplied = await ctl(["apply", "-f", policy]);
+    }
+    expect(reapplied.code, reapplied.stderr).toBe(0);
+    let deniedAgain = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    for (let i = 0; i < 20 && deniedAgain.code === 0; i++) deniedAgain = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    expect(deniedAgain.code).not.toBe(0);
+    expect((await ctl(["delete", "-f", policy])).code).toBe(0);
 
-    const pids = [status.controlPlane.pid, ...status.ztunnels.map((z) => z.pid)];
+    // The supervisor itself killed, and a ztunnel with it: `up` repairs (same namespaces, same CA).
+    const namespacesBefore = await ourNamespaces();
+    process.kill(after.supervisor.pid, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(after.ztunnels.find((z) => z.node === "node-1")!.pid, "SIGKILL");
+    expect((await ctl(["status"])).stdout).toMatch(/supervisor\s+NOT RUNNING/);
+    const repair = await ctl(["up"]);
+    expect(repair.code, repair.stderr).toBe(0);
+    expect(repair.stdout).toMatch(/repairing \(not running: ztunnel\/node-1\)/);
+    expect(await ourNamespaces()).toEqual(namespacesBefore);
+    expect(rootCert()).toBe(rootBefore);
+    const repaired = await stat();
+    expect(repaired.supervisor.running).toBe(true);
+    expect(repaired.ztunnels.every((z) => z.running)).toBe(true);
+    expect((await curl("ambient-demo/sleep", "http://httpbin:8000/get")).code).toBe(0);
+
+    // With the control plane unable to answer, apply says so and fails instead of reporting "applied".
+    const frozen = repaired.controlPlane.pid;
+    process.kill(frozen, "SIGSTOP");
+    try {
+      const orphan = await ctl(["apply", "-f", policy]);
+      expect(orphan.code).toBe(1);
+      expect(orphan.stderr).toMatch(/nothing was applied: the control plane is not running/);
+    } finally {
+      process.kill(frozen, "SIGCONT");
+    }
+
+    const final = await stat();
+    const pids = [final.controlPlane.pid, final.supervisor.pid, ...final.ztunnels.map((z) => z.pid)];
     const down = await ctl(["down"]);
     expect(down.code, down.stderr).toBe(0);
     expect(await ourNamespaces()).toEqual([]);
-    for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    // Gone, or a zombie waiting for PID 1 to reap it (detached processes are re-parented to it).
+    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
     expect(existsSync(join(stateDir, "state", "cluster.json"))).toBe(false);
     expect((await ctl(["down"])).stdout).toContain("no local cluster");
-  }, 120_000);
+  }, 240_000);
 
   it("a waypoint: bind the namespace, route and authorize HTTP with Gateway API and AuthorizationPolicy, count requests", async () => {
     await ctl(["down"]);

@@ -14,13 +14,15 @@ import type { AuthorizationPolicy, PeerAuthentication } from "../control-plane/m
 import { destroyFromState, LocalCluster } from "./cluster.ts";
 import { defaultTopology } from "./default-topology.ts";
 import { checkPrereqs, describeMissing } from "./prereqs.ts";
-import { isOurProcess } from "./processes.ts";
+import { describeExit, isOurProcess, type ExitInfo } from "./processes.ts";
+import { runSupervisor, startSupervisor, supervisorRunning } from "./supervisor.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 
 const USAGE = `ambientctl local <command>
 
-  up [--nodes N] [--monitoring]  build the cluster and start the mesh (idempotent); --monitoring adds Prometheus
-  status [--json]                health of every part
+  up [--nodes N] [--monitoring]  build the cluster and start the mesh under a supervisor that restarts what
+                                 exits; on a cluster that is up, repairs what is missing; --monitoring adds Prometheus
+  status [--json]                health of every part, with restarts and last exits
   exec <ns>/<pod> -- <cmd...>    run a command inside a pod (with the pod's name resolution);
                                  node/<name> or network (the control plane's, Prometheus's) also work
   apply -f <file>                apply AuthorizationPolicy, PeerAuthentication, Gateway, HTTPRoute, Namespace labels
@@ -56,6 +58,11 @@ function processHealth(recorder: StateRecorder) {
   return recorder.state.processes.map((p) => ({ ...p, running: isOurProcess(p.pid, p.cmd) }));
 }
 
+/** Restarts and the last exit of a recorded process, for status. */
+function history(p: { restarts?: number; lastExit?: ExitInfo } | undefined): { restarts: number; lastExit: string } {
+  return { restarts: p?.restarts ?? 0, lastExit: describeExit(p?.lastExit) };
+}
+
 export async function statusReport(recorder: StateRecorder, cluster: LocalCluster) {
   const procs = processHealth(recorder);
   const proc = (name: string) => procs.find((p) => p.name === name);
@@ -63,32 +70,33 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
   return {
     status: recorder.state.status,
     startedAt: recorder.state.startedAt,
+    supervisor: { pid: recorder.state.supervisor?.pid ?? null, running: supervisorRunning(recorder.state) },
     nodes: cluster.plan.nodes.map((n) => ({ name: n.name, netns: n.netns, ip: n.ip, uplink: n.uplink })),
     pods: cluster.plan.pods.map((p) => {
       const spec = cluster.spec.pods.find((x) => x.namespace === p.namespace && x.name === p.name);
       const nsLabels = recorder.state.namespaceLabels[p.namespace];
       const ambient = nsLabels?.["istio.io/dataplane-mode"] !== undefined ? nsLabels["istio.io/dataplane-mode"] === "ambient" : (spec?.ambient ?? false);
-      return { namespace: p.namespace, name: p.name, netns: p.netns, ip: p.ip, node: p.node, serviceAccount: spec?.serviceAccount ?? "default", ambient, app: spec?.app ? { running: proc(`app/${p.namespace}/${p.name}`)?.running ?? false } : null };
+      return { namespace: p.namespace, name: p.name, netns: p.netns, ip: p.ip, node: p.node, serviceAccount: spec?.serviceAccount ?? "default", ambient, app: spec?.app ? { running: proc(`app/${p.namespace}/${p.name}`)?.running ?? false, ...history(proc(`app/${p.namespace}/${p.name}`)) } : null };
     }),
     services: cluster.services.map((s) => ({ namespace: s.namespace, name: s.name, vip: s.vip, ports: s.ports })),
-    controlPlane: cp ? { pid: cp.pid, running: cp.running, grpc: `${cluster.plan.bridgeIp}:15012`, admin: `http://${cluster.plan.bridgeIp}:15014`, netns: cluster.plan.bridgeNetns } : null,
+    controlPlane: cp ? { pid: cp.pid, running: cp.running, ...history(cp), grpc: `${cluster.plan.bridgeIp}:15012`, admin: `http://${cluster.plan.bridgeIp}:15014`, netns: cluster.plan.bridgeNetns } : null,
     prometheus: proc("prometheus") ? { pid: proc("prometheus")!.pid, running: proc("prometheus")!.running, url: cluster.prometheusUrl, netns: cluster.plan.bridgeNetns } : null,
     ztunnels: cluster.plan.nodes.map((n) => {
       const z = proc(`ztunnel/${n.name}`);
-      return { node: n.name, pid: z?.pid ?? null, running: z?.running ?? false, netns: n.netns, metrics: `http://${n.ip}:15020/metrics`, readiness: `http://${n.ip}:15021/healthz/ready`, admin: "127.0.0.1:15000 (inside the node's netns)" };
+      return { node: n.name, pid: z?.pid ?? null, running: z?.running ?? false, ...history(z), netns: n.netns, metrics: `http://${n.ip}:15020/metrics`, readiness: `http://${n.ip}:15021/healthz/ready`, admin: "127.0.0.1:15000 (inside the node's netns)" };
     }),
     waypoints: cluster.spec.pods
       .filter((p) => p.gateway)
       .map((p) => {
         const w = proc(`waypoint/${p.namespace}/${p.name}`);
         const ip = cluster.pod(`${p.namespace}/${p.name}`).ip;
-        return { gateway: `${p.namespace}/${p.gateway}`, pod: `${p.namespace}/${p.name}`, pid: w?.pid ?? null, running: w?.running ?? false, hbone: `${ip}:15008`, metrics: `http://${ip}:15020/metrics` };
+        return { gateway: `${p.namespace}/${p.gateway}`, pod: `${p.namespace}/${p.name}`, pid: w?.pid ?? null, running: w?.running ?? false, ...history(w), hbone: `${ip}:15008`, metrics: `http://${ip}:15020/metrics` };
       }),
     sidecars: cluster.spec.pods
       .filter((p) => p.sidecar)
       .map((p) => {
         const s = proc(`sidecar/${p.namespace}/${p.name}`);
-        return { pod: `${p.namespace}/${p.name}`, pid: s?.pid ?? null, running: s?.running ?? false, metrics: `http://${cluster.pod(`${p.namespace}/${p.name}`).ip}:15020/metrics` };
+        return { pod: `${p.namespace}/${p.name}`, pid: s?.pid ?? null, running: s?.running ?? false, ...history(s), metrics: `http://${cluster.pod(`${p.namespace}/${p.name}`).ip}:15020/metrics` };
       }),
   };
 }
@@ -102,40 +110,49 @@ async function up(args: string[]): Promise<number> {
   if (missing) throw new UsageError(missing);
   const existing = await loadCluster();
   if (existing) {
-    const healthy = existing.recorder.state.status === "up" && processHealth(existing.recorder).every((p) => p.running);
-    if (healthy) {
-      out("the local cluster is already up");
+    const { recorder } = existing;
+    const supervised = supervisorRunning(recorder.state);
+    if (recorder.state.status === "up" && supervised) {
+      out("the local cluster is already up (its supervisor restarts any process that exits)");
       return status([]);
     }
-    out(`found an incomplete or broken cluster (status ${existing.recorder.state.status}); removing it first`);
-    await destroyFromState(existing.recorder);
+    if (recorder.state.status === "starting" && supervised) throw new UsageError(`another \`ambientctl local up\` is building the cluster (supervisor pid ${recorder.state.supervisor!.pid})`);
+    if (recorder.state.status === "up") {
+      const down = processHealth(recorder).filter((p) => !p.running).map((p) => p.name);
+      out(`the cluster's supervisor is not running; repairing (${down.length ? `not running: ${down.join(", ")}` : "every process still runs"}); the CA, tokens and applied objects are kept`);
+      await startSupervisor(recorder, (line) => out(line));
+      return status([]);
+    }
+    out(`found an incomplete or broken cluster (status ${recorder.state.status}); removing it first`);
+    await destroyFromState(recorder);
   }
   const stateDir = join(defaultStatePath(), "..");
   const spec = { ...(await defaultTopology({ nodes: Number(values.nodes), workDir: join(stateDir, "al-cluster"), prefix: clusterPrefix() })), monitoring: values.monitoring };
   const recorder = StateRecorder.fresh(defaultStatePath(), spec);
-  const cluster = new LocalCluster(spec, undefined, { recorder, detached: true });
   const t0 = Date.now();
   const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s]`;
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;
     out(`${stamp()} interrupted: removing what was created so far`);
-    void destroyFromState(recorder).then(() => process.exit(130));
+    void StateRecorder.load(recorder.path)
+      .then((r) => (r ? destroyFromState(r) : undefined))
+      .then(() => process.exit(130));
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    await cluster.up((step) => out(`${stamp()} ${step}`));
+    await startSupervisor(recorder, (step) => out(`${stamp()} ${step}`));
   } catch (err) {
     if (interrupted) return 130;
-    await recorder.setStatus("failed");
-    throw new Error(`${describeError(err)}\n(the partial cluster is recorded; \`ambientctl local down\` removes it)`);
+    throw err;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
   out(`${stamp()} cluster up`);
   if (spec.monitoring) {
+    const { cluster } = await mustLoad();
     out(`Prometheus: ${cluster.prometheusUrl} (inside the cluster network; e.g. sudo npx ambientctl local exec network -- curl -s '${cluster.prometheusUrl}/api/v1/query?query=istio_tcp_connections_opened_total')`);
   }
   return status([]);
@@ -150,11 +167,13 @@ async function status(args: string[]): Promise<number> {
     return 0;
   }
   const ok = (b: boolean) => (b ? "running" : "NOT RUNNING");
+  const restarts = (x: { restarts: number; lastExit: string }) => (x.restarts ? `  restarts ${x.restarts} (last exit ${x.lastExit})` : "");
   out(`cluster: ${r.status} since ${r.startedAt}`);
-  if (r.controlPlane) out(`control plane  ${ok(r.controlPlane.running).padEnd(11)} pid ${r.controlPlane.pid}  grpc ${r.controlPlane.grpc}  admin ${r.controlPlane.admin}`);
-  for (const z of r.ztunnels) out(`ztunnel ${z.node.padEnd(7)}${ok(z.running).padEnd(11)} pid ${z.pid}  ${z.metrics}`);
-  for (const w of r.waypoints) out(`waypoint ${w.gateway.padEnd(22)}${ok(w.running).padEnd(11)} pid ${w.pid}  ${w.metrics}`);
-  for (const s of r.sidecars) out(`sidecar  ${s.pod.padEnd(22)}${ok(s.running).padEnd(11)} pid ${s.pid}  ${s.metrics}`);
+  out(`supervisor     ${ok(r.supervisor.running).padEnd(11)} pid ${r.supervisor.pid ?? "-"}${r.supervisor.running ? "" : "  (processes are not restarted: `ambientctl local up` repairs)"}`);
+  if (r.controlPlane) out(`control plane  ${ok(r.controlPlane.running).padEnd(11)} pid ${r.controlPlane.pid}  grpc ${r.controlPlane.grpc}  admin ${r.controlPlane.admin}${restarts(r.controlPlane)}`);
+  for (const z of r.ztunnels) out(`ztunnel ${z.node.padEnd(7)}${ok(z.running).padEnd(11)} pid ${z.pid}  ${z.metrics}${restarts(z)}`);
+  for (const w of r.waypoints) out(`waypoint ${w.gateway.padEnd(22)}${ok(w.running).padEnd(11)} pid ${w.pid}  ${w.metrics}${restarts(w)}`);
+  for (const s of r.sidecars) out(`sidecar  ${s.pod.padEnd(22)}${ok(s.running).padEnd(11)} pid ${s.pid}  ${s.metrics}${restarts(s)}`);
   if (r.prometheus) out(`prometheus     ${ok(r.prometheus.running).padEnd(11)} pid ${r.prometheus.pid}  ${r.prometheus.url} (netns ${r.prometheus.netns})`);
   out("");
   out(`${"POD".padEnd(28)}${"IP".padEnd(15)}${"NODE".padEnd(9)}${"MESH".padEnd(6)}APP`);
@@ -273,6 +292,11 @@ export async function main(argv: string[]): Promise<number> {
       return logs(rest);
     case "down":
       return down();
+    case "supervise":
+      // Internal: the daemon `up` starts (see supervisor.ts); it keeps running until `down`.
+      requireRoot();
+      await runSupervisor(process.env.AMBIENT_LAB_STATE ?? defaultStatePath());
+      return new Promise<number>(() => undefined);
     default:
       throw new UsageError(`unknown command "local ${command}"\n\n${USAGE}`);
   }

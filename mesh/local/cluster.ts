@@ -13,12 +13,12 @@ import { renderKubeProxy } from "./kube-proxy.ts";
 import { renderClusterManifests, type GatewaySpec } from "./manifests-render.ts";
 import { renderPrometheusConfig } from "./prometheus.ts";
 import { planTopology, type TopologyPlan } from "./plan.ts";
-import { ProcessGroup, type ManagedProcess } from "./processes.ts";
+import { ProcessGroup, type ManagedProcess, type ProcessGroupOptions } from "./processes.ts";
 import { destroyNamespaces, Topology, type Runner } from "./topology.ts";
 import { isOurProcess, stopPid } from "./processes.ts";
 import type { StateRecorder } from "./state.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const NODE_BIN = process.execPath;
 export const ZTUNNEL_MAIN = join(ROOT, "mesh/ztunnel/main.ts");
 export const CONTROL_PLANE_MAIN = join(ROOT, "mesh/control-plane/main.ts");
@@ -75,7 +75,7 @@ export class LocalCluster {
   private readonly run: Runner;
   private policies: unknown[] = [];
 
-  constructor(spec: ClusterSpec, run: Runner = defaultRun, opts: { recorder?: StateRecorder; detached?: boolean } = {}) {
+  constructor(spec: ClusterSpec, run: Runner = defaultRun, opts: { recorder?: StateRecorder; detached?: boolean; onExit?: ProcessGroupOptions["onExit"] } = {}) {
     this.spec = spec;
     this.run = run;
     this.recorder = opts.recorder;
@@ -84,8 +84,13 @@ export class LocalCluster {
       detached: opts.detached ?? false,
       ...(rec
         ? {
-            onStart: (p) => rec.addProcess({ name: p.name, pid: p.pid, netns: p.netns, logFile: p.logFile, cmd: p.cmd }),
+            onStart: (p) =>
+              rec.addProcess({ name: p.name, pid: p.pid, netns: p.netns, logFile: p.logFile, cmd: p.cmd, spawn: p.spec, restarts: p.restarts, ...(p.lastExit ? { lastExit: p.lastExit } : {}) }),
             onStop: (name) => rec.removeProcess(name),
+            onExit: (p, exit, restartInMs) => {
+              void rec.processExited(p.name, exit);
+              opts.onExit?.(p, exit, restartInMs);
+            },
           }
         : {}),
     });
@@ -413,8 +418,7 @@ export class LocalCluster {
       throw new MeshError(ErrorCode.Config, `namespace ${namespace} does not exist in this cluster; namespaces: ${[...new Set(this.plan.pods.map((p) => p.namespace))].join(", ")}`);
     }
     if (!this.recorder) throw new MeshError(ErrorCode.Config, "namespace labels need a recorded cluster (ambientctl local)");
-    this.recorder.state.namespaceLabels[namespace] = labels;
-    await this.recorder.save();
+    await this.recorder.setNamespaceLabels(namespace, labels);
     await this.writeClusterManifests();
   }
 
@@ -455,6 +459,9 @@ export class LocalCluster {
  */
 export async function destroyFromState(recorder: StateRecorder, run: Runner = defaultRun): Promise<string[]> {
   await recorder.setStatus("stopping");
+  // The supervisor first (it stops its own processes): otherwise it would restart what we stop.
+  const sup = recorder.state.supervisor;
+  if (sup && isOurProcess(sup.pid, sup.cmd)) await stopPid(sup.pid, 20_000);
   const problems: string[] = [];
   await Promise.all(
     recorder.state.processes.map(async (p) => {

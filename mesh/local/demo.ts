@@ -14,6 +14,7 @@ import { destroyFromState, LocalCluster } from "./cluster.ts";
 import { DEMO_NAMESPACES as NS, defaultTopology } from "./default-topology.ts";
 import { isOurProcess } from "./processes.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
+import { startSupervisor, supervisorRunning } from "./supervisor.ts";
 
 export interface DemoStep {
   name: string;
@@ -116,7 +117,7 @@ export function renderDemoMarkdown(r: DemoResult): string {
 
 async function openCluster(say: (s: string) => void): Promise<{ cluster: LocalCluster; recorder: StateRecorder; ours: boolean }> {
   const existing = await StateRecorder.load(defaultStatePath());
-  if (existing && existing.state.status === "up" && existing.state.processes.every((p) => isOurProcess(p.pid, p.cmd))) {
+  if (existing && existing.state.status === "up" && supervisorRunning(existing.state)) {
     say("using the local cluster that is already up (it stays up afterwards)");
     return { cluster: new LocalCluster(existing.state.spec, undefined, { recorder: existing }), recorder: existing, ours: false };
   }
@@ -125,13 +126,12 @@ async function openCluster(say: (s: string) => void): Promise<{ cluster: LocalCl
     await destroyFromState(existing);
   }
   const spec = await defaultTopology({ nodes: 2, workDir: join(defaultStatePath(), "..", "al-cluster"), prefix: clusterPrefix() });
-  const recorder = StateRecorder.fresh(defaultStatePath(), spec);
-  const cluster = new LocalCluster(spec, undefined, { recorder, detached: true });
-  say("creating nodes and pods as network namespaces, starting the control plane and a ztunnel on each node");
+  say("creating nodes and pods as network namespaces, starting the control plane and a ztunnel on each node (under the cluster's supervisor)");
   const t0 = Date.now();
-  await cluster.up((step) => say(`  ${step}`));
+  await startSupervisor(StateRecorder.fresh(defaultStatePath(), spec), (step) => say(`  ${step}`));
   say(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { cluster, recorder, ours: true };
+  const recorder = (await StateRecorder.load(defaultStatePath()))!;
+  return { cluster: new LocalCluster(spec, undefined, { recorder }), recorder, ours: true };
 }
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {

@@ -1,9 +1,26 @@
 // Long-running processes inside network namespaces, tracked by PID (never by name), with their output
-// in per-process log files. Stopping sends SIGTERM, waits, then SIGKILL.
+// in per-process log files. Stopping sends SIGTERM, waits, then SIGKILL. With restarts enabled the group
+// is a kubelet for its processes: one that exits on its own is started again with exponential backoff.
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { ErrorCode, MeshError } from "../shared/errors.ts";
+
+export interface SpawnSpec {
+  name: string;
+  netns: string;
+  cmd: string;
+  args: string[];
+  /** Variables added to this process's environment. */
+  env?: Record<string, string>;
+  logFile: string;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: string;
+}
 
 export interface ManagedProcess {
   name: string;
@@ -11,28 +28,61 @@ export interface ManagedProcess {
   pid: number;
   logFile: string;
   exited: Promise<number | null>;
-  child: ChildProcess;
+  /** Undefined for a process adopted from an earlier supervisor (not our child; watched through /proc). */
+  child: ChildProcess | undefined;
   cmd: string[];
   recorded: Promise<void>;
+  spec: SpawnSpec;
+  /** Times this process was started again after exiting on its own. */
+  restarts: number;
+  lastExit: ExitInfo | undefined;
 }
+
+/** Exponential backoff between restarts, reset once a process has run for `resetAfterMs` (kubelet: 10 s .. 5 min). */
+export interface RestartPolicy {
+  initialMs: number;
+  maxMs: number;
+  resetAfterMs: number;
+}
+
+export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 };
 
 export interface ProcessGroupOptions {
   /** Detached processes outlive this one (ambientctl local up returns while the cluster runs). */
   detached?: boolean;
   onStart?: (p: ManagedProcess) => Promise<void>;
   onStop?: (name: string) => Promise<void>;
+  /** A process exited on its own; `restartInMs` is set when it will be started again. */
+  onExit?: (p: ManagedProcess, exit: ExitInfo, restartInMs: number | undefined) => void;
+}
+
+export function describeExit(e: ExitInfo | undefined): string {
+  if (!e) return "-";
+  if (e.signal) return `signal ${e.signal}`;
+  // An adopted process is not the supervisor's child: how it ended cannot be known.
+  return e.code === null ? "unknown (adopted)" : `code ${e.code}`;
 }
 
 export class ProcessGroup {
   private readonly procs = new Map<string, ManagedProcess>();
   private readonly opts: ProcessGroupOptions;
+  private restart: RestartPolicy | undefined;
+  /** Names being stopped on purpose: their exit is not a crash. */
+  private readonly stopping = new Set<string>();
+  private readonly backoff = new Map<string, { nextMs: number; timer: NodeJS.Timeout | undefined }>();
+  private closed = false;
 
   constructor(opts: ProcessGroupOptions = {}) {
     this.opts = opts;
   }
 
+  /** From now on, processes that exit on their own are started again (after `up`: start-up failures stay loud). */
+  enableRestarts(policy: RestartPolicy = DEFAULT_RESTART_POLICY): void {
+    this.restart = policy;
+  }
+
   /** Starts a process; with an onStart hook, await `recorded` before relying on it being on record. */
-  start(opts: { name: string; netns: string; cmd: string; args: string[]; env?: Record<string, string>; logFile: string }): ManagedProcess {
+  start(opts: SpawnSpec, history: { restarts: number; lastExit: ExitInfo | undefined } = { restarts: 0, lastExit: undefined }): ManagedProcess {
     if (this.procs.has(opts.name)) throw new MeshError(ErrorCode.Exec, `process ${opts.name} is already running`);
     const fd = openSync(opts.logFile, "a");
     // `ip netns exec` enters the namespace and execs the command, so the PID is the command's own.
@@ -44,17 +94,96 @@ export class ProcessGroup {
     closeSync(fd);
     if (this.opts.detached) child.unref();
     if (child.pid === undefined) throw new MeshError(ErrorCode.Exec, `could not start ${opts.name} (${opts.cmd})`);
+    const startedAt = Date.now();
+    let exitInfo: ExitInfo = { code: null, signal: null, at: "" };
     const exited = new Promise<number | null>((resolve) => {
-      child.once("exit", (code, signal) => resolve(code ?? (signal ? -1 : null)));
+      child.once("exit", (code, signal) => {
+        exitInfo = { code, signal, at: new Date().toISOString() };
+        resolve(code ?? (signal ? -1 : null));
+      });
       child.once("error", () => resolve(-1));
     });
-    const p: ManagedProcess = { name: opts.name, netns: opts.netns, pid: child.pid, logFile: opts.logFile, exited, child, cmd: [opts.cmd, ...opts.args.slice(0, 1)], recorded: Promise.resolve() };
+    const p: ManagedProcess = {
+      name: opts.name,
+      netns: opts.netns,
+      pid: child.pid,
+      logFile: opts.logFile,
+      exited,
+      child,
+      cmd: [opts.cmd, ...opts.args.slice(0, 1)],
+      recorded: Promise.resolve(),
+      spec: opts,
+      restarts: history.restarts,
+      lastExit: history.lastExit,
+    };
     p.recorded = this.opts.onStart?.(p) ?? Promise.resolve();
-    this.procs.set(opts.name, p);
-    void exited.then(() => {
-      if (this.procs.get(opts.name) === p) this.procs.delete(opts.name);
-    });
+    this.watch(p, startedAt, () => exitInfo);
     return p;
+  }
+
+  /**
+   * Takes over a process a previous supervisor started (it is not our child, so its exit code is
+   * unknown): watched through /proc, and restarted like our own once it is gone.
+   */
+  adopt(r: { spawn: SpawnSpec; pid: number; cmd: string[]; restarts?: number; lastExit?: ExitInfo }): ManagedProcess {
+    if (this.procs.has(r.spawn.name)) throw new MeshError(ErrorCode.Exec, `process ${r.spawn.name} is already running`);
+    let gone!: (v: number | null) => void;
+    const exited = new Promise<number | null>((resolve) => (gone = resolve));
+    const poll = setInterval(() => {
+      if (isOurProcess(r.pid, r.cmd)) return;
+      clearInterval(poll);
+      gone(null);
+    }, 250);
+    const p: ManagedProcess = {
+      name: r.spawn.name,
+      netns: r.spawn.netns,
+      pid: r.pid,
+      logFile: r.spawn.logFile,
+      exited,
+      child: undefined,
+      cmd: r.cmd,
+      recorded: Promise.resolve(),
+      spec: r.spawn,
+      restarts: r.restarts ?? 0,
+      lastExit: r.lastExit,
+    };
+    this.watch(p, 0, () => ({ code: null, signal: null, at: new Date().toISOString() }));
+    return p;
+  }
+
+  private watch(p: ManagedProcess, startedAt: number, exitInfo: () => ExitInfo): void {
+    this.procs.set(p.name, p);
+    void p.exited.then(() => {
+      if (this.procs.get(p.name) !== p) return;
+      this.procs.delete(p.name);
+      if (this.stopping.has(p.name)) return;
+      p.lastExit = exitInfo();
+      this.onCrash(p, Date.now() - startedAt);
+    });
+  }
+
+  /** A process exited without being asked to: schedule its restart (kubelet's CrashLoopBackOff, scaled down). */
+  private onCrash(p: ManagedProcess, ranMs: number): void {
+    const policy = this.restart;
+    if (!policy || this.closed) {
+      this.opts.onExit?.(p, p.lastExit!, undefined);
+      return;
+    }
+    const b = this.backoff.get(p.name) ?? { nextMs: policy.initialMs, timer: undefined };
+    if (ranMs >= policy.resetAfterMs) b.nextMs = policy.initialMs;
+    const delay = b.nextMs;
+    b.nextMs = Math.min(b.nextMs * 2, policy.maxMs);
+    this.opts.onExit?.(p, p.lastExit!, delay);
+    b.timer = setTimeout(() => {
+      b.timer = undefined;
+      if (this.closed || this.stopping.has(p.name) || this.procs.has(p.name)) return;
+      try {
+        this.start(p.spec, { restarts: p.restarts + 1, lastExit: p.lastExit });
+      } catch {
+        // could not spawn (the namespace is gone): the next crash report will say so
+      }
+    }, delay);
+    this.backoff.set(p.name, b);
   }
 
   get(name: string): ManagedProcess | undefined {
@@ -66,22 +195,43 @@ export class ProcessGroup {
   }
 
   async stop(name: string, timeoutMs = 8000): Promise<void> {
+    const pending = this.backoff.get(name);
+    if (pending?.timer) clearTimeout(pending.timer);
+    this.backoff.delete(name);
     const p = this.procs.get(name);
     if (!p) return;
-    await stopPid(p.pid, timeoutMs, p.exited);
+    this.stopping.add(name);
+    try {
+      await stopPid(p.pid, timeoutMs, p.exited);
+    } finally {
+      this.stopping.delete(name);
+    }
     this.procs.delete(name);
     await this.opts.onStop?.(name);
   }
 
+  /** Stops every process and every pending restart; the group starts nothing afterwards. */
   async stopAll(timeoutMs = 8000): Promise<void> {
+    this.closed = true;
+    for (const b of this.backoff.values()) if (b.timer) clearTimeout(b.timer);
+    this.backoff.clear();
     await Promise.all([...this.procs.keys()].map((n) => this.stop(n, timeoutMs)));
   }
 }
 
-function alive(pid: number): boolean {
+/**
+ * Whether `pid` still runs. A zombie does not: a detached process whose parent exited waits for init to
+ * reap it, and where init does not (a container's PID 1), kill(pid, 0) would report it alive forever.
+ */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
@@ -110,7 +260,9 @@ export async function stopPid(pid: number, timeoutMs: number, exited?: Promise<u
   const gone = exited ?? (async () => {
     while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   })();
-  await Promise.race([gone, new Promise((r) => setTimeout(r, timeoutMs))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+  clearTimeout(timer); // or it keeps the caller (ambientctl down) alive until the timeout
   if (alive(pid)) {
     try {
       process.kill(pid, "SIGKILL");

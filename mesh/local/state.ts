@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises"
 import { dirname, join } from "node:path";
 import { ErrorCode, MeshError } from "../shared/errors.ts";
 import type { ClusterSpec } from "./cluster.ts";
+import type { ExitInfo, SpawnSpec } from "./processes.ts";
 
 export interface RecordedProcess {
   name: string;
@@ -13,6 +14,17 @@ export interface RecordedProcess {
   logFile: string;
   /** argv[0..1] as started: checked against /proc before signalling, so a reused PID is left alone. */
   cmd: string[];
+  /** How to start it again (the supervisor restarts processes that exit on their own). */
+  spawn?: SpawnSpec;
+  restarts?: number;
+  lastExit?: ExitInfo;
+}
+
+/** The process that runs the cluster's processes as its children and restarts them (our kubelet). */
+export interface RecordedSupervisor {
+  pid: number;
+  cmd: string[];
+  logFile: string;
 }
 
 export interface ClusterStateFile {
@@ -23,6 +35,7 @@ export interface ClusterStateFile {
   /** Namespaces, in creation order (recorded just before `ip netns add`). */
   namespaces: string[];
   processes: RecordedProcess[];
+  supervisor?: RecordedSupervisor;
   /** Namespace label overrides applied with `ambientctl local apply`. */
   namespaceLabels: Record<string, Record<string, string>>;
 }
@@ -71,35 +84,81 @@ export class StateRecorder {
     return new StateRecorder(path, state);
   }
 
-  /** Writes atomically; writes are serialized so the file always holds the latest complete state. */
+  /** Writes this whole state atomically (a fresh cluster); writes are serialized. */
   save(): Promise<void> {
     const text = JSON.stringify(this.state, null, 2) + "\n";
+    this.writing = this.writing.then(() => this.write(text));
+    return this.writing;
+  }
+
+  private async write(text: string): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    await writeFile(`${this.path}.tmp.${process.pid}`, text, { mode: 0o600 });
+    await rename(`${this.path}.tmp.${process.pid}`, this.path);
+  }
+
+  /**
+   * Applies one change to the state on disk, not to this process's copy: the supervisor and the CLI
+   * (apply, status) both write the file, and neither may undo the other's changes with a stale copy.
+   */
+  update(change: (state: ClusterStateFile) => void): Promise<void> {
     this.writing = this.writing.then(async () => {
-      await mkdir(dirname(this.path), { recursive: true });
-      await writeFile(`${this.path}.tmp`, text, { mode: 0o600 });
-      await rename(`${this.path}.tmp`, this.path);
+      const onDisk = await StateRecorder.load(this.path).catch(() => undefined);
+      if (!onDisk) {
+        // Removed (the cluster is gone) or never saved: keep the change in memory, do not recreate the file.
+        change(this.state);
+        return;
+      }
+      change(onDisk.state);
+      this.state = onDisk.state;
+      await this.write(JSON.stringify(onDisk.state, null, 2) + "\n");
     });
     return this.writing;
   }
 
-  async addNamespace(ns: string): Promise<void> {
-    if (!this.state.namespaces.includes(ns)) this.state.namespaces.push(ns);
-    await this.save();
+  addNamespace(ns: string): Promise<void> {
+    return this.update((s) => {
+      if (!s.namespaces.includes(ns)) s.namespaces.push(ns);
+    });
   }
 
-  async addProcess(p: RecordedProcess): Promise<void> {
-    this.state.processes = [...this.state.processes.filter((x) => x.name !== p.name), p];
-    await this.save();
+  addProcess(p: RecordedProcess): Promise<void> {
+    return this.update((s) => {
+      s.processes = [...s.processes.filter((x) => x.name !== p.name), p];
+    });
   }
 
-  async removeProcess(name: string): Promise<void> {
-    this.state.processes = this.state.processes.filter((x) => x.name !== name);
-    await this.save();
+  /** A process exited on its own: its last exit, kept on its record until it runs again. */
+  processExited(name: string, exit: ExitInfo): Promise<void> {
+    return this.update((s) => {
+      const p = s.processes.find((x) => x.name === name);
+      if (p) p.lastExit = exit;
+    });
   }
 
-  async setStatus(status: ClusterStateFile["status"]): Promise<void> {
-    this.state.status = status;
-    await this.save();
+  setSupervisor(sup: RecordedSupervisor | undefined): Promise<void> {
+    return this.update((s) => {
+      if (sup) s.supervisor = sup;
+      else delete s.supervisor;
+    });
+  }
+
+  setNamespaceLabels(namespace: string, labels: Record<string, string>): Promise<void> {
+    return this.update((s) => {
+      s.namespaceLabels[namespace] = labels;
+    });
+  }
+
+  removeProcess(name: string): Promise<void> {
+    return this.update((s) => {
+      s.processes = s.processes.filter((x) => x.name !== name);
+    });
+  }
+
+  setStatus(status: ClusterStateFile["status"]): Promise<void> {
+    return this.update((s) => {
+      s.status = status;
+    });
   }
 
   async remove(): Promise<void> {

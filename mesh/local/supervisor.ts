@@ -1,0 +1,128 @@
+// The single-machine cluster's kubelet. `ambientctl local up` (and `npm run demo`) start it detached;
+// it builds the cluster with every mesh and application process as its own child, then starts any of
+// them again when it exits on its own, with exponential backoff, as the kubelet restarts DaemonSet and
+// Deployment pods. Restarts and last exits go to the state file, which `status` reads. On SIGTERM it
+// stops restarting and stops its processes. A new supervisor for a cluster that is up (its supervisor
+// was killed) adopts the processes still running and restarts the missing ones: a repair, not a rebuild,
+// so the CA, tokens and applied objects (all files in the cluster's work directory) are kept.
+import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { mkdir, open } from "node:fs/promises";
+import { join } from "node:path";
+import { describeError, ErrorCode, MeshError } from "../shared/errors.ts";
+import { LocalCluster, ROOT } from "./cluster.ts";
+import { describeExit, isOurProcess, stopPid } from "./processes.ts";
+import { StateRecorder, type ClusterStateFile } from "./state.ts";
+
+export const CLI_MAIN = join(ROOT, "mesh/local/cli.ts");
+/** Lines of the supervisor's log that `up` shows as progress. */
+const PROGRESS = "progress: ";
+const FAILED = "failed: ";
+
+export function supervisorLog(spec: ClusterStateFile["spec"]): string {
+  return join(spec.workDir, "logs", "supervisor.log");
+}
+
+export function supervisorRunning(state: ClusterStateFile): boolean {
+  return state.supervisor !== undefined && isOurProcess(state.supervisor.pid, state.supervisor.cmd);
+}
+
+/** The daemon's body (`ambientctl local supervise`): build or repair the cluster, then keep it running. */
+export async function runSupervisor(statePath: string): Promise<void> {
+  const recorder = await StateRecorder.load(statePath);
+  if (!recorder) throw new MeshError(ErrorCode.Config, `no cluster is recorded at ${statePath}: the supervisor is started by \`ambientctl local up\``);
+  const say = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  const cluster = new LocalCluster(recorder.state.spec, undefined, {
+    recorder,
+    onExit: (p, exit, restartInMs) => say(`${p.name} (pid ${p.pid}) exited: ${describeExit(exit)}${restartInMs === undefined ? "" : `; restarting in ${restartInMs} ms (restart ${p.restarts + 1})`}`),
+  });
+  await recorder.setSupervisor({ pid: process.pid, cmd: [process.execPath, CLI_MAIN], logFile: supervisorLog(recorder.state.spec) });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping every process of the cluster`);
+    void cluster.processes
+      .stopAll()
+      .then(() => recorder.setSupervisor(undefined))
+      .finally(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
+  if (recorder.state.status === "up") {
+    let restarted = 0;
+    const nodes: string[] = [];
+    for (const r of [...recorder.state.processes]) {
+      if (!r.spawn) continue;
+      if (isOurProcess(r.pid, r.cmd)) cluster.processes.adopt({ ...r, spawn: r.spawn });
+      else {
+        restarted++;
+        say(`${r.name} is not running; starting it again`);
+        await cluster.processes.start(r.spawn, { restarts: (r.restarts ?? 0) + 1, lastExit: r.lastExit ?? { code: null, signal: null, at: new Date().toISOString() } }).recorded;
+        if (r.name.startsWith("ztunnel/")) nodes.push(r.name.slice("ztunnel/".length));
+      }
+    }
+    // `up` returns when the mesh works again: wait for the ztunnels it restarted to be ready.
+    await Promise.all(nodes.map((n) => cluster.waitReady(n).catch((err: unknown) => say(`ztunnel on ${n} not ready yet: ${describeError(err)}`))));
+    say(`${PROGRESS}repaired: ${restarted} process${restarted === 1 ? "" : "es"} started again, the others adopted`);
+  } else {
+    try {
+      await cluster.up((step) => say(`${PROGRESS}${step}`));
+    } catch (err) {
+      say(`${FAILED}${describeError(err)}`);
+      await recorder.setStatus("failed");
+      await cluster.processes.stopAll();
+      await recorder.setSupervisor(undefined);
+      process.exit(1);
+    }
+  }
+  cluster.processes.enableRestarts();
+  say(`${PROGRESS}supervising ${cluster.processes.list().length} processes`);
+}
+
+/**
+ * Starts a supervisor for the cluster recorded at `statePath` (fresh, or up and needing repair), shows
+ * its progress through `say`, and resolves once the cluster is up.
+ */
+export async function startSupervisor(recorder: StateRecorder, say: (line: string) => void, timeoutMs = 120_000): Promise<void> {
+  const log = supervisorLog(recorder.state.spec);
+  await mkdir(join(recorder.state.spec.workDir, "logs"), { recursive: true });
+  await recorder.save();
+  const fd = openSync(log, "a");
+  const child = spawn(process.execPath, [CLI_MAIN, "local", "supervise"], { detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, AMBIENT_LAB_STATE: recorder.path } });
+  closeSync(fd);
+  child.unref();
+  let exited: number | null | undefined;
+  child.once("exit", (code) => (exited = code ?? -1));
+  const handle = await open(log, "r");
+  let offset = (await handle.stat()).size;
+  let partial = "";
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const { bytesRead, buffer } = await handle.read({ buffer: Buffer.alloc(64 * 1024), position: offset });
+      offset += bytesRead;
+      const lines = (partial + buffer.subarray(0, bytesRead).toString("utf8")).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        const i = line.indexOf(PROGRESS);
+        if (i >= 0) say(line.slice(i + PROGRESS.length));
+        const f = line.indexOf(FAILED);
+        if (f >= 0) throw new MeshError(ErrorCode.Exec, `${line.slice(f + FAILED.length)}\n(the partial cluster is recorded; \`ambientctl local down\` removes it; log: ${log})`);
+        if (line.includes(`${PROGRESS}supervising`)) return;
+      }
+      if (exited !== undefined) throw new MeshError(ErrorCode.Exec, `the supervisor exited (code ${exited}) before the cluster was up; see ${log}`);
+      if (Date.now() > deadline) throw new MeshError(ErrorCode.Exec, `the cluster was not up after ${timeoutMs / 1000} s; see ${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Stops the supervisor (it stops its processes first), so that nothing restarts what `down` removes. */
+export async function stopSupervisor(state: ClusterStateFile, timeoutMs = 20_000): Promise<void> {
+  const s = state.supervisor;
+  if (s && isOurProcess(s.pid, s.cmd)) await stopPid(s.pid, timeoutMs);
+}
