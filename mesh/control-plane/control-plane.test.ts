@@ -91,7 +91,7 @@ beforeAll(async () => {
     translate: DEFAULT_TRANSLATE_OPTIONS,
     identity: { trustDomain: "cluster.local", namespace: "istio-system", serviceAccount: "istiod" },
     ca,
-    auth: new BootstrapTokenAuthenticator(() => tokens.map()),
+    auth: new BootstrapTokenAuthenticator((t) => tokens.lookup(t)),
     log: silentLogger(),
     debounceMs: 20,
     discovery: (store) => [new FileSource(configDir, store, silentLogger())],

@@ -44,11 +44,13 @@ async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup
   const rootFile = join(stateDir, "root-cert.pem");
   await writeFile(`${rootFile}.tmp`, ca.rootPem);
   await rename(`${rootFile}.tmp`, rootFile);
-  const tokens = new BootstrapTokens(join(stateDir, "tokens"));
+  const tokens = new BootstrapTokens(join(stateDir, "tokens"), { ttlMs: cfg.BOOTSTRAP_TOKEN_TTL * 1000 });
   await tokens.ensure(cfg.BOOTSTRAP_NODES.split(",").map((s) => s.trim()).filter(Boolean));
+  // Rotation at half-life; the previous token stays valid until it expires.
+  setInterval(() => void tokens.rotate().catch((err) => log.error({ err: describeError(err) }, "rotating bootstrap tokens failed")), tokens.rotationCheckMs).unref();
   return {
     ca,
-    auth: () => new BootstrapTokenAuthenticator(() => tokens.map()),
+    auth: () => new BootstrapTokenAuthenticator((t) => tokens.lookup(t)),
     discovery: (store) => [new FileSource(cfg.CONFIG_DIR!, store, log)],
     afterStart: (cp) =>
       // Nodes that appear in the config get a bootstrap token too, and so does each waypoint's

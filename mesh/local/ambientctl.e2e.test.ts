@@ -280,4 +280,44 @@ describe("ambientctl local", () => {
     expect((await ctl(["down"])).code).toBe(0);
     expect(await ourNamespaces()).toEqual([]);
   }, 120_000);
+
+  it("keeps identities apart: pods run as their own users and reach no CA key and no other token; tokens expire and rotate (finding 5)", async () => {
+    await ctl(["down"]);
+    const up = await ctl(["up", "--token-ttl", "4"]);
+    expect(up.code, up.stderr).toBe(0);
+    const cpState = join(stateDir, "state", "al-cluster", "control-plane");
+    const secrets = join(tmpdir(), `${prefix}-pod-secrets`);
+    const inPod = async (pod: string, ...cmd: string[]) => ctl(["exec", pod, "--", ...cmd]);
+    // The attacker: a shell in a pod outside the mesh, and one in a sidecar pod's application container.
+    const uid = Number((await inPod("baseline/sleep", "id", "-u")).stdout.trim());
+    expect(uid).toBeGreaterThanOrEqual(40_000);
+    for (const pod of ["baseline/sleep", "sidecar-demo/sleep", "ambient-demo/sleep"]) {
+      for (const file of [join(cpState, "ca", "ca-key.pem"), join(cpState, "tokens", "node-1.token"), join(cpState, "tokens", "serviceaccount:sidecar-demo:sleep.token"), join(secrets, "sidecar-demo-sleep", "token"), join(secrets, "ambient-demo-waypoint", "token")]) {
+        const r = await inPod(pod, "cat", file);
+        expect(r.code, `${pod} reads ${file}`).not.toBe(0);
+        expect(r.stderr).toMatch(/Permission denied/);
+      }
+      expect((await inPod(pod, "ls", secrets)).stderr).toMatch(/Permission denied/);
+    }
+    // Each sidecar proxy has its own user and reads only its own pod's token.
+    const st = JSON.parse((await ctl(["status", "--json"])).stdout) as { sidecars: Array<{ pod: string; pid: number }> };
+    const proxyUid = (pod: string) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${st.sidecars.find((x) => x.pod === pod)!.pid}/status`, "utf8"))![1]);
+    const [a, b] = [proxyUid("sidecar-demo/sleep"), proxyUid("sidecar-demo/bench-server")];
+    expect(a).not.toBe(b);
+    const asUser = (u: number, file: string) => run("setpriv", [`--reuid=${u}`, `--regid=${u}`, "--clear-groups", "cat", file]);
+    expect((await asUser(a, join(secrets, "sidecar-demo-sleep", "token"))).code).toBe(0);
+    expect((await asUser(a, join(secrets, "sidecar-demo-bench-server", "token"))).stderr).toMatch(/Permission denied/);
+    // Tokens rotate at half-life and the copies follow; an expired token is refused by the CA; traffic goes on.
+    const caCall = (token: string) =>
+      ctl(["exec", "network", "--", "curl", "-sk", "-m", "3", "--http2", "-H", "content-type: application/json", "-H", `authorization: Bearer ${token}`, "https://198.18.0.2:15012/ambientlab.v1.CertificateService/CreateCertificate", "-d", "{}"]);
+    const first = readFileSync(join(secrets, "sidecar-demo-sleep", "token"), "utf8").trim();
+    await new Promise((r) => setTimeout(r, 5_000));
+    const second = readFileSync(join(secrets, "sidecar-demo-sleep", "token"), "utf8").trim();
+    expect(second).not.toBe(first);
+    expect((await caCall(first)).stdout).toMatch(/"code":"unauthenticated".*expired/);
+    expect((await caCall(second)).stdout).toMatch(/"code":"invalid_argument"/); // authenticated; the empty CSR is what is refused
+    expect((await inPod("sidecar-demo/sleep", "curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", "http://bench-server:8080/")).stdout).toBe("200");
+    expect((await ctl(["down"])).code).toBe(0);
+    expect(existsSync(secrets)).toBe(false);
+  }, 120_000);
 });

@@ -9,6 +9,8 @@ const HTTP_APP = fileURLToPath(new URL("../testing/http-app.ts", import.meta.url
 export interface AppCommand {
   cmd: string;
   args: string[];
+  /** Directories the application writes: given to the pod's user. */
+  ownedDirs?: string[];
 }
 
 /** Our small Node HTTP app (names itself; ?size=N answers N bytes). */
@@ -48,5 +50,6 @@ export async function nginxApp(dir: string, port: number, bodyBytes: number): Pr
   ].join("\n");
   const path = join(dir, "nginx.conf");
   await writeFile(path, conf);
-  return { cmd: "nginx", args: ["-p", dir, "-c", path] };
+  // -e: the error log from the start (before the config is read), in the pod's directory, not /var/log.
+  return { cmd: "nginx", args: ["-p", dir, "-e", join(dir, "error.log"), "-c", path], ownedDirs: [dir] };
 }

@@ -14,17 +14,20 @@ import type { AuthorizationPolicy, PeerAuthentication } from "../control-plane/m
 import { destroyFromState, LocalCluster } from "./cluster.ts";
 import { defaultTopology } from "./default-topology.ts";
 import { checkPrereqs, describeMissing } from "./prereqs.ts";
-import { describeExit, isOurProcess, type ExitInfo } from "./processes.ts";
+import { commandLine, describeExit, isOurProcess, type ExitInfo } from "./processes.ts";
 import { runSupervisor, startSupervisor, supervisorRunning } from "./supervisor.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 
 const USAGE = `ambientctl local <command>
 
-  up [--nodes N] [--monitoring]  build the cluster and start the mesh under a supervisor that restarts what
-                                 exits; on a cluster that is up, repairs what is missing; --monitoring adds Prometheus
+  up [--nodes N] [--monitoring] [--token-ttl S]
+                                 build the cluster and start the mesh under a supervisor that restarts what
+                                 exits; on a cluster that is up, repairs what is missing; --monitoring adds
+                                 Prometheus; --token-ttl sets bootstrap tokens' lifetime (default 12 h)
   status [--json]                health of every part, with restarts and last exits
-  exec <ns>/<pod> -- <cmd...>    run a command inside a pod (with the pod's name resolution);
-                                 node/<name> or network (the control plane's, Prometheus's) also work
+  exec [--root] <ns>/<pod> -- <cmd...>
+                                 run a command inside a pod as the pod's user (with its name resolution);
+                                 --root as root; node/<name> or network (the control plane's) also work
   apply -f <file>                apply AuthorizationPolicy, PeerAuthentication, Gateway, HTTPRoute, Namespace labels
   delete -f <file>               remove what apply -f added
   logs <component>               control-plane, ztunnel/<node>, waypoint/<ns>/<pod>, sidecar/<ns>/<pod>, <ns>/<pod>
@@ -102,7 +105,9 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
 }
 
 async function up(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { nodes: { type: "string", default: "2" }, monitoring: { type: "boolean", default: false } }, strict: true });
+  const { values } = parseArgs({ args, options: { nodes: { type: "string", default: "2" }, monitoring: { type: "boolean", default: false }, "token-ttl": { type: "string" } }, strict: true });
+  const tokenTtl = values["token-ttl"] === undefined ? undefined : Number(values["token-ttl"]);
+  if (tokenTtl !== undefined && !(Number.isInteger(tokenTtl) && tokenTtl >= 2)) throw new UsageError(`--token-ttl takes whole seconds, at least 2; got "${values["token-ttl"]}"`);
   requireRoot();
   const report = await checkPrereqs("local");
   if (values.monitoring) report.missing.push(...(await checkPrereqs("monitoring")).missing);
@@ -127,7 +132,7 @@ async function up(args: string[]): Promise<number> {
     await destroyFromState(recorder);
   }
   const stateDir = join(defaultStatePath(), "..");
-  const spec = { ...(await defaultTopology({ nodes: Number(values.nodes), workDir: join(stateDir, "al-cluster"), prefix: clusterPrefix() })), monitoring: values.monitoring };
+  const spec = { ...(await defaultTopology({ nodes: Number(values.nodes), workDir: join(stateDir, "al-cluster"), prefix: clusterPrefix() })), monitoring: values.monitoring, ...(tokenTtl ? { tokenTtlSeconds: tokenTtl } : {}) };
   const recorder = StateRecorder.fresh(defaultStatePath(), spec);
   const t0 = Date.now();
   const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s]`;
@@ -185,14 +190,20 @@ async function status(args: string[]): Promise<number> {
 
 async function exec(args: string[]): Promise<number> {
   const dash = args.indexOf("--");
-  const target = args[0];
-  const cmd = dash >= 0 ? args.slice(dash + 1) : args.slice(1);
-  if (!target || cmd.length === 0) throw new UsageError("usage: ambientctl local exec <namespace>/<pod> -- <command...>");
+  const asRoot = args[0] === "--root";
+  const rest = asRoot ? args.slice(1) : args;
+  const target = rest[0];
+  const cmd = dash >= 0 ? args.slice(dash + 1) : rest.slice(1);
+  if (!target || cmd.length === 0) throw new UsageError("usage: ambientctl local exec [--root] <namespace>/<pod> -- <command...>");
   requireRoot();
   const { cluster } = await mustLoad();
+  const infra = target === "network" || target.startsWith("node/");
   const netns = target === "network" ? cluster.plan.bridgeNetns : target.startsWith("node/") ? cluster.node(target.slice(5)).netns : cluster.pod(target).netns;
+  // In a pod, as the pod's own user (kubectl exec runs as the container's user); --root as kubectl debug would.
+  const [head, ...tail] = cmd;
+  const argv = commandLine({ netns, cmd: head!, args: tail, ...(infra || asRoot ? {} : { runAs: cluster.users(target).app }) });
   return new Promise((resolve) => {
-    const child = spawn("ip", ["netns", "exec", netns, ...cmd], { stdio: "inherit" });
+    const child = spawn("ip", argv, { stdio: "inherit" });
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     child.on("error", (err) => {
       process.stderr.write(`ambientctl: ${err.message}\n`);

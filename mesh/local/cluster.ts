@@ -1,7 +1,8 @@
 // A running single-machine cluster: the topology, a ztunnel process per node with nftables capture,
 // applications in pods, and the LOCAL_CONFIG that describes them. Shared by the netns tests, the
 // benchmarks and `ambientctl local`.
-import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,7 @@ import { renderKubeProxy } from "./kube-proxy.ts";
 import { renderClusterManifests, type GatewaySpec } from "./manifests-render.ts";
 import { renderPrometheusConfig } from "./prometheus.ts";
 import { planTopology, type TopologyPlan } from "./plan.ts";
-import { ProcessGroup, type ManagedProcess, type ProcessGroupOptions } from "./processes.ts";
+import { commandLine, ProcessGroup, type ManagedProcess, type ProcessGroupOptions } from "./processes.ts";
 import { destroyNamespaces, Topology, type Runner } from "./topology.ts";
 import { isOurProcess, stopPid } from "./processes.ts";
 import type { StateRecorder } from "./state.ts";
@@ -23,12 +24,31 @@ export const NODE_BIN = process.execPath;
 export const ZTUNNEL_MAIN = join(ROOT, "mesh/ztunnel/main.ts");
 export const CONTROL_PLANE_MAIN = join(ROOT, "mesh/control-plane/main.ts");
 export const WAYPOINT_MAIN = join(ROOT, "mesh/waypoint/main.ts");
-/** The user sidecar proxies run as (Istio's proxy UID); their capture rules exclude it. */
-export const SIDECAR_UID = 1337;
+/**
+ * Pods' users, as a kubelet gives each pod its own (runAsUser): the application's uid and its proxy's
+ * (sidecar or waypoint), per pod, so no pod can read another's files or its own proxy's token. Sidecar
+ * capture rules exclude the pod's proxy uid (Istio uses 1337 in every pod; here pods share one
+ * filesystem, so each gets its own).
+ */
+export const POD_UID_BASE = 40_000;
 
-/** Where sidecar proxies' token copies live (under /tmp, traversable by their user); removed by down. */
-export function sidecarTokenDir(prefix: string): string {
-  return join(tmpdir(), `${prefix}-sidecar-tokens`);
+export interface PodUsers {
+  app: number;
+  proxy: number;
+}
+
+/** Pure: the users of the pod at `index` in the cluster spec's pod list. */
+export function podUsers(index: number): PodUsers {
+  return { app: POD_UID_BASE + 2 * index, proxy: POD_UID_BASE + 2 * index + 1 };
+}
+
+/**
+ * Where pods' projected secrets live (their service-account token and the trust bundle), one directory
+ * per pod owned by its proxy user, mode 0500, under a root directory others may traverse but not list;
+ * removed by down. The kubelet's projected-token volume, on one machine.
+ */
+export function podSecretsDir(prefix: string): string {
+  return join(tmpdir(), `${prefix}-pod-secrets`);
 }
 /**
  * V8 flags for proxies: a small young generation keeps RSS low under load (short-lived buffers die
@@ -39,7 +59,8 @@ export const ZTUNNEL_NODE_FLAGS: string[] = (process.env.AL_ZTUNNEL_NODE_FLAGS ?
 export interface ClusterPod extends PodMeta {
   node: string;
   /** The application to run in the pod, if any. */
-  app?: { cmd: string; args: string[] };
+  /** The application; `ownedDirs` are given to the pod's user (its writable files). */
+  app?: { cmd: string; args: string[]; ownedDirs?: string[] };
 }
 
 export interface ClusterSpec {
@@ -50,6 +71,8 @@ export interface ClusterSpec {
   workDir: string;
   trustDomain?: string;
   ztunnelEnv?: Record<string, string>;
+  /** Lifetime of the control plane's bootstrap tokens in seconds (default: the control plane's, 12 h). */
+  tokenTtlSeconds?: number;
   /** How to run ztunnel; default: the TypeScript sources. Benchmarks pass the bundle (`npm run build`). */
   ztunnelCommand?: { cmd: string; args: string[] };
   /** How to run waypoints; default: the TypeScript sources. */
@@ -124,6 +147,13 @@ export class LocalCluster {
     return `https://${this.plan.bridgeIp}:15012`;
   }
 
+  /** The users a pod's processes run as. */
+  users(namespaceName: string): PodUsers {
+    const i = this.spec.pods.findIndex((p) => `${p.namespace}/${p.name}` === namespaceName);
+    if (i < 0) throw new MeshError(ErrorCode.Config, `no pod ${namespaceName}`);
+    return podUsers(i);
+  }
+
   pod(namespaceName: string): (typeof this.plan.pods)[number] {
     const p = this.plan.pods.find((x) => `${x.namespace}/${x.name}` === namespaceName);
     if (!p) throw new MeshError(ErrorCode.Config, `no pod ${namespaceName}; pods are ${this.plan.pods.map((x) => `${x.namespace}/${x.name}`).join(", ")}`);
@@ -145,6 +175,10 @@ export class LocalCluster {
   async up(progress: (step: string) => void = () => undefined): Promise<void> {
     await this.recorder?.save();
     await mkdir(join(this.spec.workDir, "logs"), { recursive: true });
+    // The CA key and every bootstrap token live here: root only, never readable from a pod. (The
+    // local-config mode's CA_DIR is created 0700 by whichever ztunnel comes first.)
+    await mkdir(this.controlPlaneStateDir, { recursive: true, mode: 0o700 });
+    await chmod(this.controlPlaneStateDir, 0o700);
     if (this.mode === "control-plane") {
       await mkdir(this.manifestsDir, { recursive: true });
       await this.writeClusterManifests();
@@ -170,7 +204,7 @@ export class LocalCluster {
     const waypoints = this.spec.pods.filter((p) => p.gateway);
     if (waypoints.length) {
       progress(`starting ${waypoints.length} waypoint${waypoints.length > 1 ? "s" : ""}`);
-      for (const p of waypoints) await this.startWaypoint(`${p.namespace}/${p.name}`).recorded;
+      for (const p of waypoints) await this.startWaypoint(`${p.namespace}/${p.name}`);
       await Promise.all(waypoints.map((p) => this.waitWaypointReady(`${p.namespace}/${p.name}`)));
     }
     const sidecars = this.spec.pods.filter((p) => p.sidecar);
@@ -183,7 +217,9 @@ export class LocalCluster {
     for (const p of this.spec.pods) {
       if (!p.app) continue;
       const planned = this.pod(`${p.namespace}/${p.name}`);
-      await this.processes.start({ name: `app/${p.namespace}/${p.name}`, netns: planned.netns, cmd: p.app.cmd, args: p.app.args, logFile: join(this.spec.workDir, "logs", `app-${p.namespace}-${p.name}.log`) }).recorded;
+      const users = this.users(`${p.namespace}/${p.name}`);
+      for (const dir of p.app.ownedDirs ?? []) await chownTree(dir, users.app);
+      await this.processes.start({ name: `app/${p.namespace}/${p.name}`, netns: planned.netns, cmd: p.app.cmd, args: p.app.args, runAs: users.app, logFile: join(this.spec.workDir, "logs", `app-${p.namespace}-${p.name}.log`) }).recorded;
     }
     if (this.spec.monitoring) {
       progress("starting Prometheus");
@@ -229,6 +265,7 @@ export class LocalCluster {
         GRPC_ADDRESS: `${this.plan.bridgeIp}:15012`,
         ADMIN_ADDRESS: `${this.plan.bridgeIp}:15014`,
         DEBOUNCE: "50",
+        ...(this.spec.tokenTtlSeconds ? { BOOTSTRAP_TOKEN_TTL: String(this.spec.tokenTtlSeconds) } : {}),
       },
       logFile: join(this.spec.workDir, "logs", "control-plane.log"),
     });
@@ -284,19 +321,20 @@ export class LocalCluster {
   }
 
   /** A waypoint pod runs the waypoint program for its Gateway, with the Gateway's service account. */
-  startWaypoint(podName: string): ManagedProcess {
+  async startWaypoint(podName: string): Promise<void> {
     const planned = this.pod(podName);
     const spec = this.spec.pods.find((p) => `${p.namespace}/${p.name}` === podName);
     if (!spec?.gateway) throw new MeshError(ErrorCode.Config, `pod ${podName} is not a waypoint`);
-    const source: Record<string, string> =
-      this.mode === "control-plane"
-        ? {
-            XDS_ADDRESS: this.controlPlaneAddress,
-            ROOT_CERT: join(this.controlPlaneStateDir, "root-cert.pem"),
-            TOKEN_FILE: join(this.controlPlaneStateDir, "tokens", `${identityTokenName(spec.namespace, spec.serviceAccount)}.token`),
-          }
-        : { LOCAL_CONFIG: this.configPath, CA_DIR: this.caDir };
-    return this.processes.start({
+    const users = this.users(podName);
+    let source: Record<string, string>;
+    if (this.mode === "control-plane") {
+      const p = this.projection(podName)!;
+      const { token, rootCert } = await this.projectSecrets(podName, p.source, users.proxy);
+      source = { XDS_ADDRESS: this.controlPlaneAddress, ROOT_CERT: rootCert, TOKEN_FILE: token };
+    } else {
+      source = { LOCAL_CONFIG: this.configPath, CA_DIR: this.caDir };
+    }
+    await this.processes.start({
       name: `waypoint/${podName}`,
       netns: planned.netns,
       cmd: this.spec.waypointCommand?.cmd ?? NODE_BIN,
@@ -309,8 +347,10 @@ export class LocalCluster {
         TRUST_DOMAIN: this.spec.trustDomain ?? "cluster.local",
         CONNECTION_TERMINATION_DEADLINE: "2s",
       },
+      // Its own user (local-config mode reads the file CA, so it stays root there: that mode is for tests).
+      ...(this.mode === "control-plane" ? { runAs: users.proxy } : {}),
       logFile: join(this.spec.workDir, "logs", `waypoint-${spec.namespace}-${spec.name}.log`),
-    });
+    }).recorded;
   }
 
   waitWaypointReady(podName: string): Promise<void> {
@@ -333,28 +373,15 @@ export class LocalCluster {
 
   /**
    * Sidecar mode: our ztunnel in the pod's own network namespace, serving only that pod, as an
-   * injected sidecar runs it. It installs its capture rules as root and then runs as user 1337, so it
-   * reads its token from a copy that user owns. Needs the control plane (the pod's service account token).
+   * injected sidecar runs it. It installs its capture rules as root and then runs as the pod's proxy user,
+   * so it reads its token from a copy only that user can read. Needs the control plane (the pod's token).
    */
   async startSidecar(podName: string): Promise<void> {
     const planned = this.pod(podName);
     const spec = this.spec.pods.find((p) => `${p.namespace}/${p.name}` === podName)!;
     if (this.mode !== "control-plane") throw new MeshError(ErrorCode.Config, `sidecar pod ${podName} needs the control plane (mode "control-plane")`);
-    const source = join(this.controlPlaneStateDir, "tokens", `${identityTokenName(spec.namespace, spec.serviceAccount)}.token`);
-    for (let i = 0; i < 100 && !(await stat(source).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50));
-    if (!(await stat(source).catch(() => undefined))) {
-      throw new MeshError(ErrorCode.Exec, `the control plane wrote no token for ${spec.namespace}/${spec.serviceAccount} (${source}); is the pod labelled as a sidecar in its manifests? the end of its log:\n  ${await this.logTail("control-plane.log")}`);
-    }
-    // The proxy user must reach its token and the trust bundle, and nothing else of the cluster's: a directory of its own
-    // on a path every user can traverse (the work directory's parents may not be).
-    const dir = sidecarTokenDir(this.spec.prefix);
-    await mkdir(dir, { recursive: true, mode: 0o711 });
-    await chmod(dir, 0o711);
-    const token = join(dir, `${spec.namespace}-${spec.name}.token`);
-    await writeFile(token, await readFile(source), { mode: 0o600 });
-    await chown(token, SIDECAR_UID, SIDECAR_UID);
-    const rootCert = join(dir, "root-cert.pem");
-    await writeFile(rootCert, await readFile(join(this.controlPlaneStateDir, "root-cert.pem")), { mode: 0o644 });
+    const users = this.users(podName);
+    const { token, rootCert } = await this.projectSecrets(podName, this.projection(podName)!.source, users.proxy);
     await this.processes.start({
       name: `sidecar/${podName}`,
       netns: planned.netns,
@@ -364,7 +391,7 @@ export class LocalCluster {
         NODE_NAME: planned.node,
         SIDECAR_POD_IP: planned.ip,
         REDIRECT: "sidecar",
-        PROXY_UID: String(SIDECAR_UID),
+        PROXY_UID: String(users.proxy),
         XDS_ADDRESS: this.controlPlaneAddress,
         ROOT_CERT: rootCert,
         TOKEN_FILE: token,
@@ -374,6 +401,54 @@ export class LocalCluster {
       },
       logFile: join(this.spec.workDir, "logs", `sidecar-${spec.namespace}-${spec.name}.log`),
     }).recorded;
+  }
+
+  /** Where a sidecar's or waypoint's token comes from (the control plane's file) and where its copy lives. */
+  projection(podName: string): { source: string; target: string; uid: number } | undefined {
+    const spec = this.spec.pods.find((p) => `${p.namespace}/${p.name}` === podName);
+    if (!spec || !(spec.sidecar || spec.gateway) || this.mode !== "control-plane") return undefined;
+    return {
+      source: join(this.controlPlaneStateDir, "tokens", `${identityTokenName(spec.namespace, spec.serviceAccount)}.token`),
+      target: join(podSecretsDir(this.spec.prefix), podName.replace("/", "-"), "token"),
+      uid: this.users(podName).proxy,
+    };
+  }
+
+  /**
+   * Projects a pod's service-account token and the trust bundle into the pod's own secrets directory,
+   * readable only by `uid` (its proxy), as the kubelet mounts a projected token into one container.
+   */
+  private async projectSecrets(podName: string, tokenSource: string, uid: number): Promise<{ token: string; rootCert: string }> {
+    // The control plane writes the token once it has read the pod (sidecar label) or Gateway (waypoint).
+    for (let i = 0; i < 100 && !(await stat(tokenSource).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!(await stat(tokenSource).catch(() => undefined))) {
+      throw new MeshError(ErrorCode.Exec, `the control plane wrote no token for ${podName} (${tokenSource}); is the pod labelled as a sidecar, or its Gateway applied? the end of its log:\n  ${await this.logTail("control-plane.log")}`);
+    }
+    const root = podSecretsDir(this.spec.prefix);
+    await mkdir(root, { recursive: true, mode: 0o711 });
+    await chmod(root, 0o711);
+    const dir = join(root, podName.replace("/", "-"));
+    await mkdir(dir, { recursive: true });
+    await chown(dir, uid, uid);
+    await chmod(dir, 0o500);
+    const token = join(dir, "token");
+    const rootCert = join(dir, "root-cert.pem");
+    await writeSecret(rootCert, await readFile(join(this.controlPlaneStateDir, "root-cert.pem")), uid, 0o444);
+    await writeSecret(token, await readFile(tokenSource), uid, 0o400);
+    return { token, rootCert };
+  }
+
+  /** Re-copies every projected token whose original the control plane rotated; returns how many changed. */
+  async refreshProjectedTokens(): Promise<number> {
+    let changed = 0;
+    for (const p of this.spec.pods.map((x) => this.projection(`${x.namespace}/${x.name}`)).filter((x) => x !== undefined)) {
+      const [src, dst] = await Promise.all([readFile(p.source).catch(() => undefined), readFile(p.target).catch(() => undefined)]);
+      // Only copies that exist (projectSecrets makes them when the proxy starts) are kept up to date.
+      if (!src || !dst || src.equals(dst)) continue;
+      await writeSecret(p.target, src, p.uid, 0o400);
+      changed++;
+    }
+    return changed;
   }
 
   /** Polls the node's readiness endpoint from inside its namespace. */
@@ -434,8 +509,13 @@ export class LocalCluster {
     await rename(tmp, path);
   }
 
-  /** Runs a command inside a pod's namespace (with its hosts file) and returns its result. */
+  /** Runs a command inside a pod (its namespace and hosts file) as the pod's application user. */
   exec(pod: string, cmd: string, args: string[]): ReturnType<Runner> {
+    return this.run("ip", commandLine({ netns: this.pod(pod).netns, cmd, args, runAs: this.users(pod).app }));
+  }
+
+  /** As root in the pod's namespace: for tools that inspect it (nft), as `kubectl debug` with privileges. */
+  execAsRoot(pod: string, cmd: string, args: string[]): ReturnType<Runner> {
     return this.run("ip", ["netns", "exec", this.pod(pod).netns, cmd, ...args]);
   }
 
@@ -447,7 +527,7 @@ export class LocalCluster {
   async down(): Promise<void> {
     await this.processes.stopAll();
     await this.topology.destroy();
-    await rm(sidecarTokenDir(this.spec.prefix), { recursive: true, force: true });
+    await rm(podSecretsDir(this.spec.prefix), { recursive: true, force: true });
     if (this.recorder) await destroyFromState(this.recorder, this.run);
   }
 }
@@ -469,9 +549,34 @@ export async function destroyFromState(recorder: StateRecorder, run: Runner = de
     }),
   );
   problems.push(...(await destroyNamespaces([...recorder.state.namespaces].reverse(), run)));
-  if (/^al-/.test(recorder.state.spec.prefix)) await rm(sidecarTokenDir(recorder.state.spec.prefix), { recursive: true, force: true });
+  if (/^al-/.test(recorder.state.spec.prefix)) await rm(podSecretsDir(recorder.state.spec.prefix), { recursive: true, force: true });
   const workDir = recorder.state.spec.workDir;
   if (workDir && /\/al-[^/]*$/.test(workDir)) await rm(workDir, { recursive: true, force: true });
   if (problems.length === 0) await recorder.remove();
   return problems;
+}
+
+/** Gives a directory tree to `uid`, and lets that user traverse (not list) its ancestors under the temp dir. */
+async function chownTree(dir: string, uid: number): Promise<void> {
+  const walk = async (path: string): Promise<void> => {
+    await chown(path, uid, uid);
+    const st = await stat(path);
+    if (!st.isDirectory()) return;
+    for (const entry of await readdir(path)) await walk(join(path, entry));
+  };
+  await walk(dir);
+  for (let parent = dirname(dir); parent.startsWith(tmpdir() + "/") || parent.startsWith(ROOT); parent = dirname(parent)) {
+    const st = await stat(parent);
+    if ((st.mode & 0o001) === 0) await chmod(parent, (st.mode & 0o7777) | 0o001);
+    if (parent === dirname(parent)) break;
+  }
+}
+
+/** Writes a file for one user atomically (beside the target, then renamed), with its mode and owner set first. */
+async function writeSecret(path: string, data: Buffer, uid: number, mode: number): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
+  await writeFile(tmp, data, { mode });
+  await chown(tmp, uid, uid);
+  await chmod(tmp, mode);
+  await rename(tmp, path);
 }

@@ -14,6 +14,14 @@ export interface SpawnSpec {
   /** Variables added to this process's environment. */
   env?: Record<string, string>;
   logFile: string;
+  /** Run as this uid and gid (no supplementary groups, no new privileges) instead of root. */
+  runAs?: number;
+}
+
+/** The argv that runs `spec` in its namespace, as its user: `ip netns exec` enters, setpriv drops root. */
+export function commandLine(spec: Pick<SpawnSpec, "netns" | "cmd" | "args" | "runAs">): string[] {
+  const drop = spec.runAs === undefined ? [] : ["setpriv", `--reuid=${spec.runAs}`, `--regid=${spec.runAs}`, "--clear-groups", "--no-new-privs", "--"];
+  return ["netns", "exec", spec.netns, ...drop, spec.cmd, ...spec.args];
 }
 
 export interface ExitInfo {
@@ -86,7 +94,7 @@ export class ProcessGroup {
     if (this.procs.has(opts.name)) throw new MeshError(ErrorCode.Exec, `process ${opts.name} is already running`);
     const fd = openSync(opts.logFile, "a");
     // `ip netns exec` enters the namespace and execs the command, so the PID is the command's own.
-    const child = spawn("ip", ["netns", "exec", opts.netns, opts.cmd, ...opts.args], {
+    const child = spawn("ip", commandLine(opts), {
       stdio: ["ignore", fd, fd],
       env: { ...process.env, ...opts.env },
       detached: this.opts.detached ?? false,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../shared/exec.ts";
 import { nodeHttpApp } from "./apps.ts";
-import { LocalCluster, SIDECAR_UID } from "./cluster.ts";
+import { LocalCluster } from "./cluster.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "al-sidecar-"));
 const prefix = `al-s${randomBytes(2).toString("hex")}`;
@@ -59,14 +59,18 @@ afterAll(async () => {
 }, 60_000);
 
 describe("sidecar mode", () => {
-  it("runs one proxy per sidecar pod, as user 1337, with capture rules in the pod's own namespace", async () => {
+  it("runs one proxy per sidecar pod, as that pod's own proxy user, with capture rules in the pod's own namespace", async () => {
+    const uids = new Set<number>();
     for (const pod of ["legacy/client", "legacy/server"]) {
+      const uid = cluster.users(pod).proxy;
+      uids.add(uid);
       const pid = cluster.processes.get(`sidecar/${pod}`)!.pid;
-      expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(new RegExp(`^Uid:\\s+${SIDECAR_UID}\\s`, "m"));
-      const rules = (await cluster.exec(pod, "nft", ["list", "table", "ip", "al_sidecar"])).stdout;
-      expect(rules).toContain(`meta skuid ${SIDECAR_UID} return`);
+      expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, "m"));
+      const rules = (await cluster.execAsRoot(pod, "nft", ["list", "table", "ip", "al_sidecar"])).stdout;
+      expect(rules).toContain(`meta skuid ${uid} return`);
       expect(rules).toContain("redirect to :15001");
     }
+    expect(uids.size).toBe(2);
   });
 
   it("sidecar to sidecar, ambient to sidecar and sidecar to ambient all work, over mTLS with both identities", async () => {

@@ -50,6 +50,14 @@ export async function runSupervisor(statePath: string): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 
+  // As the kubelet refreshes projected tokens: copies follow the control plane's rotation.
+  setInterval(() => {
+    void cluster.refreshProjectedTokens().then(
+      (n) => n > 0 && say(`refreshed ${n} projected token${n === 1 ? "" : "s"}`),
+      (err: unknown) => say(`refreshing projected tokens failed: ${describeError(err)}`),
+    );
+  }, 1000);
+
   if (recorder.state.status === "up") {
     let restarted = 0;
     const nodes: string[] = [];

@@ -27,18 +27,20 @@ export function bearerToken(authorization: string | null): string {
   return m[1]!;
 }
 
-/** File mode: token -> node, from the bootstrap token files the control plane writes for each node. */
+/** File mode: token -> node or service account, from the bootstrap tokens the control plane issues. */
 export class BootstrapTokenAuthenticator implements Authenticator {
-  private readonly tokens: () => ReadonlyMap<string, string>;
+  private readonly lookup: (token: string) => { name: string; expired: boolean } | undefined;
 
-  constructor(tokens: () => ReadonlyMap<string, string>) {
-    this.tokens = tokens;
+  constructor(lookup: (token: string) => { name: string; expired: boolean } | undefined) {
+    this.lookup = lookup;
   }
 
   async authenticate(authorization: string | null): Promise<Caller> {
     const token = bearerToken(authorization);
-    const name = this.tokens().get(token);
-    if (!name) throw new ConnectError("unknown bootstrap token: use the token the control plane wrote for this node or service account", Code.Unauthenticated);
+    const found = this.lookup(token);
+    if (!found) throw new ConnectError("unknown bootstrap token: use the token the control plane wrote for this node or service account", Code.Unauthenticated);
+    if (found.expired) throw new ConnectError(`bootstrap token for ${found.name} expired: tokens rotate at half their life, so re-read the token file on every call`, Code.Unauthenticated);
+    const name = found.name;
     const sa = /^serviceaccount:([^:]+):([^:]+)$/.exec(name);
     if (sa) return { subject: `bootstrap:${name}`, node: undefined, identity: { namespace: sa[1]!, serviceAccount: sa[2]! } };
     return { subject: `bootstrap:${name}`, node: name };
