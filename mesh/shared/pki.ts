@@ -189,13 +189,18 @@ export async function inspectCsr(csrPem: string): Promise<InspectedCsr> {
   }
   if (!valid) throw new MeshError(ErrorCode.Ca, "the CSR signature does not verify");
   const uris: string[] = [];
-  for (const attr of info.attributes.filter((a) => a.type === OID_EXTENSION_REQUEST)) {
-    for (const v of attr.values) {
-      for (const e of AsnConvert.parse(v, asn.Extensions)) {
-        if (e.extnID !== asn.id_ce_subjectAltName) continue;
-        for (const name of AsnConvert.parse(e.extnValue, asn.SubjectAlternativeName)) if (name.uniformResourceIdentifier) uris.push(name.uniformResourceIdentifier);
+  try {
+    for (const attr of info.attributes.filter((a) => a.type === OID_EXTENSION_REQUEST)) {
+      for (const v of attr.values) {
+        for (const e of AsnConvert.parse(v, asn.Extensions)) {
+          if (e.extnID !== asn.id_ce_subjectAltName) continue;
+          for (const name of AsnConvert.parse(e.extnValue, asn.SubjectAlternativeName)) if (name.uniformResourceIdentifier) uris.push(name.uniformResourceIdentifier);
+        }
       }
     }
+  } catch (err) {
+    // A correctly signed CSR can still carry malformed extensions: the requester chose them.
+    throw new MeshError(ErrorCode.Ca, "the CSR's extension request cannot be read", { cause: err });
   }
   if (uris.length !== 1) {
     throw new MeshError(ErrorCode.Ca, `the CSR must carry exactly one URI SAN, found ${uris.length}`);
