@@ -10,12 +10,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { z } from "zod";
-import { bundle } from "../mesh/build.ts";
-import { nginxApp } from "../mesh/local/apps.ts";
-import { LocalCluster, NODE_BIN, ZTUNNEL_NODE_FLAGS } from "../mesh/local/cluster.ts";
+import { LocalCluster } from "../mesh/local/cluster.ts";
 import { checkPrereqs, describeMissing } from "../mesh/local/prereqs.ts";
 import { cpuSeconds, memoryMb } from "../mesh/local/proc-stats.ts";
 import { runLoad } from "./measure.ts";
+import { pathUrl, pathsTopology, routeThroughWaypoint } from "./paths-topology.ts";
 import type { LoadResult } from "./report.ts";
 import { renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
 
@@ -31,14 +30,6 @@ const scenarioSchema = z.strictObject({
   payloadBytes: z.number().int().min(0),
 });
 
-const ROUTE = `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: server-wp, namespace: mesh }
-spec:
-  parentRefs: [{ group: "", kind: Service, name: server-wp, port: 8080 }]
-  rules: [{ matches: [{ path: { type: PathPrefix, value: / } }], backendRefs: [{ name: server-wp, port: 8080 }] }]
-`;
-
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     process.stderr.write("bench:waypoint needs root (network namespaces and nftables): run it with sudo\n");
@@ -51,33 +42,7 @@ async function main(): Promise<void> {
   }
   const s = scenarioSchema.parse(parse(await readFile(process.argv[2] ?? join(ROOT, "bench/scenarios/waypoint.yaml"), "utf8")));
   const workDir = await mkdtemp(join(os.tmpdir(), "al-bench-"));
-  const cluster = new LocalCluster({
-    prefix: `al-w${randomBytes(2).toString("hex")}`,
-    nodes: ["node-1", "node-2"],
-    workDir,
-    pods: [
-      { namespace: "mesh", name: "client", node: "node-1", serviceAccount: "client", ambient: true },
-      { namespace: "mesh", name: "server", node: "node-2", serviceAccount: "server", ambient: true, app: await nginxApp(join(workDir, "nginx"), 8080, s.payloadBytes) },
-      { namespace: "mesh", name: "waypoint", node: "node-1", serviceAccount: "waypoint", ambient: false, gateway: "waypoint" },
-      { namespace: "legacy", name: "client", node: "node-1", serviceAccount: "client", ambient: false, sidecar: true },
-      { namespace: "legacy", name: "server", node: "node-2", serviceAccount: "server", ambient: false, sidecar: true, app: await nginxApp(join(workDir, "nginx-sidecar"), 8080, s.payloadBytes) },
-      { namespace: "plain", name: "client", node: "node-1", serviceAccount: "client", ambient: false },
-      { namespace: "plain", name: "server", node: "node-2", serviceAccount: "server", ambient: false, app: await nginxApp(join(workDir, "nginx-plain"), 8080, s.payloadBytes) },
-    ],
-    services: [
-      { namespace: "plain", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
-      { namespace: "legacy", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
-      { namespace: "mesh", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
-      // The same pod behind a second Service that is bound to the waypoint.
-      { namespace: "mesh", name: "server-wp", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }], labels: { "istio.io/use-waypoint": "waypoint" } },
-      { namespace: "mesh", name: "waypoint", selector: ["waypoint"], ports: [{ port: 15008, targetPort: 15008 }], labels: { "gateway.networking.k8s.io/gateway-name": "waypoint" } },
-    ],
-    gateways: [{ namespace: "mesh", name: "waypoint" }],
-    ztunnelEnv: { LOG_LEVEL: "warn" },
-    // The artifacts that ship: the bundles, with the V8 flags the images use.
-    ztunnelCommand: { cmd: NODE_BIN, args: [...ZTUNNEL_NODE_FLAGS, await bundle("ztunnel")] },
-    waypointCommand: { cmd: NODE_BIN, args: [...ZTUNNEL_NODE_FLAGS, ...(process.env.AL_WAYPOINT_NODE_FLAGS ?? "").split(" ").filter(Boolean), await bundle("waypoint")] },
-  });
+  const cluster = new LocalCluster(await pathsTopology({ prefix: `al-w${randomBytes(2).toString("hex")}`, workDir, payloadBytes: s.payloadBytes }));
   const stop = async () => {
     say("cleaning up");
     await cluster.down();
@@ -87,14 +52,8 @@ async function main(): Promise<void> {
   try {
     say(`building the topology (${cluster.spec.prefix}): control plane, two ztunnels, a waypoint, two sidecars`);
     await cluster.up();
-    await cluster.applyManifest("route", ROUTE);
-    const url = (svc: string) => `http://${cluster.service(svc).vip}:8080/`;
-    // Wait until the waypoint routes (the HTTPRoute reached it) before measuring.
-    for (let i = 0; i < 100; i++) {
-      const r = await cluster.exec("mesh/client", "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "1", url("mesh/server-wp")]);
-      if (r.stdout === "200") break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    await routeThroughWaypoint(cluster);
+    const url = (svc: string) => pathUrl(cluster, svc);
     const run = async (name: string, pod: string, target: string): Promise<LoadResult> => {
       say(`${name}: ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s`);
       const out = await runLoad(cluster, pod, target, s);

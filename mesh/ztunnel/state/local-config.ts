@@ -265,7 +265,9 @@ export function toSnapshot(p: ParsedConfig): ConfigSnapshot {
 export function parseLocalConfig(text: string): ParsedConfig {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // logLevel error: the library's warnings (odd keys) would go to stderr unbounded; problems surface
+    // as rejected resources instead.
+    doc = parseYaml(text, { logLevel: "error" });
   } catch (err) {
     throw new MeshError(ErrorCode.Config, `LOCAL_CONFIG is not valid YAML: ${(err as Error).message}`, { cause: err });
   }
