@@ -16,7 +16,7 @@ export interface LoadSpec {
 }
 
 export async function runLoad(cluster: LocalCluster, pod: string, url: string, s: LoadSpec): Promise<LoadResult & { firstError?: string }> {
-  const r = await cluster.exec(pod, NODE_BIN, [LOADGEN, "--url", url, "--rate", String(s.rate), "--connections", String(s.connections), "--duration", String(s.durationSeconds), "--warmup", String(s.warmupSeconds)]);
+  const r = await cluster.exec(pod, NODE_BIN, [LOADGEN, "--url", url, "--rate", String(s.rate), "--connections", String(s.connections), "--duration", String(s.durationSeconds), "--warmup", String(s.warmupSeconds)], { timeoutMs: (s.durationSeconds + s.warmupSeconds + 60) * 1000 });
   if (r.code !== 0) throw new Error(`load generator failed in ${pod}: ${r.stderr.trim()}`);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as LoadResult & { firstError?: string };
 }

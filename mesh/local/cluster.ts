@@ -510,8 +510,8 @@ export class LocalCluster {
   }
 
   /** Runs a command inside a pod (its namespace and hosts file) as the pod's application user. */
-  exec(pod: string, cmd: string, args: string[]): ReturnType<Runner> {
-    return this.run("ip", commandLine({ netns: this.pod(pod).netns, cmd, args, runAs: this.users(pod).app }));
+  exec(pod: string, cmd: string, args: string[], opts: { timeoutMs?: number } = {}): ReturnType<Runner> {
+    return this.run("ip", commandLine({ netns: this.pod(pod).netns, cmd, args, runAs: this.users(pod).app }), undefined, opts);
   }
 
   /** As root in the pod's namespace: for tools that inspect it (nft), as `kubectl debug` with privileges. */

@@ -6,7 +6,7 @@ import { ErrorCode, MeshError } from "../shared/errors.ts";
 import type { RunResult } from "../shared/exec.ts";
 import type { TopologyPlan } from "./plan.ts";
 
-export type Runner = (cmd: string, args: string[], input?: string) => Promise<RunResult>;
+export type Runner = (cmd: string, args: string[], input?: string, opts?: { timeoutMs?: number }) => Promise<RunResult>;
 
 /** Where `ip netns exec` finds per-namespace files (it bind-mounts /etc/netns/<name>/hosts over /etc/hosts). */
 export const NETNS_ETC = "/etc/netns";

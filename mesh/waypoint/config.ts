@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { ErrorCode, MeshError } from "../shared/errors.ts";
 import { LOG_LEVELS, type LogLevel } from "../shared/logging.ts";
-import { checkSources, duration, port, required, resolveSources, SOURCE_DOCS, sourceFields, type ProxySources } from "../ztunnel/config-sources.ts";
+import { checkSources, duration, LIMIT_DOCS, limitFields, port, required, resolveLimits, resolveSources, SOURCE_DOCS, sourceFields, type ProxyLimits, type ProxySources } from "../ztunnel/config-sources.ts";
 import { WAYPOINT_PORTS, type WaypointListen } from "./app.ts";
 
 export const ENV_DOCS: Array<[string, string]> = [
@@ -17,6 +17,7 @@ export const ENV_DOCS: Array<[string, string]> = [
   ["CLUSTER_ID", "cluster name the control plane knows this proxy by (default Kubernetes)"],
   ["SECRET_TTL", "certificate lifetime (default 24h)"],
   ["CONNECTION_TERMINATION_DEADLINE", "how long SIGTERM lets requests finish (default 5s)"],
+  ...LIMIT_DOCS,
   ["LISTEN_HOST", "address the HBONE, metrics and readiness listeners bind (default 0.0.0.0)"],
   ["HBONE_PORT, METRICS_PORT, READINESS_PORT, ADMIN_PORT", "ports (default 15008, 15020, 15021, 15000 on localhost)"],
   ["ACCESS_LOG", "on: one JSON line per request on stdout; off (default, as Istio's waypoints): metrics only"],
@@ -32,6 +33,7 @@ const schema = z
     CLUSTER_ID: z.string().min(1).default("Kubernetes"),
     SECRET_TTL: duration("24h"),
     CONNECTION_TERMINATION_DEADLINE: duration("5s"),
+    ...limitFields,
     LISTEN_HOST: z.string().default("0.0.0.0"),
     HBONE_PORT: port.default(WAYPOINT_PORTS.hbone),
     METRICS_PORT: port.default(WAYPOINT_PORTS.metrics),
@@ -49,6 +51,7 @@ export interface WaypointConfig extends ProxySources {
   clusterId: string;
   certTtlSeconds: number;
   drainDeadlineMs: number;
+  limits: ProxyLimits;
   listen: WaypointListen;
   logLevel: LogLevel;
   accessLog: boolean;
@@ -69,6 +72,7 @@ export function loadWaypointConfig(env: Record<string, string | undefined>): Way
     clusterId: e.CLUSTER_ID,
     certTtlSeconds: Math.round(e.SECRET_TTL / 1000),
     drainDeadlineMs: e.CONNECTION_TERMINATION_DEADLINE,
+    limits: resolveLimits(e),
     listen: { host: e.LISTEN_HOST, hbone: e.HBONE_PORT, metrics: e.METRICS_PORT, readiness: e.READINESS_PORT, admin: e.ADMIN_PORT },
     logLevel: e.LOG_LEVEL,
     accessLog: e.ACCESS_LOG === "on",

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     log,
     ...(cfg.accessLog ? { accessLog: log.child({ target: "access" }) } : {}),
     drainDeadlineMs: cfg.drainDeadlineMs,
+    tuning: cfg.limits,
     processMetrics: true,
     onQuit: () => {
       exiting = true;

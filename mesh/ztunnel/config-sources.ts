@@ -76,3 +76,46 @@ export function resolveSources(e: SourceEnv): ProxySources {
       : {}),
   };
 }
+
+/** The bounds on what a peer can hold (README, Failure behaviour), shared by ztunnel and the waypoint. */
+export const LIMIT_DOCS: Array<[string, string]> = [
+  ["HBONE_HANDSHAKE_TIMEOUT", "from accept to a verified HBONE peer; then the socket is closed (default 10s)"],
+  ["HBONE_MAX_CONCURRENT_STREAMS", "SETTINGS_MAX_CONCURRENT_STREAMS per HBONE connection (default 100)"],
+  ["MAX_HANDSHAKES_PER_SOURCE", "HBONE handshakes in progress from one address (default 64)"],
+  ["MAX_CONNECTIONS_PER_SOURCE", "connections held open from one address, per listener (default 1024)"],
+  ["MAX_SESSIONS_PER_IDENTITY", "HBONE sessions per source identity (default 1024)"],
+  ["HBONE_SESSION_IDLE_TIMEOUT", "an HBONE session without streams is closed after this (default 10m)"],
+  ["IDLE_TIMEOUT", "a relayed connection with no bytes either way is closed after this (default 1h)"],
+];
+
+export const limitFields = {
+  HBONE_HANDSHAKE_TIMEOUT: duration("10s"),
+  HBONE_MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(1).max(100_000).default(100),
+  MAX_HANDSHAKES_PER_SOURCE: z.coerce.number().int().min(1).default(64),
+  MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().min(1).default(1024),
+  MAX_SESSIONS_PER_IDENTITY: z.coerce.number().int().min(1).default(1024),
+  HBONE_SESSION_IDLE_TIMEOUT: duration("10m"),
+  IDLE_TIMEOUT: duration("1h"),
+};
+
+export interface ProxyLimits {
+  handshakeTimeoutMs: number;
+  maxConcurrentStreams: number;
+  maxHandshakesPerSource: number;
+  maxConnectionsPerSource: number;
+  maxSessionsPerIdentity: number;
+  sessionIdleMs: number;
+  idleTimeoutMs: number;
+}
+
+export function resolveLimits(e: { [K in keyof typeof limitFields]: z.infer<(typeof limitFields)[K]> }): ProxyLimits {
+  return {
+    handshakeTimeoutMs: e.HBONE_HANDSHAKE_TIMEOUT,
+    maxConcurrentStreams: e.HBONE_MAX_CONCURRENT_STREAMS,
+    maxHandshakesPerSource: e.MAX_HANDSHAKES_PER_SOURCE,
+    maxConnectionsPerSource: e.MAX_CONNECTIONS_PER_SOURCE,
+    maxSessionsPerIdentity: e.MAX_SESSIONS_PER_IDENTITY,
+    sessionIdleMs: e.HBONE_SESSION_IDLE_TIMEOUT,
+    idleTimeoutMs: e.IDLE_TIMEOUT,
+  };
+}

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ErrorCode, MeshError } from "../shared/errors.ts";
 import { LOG_LEVELS, type LogLevel } from "../shared/logging.ts";
 import { DEFAULT_PORTS, type ListenConfig } from "./app.ts";
-import { checkSources, duration, port, required, resolveSources, SOURCE_DOCS, sourceFields, type ProxySources } from "./config-sources.ts";
+import { checkSources, duration, LIMIT_DOCS, limitFields, port, required, resolveLimits, resolveSources, SOURCE_DOCS, sourceFields, type ProxyLimits, type ProxySources } from "./config-sources.ts";
 
 export { duration, parseDuration, port, required } from "./config-sources.ts";
 
@@ -20,6 +20,7 @@ export const ENV_DOCS: Array<[string, string]> = [
   ["CONNECTION_TERMINATION_DEADLINE", "how long SIGTERM lets connections finish (default 5s)"],
   ["POOL_MAX_STREAMS_PER_CONNECTION", "HBONE streams per pooled connection (default 100)"],
   ["POOL_UNUSED_RELEASE_TIMEOUT", "idle time before a pooled HBONE connection closes (default 5m)"],
+  ...LIMIT_DOCS,
   ["LISTEN_HOST", "address the data-path listeners bind (default 0.0.0.0)"],
   ["OUTBOUND_PORT, INBOUND_PLAINTEXT_PORT, HBONE_PORT", "data-path ports (default 15001, 15006, 15008)"],
   ["METRICS_PORT, READINESS_PORT, ADMIN_PORT", "telemetry and admin ports (default 15020, 15021, 15000)"],
@@ -38,6 +39,7 @@ const schema = z.object({
   CONNECTION_TERMINATION_DEADLINE: duration("5s"),
   POOL_MAX_STREAMS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(100),
   POOL_UNUSED_RELEASE_TIMEOUT: duration("5m"),
+  ...limitFields,
   LISTEN_HOST: z.string().default("0.0.0.0"),
   OUTBOUND_PORT: port.default(DEFAULT_PORTS.outbound),
   INBOUND_PLAINTEXT_PORT: port.default(DEFAULT_PORTS.inboundPlaintext),
@@ -63,6 +65,7 @@ export interface ZtunnelConfig extends ProxySources {
   drainDeadlineMs: number;
   poolMaxStreams: number;
   poolIdleMs: number;
+  limits: ProxyLimits;
   listen: ListenConfig;
   redirect: "nft" | "sidecar" | "none";
   /** Sidecar mode: the pod this proxy serves, and the user whose connections are not captured. */
@@ -87,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined>): ZtunnelConf
     drainDeadlineMs: e.CONNECTION_TERMINATION_DEADLINE,
     poolMaxStreams: e.POOL_MAX_STREAMS_PER_CONNECTION,
     poolIdleMs: e.POOL_UNUSED_RELEASE_TIMEOUT,
+    limits: resolveLimits(e),
     listen: {
       host: e.LISTEN_HOST,
       outbound: e.OUTBOUND_PORT,

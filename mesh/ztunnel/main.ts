@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     certTtlSeconds: cfg.certTtlSeconds,
     network: new KernelNetwork(cfg.listen.hbone),
     log,
-    tuning: { poolMaxStreams: cfg.poolMaxStreams, poolIdleMs: cfg.poolIdleMs },
+    tuning: { poolMaxStreams: cfg.poolMaxStreams, poolIdleMs: cfg.poolIdleMs, ...cfg.limits },
     drainDeadlineMs: cfg.drainDeadlineMs,
     ...(capture ? { capture } : {}),
     processMetrics: true,
