@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../shared/exec.ts";
 import { nodeHttpApp } from "./apps.ts";
+import { captureUplink } from "../testing/capture.ts";
 import { LocalCluster } from "./cluster.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "al-sidecar-"));
@@ -89,14 +90,10 @@ describe("sidecar mode", () => {
 
   it("only TLS crosses the node link for sidecar traffic", async () => {
     const marker = `secret-${randomBytes(4).toString("hex")}`;
-    const pcap = join(workDir, "sidecar.pcap");
-    const dump = cluster.processes.start({ name: "tcpdump", netns: cluster.node("node-1").netns, cmd: "tcpdump", args: ["-i", "uplink", "--immediate-mode", "-U", "-n", "-Z", "root", "-w", pcap, "tcp"], logFile: join(workDir, "logs", "tcpdump.log") });
-    await dump.recorded;
-    for (let i = 0; i < 100 && !readFileSync(dump.logFile, "utf8").includes("listening on"); i++) await new Promise((r) => setTimeout(r, 50));
+    const capture = await captureUplink(cluster, "node-1", "sidecar");
     expect((await curl("legacy/client", `http://server.legacy/${marker}`)).ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
-    await cluster.processes.stop("tcpdump");
-    const text = (await run("tcpdump", ["-n", "-A", "-r", pcap])).stdout;
+    await capture.stop();
+    const text = (await run("tcpdump", ["-n", "-A", "-r", capture.file])).stdout;
     expect(text).toMatch(/\.15008[: ]/);
     expect(text).not.toContain(marker);
   });

@@ -1,6 +1,7 @@
 // Environment parsing both proxies (ztunnel and the waypoint) share: durations, ports, and where config
 // and certificates come from (the control plane, or a static file and a local CA).
 import { z } from "zod";
+import type { ProxyTuning } from "./proxy/context.ts";
 
 /** "90", "90s", "5m", "24h", "500ms" -> milliseconds. */
 export function parseDuration(text: string): number {
@@ -98,15 +99,8 @@ export const limitFields = {
   IDLE_TIMEOUT: duration("1h"),
 };
 
-export interface ProxyLimits {
-  handshakeTimeoutMs: number;
-  maxConcurrentStreams: number;
-  maxHandshakesPerSource: number;
-  maxConnectionsPerSource: number;
-  maxSessionsPerIdentity: number;
-  sessionIdleMs: number;
-  idleTimeoutMs: number;
-}
+/** The part of ProxyTuning an operator sets through the environment. */
+export type ProxyLimits = Pick<ProxyTuning, "handshakeTimeoutMs" | "maxConcurrentStreams" | "maxHandshakesPerSource" | "maxConnectionsPerSource" | "maxSessionsPerIdentity" | "sessionIdleMs" | "idleTimeoutMs">;
 
 export function resolveLimits(e: { [K in keyof typeof limitFields]: z.infer<(typeof limitFields)[K]> }): ProxyLimits {
   return {

@@ -1,13 +1,14 @@
 // Real processes in real network namespaces: two nodes with a ztunnel each (nftables capture), pods
 // running an HTTP app and an unmodified curl. Needs root, iproute2, nftables, curl and tcpdump.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../shared/exec.ts";
 import { LocalCluster, NODE_BIN, ZTUNNEL_MAIN } from "../local/cluster.ts";
+import { captureUplink } from "../testing/capture.ts";
 
 const HTTP_APP = fileURLToPath(new URL("../testing/http-app.ts", import.meta.url));
 const app = (name: string) => ({ cmd: NODE_BIN, args: [HTTP_APP, "--port", "8080", "--name", name] });
@@ -80,26 +81,15 @@ describe("ztunnel in network namespaces", () => {
   });
 
   it("the node-to-node link carries TLS on 15008 and never the request or response", async () => {
-    const pcap = join(workDir, "uplink.pcap");
-    const dump = cluster.processes.start({
-      name: "tcpdump",
-      netns: cluster.node("node-1").netns,
-      cmd: "tcpdump",
-      args: ["-i", "uplink", "--immediate-mode", "-U", "-n", "-Z", "root", "-w", pcap, "tcp"],
-      logFile: join(workDir, "logs", "tcpdump.log"),
-    });
-    const end = Date.now() + 5000;
-    while (!readFileSync(dump.logFile, "utf8").includes("listening on") && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const capture = await captureUplink(cluster, "node-1", "uplink");
     const marker = `secret-${randomBytes(6).toString("hex")}`;
     const r = await curl("demo/sleep", `http://web/${marker}`);
     expect(r.body).toBe(`hello from web GET /${marker}\n`);
-    await new Promise((res) => setTimeout(res, 300));
-    await cluster.processes.stop("tcpdump");
-    const bytes = readFileSync(pcap);
+    const bytes = await capture.stop();
     expect(bytes.length).toBeGreaterThan(200);
     expect(bytes.includes(Buffer.from(marker))).toBe(false);
     expect(bytes.includes(Buffer.from("hello from web"))).toBe(false);
-    const text = (await run("tcpdump", ["-n", "-r", pcap])).stdout;
+    const text = (await run("tcpdump", ["-n", "-r", capture.file])).stdout;
     expect(text).toMatch(/\.15008[: ]/);
     expect(text).not.toMatch(/\.8080[: ]/);
     // TLS application-data records (0x17 0x03 0x03) are on the wire.
@@ -140,16 +130,7 @@ describe("ztunnel in network namespaces", () => {
   it("fails closed: with node-2's ztunnel stopped or killed its rules stay, nothing crosses in plaintext, and a new ztunnel takes over (finding 1)", async () => {
     const web = cluster.pod("demo/web").ip;
     const rules = async () => (await cluster.execInNode("node-2", "nft", ["list", "table", "ip", "al_ztunnel"])).stdout;
-    const pcap = join(workDir, "down.pcap");
-    const dump = cluster.processes.start({
-      name: "tcpdump-down",
-      netns: cluster.node("node-1").netns,
-      cmd: "tcpdump",
-      args: ["-i", "uplink", "--immediate-mode", "-U", "-n", "-Z", "root", "-w", pcap, "tcp"],
-      logFile: join(workDir, "logs", "tcpdump-down.log"),
-    });
-    const end = Date.now() + 5000;
-    while (!readFileSync(dump.logFile, "utf8").includes("listening on") && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    const capture = await captureUplink(cluster, "node-1", "down");
     const marker = `down-${randomBytes(6).toString("hex")}`;
     for (const how of ["SIGTERM", "SIGKILL"] as const) {
       const zt = cluster.processes.get("ztunnel/node-2")!;
@@ -171,9 +152,7 @@ describe("ztunnel in network namespaces", () => {
       expect(back.body, how).toBe("hello from web GET /back\n");
       expect((await rules()).match(/redirect to :15001/g), "the new ztunnel rewrote the chains once").toHaveLength(1);
     }
-    await new Promise((res) => setTimeout(res, 300));
-    await cluster.processes.stop("tcpdump-down");
-    expect(readFileSync(pcap).includes(Buffer.from(marker))).toBe(false);
+    expect((await capture.stop()).includes(Buffer.from(marker))).toBe(false);
   }, 60_000);
 
   it("only an explicit uninstall removes the rules", async () => {
