@@ -219,6 +219,25 @@ describe("ambientctl local", () => {
     // The destination's ztunnel sees the waypoint as the peer (as in Istio).
     const zt = (await ctl(["exec", "node/node-2", "--", "curl", "-s", "-m", "2", "http://127.0.0.1:15020/metrics"])).stdout;
     expect(zt).toMatch(/istio_tcp_connections_opened_total\{reporter="destination"[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/ambient-demo\/sa\/waypoint"/);
+    // The waypoint killed: bound traffic fails (it never goes around the waypoint's policy), and the
+    // supervisor brings the waypoint back with its routes.
+    const wpStatus = async () => (JSON.parse((await ctl(["status", "--json"])).stdout) as { waypoints: Array<{ pid: number; running: boolean; restarts: number }> }).waypoints[0]!;
+    const wp = await wpStatus();
+    process.kill(wp.pid, "SIGKILL");
+    const during = await ctl(["exec", "ambient-demo/sleep", "--", "curl", "-sS", "-m", "2", "-X", "DELETE", "-w", " %{http_code}", "http://httpbin:8000/delete"]);
+    expect(during.stdout).not.toMatch(/ 200$/);
+    let back = await wpStatus();
+    for (let i = 0; i < 50 && !(back.running && back.restarts === 1); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      back = await wpStatus();
+    }
+    expect(back).toMatchObject({ running: true, restarts: 1 });
+    let routedAgain = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    for (let i = 0; i < 50 && !/X-Routed-By/i.test(routedAgain.out); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      routedAgain = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
+    }
+    expect(routedAgain.out).toMatch(/"X-Routed-By": ?"waypoint"/);
     // Unbinding sends traffic direct again.
     expect((await ctl(["delete", "-f", l7])).code).toBe(0);
     let direct = await curl("ambient-demo/sleep", "http://httpbin:8000/get");

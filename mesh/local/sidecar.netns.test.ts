@@ -97,4 +97,24 @@ describe("sidecar mode", () => {
     expect(text).toMatch(/\.15008[: ]/);
     expect(text).not.toContain(marker);
   });
+
+  it("fails closed: with the client's sidecar killed its rules stay, the call fails and nothing crosses in plaintext; a new sidecar takes over", async () => {
+    const marker = `down-${randomBytes(4).toString("hex")}`;
+    const capture = await captureUplink(cluster, "node-1", "sidecar-down");
+    const proc = cluster.processes.get("sidecar/legacy/client")!;
+    process.kill(proc.pid, "SIGKILL");
+    await proc.exited;
+    expect((await cluster.execAsRoot("legacy/client", "nft", ["list", "table", "ip", "al_sidecar"])).stdout).toContain("redirect to :15001");
+    expect((await curl("legacy/client", `http://server.legacy/${marker}`)).ok).toBe(false);
+    // The server side too: with its sidecar killed, an ambient caller's HBONE is refused, not delivered around it.
+    const server = cluster.processes.get("sidecar/legacy/server")!;
+    process.kill(server.pid, "SIGKILL");
+    await server.exited;
+    expect((await curl("demo/client", `http://server.legacy/${marker}`)).ok).toBe(false);
+    expect((await capture.stop()).includes(Buffer.from(marker))).toBe(false);
+    await cluster.startSidecar("legacy/server");
+    await cluster.startSidecar("legacy/client");
+    await cluster.waitProxyReady("sidecar/legacy/client", "legacy/client", "sidecar-legacy-client.log");
+    expect((await until("legacy/client", "http://server.legacy/back")).out).toContain("hello from sidecar-server");
+  });
 });
