@@ -208,7 +208,7 @@ export class Ztunnel {
       services: s.services,
       policies: s.policies,
       certificates: this.ctx.certs.dump(),
-      connections: { open: this.ctx.tracker.size, pools: this.pool.stats() },
+      connections: { open: this.ctx.tracker.size, pools: this.pool.stats(), hbone: this.dataServers.hbone.stats() },
       ready: { ready: this.readiness.ready, waitingFor: this.readiness.waitingFor },
     };
   }

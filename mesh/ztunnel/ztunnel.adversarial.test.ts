@@ -68,6 +68,12 @@ async function assertBaseline(m: InProcessMesh, baseline: number): Promise<void>
   expect(await waitFor(() => z2.ctx.tracker.size === 0, 5000)).toBe(true);
   expect(await waitFor(async () => !/istio_tcp_sockets_open\{direction="inbound"\} [1-9]/.test(await z2.metrics.registry.metrics()), 5000)).toBe(true);
   expect(await waitFor(() => fdCount() <= baseline, 5000), `fds ${fdCount()} > baseline ${baseline}`).toBe(true);
+  // No handshake left pending, and no per-source or per-identity slot held by a peer that is gone
+  // (the one pooled connection from node-1 holds one of each).
+  const hbone = (z2.configDump() as { connections: { hbone: { handshaking: number; sources: number; identities: number } } }).connections.hbone;
+  expect(hbone.handshaking).toBe(0);
+  expect(hbone.sources).toBeLessThanOrEqual(1);
+  expect(hbone.identities).toBeLessThanOrEqual(1);
   await assertServes(m);
 }
 

@@ -27,9 +27,12 @@ export class HboneGuard {
   private readonly perSource: KeyedCounter;
   private readonly handshakesPerSource: KeyedCounter;
   private readonly perIdentity: KeyedCounter;
-  /** Raw sockets whose peer is not verified yet, with the function that ends their handshake phase. */
-  private readonly handshaking = new Map<net.Socket, () => void>();
-  private readonly byPeer = new Map<string, net.Socket>();
+  /**
+   * Every admitted connection until it ends, by peer address (unique while it lives). Once a raw socket
+   * is handed to tls.Server the TLS socket owns its handle and the raw socket may never emit "close",
+   * so each way a connection can end (raw close, TLS error, deadline, TLS close) releases it here.
+   */
+  private readonly admitted = new Map<string, { raw: net.Socket; handshaking: boolean; endHandshake(): void; release(): void }>();
   /** Open sessions and their TLS sockets (session.socket is a proxy that may not be destroyed). */
   private readonly sessions = new Map<http2.ServerHttp2Session, tls.TLSSocket>();
 
@@ -63,21 +66,28 @@ export class HboneGuard {
       return false;
     }
     const ms = this.deps.tuning.handshakeTimeoutMs;
+    const entry = {
+      raw: socket,
+      handshaking: true,
+      endHandshake: () => {
+        if (!entry.handshaking) return;
+        entry.handshaking = false;
+        clearTimeout(timer);
+        releaseHandshake();
+      },
+      release: () => {
+        entry.endHandshake();
+        releaseSource();
+        if (this.admitted.get(peer) === entry) this.admitted.delete(peer);
+      },
+    };
     const timer = setTimeout(() => {
       this.deps.limitHit("handshake_timeout", { "src.addr": peer, ms }, "HBONE handshake timed out; connection closed");
       socket.destroy();
+      entry.release();
     }, ms);
-    this.handshaking.set(socket, () => {
-      clearTimeout(timer);
-      this.handshaking.delete(socket);
-      if (this.byPeer.get(peer) === socket) this.byPeer.delete(peer);
-      releaseHandshake();
-    });
-    this.byPeer.set(peer, socket);
-    socket.once("close", () => {
-      this.handshaking.get(socket)?.();
-      releaseSource();
-    });
+    this.admitted.set(peer, entry);
+    socket.once("close", entry.release);
     return true;
   }
 
@@ -85,6 +95,7 @@ export class HboneGuard {
   watchTls(server: tls.Server, label: Record<string, unknown> = {}): void {
     server.on("tlsClientError", (err, s) => {
       s.destroy();
+      this.admitted.get(peerKeyOf(s))?.release();
       this.deps.peerLog.warn("hbone:tls", { err: describeError(err), "src.addr": peerKeyOf(s), ...label }, "inbound HBONE TLS handshake failed");
     });
   }
@@ -94,8 +105,9 @@ export class HboneGuard {
    * identity. Returns false (the socket destroyed) when that identity holds too many sessions.
    */
   verified(s: tls.TLSSocket, identity: Identity): boolean {
-    const raw = this.byPeer.get(peerKeyOf(s));
-    if (raw) this.handshaking.get(raw)?.();
+    const entry = this.admitted.get(peerKeyOf(s));
+    entry?.endHandshake();
+    if (entry) s.once("close", entry.release);
     const id = formatIdentity(identity);
     const release = this.perIdentity.acquire(id);
     if (!release) {
@@ -107,11 +119,10 @@ export class HboneGuard {
     return true;
   }
 
-  /** The TLS handshake of `s` finished but the peer is refused: ends its handshake phase. */
+  /** The TLS handshake of `s` finished but the peer is refused. */
   rejected(s: tls.TLSSocket): void {
-    const raw = this.byPeer.get(peerKeyOf(s));
-    if (raw) this.handshaking.get(raw)?.();
     s.destroy();
+    this.admitted.get(peerKeyOf(s))?.release();
   }
 
   /** Runs HTTP/2 on a verified socket with the bounded settings, closing it when idle without streams. */
@@ -164,7 +175,11 @@ export class HboneGuard {
 
   /** Abandons handshakes in progress (the listener has stopped accepting). */
   abortHandshakes(): void {
-    for (const s of [...this.handshaking.keys()]) s.destroy();
+    for (const e of [...this.admitted.values()]) {
+      if (!e.handshaking) continue;
+      e.raw.destroy();
+      e.release();
+    }
   }
 
   /** GOAWAY to every session: no new streams; open ones finish. */
@@ -178,6 +193,6 @@ export class HboneGuard {
   }
 
   stats(): { handshaking: number; sessions: number; sources: number; identities: number } {
-    return { handshaking: this.handshaking.size, sessions: this.sessions.size, sources: this.perSource.size, identities: this.perIdentity.size };
+    return { handshaking: [...this.admitted.values()].filter((e) => e.handshaking).length, sessions: this.sessions.size, sources: this.perSource.size, identities: this.perIdentity.size };
   }
 }
