@@ -81,7 +81,8 @@ function namespaceSamples(ns: SampleNamespace, images: typeof SAMPLE_IMAGES): Ku
                 ports: [{ containerPort: 8080 }],
                 readinessProbe: { httpGet: { path: "/status/200", port: 8080 } },
                 resources: { requests: { cpu: "50m", memory: "32Mi" } },
-                securityContext: restricted,
+                // v2.18's image runs as root: without a uid the kubelet refuses runAsNonRoot (kubelet-rules.ts).
+                securityContext: { ...restricted, runAsUser: 65532, runAsGroup: 65532 },
               },
             ],
           },

@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { renderGitOpsTree } from "./gitops.ts";
+import { nonRootProblems } from "./kubelet-rules.ts";
+import type { KubeObject } from "./mesh.ts";
+
+const deploy = (image: string, sc: Record<string, unknown>, podSc: Record<string, unknown> = {}): KubeObject =>
+  ({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x", namespace: "n" }, spec: { template: { spec: { securityContext: podSc, containers: [{ name: "c", image, securityContext: sc }] } } } }) as KubeObject;
+
+describe("the kubelet's non-root rule", () => {
+  it.each([
+    ["go-httpbin v2.18.3 runs as root: refused", deploy("docker.io/mccutchen/go-httpbin:v2.18.3", { runAsNonRoot: true }), /image will run as root/],
+    ["a named image user cannot be verified: refused", deploy("docker.io/curlimages/curl:8.15.0", { runAsNonRoot: true }), /non-numeric user \(curl_user\)/],
+    ["runAsUser 0 with runAsNonRoot: refused", deploy("docker.io/curlimages/curl:8.15.0", { runAsNonRoot: true, runAsUser: 0 }), /runAsUser 0/],
+    ["an image we do not know: named", deploy("example.com/unknown:1", { runAsNonRoot: true }), /not in IMAGE_USERS/],
+  ])("%s", (_name, obj, want) => {
+    expect(nonRootProblems([obj]).join("\n")).toMatch(want);
+  });
+
+  it.each([
+    ["an explicit non-root uid", deploy("docker.io/mccutchen/go-httpbin:v2.18.3", { runAsNonRoot: true, runAsUser: 65532 })],
+    ["the pod-level uid", deploy("docker.io/curlimages/curl:8.15.0", { runAsNonRoot: true }, { runAsUser: 100 })],
+    ["a numeric image user", deploy("ambient-lab/control-plane:0.1.0", { runAsNonRoot: true })],
+    ["no runAsNonRoot at all", deploy("docker.io/mccutchen/go-httpbin:v2.18.3", {})],
+  ])("passes: %s", (_name, obj) => {
+    expect(nonRootProblems([obj])).toEqual([]);
+  });
+
+  it("every pod the rendered install creates would start (issue 10, problem 1: httpbin)", () => {
+    const tree = renderGitOpsTree({
+      repoURL: "https://example.com/ambient-lab.git",
+      revision: "main",
+      path: "deploy",
+      versions: { gatewayApi: "v1.3.0", certManager: "v1.18.2", kubePrometheusStack: "75.15.1" },
+      mesh: { namespace: "istio-system", trustDomain: "cluster.local", logLevel: "info", images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" }, pullPolicy: "IfNotPresent" },
+      benchmark: { modes: ["baseline", "sidecar", "ambient", "waypoint"], settings: { rate: 100, duration: "30s", connections: 10, payloadBytes: 1024, k6Version: "1.2.3" }, script: "export default function () {}\n" },
+    });
+    const objects = [...tree.entries()].filter(([p]) => p.endsWith(".yaml") && !p.startsWith("flux/") && !p.startsWith("argocd/")).flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJS() as KubeObject));
+    expect(objects.filter((o) => o.kind === "Deployment").length).toBeGreaterThan(3);
+    expect(nonRootProblems(objects)).toEqual([]);
+  });
+});

@@ -1,0 +1,76 @@
+// What the kubelet would refuse, as checks on the objects we render (no kubelet runs here). Today: the
+// non-root rule. With runAsNonRoot: true and no runAsUser, the kubelet reads the image's USER: a numeric
+// non-zero uid passes, root fails ("container has runAsNonRoot and image will run as root"), and a user
+// *name* fails too ("image has non-numeric user, cannot verify user is non-root"): the pod never starts
+// (CreateContainerConfigError). So every image we run is listed here with the USER its config declares.
+import type { KubeObject } from "./mesh.ts";
+
+/**
+ * The USER of each image's config ("" = unset, so root), by repository; tags where it changed matter and
+ * are written out. Sources: each image's Dockerfile at that tag (mesh/Dockerfile for ours).
+ */
+export const IMAGE_USERS: ReadonlyArray<{ image: RegExp; user: string; source: string }> = [
+  // go-httpbin became non-root (USER 65532) in v2.19; v2.18 and earlier run as root.
+  { image: /^(docker\.io\/)?mccutchen\/go-httpbin:v2\.(1[0-8]|[0-9])\./, user: "", source: "go-httpbin Dockerfile before v2.19" },
+  { image: /^(docker\.io\/)?curlimages\/curl:/, user: "curl_user", source: "curlimages/curl Dockerfile (USER curl_user, uid 100)" },
+  { image: /^(docker\.io\/)?grafana\/k6:/, user: "k6", source: "grafana/k6 Dockerfile (USER k6, uid 12345)" },
+  // Ours: mesh/Dockerfile's control-plane and waypoint targets say USER 1337:1337; ztunnel runs as root.
+  { image: /(^|\/)(ambient-lab\/)?(control-plane|waypoint)[:@]/, user: "1337:1337", source: "mesh/Dockerfile" },
+  { image: /(^|\/)(ambient-lab\/)?ztunnel[:@]/, user: "", source: "mesh/Dockerfile (installs nftables rules: root, NET_ADMIN)" },
+];
+
+export function imageUser(image: string): string | undefined {
+  return IMAGE_USERS.find((x) => x.image.test(image))?.user;
+}
+
+interface SecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+}
+interface Container {
+  name: string;
+  image?: string;
+  securityContext?: SecurityContext;
+}
+interface PodSpec {
+  securityContext?: SecurityContext;
+  containers?: Container[];
+  initContainers?: Container[];
+}
+
+/** The pod spec of a Pod, or of a workload's pod template. */
+function podSpecOf(o: KubeObject): PodSpec | undefined {
+  const spec = (o as { spec?: Record<string, unknown> }).spec;
+  if (!spec) return undefined;
+  if (o.kind === "Pod") return spec as PodSpec;
+  if (o.kind === "CronJob") return ((spec.jobTemplate as { spec?: { template?: { spec?: PodSpec } } } | undefined)?.spec?.template?.spec);
+  return (spec.template as { spec?: PodSpec } | undefined)?.spec;
+}
+
+/** Every container the kubelet would refuse to start under the non-root rule, with the kubelet's reason. */
+export function nonRootProblems(objects: readonly KubeObject[]): string[] {
+  const problems: string[] = [];
+  for (const o of objects) {
+    const pod = podSpecOf(o);
+    if (!pod) continue;
+    const where = `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata?.name}`;
+    for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+      const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot ?? false;
+      const uid = c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
+      if (!nonRoot) continue;
+      if (uid !== undefined) {
+        if (uid === 0) problems.push(`${where} container ${c.name}: runAsNonRoot with runAsUser 0`);
+        continue;
+      }
+      const user = imageUser(String(c.image ?? ""));
+      if (user === undefined) {
+        problems.push(`${where} container ${c.name}: image ${c.image} is not in IMAGE_USERS; add its USER (or set runAsUser)`);
+        continue;
+      }
+      const name = user.split(":")[0]!;
+      if (name === "" || name === "0" || name === "root") problems.push(`${where} container ${c.name}: container has runAsNonRoot and image will run as root (${c.image}); set runAsUser`);
+      else if (!/^\d+$/.test(name)) problems.push(`${where} container ${c.name}: image has non-numeric user (${name}), cannot verify user is non-root (${c.image}); set runAsUser`);
+    }
+  }
+  return problems;
+}
