@@ -37,6 +37,14 @@ describe("KindCluster", () => {
     expect(registered.some((r) => r.type === "pulumi:providers:kubernetes" && r.name === "kind-provider")).toBe(true);
   });
 
+  it("hands out its name only as an output of the create command (issue 10, problem 2)", async () => {
+    const k = new mod.KindCluster("kind-order", { workers: 1 });
+    // The resources an Output carries become the dependencies of whatever takes it as an input.
+    const deps = await (k.name as unknown as { resources(): Promise<Set<{ urn: { promise(): Promise<string> } }>> }).resources();
+    const urns = await Promise.all([...deps].map((r) => r.urn.promise()));
+    expect(urns.some((u) => u.endsWith("::kind-order-create"))).toBe(true);
+  });
+
   it("refuses bad arguments with a ResourceError naming them", () => {
     expect(() => new mod.KindCluster("bad", { workers: 0 })).toThrow(/workers must be 1..10, got 0/);
     expect(() => new mod.KindCluster("bad2", { nodeImage: "kindest/node:latest" })).toThrow(/must be pinned/);

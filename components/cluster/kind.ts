@@ -44,7 +44,9 @@ export class KindCluster extends pulumi.ComponentResource {
       { create: `kind get kubeconfig --name ${clusterName}`, triggers: [cluster.id] },
       { parent: this, dependsOn: [cluster], additionalSecretOutputs: ["stdout"] },
     );
-    this.name = pulumi.output(clusterName);
+    // Derived from the create command, so everything that uses the name (kind load docker-image) runs
+    // after the cluster exists: a plain string would let a cached build's load race "no nodes found".
+    this.name = cluster.id.apply(() => clusterName);
     this.kubeconfig = pulumi.secret(kubeconfig.stdout);
     this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig }, { parent: this });
     this.registerOutputs({ name: this.name, kubeconfig: this.kubeconfig });
