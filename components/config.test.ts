@@ -35,3 +35,14 @@ describe("stack config", () => {
     expect(() => parseStackConfig({ cluster: { provider: "eks", eks: { minNodes: 4, desiredNodes: 3, maxNodes: 5 } } })).toThrow(/minNodes \(4\) <= desiredNodes \(3\) <= maxNodes \(5\)/);
   });
 });
+
+describe("the kind cluster of a stack file (cleanup reads it; issue 10, problem 7)", () => {
+  it("comes from ambient-lab:cluster, with the schema's default, and only for kind stacks", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { kindClusterNameOf } = await import("./config.ts");
+    expect(kindClusterNameOf(readFileSync(new URL("../Pulumi.dev.yaml", import.meta.url), "utf8"))).toBe("ambient-lab");
+    expect(kindClusterNameOf("config:\n  ambient-lab:cluster:\n    provider: kind\n    kind: { name: lab-2 }\n")).toBe("lab-2");
+    expect(kindClusterNameOf("config:\n  ambient-lab:cluster:\n    provider: kind\n")).toBe("ambient-lab");
+    expect(kindClusterNameOf(readFileSync(new URL("../Pulumi.eks.yaml", import.meta.url), "utf8"))).toBeUndefined();
+  });
+});

@@ -1,6 +1,7 @@
 // The stack's configuration, typed and validated at start. Every problem is reported at once, each with
 // the key (as `pulumi config set` spells it) and what it accepts. Pure: index.ts reads pulumi.Config.
 import { z } from "zod";
+import { parse as parseYaml } from "yaml";
 
 const PROJECT = "ambient-lab";
 
@@ -90,4 +91,17 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     );
   }
   return r.data;
+}
+
+/**
+ * The kind cluster a stack file (Pulumi.<stack>.yaml) describes, for tools that run without the Pulumi
+ * engine (cleanup): its `ambient-lab:cluster` key through the same schema, so defaults agree.
+ * Undefined for a stack that is not on kind.
+ */
+export function kindClusterNameOf(stackFile: string): string | undefined {
+  const doc = (parseYaml(stackFile) ?? {}) as { config?: Record<string, unknown> };
+  const cluster = doc.config?.["ambient-lab:cluster"];
+  if (cluster === undefined) return undefined;
+  const parsed = parseStackConfig({ cluster });
+  return parsed.cluster.provider === "kind" ? parsed.cluster.kind.name : undefined;
 }

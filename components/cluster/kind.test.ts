@@ -34,7 +34,9 @@ describe("KindCluster", () => {
     expect(create.inputs.create).toBe("kind create cluster --name ambient-lab --config - --wait 120s");
     expect(create.inputs.delete).toBe("kind delete cluster --name ambient-lab");
     expect(String(create.inputs.stdin)).toContain("kind: Cluster");
-    expect(registered.some((r) => r.type === "pulumi:providers:kubernetes" && r.name === "kind-provider")).toBe(true);
+    const provider = registered.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === "kind-provider");
+    // A cluster deleted outside Pulumi must not wedge `task cleanup` (issue 10, problem 7).
+    expect(provider?.inputs.deleteUnreachable).toBe("true");
   });
 
   it("hands out its name only as an output of the create command (issue 10, problem 2)", async () => {

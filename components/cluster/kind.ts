@@ -48,7 +48,10 @@ export class KindCluster extends pulumi.ComponentResource {
     // after the cluster exists: a plain string would let a cached build's load race "no nodes found".
     this.name = cluster.id.apply(() => clusterName);
     this.kubeconfig = pulumi.secret(kubeconfig.stdout);
-    this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig }, { parent: this });
+    // deleteUnreachable: when the kind cluster is already gone (deleted by hand, Docker restarted), its
+    // objects are gone with it; destroy drops them from the state instead of failing on every one and
+    // leaving the stack wedged.
+    this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, deleteUnreachable: true }, { parent: this });
     this.registerOutputs({ name: this.name, kubeconfig: this.kubeconfig });
   }
 }
