@@ -8,7 +8,7 @@ const log = readFileSync(join(import.meta.dirname, "..", "..", "mesh", "manifest
 const registered = installMocks({
   outputs: (type, name) => {
     if (type !== "command:local:Command") return undefined;
-    const mode = /(?:bench|mon)-(\w+)-results/.exec(name)?.[1];
+    const mode = /-(\w+)-results$/.exec(name)?.[1];
     if (mode) return { stdout: log.replace('"mode":"ambient"', `"mode":"${mode}"`) };
     if (name.endsWith("-usage")) return { stdout: `${promResponse("0.12")}\n${promResponse("73400320")}\n` };
     return undefined;
@@ -47,6 +47,17 @@ describe("Benchmark component", () => {
     expect(results.ambient).toMatchObject({ proxyCpuCores: 0.12, proxyMemoryMb: 70 });
     const usage = registered.find((r) => r.name === "mon-ambient-usage")!;
     expect(String(usage.inputs.create)).toContain("/api/v1/namespaces/monitoring/services/kps-prometheus:9090/proxy/api/v1/query?query=sum(rate(container_cpu_usage_seconds_total");
+  });
+
+  it("reads results back again whenever what runs changes, and never leaves a Job for a TTL to delete (issue 10, problem 5)", async () => {
+    const make = (name: string, rate: number) => new mod.Benchmark(name, { modes: ["ambient"], rate, duration: "60s", connections: 4, payloadBytes: 1024, k6Version: "1.1.0", kubeconfig: "apiVersion: v1" });
+    await Promise.all([valueOf(make("r1", 1000).results), valueOf(make("r2", 1000).results), valueOf(make("r3", 500).results)]);
+    const trigger = (n: string) => JSON.stringify(registered.find((r) => r.name === `${n}-ambient-results`)!.inputs.triggers);
+    expect(trigger("r1")).toBe(trigger("r2"));
+    expect(trigger("r1")).not.toBe(trigger("r3"));
+    expect(trigger("r1")).not.toContain("k6-ambient"); // not the Job's id, which is the same every run
+    const job = registered.find((r) => r.name === "r1-ambient-job")!;
+    expect((job.inputs.spec as Record<string, unknown>).ttlSecondsAfterFinished).toBeUndefined();
   });
 
   it("refuses an empty mode list", () => {

@@ -3,6 +3,7 @@
 // exported per mode: achieved rate, p50/p90/p95/p99, error rate, and (with monitoring) the ztunnels'
 // CPU and memory during the run, queried from Prometheus through the API server's service proxy.
 import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -60,7 +61,11 @@ export class Benchmark extends pulumi.ComponentResource {
     for (const mode of args.modes) {
       const ns = MODE_NAMESPACES[mode];
       const cm = new k8s.core.v1.ConfigMap(`${name}-${mode}-script`, scriptConfigMap(ns, SCRIPT) as never, { parent: this, dependsOn: previous });
-      const job = new k8s.batch.v1.Job(`${name}-${mode}-job`, benchmarkJob(mode, args, args.sidecar) as never, { parent: this, dependsOn: [cm], customTimeouts: { create: "30m" } });
+      const spec = benchmarkJob(mode, args, args.sidecar, {});
+      // A Job's template is immutable and its name fixed: a changed run replaces it, deleting the old one first.
+      const job = new k8s.batch.v1.Job(`${name}-${mode}-job`, spec as never, { parent: this, dependsOn: [cm], customTimeouts: { create: "30m" }, deleteBeforeReplace: true });
+      // The results follow what ran: the Job's content and the script, not its id (the same ns/name every run).
+      const runKey = (pulumi.output(spec as Record<string, unknown>) as pulumi.Output<unknown>).apply((j: unknown) => createHash("sha256").update(JSON.stringify(j)).update(SCRIPT).digest("hex"));
       const jobName = `k6-${mode}`;
       // The Job runs for the benchmark's duration; wait for it, then read its log (the summary line).
       const readback = new command.local.Command(
@@ -72,7 +77,7 @@ export class Benchmark extends pulumi.ComponentResource {
             `kubectl --kubeconfig "$f" -n ${ns} logs job/${jobName}; rc=$?; rm -f "$f"; exit $rc`,
           ].join(" && "),
           environment: { KUBECONFIG_DATA: args.kubeconfig },
-          triggers: [job.id],
+          triggers: [runKey],
         },
         { parent: this, dependsOn: [job] },
       );
@@ -88,7 +93,7 @@ export class Benchmark extends pulumi.ComponentResource {
             // Right after the run, so the window covers it; one JSON response per line.
             create: pulumi.interpolate`f=$(mktemp) && printf "%s" "$KUBECONFIG_DATA" > "$f" && kubectl --kubeconfig "$f" get --raw '${path(q.cpuCores)}' && echo && kubectl --kubeconfig "$f" get --raw '${path(q.memoryBytes)}'; rc=$?; rm -f "$f"; exit $rc`,
             environment: { KUBECONFIG_DATA: args.kubeconfig },
-            triggers: [job.id],
+            triggers: [runKey],
           },
           { parent: this, dependsOn: [readback] },
         );

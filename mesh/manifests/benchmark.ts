@@ -16,13 +16,18 @@ export interface BenchSettings {
 
 export const SCRIPT_CONFIGMAP = "ambient-lab-k6";
 
-/** The sidecar mode's Job gets the sidecar too (a native sidecar, so the Job still completes). */
-export function benchmarkJob<I = string>(mode: BenchMode, s: BenchSettings, sidecar?: SidecarOptions<I>): KubeObject {
-  const job = plainJob(mode, s);
+/**
+ * The sidecar mode's Job gets the sidecar too (a native sidecar, so the Job still completes).
+ * `ttlSecondsAfterFinished` is for Jobs applied by hand (the GitOps benchmark folder); a Job Pulumi
+ * manages must not have one: once the TTL deleted it, a refresh would see it gone and the next `up`
+ * would rerun the benchmark without being asked.
+ */
+export function benchmarkJob<I = string>(mode: BenchMode, s: BenchSettings, sidecar?: SidecarOptions<I>, opts: { ttlSecondsAfterFinished?: number } = { ttlSecondsAfterFinished: 3600 }): KubeObject {
+  const job = plainJob(mode, s, opts.ttlSecondsAfterFinished);
   return mode === "sidecar" && sidecar ? injectSidecar(job, sidecar) : job;
 }
 
-function plainJob(mode: BenchMode, s: BenchSettings): KubeObject {
+function plainJob(mode: BenchMode, s: BenchSettings, ttl: number | undefined): KubeObject {
   const ns = MODE_NAMESPACES[mode];
   return {
     apiVersion: "batch/v1",
@@ -31,7 +36,7 @@ function plainJob(mode: BenchMode, s: BenchSettings): KubeObject {
     spec: {
       // One run, no retries: a failed benchmark is reported, not silently repeated.
       backoffLimit: 0,
-      ttlSecondsAfterFinished: 3600,
+      ...(ttl !== undefined ? { ttlSecondsAfterFinished: ttl } : {}),
       template: {
         metadata: { labels: { app: "k6", "ambient-lab.io/benchmark": mode } },
         spec: {
