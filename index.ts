@@ -26,7 +26,7 @@ if (config.cluster.provider === "kind") {
   const awsProvider = new aws.Provider("aws", { region: e.region as aws.Region });
   const eks = new EksCluster(
     "eks",
-    { instanceType: e.instanceType, desiredNodes: e.desiredNodes, minNodes: e.minNodes, maxNodes: e.maxNodes, kubernetesVersion: e.kubernetesVersion, repositories: [...IMAGE_TARGETS] },
+    { clusterName: e.name, instanceType: e.instanceType, desiredNodes: e.desiredNodes, minNodes: e.minNodes, maxNodes: e.maxNodes, kubernetesVersion: e.kubernetesVersion, repositories: [...IMAGE_TARGETS] },
     { providers: { aws: awsProvider } },
   );
   images = new MeshImages("images", { tag: config.mesh.imageTag, registry: { repositoryPrefix: eks.registryPrefix, auth: eks.registryAuth } }, { dependsOn: [eks] });

@@ -13,6 +13,8 @@ const kind = z.strictObject({
 });
 
 const eks = z.strictObject({
+  // The EKS cluster's name and the ECR repositories' prefix: ECR needs lowercase.
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and -, at most 63 (it prefixes the ECR repositories)").default("ambient-lab"),
   region: z.string().regex(/^[a-z]{2}-[a-z]+-\d$/, "must be an AWS region such as us-east-1").default("us-east-1"),
   instanceType: z.string().default("t3.medium"),
   // A t3.medium holds 17 pods; three nodes fit the mesh, monitoring, samples and the load generator.

@@ -8,12 +8,13 @@ import { commandStdout, EKS_CALLS, installMocks, settle, valueOf as value } from
 
 const registered = installMocks({
   stack: "eks",
-  outputs: (type, name) => {
+  outputs: (type, name, inputs) => {
     if (type === "command:local:Command") return { stdout: commandStdout(name) };
     return (
       {
         "awsx:ec2:Vpc": { vpcId: "vpc-1", publicSubnetIds: ["a"], privateSubnetIds: ["b"] },
-        "eks:index:Cluster": { kubeconfigJson: "{}", eksCluster: { name: "eks-cluster" } },
+        // The provider's real naming: the `name` input, else autonaming "<resource>-eksCluster-<8 hex>".
+        "eks:index:Cluster": { kubeconfigJson: "{}", eksCluster: { name: inputs.name ?? `${name}-eksCluster-0123abcd` } },
         "docker-build:index:Image": { digest: "sha256:abcd" },
       } as Record<string, Record<string, unknown>>
     )[type];
@@ -31,13 +32,13 @@ beforeAll(async () => {
 describe("the Pulumi program with the EKS example stack", () => {
   it("creates the EKS cluster, pushes the images to ECR and deploys them by digest", async () => {
     expect(program.clusterProvider).toBe("eks");
-    expect(await value(program.meshImages.ztunnel)).toBe("123456789012.dkr.ecr.us-east-1.amazonaws.com/eks-cluster/ztunnel@sha256:abcd");
+    expect(await value(program.meshImages.ztunnel)).toBe("123456789012.dkr.ecr.us-east-1.amazonaws.com/ambient-lab/ztunnel@sha256:abcd");
     await settle(150);
     const types = registered.map((r) => r.type);
     for (const t of ["ambient-lab:cluster:EksCluster", "ambient-lab:images:MeshImages", "ambient-lab:mesh:Mesh", "pulumi:providers:aws"]) expect(types).toContain(t);
     expect(registered.find((r) => r.type === "pulumi:providers:aws")?.inputs.region).toBe("us-east-1");
     const ds = registered.find((r) => r.type === "kubernetes:apps/v1:DaemonSet")!;
     const c = (ds.inputs.spec as { template: { spec: { containers: Array<{ image: string; imagePullPolicy: string }> } } }).template.spec.containers[0]!;
-    expect(c).toMatchObject({ image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/eks-cluster/ztunnel@sha256:abcd", imagePullPolicy: "IfNotPresent" });
+    expect(c).toMatchObject({ image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/ambient-lab/ztunnel@sha256:abcd", imagePullPolicy: "IfNotPresent" });
   });
 });

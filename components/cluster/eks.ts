@@ -20,6 +20,19 @@ export interface EksClusterArgs {
   kubernetesVersion?: string;
   /** ECR repositories to create (one per image). Default none. */
   repositories?: string[];
+  /** The EKS cluster's name, also the ECR repositories' prefix: lowercase. Default "ambient-lab". */
+  clusterName?: string;
+}
+
+/**
+ * ECR's repository name rule: lowercase, 2..256 characters, components of [a-z0-9] separated by one of
+ * . _ - and joined by /. Returns the problem, or undefined. (An auto-named EKS cluster is
+ * "<name>-eksCluster-0123abcd": its capital C broke the first repository.)
+ */
+export function ecrRepositoryNameProblem(repo: string): string | undefined {
+  if (repo.length < 2 || repo.length > 256) return `ECR repository name "${repo}" must be 2..256 characters`;
+  if (!/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(repo)) return `ECR repository name "${repo}" must be lowercase letters and digits separated by . _ - and /`;
+  return undefined;
 }
 
 const NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"];
@@ -39,11 +52,20 @@ export class EksCluster extends pulumi.ComponentResource {
     const max = args.maxNodes ?? 5;
     if (!(min <= desired && desired <= max)) throw new pulumi.ResourceError(`node counts must satisfy minNodes (${min}) <= desiredNodes (${desired}) <= maxNodes (${max})`, this);
     const tags = { "ambient-lab/cluster": name };
+    const clusterName = args.clusterName ?? "ambient-lab";
+    // EKS allows up to 100 of [A-Za-z0-9_-]; it also prefixes the ECR repositories, which need lowercase.
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(clusterName)) throw new pulumi.ResourceError(`clusterName "${clusterName}" must be lowercase letters, digits and -, at most 63 (it names the ECR repositories too)`, this);
+    for (const repo of args.repositories ?? []) {
+      const problem = ecrRepositoryNameProblem(`${clusterName}/${repo}`);
+      if (problem) throw new pulumi.ResourceError(problem, this);
+    }
 
     const vpc = new awsx.ec2.Vpc(`${name}-vpc`, { numberOfAvailabilityZones: 2, natGateways: { strategy: awsx.ec2.NatGatewayStrategy.Single }, tags }, { parent: this });
     const cluster = new eks.Cluster(
       name,
       {
+        // Named, not auto-named ("<name>-eksCluster-0123abcd"): the name is an ECR prefix and must be lowercase.
+        name: clusterName,
         vpcId: vpc.vpcId,
         publicSubnetIds: vpc.publicSubnetIds,
         privateSubnetIds: vpc.privateSubnetIds,
@@ -88,12 +110,13 @@ export class EksCluster extends pulumi.ComponentResource {
       { parent: this },
     );
     for (const repo of args.repositories ?? []) {
-      new aws.ecr.Repository(`${name}-${repo}`, { name: pulumi.interpolate`${cluster.eksCluster.name}/${repo}`, imageTagMutability: "IMMUTABLE", forceDelete: true, tags }, { parent: this });
+      // MUTABLE: images are deployed by digest, and a rebuild pushes the same tag again (IMMUTABLE refuses it).
+      new aws.ecr.Repository(`${name}-${repo}`, { name: `${clusterName}/${repo}`, imageTagMutability: "MUTABLE", forceDelete: true, tags }, { parent: this });
     }
     const identity = aws.getCallerIdentityOutput({}, { parent: this });
     const region = aws.getRegionOutput({}, { parent: this });
     this.name = cluster.eksCluster.name;
-    this.registryPrefix = pulumi.interpolate`${identity.accountId}.dkr.ecr.${region.region}.amazonaws.com/${cluster.eksCluster.name}`;
+    this.registryPrefix = pulumi.interpolate`${identity.accountId}.dkr.ecr.${region.region}.amazonaws.com/${clusterName}`;
     const token = aws.ecr.getAuthorizationTokenOutput({}, { parent: this });
     this.registryAuth = pulumi.secret(pulumi.all([token.proxyEndpoint, token.userName, token.password]).apply(([address, username, password]) => ({ address, username, password })));
     this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
