@@ -15,7 +15,7 @@ const tree = renderGitOpsTree({
   benchmark: { modes: ["baseline", "ambient"], settings: { rate: 100, duration: "30s", connections: 10, payloadBytes: 1024, k6Version: "1.2.3" }, script: "export default function () {}\n" },
 });
 
-type Doc = { kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec: Record<string, unknown> };
+type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec: Record<string, unknown> };
 const docs = (p: string): Doc[] => parseAllDocuments(tree.get(p)!).map((d) => d.toJS() as Doc);
 const APPS = ["mesh-crds", "mesh-ca", "mesh", "monitoring", "samples", "benchmark", "flux/releases/cert-manager", "flux/releases/kube-prometheus-stack"];
 
@@ -51,7 +51,8 @@ describe("GitOps tree", () => {
     const kustomizations = new Map<string, { deps: string[]; file: string }>();
     for (const [p] of tree) {
       if (!p.startsWith("flux/") || p.startsWith("flux/releases/")) continue;
-      for (const d of docs(p)) if (d.kind === "Kustomization") kustomizations.set(d.metadata.name, { deps: ((d.spec.dependsOn ?? []) as Array<{ name: string }>).map((x) => x.name), file: p.slice(5) });
+      // Flux's Kustomizations, not kustomize's own kustomization.yaml.
+      for (const d of docs(p)) if (d.kind === "Kustomization" && d.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) kustomizations.set(d.metadata.name, { deps: ((d.spec.dependsOn ?? []) as Array<{ name: string }>).map((x) => x.name), file: p.slice(5) });
     }
     const wave = (file: string) => Number(docs(`argocd/${file}`)[0]!.metadata.annotations!["argocd.argoproj.io/sync-wave"]);
     let edges = 0;
@@ -72,6 +73,18 @@ describe("GitOps tree", () => {
     expect(tree.has("mesh-ca/namespace-istio-system.yaml")).toBe(true);
     expect([...tree.keys()].filter((p) => p.startsWith("mesh/namespace-"))).toEqual([]);
     expect([...tree.values()].some((c) => /kind: Secret\b/.test(c))).toBe(false);
+  });
+
+  it("ArgoCD apps retry, CRDs are never pruned by either tool, and Flux's root applies each release once (issue 10, problem 8)", () => {
+    const argo = [...tree.keys()].filter((p) => p.startsWith("argocd/")).map((p) => docs(p)[0]!);
+    for (const app of [...argo, docs("root-app.yaml")[0]!]) expect((app.spec.syncPolicy as { retry?: { limit: number } }).retry?.limit, app.metadata.name).toBeGreaterThan(0);
+    expect(docs("argocd/gateway-api-crds.yaml")[0]!.spec.syncPolicy).toMatchObject({ automated: { prune: false } });
+    const fluxCrds = docs("flux/gateway-api-crds.yaml").find((d) => d.kind === "Kustomization")!;
+    expect(fluxCrds.spec.prune).toBe(false);
+    // flux/ as a bootstrap path: kustomize builds what its kustomization.yaml lists, releases/ only through their Kustomizations.
+    const k = parse(tree.get("flux/kustomization.yaml")!) as { resources: string[] };
+    expect(k.resources).toEqual([...tree.keys()].filter((p) => /^flux\/[^/]+\.yaml$/.test(p) && p !== "flux/kustomization.yaml").map((p) => p.slice(5)).sort());
+    expect(k.resources.some((r) => r.includes("releases"))).toBe(false);
   });
 
   it("renders the PodMonitors and dashboard after kube-prometheus-stack, and the benchmark as a folder applied by hand", () => {

@@ -69,6 +69,8 @@ interface Upstream {
   flux: KubeObject[];
   /** Flux objects in their own folder (flux/releases/<name>), applied by a Kustomization that waits for them. */
   fluxRelease?: KubeObject[];
+  /** Whether ArgoCD may prune what this app created (false for CRDs, as Flux does). Default true. */
+  prune?: boolean;
 }
 
 const FLUX_NS = "flux-system";
@@ -103,6 +105,8 @@ function upstreams(o: GitOpsOptions): Upstream[] {
     {
       name: "gateway-api-crds",
       wave: -2,
+      // Never pruned, by ArgoCD or Flux alike: deleting a CRD deletes every Gateway and HTTPRoute with it.
+      prune: false,
       namespace: "default",
       argoSource: { repoURL: "https://github.com/kubernetes-sigs/gateway-api.git", targetRevision: o.versions.gatewayApi, path: "config/crd/standard" },
       flux: [
@@ -120,7 +124,14 @@ function upstreams(o: GitOpsOptions): Upstream[] {
   ];
 }
 
-function argoApplication(name: string, wave: number, source: Record<string, unknown>, namespace: string, extraSyncOptions: string[] = []): KubeObject {
+/**
+ * Waves order Applications only while ArgoCD has a health check for Application (removed in 1.8), so an
+ * app may sync before the CRDs it needs exist: `retry` makes it try again until they do, instead of
+ * failing once and staying failed.
+ */
+const ARGO_RETRY = { limit: 10, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } };
+
+function argoApplication(name: string, wave: number, source: Record<string, unknown>, namespace: string, extraSyncOptions: string[] = [], prune = true): KubeObject {
   return {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Application",
@@ -130,7 +141,7 @@ function argoApplication(name: string, wave: number, source: Record<string, unkn
       source,
       // Objects carry their own namespaces; this is only the default for any that do not.
       destination: { server: "https://kubernetes.default.svc", namespace },
-      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ["CreateNamespace=true", "ServerSideApply=true", ...extraSyncOptions] },
+      syncPolicy: { automated: { prune, selfHeal: true }, syncOptions: ["CreateNamespace=true", "ServerSideApply=true", ...extraSyncOptions], retry: ARGO_RETRY },
     },
   };
 }
@@ -177,7 +188,7 @@ export function renderGitOpsTree(o: GitOpsOptions): Map<string, string> {
     files.set(`flux/${app.name}.yaml`, yaml(fluxKustomization(app.name, `./${o.path}/${app.name}`, app.dependsOn)));
   }
   for (const u of upstreams(o)) {
-    files.set(`argocd/${u.name}.yaml`, yaml(argoApplication(u.name, u.wave, u.argoSource, u.namespace)));
+    files.set(`argocd/${u.name}.yaml`, yaml(argoApplication(u.name, u.wave, u.argoSource, u.namespace, [], u.prune ?? true)));
     const docs = [...u.flux];
     if (u.fluxRelease) {
       writeFolder(files, `flux/releases/${u.name}`, u.fluxRelease);
@@ -185,6 +196,10 @@ export function renderGitOpsTree(o: GitOpsOptions): Map<string, string> {
     }
     files.set(`flux/${u.name}.yaml`, docs.map((d) => yaml(d)).join("---\n"));
   }
+  // Flux pointed at flux/ (a bootstrap path) would otherwise build every YAML below it, releases/ too,
+  // and apply each HelmRelease twice: directly and through its Kustomization. This lists the top level only.
+  const fluxTop = [...files.keys(), "flux/source.yaml"].filter((p) => /^flux\/[^/]+\.yaml$/.test(p)).map((p) => p.slice("flux/".length));
+  files.set("flux/kustomization.yaml", yaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [...new Set(fluxTop)].sort() }));
   files.set(
     "flux/source.yaml",
     yaml({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "ambient-lab", namespace: FLUX_NS }, spec: { interval: "5m", url: o.repoURL, ref: { branch: o.revision } } }),
