@@ -22,6 +22,24 @@ const TYPES: Record<string, Ctor> = {
   "apiextensions.k8s.io/v1/CustomResourceDefinition": k8s.apiextensions.v1.CustomResourceDefinition,
 };
 
+/**
+ * What Pulumi must wait for before it counts an object as created, beyond its built-in await logic
+ * (which knows Deployments and Jobs but not custom resources): the mesh CA Certificate being Ready
+ * (without it the control plane starts with a root of its own, which changes on every restart), an
+ * issuer being Ready, and a waypoint Gateway being Programmed (before the waypoint benchmark runs).
+ * pulumi-kubernetes reads `pulumi.com/waitFor` (4.18+); ArgoCD and Flux ignore it.
+ */
+export function awaitAnnotation(o: KubeObject): string | undefined {
+  if (o.apiVersion.startsWith("cert-manager.io/") && ["Certificate", "Issuer", "ClusterIssuer"].includes(o.kind)) return "condition=Ready";
+  if (o.apiVersion.startsWith("gateway.networking.k8s.io/") && o.kind === "Gateway") return "condition=Programmed";
+  return undefined;
+}
+
+function withAwait(o: KubeObject): KubeObject {
+  const wait = awaitAnnotation(o);
+  return wait ? { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, "pulumi.com/waitFor": wait } } } : o;
+}
+
 function resourceName(prefix: string, o: KubeObject): string {
   return `${prefix}-${o.kind.toLowerCase()}-${o.metadata.namespace ? `${o.metadata.namespace}-` : ""}${o.metadata.name}`;
 }
@@ -31,7 +49,7 @@ export function createObjects(prefix: string, objects: KubeObject[], parent: pul
   const out = new Map<string, pulumi.CustomResource>();
   const isFoundation = (o: KubeObject) => o.kind === "CustomResourceDefinition" || o.kind === "Namespace";
   const foundation: pulumi.Resource[] = [];
-  for (const o of [...objects.filter(isFoundation), ...objects.filter((x) => !isFoundation(x))]) {
+  for (const o of [...objects.filter(isFoundation), ...objects.filter((x) => !isFoundation(x))].map(withAwait)) {
     const key = `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
     const ctor = TYPES[`${o.apiVersion}/${o.kind}`];
     const opts: pulumi.CustomResourceOptions = { parent, dependsOn: isFoundation(o) ? extraDependsOn : [...foundation, ...extraDependsOn] };

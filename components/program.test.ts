@@ -44,6 +44,17 @@ describe("the Pulumi program with the dev stack", () => {
     expect(types()).toContain("kubernetes:apps/v1:DaemonSet");
   });
 
+  it("waits for what matters before going on (issue 10, problem 6): the mesh CA Ready, waypoint Gateways Programmed", async () => {
+    await settle();
+    const annotations = (r: { inputs: Record<string, unknown> }) => (r.inputs.metadata as { annotations?: Record<string, string> }).annotations ?? {};
+    const certificates = registered.filter((r) => r.type === "kubernetes:cert-manager.io/v1:Certificate");
+    expect(certificates.length).toBeGreaterThan(0);
+    for (const c of certificates) expect(annotations(c)["pulumi.com/waitFor"]).toBe("condition=Ready");
+    const gateways = registered.filter((r) => r.type === "kubernetes:gateway.networking.k8s.io/v1:Gateway");
+    expect(gateways.length).toBeGreaterThan(0);
+    for (const g of gateways) expect(annotations(g)["pulumi.com/waitFor"]).toBe("condition=Programmed");
+  });
+
   it("the EKS example stack's configuration is valid too", async () => {
     const { parseStackConfig } = await import("./config.ts");
     const eks = parse(readFileSync(join(import.meta.dirname, "..", "Pulumi.eks.yaml"), "utf8")) as { config: Record<string, unknown> };
