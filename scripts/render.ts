@@ -1,24 +1,27 @@
 #!/usr/bin/env node
-// npm run render [-- --out deploy --repo <url> --revision main --tag 0.1.0]: writes the GitOps tree.
+// npm run render -- --registry R [--repo URL --revision main --tag 0.1.0 --out deploy]: writes the GitOps tree.
+import { spawnSync } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseRenderArgs, RENDER_USAGE, RenderArgsError, type RenderArgs } from "../mesh/manifests/render-args.ts";
 import { parseStackConfig } from "../components/config.ts";
 import { renderGitOpsTree } from "../mesh/manifests/gitops.ts";
 
-const { values } = parseArgs({
-  options: {
-    out: { type: "string", default: "deploy" },
-    repo: { type: "string", default: "https://github.com/example/ambient-lab.git" },
-    revision: { type: "string", default: "main" },
-    tag: { type: "string", default: "0.1.0" },
-    "trust-domain": { type: "string", default: "cluster.local" },
-  },
-});
-if (values.tag === "latest") {
-  process.stderr.write("render: --tag must be pinned, not latest\n");
+let args: RenderArgs;
+try {
+  const remote = spawnSync("git", ["remote", "get-url", "origin"], { encoding: "utf8" });
+  const parsed = parseRenderArgs(process.argv.slice(2), remote.status === 0 ? remote.stdout.trim() : undefined);
+  if (parsed === "help") {
+    process.stdout.write(RENDER_USAGE);
+    process.exit(0);
+  }
+  args = parsed;
+} catch (err) {
+  if (!(err instanceof RenderArgsError)) throw err;
+  process.stderr.write(`render: ${err.message}\n\n${RENDER_USAGE}`);
   process.exit(2);
 }
+const values = { ...args, "trust-domain": args.trustDomain };
 const defaults = parseStackConfig({ cluster: { provider: "kind" } });
 const files = renderGitOpsTree({
   repoURL: values.repo,
@@ -30,7 +33,7 @@ const files = renderGitOpsTree({
     namespace: "istio-system",
     trustDomain: values["trust-domain"],
     logLevel: "info",
-    images: { controlPlane: `ambient-lab/control-plane:${values.tag}`, ztunnel: `ambient-lab/ztunnel:${values.tag}`, waypoint: `ambient-lab/waypoint:${values.tag}` },
+    images: { controlPlane: `${values.registry}/control-plane:${values.tag}`, ztunnel: `${values.registry}/ztunnel:${values.tag}`, waypoint: `${values.registry}/waypoint:${values.tag}` },
     pullPolicy: "IfNotPresent",
   },
   benchmark: {

@@ -7,14 +7,17 @@ import { validateObject } from "./validate.ts";
 const settings = { rate: 1000, duration: "60s", connections: 4, payloadBytes: 1024, k6Version: "1.1.0" };
 
 describe("benchmark manifests", () => {
-  it("one Job per mode, on the load-generator node, no retries, valid", () => {
+  it("one Job per mode, preferring the load-generator node, no retries, valid", () => {
     const job = benchmarkJob("ambient", settings);
     validateObject(job);
     validateObject(scriptConfigMap("ambient-demo", "export default function () {}"));
     expect(job.metadata.namespace).toBe("ambient-demo");
-    const spec = job.spec as { backoffLimit: number; template: { spec: { nodeSelector: Record<string, string>; containers: Array<{ image: string; env: Array<{ name: string; value: string }> }> } } };
+    const spec = job.spec as { backoffLimit: number; template: { spec: { nodeSelector?: Record<string, string>; affinity?: unknown; containers: Array<{ image: string; env: Array<{ name: string; value: string }> }> } } };
     expect(spec.backoffLimit).toBe(0);
-    expect(spec.template.spec.nodeSelector).toEqual({ "ambient-lab.io/role": "loadgen" });
+    // A preference, so the Job also schedules on clusters without our load-generator node (issue 10, problem 3).
+    expect(spec.template.spec.nodeSelector).toBeUndefined();
+    expect(JSON.stringify(spec.template.spec.affinity)).toMatch(/preferredDuringSchedulingIgnoredDuringExecution.*ambient-lab\.io\/role/);
+    expect(JSON.stringify(spec.template.spec.affinity)).not.toContain("requiredDuringScheduling");
     expect(spec.template.spec.containers[0]!.image).toBe("grafana/k6:1.1.0");
     expect(spec.template.spec.containers[0]!.env).toContainEqual({ name: "TARGET_URL", value: "http://httpbin.ambient-demo.svc.cluster.local:8000/bytes/1024" });
   });

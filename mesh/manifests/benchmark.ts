@@ -42,7 +42,9 @@ function plainJob(mode: BenchMode, s: BenchSettings, ttl: number | undefined): K
         spec: {
           restartPolicy: "Never",
           serviceAccountName: "sleep",
-          nodeSelector: { "ambient-lab.io/role": "loadgen" },
+          // Preferred, not required: our clusters have a tainted load-generator node (the toleration
+          // lets k6 on it); on any other cluster a required selector would leave the Job Pending forever.
+          affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: "ambient-lab.io/role", operator: "In", values: ["loadgen"] }] } }] } },
           tolerations: [{ key: "ambient-lab.io/loadgen", operator: "Equal", value: "true", effect: "NoSchedule" }],
           containers: [
             {

@@ -1,0 +1,58 @@
+// `npm run render`'s options, checked: the tree must point at images and a Git repository that exist, so
+// neither is ever invented. Pure (the git remote is passed in), so the rules are tested without a repo.
+import { parseArgs } from "node:util";
+
+export const RENDER_USAGE = `Usage: npm run render -- --registry REGISTRY [--repo URL] [--revision main] [--tag 0.1.0] [--out deploy] [--trust-domain cluster.local]
+  --registry   where the mesh images are pushed (for example ghcr.io/you/ambient-lab): the tree deploys
+               REGISTRY/control-plane, REGISTRY/ztunnel and REGISTRY/waypoint at --tag. Build and push them
+               first (README: GitOps).
+  --repo       the Git URL ArgoCD and Flux pull this tree from; default: this clone's 'origin' remote
+  --revision   branch ArgoCD and Flux follow (default main)
+  --tag        the images' tag, pinned (default 0.1.0; not latest)
+  --out        output directory (default deploy; it is replaced)
+`;
+
+export interface RenderArgs {
+  registry: string;
+  repo: string;
+  revision: string;
+  tag: string;
+  out: string;
+  trustDomain: string;
+}
+
+export class RenderArgsError extends Error {}
+
+/** Returns the options, "help", or throws RenderArgsError with what to fix. */
+export function parseRenderArgs(argv: string[], gitRemote: string | undefined): RenderArgs | "help" {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        registry: { type: "string" },
+        repo: { type: "string" },
+        revision: { type: "string", default: "main" },
+        tag: { type: "string", default: "0.1.0" },
+        out: { type: "string", default: "deploy" },
+        "trust-domain": { type: "string", default: "cluster.local" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    throw new RenderArgsError((err as Error).message);
+  }
+  if (values.help) return "help";
+  const problems: string[] = [];
+  const registry = String(values.registry ?? "").replace(/\/+$/, "");
+  if (!registry) problems.push("--registry is required: the images must come from a registry you pushed them to (e.g. --registry ghcr.io/you/ambient-lab)");
+  else if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/.test(registry)) problems.push(`--registry "${registry}" is not a registry path (lowercase host[:port]/path)`);
+  const repo = String(values.repo ?? gitRemote ?? "");
+  if (!repo) problems.push("--repo is required: this clone has no 'origin' remote to take it from, and ArgoCD and Flux need the URL they pull from");
+  else if (!/^(https:\/\/|ssh:\/\/|git@)/.test(repo)) problems.push(`--repo "${repo}" must be an https://, ssh:// or git@ URL`);
+  const tag = String(values.tag);
+  if (tag === "latest" || !/^[\w][\w.-]{0,127}$/.test(tag)) problems.push(`--tag "${tag}" must be a pinned image tag, not latest`);
+  if (problems.length) throw new RenderArgsError(problems.join("\n"));
+  return { registry, repo, revision: String(values.revision), tag, out: String(values.out), trustDomain: String(values["trust-domain"]) };
+}
