@@ -1,11 +1,13 @@
 // The Pulumi program: read and validate the configuration, create the components, export outputs.
 // Composition only; every object comes from a component, every component from pure functions.
 import * as aws from "@pulumi/aws";
+import { fileURLToPath } from "node:url";
 import { GatewayApiCrds } from "./components/addons/gateway-api.ts";
 import { CertManager, MeshCa, Monitoring } from "./components/addons/index.ts";
 import { Benchmark } from "./components/benchmark/index.ts";
 import { EksCluster } from "./components/cluster/eks.ts";
 import { KindCluster } from "./components/cluster/kind.ts";
+import { contentHash, hostPlatform } from "./components/images/content-tag.ts";
 import { IMAGE_TARGETS, MeshImages } from "./components/images/index.ts";
 import { Mesh } from "./components/mesh/index.ts";
 import { readStackConfig } from "./components/read-config.ts";
@@ -15,11 +17,12 @@ import { sidecarOptionsFor } from "./mesh/manifests/sidecar.ts";
 const config = readStackConfig();
 const MESH_NAMESPACE = "istio-system";
 
+const ROOT = fileURLToPath(new URL(".", import.meta.url));
 let cluster: KindCluster | EksCluster;
 let images: MeshImages;
 if (config.cluster.provider === "kind") {
   const kind = new KindCluster("kind", { name: config.cluster.kind.name, workers: config.cluster.kind.workers, nodeImage: config.cluster.kind.nodeImage });
-  images = new MeshImages("images", { tag: config.mesh.imageTag, kindCluster: kind.name });
+  images = new MeshImages("images", { tag: config.mesh.imageTag, kindCluster: kind.name, contentHash: contentHash(ROOT), hostPlatform: hostPlatform() });
   cluster = kind;
 } else {
   const e = config.cluster.eks;

@@ -19,9 +19,17 @@ describe("MeshImages", () => {
     expect(load.inputs.create).toBe("kind load docker-image ambient-lab/ztunnel:0.1.0 --name ambient-lab");
   });
 
-  it("registry: pushes and deploys by digest", async () => {
+  it("registry: pushes for amd64 and arm64 and deploys by digest", async () => {
     const images = new mod.MeshImages("reg", { tag: "0.1.0", registry: { repositoryPrefix: "123.dkr.ecr.us-east-1.amazonaws.com/ambient-lab" } });
     expect(await value(images.refs["control-plane"])).toBe("123.dkr.ecr.us-east-1.amazonaws.com/ambient-lab/control-plane@sha256:0123");
+    expect(registered.find((r) => r.name === "reg-ztunnel")!.inputs.platforms).toEqual(["linux/amd64", "linux/arm64"]);
+  });
+
+  it("kind: the tag carries the build inputs' hash and the host's platform, so changed code rolls out (issue 10, problem 9)", async () => {
+    const images = new mod.MeshImages("ck", { tag: "0.1.0", kindCluster: "ambient-lab", contentHash: "abc123def456", hostPlatform: "linux/arm64" });
+    expect(await value(images.refs.ztunnel)).toBe("ambient-lab/ztunnel:0.1.0-abc123def456");
+    expect(registered.find((r) => r.name === "ck-ztunnel")!.inputs.platforms).toEqual(["linux/arm64"]);
+    expect(registered.find((r) => r.name === "ck-ztunnel-load")!.inputs.create).toBe("kind load docker-image ambient-lab/ztunnel:0.1.0-abc123def456 --name ambient-lab");
   });
 
   it("refuses latest and ambiguous destinations", () => {

@@ -14,6 +14,13 @@ export type ImageTarget = (typeof IMAGE_TARGETS)[number];
 export interface MeshImagesArgs {
   /** Pinned tag (not "latest"). */
   tag: string;
+  /**
+   * kind: a hash of the build inputs (contentHash), appended to the tag so that changed code gets a new
+   * tag and rolls out (images there are never pulled). Ignored with a registry (deployed by digest).
+   */
+  contentHash?: string;
+  /** kind: the platform to build for, this machine's (hostPlatform). Registry builds are multi-arch. */
+  hostPlatform?: string;
   /** kind: load into this cluster's nodes. */
   kindCluster?: pulumi.Input<string>;
   /** A registry to push to (for example an ECR repository URL); images are then referenced by digest. */
@@ -29,6 +36,10 @@ export class MeshImages extends pulumi.ComponentResource {
     if (!/^[\w][\w.-]{0,127}$/.test(args.tag) || args.tag === "latest") throw new pulumi.ResourceError(`tag "${args.tag}" must be a pinned image tag, not latest`, this);
     if (!args.kindCluster === !args.registry) throw new pulumi.ResourceError("give exactly one of kindCluster (load into kind) or registry (push)", this);
     const refs = {} as Record<ImageTarget, pulumi.Output<string>>;
+    const tag = args.kindCluster && args.contentHash ? `${args.tag}-${args.contentHash}` : args.tag;
+    // A registry serves every architecture a cluster may have (EKS on Graviton, kind on an arm64 laptop);
+    // an image loaded into kind is built for the machine that runs it (the engine's image store is single-arch).
+    const platforms = args.registry ? ["linux/amd64", "linux/arm64"] : [args.hostPlatform ?? "linux/amd64"];
     for (const target of IMAGE_TARGETS) {
       const repo = args.registry ? pulumi.interpolate`${args.registry.repositoryPrefix}/${target}` : pulumi.output(`ambient-lab/${target}`);
       const image = new dockerbuild.Image(
@@ -37,8 +48,8 @@ export class MeshImages extends pulumi.ComponentResource {
           context: { location: ROOT },
           dockerfile: { location: `${ROOT}/mesh/Dockerfile` },
           target,
-          tags: [pulumi.interpolate`${repo}:${args.tag}`],
-          platforms: ["linux/amd64"],
+          tags: [pulumi.interpolate`${repo}:${tag}`],
+          platforms: platforms as dockerbuild.Platform[],
           buildOnPreview: false,
           push: args.registry !== undefined,
           // kind loads from the local Docker engine.
@@ -50,10 +61,10 @@ export class MeshImages extends pulumi.ComponentResource {
       if (args.kindCluster) {
         const loaded = new command.local.Command(
           `${name}-${target}-load`,
-          { create: pulumi.interpolate`kind load docker-image ${repo}:${args.tag} --name ${args.kindCluster}`, triggers: [image.digest] },
+          { create: pulumi.interpolate`kind load docker-image ${repo}:${tag} --name ${args.kindCluster}`, triggers: [image.digest] },
           { parent: this, dependsOn: [image] },
         );
-        refs[target] = pulumi.all([repo, loaded.id]).apply(([r]) => `${r}:${args.tag}`);
+        refs[target] = pulumi.all([repo, loaded.id]).apply(([r]) => `${r}:${tag}`);
       } else {
         refs[target] = pulumi.interpolate`${repo}@${image.digest}`;
       }
