@@ -3,7 +3,7 @@
 import * as aws from "@pulumi/aws";
 import { fileURLToPath } from "node:url";
 import { GatewayApiCrds } from "./components/addons/gateway-api.ts";
-import { CertManager, MeshCa, Monitoring } from "./components/addons/index.ts";
+import { CertManager, MeshCa, MetricsServer, Monitoring } from "./components/addons/index.ts";
 import { Benchmark } from "./components/benchmark/index.ts";
 import { EksCluster } from "./components/cluster/eks.ts";
 import { KindCluster } from "./components/cluster/kind.ts";
@@ -39,6 +39,7 @@ const providers = { providers: { kubernetes: cluster.provider } };
 
 const gatewayApi = new GatewayApiCrds("gateway-api", { version: config.versions.gatewayApi }, providers);
 const certManager = new CertManager("cert-manager", { version: config.versions.certManager }, providers);
+new MetricsServer("metrics-server", { version: config.versions.metricsServer, insecureKubeletTls: config.cluster.provider === "kind" }, providers);
 // cert-manager issues the mesh's root CA into istio-system/cacerts before the control plane starts.
 const meshCa = new MeshCa("mesh-ca", { namespace: MESH_NAMESPACE, trustDomain: config.mesh.trustDomain, certManager }, providers);
 

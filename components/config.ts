@@ -47,10 +47,11 @@ const schema = z.strictObject({
     .strictObject({
       certManager: z.string().regex(/^v\d+\.\d+\.\d+$/, "must be a pinned version such as v1.18.2").default("v1.18.2"),
       kubePrometheusStack: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a pinned chart version such as 75.15.1").default("75.15.1"),
+      metricsServer: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a pinned chart version such as 3.12.2").default("3.12.2"),
       gatewayApi: z.string().regex(/^v\d+\.\d+\.\d+$/, "must be a pinned version such as v1.3.0").default("v1.3.0"),
       k6: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a pinned grafana/k6 image version such as 1.1.0").default("1.1.0"),
     })
-    .default({ certManager: "v1.18.2", kubePrometheusStack: "75.15.1", gatewayApi: "v1.3.0", k6: "1.1.0" }),
+    .default({ certManager: "v1.18.2", kubePrometheusStack: "75.15.1", metricsServer: "3.12.2", gatewayApi: "v1.3.0", k6: "1.1.0" }),
   monitoring: z.boolean().default(true),
   benchmark: z
     .strictObject({

@@ -42,6 +42,9 @@ describe("the Pulumi program with the dev stack", () => {
     expect(Object.keys((await value(program.benchmarkResults!)) as object)).toEqual(["baseline", "sidecar", "ambient", "waypoint"]);
     expect(await value(program.clusterName)).toBe("ambient-lab");
     expect(types()).toContain("kubernetes:apps/v1:DaemonSet");
+    // metrics-server for kubectl top, accepting kind's self-signed kubelet certificates (issue 10, problem 10).
+    const ms = registered.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "metrics-server")!;
+    expect(ms.inputs).toMatchObject({ version: "3.12.2", namespace: "kube-system", values: { args: ["--kubelet-insecure-tls"] } });
   });
 
   it("waits for what matters before going on (issue 10, problem 6): the mesh CA Ready, waypoint Gateways Programmed", async () => {

@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { meshCaObjects } from "../../mesh/manifests/mesh-ca.ts";
 import { meshNamespaceObject } from "../../mesh/manifests/mesh.ts";
-import { kubePrometheusStackValues, meshMonitoringObjects, MONITORING_NAMESPACE, PROMETHEUS_SERVICE } from "../../mesh/manifests/monitoring.ts";
+import { kubePrometheusStackValues, meshMonitoringObjects, METRICS_SERVER_REPO, metricsServerValues, MONITORING_NAMESPACE, PROMETHEUS_SERVICE } from "../../mesh/manifests/monitoring.ts";
 import { createObjects } from "../kube-objects.ts";
 
 export interface CertManagerArgs {
@@ -32,6 +32,33 @@ export class CertManager extends pulumi.ComponentResource {
     );
     this.namespace = ns.metadata.name;
     this.registerOutputs({ namespace: this.namespace });
+  }
+}
+
+export interface MetricsServerArgs {
+  /** Pinned chart version, e.g. "3.12.2". */
+  version: string;
+  /** kind: its kubelets serve self-signed certificates, which metrics-server must then accept. Default false. */
+  insecureKubeletTls?: boolean;
+}
+
+/** metrics-server, for `kubectl top` and the Horizontal Pod Autoscaler (the seed demo uses `kubectl top`). */
+export class MetricsServer extends pulumi.ComponentResource {
+  constructor(name: string, args: MetricsServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ambient-lab:addons:MetricsServer", name, {}, opts);
+    if (!/^\d+\.\d+\.\d+$/.test(args.version)) throw new pulumi.ResourceError(`version "${args.version}" must be a pinned chart version (X.Y.Z)`, this);
+    new k8s.helm.v4.Chart(
+      `${name}-chart`,
+      {
+        chart: "metrics-server",
+        version: args.version,
+        namespace: "kube-system",
+        repositoryOpts: { repo: METRICS_SERVER_REPO },
+        values: metricsServerValues(args.insecureKubeletTls ?? false),
+      },
+      { parent: this },
+    );
+    this.registerOutputs({});
   }
 }
 

@@ -10,14 +10,14 @@ const tree = renderGitOpsTree({
   repoURL: "https://example.com/ambient-lab.git",
   revision: "main",
   path: "deploy",
-  versions: { gatewayApi: "v1.3.0", certManager: "v1.18.2", kubePrometheusStack: "75.15.1" },
+  versions: { gatewayApi: "v1.3.0", certManager: "v1.18.2", kubePrometheusStack: "75.15.1", metricsServer: "3.12.2" },
   mesh: { namespace: "istio-system", trustDomain: "cluster.local", logLevel: "info", images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" }, pullPolicy: "IfNotPresent" },
   benchmark: { modes: ["baseline", "ambient"], settings: { rate: 100, duration: "30s", connections: 10, payloadBytes: 1024, k6Version: "1.2.3" }, script: "export default function () {}\n" },
 });
 
 type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec: Record<string, unknown> };
 const docs = (p: string): Doc[] => parseAllDocuments(tree.get(p)!).map((d) => d.toJS() as Doc);
-const APPS = ["mesh-crds", "mesh-ca", "mesh", "monitoring", "samples", "benchmark", "flux/releases/cert-manager", "flux/releases/kube-prometheus-stack"];
+const APPS = ["mesh-crds", "mesh-ca", "mesh", "monitoring", "samples", "benchmark", "flux/releases/cert-manager", "flux/releases/kube-prometheus-stack", "flux/releases/metrics-server"];
 
 describe("GitOps tree", () => {
   it("has the expected files (golden listing and content)", () => {
@@ -39,6 +39,8 @@ describe("GitOps tree", () => {
   it("installs cert-manager and kube-prometheus-stack from Helm, pinned, for ArgoCD and Flux", () => {
     const app = parse(tree.get("argocd/cert-manager.yaml")!) as { spec: { source: { chart: string; targetRevision: string } } };
     expect(app.spec.source).toMatchObject({ chart: "cert-manager", targetRevision: "v1.18.2" });
+    // metrics-server, for kubectl top (issue 10, problem 10).
+    expect((parse(tree.get("argocd/metrics-server.yaml")!) as { spec: { source: unknown } }).spec.source).toMatchObject({ chart: "metrics-server", targetRevision: "3.12.2" });
     const release = docs("flux/releases/kube-prometheus-stack/helmrelease-flux-system-kube-prometheus-stack.yaml")[0]!;
     expect(release.spec).toMatchObject({ chart: { spec: { version: "75.15.1" } }, values: { prometheus: { prometheusSpec: { podMonitorSelectorNilUsesHelmValues: false } } } });
     // Flux can only depend on Kustomizations, so each release is wrapped in one that waits for it.

@@ -5,14 +5,14 @@ import { stringify } from "yaml";
 import { benchmarkJob, MODE_NAMESPACES, scriptConfigMap, type BenchMode, type BenchSettings } from "./benchmark.ts";
 import { meshCaObjects } from "./mesh-ca.ts";
 import { meshNamespaceObject, meshObjects, policyCrds, type KubeObject, type MeshManifestOptions } from "./mesh.ts";
-import { kubePrometheusStackValues, meshMonitoringObjects, MONITORING_NAMESPACE } from "./monitoring.ts";
+import { kubePrometheusStackValues, meshMonitoringObjects, METRICS_SERVER_REPO, metricsServerValues, MONITORING_NAMESPACE } from "./monitoring.ts";
 import { sampleObjects } from "./samples.ts";
 import { sidecarOptionsFor } from "./sidecar.ts";
 
 export interface GitOpsOptions {
   mesh: MeshManifestOptions;
   /** Pinned versions of what is installed from upstream rather than from this tree. */
-  versions: { gatewayApi: string; certManager: string; kubePrometheusStack: string };
+  versions: { gatewayApi: string; certManager: string; kubePrometheusStack: string; metricsServer: string };
   /** Where the tree lives in Git: ArgoCD and Flux point at <repoURL>@<revision>:<path>/<app>. */
   repoURL: string;
   revision: string;
@@ -120,6 +120,8 @@ function upstreams(o: GitOpsOptions): Upstream[] {
       ],
     },
     helm("cert-manager", "https://charts.jetstack.io", "cert-manager", o.versions.certManager, "cert-manager", -2, { crds: { enabled: true } }),
+    // For `kubectl top`. On kind, add --kubelet-insecure-tls to its args (its kubelets' certificates are self-signed).
+    helm("metrics-server", METRICS_SERVER_REPO, "metrics-server", o.versions.metricsServer, "kube-system", -2, metricsServerValues(false)),
     helm("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", o.versions.kubePrometheusStack, MONITORING_NAMESPACE, 0, kubePrometheusStackValues()),
   ];
 }

@@ -80,3 +80,10 @@ export function meshMonitoringObjects(o: { meshNamespace: string }): KubeObject[
     },
   ];
 }
+
+export const METRICS_SERVER_REPO = "https://kubernetes-sigs.github.io/metrics-server/";
+
+/** metrics-server's chart values; on kind its kubelets' self-signed serving certificates must be accepted. */
+export function metricsServerValues(insecureKubeletTls: boolean): Record<string, unknown> {
+  return { args: insecureKubeletTls ? ["--kubelet-insecure-tls"] : [], resources: { requests: { cpu: "50m", memory: "64Mi" } } };
+}
