@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { renderGitOpsTree } from "./gitops.ts";
-import { nonRootProblems } from "./kubelet-rules.ts";
+import { missingRequests, nonRootProblems } from "./kubelet-rules.ts";
 import type { KubeObject } from "./mesh.ts";
 
 const deploy = (image: string, sc: Record<string, unknown>, podSc: Record<string, unknown> = {}): KubeObject =>
@@ -26,6 +26,10 @@ describe("the kubelet's non-root rule", () => {
     expect(nonRootProblems([obj])).toEqual([]);
   });
 
+  it("names containers without cpu and memory requests", () => {
+    expect(missingRequests([deploy("docker.io/curlimages/curl:8.15.0", {})])).toEqual(["Deployment n/x container c: resources.requests needs cpu and memory"]);
+  });
+
   it("every pod the rendered install creates would start (issue 10, problem 1: httpbin)", () => {
     const tree = renderGitOpsTree({
       repoURL: "https://example.com/ambient-lab.git",
@@ -38,5 +42,6 @@ describe("the kubelet's non-root rule", () => {
     const objects = [...tree.entries()].filter(([p]) => p.endsWith(".yaml") && !p.startsWith("flux/") && !p.startsWith("argocd/")).flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJS() as KubeObject));
     expect(objects.filter((o) => o.kind === "Deployment").length).toBeGreaterThan(3);
     expect(nonRootProblems(objects)).toEqual([]);
+    expect(missingRequests(objects)).toEqual([]);
   });
 });

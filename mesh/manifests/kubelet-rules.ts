@@ -74,3 +74,21 @@ export function nonRootProblems(objects: readonly KubeObject[]): string[] {
   }
   return problems;
 }
+
+/**
+ * Containers without CPU and memory requests: the scheduler would pack them blindly onto three small
+ * nodes (t3.medium: 2 vCPU, 4 GiB), and the benchmark's proxy figures would depend on luck.
+ */
+export function missingRequests(objects: readonly KubeObject[]): string[] {
+  const problems: string[] = [];
+  for (const o of objects) {
+    const pod = podSpecOf(o);
+    if (!pod) continue;
+    const where = `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata?.name}`;
+    for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])] as Array<Container & { resources?: { requests?: Record<string, unknown> } }>) {
+      const r = c.resources?.requests ?? {};
+      if (r.cpu === undefined || r.memory === undefined) problems.push(`${where} container ${c.name}: resources.requests needs cpu and memory`);
+    }
+  }
+  return problems;
+}
