@@ -9,6 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
   benchmarkJob,
+  type StackBenchResult,
   MODE_NAMESPACES,
   parseBenchLog,
   parsePromScalar,
@@ -36,11 +37,8 @@ export interface BenchmarkArgs extends BenchSettings {
   proxyUsage?: { prometheusNamespace: pulumi.Input<string>; prometheusService: pulumi.Input<string> };
 }
 
-export interface BenchResult extends BenchSummary {
-  /** Mesh proxies' CPU (cores, summed) and largest working-set memory (MB) during the run; null without monitoring. */
-  proxyCpuCores: number | null;
-  proxyMemoryMb: number | null;
-}
+/** Per mode: the k6 summary and, with monitoring, the mesh proxies' CPU (cores, summed) and largest memory (MB). */
+export type BenchResult = StackBenchResult;
 
 /** "60s" / "2m" -> seconds. */
 function seconds(duration: string): number {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // ambientctl: the command-line tool of ambient-lab. `ambientctl local ...` runs the mesh on this machine
 // with network namespaces as nodes and pods (needs root).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -11,6 +11,7 @@ import { parseManifests } from "../control-plane/model/manifests.ts";
 import { translatePolicies } from "../control-plane/translate/policies.ts";
 import { DEFAULT_TRANSLATE_OPTIONS } from "../control-plane/translate/options.ts";
 import type { AuthorizationPolicy, PeerAuthentication } from "../control-plane/model/kube.ts";
+import { renderBenchTable, type StackBenchResult } from "../manifests/benchmark.ts";
 import { destroyFromState, LocalCluster } from "./cluster.ts";
 import { defaultTopology } from "./default-topology.ts";
 import { checkPrereqs, describeMissing } from "./prereqs.ts";
@@ -18,7 +19,11 @@ import { commandLine, describeExit, isOurProcess, type ExitInfo } from "./proces
 import { runSupervisor, startSupervisor, supervisorRunning } from "./supervisor.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 
-const USAGE = `ambientctl local <command>
+const USAGE = `ambientctl local <command>     the mesh on this machine (below)
+ambientctl bench results [--stack dev] [--file F]
+                               the Pulumi stack's benchmark results (output benchmarkResults) as a table;
+                               --file reads that output's JSON instead of asking the Pulumi CLI
+
 
   up [--nodes N] [--monitoring] [--token-ttl S]
                                  build the cluster and start the mesh under a supervisor that restarts what
@@ -281,11 +286,37 @@ async function down(): Promise<number> {
   return 0;
 }
 
+/** The stack's `benchmarkResults` output, from the Pulumi CLI or a file, as a table. */
+async function benchResults(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { stack: { type: "string", default: "dev" }, file: { type: "string" } }, strict: true });
+  let text: string;
+  if (values.file) text = await readFile(values.file, "utf8");
+  else {
+    const r = spawnSync("pulumi", ["stack", "output", "benchmarkResults", "--json", "--stack", values.stack], { encoding: "utf8" });
+    if (r.error) throw new UsageError("the Pulumi CLI is not installed: install it, or pass --file with `pulumi stack output benchmarkResults --json` saved elsewhere");
+    if (r.status !== 0) throw new UsageError(`pulumi stack output failed for stack ${values.stack}: ${r.stderr.trim()}`);
+    text = r.stdout;
+  }
+  let results: Record<string, StackBenchResult>;
+  try {
+    results = JSON.parse(text) as Record<string, StackBenchResult>;
+  } catch {
+    throw new UsageError("the benchmark results are not JSON: expected `pulumi stack output benchmarkResults --json`");
+  }
+  if (!results || typeof results !== "object" || Object.keys(results).length === 0) throw new UsageError("the stack has no benchmark results yet: deploy it with benchmark modes set (ambient-lab:benchmark.modes)");
+  out(renderBenchTable(results));
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [scope, command, ...rest] = argv;
   if (!scope || scope === "--help" || scope === "-h" || command === "--help" || command === "-h" || !command) {
     out(USAGE);
     return scope ? 0 : 2;
+  }
+  if (scope === "bench") {
+    if (command !== "results") throw new UsageError(`unknown command "bench ${command}"\n\n${USAGE}`);
+    return benchResults(rest);
   }
   if (scope !== "local") throw new UsageError(`unknown command "${scope}"\n\n${USAGE}`);
   switch (command) {

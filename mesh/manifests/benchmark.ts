@@ -119,3 +119,28 @@ export function parsePromScalar(body: string): number | null {
   const v = r.data?.result?.[0]?.value?.[1];
   return v === undefined ? null : Number(v);
 }
+
+/** One mode's stack output: the k6 summary plus the mesh proxies' usage (null without monitoring). */
+export interface StackBenchResult extends BenchSummary {
+  proxyCpuCores: number | null;
+  proxyMemoryMb: number | null;
+}
+
+/** Pure: the stack output `benchmarkResults` as a table, for `ambientctl bench results`. */
+export function renderBenchTable(results: Record<string, StackBenchResult>): string {
+  const cols = ["mode", "req/s (asked)", "errors", "p50 ms", "p90 ms", "p99 ms", "proxy CPU", "proxy MB"];
+  const fmt = (n: number | null | undefined, d = 2) => (n === null || n === undefined ? "-" : String(Math.round(n * 10 ** d) / 10 ** d));
+  const rows = Object.entries(results).map(([mode, r]) => [
+    mode,
+    `${fmt(r.achievedRate, 1)} (${r.requestedRate})`,
+    `${fmt(r.errorRate * 100, 2)}%`,
+    fmt(r.latencyMs?.p50),
+    fmt(r.latencyMs?.p90),
+    fmt(r.latencyMs?.p99),
+    fmt(r.proxyCpuCores, 3),
+    fmt(r.proxyMemoryMb, 1),
+  ]);
+  const width = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i]!)).join("  ").trimEnd();
+  return [line(cols), ...rows.map(line), ""].join("\n");
+}

@@ -1,0 +1,45 @@
+// `ambientctl bench results`: the stack output rendered as a table (golden), and the CLI reading it.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { renderBenchTable, type StackBenchResult } from "./benchmark.ts";
+
+const result = (mode: string, p50: number, cpu: number | null): StackBenchResult => ({
+  mode,
+  requestedRate: 1000,
+  achievedRate: 999.61,
+  requests: 59_977,
+  errorRate: 0.0001,
+  droppedIterations: 0,
+  latencyMs: { p50, p90: p50 * 2, p95: p50 * 3, p99: p50 * 5, max: p50 * 20 },
+  proxyCpuCores: cpu,
+  proxyMemoryMb: cpu === null ? null : 71.3,
+});
+const outputs = { baseline: result("baseline", 0.41, null), ambient: result("ambient", 0.93, 0.137) };
+const dir = mkdtempSync(join(tmpdir(), "al-bench-table-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("ambientctl bench results (issue 10)", () => {
+  it("renders the stack output as a table (golden)", () => {
+    const path = join(import.meta.dirname, "testdata", "bench-table.txt");
+    const text = renderBenchTable(outputs);
+    if (process.env.UPDATE_GOLDEN) writeFileSync(path, text);
+    expect(text).toBe(readFileSync(path, "utf8"));
+  });
+
+  it("prints it from a saved output, and says what to do without one", () => {
+    const cli = fileURLToPath(new URL("../local/cli.ts", import.meta.url));
+    const file = join(dir, "out.json");
+    writeFileSync(file, JSON.stringify(outputs));
+    const ok = spawnSync(process.execPath, [cli, "bench", "results", "--file", file], { encoding: "utf8" });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe(renderBenchTable(outputs));
+    writeFileSync(file, "{}");
+    const empty = spawnSync(process.execPath, [cli, "bench", "results", "--file", file], { encoding: "utf8" });
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toMatch(/no benchmark results yet/);
+  });
+});
