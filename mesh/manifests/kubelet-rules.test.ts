@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { renderGitOpsTree } from "./gitops.ts";
-import { missingRequests, nonRootProblems } from "./kubelet-rules.ts";
+import { missingRequests, nameProblems, nonRootProblems } from "./kubelet-rules.ts";
 import type { KubeObject } from "./mesh.ts";
 
 const deploy = (image: string, sc: Record<string, unknown>, podSc: Record<string, unknown> = {}): KubeObject =>
@@ -30,6 +30,16 @@ describe("the kubelet's non-root rule", () => {
     expect(missingRequests([deploy("docker.io/curlimages/curl:8.15.0", {})])).toEqual(["Deployment n/x container c: resources.requests needs cpu and memory"]);
   });
 
+  it("knows the API server's name rules", () => {
+    const obj = (kind: string, name: string, namespace?: string) => ({ apiVersion: "v1", kind, metadata: { name, ...(namespace ? { namespace } : {}) } }) as KubeObject;
+    expect(nameProblems([obj("Namespace", "Ambient"), obj("Service", "8080-svc", "demo"), obj("ConfigMap", "a_b", "demo"), obj("Deployment", "ok.name", "Bad_NS")])).toEqual([
+      "Namespace Ambient: must be a DNS-1123 label (lowercase, digits, -, at most 63)",
+      "Service 8080-svc: a Service name must start with a letter (DNS-1035)",
+      "ConfigMap a_b: must be a DNS-1123 subdomain",
+      'Deployment ok.name: namespace "Bad_NS" is not a DNS-1123 label',
+    ]);
+  });
+
   it("every pod the rendered install creates would start (issue 10, problem 1: httpbin)", () => {
     const tree = renderGitOpsTree({
       repoURL: "https://example.com/ambient-lab.git",
@@ -39,9 +49,12 @@ describe("the kubelet's non-root rule", () => {
       mesh: { namespace: "istio-system", trustDomain: "cluster.local", logLevel: "info", images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" }, pullPolicy: "IfNotPresent" },
       benchmark: { modes: ["baseline", "sidecar", "ambient", "waypoint"], settings: { rate: 100, duration: "30s", connections: 10, payloadBytes: 1024, k6Version: "1.2.3" }, script: "export default function () {}\n" },
     });
-    const objects = [...tree.entries()].filter(([p]) => p.endsWith(".yaml") && !p.startsWith("flux/") && !p.startsWith("argocd/")).flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJS() as KubeObject));
+    const objects = [...tree.entries()].filter(([p]) => p.endsWith(".yaml") && !p.startsWith("flux/") && !p.startsWith("argocd/")).flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJS() as KubeObject))
+      // kustomization.yaml files are kustomize's input, not API objects.
+      .filter((o) => !o.apiVersion.startsWith("kustomize.config.k8s.io/"));
     expect(objects.filter((o) => o.kind === "Deployment").length).toBeGreaterThan(3);
     expect(nonRootProblems(objects)).toEqual([]);
     expect(missingRequests(objects)).toEqual([]);
+    expect(nameProblems(objects)).toEqual([]);
   });
 });

@@ -92,3 +92,28 @@ export function missingRequests(objects: readonly KubeObject[]): string[] {
   }
   return problems;
 }
+
+/**
+ * The API server's name rules: most objects need a DNS-1123 subdomain (lowercase alphanumerics, - and .,
+ * at most 253), Namespaces and Services a DNS-1123 label (at most 63, no dots; a Service must also start
+ * with a letter, DNS-1035), ConfigMap keys their own charset.
+ */
+export function nameProblems(objects: readonly KubeObject[]): string[] {
+  const label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+  const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+  const problems: string[] = [];
+  for (const o of objects) {
+    const name = String(o.metadata?.name ?? "");
+    const where = `${o.kind} ${name}`;
+    if (o.kind === "Namespace" || o.kind === "Service") {
+      if (!label.test(name) || name.length > 63) problems.push(`${where}: must be a DNS-1123 label (lowercase, digits, -, at most 63)`);
+      if (o.kind === "Service" && !/^[a-z]/.test(name)) problems.push(`${where}: a Service name must start with a letter (DNS-1035)`);
+    } else if (!subdomain.test(name) || name.length > 253) problems.push(`${where}: must be a DNS-1123 subdomain`);
+    const ns = o.metadata?.namespace;
+    if (ns !== undefined && (!label.test(ns) || ns.length > 63)) problems.push(`${where}: namespace "${ns}" is not a DNS-1123 label`);
+    if (o.kind === "ConfigMap") {
+      for (const key of Object.keys(((o as { data?: Record<string, string> }).data ?? {}))) if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253) problems.push(`${where}: data key "${key}" is not a valid ConfigMap key`);
+    }
+  }
+  return problems;
+}
