@@ -60,6 +60,8 @@ function plainJob(mode: BenchMode, s: BenchSettings, ttl: number | undefined): K
               ],
               volumeMounts: [{ name: "scripts", mountPath: "/scripts", readOnly: true }],
               resources: { requests: { cpu: "500m", memory: "128Mi" } },
+              // Pod Security "restricted"; the image's USER is a name (k6), so the uid is given (kubelet-rules.ts).
+              securityContext: { runAsNonRoot: true, runAsUser: 12345, runAsGroup: 12345, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
             },
           ],
           volumes: [{ name: "scripts", configMap: { name: SCRIPT_CONFIGMAP } }],

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { waypointObjects } from "../control-plane/waypoints/objects.ts";
 import { renderGitOpsTree } from "./gitops.ts";
-import { missingRequests, nameProblems, nonRootProblems } from "./kubelet-rules.ts";
+import { missingRequests, nameProblems, nonRootProblems, podSecurityProblems } from "./kubelet-rules.ts";
 import type { KubeObject } from "./mesh.ts";
 
 const deploy = (image: string, sc: Record<string, unknown>, podSc: Record<string, unknown> = {}): KubeObject =>
@@ -30,6 +31,20 @@ describe("the kubelet's non-root rule", () => {
     expect(missingRequests([deploy("docker.io/curlimages/curl:8.15.0", {})])).toEqual(["Deployment n/x container c: resources.requests needs cpu and memory"]);
   });
 
+  it("knows Pod Security admission's restricted profile", () => {
+    const ns = (name: string, labels: Record<string, string>, annotations: Record<string, string> = {}) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels, annotations } }) as KubeObject;
+    const ok = { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+    expect(podSecurityProblems([ns("n", { "pod-security.kubernetes.io/enforce": "restricted" }), deploy("x", ok)])).toEqual([]);
+    expect(podSecurityProblems([ns("n", { "pod-security.kubernetes.io/enforce": "restricted" }), deploy("x", { ...ok, capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] }, seccompProfile: undefined })])).toEqual([
+      "Deployment n/x container c: capability NET_ADMIN",
+      "Deployment n/x container c: seccompProfile must be RuntimeDefault or Localhost",
+    ]);
+    expect(podSecurityProblems([ns("a", {}), ns("b", { "pod-security.kubernetes.io/enforce": "privileged" })])).toEqual([
+      "Namespace a: no pod-security.kubernetes.io/enforce label",
+      "Namespace b: privileged without ambient-lab.io/pod-security-reason",
+    ]);
+  });
+
   it("knows the API server's name rules", () => {
     const obj = (kind: string, name: string, namespace?: string) => ({ apiVersion: "v1", kind, metadata: { name, ...(namespace ? { namespace } : {}) } }) as KubeObject;
     expect(nameProblems([obj("Namespace", "Ambient"), obj("Service", "8080-svc", "demo"), obj("ConfigMap", "a_b", "demo"), obj("Deployment", "ok.name", "Bad_NS")])).toEqual([
@@ -52,9 +67,13 @@ describe("the kubelet's non-root rule", () => {
     const objects = [...tree.entries()].filter(([p]) => p.endsWith(".yaml") && !p.startsWith("flux/") && !p.startsWith("argocd/")).flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJS() as KubeObject))
       // kustomization.yaml files are kustomize's input, not API objects.
       .filter((o) => !o.apiVersion.startsWith("kustomize.config.k8s.io/"));
+    // The control plane deploys each waypoint (not in the tree): the one for waypoint-demo's Gateway too.
+    const gateway = objects.find((o) => o.kind === "Gateway" && o.metadata.namespace === "waypoint-demo")!;
+    objects.push(...waypointObjects({ ...gateway, metadata: { ...gateway.metadata, uid: "u-1" } } as never, { image: "ambient-lab/waypoint:0.1.0", pullPolicy: "IfNotPresent", xdsAddress: "https://istiod.istio-system.svc:15012", trustDomain: "cluster.local", controlPlaneIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod", logLevel: "info" }));
     expect(objects.filter((o) => o.kind === "Deployment").length).toBeGreaterThan(3);
     expect(nonRootProblems(objects)).toEqual([]);
     expect(missingRequests(objects)).toEqual([]);
     expect(nameProblems(objects)).toEqual([]);
+    expect(podSecurityProblems(objects)).toEqual([]);
   });
 });

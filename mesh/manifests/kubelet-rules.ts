@@ -117,3 +117,42 @@ export function nameProblems(objects: readonly KubeObject[]): string[] {
   }
   return problems;
 }
+
+/**
+ * Pod Security admission (the "restricted" profile's rules, kubernetes.io/docs/concepts/security/pod-security-standards)
+ * for the namespaces we create: every one states its level; "privileged" only with a written reason; and
+ * every pod in a "restricted" namespace passes: no host namespaces or hostPath, not privileged,
+ * allowPrivilegeEscalation false, runAsNonRoot and no uid 0, capabilities drop ALL (add at most
+ * NET_BIND_SERVICE), seccomp RuntimeDefault or Localhost.
+ */
+export function podSecurityProblems(objects: readonly KubeObject[]): string[] {
+  const problems: string[] = [];
+  const level = new Map<string, string>();
+  for (const o of objects.filter((x) => x.kind === "Namespace")) {
+    const l = o.metadata.labels?.["pod-security.kubernetes.io/enforce"];
+    if (!l) problems.push(`Namespace ${o.metadata.name}: no pod-security.kubernetes.io/enforce label`);
+    else level.set(o.metadata.name, l);
+    if (l === "privileged" && !o.metadata.annotations?.["ambient-lab.io/pod-security-reason"]) problems.push(`Namespace ${o.metadata.name}: privileged without ambient-lab.io/pod-security-reason`);
+  }
+  for (const o of objects) {
+    const pod = podSpecOf(o) as (PodSpec & { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean; volumes?: Array<Record<string, unknown>>; securityContext?: SecurityContext & { seccompProfile?: { type?: string } } }) | undefined;
+    const ns = o.metadata?.namespace;
+    if (!pod || !ns || level.get(ns) !== "restricted") continue;
+    const where = `${o.kind} ${ns}/${o.metadata.name}`;
+    if (pod.hostNetwork || pod.hostPID || pod.hostIPC) problems.push(`${where}: host namespaces`);
+    for (const v of pod.volumes ?? []) if ("hostPath" in v) problems.push(`${where}: hostPath volume ${String(v.name)}`);
+    for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+      const sc = (c.securityContext ?? {}) as SecurityContext & { privileged?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { add?: string[]; drop?: string[] }; seccompProfile?: { type?: string } };
+      const bad = (what: string) => problems.push(`${where} container ${c.name}: ${what}`);
+      if (sc.privileged) bad("privileged");
+      if (sc.allowPrivilegeEscalation !== false) bad("allowPrivilegeEscalation must be false");
+      if (!(sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot)) bad("runAsNonRoot must be true");
+      if ((sc.runAsUser ?? pod.securityContext?.runAsUser) === 0) bad("runAsUser 0");
+      if (!(sc.capabilities?.drop ?? []).includes("ALL")) bad("capabilities must drop ALL");
+      for (const cap of sc.capabilities?.add ?? []) if (cap !== "NET_BIND_SERVICE") bad(`capability ${cap}`);
+      const seccomp = sc.seccompProfile?.type ?? pod.securityContext?.seccompProfile?.type;
+      if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") bad("seccompProfile must be RuntimeDefault or Localhost");
+    }
+  }
+  return problems;
+}

@@ -15,8 +15,20 @@ export interface MeshManifestOptions<I = string> {
   includeNamespace?: boolean;
 }
 
+/** Pod Security admission's enforcement label, and our annotation saying why a namespace is privileged. */
+export const PSS_ENFORCE = "pod-security.kubernetes.io/enforce";
+export const PSS_REASON = "ambient-lab.io/pod-security-reason";
+
 export function meshNamespaceObject(namespace: string): KubeObject {
-  return { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { "app.kubernetes.io/part-of": "ambient-lab", "istio.io/dataplane-mode": "none" } } };
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name: namespace,
+      labels: { "app.kubernetes.io/part-of": "ambient-lab", "istio.io/dataplane-mode": "none", [PSS_ENFORCE]: "privileged" },
+      annotations: { [PSS_REASON]: "ztunnel runs on the host network as root with NET_ADMIN to install the node's capture rules (as Istio's ztunnel)" },
+    },
+  };
 }
 
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;

@@ -1,6 +1,6 @@
 // Pure: Istio's httpbin and sleep samples (their shapes: service accounts, the Service on 8000 -> 8080,
 // labels app/version) in the demo namespaces, with pinned images.
-import type { KubeObject } from "./mesh.ts";
+import { PSS_ENFORCE, PSS_REASON, type KubeObject } from "./mesh.ts";
 import { injectSidecar, type SidecarOptions } from "./sidecar.ts";
 
 export const SAMPLE_IMAGES = {
@@ -30,6 +30,13 @@ function namespace(ns: SampleNamespace): KubeObject {
   const labels: Record<string, string> = { "app.kubernetes.io/part-of": "ambient-lab" };
   if (ns.mode === "ambient" || ns.mode === "waypoint") labels["istio.io/dataplane-mode"] = "ambient";
   if (ns.mode === "waypoint") labels["istio.io/use-waypoint"] = "waypoint";
+  // Pod Security Standards: ambient pods need nothing special, so their namespaces enforce "restricted";
+  // an injected sidecar installs nftables rules as root with NET_ADMIN, which only "privileged" admits.
+  if (ns.mode === "sidecar") {
+    labels[PSS_ENFORCE] = "privileged";
+    return { apiVersion: "v1", kind: "Namespace", metadata: { name: ns.name, labels, annotations: { [PSS_REASON]: "the injected proxy installs its capture rules as root with NET_ADMIN, then drops to uid 1337 (as Istio's sidecar init)" } } };
+  }
+  labels[PSS_ENFORCE] = "restricted";
   return { apiVersion: "v1", kind: "Namespace", metadata: { name: ns.name, labels } };
 }
 

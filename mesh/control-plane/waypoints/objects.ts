@@ -60,7 +60,8 @@ export function waypointObjects(g: Gateway, o: WaypointDeploymentOptions): KubeO
                 ],
                 readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
                 resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
-                securityContext: { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                // Pod Security "restricted" (waypoints run in application namespaces, which may enforce it).
+                securityContext: { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
                 volumeMounts: credentialMounts(),
               },
             ],
