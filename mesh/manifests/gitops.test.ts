@@ -2,18 +2,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
+import { testGitOpsOptions } from "../testing/gitops-fixture.ts";
 import { renderGitOpsTree } from "./gitops.ts";
 import type { KubeObject } from "./mesh.ts";
 import { validateObject } from "./validate.ts";
 
-const tree = renderGitOpsTree({
-  repoURL: "https://example.com/ambient-lab.git",
-  revision: "main",
-  path: "deploy",
-  versions: { gatewayApi: "v1.3.0", certManager: "v1.18.2", kubePrometheusStack: "75.15.1", metricsServer: "3.12.2" },
-  mesh: { namespace: "istio-system", trustDomain: "cluster.local", logLevel: "info", images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" }, pullPolicy: "IfNotPresent" },
-  benchmark: { modes: ["baseline", "ambient"], settings: { rate: 100, duration: "30s", connections: 10, payloadBytes: 1024, k6Version: "1.2.3" }, script: "export default function () {}\n" },
-});
+const tree = renderGitOpsTree(testGitOpsOptions());
 
 type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec: Record<string, unknown> };
 const docs = (p: string): Doc[] => parseAllDocuments(tree.get(p)!).map((d) => d.toJS() as Doc);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { waypointObjects } from "../control-plane/waypoints/objects.ts";
+import { testGitOpsOptions } from "../testing/gitops-fixture.ts";
 import { renderGitOpsTree } from "./gitops.ts";
 import { missingRequests, nameProblems, nonRootProblems, podSecurityProblems } from "./kubelet-rules.ts";
 import type { KubeObject } from "./mesh.ts";
@@ -56,14 +57,7 @@ describe("the kubelet's non-root rule", () => {
   });
 
   it("every pod the rendered install creates would start (issue 10, problem 1: httpbin)", () => {
-    const tree = renderGitOpsTree({
-      repoURL: "https://example.com/ambient-lab.git",
-      revision: "main",
-      path: "deploy",
-      versions: { gatewayApi: "v1.3.0", certManager: "v1.18.2", kubePrometheusStack: "75.15.1", metricsServer: "3.12.2" },
-      mesh: { namespace: "istio-system", trustDomain: "cluster.local", logLevel: "info", images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" }, pullPolicy: "IfNotPresent" },
-      benchmark: { modes: ["baseline", "sidecar", "ambient", "waypoint"], settings: { rate: 100, duration: "30s", connections: 10, payloadBytes: 1024, k6Version: "1.2.3" }, script: "export default function () {}\n" },
-    });
+    const tree = renderGitOpsTree(testGitOpsOptions(["baseline", "sidecar", "ambient", "waypoint"]));
     const objects = [...tree.entries()].filter(([p]) => p.endsWith(".yaml") && !p.startsWith("flux/") && !p.startsWith("argocd/")).flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJS() as KubeObject))
       // kustomization.yaml files are kustomize's input, not API objects.
       .filter((o) => !o.apiVersion.startsWith("kustomize.config.k8s.io/"));
