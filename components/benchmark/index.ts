@@ -18,7 +18,6 @@ import {
   scriptConfigMap,
   type BenchMode,
   type BenchSettings,
-  type BenchSummary,
 } from "../../mesh/manifests/benchmark.ts";
 import type { SidecarOptions } from "../../mesh/manifests/sidecar.ts";
 

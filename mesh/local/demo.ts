@@ -12,7 +12,6 @@ import { measureProcesses, runLoad, type LoadSpec } from "../../bench/measure.ts
 import type { LoadResult } from "../../bench/report.ts";
 import { destroyFromState, LocalCluster } from "./cluster.ts";
 import { DEMO_NAMESPACES as NS, defaultTopology } from "./default-topology.ts";
-import { isOurProcess } from "./processes.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 import { startSupervisor, supervisorRunning } from "./supervisor.ts";
 

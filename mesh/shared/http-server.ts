@@ -1,6 +1,5 @@
 // A small HTTP server with the mesh's lifecycle, for admin, metrics and readiness endpoints.
 import http from "node:http";
-import type net from "node:net";
 import type { SockAddr } from "./addr.ts";
 import { describeError } from "./errors.ts";
 import type { Server } from "./lifecycle.ts";

@@ -11,7 +11,6 @@ import * as x509 from "@peculiar/x509";
 import { ErrorCode, MeshError } from "./errors.ts";
 import { formatIdentity, parseIdentity, type Identity } from "./identity.ts";
 
-type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);

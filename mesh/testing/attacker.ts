@@ -105,7 +105,7 @@ async function main(): Promise<void> {
         const closed = await closedWithin(s, 5000);
         return done({ handshake: true, responses: got.frames.filter((f) => f.type === FrameType.HEADERS).length, closed, self: Boolean(self) });
       } catch (err) {
-        return done({ handshake: false, error: (err as Error).message });
+        return done({ handshake: false, refusedWith: (err as Error).message });
       }
     }
     case "streams": {

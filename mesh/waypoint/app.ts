@@ -12,6 +12,7 @@ import type { CaClient } from "../ztunnel/identity/ca-client.ts";
 import { CertManager } from "../ztunnel/identity/cert-manager.ts";
 import { RateLimitedLog } from "../shared/limits.ts";
 import { DEFAULT_TUNING, type ProxyTuning } from "../ztunnel/proxy/context.ts";
+import { limitReporter } from "../ztunnel/proxy/hbone-guard.ts";
 import { HbonePool } from "../ztunnel/proxy/hbone-pool.ts";
 import type { Network } from "../ztunnel/proxy/network.ts";
 import type { StateStore } from "../ztunnel/state/store.ts";
@@ -84,10 +85,7 @@ export class Waypoint {
         log,
         tuning,
         peerLog,
-        limitHit: (limit, fields, msg) => {
-          this.metrics.limitHits.inc({ limit });
-          peerLog.warn(`limit:${limit}`, { limit, ...fields }, msg);
-        },
+        limitHit: limitReporter(this.metrics.limitHits, peerLog),
         onTunnel: (t) => this.proxy.handleTunnel(t),
       },
       { ip: l.host, port: l.hbone },

@@ -7,7 +7,7 @@ import http from "node:http";
 import type { Duplex } from "node:stream";
 import { formatAddr } from "../shared/addr.ts";
 import { describeError } from "../shared/errors.ts";
-import { formatIdentity, type Identity } from "../shared/identity.ts";
+import { formatIdentity } from "../shared/identity.ts";
 import type { Logger } from "../shared/logging.ts";
 import { identityOf } from "../ztunnel/proxy/context.ts";
 import type { ProxyState } from "../ztunnel/state/snapshot.ts";

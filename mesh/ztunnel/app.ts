@@ -12,6 +12,7 @@ import type { CaClient } from "./identity/ca-client.ts";
 import { DEFAULT_TUNING, identityOf, servesFor, type ProxyContext, type ProxyTuning } from "./proxy/context.ts";
 import { HbonePool } from "./proxy/hbone-pool.ts";
 import { HboneServer } from "./proxy/hbone-server.ts";
+import { limitReporter } from "./proxy/hbone-guard.ts";
 import { InboundPlaintextServer } from "./proxy/inbound-plain.ts";
 import type { Network } from "./proxy/network.ts";
 import { OutboundServer } from "./proxy/outbound.ts";
@@ -112,10 +113,7 @@ export class Ztunnel {
       tuning: { ...DEFAULT_TUNING, ...opts.tuning },
       peerLog,
       failLog: new RateLimitedLog(opts.accessLog ?? log, { burst: 20, intervalMs: 1000 }),
-      limitHit: (limit, fields, msg) => {
-        this.metrics.limitHits.inc({ limit });
-        peerLog.warn(`limit:${limit}`, { limit, ...fields }, msg);
-      },
+      limitHit: limitReporter(this.metrics.limitHits, peerLog),
       illegalPorts: new Set([opts.listen.outbound, opts.listen.inboundPlaintext, opts.listen.hbone, DEFAULT_PORTS.outbound, DEFAULT_PORTS.inboundPlaintext, DEFAULT_PORTS.hbone]),
       serves: servesFor(opts.node, opts.sidecarPodIp),
     };

@@ -1,7 +1,7 @@
 // Pods -> workloads and Services -> services, with Istio's enrolment and waypoint-binding rules. Pure.
 import net from "node:net";
 import type { PortMap, Service, WaypointRef, Workload } from "../../api/types.ts";
-import type { ClusterSnapshot, V1EndpointSlice, V1Namespace, V1Pod, V1Service } from "../model/kube.ts";
+import type { ClusterSnapshot, V1Namespace, V1Pod, V1Service } from "../model/kube.ts";
 import { LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
 import { compareStrings } from "../../shared/compare.ts";
 

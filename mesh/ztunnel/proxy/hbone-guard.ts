@@ -13,10 +13,18 @@ import { describeError } from "../../shared/errors.ts";
 import { formatIdentity, type Identity } from "../../shared/identity.ts";
 import { KeyedCounter, type RateLimitedLog } from "../../shared/limits.ts";
 import type { Logger } from "../../shared/logging.ts";
-import type { ProxyContext, ProxyTuning } from "./context.ts";
+import type { LimitKind, ProxyContext, ProxyTuning } from "./context.ts";
 import { closeSession } from "./session.ts";
 
 export type GuardDeps = Pick<ProxyContext, "limitHit" | "peerLog"> & { tuning: ProxyTuning; log: Logger };
+
+/** The one way a proxy reports a limit hit: counted per limit, logged rate-limited per limit. */
+export function limitReporter(counter: { inc(labels: { limit: LimitKind }): void }, peerLog: RateLimitedLog): ProxyContext["limitHit"] {
+  return (limit, fields, msg) => {
+    counter.inc({ limit });
+    peerLog.warn(`limit:${limit}`, { limit, ...fields }, msg);
+  };
+}
 
 export function peerKeyOf(s: net.Socket): string {
   return `${normalizeIp(s.remoteAddress ?? "")}:${s.remotePort}`;
