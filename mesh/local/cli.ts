@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { describeError } from "../shared/errors.ts";
+import { UsageError } from "../shared/usage.ts";
+import { CTL_USAGE, verifyCommand, ztunnelConfigCommand } from "../ctl/commands.ts";
 import { parseManifests } from "../control-plane/model/manifests.ts";
 import { translatePolicies } from "../control-plane/translate/policies.ts";
 import { DEFAULT_TRANSLATE_OPTIONS } from "../control-plane/translate/options.ts";
@@ -20,6 +22,7 @@ import { runSupervisor, startSupervisor, supervisorRunning } from "./supervisor.
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 
 const USAGE = `ambientctl local <command>     the mesh on this machine (below)
+${CTL_USAGE.trimEnd()}
 ambientctl bench results [--stack dev] [--file F]
                                the Pulumi stack's benchmark results (output benchmarkResults) as a table;
                                --file reads that output's JSON instead of asking the Pulumi CLI
@@ -41,7 +44,6 @@ ambientctl bench results [--stack dev] [--file F]
 State: ${defaultStatePath()} (AMBIENT_LAB_STATE_DIR changes the directory).
 `;
 
-class UsageError extends Error {}
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
 
@@ -310,6 +312,9 @@ async function benchResults(args: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const [scope, command, ...rest] = argv;
+  const ctlDeps = { out, err: (s: string) => process.stderr.write(s) };
+  if (scope === "verify") return verifyCommand(argv.slice(1), ctlDeps);
+  if (scope === "ztunnel-config") return ztunnelConfigCommand(argv.slice(1), ctlDeps);
   if (!scope || scope === "--help" || scope === "-h" || command === "--help" || command === "-h" || !command) {
     out(USAGE);
     return scope ? 0 : 2;
@@ -353,8 +358,10 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (err: unknown) => {
-      process.stderr.write(`ambientctl: ${err instanceof UsageError ? err.message : describeError(err)}\n`);
-      process.exitCode = err instanceof UsageError ? 2 : 1;
+      // parseArgs' own errors (an unknown option, a missing value) are usage errors too.
+      const usage = err instanceof UsageError || String((err as NodeJS.ErrnoException).code).startsWith("ERR_PARSE_ARGS");
+      process.stderr.write(`ambientctl: ${usage ? (err as Error).message : describeError(err)}\n`);
+      process.exitCode = usage ? 2 : 1;
     },
   );
 }

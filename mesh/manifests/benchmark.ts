@@ -1,6 +1,7 @@
 // Pure: the k6 Job for one benchmark mode, and reading its summary back from the Job's log.
 import type { KubeObject } from "./mesh.ts";
 import { injectSidecar, SIDECAR_CONTAINER, type SidecarOptions } from "./sidecar.ts";
+import { textTable } from "../shared/table.ts";
 
 export type BenchMode = "baseline" | "sidecar" | "ambient" | "waypoint";
 
@@ -142,7 +143,5 @@ export function renderBenchTable(results: Record<string, StackBenchResult>): str
     fmt(r.proxyCpuCores, 3),
     fmt(r.proxyMemoryMb, 1),
   ]);
-  const width = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i]!)).join("  ").trimEnd();
-  return [line(cols), ...rows.map(line), ""].join("\n");
+  return textTable(cols, rows);
 }

@@ -18,6 +18,7 @@ export const ErrorCode = {
   Draining: "AL_ERR_DRAINING",
   IdleTimeout: "AL_ERR_IDLE_TIMEOUT",
   Limit: "AL_ERR_LIMIT",
+  Kube: "AL_ERR_KUBE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

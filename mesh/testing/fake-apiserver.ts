@@ -2,6 +2,7 @@
 // the test controls, records the queries it got, and can end watches or answer 410 Gone on demand.
 import http from "node:http";
 import type net from "node:net";
+import { attachPodStreams, type PodStreamHandlers } from "./fake-pod-streams.ts";
 
 export interface FakeObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown };
@@ -19,8 +20,14 @@ export class FakeApiServer {
   /** TokenReview answers by token; unknown tokens are unauthenticated. */
   readonly tokens = new Map<string, { username: string; extra?: Record<string, string[]> }>();
 
-  constructor() {
+  private readonly closeStreams: (() => void) | undefined;
+  /** Called after an object is created, replaced or deleted through the API (not by seed/put). */
+  onWrite: ((event: { method: string; path: string; object: FakeObject }) => void | Promise<void>) | undefined;
+
+  /** `streams` serves pods' exec and portforward (WebSocket), as the kubelet behind a real API server. */
+  constructor(opts: { streams?: PodStreamHandlers } = {}) {
     this.server = http.createServer((req, res) => this.handle(req, res));
+    this.closeStreams = opts.streams ? attachPodStreams(this.server, opts.streams) : undefined;
   }
 
   /** Listens on 127.0.0.1 (port 0: any free port) and returns the server URL. */
@@ -61,7 +68,9 @@ export class FakeApiServer {
     this.requests.push({ path: url.pathname, watch, resourceVersion: url.searchParams.get("resourceVersion") });
     res.setHeader("content-type", "application/json");
     if (!watch) {
-      res.end(JSON.stringify({ kind: "List", apiVersion: "v1", metadata: { resourceVersion: String(this.rv) }, items: [...this.coll(url.pathname).values()] }));
+      const selector = parseSelector(url.searchParams.get("labelSelector"));
+      const items = [...this.coll(url.pathname).values()].filter((o) => selector((o.metadata.labels ?? {}) as Record<string, string>));
+      res.end(JSON.stringify({ kind: "List", apiVersion: "v1", metadata: { resourceVersion: String(this.rv) }, items }));
       return;
     }
     res.writeHead(200);
@@ -86,13 +95,25 @@ export class FakeApiServer {
       res.end(JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", status: user ? { authenticated: true, user } : { authenticated: false, error: "invalid bearer token" } }));
       return;
     }
+    if (req.method === "DELETE") {
+      const coll = path.slice(0, path.lastIndexOf("/"));
+      const name = path.slice(path.lastIndexOf("/") + 1);
+      const ns = coll.split("/namespaces/")[1]?.split("/")[0] ?? "";
+      const obj = this.collections.get(coll)?.get(`${ns}/${name}`);
+      if (!obj) return void res.writeHead(404).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404, reason: "NotFound" }));
+      this.remove(coll, ns, name);
+      void this.notifyWrite("DELETE", path, obj, res, JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Success" }));
+      return;
+    }
     if (!body) return void res.writeHead(400).end("{}");
     const ns = body.metadata?.namespace ?? "";
     if (req.method === "POST") {
       const coll = path;
       if (this.coll(coll).has(`${ns}/${body.metadata.name}`)) return void res.writeHead(409).end(JSON.stringify({ kind: "Status", code: 409, reason: "AlreadyExists" }));
       this.put(coll, body);
-      return void res.writeHead(201).end(JSON.stringify(body));
+      res.writeHead(201);
+      void this.notifyWrite("POST", path, body, res, JSON.stringify(body));
+      return;
     }
     if (req.method === "PUT") {
       const coll = path.slice(0, path.lastIndexOf("/"));
@@ -122,6 +143,16 @@ export class FakeApiServer {
       return void res.end(JSON.stringify(body));
     }
     res.writeHead(405).end("{}");
+  }
+
+  /** Answers a write once onWrite has seen it (a failing hook answers 500 with its message). */
+  private async notifyWrite(method: string, path: string, object: FakeObject, res: http.ServerResponse, body: string): Promise<void> {
+    try {
+      await this.onWrite?.({ method, path, object });
+      res.end(body);
+    } catch (err) {
+      res.writeHead(500).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: 500, message: (err as Error).message }));
+    }
   }
 
   /** PATCH requests received, for assertions. */
@@ -171,7 +202,21 @@ export class FakeApiServer {
   }
 
   async close(): Promise<void> {
+    this.closeStreams?.();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
+}
+
+/** Equality-based label selectors ("a=b,c!=d,e"), as list requests carry them. */
+export function parseSelector(text: string | null): (labels: Record<string, string>) => boolean {
+  const terms = (text ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  return (labels) =>
+    terms.every((t) => {
+      const ne = /^([^!=]+)!=(.*)$/.exec(t);
+      if (ne) return labels[ne[1]!] !== ne[2];
+      const eq = /^([^=]+)==?(.*)$/.exec(t);
+      if (eq) return labels[eq[1]!] === eq[2];
+      return t in labels;
+    });
 }
