@@ -10,7 +10,7 @@ const scripts = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as
 
 it("has the tasks users run, and every npm script they call exists", () => {
   expect(taskfile.version).toBe("3");
-  for (const t of ["full-deploy-local", "cleanup", "render", "bench", "test", "demo"]) expect(Object.keys(taskfile.tasks)).toContain(t);
+  for (const t of ["full-deploy-local", "verify", "cleanup", "render", "bench", "test", "demo"]) expect(Object.keys(taskfile.tasks)).toContain(t);
   const called = Object.values(taskfile.tasks).flatMap((t) => t.cmds.filter((c): c is string => typeof c === "string").flatMap((c) => [...c.matchAll(/npm (?:run )?([\w:-]+)/g)].map((m) => m[1]!)));
   expect(called.length).toBeGreaterThan(5);
   for (const s of called) if (s !== "ci") expect(scripts, `npm script "${s}"`).toHaveProperty(s);

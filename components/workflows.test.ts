@@ -29,5 +29,10 @@ describe("CI workflows (issue 10)", () => {
     expect(s.some((x) => x.run?.includes("task full-deploy-local"))).toBe(true);
     expect(s.find((x) => x.uses?.startsWith("actions/upload-artifact"))?.if).toBe("always()");
     expect(s.find((x) => x.run?.includes("task cleanup"))?.if).toBe("always()");
+    // The mesh is verified after the deploy and before the results are read and the cluster removed.
+    const at = (text: string) => s.findIndex((x) => x.run?.includes(text));
+    expect(at("task verify")).toBeGreaterThan(at("task full-deploy-local"));
+    expect(at("task verify")).toBeLessThan(at("benchmarkResults"));
+    expect(at("task verify")).toBeLessThan(at("task cleanup"));
   });
 });
