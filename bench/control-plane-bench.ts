@@ -9,7 +9,6 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { buildResources } from "../mesh/control-plane/push/snapshot.ts";
 import { translate, DEFAULT_TRANSLATE_OPTIONS } from "../mesh/control-plane/translate/index.ts";
 import { KINDS, type ClusterSnapshot, type Kind } from "../mesh/control-plane/model/kube.ts";
@@ -18,9 +17,14 @@ import { createCsr } from "../mesh/shared/pki.ts";
 import { FakeApiServer, type FakeObject } from "../mesh/testing/fake-apiserver.ts";
 import { GrpcCaClient } from "../mesh/ztunnel/identity/grpc-ca.ts";
 import { controlPlaneTransport } from "../mesh/ztunnel/xds/transport.ts";
+import { scriptArgs } from "../mesh/shared/usage.ts";
 import { syntheticCluster } from "./synthetic-cluster.ts";
 
-const { values } = parseArgs({
+const USAGE = `Usage: npm run bench:control-plane [-- --pods N --services N --policies N --proxies N --changes N --csrs N --debounce MS]
+  the control plane in Kubernetes mode against a synthetic cluster (defaults 10000 pods, 2000 services,
+  500 policies, 10 proxies, 50 changes, 1000 CSRs, 10 ms debounce); writes results/control-plane-bench.{json,md}
+`;
+const { values } = scriptArgs("bench:control-plane", USAGE, {
   options: {
     pods: { type: "string", default: "10000" },
     services: { type: "string", default: "2000" },

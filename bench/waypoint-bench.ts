@@ -13,6 +13,7 @@ import { z } from "zod";
 import { LocalCluster } from "../mesh/local/cluster.ts";
 import { checkPrereqs, describeMissing } from "../mesh/local/prereqs.ts";
 import { cpuSeconds, memoryMb } from "../mesh/local/proc-stats.ts";
+import { scriptArgs } from "../mesh/shared/usage.ts";
 import { runLoad } from "./measure.ts";
 import { pathUrl, pathsTopology, routeThroughWaypoint } from "./paths-topology.ts";
 import type { LoadResult } from "./report.ts";
@@ -30,7 +31,13 @@ const scenarioSchema = z.strictObject({
   payloadBytes: z.number().int().min(0),
 });
 
+const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml]
+  the ambient, sidecar and waypoint paths under the same load (default scenario bench/scenarios/waypoint.yaml);
+  prints a table and writes results/waypoint-bench.{json,md}. Needs root.
+`;
+
 async function main(): Promise<void> {
+  const { positionals } = scriptArgs("bench:waypoint", USAGE, { options: {}, allowPositionals: true });
   if (process.getuid?.() !== 0) {
     process.stderr.write("bench:waypoint needs root (network namespaces and nftables): run it with sudo\n");
     process.exit(2);
@@ -40,7 +47,7 @@ async function main(): Promise<void> {
     process.stderr.write(`bench:waypoint cannot run: ${missing}\n`);
     process.exit(2);
   }
-  const s = scenarioSchema.parse(parse(await readFile(process.argv[2] ?? join(ROOT, "bench/scenarios/waypoint.yaml"), "utf8")));
+  const s = scenarioSchema.parse(parse(await readFile(positionals[0] ?? join(ROOT, "bench/scenarios/waypoint.yaml"), "utf8")));
   const workDir = await mkdtemp(join(os.tmpdir(), "al-bench-"));
   const cluster = new LocalCluster(await pathsTopology({ prefix: `al-w${randomBytes(2).toString("hex")}`, workDir, payloadBytes: s.payloadBytes }));
   const stop = async () => {

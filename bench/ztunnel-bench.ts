@@ -14,6 +14,7 @@ import { LocalCluster, NODE_BIN } from "../mesh/local/cluster.ts";
 import { cpuSeconds, memoryMb } from "../mesh/local/proc-stats.ts";
 import { bundle } from "../mesh/build.ts";
 import { ZTUNNEL_NODE_FLAGS } from "../mesh/local/cluster.ts";
+import { scriptArgs } from "../mesh/shared/usage.ts";
 import { runLoad } from "./measure.ts";
 import { renderJson, renderMarkdown, type LoadResult, type ZtunnelBenchResult } from "./report.ts";
 
@@ -57,9 +58,15 @@ async function bulk(cluster: LocalCluster, client: string, serverIp: string, sec
   return j.end.sum_received.bits_per_second / 1e9;
 }
 
+const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml]
+  the ztunnel data path against no mesh, in network namespaces (default scenario bench/scenarios/ztunnel.yaml);
+  prints a table and writes results/ztunnel-bench.{json,md}. Needs root, nginx and iperf3.
+`;
+
 async function main(): Promise<void> {
+  const { positionals } = scriptArgs("bench:ztunnel", USAGE, { options: {}, allowPositionals: true });
   await prerequisites();
-  const scenarioPath = process.argv[2] ?? join(ROOT, "bench/scenarios/ztunnel.yaml");
+  const scenarioPath = positionals[0] ?? join(ROOT, "bench/scenarios/ztunnel.yaml");
   const s = scenarioSchema.parse(parse(await readFile(scenarioPath, "utf8")));
   const workDir = await mkdtemp(join(os.tmpdir(), "al-bench-"));
   const nginx = await nginxApp(join(workDir, "nginx"), 8080, s.payloadBytes);

@@ -4,6 +4,7 @@
 import { build } from "esbuild";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scriptArgs } from "./shared/usage.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -33,7 +34,9 @@ export async function bundle(program: Program, outDir = join(ROOT, "dist")): Pro
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const programs = (process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(PROGRAMS)) as Program[];
+  const usage = `Usage: npm run build [-- PROGRAM...]\n  bundles ${Object.keys(PROGRAMS).join(", ")} (default: all) into dist/ with esbuild\n`;
+  const { positionals } = scriptArgs("build", usage, { options: {}, allowPositionals: true });
+  const programs = (positionals.length ? positionals : Object.keys(PROGRAMS)) as Program[];
   for (const p of programs) {
     if (!(p in PROGRAMS)) {
       process.stderr.write(`unknown program "${p}"; known: ${Object.keys(PROGRAMS).join(", ")}\n`);

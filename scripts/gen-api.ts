@@ -6,6 +6,9 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scriptArgs } from "../mesh/shared/usage.ts";
+
+scriptArgs("gen:api", "Usage: npm run gen:api\n  regenerates mesh/api/gen from mesh/api/proto (needs protoc: apt-get install protobuf-compiler)\n", { options: {} });
 
 const api = fileURLToPath(new URL("../mesh/api", import.meta.url));
 const plugin = fileURLToPath(new URL("../node_modules/.bin/protoc-gen-es", import.meta.url));

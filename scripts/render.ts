@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // npm run render -- --registry R [--repo URL --revision main --tag 0.1.0 --out deploy]: writes the GitOps tree.
-import { spawnSync } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parseRenderArgs, RENDER_USAGE, RenderArgsError, type RenderArgs } from "../mesh/manifests/render-args.ts";
 import { parseStackConfig } from "../components/config.ts";
 import { renderGitOpsTree } from "../mesh/manifests/gitops.ts";
+import { $ } from "zx";
 
 let args: RenderArgs;
 try {
-  const remote = spawnSync("git", ["remote", "get-url", "origin"], { encoding: "utf8" });
-  const parsed = parseRenderArgs(process.argv.slice(2), remote.status === 0 ? remote.stdout.trim() : undefined);
+  // The default --repo: where this clone came from (ArgoCD and Flux pull the tree from there).
+  const remote = await $({ nothrow: true, quiet: true })`git remote get-url origin`;
+  const parsed = parseRenderArgs(process.argv.slice(2), remote.exitCode === 0 ? remote.stdout.trim() : undefined);
   if (parsed === "help") {
     process.stdout.write(RENDER_USAGE);
     process.exit(0);

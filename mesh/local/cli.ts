@@ -315,15 +315,17 @@ export async function main(argv: string[]): Promise<number> {
   const ctlDeps = { out, err: (s: string) => process.stderr.write(s) };
   if (scope === "verify") return verifyCommand(argv.slice(1), ctlDeps);
   if (scope === "ztunnel-config") return ztunnelConfigCommand(argv.slice(1), ctlDeps);
-  if (!scope || scope === "--help" || scope === "-h" || command === "--help" || command === "-h" || !command) {
+  if (scope === "--help" || scope === "-h") return void out(USAGE), 0;
+  if (!scope) throw new UsageError(USAGE);
+  if (scope !== "local" && scope !== "bench") throw new UsageError(`unknown command "${scope}"\n\n${USAGE}`);
+  if (!command || command === "--help" || command === "-h") {
     out(USAGE);
-    return scope ? 0 : 2;
+    return command ? 0 : 2;
   }
   if (scope === "bench") {
     if (command !== "results") throw new UsageError(`unknown command "bench ${command}"\n\n${USAGE}`);
     return benchResults(rest);
   }
-  if (scope !== "local") throw new UsageError(`unknown command "${scope}"\n\n${USAGE}`);
   switch (command) {
     case "up":
       return up(rest);

@@ -2,16 +2,13 @@
 // npm run demo [-- --keep] [-- --install-deps]
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { describeError } from "../shared/errors.ts";
+import { scriptArgs } from "../shared/usage.ts";
 import { runDemo } from "./demo.ts";
 import { checkPrereqs, describeMissing, installMissing } from "./prereqs.ts";
 
-const { values } = parseArgs({ options: { keep: { type: "boolean", default: false }, "install-deps": { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
-if (values.help) {
-  process.stdout.write("npm run demo [-- --keep] [-- --install-deps]\n  Runs the mesh on this machine in network namespaces (needs root), shows it working, writes results/demo.{json,md}.\n");
-  process.exit(0);
-}
+const USAGE = "Usage: npm run demo [-- --keep] [-- --install-deps]\n  Runs the mesh on this machine in network namespaces (needs root), shows it working, writes results/demo.{json,md}.\n  --keep leaves the cluster up (ambientctl local status / down); --install-deps installs missing Debian packages.\n";
+const { values } = scriptArgs("demo", USAGE, { options: { keep: { type: "boolean", default: false }, "install-deps": { type: "boolean", default: false } } });
 const say = (s: string) => process.stdout.write(`${s}\n`);
 let report = await checkPrereqs("demo");
 if (values["install-deps"] && report.root && report.missing.length) {

@@ -1,5 +1,6 @@
-// What the netns tests, the demo and the benchmarks need from the machine, and how to get it.
-import { run } from "../shared/exec.ts";
+// What the netns tests, the demo and the benchmarks need from the machine, and how to get it
+// (Debian's packages, installed with apt-get through zx).
+import { $, which } from "zx";
 
 export type Purpose = "test" | "demo" | "bench" | "local" | "monitoring";
 
@@ -20,6 +21,8 @@ const REQUIREMENTS: Requirement[] = [
   { tool: "nginx", pkg: "nginx", for: ["bench", "test", "demo", "local"] },
   { tool: "iperf3", pkg: "iperf3", for: ["bench"] },
   { tool: "prometheus", pkg: "prometheus", for: ["monitoring", "test"] },
+  // `kubectl kustomize` builds every folder of the rendered GitOps tree in the tests.
+  { tool: "kubectl", pkg: "kubernetes-client", for: ["test"] },
 ];
 
 export interface PrereqReport {
@@ -32,9 +35,8 @@ export async function checkPrereqs(purpose: Purpose): Promise<PrereqReport> {
   const missing: PrereqReport["missing"] = [];
   for (const r of REQUIREMENTS.filter((x) => x.for.includes(purpose))) {
     // httpbin is a Python module: look for Debian's package, not just an interpreter.
-    const probe = r.pkg === "python3-httpbin" ? "/usr/bin/python3 -c 'import httpbin' 2>/dev/null" : `command -v ${r.tool}`;
-    const found = await run("sh", ["-c", probe]);
-    if (found.code !== 0) missing.push({ tool: r.pkg === "python3-httpbin" ? "httpbin" : r.tool, pkg: r.pkg });
+    const found = r.pkg === "python3-httpbin" ? (await $({ nothrow: true, quiet: true })`/usr/bin/python3 -c ${"import httpbin"}`).exitCode === 0 : (await which(r.tool, { nothrow: true })) !== null;
+    if (!found) missing.push({ tool: r.pkg === "python3-httpbin" ? "httpbin" : r.tool, pkg: r.pkg });
   }
   return { root: process.getuid?.() === 0, linux: process.platform === "linux", missing };
 }
@@ -59,9 +61,9 @@ export async function installMissing(r: PrereqReport, say: (s: string) => void):
   if (r.missing.length === 0) return;
   const pkgs = [...new Set(r.missing.map((m) => m.pkg))];
   say(`installing ${pkgs.join(", ")} with apt-get`);
-  const env = "DEBIAN_FRONTEND=noninteractive";
-  const update = await run("sh", ["-c", `${env} apt-get update -qq`], undefined, { timeoutMs: 300_000 });
-  if (update.code !== 0) throw new Error(`apt-get update failed: ${update.stderr.trim()}`);
-  const inst = await run("sh", ["-c", `${env} apt-get install -y -qq ${pkgs.join(" ")}`], undefined, { timeoutMs: 600_000 });
-  if (inst.code !== 0) throw new Error(`apt-get install failed: ${inst.stderr.trim()}`);
+  const apt = $({ nothrow: true, quiet: true, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  const update = await apt({ timeout: "5m" })`apt-get update -qq`;
+  if (update.exitCode !== 0) throw new Error(`apt-get update failed: ${update.stderr.trim()}`);
+  const inst = await apt({ timeout: "10m" })`apt-get install -y -qq ${pkgs}`;
+  if (inst.exitCode !== 0) throw new Error(`apt-get install failed: ${inst.stderr.trim()}`);
 }

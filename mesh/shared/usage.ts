@@ -15,3 +15,22 @@ export function parseArgsOrUsage<T extends ParseArgsConfig>(config: T, usage: st
     throw err;
   }
 }
+
+/**
+ * For scripts: --help/-h prints the usage and exits 0 (before anything else runs, so it works on any
+ * machine); a wrong option prints what is wrong and the usage, and exits 2.
+ */
+export function scriptArgs<T extends ParseArgsConfig>(name: string, usage: string, config: T): ReturnType<typeof parseArgs<T>> {
+  const args = config.args ?? process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  try {
+    return parseArgs({ ...config, args }) as ReturnType<typeof parseArgs<T>>;
+  } catch (err) {
+    if (!String((err as NodeJS.ErrnoException).code).startsWith("ERR_PARSE_ARGS")) throw err;
+    process.stderr.write(`${name}: ${(err as Error).message}\n\n${usage}`);
+    process.exit(2);
+  }
+}
