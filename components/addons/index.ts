@@ -2,8 +2,9 @@
 // for GitOps): cert-manager, and kube-prometheus-stack with Prometheus and Grafana scraping the mesh.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { certManagerCheckObjects } from "../../mesh/manifests/cert-manager-check.ts";
 import { meshCaObjects } from "../../mesh/manifests/mesh-ca.ts";
-import { meshNamespaceObject } from "../../mesh/manifests/mesh.ts";
+import { meshNamespaceObject, PSS_ENFORCE } from "../../mesh/manifests/mesh.ts";
 import { kubePrometheusStackValues, meshMonitoringObjects, METRICS_SERVER_REPO, metricsServerValues, MONITORING_NAMESPACE, PROMETHEUS_SERVICE } from "../../mesh/manifests/monitoring.ts";
 import { createObjects } from "../kube-objects.ts";
 
@@ -14,22 +15,28 @@ export interface CertManagerArgs {
 
 export class CertManager extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
+  /** Completes once cert-manager's API accepts Certificates (webhook up, CA bundle injected): wait for this. */
+  public readonly ready: pulumi.Resource;
 
   constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ambient-lab:addons:CertManager", name, {}, opts);
     if (!/^v\d+\.\d+\.\d+$/.test(args.version)) throw new pulumi.ResourceError(`version "${args.version}" must be pinned (vX.Y.Z)`, this);
-    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: "cert-manager", labels: { "istio.io/dataplane-mode": "none" } } }, { parent: this });
-    new k8s.helm.v4.Chart(
+    // The chart's pods (and our check Job) meet the restricted Pod Security Standard.
+    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: "cert-manager", labels: { "istio.io/dataplane-mode": "none", [PSS_ENFORCE]: "restricted" } } }, { parent: this });
+    const chart = new k8s.helm.v4.Chart(
       `${name}-chart`,
       {
         chart: "cert-manager",
         version: args.version,
         namespace: ns.metadata.name,
         repositoryOpts: { repo: "https://charts.jetstack.io" },
-        values: { crds: { enabled: true }, prometheus: { enabled: true } },
+        // The chart's startupapicheck is a Helm hook, which helm.v4.Chart drops: ours runs below.
+        values: { crds: { enabled: true }, prometheus: { enabled: true }, startupapicheck: { enabled: false } },
       },
       { parent: this },
     );
+    const check = createObjects(name, certManagerCheckObjects("cert-manager", args.version), this, [ns, chart]);
+    this.ready = check.get("Job/cert-manager/ambient-lab-cert-manager-check")!;
     this.namespace = ns.metadata.name;
     this.registerOutputs({ namespace: this.namespace });
   }
@@ -78,7 +85,9 @@ export class Monitoring extends pulumi.ComponentResource {
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ambient-lab:addons:Monitoring", name, {}, opts);
     if (!/^\d+\.\d+\.\d+$/.test(args.version)) throw new pulumi.ResourceError(`version "${args.version}" must be a pinned chart version (X.Y.Z)`, this);
-    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: MONITORING_NAMESPACE, labels: { "istio.io/dataplane-mode": "none" } } }, { parent: this });
+    // baseline, not restricted: not every container of the stack's charts sets a seccomp profile and drops
+    // all capabilities; nothing needs host access (node-exporter is off), which baseline forbids.
+    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: MONITORING_NAMESPACE, labels: { "istio.io/dataplane-mode": "none", [PSS_ENFORCE]: "baseline" } } }, { parent: this });
     const chart = new k8s.helm.v4.Chart(
       `${name}-chart`,
       {
@@ -102,7 +111,7 @@ export interface MeshCaArgs {
   /** The mesh namespace, created here so the CA Secret can be issued into it before the control plane starts. */
   namespace: string;
   trustDomain: string;
-  /** cert-manager must be running (its CRDs and webhook). */
+  /** What proves cert-manager's API works (CertManager.ready): its CRDs, webhook and injected CA bundle. */
   certManager: pulumi.Resource;
 }
 

@@ -7,6 +7,9 @@ export interface Registered {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+  /** What the engine was told this resource waits for ("type::name"): explicit dependsOn and the resources its inputs came from. */
+  dependsOn: string[];
+  parent: string | undefined;
 }
 
 export interface MockOptions {
@@ -19,10 +22,18 @@ export interface MockOptions {
 
 export function installMocks(opts: MockOptions = {}): Registered[] {
   const registered: Registered[] = [];
+  // The mocks' newResource does not see dependencies; the monitor's request does, so record them there.
+  const deps = new Map<string, { dependsOn: string[]; parent: string | undefined }>();
+  // urn:pulumi:<stack>::<project>::<parent types$...$type>::<name>
+  const urnKey = (urn: string) => {
+    const [, , qualifiedType = "", ...name] = urn.split("::");
+    return `${qualifiedType.split("$").pop()}::${name.join("::")}`;
+  };
   pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const d = deps.get(`${args.type}::${args.name}`);
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs, dependsOn: d?.dependsOn ?? [], parent: d?.parent });
         return { id: `${args.name}-id`, state: { ...args.inputs, ...opts.outputs?.(args.type, args.name, args.inputs) } };
       },
       call: (args) => opts.calls?.[args.token] ?? args.inputs,
@@ -30,6 +41,13 @@ export function installMocks(opts: MockOptions = {}): Registered[] {
     "ambient-lab",
     opts.stack ?? "test",
   );
+  type Req = { getType(): string; getName(): string; getDependenciesList(): string[]; getParent(): string };
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): unknown };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    deps.set(`${req.getType()}::${req.getName()}`, { dependsOn: req.getDependenciesList().map(urnKey), parent: req.getParent() ? urnKey(req.getParent()) : undefined });
+    return original(req, cb);
+  };
   return registered;
 }
 
@@ -63,4 +81,23 @@ export function commandStdout(name: string): string {
   if (name.endsWith("-results")) return K6_SUMMARY_LINE;
   if (name.endsWith("-usage")) return `${promResponse("0.1")}\n${promResponse("50000000")}\n`;
   return "apiVersion: v1\nkind: Config\n";
+}
+
+/** Whether `from` waits for a resource matching `to`, directly or through what that waits for. */
+export function waitsFor(registered: readonly Registered[], from: Registered, to: (r: Registered) => boolean): boolean {
+  const byKey = new Map(registered.map((r) => [`${r.type}::${r.name}`, r]));
+  const seen = new Set<string>();
+  const queue = [from];
+  while (queue.length) {
+    const r = queue.shift()!;
+    for (const k of r.dependsOn) {
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const dep = byKey.get(k);
+      if (!dep) continue;
+      if (to(dep)) return true;
+      queue.push(dep);
+    }
+  }
+  return false;
 }
