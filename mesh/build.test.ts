@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { bundle, PROGRAMS, type Program } from "./build.ts";
+import { bundle, importedPackages, PROGRAMS, type Program } from "./build.ts";
 
 const out = join(import.meta.dirname, "..", "dist", `test-${process.pid}`);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -20,6 +20,24 @@ describe("image bundles", () => {
       expect(imports.filter((i) => !isBuiltin(i) && i !== "koffi")).toEqual([]);
     }, 60_000);
   }
+
+  it("the image build stage installs exactly what the bundles import, at the root lock's versions (not the Pulumi tree)", async () => {
+    const root = join(import.meta.dirname, "..");
+    const imageBuild = JSON.parse(readFileSync(join(import.meta.dirname, "image-build", "package.json"), "utf8")) as { type: string; dependencies: Record<string, string> };
+    const imageLock = JSON.parse(readFileSync(join(import.meta.dirname, "image-build", "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string; dependencies?: Record<string, string> }> };
+    const rootLock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
+    const imported = new Set<string>();
+    for (const p of Object.keys(PROGRAMS) as Program[]) for (const pkg of await importedPackages(p)) imported.add(pkg);
+    const fix = "update mesh/image-build/package.json, then (cd mesh/image-build && npm install --package-lock-only)";
+    expect(Object.keys(imageBuild.dependencies).sort(), fix).toEqual([...imported, "esbuild"].sort());
+    expect(imageBuild.type).toBe("module");
+    for (const [name, version] of Object.entries(imageBuild.dependencies)) {
+      expect(version, `${name}: ${fix}`).toBe(rootLock.packages[`node_modules/${name}`]!.version);
+      expect(imageLock.packages[`node_modules/${name}`]?.version, `${name} in mesh/image-build/package-lock.json: ${fix}`).toBe(version);
+    }
+    expect(imageLock.packages[""]!.dependencies, fix).toEqual(imageBuild.dependencies);
+    for (const heavy of ["@pulumi/pulumi", "@pulumi/aws", "@pulumi/eks"]) expect(imageLock.packages).not.toHaveProperty(`node_modules/${heavy}`);
+  }, 60_000);
 
   it("the Dockerfile has a target per program, on Node 24", () => {
     const dockerfile = readFileSync(join(import.meta.dirname, "Dockerfile"), "utf8");

@@ -33,6 +33,23 @@ export async function bundle(program: Program, outDir = join(ROOT, "dist")): Pro
   return outfile;
 }
 
+/**
+ * The npm packages a program's own sources import (not what those packages import in turn): what the
+ * image's build stage must install (mesh/image-build/package.json), koffi aside.
+ */
+export async function importedPackages(program: Program): Promise<Set<string>> {
+  const r = await build({ entryPoints: [join(ROOT, PROGRAMS[program])], bundle: true, platform: "node", format: "esm", write: false, metafile: true, external: ["koffi"], logLevel: "silent" });
+  const packages = new Set<string>();
+  for (const [file, input] of Object.entries(r.metafile.inputs)) {
+    if (file.includes("node_modules/")) continue;
+    for (const i of input.imports) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(i.path);
+      if (m) packages.add(m[1]!);
+    }
+  }
+  return packages;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const usage = `Usage: npm run build [-- PROGRAM...]\n  bundles ${Object.keys(PROGRAMS).join(", ")} (default: all) into dist/ with esbuild\n`;
   const { positionals } = scriptArgs("build", usage, { options: {}, allowPositionals: true });
