@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { evaluateTargets, renderJson, renderMarkdown, type ZtunnelBenchResult } from "./report.ts";
+import { expectGolden } from "../mesh/testing/expect.ts";
 
 const sample: ZtunnelBenchResult = {
   scenario: { rate: 1000, connections: 4, durationSeconds: 20, payloadBytes: 1024, bulkSeconds: 5 },
@@ -15,11 +15,7 @@ const sample: ZtunnelBenchResult = {
   bulkGbps: { direct: 30.2, mesh: 1.9 },
 };
 
-function golden(name: string, actual: string): void {
-  const path = join(import.meta.dirname, "testdata", name);
-  if (process.env.UPDATE_GOLDEN) writeFileSync(path, actual);
-  expect(actual).toBe(readFileSync(path, "utf8"));
-}
+const golden = (name: string, actual: string) => expectGolden(join(import.meta.dirname, "testdata", name), actual);
 
 describe("bench report", () => {
   it("renders Markdown", () => golden("ztunnel-report.md", renderMarkdown(sample)));

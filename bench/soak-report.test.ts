@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderSoakMarkdown, verdictOf, type SoakResult, type SoakSample } from "./soak-report.ts";
+import { expectGolden } from "../mesh/testing/expect.ts";
 
 const series = (rss: (i: number) => number, fds: (i: number) => number, n = 13): SoakSample[] => Array.from({ length: n }, (_, i) => ({ t: i * 10, rssMb: rss(i), fds: fds(i) }));
 
@@ -34,6 +34,5 @@ it("renders the soak report (golden)", () => {
   };
   const path = join(import.meta.dirname, "testdata", "soak-report.md");
   const md = renderSoakMarkdown(result);
-  if (process.env.UPDATE_GOLDEN) writeFileSync(path, md);
-  expect(md).toBe(readFileSync(path, "utf8"));
+  expectGolden(path, md);
 });

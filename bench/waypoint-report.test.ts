@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
+import { expectGolden } from "../mesh/testing/expect.ts";
 
 const lat = (p50: number, p90: number, p99: number) => ({ requests: 20000, errors: 0, achievedRate: 1000, latencyMs: { p50, p90, p99, max: p99 * 3 } });
 const sample: WaypointBenchResult = {
@@ -21,7 +21,6 @@ const sample: WaypointBenchResult = {
 it("renders the waypoint benchmark (golden)", () => {
   const path = join(import.meta.dirname, "testdata", "waypoint-report.md");
   const md = renderWaypointMarkdown(sample);
-  if (process.env.UPDATE_GOLDEN) writeFileSync(path, md);
-  expect(md).toBe(readFileSync(path, "utf8"));
+  expectGolden(path, md);
   expect(md).toContain("| added by the waypoint | 0.75 | 1.4 | 5 | | | |");
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../shared/exec.ts";
 import { nodeHttpApp } from "../local/apps.ts";
 import { LocalCluster } from "../local/cluster.ts";
+import { parseSamples, sumWhere } from "../shared/prom-text.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "al-cpnetns-"));
 const prefix = `al-c${randomBytes(2).toString("hex")}`;
@@ -51,7 +52,14 @@ afterAll(async () => {
 
 describe("control plane with ztunnels in network namespaces", () => {
   it("serves config and certificates: sleep reaches web by name over mTLS", async () => {
+    // web's node counts the connection as mutual TLS between the identities the control plane issued.
+    const mtls = async () => {
+      const text = (await cluster.execInNode("node-2", "curl", ["-s", "http://127.0.0.1:15020/metrics"])).stdout;
+      return sumWhere(parseSamples(text), "istio_tcp_connections_opened_total", { reporter: "destination", source_principal: "spiffe://cluster.local/ns/demo/sa/sleep", destination_principal: "spiffe://cluster.local/ns/demo/sa/web", connection_security_policy: "mutual_tls" });
+    };
+    const before = await mtls();
     expect((await curl("http://web/hello")).out).toBe("hello from web GET /hello\n");
+    expect(await mtls()).toBe(before + 1);
     const dump = await cluster.execInNode("node-1", "curl", ["-s", "http://127.0.0.1:15000/config_dump"]);
     const certs = (JSON.parse(dump.stdout) as { certificates: Array<{ identity: string; state: string }> }).certificates;
     expect(certs).toEqual([expect.objectContaining({ identity: "spiffe://cluster.local/ns/demo/sa/sleep", state: "Available" })]);

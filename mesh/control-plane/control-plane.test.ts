@@ -24,6 +24,7 @@ import { BootstrapTokenAuthenticator, identityTokenName } from "./auth/authentic
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
 import { FileSource } from "./discovery/file-source.ts";
 import { DEFAULT_TRANSLATE_OPTIONS } from "./translate/index.ts";
+import { eventually } from "../testing/expect.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "al-cp-"));
 const configDir = join(dir, "config");
@@ -71,11 +72,6 @@ function endpoint(node: string) {
   };
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  expect(cond()).toBe(true);
-}
 
 beforeAll(async () => {
   const { mkdirSync } = await import("node:fs");
@@ -121,7 +117,7 @@ describe("config stream", () => {
     const s = rawStream("node-1");
     s.requests.push(create(DeltaDiscoveryRequestSchema, { node: { id: "ztunnel~node-1", nodeName: "node-1" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"] }));
     s.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_AUTHORIZATION, resourceNamesSubscribe: ["*"] }));
-    await until(() => s.responses.length >= 2);
+    await eventually(() => s.responses.length >= 2);
     const addr = s.responses.find((r) => r.typeUrl === TYPE_ADDRESS)!;
     expect(addr.resources.map((r) => r.name).sort()).toEqual(["Kubernetes//Pod/demo/sleep", "Kubernetes//Pod/demo/web", "demo/web.demo.svc.cluster.local"]);
     const pol = s.responses.find((r) => r.typeUrl === TYPE_AUTHORIZATION)!;
@@ -130,17 +126,17 @@ describe("config stream", () => {
     s.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_AUTHORIZATION, responseNonce: pol.nonce }));
 
     writeFileSync(join(configDir, "deny.yaml"), deny);
-    await until(() => s.responses.length >= 3);
+    await eventually(() => s.responses.length >= 3);
     const delta = s.responses[2]!;
     expect(delta.typeUrl).toBe(TYPE_AUTHORIZATION);
     expect(delta.resources.map((r) => r.name)).toEqual(["demo/deny-sleep"]);
     s.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_AUTHORIZATION, responseNonce: delta.nonce, errorDetail: { message: "1 rejected", resourceErrors: { "demo/deny-sleep": "test says no" } } }));
-    await until(() => JSON.stringify(cp.ads.describe()).includes("test says no"));
+    await eventually(() => JSON.stringify(cp.ads.describe()).includes("test says no"));
     const conn = cp.ads.describe().find((c) => c.node === "node-1")!;
     expect(conn).toMatchObject({ types: { Address: { ackedVersion: 1 }, Authorization: { lastNack: { resourceErrors: { "demo/deny-sleep": "test says no" } } } } });
 
     rmSync(join(configDir, "deny.yaml"));
-    await until(() => s.responses.length >= 4);
+    await eventually(() => s.responses.length >= 4);
     expect(s.responses[3]!.removedResources).toEqual(["demo/deny-sleep"]);
     expect(s.responses[3]!.resources).toEqual([]);
     s.close();
@@ -149,7 +145,7 @@ describe("config stream", () => {
   it("resyncs a reconnecting proxy with only what it lacks", async () => {
     const first = rawStream("node-2");
     first.requests.push(create(DeltaDiscoveryRequestSchema, { node: { nodeName: "node-2" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"] }));
-    await until(() => first.responses.length >= 1);
+    await eventually(() => first.responses.length >= 1);
     const held = Object.fromEntries(first.responses[0]!.resources.map((r) => [r.name, r.version]));
     first.close();
     held["Kubernetes//Pod/demo/gone"] = "0123";
@@ -157,7 +153,7 @@ describe("config stream", () => {
     held[webKey] = "stale";
     const again = rawStream("node-2");
     again.requests.push(create(DeltaDiscoveryRequestSchema, { node: { nodeName: "node-2" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"], initialResourceVersions: held }));
-    await until(() => again.responses.length >= 1);
+    await eventually(() => again.responses.length >= 1);
     expect(again.responses[0]!.resources.map((r) => r.name)).toEqual([webKey]);
     expect(again.responses[0]!.removedResources).toEqual(["Kubernetes//Pod/demo/gone"]);
     again.close();
@@ -180,12 +176,12 @@ describe("config stream", () => {
     const store = new StateStore();
     const x = new XdsClient({ transport: controlPlaneTransport(endpoint("node-1")), node: "node-1", clusterId: "Kubernetes", store, log: silentLogger() });
     x.start();
-    await until(() => store.current.workloads.length === 2);
+    await eventually(() => store.current.workloads.length === 2);
     expect(store.current.serviceByVip("198.19.0.10")?.hostname).toBe("web.demo.svc.cluster.local");
     writeFileSync(join(configDir, "deny.yaml"), deny);
-    await until(() => store.current.policies.length === 1);
+    await eventually(() => store.current.policies.length === 1);
     rmSync(join(configDir, "deny.yaml"));
-    await until(() => store.current.policies.length === 0);
+    await eventually(() => store.current.policies.length === 0);
     expect(x.acks).toBeGreaterThanOrEqual(4);
     await x.stop();
     expect(store.current.workloads.length).toBe(2);
@@ -211,18 +207,18 @@ describe("config stream", () => {
     // A ztunnel's token asking for the waypoint types, as a compromised or misconfigured node proxy would.
     const spy = new XdsClient({ transport: controlPlaneTransport(endpoint("node-2")), node: "node-2", nodeId: "waypoint~demo/waypoint", types: WAYPOINT_TYPES, clusterId: "Kubernetes", store: spyStore, log: spyLog.logger });
     try {
-      await until(() => Boolean(cp.store.get("Gateway", "demo/waypoint")), 5000);
+      await eventually(() => Boolean(cp.store.get("Gateway", "demo/waypoint")), 5000);
       wp.start();
       zt.start();
       spy.start();
-      await until(() => wpStore.current.routes.length === 1 && wpStore.current.l7Policies.length === 1, 5000);
+      await eventually(() => wpStore.current.routes.length === 1 && wpStore.current.l7Policies.length === 1, 5000);
       expect(wpStore.current.routesFor("demo/web.demo.svc.cluster.local").map((r) => r.name)).toEqual(["web"]);
-      await until(() => ztStore.current.workloads.length >= 2);
+      await eventually(() => ztStore.current.workloads.length >= 2);
       // ztunnel does not subscribe to the waypoint types, and the targetRefs policy is not an L4 policy.
       expect(ztStore.current.routes).toEqual([]);
       expect(ztStore.current.policies).toEqual([]);
       // The one that asks is refused by the control plane, and gets nothing.
-      await until(() => spyLog.records.some((r) => String(r.err ?? "").includes("may not receive")), 5000);
+      await eventually(() => spyLog.records.some((r) => String(r.err ?? "").includes("may not receive")), 5000);
       expect(spyStore.current.routes).toEqual([]);
       expect(spyStore.current.l7Policies).toEqual([]);
     } finally {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FakeApiServer, parseSelector } from "../testing/fake-apiserver.ts";
 import { clientNodeAccess, exitCodeOf, loadKubeConfig } from "./kube-access.ts";
-import { parseSamples, sumWhere } from "./prom-text.ts";
+import { parseSamples, sumWhere } from "../shared/prom-text.ts";
 import { callCommand, denyPolicy, renderChecks, sampleMode } from "./verify.ts";
 import { parseZtunnelDump, renderZtunnelConfig, ZTUNNEL_CONFIG_KINDS } from "./ztunnel-config.ts";
 import { ztunnelConfigCommand, verifyCommand } from "./commands.ts";

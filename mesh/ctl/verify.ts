@@ -5,7 +5,7 @@
 import { ErrorCode, MeshError, describeError } from "../shared/errors.ts";
 import { formatIdentity } from "../shared/identity.ts";
 import type { CustomRef, KubeAccess, PodRef } from "./kube-access.ts";
-import { parseSamples, sumWhere } from "./prom-text.ts";
+import { parseSamples, sumWhere } from "../shared/prom-text.ts";
 import { chooseZtunnel, DEFAULT_ZTUNNEL_TARGET, type ZtunnelTarget } from "./ztunnel-config.ts";
 
 export type SampleMode = "ambient" | "waypoint" | "sidecar" | "none";

@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect, it } from "vitest";
+import { it } from "vitest";
 import { renderDemoMarkdown, type DemoResult } from "./demo.ts";
+import { expectGolden } from "../testing/expect.ts";
 
 const sample: DemoResult = {
   date: "2026-11-22T00:00:00.000Z",
@@ -25,6 +25,5 @@ const sample: DemoResult = {
 it("renders the demo report (golden)", () => {
   const path = join(import.meta.dirname, "testdata", "demo-report.md");
   const md = renderDemoMarkdown(sample);
-  if (process.env.UPDATE_GOLDEN) writeFileSync(path, md);
-  expect(md).toBe(readFileSync(path, "utf8"));
+  expectGolden(path, md);
 });

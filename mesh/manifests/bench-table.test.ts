@@ -1,11 +1,12 @@
 // `ambientctl bench results`: the stack output rendered as a table (golden), and the CLI reading it.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { renderBenchTable, type StackBenchResult } from "./benchmark.ts";
+import { expectGolden } from "../testing/expect.ts";
 
 const result = (mode: string, p50: number, cpu: number | null): StackBenchResult => ({
   mode,
@@ -26,8 +27,7 @@ describe("ambientctl bench results (issue 10)", () => {
   it("renders the stack output as a table (golden)", () => {
     const path = join(import.meta.dirname, "testdata", "bench-table.txt");
     const text = renderBenchTable(outputs);
-    if (process.env.UPDATE_GOLDEN) writeFileSync(path, text);
-    expect(text).toBe(readFileSync(path, "utf8"));
+    expectGolden(path, text);
   });
 
   it("prints it from a saved output, and says what to do without one", () => {

@@ -1,4 +1,3 @@
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
@@ -6,6 +5,7 @@ import { testGitOpsOptions } from "../testing/gitops-fixture.ts";
 import { renderGitOpsTree } from "./gitops.ts";
 import type { KubeObject } from "./mesh.ts";
 import { validateObject } from "./validate.ts";
+import { expectGolden } from "../testing/expect.ts";
 
 const tree = renderGitOpsTree(testGitOpsOptions());
 
@@ -17,8 +17,7 @@ describe("GitOps tree", () => {
   it("has the expected files (golden listing and content)", () => {
     const golden = join(import.meta.dirname, "testdata", "gitops-tree.yaml");
     const text = [...tree.entries()].map(([p, c]) => `# ${p}\n${c}`).join("---\n");
-    if (process.env.UPDATE_GOLDEN) writeFileSync(golden, text);
-    expect(text).toBe(readFileSync(golden, "utf8"));
+    expectGolden(golden, text);
   });
 
   it("every app's kustomization lists exactly its files, and every Kubernetes object validates", () => {

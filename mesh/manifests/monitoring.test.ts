@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -8,6 +8,7 @@ import { proxyUsageQueries } from "./benchmark.ts";
 import { meshDashboard, PANELS } from "./dashboard.ts";
 import { DASHBOARD_LABEL, kubePrometheusStackValues, meshMonitoringObjects } from "./monitoring.ts";
 import { validateObject } from "./validate.ts";
+import { expectGolden } from "../testing/expect.ts";
 
 describe("mesh monitoring objects", () => {
   const objects = meshMonitoringObjects({ meshNamespace: "istio-system" });
@@ -40,8 +41,7 @@ describe("mesh monitoring objects", () => {
   it("the dashboard matches its golden copy", () => {
     const golden = join(import.meta.dirname, "testdata", "dashboard.json");
     const text = `${JSON.stringify(meshDashboard(), null, 2)}\n`;
-    if (process.env.UPDATE_GOLDEN) writeFileSync(golden, text);
-    expect(text).toBe(readFileSync(golden, "utf8"));
+    expectGolden(golden, text);
   });
 
   it("every panel query is valid PromQL (promtool parses it as a recording rule)", () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCsr, createRootCa, signWorkloadCert } from "../shared/pki.ts";
 import { echoServer, roundTrip, type TestServer } from "../testing/echo.ts";
 import { inProcessMesh, type InProcessMesh } from "../testing/inprocess.ts";
+import { eventually } from "../testing/expect.ts";
 
 const base = `
 workloads:
@@ -55,21 +56,13 @@ async function metricsText(node: string): Promise<string> {
   return mesh.ztunnel(node).metrics.registry.metrics();
 }
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  expect(await cond()).toBe(true);
-}
 
 describe("ztunnel in-process", () => {
   it("carries a connection by pod IP over HBONE with both identities in metrics and the access log", async () => {
     const s = await mesh.dial("127.0.1.10", { ip: "127.0.2.10", port: 7070 });
     const answer = await roundTrip(s, "ping over hbone");
     expect(answer.toString()).toBe("ping over hbone");
-    await until(async () => (await metricsText("node-2")).includes("istio_tcp_connections_closed_total{reporter=\"destination\""));
+    await eventually(async () => (await metricsText("node-2")).includes("istio_tcp_connections_closed_total{reporter=\"destination\""));
     const m2 = await metricsText("node-2");
     expect(m2).toMatch(/istio_tcp_received_bytes_total\{reporter="destination",source_workload="sleep",.*source_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/sleep".*destination_workload="echo".*destination_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/echo".*connection_security_policy="mutual_tls"\} 15/);
     const m1 = await metricsText("node-1");

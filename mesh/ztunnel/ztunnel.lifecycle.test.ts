@@ -9,6 +9,7 @@ import { echoServer, roundTrip, type TestServer } from "../testing/echo.ts";
 import { inProcessMesh, type InProcessMesh } from "../testing/inprocess.ts";
 import { LocalConfigSource } from "./state/file-source.ts";
 import { StateStore } from "./state/store.ts";
+import { eventually } from "../testing/expect.ts";
 
 const config = `
 workloads:
@@ -29,11 +30,6 @@ function pools(m: InProcessMesh) {
   return (m.ztunnel("node-1").configDump() as { connections: { pools: Array<{ connections: number; streams: number }> } }).connections.pools;
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  expect(cond()).toBe(true);
-}
 
 async function openEchoing(m: InProcessMesh): Promise<net.Socket> {
   const s = await m.dial("127.0.11.10", dst);
@@ -57,7 +53,7 @@ describe("HBONE pool", () => {
     mesh = await inProcessMesh({ nodes: ["node-1", "node-2"], config, tuning: { poolIdleMs: 200 } });
     expect((await roundTrip(await mesh.dial("127.0.11.10", dst), "x")).toString()).toBe("x");
     expect(pools(mesh)[0]?.connections).toBe(1);
-    await until(() => pools(mesh!).length === 0, 2000);
+    await eventually(() => pools(mesh!).length === 0, 2000);
   });
 });
 
@@ -114,14 +110,14 @@ describe("LOCAL_CONFIG reloads", () => {
     await source.start();
     expect(store.current.workloads).toHaveLength(2);
     writeFileSync(path, config + "  - { uid: bad, name: broken, namespace: demo, workloadIps: [nope], node: node-1 }\n");
-    await until(() => records.some((r) => r.msg === "LOCAL_CONFIG resource rejected"));
+    await eventually(() => records.some((r) => r.msg === "LOCAL_CONFIG resource rejected"));
     expect(records.find((r) => r.msg === "LOCAL_CONFIG resource rejected")).toMatchObject({ resource: "workload demo/broken" });
     expect(store.current.workloads).toHaveLength(2);
     writeFileSync(path, "workloads: [");
-    await until(() => records.some((r) => r.msg === "LOCAL_CONFIG not applied; keeping the last good config"));
+    await eventually(() => records.some((r) => r.msg === "LOCAL_CONFIG not applied; keeping the last good config"));
     expect(store.current.workloads).toHaveLength(2);
     writeFileSync(path, "workloads: []\n");
-    await until(() => store.current.workloads.length === 0);
+    await eventually(() => store.current.workloads.length === 0);
     await source.close();
   });
 });

@@ -6,6 +6,7 @@ import { silentLogger } from "../../shared/logging.ts";
 import { FakeApiServer } from "../../testing/fake-apiserver.ts";
 import { ObjectStore } from "../store/object-store.ts";
 import { KubeSource } from "./kube-source.ts";
+import { eventually } from "../../testing/expect.ts";
 
 const PODS = "/api/v1/pods";
 const pod = (name: string, labels: Record<string, string> = {}) => ({
@@ -25,11 +26,6 @@ function kubeConfig(server: string): KubeConfig {
   return kc;
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  expect(cond()).toBe(true);
-}
 
 let api: FakeApiServer | undefined;
 let source: KubeSource | undefined;
@@ -49,11 +45,11 @@ describe("Kubernetes discovery", () => {
     await source.start();
     expect(store.count("Pod")).toBe(2);
     expect(store.get("Pod", "demo/a")).toMatchObject({ apiVersion: "v1", kind: "Pod", spec: { nodeName: "node-1" } });
-    await until(() => api!.watching(PODS) === 1);
+    await eventually(() => api!.watching(PODS) === 1);
     api.put(PODS, pod("c"));
     api.put(PODS, pod("a", { version: "v2" }));
     api.remove(PODS, "demo", "b");
-    await until(() => store.count("Pod") === 2 && store.get("Pod", "demo/a")?.metadata?.labels?.version === "v2" && !store.get("Pod", "demo/b"));
+    await eventually(() => store.count("Pod") === 2 && store.get("Pod", "demo/a")?.metadata?.labels?.version === "v2" && !store.get("Pod", "demo/b"));
   });
 
   it("resumes a closed watch from the last resourceVersion, and relists on 410 Gone", async () => {
@@ -62,14 +58,14 @@ describe("Kubernetes discovery", () => {
     const store = new ObjectStore();
     source = new KubeSource({ kubeConfig: kubeConfig(await api.start()), store, log: silentLogger(), kinds: ["Pod"] });
     await source.start();
-    await until(() => api!.watching(PODS) === 1);
+    await eventually(() => api!.watching(PODS) === 1);
     api.put(PODS, pod("b"));
-    await until(() => store.count("Pod") === 2);
+    await eventually(() => store.count("Pod") === 2);
     const lastRv = store.get("Pod", "demo/b")!.metadata!.resourceVersion!;
     const lists = () => api!.requests.filter((r) => r.path === PODS && !r.watch).length;
     expect(lists()).toBe(1);
     api.endWatches(PODS);
-    await until(() => api!.requests.filter((r) => r.watch).length === 2 && api!.watching(PODS) === 1);
+    await eventually(() => api!.requests.filter((r) => r.watch).length === 2 && api!.watching(PODS) === 1);
     expect(api.requests.filter((r) => r.watch)[1]!.resourceVersion).toBe(lastRv);
     expect(lists()).toBe(1); // resumed, not relisted
 
@@ -77,8 +73,8 @@ describe("Kubernetes discovery", () => {
     api.remove(PODS, "demo", "a", false);
     api.expireNextWatch.add(PODS);
     api.endWatches(PODS);
-    await until(() => lists() === 2, 8000);
-    await until(() => store.count("Pod") === 1 && store.get("Pod", "demo/b") !== undefined);
+    await eventually(() => lists() === 2, 8000);
+    await eventually(() => store.count("Pod") === 1 && store.get("Pod", "demo/b") !== undefined);
   });
 
   it("keeps trying while the API server is unreachable and catches up when it is back", async () => {

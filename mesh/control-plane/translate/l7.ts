@@ -4,7 +4,7 @@
 // a route or policy applied with parts missing would route or authorize differently than written.
 import type { BackendRef, HeaderModifier, HttpRoute, L7Operation, L7Policy, L7Rule, L7Source, L7Target, RouteMatch, RouteRule } from "../../api/types.ts";
 import { compareStrings } from "../../shared/compare.ts";
-import { parseStringMatch } from "../../ztunnel/state/local-config.ts";
+import { parseStringMatch } from "../../api/string-match.ts";
 import type { AuthorizationPolicy, AuthorizationPolicyRule, HTTPRoute } from "../model/kube.ts";
 import type { ResourceNote, TranslateOptions } from "./options.ts";
 

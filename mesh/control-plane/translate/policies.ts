@@ -5,22 +5,13 @@
 // - PeerAuthentication STRICT becomes a DENY of traffic without a peer identity, attached to the workloads
 //   whose effective mode (workload > namespace > mesh, UNSET inherits) is STRICT.
 // Pure. Invalid policies are rejected on their own with every problem listed.
-import type { Authorization, Clause, Match, Rule, StringMatch } from "../../api/types.ts";
+import type { Authorization, Clause, Match, Rule } from "../../api/types.ts";
 import { parseCidr } from "../../shared/addr.ts";
 import type { AuthorizationPolicy, AuthorizationPolicyCondition, AuthorizationPolicyOperation, AuthorizationPolicySource, PeerAuthentication } from "../model/kube.ts";
 import type { ResourceNote, TranslateOptions } from "./options.ts";
 import { compareStrings } from "../../shared/compare.ts";
+import { emptyMatch, parseStringMatch } from "../../api/string-match.ts";
 
-function sm(s: string): StringMatch {
-  if (s === "*") return { kind: "presence" };
-  if (s.startsWith("*")) return { kind: "suffix", value: s.slice(1) };
-  if (s.endsWith("*")) return { kind: "prefix", value: s.slice(0, -1) };
-  return { kind: "exact", value: s };
-}
-
-function emptyMatch(): Match {
-  return { namespaces: [], notNamespaces: [], principals: [], notPrincipals: [], sourceIps: [], notSourceIps: [], destinationIps: [], notDestinationIps: [], destinationPorts: [], notDestinationPorts: [] };
-}
 
 const L7_SOURCE = ["requestPrincipals", "notRequestPrincipals", "remoteIpBlocks", "notRemoteIpBlocks"] as const;
 const L7_OPERATION = ["hosts", "notHosts", "methods", "notMethods", "paths", "notPaths"] as const;
@@ -57,10 +48,10 @@ function sourceMatch(src: AuthorizationPolicySource, where: string, problems: st
   for (const f of L7_SOURCE) if (src[f]?.length) l7.push(`${where}.${f}`);
   return {
     ...emptyMatch(),
-    principals: (src.principals ?? []).map(sm),
-    notPrincipals: (src.notPrincipals ?? []).map(sm),
-    namespaces: (src.namespaces ?? []).map(sm),
-    notNamespaces: (src.notNamespaces ?? []).map(sm),
+    principals: (src.principals ?? []).map(parseStringMatch),
+    notPrincipals: (src.notPrincipals ?? []).map(parseStringMatch),
+    namespaces: (src.namespaces ?? []).map(parseStringMatch),
+    notNamespaces: (src.notNamespaces ?? []).map(parseStringMatch),
     sourceIps: checkCidrs(src.ipBlocks, `${where}.ipBlocks`, problems),
     notSourceIps: checkCidrs(src.notIpBlocks, `${where}.notIpBlocks`, problems),
   };
@@ -85,12 +76,12 @@ function conditionClause(c: AuthorizationPolicyCondition, where: string, problem
       m.notSourceIps = checkCidrs(notValues, `${where}.notValues`, problems);
       break;
     case "source.namespace":
-      m.namespaces = values.map(sm);
-      m.notNamespaces = notValues.map(sm);
+      m.namespaces = values.map(parseStringMatch);
+      m.notNamespaces = notValues.map(parseStringMatch);
       break;
     case "source.principal":
-      m.principals = values.map(sm);
-      m.notPrincipals = notValues.map(sm);
+      m.principals = values.map(parseStringMatch);
+      m.notPrincipals = notValues.map(parseStringMatch);
       break;
     case "destination.ip":
       m.destinationIps = checkCidrs(values, `${where}.values`, problems);

@@ -1,12 +1,13 @@
 // Golden tests: testdata/<case>.in.yaml (Kubernetes objects) -> <case>.out.yaml (what proxies get).
 // Regenerate with UPDATE_GOLDEN=1 after checking the change is intended.
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { emptySnapshot, type ClusterSnapshot } from "../model/kube.ts";
 import { parseManifests } from "../model/manifests.ts";
 import { DEFAULT_TRANSLATE_OPTIONS as DEFAULT, translate } from "./index.ts";
 import { translationToYaml } from "./serialize.ts";
+import { expectGolden } from "../../testing/expect.ts";
 
 const dir = join(import.meta.dirname, "testdata");
 
@@ -24,8 +25,7 @@ describe("translation (golden)", () => {
     it(name, () => {
       const out = translationToYaml(translate(snapshotFrom(readFileSync(join(dir, file), "utf8"))));
       const golden = join(dir, `${name}.out.yaml`);
-      if (process.env.UPDATE_GOLDEN) writeFileSync(golden, out);
-      expect(out).toBe(readFileSync(golden, "utf8"));
+      expectGolden(golden, out);
     });
   }
 

@@ -3,7 +3,7 @@
 // Pure: the caller supplies the policies that target this waypoint or the destination service.
 import type { StringMatch } from "../../api/types.ts";
 import { principalOf, type Identity } from "../../shared/identity.ts";
-import { matchString } from "../../ztunnel/rbac/evaluate.ts";
+import { matchString } from "../../api/string-match.ts";
 import type { L7Operation, L7Policy, L7Source, L7Target } from "../../api/types.ts";
 
 export interface RequestFacts {

@@ -5,6 +5,7 @@ import { createRootCa } from "../../shared/pki.ts";
 import { CertManager } from "./cert-manager.ts";
 import { FileCaClient } from "./file-ca.ts";
 import type { CaClient, CertificateRequest } from "./ca-client.ts";
+import { eventually } from "../../testing/expect.ts";
 
 const id = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "sleep" };
 
@@ -23,10 +24,6 @@ async function flaky(): Promise<CaClient & { fail: boolean; calls: number }> {
   return ca;
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(cond()).toBe(true);
-}
 
 describe("CertManager", () => {
   it("fetches once for concurrent callers and renews at half-life", async () => {
@@ -39,7 +36,7 @@ describe("CertManager", () => {
     clock.advance(1700_000); // not yet half of (3600 s + 60 s skew allowance)
     expect(ca.calls).toBe(1);
     clock.advance(200_000);
-    await until(() => m.dump()[0]?.serial !== a.serial);
+    await eventually(() => m.dump()[0]?.serial !== a.serial);
     expect(ca.calls).toBe(2);
     m.close();
   });
@@ -51,18 +48,18 @@ describe("CertManager", () => {
     const first = await m.get(id);
     ca.fail = true;
     clock.advance(1900_000);
-    await until(() => m.dump()[0]?.lastError !== undefined);
+    await eventually(() => m.dump()[0]?.lastError !== undefined);
     expect(await m.get(id)).toBe(first);
     expect(m.dump()[0]).toMatchObject({ state: "Available", serial: first.serial });
     const calls = ca.calls;
     clock.advance(500);
-    await until(() => ca.calls === calls + 1);
+    await eventually(() => ca.calls === calls + 1);
     clock.advance(999); // second retry waits 1000 ms
     await new Promise((r) => setTimeout(r, 30));
     expect(ca.calls).toBe(calls + 1);
     ca.fail = false;
     clock.advance(1);
-    await until(() => m.dump()[0]?.serial !== first.serial && m.dump()[0]?.lastError === undefined);
+    await eventually(() => m.dump()[0]?.serial !== first.serial && m.dump()[0]?.lastError === undefined);
     m.close();
   });
 

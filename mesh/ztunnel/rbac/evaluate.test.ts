@@ -1,17 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { convertConfig } from "../state/local-config.ts";
-import type { Authorization } from "../state/types.ts";
+import { emptyMatch, parseStringMatch } from "../../api/string-match.ts";
+import type { Authorization, Match } from "../../api/types.ts";
 import { evaluate, type ConnectionFacts } from "./evaluate.ts";
 
 const sleep = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "sleep" };
 const other = { trustDomain: "cluster.local", namespace: "other", serviceAccount: "client" };
 
-function policy(action: "Allow" | "Deny", match: Record<string, unknown>, extra: Record<string, unknown> = {}): Authorization {
-  const parsed = convertConfig({
-    policies: [{ name: `p-${action}`, namespace: "demo", scope: "Namespace", action, rules: [{ clauses: [{ matches: [match] }] }], ...extra }],
-  });
-  expect(parsed.rejected).toEqual([]);
-  return parsed.policies[0]!;
+/** A Match from Istio's string convention ("*", "x*", "*x") for the string fields; the rest as given. */
+type MatchSpec = Partial<Record<"namespaces" | "notNamespaces" | "principals" | "notPrincipals", string[]>> & Partial<Pick<Match, "sourceIps" | "notSourceIps" | "destinationIps" | "notDestinationIps" | "destinationPorts" | "notDestinationPorts">>;
+function match(spec: MatchSpec): Match {
+  const { namespaces, notNamespaces, principals, notPrincipals, ...rest } = spec;
+  const strings = (l: string[] | undefined) => (l ?? []).map(parseStringMatch);
+  return emptyMatch({ ...rest, namespaces: strings(namespaces), notNamespaces: strings(notNamespaces), principals: strings(principals), notPrincipals: strings(notPrincipals) });
+}
+
+// Built directly in the wire types ztunnel evaluates, not through a config parser.
+function policy(action: "Allow" | "Deny", spec: MatchSpec, extra: Partial<Authorization> = {}): Authorization {
+  return { name: `p-${action}`, namespace: "demo", scope: "Namespace", action, rules: [{ clauses: [{ matches: [match(spec)] }] }], dryRun: false, ...extra };
 }
 
 const conn = (over: Partial<ConnectionFacts> = {}): ConnectionFacts => ({
@@ -57,19 +62,16 @@ describe("evaluate", () => {
   });
 
   it("clauses are AND-ed, matches inside a clause OR-ed", () => {
-    const parsed = convertConfig({
-      policies: [
-        {
-          name: "and",
-          namespace: "demo",
-          scope: "Namespace",
-          action: "Allow",
-          rules: [{ clauses: [{ matches: [{ namespaces: ["x"] }, { namespaces: ["demo"] }] }, { matches: [{ destinationPorts: [80] }] }] }],
-        },
-      ],
-    });
-    expect(evaluate(parsed.policies, conn()).allowed).toBe(false);
-    expect(evaluate(parsed.policies, conn({ dstPort: 80 })).allowed).toBe(true);
+    const and: Authorization = {
+      name: "and",
+      namespace: "demo",
+      scope: "Namespace",
+      action: "Allow",
+      rules: [{ clauses: [{ matches: [match({ namespaces: ["x"] }), match({ namespaces: ["demo"] })] }, { matches: [match({ destinationPorts: [80] })] }] }],
+      dryRun: false,
+    };
+    expect(evaluate([and], conn()).allowed).toBe(false);
+    expect(evaluate([and], conn({ dstPort: 80 })).allowed).toBe(true);
   });
 
   it("names the deciding policy", () => {

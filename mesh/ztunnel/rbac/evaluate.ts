@@ -3,7 +3,8 @@
 // Pure: the caller supplies the policies that apply to the destination workload.
 import { CidrSet } from "../../shared/addr.ts";
 import { principalOf, type Identity } from "../../shared/identity.ts";
-import type { Authorization, Match, StringMatch } from "../state/types.ts";
+import { matchString } from "../../api/string-match.ts";
+import type { Authorization, Match } from "../state/types.ts";
 
 export interface ConnectionFacts {
   /** Absent for plaintext (15006) traffic. */
@@ -28,19 +29,6 @@ function cidrs(list: readonly string[]): CidrSet {
   return set;
 }
 
-export function matchString(m: StringMatch, value: string | undefined): boolean {
-  if (value === undefined) return false;
-  switch (m.kind) {
-    case "presence":
-      return value.length > 0;
-    case "exact":
-      return value === m.value;
-    case "prefix":
-      return value.startsWith(m.value);
-    case "suffix":
-      return value.endsWith(m.value);
-  }
-}
 
 /** Empty list: no constraint. Otherwise any value may match. */
 function anyOf<T>(list: readonly T[], test: (v: T) => boolean): boolean {

@@ -1,7 +1,8 @@
 // The waypoint's L7 resources in its LOCAL_CONFIG (the same shapes the control plane streams).
 // A bad resource rejects only itself, with its name and every problem.
 import { z } from "zod";
-import { parseStringMatch, type Rejection } from "./local-config.ts";
+import { parseStringMatch } from "../../api/string-match.ts";
+import type { Rejection } from "./local-config.ts";
 import type { HttpRoute, L7Policy } from "./types.ts";
 
 const name = z.string().min(1).max(253);

@@ -7,7 +7,8 @@ import { parseCidr } from "../../shared/addr.ts";
 import { DEFAULT_TRUST_DOMAIN } from "../../shared/identity.ts";
 import { ErrorCode, MeshError } from "../../shared/errors.ts";
 import { convertL7 } from "./local-config-l7.ts";
-import type { Authorization, HttpRoute, L7Policy, Match, PortMap, Service, StringMatch, Workload } from "./types.ts";
+import type { Authorization, HttpRoute, L7Policy, Match, PortMap, Service, Workload } from "./types.ts";
+import { parseStringMatch } from "../../api/string-match.ts";
 
 export interface Rejection {
   kind: "workload" | "service" | "policy" | "route";
@@ -104,13 +105,6 @@ const policySchema = z.strictObject({
   dryRun: z.boolean().default(false),
 });
 
-/** Istio's YAML convention: "*" is presence, "*x" a suffix, "x*" a prefix, anything else exact. */
-export function parseStringMatch(s: string): StringMatch {
-  if (s === "*") return { kind: "presence" };
-  if (s.startsWith("*")) return { kind: "suffix", value: s.slice(1) };
-  if (s.endsWith("*")) return { kind: "prefix", value: s.slice(0, -1) };
-  return { kind: "exact", value: s };
-}
 
 function toPortMap(m: Record<string, number>): PortMap {
   return new Map(Object.entries(m).map(([k, v]) => [Number(k), v] as [number, number]).sort((a, b) => a[0] - b[0]));
