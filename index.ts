@@ -12,7 +12,7 @@ import { IMAGE_TARGETS, MeshImages } from "./components/images/index.ts";
 import { Mesh } from "./components/mesh/index.ts";
 import { readStackConfig } from "./components/read-config.ts";
 import { Samples } from "./components/samples/index.ts";
-import { sidecarOptionsFor } from "./mesh/manifests/sidecar.ts";
+import { sidecarOptionsFor } from "./mesh/manifests/index.ts";
 
 const config = readStackConfig();
 const MESH_NAMESPACE = "istio-system";

@@ -9,15 +9,15 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildResources } from "../mesh/control-plane/push/snapshot.ts";
-import { translate, DEFAULT_TRANSLATE_OPTIONS } from "../mesh/control-plane/translate/index.ts";
-import { KINDS, type ClusterSnapshot, type Kind } from "../mesh/control-plane/model/kube.ts";
-import { cpuSeconds, memoryMb } from "../mesh/local/proc-stats.ts";
-import { createCsr } from "../mesh/shared/pki.ts";
-import { FakeApiServer, type FakeObject } from "../mesh/testing/fake-apiserver.ts";
-import { GrpcCaClient } from "../mesh/ztunnel/identity/grpc-ca.ts";
-import { controlPlaneTransport } from "../mesh/ztunnel/xds/transport.ts";
-import { scriptArgs } from "../mesh/shared/usage.ts";
+import { buildResources } from "../mesh/control-plane/index.ts";
+import { translate, DEFAULT_TRANSLATE_OPTIONS } from "../mesh/control-plane/index.ts";
+import { KINDS, type ClusterSnapshot, type Kind } from "../mesh/control-plane/index.ts";
+import { cpuSeconds, memoryMb } from "../mesh/local/index.ts";
+import { createCsr } from "../mesh/shared/index.ts";
+import { FakeApiServer, type FakeObject } from "../mesh/testing/index.ts";
+import { GrpcCaClient } from "../mesh/proxy/index.ts";
+import { controlPlaneTransport } from "../mesh/proxy/index.ts";
+import { scriptArgs } from "../mesh/shared/index.ts";
 import { syntheticCluster } from "./synthetic-cluster.ts";
 
 const USAGE = `Usage: npm run bench:control-plane [-- --pods N --services N --policies N --proxies N --changes N --csrs N --debounce MS]

@@ -2,8 +2,8 @@
 // and a proxy's CPU and memory read from /proc around it.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NODE_BIN, type LocalCluster } from "../mesh/local/cluster.ts";
-import { cpuSeconds, memoryMb } from "../mesh/local/proc-stats.ts";
+import { NODE_BIN, type LocalCluster } from "../mesh/local/index.ts";
+import { cpuSeconds, memoryMb } from "../mesh/local/index.ts";
 import type { LoadResult } from "./report.ts";
 
 const LOADGEN = join(fileURLToPath(new URL("..", import.meta.url)), "bench/loadgen.ts");

@@ -3,8 +3,8 @@
 // ztunnels plus a waypoint (mesh/server-wp, an HTTPRoute on a Service bound to it).
 import { join } from "node:path";
 import { bundle } from "../mesh/build.ts";
-import { nginxApp } from "../mesh/local/apps.ts";
-import { NODE_BIN, ZTUNNEL_NODE_FLAGS, type ClusterSpec, type LocalCluster } from "../mesh/local/cluster.ts";
+import { nginxApp } from "../mesh/local/index.ts";
+import { NODE_BIN, ZTUNNEL_NODE_FLAGS, type ClusterSpec, type LocalCluster } from "../mesh/local/index.ts";
 
 export const ROUTE = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute

@@ -5,10 +5,10 @@
 // pod's version label changes, "seen <version> <epoch ms>".
 //   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> <firstIndex> <watchedPodUid>
 import { join } from "node:path";
-import { silentLogger } from "../mesh/shared/logging.ts";
-import { StateStore } from "../mesh/ztunnel/state/store.ts";
-import { XdsClient } from "../mesh/ztunnel/xds/client.ts";
-import { controlPlaneTransport } from "../mesh/ztunnel/xds/transport.ts";
+import { silentLogger } from "../mesh/shared/index.ts";
+import { StateStore } from "../mesh/proxy/index.ts";
+import { XdsClient } from "../mesh/proxy/index.ts";
+import { controlPlaneTransport } from "../mesh/proxy/index.ts";
 
 const [address, rootCertFile, tokenDir, count, expected, first = "0", watched = ""] = process.argv.slice(2);
 if (!address || !rootCertFile || !tokenDir || !count || !expected) {

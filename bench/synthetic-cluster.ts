@@ -1,6 +1,6 @@
 // A synthetic cluster of the benchmark's size, generated deterministically (no randomness): namespaces,
 // nodes, pods, services selecting pods, and a mix of AuthorizationPolicies.
-import type { AnyObject, Kind } from "../mesh/control-plane/model/kube.ts";
+import type { AnyObject, Kind } from "../mesh/control-plane/index.ts";
 
 export interface SyntheticSize {
   pods: number;

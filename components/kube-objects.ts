@@ -3,7 +3,7 @@
 // Namespaces) are created first and everything else depends on them.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { KubeObject } from "../mesh/manifests/mesh.ts";
+import type { KubeObject } from "../mesh/manifests/index.ts";
 
 type Ctor = new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
 

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { missingRequests, nameProblems, nonRootProblems, podSecurityProblems } from "../mesh/manifests/kubelet-rules.ts";
-import type { KubeObject } from "../mesh/manifests/mesh.ts";
+import { missingRequests, nameProblems, nonRootProblems, podSecurityProblems } from "../mesh/manifests/index.ts";
+import type { KubeObject } from "../mesh/manifests/index.ts";
 import { commandStdout, installMocks, settle, valueOf as value, waitsFor, type Registered } from "./testing/mocks.ts";
 
 const registered = installMocks({

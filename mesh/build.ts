@@ -4,7 +4,7 @@
 import { build } from "esbuild";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { scriptArgs } from "./shared/usage.ts";
+import { scriptArgs } from "./shared/index.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -38,10 +38,12 @@ export async function bundle(program: Program, outDir = join(ROOT, "dist")): Pro
  * image's build stage must install (mesh/image-build/package.json), koffi aside.
  */
 export async function importedPackages(program: Program): Promise<Set<string>> {
-  const r = await build({ entryPoints: [join(ROOT, PROGRAMS[program])], bundle: true, platform: "node", format: "esm", write: false, metafile: true, external: ["koffi"], logLevel: "silent" });
+  const r = await build({ entryPoints: [join(ROOT, PROGRAMS[program])], bundle: true, platform: "node", format: "esm", write: false, metafile: true, outdir: "out", external: ["koffi"], logLevel: "silent" });
   const packages = new Set<string>();
+  // The files that ended up in the bundle (a barrel's unused re-exports are dropped: "sideEffects": false).
+  const kept = new Set(Object.values(r.metafile.outputs).flatMap((o) => Object.keys(o.inputs)));
   for (const [file, input] of Object.entries(r.metafile.inputs)) {
-    if (file.includes("node_modules/")) continue;
+    if (file.includes("node_modules/") || !kept.has(file)) continue;
     for (const i of input.imports) {
       const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(i.path);
       if (m) packages.add(m[1]!);

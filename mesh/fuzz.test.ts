@@ -1,8 +1,8 @@
 // The bounded fuzz run of npm test: every target with a few hundred inputs and a fixed seed, so a failure
 // reproduces. `npm run fuzz` runs the same targets with a million inputs and random seeds.
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { networkFuzz, type NetworkFuzz } from "./testing/fuzz-network.ts";
-import { fuzzTargets } from "./testing/fuzz-targets.ts";
+import { networkFuzz, type NetworkFuzz } from "./testing/index.ts";
+import { fuzzTargets } from "./testing/index.ts";
 
 const SEED = 9;
 

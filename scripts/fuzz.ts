@@ -4,8 +4,8 @@
 // must be ready and back to their baseline fds and connections. Exits non-zero on the first failure,
 // printing fast-check's shrunk counterexample and the seed that reproduces it.
 import { parseArgs } from "node:util";
-import { networkFuzz } from "../mesh/testing/fuzz-network.ts";
-import { fuzzTargets } from "../mesh/testing/fuzz-targets.ts";
+import { networkFuzz } from "../mesh/testing/index.ts";
+import { fuzzTargets } from "../mesh/testing/index.ts";
 
 const USAGE = `Usage: npm run fuzz [-- --inputs N] [--network N] [--seed N]
   --inputs N   inputs over the parser targets (forwarded, authority, LOCAL_CONFIG, routing/L7 policy, CSR); default 1000000

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { scriptArgs } from "../mesh/shared/usage.ts";
+import { scriptArgs } from "../mesh/shared/index.ts";
 
 scriptArgs("gen:api", "Usage: npm run gen:api\n  regenerates mesh/api/gen from mesh/api/proto (needs protoc: apt-get install protobuf-compiler)\n", { options: {} });
 

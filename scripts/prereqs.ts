@@ -2,8 +2,8 @@
 // npm's pretest hook: the test suite creates network namespaces, nftables rules and real processes,
 // so it needs root and a few Debian tools. As root with apt-get, missing tools are installed;
 // otherwise this stops with the command that fixes it.
-import { checkPrereqs, describeMissing, installMissing, type Purpose } from "../mesh/local/prereqs.ts";
-import { scriptArgs } from "../mesh/shared/usage.ts";
+import { checkPrereqs, describeMissing, installMissing, type Purpose } from "../mesh/local/index.ts";
+import { scriptArgs } from "../mesh/shared/index.ts";
 
 const PURPOSES: Purpose[] = ["test", "demo", "bench", "local", "monitoring"];
 const USAGE = `Usage: node scripts/prereqs.ts [${PURPOSES.join("|")}] [--install]

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { $, which } from "zx";
 import { kindClusterNameOf } from "../components/config.ts";
-import { scriptArgs } from "../mesh/shared/usage.ts";
+import { scriptArgs } from "../mesh/shared/index.ts";
 
 const USAGE = `Usage: node scripts/pulumi.ts deploy|cleanup [--stack NAME] [--no-yes]
   deploy   pulumi up on the stack (default dev)

@@ -2,9 +2,9 @@
 // npm run render -- --registry R [--repo URL --revision main --tag 0.1.0 --out deploy]: writes the GitOps tree.
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { parseRenderArgs, RENDER_USAGE, RenderArgsError, type RenderArgs } from "../mesh/manifests/render-args.ts";
+import { parseRenderArgs, RENDER_USAGE, RenderArgsError, type RenderArgs } from "../mesh/manifests/index.ts";
 import { parseStackConfig } from "../components/config.ts";
-import { renderGitOpsTree } from "../mesh/manifests/gitops.ts";
+import { renderGitOpsTree } from "../mesh/manifests/index.ts";
 import { $ } from "zx";
 
 let args: RenderArgs;

@@ -2,10 +2,10 @@
 // for GitOps): cert-manager, and kube-prometheus-stack with Prometheus and Grafana scraping the mesh.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { certManagerCheckObjects } from "../../mesh/manifests/cert-manager-check.ts";
-import { meshCaObjects } from "../../mesh/manifests/mesh-ca.ts";
-import { meshNamespaceObject, PSS_ENFORCE } from "../../mesh/manifests/mesh.ts";
-import { kubePrometheusStackValues, meshMonitoringObjects, METRICS_SERVER_REPO, metricsServerValues, MONITORING_NAMESPACE, PROMETHEUS_SERVICE } from "../../mesh/manifests/monitoring.ts";
+import { certManagerCheckObjects } from "../../mesh/manifests/index.ts";
+import { meshCaObjects } from "../../mesh/manifests/index.ts";
+import { meshNamespaceObject, PSS_ENFORCE } from "../../mesh/manifests/index.ts";
+import { kubePrometheusStackValues, meshMonitoringObjects, METRICS_SERVER_REPO, metricsServerValues, MONITORING_NAMESPACE, PROMETHEUS_SERVICE } from "../../mesh/manifests/index.ts";
 import { createObjects } from "../kube-objects.ts";
 
 export interface CertManagerArgs {

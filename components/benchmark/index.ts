@@ -18,8 +18,8 @@ import {
   scriptConfigMap,
   type BenchMode,
   type BenchSettings,
-} from "../../mesh/manifests/benchmark.ts";
-import type { SidecarOptions } from "../../mesh/manifests/sidecar.ts";
+} from "../../mesh/manifests/index.ts";
+import type { SidecarOptions } from "../../mesh/manifests/index.ts";
 
 const SCRIPT = readFileSync(new URL("../../bench/k6/http-bench.ts", import.meta.url), "utf8");
 

@@ -2,7 +2,7 @@
 // istio-waypoint GatewayClass; the control plane deploys a waypoint for each istio-waypoint Gateway.
 // The objects come from mesh/manifests (pure, schema-tested).
 import * as pulumi from "@pulumi/pulumi";
-import { meshObjects } from "../../mesh/manifests/mesh.ts";
+import { meshObjects } from "../../mesh/manifests/index.ts";
 import { createObjects } from "../kube-objects.ts";
 
 export interface MeshArgs {

@@ -1,8 +1,8 @@
 // Samples: httpbin and sleep in ambient-demo (enrolled), waypoint-demo (with its waypoint), sidecar-demo
 // (our proxy injected as a sidecar) and baseline.
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_SAMPLE_NAMESPACES, SAMPLE_IMAGES, sampleObjects, type SampleNamespace } from "../../mesh/manifests/samples.ts";
-import type { SidecarOptions } from "../../mesh/manifests/sidecar.ts";
+import { DEFAULT_SAMPLE_NAMESPACES, SAMPLE_IMAGES, sampleObjects, type SampleNamespace } from "../../mesh/manifests/index.ts";
+import type { SidecarOptions } from "../../mesh/manifests/index.ts";
 import { createObjects } from "../kube-objects.ts";
 
 export interface SamplesArgs {

@@ -2,8 +2,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { translate } from "../control-plane/translate/index.ts";
-import { snapshotFromYaml as snapshotFrom } from "../control-plane/model/manifests.ts";
+import { translate } from "../control-plane/index.ts";
+import { snapshotFromYaml as snapshotFrom } from "../control-plane/index.ts";
 import { httpRouteFromProto, httpRouteToProto, l7PolicyFromProto, l7PolicyToProto } from "./convert-l7.ts";
 import { HttpRouteSchema, L7PolicySchema } from "./gen/ambientlab/v1/waypoint_pb.js";
 

@@ -1,6 +1,6 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { parseLocalConfig } from "../ztunnel/state/local-config.ts";
+import { parseLocalConfig } from "../proxy/index.ts";
 import { addressFromProto, authorizationFromProto, authorizationToProto, serviceToProto, workloadToProto } from "./convert.ts";
 import { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";
 import { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";

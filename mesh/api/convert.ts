@@ -2,8 +2,8 @@
 // validate at the edge, so one bad resource is reported (NACKed) on its own and the rest apply.
 import net from "node:net";
 import { create } from "@bufbuild/protobuf";
-import { parseCidr } from "../shared/addr.ts";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
+import { parseCidr } from "../shared/index.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
 import {
   Action,
   AuthorizationSchema,

@@ -1,4 +1,13 @@
 // api: the wire contract between the control plane and the proxies. Protobuf definitions live in
 // proto/ (generated code in gen/, `npm run gen:api`); types.ts is the resource model both ends use.
+// The generated messages share names with the model (Workload, Authorization...): only the schemas and
+// services the two ends need are exported, under their generated names.
 export * from "./types.ts";
 export * from "./convert.ts";
+export * from "./convert-l7.ts";
+export * from "./string-match.ts";
+export { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";
+export { CertificateService, CertificateResponseSchema, type CertificateRequest as CertificateRequestMessage } from "./gen/ambientlab/v1/ca_pb.js";
+export { AggregatedDiscoveryService, DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "./gen/ambientlab/v1/discovery_pb.js";
+export { HttpRouteSchema, L7PolicySchema } from "./gen/ambientlab/v1/waypoint_pb.js";
+export { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";

@@ -1,12 +1,12 @@
 // One control plane: discovery -> store -> translate -> push, plus the CA, wired together. Discovery
 // sources are injected (files today; the Kubernetes API through the same store), as are the CA material
 // and the authenticator.
-import type { SockAddr } from "../shared/addr.ts";
-import { HttpServer } from "../shared/http-server.ts";
-import { formatIdentity, type Identity } from "../shared/identity.ts";
-import { Readiness } from "../shared/lifecycle.ts";
-import type { Logger } from "../shared/logging.ts";
-import type { CaMaterial } from "../shared/pki.ts";
+import type { SockAddr } from "../shared/index.ts";
+import { HttpServer } from "../shared/index.ts";
+import { formatIdentity, type Identity } from "../shared/index.ts";
+import { Readiness } from "../shared/index.ts";
+import type { Logger } from "../shared/index.ts";
+import type { CaMaterial } from "../shared/index.ts";
 import { controlPlaneAdmin } from "./admin/admin.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
 import { CaService } from "./ca/ca-service.ts";

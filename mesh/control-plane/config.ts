@@ -1,8 +1,8 @@
 // The control plane's process configuration from the environment. Validated at start; every message
 // names the variable and what it accepts.
 import { z } from "zod";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
-import { LOG_LEVELS, type LogLevel } from "../shared/logging.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
+import { LOG_LEVELS, type LogLevel } from "../shared/index.ts";
 
 export const ENV_DOCS: Array<[string, string]> = [
   ["DISCOVERY", "files (default): watch CONFIG_DIR; kubernetes: watch the API server (in-cluster or KUBECONFIG)"],

@@ -4,10 +4,10 @@
 // documentation it follows. Callers: `a` (demo/sa/a) and `b` (other/sa/b) are enrolled on node-1;
 // `plain` is a pod outside the mesh; the server (demo, app=server, sa server) is on node-2.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addressFromProto, authorizationFromProto, authorizationToProto, serviceToProto, workloadToProto } from "../api/convert.ts";
-import type { Authorization, Service, Workload } from "../api/types.ts";
-import { echoServer, roundTrip, type TestServer } from "../testing/echo.ts";
-import { inProcessMesh, type InProcessMesh } from "../testing/inprocess.ts";
+import { addressFromProto, authorizationFromProto, authorizationToProto, serviceToProto, workloadToProto } from "../api/index.ts";
+import type { Authorization, Service, Workload } from "../api/index.ts";
+import { echoServer, roundTrip, type TestServer } from "../testing/index.ts";
+import { inProcessMesh, type InProcessMesh } from "../testing/index.ts";
 import { emptySnapshot, type ClusterSnapshot } from "./model/kube.ts";
 import { parseManifests } from "./model/manifests.ts";
 import { translate } from "./translate/index.ts";

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../shared/exec.ts";
-import { nodeHttpApp } from "../local/apps.ts";
-import { LocalCluster } from "../local/cluster.ts";
-import { parseSamples, sumWhere } from "../shared/prom-text.ts";
+import { run } from "../shared/index.ts";
+import { nodeHttpApp } from "../local/index.ts";
+import { LocalCluster } from "../local/index.ts";
+import { parseSamples, sumWhere } from "../shared/index.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "al-cpnetns-"));
 const prefix = `al-c${randomBytes(2).toString("hex")}`;

@@ -4,15 +4,15 @@
 import http2 from "node:http2";
 import type net from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { CertificateService } from "../api/gen/ambientlab/v1/ca_pb.js";
-import { AggregatedDiscoveryService } from "../api/gen/ambientlab/v1/discovery_pb.js";
-import type { SockAddr } from "../shared/addr.ts";
-import { describeError } from "../shared/errors.ts";
-import type { Identity } from "../shared/identity.ts";
-import type { Server } from "../shared/lifecycle.ts";
-import { boundAddress, listen } from "../shared/listen.ts";
-import type { Logger } from "../shared/logging.ts";
-import { createCsr, signWorkloadCert, type CaMaterial } from "../shared/pki.ts";
+import { CertificateService } from "../api/index.ts";
+import { AggregatedDiscoveryService } from "../api/index.ts";
+import type { SockAddr } from "../shared/index.ts";
+import { describeError } from "../shared/index.ts";
+import type { Identity } from "../shared/index.ts";
+import type { Server } from "../shared/index.ts";
+import { boundAddress, listen } from "../shared/index.ts";
+import type { Logger } from "../shared/index.ts";
+import { createCsr, signWorkloadCert, type CaMaterial } from "../shared/index.ts";
 import type { CaService } from "./ca/ca-service.ts";
 import type { AdsServer } from "./push/ads.ts";
 

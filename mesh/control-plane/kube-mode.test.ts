@@ -3,9 +3,9 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
-import { silentLogger } from "../shared/logging.ts";
-import { createRootCa } from "../shared/pki.ts";
-import { FakeApiServer } from "../testing/fake-apiserver.ts";
+import { silentLogger } from "../shared/index.ts";
+import { createRootCa } from "../shared/index.ts";
+import { FakeApiServer } from "../testing/index.ts";
 import { TokenReviewAuthenticator } from "./auth/token-review.ts";
 import { loadOrCreateKubeCa, publishRootCert } from "./ca/kube-ca.ts";
 

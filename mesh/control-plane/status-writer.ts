@@ -2,8 +2,8 @@
 // as Istio does: ZtunnelAccepted for selector/namespace policies, WaypointAccepted for policies bound with
 // targetRefs. Written only when it changes. File mode logs the same notes instead.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
-import { describeError } from "../shared/errors.ts";
-import type { Logger } from "../shared/logging.ts";
+import { describeError } from "../shared/index.ts";
+import type { Logger } from "../shared/index.ts";
 import type { ResourceNote, Translation } from "./translate/index.ts";
 
 export interface PolicyCondition {

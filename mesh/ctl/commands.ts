@@ -1,6 +1,6 @@
 // ambientctl's commands for a real cluster, through the kubeconfig: `verify` and `ztunnel-config`.
-import { describeError } from "../shared/errors.ts";
-import { parseArgsOrUsage, UsageError } from "../shared/usage.ts";
+import { describeError } from "../shared/index.ts";
+import { parseArgsOrUsage, UsageError } from "../shared/index.ts";
 import { clientNodeAccess, loadKubeConfig, type KubeAccess } from "./kube-access.ts";
 import { renderCheck, renderChecks, Verifier, VERIFY_DEFAULTS, VERIFY_POLICY_NAME } from "./verify.ts";
 import { chooseZtunnel, fetchZtunnelDump, renderZtunnelConfig, ZTUNNEL_CONFIG_KINDS, type ZtunnelConfigKind } from "./ztunnel-config.ts";

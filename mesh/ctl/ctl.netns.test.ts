@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../shared/exec.ts";
-import { nodeHttpApp } from "../local/apps.ts";
-import { LocalCluster } from "../local/cluster.ts";
-import { ClusterApi } from "../testing/cluster-apiserver.ts";
+import { run } from "../shared/index.ts";
+import { nodeHttpApp } from "../local/index.ts";
+import { LocalCluster } from "../local/index.ts";
+import { ClusterApi } from "../testing/index.ts";
 import { VERIFY_POLICY_NAME } from "./verify.ts";
 
 const CLI = fileURLToPath(new URL("../local/cli.ts", import.meta.url));

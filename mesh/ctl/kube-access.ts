@@ -8,7 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { CoreV1Api, CustomObjectsApi, Exec, KubeConfig, PortForward, type V1Pod, type V1Status } from "@kubernetes/client-node";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
 
 export interface NamespaceRef {
   name: string;

@@ -2,10 +2,10 @@
 // In each sample namespace sleep calls httpbin; where the mesh carries that traffic (ambient, waypoint,
 // sidecar) the destination proxy's metrics must show the connection as mutual TLS between the two
 // SPIFFE identities; then a DENY AuthorizationPolicy must stop the call and its removal restore it.
-import { ErrorCode, MeshError, describeError } from "../shared/errors.ts";
-import { formatIdentity } from "../shared/identity.ts";
+import { ErrorCode, MeshError, describeError } from "../shared/index.ts";
+import { formatIdentity } from "../shared/index.ts";
 import type { CustomRef, KubeAccess, PodRef } from "./kube-access.ts";
-import { parseSamples, sumWhere } from "../shared/prom-text.ts";
+import { parseSamples, sumWhere } from "../shared/index.ts";
 import { chooseZtunnel, DEFAULT_ZTUNNEL_TARGET, type ZtunnelTarget } from "./ztunnel-config.ts";
 
 export type SampleMode = "ambient" | "waypoint" | "sidecar" | "none";

@@ -2,8 +2,8 @@
 // its admin endpoint (/config_dump on localhost:15000, reached by port-forward) and printed as tables,
 // as `istioctl ztunnel-config` does. Parsing and rendering are pure; fetching takes a KubeAccess.
 import { z } from "zod";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
-import { textTable } from "../shared/table.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
+import { textTable } from "../shared/index.ts";
 import type { KubeAccess, PodRef } from "./kube-access.ts";
 
 export const ZTUNNEL_CONFIG_KINDS = ["workloads", "services", "policies", "certificates"] as const;

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { run } from "../shared/exec.ts";
+import { run } from "../shared/index.ts";
 import { alive } from "./processes.ts";
 
 const CLI = fileURLToPath(new URL("./cli.ts", import.meta.url));

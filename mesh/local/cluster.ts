@@ -6,9 +6,9 @@ import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } f
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { identityTokenName } from "../control-plane/auth/authenticator.ts";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
-import { run as defaultRun } from "../shared/exec.ts";
+import { identityTokenName } from "../control-plane/index.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
+import { run as defaultRun } from "../shared/index.ts";
 import { planServices, renderHosts, renderLocalConfig, type PlannedService, type PodMeta, type ServiceSpec } from "./config-render.ts";
 import { renderKubeProxy } from "./kube-proxy.ts";
 import { renderClusterManifests, type GatewaySpec } from "./manifests-render.ts";

@@ -2,8 +2,8 @@
 // npm run demo [-- --keep] [-- --install-deps]
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describeError } from "../shared/errors.ts";
-import { scriptArgs } from "../shared/usage.ts";
+import { describeError } from "../shared/index.ts";
+import { scriptArgs } from "../shared/index.ts";
 import { runDemo } from "./demo.ts";
 import { checkPrereqs, describeMissing, installMissing } from "./prereqs.ts";
 

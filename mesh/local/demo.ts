@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { run } from "../shared/exec.ts";
+import { run } from "../shared/index.ts";
 import { measureProcesses, runLoad, type LoadSpec } from "../../bench/measure.ts";
 import type { LoadResult } from "../../bench/report.ts";
 import { destroyFromState, LocalCluster } from "./cluster.ts";

@@ -4,7 +4,7 @@
 // captured by ztunnel first and never reaches these rules.
 import type { PlannedService } from "./config-render.ts";
 import type { PlannedPod } from "./plan.ts";
-import { compareStrings } from "../shared/compare.ts";
+import { compareStrings } from "../shared/index.ts";
 
 export const KUBE_PROXY_TABLE = "al_kube_proxy";
 

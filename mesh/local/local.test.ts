@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { planServices, renderHosts, renderLocalConfig } from "./config-render.ts";
 import { renderKubeProxy } from "./kube-proxy.ts";
 import { planTopology } from "./plan.ts";
-import { parseLocalConfig } from "../ztunnel/state/local-config.ts";
-import { expectGolden } from "../testing/expect.ts";
+import { parseLocalConfig } from "../proxy/index.ts";
+import { expectGolden } from "../testing/index.ts";
 
 const golden = (name: string, actual: string) => expectGolden(join(import.meta.dirname, "testdata", name), actual);
 

@@ -7,7 +7,7 @@
 //   <prefix>-<ns>-<pod> a pod: eth0 198.18.<i>.(10+k)/32, routes only to 198.18.0.0/15 via its node
 //
 // No namespace has a default route or any link to the host's namespace: nothing can leave the machine.
-import { ErrorCode, MeshError } from "../shared/errors.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
 
 export interface NodeSpec {
   name: string;

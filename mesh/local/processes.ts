@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
 
 export interface SpawnSpec {
   name: string;

@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../shared/exec.ts";
+import { run } from "../shared/index.ts";
 import { nodeHttpApp } from "./apps.ts";
-import { captureUplink } from "../testing/capture.ts";
+import { captureUplink } from "../testing/index.ts";
 import { LocalCluster } from "./cluster.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "al-sidecar-"));

@@ -3,7 +3,7 @@
 // interrupted `up`, and touch nothing else.
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
 import type { ClusterSpec } from "./cluster.ts";
 import type { ExitInfo, SpawnSpec } from "./processes.ts";
 

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
-import { describeError, ErrorCode, MeshError } from "../shared/errors.ts";
+import { describeError, ErrorCode, MeshError } from "../shared/index.ts";
 import { LocalCluster, ROOT } from "./cluster.ts";
 import { describeExit, isOurProcess, stopPid } from "./processes.ts";
 import { StateRecorder, type ClusterStateFile } from "./state.ts";

@@ -2,8 +2,8 @@
 // so a failure halfway (or an interrupted run) can always be undone by destroy().
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
-import type { RunResult } from "../shared/exec.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
+import type { RunResult } from "../shared/index.ts";
 import type { TopologyPlan } from "./plan.ts";
 
 export type Runner = (cmd: string, args: string[], input?: string, opts?: { timeoutMs?: number }) => Promise<RunResult>;

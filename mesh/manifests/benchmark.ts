@@ -1,7 +1,7 @@
 // Pure: the k6 Job for one benchmark mode, and reading its summary back from the Job's log.
 import type { KubeObject } from "./mesh.ts";
 import { injectSidecar, SIDECAR_CONTAINER, type SidecarOptions } from "./sidecar.ts";
-import { textTable } from "../shared/table.ts";
+import { textTable } from "../shared/index.ts";
 
 export type BenchMode = "baseline" | "sidecar" | "ambient" | "waypoint";
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { afterAll, expect, it } from "vitest";
-import { testGitOpsOptions } from "../testing/gitops-fixture.ts";
+import { testGitOpsOptions } from "../testing/index.ts";
 import { renderGitOpsTree } from "./gitops.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "al-kustomize-"));

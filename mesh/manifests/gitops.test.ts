@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
-import { testGitOpsOptions } from "../testing/gitops-fixture.ts";
+import { testGitOpsOptions } from "../testing/index.ts";
 import { renderGitOpsTree } from "./gitops.ts";
 import type { KubeObject } from "./mesh.ts";
 import { validateObject } from "./validate.ts";
-import { expectGolden } from "../testing/expect.ts";
+import { expectGolden } from "../testing/index.ts";
 
 const tree = renderGitOpsTree(testGitOpsOptions());
 

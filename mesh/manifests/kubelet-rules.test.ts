@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { waypointObjects } from "../control-plane/waypoints/objects.ts";
-import { testGitOpsOptions } from "../testing/gitops-fixture.ts";
+import { waypointObjects } from "../control-plane/index.ts";
+import { testGitOpsOptions } from "../testing/index.ts";
 import { renderGitOpsTree } from "./gitops.ts";
 import { missingRequests, nameProblems, nonRootProblems, podSecurityProblems } from "./kubelet-rules.ts";
 import type { KubeObject } from "./mesh.ts";

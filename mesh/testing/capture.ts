@@ -1,7 +1,7 @@
 // A packet capture on a node's uplink for the netns tests: what crossed the link between nodes.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LocalCluster } from "../local/cluster.ts";
+import type { LocalCluster } from "../local/index.ts";
 
 /** Starts tcpdump on `node`'s uplink and resolves once it listens; stop() returns the capture file's bytes. */
 export async function captureUplink(cluster: LocalCluster, node: string, name: string): Promise<{ stop(): Promise<Buffer>; file: string }> {

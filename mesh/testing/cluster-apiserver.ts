@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { stringify } from "yaml";
-import type { LocalCluster } from "../local/cluster.ts";
+import type { LocalCluster } from "../local/index.ts";
 import { FakeApiServer, type FakeObject } from "./fake-apiserver.ts";
 
 const ISTIO_NS = "istio-system";

@@ -1,6 +1,6 @@
 // Test upstreams: a TCP echo server on any address, and a round-trip helper.
 import net from "node:net";
-import type { SockAddr } from "../shared/addr.ts";
+import type { SockAddr } from "../shared/index.ts";
 
 export interface TestServer {
   address: SockAddr;

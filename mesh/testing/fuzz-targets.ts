@@ -4,14 +4,14 @@
 // gets a defined answer (a value, or a typed MeshError), never a crash or another exception.
 // The bounded run is in npm test (mesh/fuzz.test.ts); the long one is `npm run fuzz`.
 import fc from "fast-check";
-import { tryParseAddr } from "../shared/addr.ts";
-import { MeshError } from "../shared/errors.ts";
-import { createCsr, inspectCsr } from "../shared/pki.ts";
-import { authorizeRequest } from "../waypoint/l7/authz.ts";
-import { orderRules, routeRequest } from "../waypoint/l7/route.ts";
-import { parseForwardedFor } from "../ztunnel/proxy/headers.ts";
-import { parseLocalConfig, toSnapshot } from "../ztunnel/state/local-config.ts";
-import { ProxyState } from "../ztunnel/state/snapshot.ts";
+import { tryParseAddr } from "../shared/index.ts";
+import { MeshError } from "../shared/index.ts";
+import { createCsr, inspectCsr } from "../shared/index.ts";
+import { authorizeRequest } from "../waypoint/index.ts";
+import { orderRules, routeRequest } from "../waypoint/index.ts";
+import { parseForwardedFor } from "../proxy/index.ts";
+import { parseLocalConfig, toSnapshot } from "../proxy/index.ts";
+import { ProxyState } from "../proxy/index.ts";
 
 export interface FuzzTarget {
   name: string;

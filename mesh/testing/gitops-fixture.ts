@@ -1,5 +1,5 @@
 // The GitOps render options the manifest tests share (golden tree, cluster-rule checks).
-import type { GitOpsOptions } from "../manifests/gitops.ts";
+import type { GitOpsOptions } from "../manifests/index.ts";
 
 export function testGitOpsOptions(modes: GitOpsOptions["benchmark"]["modes"] = ["baseline", "ambient"]): GitOpsOptions {
   return {

@@ -2,14 +2,14 @@
 //   const mesh = await inProcessMesh({ nodes: ["node-1", "node-2"], config: yaml });
 //   const s = await mesh.dial("127.0.1.10", { ip: "127.0.2.10", port: 8080 });
 import type net from "node:net";
-import type { SockAddr } from "../shared/addr.ts";
-import { memoryLogger, silentLogger, type Logger } from "../shared/logging.ts";
-import { createRootCa, type CaMaterial } from "../shared/pki.ts";
-import { Ztunnel, type ZtunnelOptions } from "../ztunnel/app.ts";
-import { FileCaClient } from "../ztunnel/identity/file-ca.ts";
-import type { ProxyTuning } from "../ztunnel/proxy/context.ts";
-import { parseLocalConfig, toSnapshot } from "../ztunnel/state/local-config.ts";
-import { StateStore } from "../ztunnel/state/store.ts";
+import type { SockAddr } from "../shared/index.ts";
+import { memoryLogger, silentLogger, type Logger } from "../shared/index.ts";
+import { createRootCa, type CaMaterial } from "../shared/index.ts";
+import { Ztunnel, type ZtunnelOptions } from "../ztunnel/index.ts";
+import { FileCaClient } from "../proxy/index.ts";
+import type { ProxyTuning } from "../proxy/index.ts";
+import { parseLocalConfig, toSnapshot } from "../proxy/index.ts";
+import { StateStore } from "../proxy/index.ts";
 import { LoopbackNetwork } from "./loopback-network.ts";
 
 export interface InProcessMesh {

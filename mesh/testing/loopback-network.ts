@@ -2,9 +2,9 @@
 // Pods get 127.x.y.z addresses (Linux routes all of 127/8 to lo), so source addresses still identify
 // workloads; the original destination of each "captured" connection is registered by whoever dials it.
 import net from "node:net";
-import { normalizeIp, type SockAddr } from "../shared/addr.ts";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
-import { connectTcp, type Network } from "../ztunnel/proxy/network.ts";
+import { normalizeIp, type SockAddr } from "../shared/index.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
+import { connectTcp, type Network } from "../proxy/index.ts";
 
 interface Pending {
   addr?: SockAddr;

@@ -1,21 +1,21 @@
 // One waypoint: its identity and certificate, the HBONE listener feeding the L7 proxy, upstream HBONE
 // through a pool, telemetry and admin. main.ts builds the options from the environment; tests build
 // them directly.
-import type { SockAddr } from "../shared/addr.ts";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
-import { HttpServer } from "../shared/http-server.ts";
-import { formatIdentity, type Identity } from "../shared/identity.ts";
-import { Readiness, type Server } from "../shared/lifecycle.ts";
-import type { Logger } from "../shared/logging.ts";
-import { adminHandler, metricsHandler, readinessHandler } from "../ztunnel/admin/admin.ts";
-import type { CaClient } from "../ztunnel/identity/ca-client.ts";
-import { CertManager } from "../ztunnel/identity/cert-manager.ts";
-import { RateLimitedLog } from "../shared/limits.ts";
-import { DEFAULT_TUNING, type ProxyTuning } from "../ztunnel/proxy/context.ts";
-import { limitReporter } from "../ztunnel/proxy/hbone-guard.ts";
-import { HbonePool } from "../ztunnel/proxy/hbone-pool.ts";
-import type { Network } from "../ztunnel/proxy/network.ts";
-import type { StateStore } from "../ztunnel/state/store.ts";
+import type { SockAddr } from "../shared/index.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
+import { HttpServer } from "../shared/index.ts";
+import { formatIdentity, type Identity } from "../shared/index.ts";
+import { Readiness, type Server } from "../shared/index.ts";
+import type { Logger } from "../shared/index.ts";
+import { adminHandler, metricsHandler, readinessHandler } from "../proxy/index.ts";
+import type { CaClient } from "../proxy/index.ts";
+import { CertManager } from "../proxy/index.ts";
+import { RateLimitedLog } from "../shared/index.ts";
+import { DEFAULT_TUNING, type ProxyTuning } from "../proxy/index.ts";
+import { limitReporter } from "../proxy/index.ts";
+import { HbonePool } from "../proxy/index.ts";
+import type { Network } from "../proxy/index.ts";
+import type { StateStore } from "../proxy/index.ts";
 import { WaypointHboneListener } from "./hbone-listener.ts";
 import { L7Proxy } from "./l7-proxy.ts";
 import { WaypointMetrics } from "./telemetry.ts";

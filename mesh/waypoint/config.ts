@@ -1,9 +1,9 @@
 // The waypoint's process configuration, from environment variables (Istio's names where one exists).
 // Validated at start; every message names the variable and what it accepts.
 import { z } from "zod";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
-import { LOG_LEVELS, type LogLevel } from "../shared/logging.ts";
-import { checkSources, duration, LIMIT_DOCS, limitFields, port, required, resolveLimits, resolveSources, SOURCE_DOCS, sourceFields, type ProxyLimits, type ProxySources } from "../ztunnel/config-sources.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
+import { LOG_LEVELS, type LogLevel } from "../shared/index.ts";
+import { checkSources, duration, LIMIT_DOCS, limitFields, port, required, resolveLimits, resolveSources, SOURCE_DOCS, sourceFields, type ProxyLimits, type ProxySources } from "../proxy/index.ts";
 import { WAYPOINT_PORTS, type WaypointListen } from "./app.ts";
 
 export const ENV_DOCS: Array<[string, string]> = [

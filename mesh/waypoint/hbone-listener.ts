@@ -5,15 +5,15 @@
 import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
-import { tryParseAddr, type SockAddr } from "../shared/addr.ts";
-import { describeError } from "../shared/errors.ts";
-import { formatIdentity, type Identity } from "../shared/identity.ts";
-import type { Server } from "../shared/lifecycle.ts";
-import { boundAddress, listen } from "../shared/listen.ts";
-import type { CertManager } from "../ztunnel/identity/cert-manager.ts";
-import { parseForwardedFor } from "../ztunnel/proxy/headers.ts";
-import { HboneGuard, peerKeyOf, type GuardDeps } from "../ztunnel/proxy/hbone-guard.ts";
-import { verifyHbonePeer } from "../ztunnel/proxy/peer.ts";
+import { tryParseAddr, type SockAddr } from "../shared/index.ts";
+import { describeError } from "../shared/index.ts";
+import { formatIdentity, type Identity } from "../shared/index.ts";
+import type { Server } from "../shared/index.ts";
+import { boundAddress, listen } from "../shared/index.ts";
+import type { CertManager } from "../proxy/index.ts";
+import { parseForwardedFor } from "../proxy/index.ts";
+import { HboneGuard, peerKeyOf, type GuardDeps } from "../proxy/index.ts";
+import { verifyHbonePeer } from "../proxy/index.ts";
 
 export interface Tunnel {
   stream: http2.ServerHttp2Stream;

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // Waypoint process entry point: configuration in, wired Waypoint out. Logic lives in app.ts.
-import { describeError } from "../shared/errors.ts";
-import { createLogger } from "../shared/logging.ts";
-import { FileCaClient } from "../ztunnel/identity/file-ca.ts";
-import { GrpcCaClient } from "../ztunnel/identity/grpc-ca.ts";
-import { KernelNetwork } from "../ztunnel/proxy/network.ts";
-import { LocalConfigSource } from "../ztunnel/state/file-source.ts";
-import { StateStore } from "../ztunnel/state/store.ts";
-import { WAYPOINT_TYPES, XdsClient } from "../ztunnel/xds/client.ts";
-import { controlPlaneTransport } from "../ztunnel/xds/transport.ts";
+import { describeError } from "../shared/index.ts";
+import { createLogger } from "../shared/index.ts";
+import { FileCaClient } from "../proxy/index.ts";
+import { GrpcCaClient } from "../proxy/index.ts";
+import { KernelNetwork } from "../proxy/index.ts";
+import { LocalConfigSource } from "../proxy/index.ts";
+import { StateStore } from "../proxy/index.ts";
+import { WAYPOINT_TYPES, XdsClient } from "../proxy/index.ts";
+import { controlPlaneTransport } from "../proxy/index.ts";
 import { Waypoint } from "./app.ts";
 import { helpText, loadWaypointConfig } from "./config.ts";
 

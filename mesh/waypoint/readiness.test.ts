@@ -1,12 +1,12 @@
 // The waypoint reports ready only with config and a certificate, and becomes ready once a CA that was
 // unreachable at start answers (the certificate manager retries; readiness follows it).
 import { afterEach, expect, it } from "vitest";
-import { silentLogger } from "../shared/logging.ts";
-import { createRootCa } from "../shared/pki.ts";
-import type { CaClient } from "../ztunnel/identity/ca-client.ts";
-import { FileCaClient } from "../ztunnel/identity/file-ca.ts";
-import { KernelNetwork } from "../ztunnel/proxy/network.ts";
-import { StateStore } from "../ztunnel/state/store.ts";
+import { silentLogger } from "../shared/index.ts";
+import { createRootCa } from "../shared/index.ts";
+import type { CaClient } from "../proxy/index.ts";
+import { FileCaClient } from "../proxy/index.ts";
+import { KernelNetwork } from "../proxy/index.ts";
+import { StateStore } from "../proxy/index.ts";
 import { Waypoint } from "./app.ts";
 
 let wp: Waypoint | undefined;

@@ -1,8 +1,8 @@
 // Istio's standard HTTP metrics as a waypoint reports them (reporter="waypoint"), on a per-waypoint
 // registry, and the label set of one request built from what the waypoint knows.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { formatIdentity, type Identity } from "../shared/identity.ts";
-import type { Service, Workload } from "../ztunnel/state/types.ts";
+import { formatIdentity, type Identity } from "../shared/index.ts";
+import type { Service, Workload } from "../proxy/index.ts";
 
 export const HTTP_LABELS = [
   "reporter",

@@ -3,13 +3,13 @@
 // mesh over plain TCP. HTTP/1.1 keep-alive reuses those connections through an http.Agent.
 import http from "node:http";
 import { Duplex } from "node:stream";
-import { formatAddr } from "../shared/addr.ts";
-import type { Identity } from "../shared/identity.ts";
-import { identityOf } from "../ztunnel/proxy/context.ts";
-import type { HbonePool } from "../ztunnel/proxy/hbone-pool.ts";
-import type { Network } from "../ztunnel/proxy/network.ts";
-import type { Endpoint } from "../ztunnel/state/snapshot.ts";
-import type { Workload } from "../ztunnel/state/types.ts";
+import { formatAddr } from "../shared/index.ts";
+import type { Identity } from "../shared/index.ts";
+import { identityOf } from "../proxy/index.ts";
+import type { HbonePool } from "../proxy/index.ts";
+import type { Network } from "../proxy/index.ts";
+import type { Endpoint } from "../proxy/index.ts";
+import type { Workload } from "../proxy/index.ts";
 
 export interface UpstreamTarget {
   workload: Workload;

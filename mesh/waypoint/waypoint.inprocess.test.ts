@@ -5,12 +5,12 @@ import http from "node:http";
 import net from "node:net";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SockAddr } from "../shared/addr.ts";
-import { memoryLogger, silentLogger } from "../shared/logging.ts";
-import { inProcessMesh, type InProcessMesh } from "../testing/inprocess.ts";
-import { FileCaClient } from "../ztunnel/identity/file-ca.ts";
-import { parseLocalConfig, toSnapshot } from "../ztunnel/state/local-config.ts";
-import { StateStore } from "../ztunnel/state/store.ts";
+import type { SockAddr } from "../shared/index.ts";
+import { memoryLogger, silentLogger } from "../shared/index.ts";
+import { inProcessMesh, type InProcessMesh } from "../testing/index.ts";
+import { FileCaClient } from "../proxy/index.ts";
+import { parseLocalConfig, toSnapshot } from "../proxy/index.ts";
+import { StateStore } from "../proxy/index.ts";
 import { Waypoint } from "./app.ts";
 
 const WP = { hostname: "waypoint.demo.svc.cluster.local", namespace: "demo" };

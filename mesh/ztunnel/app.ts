@@ -1,25 +1,27 @@
 // One ztunnel: wires state, identity, the data-path listeners, telemetry, admin and (optionally)
 // traffic capture together. main.ts builds the options from the environment; tests build them directly.
-import type { SockAddr } from "../shared/addr.ts";
-import { describeError, ErrorCode, MeshError } from "../shared/errors.ts";
-import { HttpServer } from "../shared/http-server.ts";
-import { Readiness, type Server } from "../shared/lifecycle.ts";
-import { RateLimitedLog } from "../shared/limits.ts";
-import type { Logger } from "../shared/logging.ts";
-import { adminHandler, metricsHandler, readinessHandler } from "./admin/admin.ts";
-import { CertManager } from "./identity/cert-manager.ts";
-import type { CaClient } from "./identity/ca-client.ts";
-import { DEFAULT_TUNING, identityOf, servesFor, type ProxyContext, type ProxyTuning } from "./proxy/context.ts";
-import { HbonePool } from "./proxy/hbone-pool.ts";
+import type { SockAddr } from "../shared/index.ts";
+import { describeError, ErrorCode, MeshError } from "../shared/index.ts";
+import { HttpServer } from "../shared/index.ts";
+import { Readiness, type Server } from "../shared/index.ts";
+import { RateLimitedLog } from "../shared/index.ts";
+import type { Logger } from "../shared/index.ts";
+import { adminHandler, metricsHandler, readinessHandler } from "../proxy/index.ts";
+import { CertManager } from "../proxy/index.ts";
+import type { CaClient } from "../proxy/index.ts";
+import { servesFor, type ProxyContext } from "./proxy/context.ts";
+import { DEFAULT_TUNING, type ProxyTuning } from "../proxy/index.ts";
+import { identityOf } from "../proxy/index.ts";
+import { HbonePool } from "../proxy/index.ts";
 import { HboneServer } from "./proxy/hbone-server.ts";
-import { limitReporter } from "./proxy/hbone-guard.ts";
+import { limitReporter } from "../proxy/index.ts";
 import { InboundPlaintextServer } from "./proxy/inbound-plain.ts";
-import type { Network } from "./proxy/network.ts";
+import type { Network } from "../proxy/index.ts";
 import { OutboundServer } from "./proxy/outbound.ts";
 import { ConnectionTracker } from "./proxy/tracker.ts";
 import { evaluate } from "./rbac/evaluate.ts";
-import type { ProxyState } from "./state/snapshot.ts";
-import type { StateStore } from "./state/store.ts";
+import type { ProxyState } from "../proxy/index.ts";
+import type { StateStore } from "../proxy/index.ts";
 import { ZtunnelMetrics } from "./telemetry/metrics.ts";
 
 export interface ListenConfig {

@@ -1,12 +1,12 @@
 // ztunnel's process configuration, from environment variables named as in Istio's ztunnel where one
 // exists. Validated at start; every message names the variable and what it accepts.
 import { z } from "zod";
-import { ErrorCode, MeshError } from "../shared/errors.ts";
-import { LOG_LEVELS, type LogLevel } from "../shared/logging.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
+import { LOG_LEVELS, type LogLevel } from "../shared/index.ts";
 import { DEFAULT_PORTS, type ListenConfig } from "./app.ts";
-import { checkSources, duration, LIMIT_DOCS, limitFields, port, required, resolveLimits, resolveSources, SOURCE_DOCS, sourceFields, type ProxyLimits, type ProxySources } from "./config-sources.ts";
+import { checkSources, duration, LIMIT_DOCS, limitFields, port, required, resolveLimits, resolveSources, SOURCE_DOCS, sourceFields, type ProxyLimits, type ProxySources } from "../proxy/index.ts";
 
-export { duration, parseDuration, port, required } from "./config-sources.ts";
+export { duration, parseDuration, port, required } from "../proxy/index.ts";
 
 export const ENV_DOCS: Array<[string, string]> = [
   ["NODE_NAME", "(required) the node this ztunnel serves; workloads with this node are local"],

@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 // ztunnel process entry point: configuration in, wired Ztunnel out. Logic lives in app.ts.
-import { describeError } from "../shared/errors.ts";
-import { run } from "../shared/exec.ts";
-import { createLogger } from "../shared/logging.ts";
+import { describeError } from "../shared/index.ts";
+import { run } from "../shared/index.ts";
+import { createLogger } from "../shared/index.ts";
 import { Ztunnel } from "./app.ts";
 import { helpText, loadConfig } from "./config.ts";
-import { FileCaClient } from "./identity/file-ca.ts";
-import { GrpcCaClient } from "./identity/grpc-ca.ts";
-import { XdsClient } from "./xds/client.ts";
-import { controlPlaneTransport } from "./xds/transport.ts";
-import { KernelNetwork } from "./proxy/network.ts";
+import { FileCaClient } from "../proxy/index.ts";
+import { GrpcCaClient } from "../proxy/index.ts";
+import { XdsClient } from "../proxy/index.ts";
+import { controlPlaneTransport } from "../proxy/index.ts";
+import { KernelNetwork } from "../proxy/index.ts";
 import { NftCapture, SidecarCapture } from "./redirect/capture.ts";
-import { LocalConfigSource } from "./state/file-source.ts";
-import { StateStore } from "./state/store.ts";
+import { LocalConfigSource } from "../proxy/index.ts";
+import { StateStore } from "../proxy/index.ts";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(helpText());

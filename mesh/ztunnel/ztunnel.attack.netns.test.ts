@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../shared/exec.ts";
-import { createCsr, createRootCa } from "../shared/pki.ts";
-import { LocalCluster, NODE_BIN } from "../local/cluster.ts";
-import { FileCaClient } from "./identity/file-ca.ts";
-import { waitFor } from "../testing/wait.ts";
+import { run } from "../shared/index.ts";
+import { createCsr, createRootCa } from "../shared/index.ts";
+import { LocalCluster, NODE_BIN } from "../local/index.ts";
+import { FileCaClient } from "../proxy/index.ts";
+import { waitFor } from "../testing/index.ts";
 
 const HTTP_APP = fileURLToPath(new URL("../testing/http-app.ts", import.meta.url));
 const ATTACKER = fileURLToPath(new URL("../testing/attacker.ts", import.meta.url));

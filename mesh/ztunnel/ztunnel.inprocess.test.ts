@@ -3,10 +3,10 @@ import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCsr, createRootCa, signWorkloadCert } from "../shared/pki.ts";
-import { echoServer, roundTrip, type TestServer } from "../testing/echo.ts";
-import { inProcessMesh, type InProcessMesh } from "../testing/inprocess.ts";
-import { eventually } from "../testing/expect.ts";
+import { createCsr, createRootCa, signWorkloadCert } from "../shared/index.ts";
+import { echoServer, roundTrip, type TestServer } from "../testing/index.ts";
+import { inProcessMesh, type InProcessMesh } from "../testing/index.ts";
+import { eventually } from "../testing/index.ts";
 
 const base = `
 workloads:

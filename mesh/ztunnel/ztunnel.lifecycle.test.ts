@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { memoryLogger } from "../shared/logging.ts";
-import { echoServer, roundTrip, type TestServer } from "../testing/echo.ts";
-import { inProcessMesh, type InProcessMesh } from "../testing/inprocess.ts";
-import { LocalConfigSource } from "./state/file-source.ts";
-import { StateStore } from "./state/store.ts";
-import { eventually } from "../testing/expect.ts";
+import { memoryLogger } from "../shared/index.ts";
+import { echoServer, roundTrip, type TestServer } from "../testing/index.ts";
+import { inProcessMesh, type InProcessMesh } from "../testing/index.ts";
+import { LocalConfigSource } from "../proxy/index.ts";
+import { StateStore } from "../proxy/index.ts";
+import { eventually } from "../testing/index.ts";
 
 const config = `
 workloads:

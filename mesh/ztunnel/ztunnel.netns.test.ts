@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../shared/exec.ts";
-import { LocalCluster, NODE_BIN, ZTUNNEL_MAIN } from "../local/cluster.ts";
-import { captureUplink } from "../testing/capture.ts";
-import { parseSamples, sumWhere } from "../shared/prom-text.ts";
+import { run } from "../shared/index.ts";
+import { LocalCluster, NODE_BIN, ZTUNNEL_MAIN } from "../local/index.ts";
+import { captureUplink } from "../testing/index.ts";
+import { parseSamples, sumWhere } from "../shared/index.ts";
 
 const HTTP_APP = fileURLToPath(new URL("../testing/http-app.ts", import.meta.url));
 const app = (name: string) => ({ cmd: NODE_BIN, args: [HTTP_APP, "--port", "8080", "--name", name] });

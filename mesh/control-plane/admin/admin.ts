@@ -1,6 +1,6 @@
 // The control plane's admin port (15014): debug views, metrics and readiness.
-import { sortedJson, type Handler } from "../../shared/http-server.ts";
-import type { Readiness } from "../../shared/lifecycle.ts";
+import { sortedJson, type Handler } from "../../shared/index.ts";
+import type { Readiness } from "../../shared/index.ts";
 import type { ControlPlaneMetrics } from "../push/metrics.ts";
 
 export interface AdminSources {

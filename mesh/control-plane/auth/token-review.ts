@@ -4,7 +4,7 @@
 // (authentication.kubernetes.io/node-name, or the pod it names), and may ask for the identities there.
 import { AuthenticationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { describeError } from "../../shared/errors.ts";
+import { describeError } from "../../shared/index.ts";
 import { bearerToken, type Authenticator, type Caller } from "./authenticator.ts";
 
 export interface TokenReviewOptions {

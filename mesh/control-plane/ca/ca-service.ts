@@ -4,11 +4,11 @@
 //   PERMISSION_DENIED identity in another trust domain, neither the caller's own nor on the caller's node
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { CertificateRequest, CertificateResponseSchema } from "../../api/gen/ambientlab/v1/ca_pb.js";
-import { describeError } from "../../shared/errors.ts";
-import { formatIdentity, type Identity } from "../../shared/identity.ts";
-import type { Logger } from "../../shared/logging.ts";
-import { inspectCsr, signWorkloadCert, type CaMaterial, type InspectedCsr } from "../../shared/pki.ts";
+import type { CertificateRequestMessage as CertificateRequest, CertificateResponseSchema } from "../../api/index.ts";
+import { describeError } from "../../shared/index.ts";
+import { formatIdentity, type Identity } from "../../shared/index.ts";
+import type { Logger } from "../../shared/index.ts";
+import { inspectCsr, signWorkloadCert, type CaMaterial, type InspectedCsr } from "../../shared/index.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
 import type { ControlPlaneMetrics } from "../push/metrics.ts";
 

@@ -2,9 +2,9 @@
 // cert-manager can issue into) wins; otherwise the self-signed root in "istio-ca-secret", created on
 // first start. The trust bundle is published as ConfigMap "istio-ca-root-cert" in enrolled namespaces.
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { ErrorCode, MeshError } from "../../shared/errors.ts";
-import type { Logger } from "../../shared/logging.ts";
-import { createRootCa, type CaMaterial } from "../../shared/pki.ts";
+import { ErrorCode, MeshError } from "../../shared/index.ts";
+import type { Logger } from "../../shared/index.ts";
+import { createRootCa, type CaMaterial } from "../../shared/index.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const unb64 = (s: string | undefined) => (s ? Buffer.from(s, "base64").toString("utf8") : "");

@@ -1,5 +1,5 @@
 // Which identities run on which node, from the pods in the store; rebuilt only when the store changed.
-import type { Identity } from "../../shared/identity.ts";
+import type { Identity } from "../../shared/index.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 
 export class NodeIdentityIndex {

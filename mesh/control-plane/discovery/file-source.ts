@@ -4,8 +4,8 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describeError } from "../../shared/errors.ts";
-import type { Logger } from "../../shared/logging.ts";
+import { describeError } from "../../shared/index.ts";
+import type { Logger } from "../../shared/index.ts";
 import { KINDS, type AnyObject, type Kind } from "../model/kube.ts";
 import { parseManifests, type ManifestError } from "../model/manifests.ts";
 import type { ObjectStore } from "../store/object-store.ts";

@@ -2,11 +2,11 @@
 // relist on 410 Gone, and recovery after the API server was unreachable.
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { silentLogger } from "../../shared/logging.ts";
-import { FakeApiServer } from "../../testing/fake-apiserver.ts";
+import { silentLogger } from "../../shared/index.ts";
+import { FakeApiServer } from "../../testing/index.ts";
 import { ObjectStore } from "../store/object-store.ts";
 import { KubeSource } from "./kube-source.ts";
-import { eventually } from "../../testing/expect.ts";
+import { eventually } from "../../testing/index.ts";
 
 const PODS = "/api/v1/pods";
 const pod = (name: string, labels: Record<string, string> = {}) => ({

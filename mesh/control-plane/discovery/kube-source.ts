@@ -11,9 +11,9 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import { Backoff } from "../../shared/backoff.ts";
-import { describeError } from "../../shared/errors.ts";
-import type { Logger } from "../../shared/logging.ts";
+import { Backoff } from "../../shared/index.ts";
+import { describeError } from "../../shared/index.ts";
+import type { Logger } from "../../shared/index.ts";
 import { KINDS, objectKey, type AnyObject, type Kind } from "../model/kube.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 

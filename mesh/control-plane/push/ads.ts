@@ -6,12 +6,12 @@
 import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/convert.ts";
-import { TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/convert-l7.ts";
-import { DeltaDiscoveryResponseSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../api/gen/ambientlab/v1/discovery_pb.js";
-import { AsyncQueue } from "../../shared/async-queue.ts";
-import { describeError } from "../../shared/errors.ts";
-import type { Logger } from "../../shared/logging.ts";
+import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/index.ts";
+import { TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
+import { DeltaDiscoveryResponseSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../api/index.ts";
+import { AsyncQueue } from "../../shared/index.ts";
+import { describeError } from "../../shared/index.ts";
+import type { Logger } from "../../shared/index.ts";
 import type { Authenticator, Caller } from "../auth/authenticator.ts";
 import type { ConfigSnapshot, SnapshotBuilder } from "./snapshot.ts";
 import type { ControlPlaneMetrics } from "./metrics.ts";

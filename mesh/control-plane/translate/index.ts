@@ -1,12 +1,12 @@
 // translate: the cluster snapshot -> the resources proxies act on. Pure: no I/O, clock or randomness;
 // the same input gives the same, sorted output.
-import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/types.ts";
+import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/index.ts";
 import type { ClusterSnapshot } from "../model/kube.ts";
 import { DEFAULT_TRANSLATE_OPTIONS, type ResourceNote, type TranslateOptions } from "./options.ts";
 import { translateHttpRoutes, translateL7Policies } from "./l7.ts";
 import { STATIC_STRICT_NAME, translatePolicies } from "./policies.ts";
 import { matchesSelector, translateWorkloads, type PodReuse } from "./workloads.ts";
-import { compareStrings } from "../../shared/compare.ts";
+import { compareStrings } from "../../shared/index.ts";
 
 export { DEFAULT_TRANSLATE_OPTIONS, LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
 export { isEnrolled } from "./workloads.ts";

@@ -2,9 +2,9 @@
 // AuthorizationPolicies bound with targetRefs (a waypoint Gateway or a Service) -> L7Policy.
 // Anything a waypoint cannot enforce exactly rejects the whole object with a note that says why:
 // a route or policy applied with parts missing would route or authorize differently than written.
-import type { BackendRef, HeaderModifier, HttpRoute, L7Operation, L7Policy, L7Rule, L7Source, L7Target, RouteMatch, RouteRule } from "../../api/types.ts";
-import { compareStrings } from "../../shared/compare.ts";
-import { parseStringMatch } from "../../api/string-match.ts";
+import type { BackendRef, HeaderModifier, HttpRoute, L7Operation, L7Policy, L7Rule, L7Source, L7Target, RouteMatch, RouteRule } from "../../api/index.ts";
+import { compareStrings } from "../../shared/index.ts";
+import { parseStringMatch } from "../../api/index.ts";
 import type { AuthorizationPolicy, AuthorizationPolicyRule, HTTPRoute } from "../model/kube.ts";
 import type { ResourceNote, TranslateOptions } from "./options.ts";
 

@@ -5,12 +5,12 @@
 // - PeerAuthentication STRICT becomes a DENY of traffic without a peer identity, attached to the workloads
 //   whose effective mode (workload > namespace > mesh, UNSET inherits) is STRICT.
 // Pure. Invalid policies are rejected on their own with every problem listed.
-import type { Authorization, Clause, Match, Rule } from "../../api/types.ts";
-import { parseCidr } from "../../shared/addr.ts";
+import type { Authorization, Clause, Match, Rule } from "../../api/index.ts";
+import { parseCidr } from "../../shared/index.ts";
 import type { AuthorizationPolicy, AuthorizationPolicyCondition, AuthorizationPolicyOperation, AuthorizationPolicySource, PeerAuthentication } from "../model/kube.ts";
 import type { ResourceNote, TranslateOptions } from "./options.ts";
-import { compareStrings } from "../../shared/compare.ts";
-import { emptyMatch, parseStringMatch } from "../../api/string-match.ts";
+import { compareStrings } from "../../shared/index.ts";
+import { emptyMatch, parseStringMatch } from "../../api/index.ts";
 
 
 const L7_SOURCE = ["requestPrincipals", "notRequestPrincipals", "remoteIpBlocks", "notRemoteIpBlocks"] as const;

@@ -1,9 +1,9 @@
 // Pods -> workloads and Services -> services, with Istio's enrolment and waypoint-binding rules. Pure.
 import net from "node:net";
-import type { PortMap, Service, WaypointRef, Workload } from "../../api/types.ts";
+import type { PortMap, Service, WaypointRef, Workload } from "../../api/index.ts";
 import type { ClusterSnapshot, V1Namespace, V1Pod, V1Service } from "../model/kube.ts";
 import { LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
-import { compareStrings } from "../../shared/compare.ts";
+import { compareStrings } from "../../shared/index.ts";
 
 /** Enrolled: pod label ambient, or namespace label ambient unless the pod says none. Host-network pods never are. */
 export function isEnrolled(pod: V1Pod, ns: V1Namespace | undefined): boolean {

@@ -2,10 +2,10 @@
 // the Gateway's status, nothing re-applied when nothing changed; the objects pass the Kubernetes schemas.
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { validateObject } from "../../manifests/validate.ts";
-import type { KubeObject } from "../../manifests/mesh.ts";
-import { silentLogger } from "../../shared/logging.ts";
-import { FakeApiServer } from "../../testing/fake-apiserver.ts";
+import { validateObject } from "../../manifests/index.ts";
+import type { KubeObject } from "../../manifests/index.ts";
+import { silentLogger } from "../../shared/index.ts";
+import { FakeApiServer } from "../../testing/index.ts";
 import type { Gateway } from "../model/kube.ts";
 import { WaypointController } from "./controller.ts";
 import { waypointObjects, type WaypointDeploymentOptions } from "./objects.ts";

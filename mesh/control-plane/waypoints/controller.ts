@@ -3,8 +3,8 @@
 // removes them with it) and reports Accepted/Programmed in the Gateway's status. Re-applies only
 // what changed; a failure is logged with what to check and retried on the next change.
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
-import { describeError } from "../../shared/errors.ts";
-import type { Logger } from "../../shared/logging.ts";
+import { describeError } from "../../shared/index.ts";
+import type { Logger } from "../../shared/index.ts";
 import type { Gateway } from "../model/kube.ts";
 import { isWaypointGateway, waypointObjects, waypointStatus, type WaypointDeploymentOptions } from "./objects.ts";
 

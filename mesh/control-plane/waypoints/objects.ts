@@ -1,8 +1,8 @@
 // Pure: the objects that make an istio-waypoint Gateway real, as Istio's deployment controller renders
 // them: a ServiceAccount (the waypoint's identity), a Deployment running our waypoint, and a Service on
 // 15008 that ztunnels send HBONE to. All owned by the Gateway, so deleting it removes them.
-import type { KubeObject } from "../../manifests/mesh.ts";
-import { controlPlaneEnv, credentialMounts, credentialVolumes, type ControlPlaneEndpoint } from "../../manifests/proxy-credentials.ts";
+import type { KubeObject } from "../../manifests/index.ts";
+import { controlPlaneEnv, credentialMounts, credentialVolumes, type ControlPlaneEndpoint } from "../../manifests/index.ts";
 import type { Gateway } from "../model/kube.ts";
 
 export interface WaypointDeploymentOptions extends ControlPlaneEndpoint {

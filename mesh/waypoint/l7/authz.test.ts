@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseIdentity } from "../../shared/identity.ts";
-import { parseLocalConfig } from "../../ztunnel/state/local-config.ts";
+import { parseIdentity } from "../../shared/index.ts";
+import { parseLocalConfig } from "../../proxy/index.ts";
 import { authorizeRequest, policiesFor, type RequestFacts } from "./authz.ts";
 
 const cfg = parseLocalConfig(`

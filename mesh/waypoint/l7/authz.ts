@@ -1,10 +1,10 @@
 // L7 authorization with Istio's semantics, per request at the waypoint:
 //   1. any matching DENY denies; 2. no ALLOW policy allows; 3. otherwise an ALLOW must match.
 // Pure: the caller supplies the policies that target this waypoint or the destination service.
-import type { StringMatch } from "../../api/types.ts";
-import { principalOf, type Identity } from "../../shared/identity.ts";
-import { matchString } from "../../api/string-match.ts";
-import type { L7Operation, L7Policy, L7Source, L7Target } from "../../api/types.ts";
+import type { StringMatch } from "../../api/index.ts";
+import { principalOf, type Identity } from "../../shared/index.ts";
+import { matchString } from "../../api/index.ts";
+import type { L7Operation, L7Policy, L7Source, L7Target } from "../../api/index.ts";
 
 export interface RequestFacts {
   srcIdentity: Identity;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseLocalConfig } from "../../ztunnel/state/local-config.ts";
+import { parseLocalConfig } from "../../proxy/index.ts";
 import { orderRules, pathMatches, routeRequest, type RequestView } from "./route.ts";
 
 const cfg = parseLocalConfig(`

@@ -1,8 +1,8 @@
 // HTTPRoute matching with the Gateway API's precedence, pure. Among all routes attached to the
 // destination service, the most specific match wins: an exact path, then the longest prefix, then a
 // method match, then the most header matches, then route namespace/name, then rule order.
-import { compareStrings } from "../../shared/compare.ts";
-import type { BackendRef, HeaderModifier, HttpRoute, RouteMatch } from "../../api/types.ts";
+import { compareStrings } from "../../shared/index.ts";
+import type { BackendRef, HeaderModifier, HttpRoute, RouteMatch } from "../../api/index.ts";
 
 export interface RequestView {
   method: string;

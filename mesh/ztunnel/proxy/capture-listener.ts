@@ -1,11 +1,11 @@
 // The shared skeleton of the two capture listeners (outbound 15001, inbound plaintext 15006): accept a
 // redirected TCP connection, recover where it was going, and hand both to the subclass.
 import net from "node:net";
-import { formatAddr, normalizeIp, type SockAddr } from "../../shared/addr.ts";
-import { describeError } from "../../shared/errors.ts";
-import type { Server } from "../../shared/lifecycle.ts";
-import { boundAddress, listen } from "../../shared/listen.ts";
-import { KeyedCounter } from "../../shared/limits.ts";
+import { formatAddr, normalizeIp, type SockAddr } from "../../shared/index.ts";
+import { describeError } from "../../shared/index.ts";
+import type { Server } from "../../shared/index.ts";
+import { boundAddress, listen } from "../../shared/index.ts";
+import { KeyedCounter } from "../../shared/index.ts";
 import type { ProxyContext } from "./context.ts";
 
 export abstract class CaptureListener implements Server {

@@ -5,18 +5,19 @@
 import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
-import { formatAddr, normalizeIp, tryParseAddr, type SockAddr } from "../../shared/addr.ts";
-import { describeError, ErrorCode, MeshError } from "../../shared/errors.ts";
-import { formatIdentity, type Identity } from "../../shared/identity.ts";
-import type { Server } from "../../shared/lifecycle.ts";
-import type { WorkloadCert } from "../identity/cert-manager.ts";
+import { formatAddr, normalizeIp, tryParseAddr, type SockAddr } from "../../shared/index.ts";
+import { describeError, ErrorCode, MeshError } from "../../shared/index.ts";
+import { formatIdentity, type Identity } from "../../shared/index.ts";
+import type { Server } from "../../shared/index.ts";
+import type { WorkloadCert } from "../../proxy/index.ts";
 import { evaluate } from "../rbac/evaluate.ts";
-import { identityOf, type ProxyContext } from "./context.ts";
-import { parseForwardedFor } from "./headers.ts";
-import { verifyHbonePeer } from "./peer.ts";
+import { type ProxyContext } from "./context.ts";
+import { identityOf } from "../../proxy/index.ts";
+import { parseForwardedFor } from "../../proxy/index.ts";
+import { verifyHbonePeer } from "../../proxy/index.ts";
 import { ConnectionRecord } from "./record.ts";
-import { boundAddress, listen } from "../../shared/listen.ts";
-import { HboneGuard, peerKeyOf } from "./hbone-guard.ts";
+import { boundAddress, listen } from "../../shared/index.ts";
+import { HboneGuard, peerKeyOf } from "../../proxy/index.ts";
 
 interface Peer {
   socket: tls.TLSSocket;

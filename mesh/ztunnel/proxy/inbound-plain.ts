@@ -1,10 +1,11 @@
 // Inbound plaintext capture (15006): TCP to an enrolled pod from outside the mesh. Policy is evaluated
 // with no source identity, so identity-requiring ALLOWs and PeerAuthentication STRICT deny it.
 import type net from "node:net";
-import { formatAddr, type SockAddr } from "../../shared/addr.ts";
-import { ErrorCode, MeshError } from "../../shared/errors.ts";
+import { formatAddr, type SockAddr } from "../../shared/index.ts";
+import { ErrorCode, MeshError } from "../../shared/index.ts";
 import { evaluate } from "../rbac/evaluate.ts";
-import { identityOf, type ProxyContext } from "./context.ts";
+import { type ProxyContext } from "./context.ts";
+import { identityOf } from "../../proxy/index.ts";
 import { CaptureListener } from "./capture-listener.ts";
 import { ConnectionRecord } from "./record.ts";
 

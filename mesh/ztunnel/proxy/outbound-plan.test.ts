@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseLocalConfig } from "../state/local-config.ts";
-import { ProxyState } from "../state/snapshot.ts";
+import { parseLocalConfig } from "../../proxy/index.ts";
+import { ProxyState } from "../../proxy/index.ts";
 import { planOutbound, type OutboundPlan } from "./outbound-plan.ts";
 
 const state = new ProxyState(

@@ -1,10 +1,10 @@
 // The outbound decision, pure: given the state, the source workload and the original destination,
 // where does the connection go and how. Mirrors ztunnel's build_request for the cases we support.
-import { formatAddr, type SockAddr } from "../../shared/addr.ts";
-import type { Identity } from "../../shared/identity.ts";
-import type { ProxyState } from "../state/snapshot.ts";
-import type { Service, WaypointRef, Workload } from "../state/types.ts";
-import { identityOf } from "./context.ts";
+import { formatAddr, type SockAddr } from "../../shared/index.ts";
+import type { Identity } from "../../shared/index.ts";
+import type { ProxyState } from "../../proxy/index.ts";
+import type { Service, WaypointRef, Workload } from "../../proxy/index.ts";
+import { identityOf } from "../../proxy/index.ts";
 
 export type OutboundPlan =
   | { kind: "refuse"; reason: "self-call" | "no-healthy-upstream" | "unknown-source"; message: string; service?: Service }

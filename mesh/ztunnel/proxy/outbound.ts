@@ -2,12 +2,13 @@
 // get HBONE to the destination pod's ztunnel; others get plain TCP; ztunnel's own ports are refused.
 import type net from "node:net";
 import type { Duplex } from "node:stream";
-import { formatAddr, type SockAddr } from "../../shared/addr.ts";
-import { ErrorCode, isMeshError, MeshError } from "../../shared/errors.ts";
+import { formatAddr, type SockAddr } from "../../shared/index.ts";
+import { ErrorCode, isMeshError, MeshError } from "../../shared/index.ts";
 import type { ResponseFlag } from "../telemetry/metrics.ts";
-import { identityOf, type ProxyContext } from "./context.ts";
-import { buildBaggage, buildForwarded } from "./headers.ts";
-import type { HbonePool } from "./hbone-pool.ts";
+import { type ProxyContext } from "./context.ts";
+import { identityOf } from "../../proxy/index.ts";
+import { buildBaggage, buildForwarded } from "../../proxy/index.ts";
+import type { HbonePool } from "../../proxy/index.ts";
 import { planOutbound } from "./outbound-plan.ts";
 import { CaptureListener } from "./capture-listener.ts";
 import { ConnectionRecord } from "./record.ts";

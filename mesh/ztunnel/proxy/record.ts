@@ -1,5 +1,5 @@
 // Opens and closes the books on one connection: metrics at both ends, one access-log line at the end.
-import { describeError, ErrorCode, MeshError } from "../../shared/errors.ts";
+import { describeError, ErrorCode, MeshError } from "../../shared/index.ts";
 import { accessLogFields, tcpLabels, type ConnectionView } from "../telemetry/labels.ts";
 import type { ResponseFlag } from "../telemetry/metrics.ts";
 import type { ProxyContext } from "./context.ts";

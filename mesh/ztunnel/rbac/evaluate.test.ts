@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { emptyMatch, parseStringMatch } from "../../api/string-match.ts";
-import type { Authorization, Match } from "../../api/types.ts";
+import { emptyMatch, parseStringMatch } from "../../api/index.ts";
+import type { Authorization, Match } from "../../api/index.ts";
 import { evaluate, type ConnectionFacts } from "./evaluate.ts";
 
 const sleep = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "sleep" };

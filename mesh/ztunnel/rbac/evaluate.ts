@@ -1,10 +1,10 @@
 // L4 authorization with Istio's semantics, evaluated at the destination on every connection:
 //   1. any matching DENY denies; 2. no ALLOW policy allows; 3. otherwise an ALLOW must match.
 // Pure: the caller supplies the policies that apply to the destination workload.
-import { CidrSet } from "../../shared/addr.ts";
-import { principalOf, type Identity } from "../../shared/identity.ts";
-import { matchString } from "../../api/string-match.ts";
-import type { Authorization, Match } from "../state/types.ts";
+import { CidrSet } from "../../shared/index.ts";
+import { principalOf, type Identity } from "../../shared/index.ts";
+import { matchString } from "../../api/index.ts";
+import type { Authorization, Match } from "../../proxy/index.ts";
 
 export interface ConnectionFacts {
   /** Absent for plaintext (15006) traffic. */

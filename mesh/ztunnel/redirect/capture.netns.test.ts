@@ -1,9 +1,9 @@
 // NftCapture against the real nft in a throwaway network namespace (needs root).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../shared/exec.ts";
-import { silentLogger } from "../../shared/logging.ts";
-import { parseLocalConfig } from "../state/local-config.ts";
-import { ProxyState } from "../state/snapshot.ts";
+import { run } from "../../shared/index.ts";
+import { silentLogger } from "../../shared/index.ts";
+import { parseLocalConfig } from "../../proxy/index.ts";
+import { ProxyState } from "../../proxy/index.ts";
 import { NftCapture } from "./capture.ts";
 
 const ports = { outbound: 15001, inboundPlaintext: 15006, hbone: 15008 };

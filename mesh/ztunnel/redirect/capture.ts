@@ -1,9 +1,9 @@
 // Applies the capture rules in the current network namespace and keeps them in step with the state.
-import { ErrorCode, MeshError } from "../../shared/errors.ts";
-import type { Logger } from "../../shared/logging.ts";
+import { ErrorCode, MeshError } from "../../shared/index.ts";
+import type { Logger } from "../../shared/index.ts";
 import type { CaptureRules } from "../app.ts";
 import { servesFor } from "../proxy/context.ts";
-import type { ProxyState } from "../state/snapshot.ts";
+import type { ProxyState } from "../../proxy/index.ts";
 import { renderDelete, renderSetUpdate, renderSidecarTable, renderTable, SIDECAR_TABLE, type CapturePorts, type SidecarPorts } from "./rules.ts";
 
 export type RunCommand = (cmd: string, args: string[], input?: string) => Promise<{ code: number; stdout: string; stderr: string }>;

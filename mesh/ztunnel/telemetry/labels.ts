@@ -1,7 +1,7 @@
 // Builds metric labels and access-log fields for one connection from what the proxy knows about each end.
-import type { Identity } from "../../shared/identity.ts";
-import { formatIdentity } from "../../shared/identity.ts";
-import type { Service, Workload } from "../state/types.ts";
+import type { Identity } from "../../shared/index.ts";
+import { formatIdentity } from "../../shared/index.ts";
+import type { Service, Workload } from "../../proxy/index.ts";
 import type { ResponseFlag, TcpLabels } from "./metrics.ts";
 
 export interface ConnectionView {

@@ -1,0 +1,189 @@
+// ztunnel's side of the config stream. Subscribes to addresses and policies, applies each response
+// (decoding every resource on its own: a bad one is NACKed with its reason and the previous version
+// kept, the rest applies), ACKs or NACKs by nonce, and reconnects with backoff. While the control
+// plane is away the store keeps the last good config, so traffic and new connections keep working.
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { createClient, type Transport } from "@connectrpc/connect";
+import { addressFromProto, authorizationFromProto, TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/index.ts";
+import { AuthorizationSchema } from "../../api/index.ts";
+import { AggregatedDiscoveryService, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../api/index.ts";
+import { AddressSchema } from "../../api/index.ts";
+import { HttpRouteSchema, L7PolicySchema } from "../../api/index.ts";
+import { httpRouteFromProto, l7PolicyFromProto, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
+import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/index.ts";
+import { AsyncQueue } from "../../shared/index.ts";
+import { Backoff } from "../../shared/index.ts";
+import { describeError } from "../../shared/index.ts";
+import type { Logger } from "../../shared/index.ts";
+import type { StateStore } from "../state/store.ts";
+import { compareStrings } from "../../shared/index.ts";
+
+type Held = { version: string; value: { workload: Workload } | { service: Service } | { policy: Authorization } | { route: HttpRoute } | { l7Policy: L7Policy } };
+
+/** What ztunnel subscribes to; a waypoint adds its routes and L7 policies. */
+export const ZTUNNEL_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATION];
+export const WAYPOINT_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY];
+
+function decode(type: string, any: Parameters<typeof anyUnpack>[0]): Held["value"] {
+  if (type === TYPE_ADDRESS) {
+    const msg = anyUnpack(any, AddressSchema);
+    if (!msg) throw new Error(`resource is not a ${AddressSchema.typeName}`);
+    return addressFromProto(msg);
+  }
+  if (type === TYPE_HTTP_ROUTE) {
+    const msg = anyUnpack(any, HttpRouteSchema);
+    if (!msg) throw new Error(`resource is not a ${HttpRouteSchema.typeName}`);
+    return { route: httpRouteFromProto(msg) };
+  }
+  if (type === TYPE_L7_POLICY) {
+    const msg = anyUnpack(any, L7PolicySchema);
+    if (!msg) throw new Error(`resource is not a ${L7PolicySchema.typeName}`);
+    return { l7Policy: l7PolicyFromProto(msg) };
+  }
+  const msg = anyUnpack(any, AuthorizationSchema);
+  if (!msg) throw new Error(`resource is not a ${AuthorizationSchema.typeName}`);
+  return { policy: authorizationFromProto(msg) };
+}
+
+export class XdsClient {
+  private readonly transport: Transport;
+  private readonly node: string;
+  private readonly clusterId: string;
+  private readonly store: StateStore;
+  private readonly log: Logger;
+  private readonly types: readonly string[];
+  private readonly held: Map<string, Map<string, Held>>;
+  private readonly synced = new Set<string>();
+  private readonly backoff = new Backoff({ initialMs: 200, maxMs: 15_000 });
+  private abort: AbortController | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  /** True while a stream is established and has delivered config. */
+  connected = false;
+  acks = 0;
+  nacks = 0;
+
+  private readonly nodeId: string;
+
+  /** `nodeId` names the proxy to the control plane: ztunnel~<node> (default) or waypoint~<ns>/<name>. */
+  constructor(opts: { transport: Transport; node: string; clusterId: string; store: StateStore; log: Logger; nodeId?: string; types?: readonly string[] }) {
+    this.types = opts.types ?? ZTUNNEL_TYPES;
+    this.held = new Map(this.types.map((t) => [t, new Map()]));
+    this.transport = opts.transport;
+    this.node = opts.node;
+    this.nodeId = opts.nodeId ?? `ztunnel~${opts.node}`;
+    this.clusterId = opts.clusterId;
+    this.store = opts.store;
+    this.log = opts.log;
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.streamOnce();
+        if (!this.stopped) this.log.warn("config stream ended; reconnecting");
+      } catch (err) {
+        if (this.stopped) break;
+        this.log.warn({ err: describeError(err) }, "config stream failed; keeping the last good config and reconnecting");
+      }
+      this.connected = false;
+      if (this.stopped) break;
+      await new Promise((r) => setTimeout(r, this.backoff.next()));
+    }
+  }
+
+  private async streamOnce(): Promise<void> {
+    this.abort = new AbortController();
+    const client = createClient(AggregatedDiscoveryService, this.transport);
+    const requests = new AsyncQueue<DeltaDiscoveryRequest>();
+    for (const [i, type] of this.types.entries()) {
+      requests.push(
+        create(DeltaDiscoveryRequestSchema, {
+          ...(i === 0 ? { node: { id: this.nodeId, nodeName: this.node, clusterId: this.clusterId } } : {}),
+          typeUrl: type,
+          resourceNamesSubscribe: ["*"],
+          initialResourceVersions: Object.fromEntries([...this.held.get(type)!.entries()].map(([n, h]) => [n, h.version])),
+        }),
+      );
+    }
+    try {
+      for await (const resp of client.deltaAggregatedResources(requests, { signal: this.abort.signal })) {
+        requests.push(this.apply(resp));
+        this.backoff.reset();
+      }
+    } finally {
+      requests.close();
+    }
+  }
+
+  /** Applies one response and returns the ACK or NACK for it. */
+  private apply(resp: DeltaDiscoveryResponse): DeltaDiscoveryRequest {
+    const type = resp.typeUrl;
+    const held = this.held.get(type);
+    if (!held) {
+      this.nacks++;
+      return create(DeltaDiscoveryRequestSchema, { typeUrl: type, responseNonce: resp.nonce, errorDetail: { message: `unsupported type ${type}` } });
+    }
+    const errors: Record<string, string> = {};
+    for (const r of resp.resources) {
+      try {
+        if (!r.resource) throw new Error("resource body is missing");
+        held.set(r.name, { version: r.version, value: decode(type, r.resource) });
+      } catch (err) {
+        errors[r.name] = describeError(err);
+      }
+    }
+    for (const name of resp.removedResources) held.delete(name);
+    this.synced.add(type);
+    // Publish only once both types arrived: workloads without their policies would briefly allow too much.
+    if (this.types.every((t) => this.synced.has(t))) this.publish();
+    const rejected = Object.keys(errors);
+    if (rejected.length) {
+      this.nacks++;
+      this.log.warn({ type, version: resp.systemVersionInfo, rejected: errors }, "config resources rejected; keeping their previous versions");
+      return create(DeltaDiscoveryRequestSchema, {
+        typeUrl: type,
+        responseNonce: resp.nonce,
+        errorDetail: { message: `${rejected.length} resource(s) rejected: ${rejected.join(", ")}`, resourceErrors: errors },
+      });
+    }
+    this.acks++;
+    return create(DeltaDiscoveryRequestSchema, { typeUrl: type, responseNonce: resp.nonce });
+  }
+
+  private publish(): void {
+    const workloads: Workload[] = [];
+    const services: Service[] = [];
+    const policies: Authorization[] = [];
+    const routes: HttpRoute[] = [];
+    const l7Policies: L7Policy[] = [];
+    for (const m of this.held.values()) {
+      for (const h of m.values()) {
+        if ("workload" in h.value) workloads.push(h.value.workload);
+        else if ("service" in h.value) services.push(h.value.service);
+        else if ("route" in h.value) routes.push(h.value.route);
+        else if ("l7Policy" in h.value) l7Policies.push(h.value.l7Policy);
+        else policies.push(h.value.policy);
+      }
+    }
+    const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`);
+    // Stable order: config dumps and the proxy's indexes do not depend on arrival order.
+    workloads.sort((a, b) => compareStrings(a.uid, b.uid));
+    services.sort((a, b) => compareStrings(`${a.namespace}/${a.hostname}`, `${b.namespace}/${b.hostname}`));
+    policies.sort(byName);
+    this.connected = true;
+    const l7 = this.types.includes(TYPE_HTTP_ROUTE) ? { routes: routes.sort(byName), l7Policies: l7Policies.sort(byName) } : {};
+    this.store.replace({ workloads, services, policies, ...l7 }, "changed");
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort?.abort();
+    await this.loop?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,13 @@
+// mesh/testing: its only entry point for code outside the folder.
+export * from "./capture.ts";
+export * from "./cluster-apiserver.ts";
+export * from "./echo.ts";
+export * from "./expect.ts";
+export * from "./fake-apiserver.ts";
+export * from "./fuzz-network.ts";
+export * from "./fuzz-targets.ts";
+export * from "./gitops-fixture.ts";
+export * from "./h2-raw.ts";
+export * from "./inprocess.ts";
+export * from "./loopback-network.ts";
+export * from "./wait.ts";

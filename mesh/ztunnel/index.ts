@@ -1,0 +1,2 @@
+// mesh/ztunnel: its only entry point for code outside the folder.
+export * from "./app.ts";
