@@ -29,10 +29,22 @@ if (config.cluster.provider === "kind") {
   const awsProvider = new aws.Provider("aws", { region: e.region as aws.Region });
   const eks = new EksCluster(
     "eks",
-    { clusterName: e.name, instanceType: e.instanceType, desiredNodes: e.desiredNodes, minNodes: e.minNodes, maxNodes: e.maxNodes, kubernetesVersion: e.kubernetesVersion, repositories: [...IMAGE_TARGETS] },
+    {
+      clusterName: e.name,
+      instanceType: e.instanceType,
+      desiredNodes: e.desiredNodes,
+      minNodes: e.minNodes,
+      maxNodes: e.maxNodes,
+      kubernetesVersion: e.kubernetesVersion,
+      repositories: [...IMAGE_TARGETS],
+    },
     { providers: { aws: awsProvider } },
   );
-  images = new MeshImages("images", { tag: config.mesh.imageTag, registry: { repositoryPrefix: eks.registryPrefix, auth: eks.registryAuth } }, { dependsOn: [eks] });
+  images = new MeshImages(
+    "images",
+    { tag: config.mesh.imageTag, registry: { repositoryPrefix: eks.registryPrefix, auth: eks.registryAuth } },
+    { dependsOn: [eks] },
+  );
   cluster = eks;
 }
 const providers = { providers: { kubernetes: cluster.provider } };
@@ -65,7 +77,9 @@ const sidecar = sidecarOptionsFor({
   image: images.refs.ztunnel,
   pullPolicy: config.cluster.provider === "kind" ? "Never" : "IfNotPresent",
 });
-const monitoring = config.monitoring ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: MESH_NAMESPACE }, providers) : undefined;
+const monitoring = config.monitoring
+  ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: MESH_NAMESPACE }, providers)
+  : undefined;
 const samples = new Samples("samples", { dependsOn: [mesh], sidecar }, providers);
 
 const modes = config.benchmark.modes;

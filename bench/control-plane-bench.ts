@@ -40,7 +40,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const r1 = (n: number) => Math.round(n * 10) / 10;
-const collectionPath = (kind: Kind) => (KINDS[kind].apiVersion === "v1" ? `/api/v1/${KINDS[kind].plural}` : `/apis/${KINDS[kind].apiVersion}/${KINDS[kind].plural}`);
+const collectionPath = (kind: Kind) =>
+  KINDS[kind].apiVersion === "v1" ? `/api/v1/${KINDS[kind].plural}` : `/apis/${KINDS[kind].apiVersion}/${KINDS[kind].plural}`;
 
 function lines(p: ChildProcess, onLine: (l: string) => void): void {
   let buf = "";
@@ -78,16 +79,31 @@ async function main(): Promise<void> {
   const api = new FakeApiServer();
   for (const [kind, list] of Object.entries(objects) as Array<[Kind, FakeObject[]]>) for (const o of list) api.seed(collectionPath(kind), o);
   const server = await api.start();
-  await writeFile(join(dir, "kubeconfig"), `apiVersion: v1\nkind: Config\nclusters: [{ name: b, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]\nusers: [{ name: b, user: {} }]\ncontexts: [{ name: b, context: { cluster: b, user: b } }]\ncurrent-context: b\n`);
+  await writeFile(
+    join(dir, "kubeconfig"),
+    `apiVersion: v1\nkind: Config\nclusters: [{ name: b, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]\nusers: [{ name: b, user: {} }]\ncontexts: [{ name: b, context: { cluster: b, user: b } }]\ncurrent-context: b\n`,
+  );
   await mkdir(join(dir, "tokens"));
   for (let i = 0; i < size.nodes; i++) {
-    api.tokens.set(`token-${i}`, { username: "system:serviceaccount:istio-system:ztunnel", extra: { "authentication.kubernetes.io/node-name": [`node-${i}`] } });
+    api.tokens.set(`token-${i}`, {
+      username: "system:serviceaccount:istio-system:ztunnel",
+      extra: { "authentication.kubernetes.io/node-name": [`node-${i}`] },
+    });
     await writeFile(join(dir, "tokens", `node-${i}.token`), `token-${i}\n`);
   }
   const grpcPort = 30000 + Math.floor(Math.random() * 10000);
   const adminPort = grpcPort + 1;
   const cp = spawn(process.execPath, [join(ROOT, "mesh/control-plane/main.ts")], {
-    env: { ...process.env, NODE_OPTIONS: process.env.AL_CP_NODE_OPTIONS ?? "", DISCOVERY: "kubernetes", KUBECONFIG: join(dir, "kubeconfig"), GRPC_ADDRESS: `127.0.0.1:${grpcPort}`, ADMIN_ADDRESS: `127.0.0.1:${adminPort}`, DEBOUNCE: String(values.debounce), LOG_LEVEL: "error" },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: process.env.AL_CP_NODE_OPTIONS ?? "",
+      DISCOVERY: "kubernetes",
+      KUBECONFIG: join(dir, "kubeconfig"),
+      GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
+      ADMIN_ADDRESS: `127.0.0.1:${adminPort}`,
+      DEBOUNCE: String(values.debounce),
+      LOG_LEVEL: "error",
+    },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const fleet: ChildProcess[] = [];
@@ -95,7 +111,10 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (let ready = false; !ready; ) {
       if (cp.exitCode !== null) throw new Error("the control plane exited during start");
-      ready = await fetch(`http://127.0.0.1:${adminPort}/ready`).then((r) => r.ok, () => false);
+      ready = await fetch(`http://127.0.0.1:${adminPort}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (!ready) await new Promise((r) => setTimeout(r, 100));
     }
     say(`control plane (pid ${cp.pid}) listed the cluster and is ready after ${Math.round(performance.now() - t0)} ms`);
@@ -110,7 +129,11 @@ async function main(): Promise<void> {
     const t1 = performance.now();
     const synced: Array<Promise<void>> = [];
     for (let i = 0; i < nProxies; i++) {
-      const p = spawn(process.execPath, [join(ROOT, "bench/proxy-fleet.ts"), address, join(dir, "root.pem"), join(dir, "tokens"), "1", String(size.pods), String(i), watched], { stdio: ["ignore", "pipe", "inherit"] });
+      const p = spawn(
+        process.execPath,
+        [join(ROOT, "bench/proxy-fleet.ts"), address, join(dir, "root.pem"), join(dir, "tokens"), "1", String(size.pods), String(i), watched],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
       fleet.push(p);
       synced.push(
         new Promise((resolve, reject) => {
@@ -142,7 +165,9 @@ async function main(): Promise<void> {
       latencies.push(Math.max(...seen.get(version)!) - at);
     }
     const cpuPerChange = ((await cpuSeconds(cp.pid!)) - cpu0) / Number(values.changes);
-    say(`change -> all ${nProxies} proxies applied it: p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms (debounce ${values.debounce} ms); control plane CPU ${r1(cpuPerChange * 1000)} ms per change`);
+    say(
+      `change -> all ${nProxies} proxies applied it: p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms (debounce ${values.debounce} ms); control plane CPU ${r1(cpuPerChange * 1000)} ms per change`,
+    );
 
     // 5. Certificates per second over gRPC, 16 in flight, identities that run on the caller's node.
     for (const p of fleet) p.kill("SIGTERM");
@@ -155,7 +180,19 @@ async function main(): Promise<void> {
         return { node: i % size.nodes, identity, csrPem: (await createCsr(identity)).csrPem };
       }),
     );
-    const clients = Array.from({ length: size.nodes }, (_, i) => new GrpcCaClient(controlPlaneTransport({ address, rootCertFile: join(dir, "root.pem"), tokenFile: join(dir, "tokens", `node-${i}.token`), expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod" }), join(dir, "root.pem")));
+    const clients = Array.from(
+      { length: size.nodes },
+      (_, i) =>
+        new GrpcCaClient(
+          controlPlaneTransport({
+            address,
+            rootCertFile: join(dir, "root.pem"),
+            tokenFile: join(dir, "tokens", `node-${i}.token`),
+            expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod",
+          }),
+          join(dir, "root.pem"),
+        ),
+    );
     let next = 0;
     let signed = 0;
     let refused = 0;

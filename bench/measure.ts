@@ -16,13 +16,33 @@ export interface LoadSpec {
 }
 
 export async function runLoad(cluster: LocalCluster, pod: string, url: string, s: LoadSpec): Promise<LoadResult & { firstError?: string }> {
-  const r = await cluster.exec(pod, NODE_BIN, [LOADGEN, "--url", url, "--rate", String(s.rate), "--connections", String(s.connections), "--duration", String(s.durationSeconds), "--warmup", String(s.warmupSeconds)], { timeoutMs: (s.durationSeconds + s.warmupSeconds + 60) * 1000 });
+  const r = await cluster.exec(
+    pod,
+    NODE_BIN,
+    [
+      LOADGEN,
+      "--url",
+      url,
+      "--rate",
+      String(s.rate),
+      "--connections",
+      String(s.connections),
+      "--duration",
+      String(s.durationSeconds),
+      "--warmup",
+      String(s.warmupSeconds),
+    ],
+    { timeoutMs: (s.durationSeconds + s.warmupSeconds + 60) * 1000 },
+  );
   if (r.code !== 0) throw new Error(`load generator failed in ${pod}: ${r.stderr.trim()}`);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as LoadResult & { firstError?: string };
 }
 
 /** CPU seconds each PID uses while `work` runs, and their memory afterwards. */
-export async function measureProcesses<T>(pids: number[], work: () => Promise<T>): Promise<{ result: T; cpuSeconds: number[]; rssMb: number[]; peakRssMb: number[] }> {
+export async function measureProcesses<T>(
+  pids: number[],
+  work: () => Promise<T>,
+): Promise<{ result: T; cpuSeconds: number[]; rssMb: number[]; peakRssMb: number[] }> {
   const before = await Promise.all(pids.map(cpuSeconds));
   const result = await work();
   const after = await Promise.all(pids.map(cpuSeconds));

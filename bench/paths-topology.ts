@@ -21,26 +21,63 @@ export async function pathsTopology(o: { prefix: string; workDir: string; payloa
     workDir: o.workDir,
     pods: [
       { namespace: "mesh", name: "client", node: "node-1", serviceAccount: "client", ambient: true },
-      { namespace: "mesh", name: "server", node: "node-2", serviceAccount: "server", ambient: true, app: await nginxApp(join(o.workDir, "nginx"), 8080, o.payloadBytes) },
+      {
+        namespace: "mesh",
+        name: "server",
+        node: "node-2",
+        serviceAccount: "server",
+        ambient: true,
+        app: await nginxApp(join(o.workDir, "nginx"), 8080, o.payloadBytes),
+      },
       { namespace: "mesh", name: "waypoint", node: "node-1", serviceAccount: "waypoint", ambient: false, gateway: "waypoint" },
       { namespace: "legacy", name: "client", node: "node-1", serviceAccount: "client", ambient: false, sidecar: true },
-      { namespace: "legacy", name: "server", node: "node-2", serviceAccount: "server", ambient: false, sidecar: true, app: await nginxApp(join(o.workDir, "nginx-sidecar"), 8080, o.payloadBytes) },
+      {
+        namespace: "legacy",
+        name: "server",
+        node: "node-2",
+        serviceAccount: "server",
+        ambient: false,
+        sidecar: true,
+        app: await nginxApp(join(o.workDir, "nginx-sidecar"), 8080, o.payloadBytes),
+      },
       { namespace: "plain", name: "client", node: "node-1", serviceAccount: "client", ambient: false },
-      { namespace: "plain", name: "server", node: "node-2", serviceAccount: "server", ambient: false, app: await nginxApp(join(o.workDir, "nginx-plain"), 8080, o.payloadBytes) },
+      {
+        namespace: "plain",
+        name: "server",
+        node: "node-2",
+        serviceAccount: "server",
+        ambient: false,
+        app: await nginxApp(join(o.workDir, "nginx-plain"), 8080, o.payloadBytes),
+      },
     ],
     services: [
       { namespace: "plain", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
       { namespace: "legacy", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
       { namespace: "mesh", name: "server", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }] },
       // The same pod behind a second Service that is bound to the waypoint.
-      { namespace: "mesh", name: "server-wp", selector: ["server"], ports: [{ port: 8080, targetPort: 8080 }], labels: { "istio.io/use-waypoint": "waypoint" } },
-      { namespace: "mesh", name: "waypoint", selector: ["waypoint"], ports: [{ port: 15008, targetPort: 15008 }], labels: { "gateway.networking.k8s.io/gateway-name": "waypoint" } },
+      {
+        namespace: "mesh",
+        name: "server-wp",
+        selector: ["server"],
+        ports: [{ port: 8080, targetPort: 8080 }],
+        labels: { "istio.io/use-waypoint": "waypoint" },
+      },
+      {
+        namespace: "mesh",
+        name: "waypoint",
+        selector: ["waypoint"],
+        ports: [{ port: 15008, targetPort: 15008 }],
+        labels: { "gateway.networking.k8s.io/gateway-name": "waypoint" },
+      },
     ],
     gateways: [{ namespace: "mesh", name: "waypoint" }],
     ztunnelEnv: { LOG_LEVEL: "warn" },
     // The artifacts that ship: the bundles, with the V8 flags the images use.
     ztunnelCommand: { cmd: NODE_BIN, args: [...ZTUNNEL_NODE_FLAGS, await bundle("ztunnel")] },
-    waypointCommand: { cmd: NODE_BIN, args: [...ZTUNNEL_NODE_FLAGS, ...(process.env.AL_WAYPOINT_NODE_FLAGS ?? "").split(" ").filter(Boolean), await bundle("waypoint")] },
+    waypointCommand: {
+      cmd: NODE_BIN,
+      args: [...ZTUNNEL_NODE_FLAGS, ...(process.env.AL_WAYPOINT_NODE_FLAGS ?? "").split(" ").filter(Boolean), await bundle("waypoint")],
+    },
   };
 }
 

@@ -18,7 +18,12 @@ if (!address || !rootCertFile || !tokenDir || !count || !expected) {
 const stores = Array.from({ length: Number(count) }, (_, k) => {
   const i = Number(first) + k;
   const store = new StateStore();
-  const transport = controlPlaneTransport({ address, rootCertFile, tokenFile: join(tokenDir, `node-${i}.token`), expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod" });
+  const transport = controlPlaneTransport({
+    address,
+    rootCertFile,
+    tokenFile: join(tokenDir, `node-${i}.token`),
+    expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod",
+  });
   new XdsClient({ transport, node: `node-${i}`, clusterId: "Kubernetes", store, log: silentLogger() }).start();
   let last = "";
   store.subscribe((s) => {

@@ -22,7 +22,12 @@ describe("bench report", () => {
   it("renders JSON with added latency and targets", () => golden("ztunnel-report.json", renderJson(sample)));
   it("judges targets from the worst ztunnel", () => {
     expect(evaluateTargets(sample).map((t) => t.met)).toEqual([false, false, false, false]);
-    const good = { ...sample, mesh: { ...sample.mesh, latencyMs: { ...sample.mesh.latencyMs, p90: 0.5 } }, ztunnels: [{ node: "n", cpuPer1000: 0.05, rssAfterLoadMb: 38, peakRssMb: 40 }], bulkGbps: { direct: 9, mesh: 3 } };
+    const good = {
+      ...sample,
+      mesh: { ...sample.mesh, latencyMs: { ...sample.mesh.latencyMs, p90: 0.5 } },
+      ztunnels: [{ node: "n", cpuPer1000: 0.05, rssAfterLoadMb: 38, peakRssMb: 40 }],
+      bulkGbps: { direct: 9, mesh: 3 },
+    };
     expect(evaluateTargets(good).map((t) => t.met)).toEqual([true, true, true, true]);
   });
 });

@@ -35,7 +35,11 @@ export interface Target {
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
 
 export function addedLatency(r: ZtunnelBenchResult): { p50: number; p90: number; p99: number } {
-  return { p50: r3(r.mesh.latencyMs.p50 - r.direct.latencyMs.p50), p90: r3(r.mesh.latencyMs.p90 - r.direct.latencyMs.p90), p99: r3(r.mesh.latencyMs.p99 - r.direct.latencyMs.p99) };
+  return {
+    p50: r3(r.mesh.latencyMs.p50 - r.direct.latencyMs.p50),
+    p90: r3(r.mesh.latencyMs.p90 - r.direct.latencyMs.p90),
+    p99: r3(r.mesh.latencyMs.p99 - r.direct.latencyMs.p99),
+  };
 }
 
 /** The targets: added p90 < 0.3 ms, <= 0.06 vCPU per 1000 req/s per ztunnel, RSS < 60 MB, bulk >= 3 Gbit/s. */

@@ -29,7 +29,10 @@ const say = (msg: string) => process.stderr.write(`[soak] ${msg}\n`);
 function options(): { minutes: number; rate: number; interval: number } {
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ options: { minutes: { type: "string" }, rate: { type: "string" }, interval: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true }));
+    ({ values } = parseArgs({
+      options: { minutes: { type: "string" }, rate: { type: "string" }, interval: { type: "string" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    }));
   } catch (err) {
     process.stderr.write(`soak: ${(err as Error).message}\n\n${USAGE}`);
     process.exit(2);
@@ -73,7 +76,9 @@ async function main(): Promise<void> {
     say(`building the cluster (${cluster.spec.prefix})`);
     await cluster.up();
     await routeThroughWaypoint(cluster);
-    const watched = ["control-plane", "ztunnel/node-1", "ztunnel/node-2", "waypoint/mesh/waypoint", "sidecar/legacy/client", "sidecar/legacy/server"].map((name) => ({ name, pid: cluster.processes.get(name)!.pid }));
+    const watched = ["control-plane", "ztunnel/node-1", "ztunnel/node-2", "waypoint/mesh/waypoint", "sidecar/legacy/client", "sidecar/legacy/server"].map(
+      (name) => ({ name, pid: cluster.processes.get(name)!.pid }),
+    );
     const processes: SoakProcess[] = watched.map((w) => ({ name: w.name, samples: [] }));
     const t0 = Date.now();
     const sample = async () => {
@@ -107,7 +112,15 @@ async function main(): Promise<void> {
     const result: SoakResult = {
       scenario: { minutes: o.minutes, ratePerPath: perPath, intervalSeconds: o.interval },
       machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
-      paths: paths.map((p, i) => ({ name: p.name, url: p.url, requests: loads[i]!.requests, errors: loads[i]!.errors, achievedRate: loads[i]!.achievedRate, p50Ms: loads[i]!.latencyMs.p50, p99Ms: loads[i]!.latencyMs.p99 })),
+      paths: paths.map((p, i) => ({
+        name: p.name,
+        url: p.url,
+        requests: loads[i]!.requests,
+        errors: loads[i]!.errors,
+        achievedRate: loads[i]!.achievedRate,
+        p50Ms: loads[i]!.latencyMs.p50,
+        p99Ms: loads[i]!.latencyMs.p99,
+      })),
       processes: judged,
       verdict: judged.some((p) => p.verdict.verdict === "growing") ? "growing" : "flat",
     };

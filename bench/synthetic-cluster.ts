@@ -11,10 +11,24 @@ export interface SyntheticSize {
 }
 
 export function syntheticCluster(size: SyntheticSize): Record<Kind, AnyObject[]> {
-  const out: Record<Kind, AnyObject[]> = { Namespace: [], Node: [], Pod: [], Service: [], EndpointSlice: [], AuthorizationPolicy: [], PeerAuthentication: [], Gateway: [], HTTPRoute: [] };
+  const out: Record<Kind, AnyObject[]> = {
+    Namespace: [],
+    Node: [],
+    Pod: [],
+    Service: [],
+    EndpointSlice: [],
+    AuthorizationPolicy: [],
+    PeerAuthentication: [],
+    Gateway: [],
+    HTTPRoute: [],
+  };
   const ns = (i: number) => `ns-${i % size.namespaces}`;
   for (let i = 0; i < size.namespaces; i++) {
-    out.Namespace.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: `ns-${i}`, labels: i % 5 === 4 ? {} : { "istio.io/dataplane-mode": "ambient" } } } as AnyObject);
+    out.Namespace.push({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: `ns-${i}`, labels: i % 5 === 4 ? {} : { "istio.io/dataplane-mode": "ambient" } },
+    } as AnyObject);
   }
   for (let i = 0; i < size.nodes; i++) out.Node.push({ apiVersion: "v1", kind: "Node", metadata: { name: `node-${i}` } } as AnyObject);
   for (let i = 0; i < size.pods; i++) {
@@ -23,7 +37,11 @@ export function syntheticCluster(size: SyntheticSize): Record<Kind, AnyObject[]>
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: `pod-${i}`, namespace: ns(svc), labels: { app: `svc-${svc}`, version: `v${i % 3}` } },
-      spec: { nodeName: `node-${i % size.nodes}`, serviceAccountName: `sa-${svc % 50}`, containers: [{ name: "c", image: "x", ports: [{ name: "http", containerPort: 8080 }] }] },
+      spec: {
+        nodeName: `node-${i % size.nodes}`,
+        serviceAccountName: `sa-${svc % 50}`,
+        containers: [{ name: "c", image: "x", ports: [{ name: "http", containerPort: 8080 }] }],
+      },
       status: { podIP: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, conditions: [{ type: "Ready", status: "True" }] },
     } as AnyObject);
   }
@@ -32,7 +50,14 @@ export function syntheticCluster(size: SyntheticSize): Record<Kind, AnyObject[]>
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: `svc-${s}`, namespace: ns(s) },
-      spec: { clusterIP: `172.20.${(s >> 8) & 255}.${s & 255}`, selector: { app: `svc-${s}` }, ports: [{ name: "http", port: 80, targetPort: "http" }, { name: "grpc", port: 9090, targetPort: 9090 }] },
+      spec: {
+        clusterIP: `172.20.${(s >> 8) & 255}.${s & 255}`,
+        selector: { app: `svc-${s}` },
+        ports: [
+          { name: "http", port: 80, targetPort: "http" },
+          { name: "grpc", port: 9090, targetPort: 9090 },
+        ],
+      },
     } as AnyObject);
   }
   for (let p = 0; p < size.policies; p++) {
@@ -44,7 +69,12 @@ export function syntheticCluster(size: SyntheticSize): Record<Kind, AnyObject[]>
       spec: {
         ...selector,
         action: p % 3 === 0 ? "DENY" : "ALLOW",
-        rules: [{ from: [{ source: { principals: [`cluster.local/ns/${ns(p + 1)}/sa/sa-${p % 50}`], namespaces: [ns(p + 2)] } }], to: [{ operation: { ports: ["8080", "9090"] } }] }],
+        rules: [
+          {
+            from: [{ source: { principals: [`cluster.local/ns/${ns(p + 1)}/sa/sa-${p % 50}`], namespaces: [ns(p + 2)] } }],
+            to: [{ operation: { ports: ["8080", "9090"] } }],
+          },
+        ],
       },
     } as AnyObject);
   }

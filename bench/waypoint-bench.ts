@@ -88,7 +88,11 @@ async function main(): Promise<void> {
       waypoint,
       waypointProxy: { cpuPer1000: (cpu * 1000) / (s.rate * (s.durationSeconds + s.warmupSeconds)), rssMb: mem.current, peakRssMb: mem.peak },
       sidecar,
-      sidecarProxies: scPods.map((pod, i) => ({ pod, cpuPer1000: ((scAfter[i]! - scBefore[i]!) * 1000) / (s.rate * (s.durationSeconds + s.warmupSeconds)), rssMb: scMem[i]!.current })),
+      sidecarProxies: scPods.map((pod, i) => ({
+        pod,
+        cpuPer1000: ((scAfter[i]! - scBefore[i]!) * 1000) / (s.rate * (s.durationSeconds + s.warmupSeconds)),
+        rssMb: scMem[i]!.current,
+      })),
     };
     const outDir = join(ROOT, "results");
     await mkdir(outDir, { recursive: true });

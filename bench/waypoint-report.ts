@@ -20,8 +20,10 @@ const r3 = (n: number) => Math.round(n * 1000) / 1000;
 
 export function renderWaypointMarkdown(r: WaypointBenchResult): string {
   const s = r.scenario;
-  const row = (name: string, l: LoadResult) => `| ${name} | ${l.latencyMs.p50} | ${l.latencyMs.p90} | ${l.latencyMs.p99} | ${l.latencyMs.max} | ${l.achievedRate} | ${l.errors} |`;
-  const added = (a: LoadResult, b: LoadResult) => `| added by the waypoint | ${r3(a.latencyMs.p50 - b.latencyMs.p50)} | ${r3(a.latencyMs.p90 - b.latencyMs.p90)} | ${r3(a.latencyMs.p99 - b.latencyMs.p99)} | | | |`;
+  const row = (name: string, l: LoadResult) =>
+    `| ${name} | ${l.latencyMs.p50} | ${l.latencyMs.p90} | ${l.latencyMs.p99} | ${l.latencyMs.max} | ${l.achievedRate} | ${l.errors} |`;
+  const added = (a: LoadResult, b: LoadResult) =>
+    `| added by the waypoint | ${r3(a.latencyMs.p50 - b.latencyMs.p50)} | ${r3(a.latencyMs.p90 - b.latencyMs.p90)} | ${r3(a.latencyMs.p99 - b.latencyMs.p99)} | | | |`;
   const w = r.waypointProxy;
   return [
     `# waypoint benchmark`,

@@ -35,7 +35,13 @@ const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 async function prerequisites(): Promise<void> {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push("root (network namespaces and nftables): run with sudo");
-  for (const [tool, pkg] of [["ip", "iproute2"], ["nft", "nftables"], ["curl", "curl"], ["nginx", "nginx"], ["iperf3", "iperf3"]] as const) {
+  for (const [tool, pkg] of [
+    ["ip", "iproute2"],
+    ["nft", "nftables"],
+    ["curl", "curl"],
+    ["nginx", "nginx"],
+    ["iperf3", "iperf3"],
+  ] as const) {
     const r = await run("sh", ["-c", `command -v ${tool}`]);
     if (r.code !== 0) missing.push(`${tool}: apt-get install ${pkg}`);
   }
@@ -80,7 +86,14 @@ async function main(): Promise<void> {
       { namespace: "mesh", name: "server", node: "node-2", serviceAccount: "server", ambient: true, app: nginx },
       { namespace: "mesh", name: "bulk", node: "node-2", serviceAccount: "bulk", ambient: true, app: iperf },
       { namespace: "plain", name: "client", node: "node-1", serviceAccount: "client", ambient: false },
-      { namespace: "plain", name: "server", node: "node-2", serviceAccount: "server", ambient: false, app: await nginxApp(join(workDir, "nginx-plain"), 8080, s.payloadBytes) },
+      {
+        namespace: "plain",
+        name: "server",
+        node: "node-2",
+        serviceAccount: "server",
+        ambient: false,
+        app: await nginxApp(join(workDir, "nginx-plain"), 8080, s.payloadBytes),
+      },
       { namespace: "plain", name: "bulk", node: "node-2", serviceAccount: "bulk", ambient: false, app: iperf },
     ],
     services: [],
@@ -127,7 +140,12 @@ async function main(): Promise<void> {
       machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
       direct,
       mesh,
-      ztunnels: zts.map((z, i) => ({ node: z.node, cpuPer1000: ((after[i]! - before[i]!) * 1000) / total, rssAfterLoadMb: mem[i]!.current, peakRssMb: Math.max(mem[i]!.peak, peak[i]!.peak) })),
+      ztunnels: zts.map((z, i) => ({
+        node: z.node,
+        cpuPer1000: ((after[i]! - before[i]!) * 1000) / total,
+        rssAfterLoadMb: mem[i]!.current,
+        peakRssMb: Math.max(mem[i]!.peak, peak[i]!.peak),
+      })),
       bulkGbps: { direct: bulkDirect, mesh: bulkMesh },
     };
     const outDir = join(ROOT, "results");

@@ -14,7 +14,12 @@ describe("stack config", () => {
   it("names every bad key and what it accepts", () => {
     let err: StackConfigError | undefined;
     try {
-      parseStackConfig({ cluster: { provider: "gke", eks: { minNodes: 4, desiredNodes: 3 } }, mesh: { imageTag: "latest" }, benchmark: { duration: "soon", modes: ["mesh"] }, colour: "blue" });
+      parseStackConfig({
+        cluster: { provider: "gke", eks: { minNodes: 4, desiredNodes: 3 } },
+        mesh: { imageTag: "latest" },
+        benchmark: { duration: "soon", modes: ["mesh"] },
+        colour: "blue",
+      });
     } catch (e) {
       err = e as StackConfigError;
     }
@@ -22,7 +27,7 @@ describe("stack config", () => {
     const text = err!.problems.join("\n");
     expect(text).toContain('ambient-lab:cluster (path provider): must be "kind" or "eks"');
     expect(text).toContain("ambient-lab:mesh (path imageTag): must be pinned");
-    expect(text).toContain('ambient-lab:benchmark (path duration): must be a k6 duration');
+    expect(text).toContain("ambient-lab:benchmark (path duration): must be a k6 duration");
     expect(text).toContain("ambient-lab:benchmark (path modes.0)");
     expect(text).toContain("unknown key(s) colour");
   });
@@ -32,7 +37,9 @@ describe("stack config", () => {
   });
 
   it("checks the EKS node counts against each other", () => {
-    expect(() => parseStackConfig({ cluster: { provider: "eks", eks: { minNodes: 4, desiredNodes: 3, maxNodes: 5 } } })).toThrow(/minNodes \(4\) <= desiredNodes \(3\) <= maxNodes \(5\)/);
+    expect(() => parseStackConfig({ cluster: { provider: "eks", eks: { minNodes: 4, desiredNodes: 3, maxNodes: 5 } } })).toThrow(
+      /minNodes \(4\) <= desiredNodes \(3\) <= maxNodes \(5\)/,
+    );
   });
 });
 

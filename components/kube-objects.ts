@@ -45,7 +45,12 @@ function resourceName(prefix: string, o: KubeObject): string {
 }
 
 /** Creates every object as a child of `parent`; returns them by "Kind/namespace/name". */
-export function createObjects(prefix: string, objects: KubeObject[], parent: pulumi.Resource, extraDependsOn: pulumi.Resource[] = []): Map<string, pulumi.CustomResource> {
+export function createObjects(
+  prefix: string,
+  objects: KubeObject[],
+  parent: pulumi.Resource,
+  extraDependsOn: pulumi.Resource[] = [],
+): Map<string, pulumi.CustomResource> {
   const out = new Map<string, pulumi.CustomResource>();
   const isFoundation = (o: KubeObject) => o.kind === "CustomResourceDefinition" || o.kind === "Namespace";
   const foundation: pulumi.Resource[] = [];

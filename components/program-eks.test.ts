@@ -35,7 +35,8 @@ describe("the Pulumi program with the EKS example stack", () => {
     expect(await value(program.meshImages.ztunnel)).toBe("123456789012.dkr.ecr.us-east-1.amazonaws.com/ambient-lab/ztunnel@sha256:abcd");
     await settle(150);
     const types = registered.map((r) => r.type);
-    for (const t of ["ambient-lab:cluster:EksCluster", "ambient-lab:images:MeshImages", "ambient-lab:mesh:Mesh", "pulumi:providers:aws"]) expect(types).toContain(t);
+    for (const t of ["ambient-lab:cluster:EksCluster", "ambient-lab:images:MeshImages", "ambient-lab:mesh:Mesh", "pulumi:providers:aws"])
+      expect(types).toContain(t);
     expect(registered.find((r) => r.type === "pulumi:providers:aws")?.inputs.region).toBe("us-east-1");
     const ds = registered.find((r) => r.type === "kubernetes:apps/v1:DaemonSet")!;
     const c = (ds.inputs.spec as { template: { spec: { containers: Array<{ image: string; imagePullPolicy: string }> } } }).template.spec.containers[0]!;

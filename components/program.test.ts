@@ -39,7 +39,9 @@ describe("the Pulumi program with the dev stack", () => {
     expect(types()).toContain("ambient-lab:addons:MeshCa");
     expect(types()).toContain("kubernetes:cert-manager.io/v1:Certificate");
     // The mesh namespace is created once, by MeshCa.
-    expect(registered.filter((r) => r.type === "kubernetes:core/v1:Namespace" && (r.inputs.metadata as { name: string }).name === "istio-system")).toHaveLength(1);
+    expect(registered.filter((r) => r.type === "kubernetes:core/v1:Namespace" && (r.inputs.metadata as { name: string }).name === "istio-system")).toHaveLength(
+      1,
+    );
     expect(await value(program.sampleNamespaces)).toEqual(["ambient-demo", "waypoint-demo", "sidecar-demo", "baseline"]);
     expect(Object.keys((await value(program.benchmarkResults!)) as object)).toEqual(["baseline", "sidecar", "ambient", "waypoint"]);
     expect(await value(program.clusterName)).toBe("ambient-lab");
@@ -62,7 +64,9 @@ describe("the Pulumi program with the dev stack", () => {
 
   it("every Kubernetes object it creates passes the kubelet's, admission's and the registry's rules", async () => {
     await settle();
-    const objects = registered.filter((r) => r.type.startsWith("kubernetes:") && typeof r.inputs.kind === "string").map((r) => r.inputs as unknown as KubeObject);
+    const objects = registered
+      .filter((r) => r.type.startsWith("kubernetes:") && typeof r.inputs.kind === "string")
+      .map((r) => r.inputs as unknown as KubeObject);
     expect(objects.filter((o) => o.kind === "Deployment" || o.kind === "Job" || o.kind === "DaemonSet").length).toBeGreaterThan(10);
     expect(nonRootProblems(objects)).toEqual([]);
     expect(missingRequests(objects)).toEqual([]);
@@ -76,7 +80,11 @@ describe("the Pulumi program with the dev stack", () => {
     const one = (type: string, name: string) => registered.find((r) => r.type === type && r.name === name)!;
     const isType = (type: string) => (r: Registered) => r.type === type;
     // Images are loaded into the kind cluster only after it exists.
-    for (const load of registered.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-load"))) expect(waitsFor(registered, load, (r) => r.name === "kind-create"), load.name).toBe(true);
+    for (const load of registered.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-load")))
+      expect(
+        waitsFor(registered, load, (r) => r.name === "kind-create"),
+        load.name,
+      ).toBe(true);
     // Every cert-manager object waits for cert-manager's API check (webhook answering, CA bundle injected).
     const check = (r: Registered) => r.type === "kubernetes:batch/v1:Job" && (r.inputs.metadata as { name: string }).name === "ambient-lab-cert-manager-check";
     expect(registered.some(check)).toBe(true);
@@ -90,14 +98,26 @@ describe("the Pulumi program with the dev stack", () => {
       "monitoring.coreos.com": (r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "kube-prometheus-stack",
       "gateway.networking.k8s.io": (r) => r.type === "kubernetes:yaml/v2:ConfigFile" && r.name === "gateway-api-crds",
     };
-    const crds = all("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition").map((r) => r.inputs as { spec: { group: string; names: { kind: string } } });
+    const crds = all("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition").map(
+      (r) => r.inputs as { spec: { group: string; names: { kind: string } } },
+    );
     const builtIn = /^kubernetes:(core|apps|batch|rbac\.authorization\.k8s\.io|apiextensions\.k8s\.io|policy|networking\.k8s\.io)\//;
-    const customs = registered.filter((r) => /^kubernetes:[a-z0-9.-]+\.[a-z]+\/v[0-9a-z]+:/.test(r.type) && !builtIn.test(r.type) && !r.type.startsWith("kubernetes:helm.sh/") && !r.type.startsWith("kubernetes:yaml/"));
+    const customs = registered.filter(
+      (r) =>
+        /^kubernetes:[a-z0-9.-]+\.[a-z]+\/v[0-9a-z]+:/.test(r.type) &&
+        !builtIn.test(r.type) &&
+        !r.type.startsWith("kubernetes:helm.sh/") &&
+        !r.type.startsWith("kubernetes:yaml/"),
+    );
     expect(customs.length).toBeGreaterThan(5);
     for (const cr of customs) {
       const [group, kind] = [cr.type.split(":")[1]!.split("/")[0]!, cr.type.split(":")[2]!];
       const ownCrd = crds.some((c) => c.spec.group === group && c.spec.names.kind === kind);
-      const source = ownCrd ? (r: Registered) => r.type === "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition" && (r.inputs as { spec: { group: string; names: { kind: string } } }).spec.names.kind === kind : crdSources[group];
+      const source = ownCrd
+        ? (r: Registered) =>
+            r.type === "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition" &&
+            (r.inputs as { spec: { group: string; names: { kind: string } } }).spec.names.kind === kind
+        : crdSources[group];
       expect(source, `${cr.type}: no CRD for group ${group} in the program`).toBeDefined();
       expect(waitsFor(registered, cr, source!), `${cr.type} ${cr.name} waits for its CRD`).toBe(true);
     }
@@ -106,7 +126,10 @@ describe("the Pulumi program with the dev stack", () => {
     expect(waitsFor(registered, istiod, isType("kubernetes:cert-manager.io/v1:Certificate"))).toBe(true);
     // Each benchmark runs after the samples are up, and the waypoint's after its Gateway is Programmed.
     for (const job of all("kubernetes:batch/v1:Job").filter((j) => j.name.startsWith("bench-"))) {
-      expect(waitsFor(registered, job, (r) => r.type === "kubernetes:apps/v1:Deployment" && r.name.startsWith("samples-deployment-")), job.name).toBe(true);
+      expect(
+        waitsFor(registered, job, (r) => r.type === "kubernetes:apps/v1:Deployment" && r.name.startsWith("samples-deployment-")),
+        job.name,
+      ).toBe(true);
       expect(waitsFor(registered, job, isType("kubernetes:cert-manager.io/v1:Certificate")), job.name).toBe(true);
     }
     expect(waitsFor(registered, one("kubernetes:batch/v1:Job", "bench-waypoint-job"), isType("kubernetes:gateway.networking.k8s.io/v1:Gateway"))).toBe(true);
@@ -115,7 +138,11 @@ describe("the Pulumi program with the dev stack", () => {
   it("the EKS example stack's configuration is valid too", async () => {
     const { parseStackConfig } = await import("./config.ts");
     const eks = parse(readFileSync(join(import.meta.dirname, "..", "Pulumi.eks.yaml"), "utf8")) as { config: Record<string, unknown> };
-    const raw = Object.fromEntries(Object.entries(eks.config).filter(([k]) => k.startsWith("ambient-lab:")).map(([k, v]) => [k.slice("ambient-lab:".length), v]));
+    const raw = Object.fromEntries(
+      Object.entries(eks.config)
+        .filter(([k]) => k.startsWith("ambient-lab:"))
+        .map(([k, v]) => [k.slice("ambient-lab:".length), v]),
+    );
     expect(parseStackConfig(raw).cluster.eks.instanceType).toBe("t3.medium");
   });
 });

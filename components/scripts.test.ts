@@ -10,7 +10,21 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..");
-const SCRIPTS = ["scripts/fuzz.ts", "scripts/gen-api.ts", "scripts/prereqs.ts", "scripts/render.ts", "scripts/pulumi.ts", "scripts/images.ts", "bench/ztunnel-bench.ts", "bench/waypoint-bench.ts", "bench/control-plane-bench.ts", "bench/soak.ts", "mesh/local/demo-main.ts", "mesh/build.ts", "mesh/local/cli.ts"];
+const SCRIPTS = [
+  "scripts/fuzz.ts",
+  "scripts/gen-api.ts",
+  "scripts/prereqs.ts",
+  "scripts/render.ts",
+  "scripts/pulumi.ts",
+  "scripts/images.ts",
+  "bench/ztunnel-bench.ts",
+  "bench/waypoint-bench.ts",
+  "bench/control-plane-bench.ts",
+  "bench/soak.ts",
+  "mesh/local/demo-main.ts",
+  "mesh/build.ts",
+  "mesh/local/cli.ts",
+];
 const node = (args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", env, timeout: 30_000 });
 
 describe("every script", () => {

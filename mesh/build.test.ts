@@ -23,8 +23,13 @@ describe("image bundles", () => {
 
   it("the image build stage installs exactly what the bundles import, at the root lock's versions (not the Pulumi tree)", async () => {
     const root = join(import.meta.dirname, "..");
-    const imageBuild = JSON.parse(readFileSync(join(import.meta.dirname, "image-build", "package.json"), "utf8")) as { type: string; dependencies: Record<string, string> };
-    const imageLock = JSON.parse(readFileSync(join(import.meta.dirname, "image-build", "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string; dependencies?: Record<string, string> }> };
+    const imageBuild = JSON.parse(readFileSync(join(import.meta.dirname, "image-build", "package.json"), "utf8")) as {
+      type: string;
+      dependencies: Record<string, string>;
+    };
+    const imageLock = JSON.parse(readFileSync(join(import.meta.dirname, "image-build", "package-lock.json"), "utf8")) as {
+      packages: Record<string, { version?: string; dependencies?: Record<string, string> }>;
+    };
     const rootLock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
     const imported = new Set<string>();
     for (const p of Object.keys(PROGRAMS) as Program[]) for (const pkg of await importedPackages(p)) imported.add(pkg);

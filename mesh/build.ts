@@ -38,7 +38,17 @@ export async function bundle(program: Program, outDir = join(ROOT, "dist")): Pro
  * image's build stage must install (mesh/image-build/package.json), koffi aside.
  */
 export async function importedPackages(program: Program): Promise<Set<string>> {
-  const r = await build({ entryPoints: [join(ROOT, PROGRAMS[program])], bundle: true, platform: "node", format: "esm", write: false, metafile: true, outdir: "out", external: ["koffi"], logLevel: "silent" });
+  const r = await build({
+    entryPoints: [join(ROOT, PROGRAMS[program])],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    write: false,
+    metafile: true,
+    outdir: "out",
+    external: ["koffi"],
+    logLevel: "silent",
+  });
   const packages = new Set<string>();
   // The files that ended up in the bundle (a barrel's unused re-exports are dropped: "sideEffects": false).
   const kept = new Set(Object.values(r.metafile.outputs).flatMap((o) => Object.keys(o.inputs)));

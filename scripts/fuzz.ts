@@ -16,7 +16,10 @@ Needs no root: the proxies run in this process on loopback.
 
 let values: { inputs?: string; network?: string; seed?: string; help?: boolean };
 try {
-  ({ values } = parseArgs({ options: { inputs: { type: "string" }, network: { type: "string" }, seed: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true }));
+  ({ values } = parseArgs({
+    options: { inputs: { type: "string" }, network: { type: "string" }, seed: { type: "string" }, help: { type: "boolean", short: "h" } },
+    strict: true,
+  }));
 } catch (err) {
   process.stderr.write(`fuzz: ${(err as Error).message}\n\n${USAGE}`);
   process.exit(2);
@@ -38,7 +41,13 @@ const perNetwork = num(values.network, 5_000, "network");
 const seed = num(values.seed, Math.floor(Math.random() * 2 ** 31), "seed");
 
 // Shares of --inputs: the cheap parsers get more, the YAML and ASN.1 ones less (their inputs cost ~20x).
-const WEIGHT: Record<string, number> = { "forwarded header": 30, "CONNECT authority": 30, "waypoint route and L7 policy on any request": 30, "LOCAL_CONFIG file": 5, CSR: 5 };
+const WEIGHT: Record<string, number> = {
+  "forwarded header": 30,
+  "CONNECT authority": 30,
+  "waypoint route and L7 policy on any request": 30,
+  "LOCAL_CONFIG file": 5,
+  CSR: 5,
+};
 const total = Object.values(WEIGHT).reduce((a, b) => a + b, 0);
 const mb = () => Math.round(process.memoryUsage().rss / 1e6);
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -60,7 +69,9 @@ try {
       await t.run(perNetwork, seed);
       await net.checkBaseline();
       done += perNetwork;
-      say(`  ok  ${t.name.padEnd(46)} ${String(perNetwork).padStart(8)} inputs  ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  rss ${mb()} MB  (fds and connections back to baseline)`);
+      say(
+        `  ok  ${t.name.padEnd(46)} ${String(perNetwork).padStart(8)} inputs  ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  rss ${mb()} MB  (fds and connections back to baseline)`,
+      );
     }
   } finally {
     await net.close();

@@ -15,7 +15,15 @@ Then: npm run render -- --registry REGISTRY --tag TAG. Needs docker with buildx.
 
 let v: { registry?: string; tag: string; push: boolean; help: boolean };
 try {
-  const { values } = parseArgs({ options: { registry: { type: "string" }, tag: { type: "string", default: "0.1.0" }, push: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } }, strict: true });
+  const { values } = parseArgs({
+    options: {
+      registry: { type: "string" },
+      tag: { type: "string", default: "0.1.0" },
+      push: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
   v = values as typeof v;
 } catch (err) {
   process.stderr.write(`images: ${(err as Error).message}\n\n${USAGE}`);

@@ -15,7 +15,10 @@ const USAGE = `Usage: node scripts/pulumi.ts deploy|cleanup [--stack NAME] [--no
            by hand does not wedge the destroy: its Kubernetes objects are dropped from the state.
 `;
 
-const { values, positionals } = scriptArgs("pulumi", USAGE, { allowPositionals: true, options: { stack: { type: "string", default: "dev" }, "no-yes": { type: "boolean", default: false } } });
+const { values, positionals } = scriptArgs("pulumi", USAGE, {
+  allowPositionals: true,
+  options: { stack: { type: "string", default: "dev" }, "no-yes": { type: "boolean", default: false } },
+});
 const [action, ...extra] = positionals;
 if ((action !== "deploy" && action !== "cleanup") || extra.length > 0) {
   process.stderr.write(`pulumi: expected deploy or cleanup${action ? `, got "${positionals.join(" ")}"` : ""}\n\n${USAGE}`);
@@ -47,6 +50,8 @@ if (kindName && (await has("kind"))) {
   if (clusters.includes(kindName)) await sh`kind delete cluster --name ${kindName}`;
 }
 if (destroyed !== 0) {
-  process.stderr.write(`pulumi destroy failed (exit ${destroyed}); the stack still records resources. Fix what it reported and run cleanup again (\`pulumi stack --stack ${values.stack}\` lists them).\n`);
+  process.stderr.write(
+    `pulumi destroy failed (exit ${destroyed}); the stack still records resources. Fix what it reported and run cleanup again (\`pulumi stack --stack ${values.stack}\` lists them).\n`,
+  );
   process.exit(1);
 }

@@ -34,7 +34,11 @@ const files = renderGitOpsTree({
     namespace: "istio-system",
     trustDomain: values["trust-domain"],
     logLevel: "info",
-    images: { controlPlane: `${values.registry}/control-plane:${values.tag}`, ztunnel: `${values.registry}/ztunnel:${values.tag}`, waypoint: `${values.registry}/waypoint:${values.tag}` },
+    images: {
+      controlPlane: `${values.registry}/control-plane:${values.tag}`,
+      ztunnel: `${values.registry}/ztunnel:${values.tag}`,
+      waypoint: `${values.registry}/waypoint:${values.tag}`,
+    },
     pullPolicy: "IfNotPresent",
   },
   benchmark: {

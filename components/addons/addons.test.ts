@@ -24,8 +24,15 @@ describe("add-ons", () => {
     expect(values.fullnameOverride).toBe("kps");
     expect(values.prometheus.prometheusSpec).toMatchObject({ podMonitorSelectorNilUsesHelmValues: false });
     const monitors = registered.filter((r) => r.type === "kubernetes:monitoring.coreos.com/v1:PodMonitor");
-    expect(monitors.map((m) => (m.inputs.metadata as { name: string }).name).sort()).toEqual(["ambient-lab-control-plane", "ambient-lab-sidecar", "ambient-lab-waypoint", "ambient-lab-ztunnel"]);
-    const dashboard = registered.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && (r.inputs.metadata as { name: string }).name === "ambient-lab-dashboard");
+    expect(monitors.map((m) => (m.inputs.metadata as { name: string }).name).sort()).toEqual([
+      "ambient-lab-control-plane",
+      "ambient-lab-sidecar",
+      "ambient-lab-waypoint",
+      "ambient-lab-ztunnel",
+    ]);
+    const dashboard = registered.find(
+      (r) => r.type === "kubernetes:core/v1:ConfigMap" && (r.inputs.metadata as { name: string }).name === "ambient-lab-dashboard",
+    );
     expect((dashboard!.inputs.metadata as { labels: Record<string, string> }).labels.grafana_dashboard).toBe("1");
   });
 

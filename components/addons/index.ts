@@ -5,7 +5,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { certManagerCheckObjects } from "../../mesh/manifests/index.ts";
 import { meshCaObjects } from "../../mesh/manifests/index.ts";
 import { meshNamespaceObject, PSS_ENFORCE } from "../../mesh/manifests/index.ts";
-import { kubePrometheusStackValues, meshMonitoringObjects, METRICS_SERVER_REPO, metricsServerValues, MONITORING_NAMESPACE, PROMETHEUS_SERVICE } from "../../mesh/manifests/index.ts";
+import {
+  kubePrometheusStackValues,
+  meshMonitoringObjects,
+  METRICS_SERVER_REPO,
+  metricsServerValues,
+  MONITORING_NAMESPACE,
+  PROMETHEUS_SERVICE,
+} from "../../mesh/manifests/index.ts";
 import { createObjects } from "../kube-objects.ts";
 
 export interface CertManagerArgs {
@@ -22,7 +29,11 @@ export class CertManager extends pulumi.ComponentResource {
     super("ambient-lab:addons:CertManager", name, {}, opts);
     if (!/^v\d+\.\d+\.\d+$/.test(args.version)) throw new pulumi.ResourceError(`version "${args.version}" must be pinned (vX.Y.Z)`, this);
     // The chart's pods (and our check Job) meet the restricted Pod Security Standard.
-    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: "cert-manager", labels: { "istio.io/dataplane-mode": "none", [PSS_ENFORCE]: "restricted" } } }, { parent: this });
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-ns`,
+      { metadata: { name: "cert-manager", labels: { "istio.io/dataplane-mode": "none", [PSS_ENFORCE]: "restricted" } } },
+      { parent: this },
+    );
     const chart = new k8s.helm.v4.Chart(
       `${name}-chart`,
       {
@@ -87,7 +98,11 @@ export class Monitoring extends pulumi.ComponentResource {
     if (!/^\d+\.\d+\.\d+$/.test(args.version)) throw new pulumi.ResourceError(`version "${args.version}" must be a pinned chart version (X.Y.Z)`, this);
     // baseline, not restricted: not every container of the stack's charts sets a seccomp profile and drops
     // all capabilities; nothing needs host access (node-exporter is off), which baseline forbids.
-    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: MONITORING_NAMESPACE, labels: { "istio.io/dataplane-mode": "none", [PSS_ENFORCE]: "baseline" } } }, { parent: this });
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-ns`,
+      { metadata: { name: MONITORING_NAMESPACE, labels: { "istio.io/dataplane-mode": "none", [PSS_ENFORCE]: "baseline" } } },
+      { parent: this },
+    );
     const chart = new k8s.helm.v4.Chart(
       `${name}-chart`,
       {
@@ -119,7 +134,9 @@ export interface MeshCaArgs {
 export class MeshCa extends pulumi.ComponentResource {
   constructor(name: string, args: MeshCaArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ambient-lab:addons:MeshCa", name, {}, opts);
-    createObjects(name, [meshNamespaceObject(args.namespace), ...meshCaObjects({ namespace: args.namespace, trustDomain: args.trustDomain })], this, [args.certManager]);
+    createObjects(name, [meshNamespaceObject(args.namespace), ...meshCaObjects({ namespace: args.namespace, trustDomain: args.trustDomain })], this, [
+      args.certManager,
+    ]);
     this.registerOutputs({});
   }
 }

@@ -22,7 +22,15 @@ beforeAll(async () => {
 
 describe("Benchmark component", () => {
   it("runs a k6 Job per mode in order and exports each mode's summary from its log", async () => {
-    const b = new mod.Benchmark("bench", { modes: ["baseline", "ambient"], rate: 1000, duration: "60s", connections: 4, payloadBytes: 1024, k6Version: "1.1.0", kubeconfig: "apiVersion: v1" });
+    const b = new mod.Benchmark("bench", {
+      modes: ["baseline", "ambient"],
+      rate: 1000,
+      duration: "60s",
+      connections: 4,
+      payloadBytes: 1024,
+      k6Version: "1.1.0",
+      kubeconfig: "apiVersion: v1",
+    });
     const results: Record<string, BenchResult> = await valueOf(b.results);
     expect(Object.keys(results)).toEqual(["baseline", "ambient"]);
     expect(results.ambient).toMatchObject({ mode: "ambient", achievedRate: 999.6, latencyMs: { p99: 4.8 }, proxyCpuCores: null, proxyMemoryMb: null });
@@ -46,11 +54,22 @@ describe("Benchmark component", () => {
     const results: Record<string, BenchResult> = await valueOf(b.results);
     expect(results.ambient).toMatchObject({ proxyCpuCores: 0.12, proxyMemoryMb: 70 });
     const usage = registered.find((r) => r.name === "mon-ambient-usage")!;
-    expect(String(usage.inputs.create)).toContain("/api/v1/namespaces/monitoring/services/kps-prometheus:9090/proxy/api/v1/query?query=sum(rate(container_cpu_usage_seconds_total");
+    expect(String(usage.inputs.create)).toContain(
+      "/api/v1/namespaces/monitoring/services/kps-prometheus:9090/proxy/api/v1/query?query=sum(rate(container_cpu_usage_seconds_total",
+    );
   });
 
   it("reads results back again whenever what runs changes, and never leaves a Job for a TTL to delete (issue 10, problem 5)", async () => {
-    const make = (name: string, rate: number) => new mod.Benchmark(name, { modes: ["ambient"], rate, duration: "60s", connections: 4, payloadBytes: 1024, k6Version: "1.1.0", kubeconfig: "apiVersion: v1" });
+    const make = (name: string, rate: number) =>
+      new mod.Benchmark(name, {
+        modes: ["ambient"],
+        rate,
+        duration: "60s",
+        connections: 4,
+        payloadBytes: 1024,
+        k6Version: "1.1.0",
+        kubeconfig: "apiVersion: v1",
+      });
     await Promise.all([valueOf(make("r1", 1000).results), valueOf(make("r2", 1000).results), valueOf(make("r3", 500).results)]);
     const trigger = (n: string) => JSON.stringify(registered.find((r) => r.name === `${n}-ambient-results`)!.inputs.triggers);
     expect(trigger("r1")).toBe(trigger("r2"));
@@ -61,6 +80,8 @@ describe("Benchmark component", () => {
   });
 
   it("refuses an empty mode list", () => {
-    expect(() => new mod.Benchmark("x", { modes: [], rate: 1, duration: "1s", connections: 1, payloadBytes: 1, k6Version: "1.1.0", kubeconfig: "" })).toThrow(/at least one/);
+    expect(() => new mod.Benchmark("x", { modes: [], rate: 1, duration: "1s", connections: 1, payloadBytes: 1, k6Version: "1.1.0", kubeconfig: "" })).toThrow(
+      /at least one/,
+    );
   });
 });

@@ -60,9 +60,16 @@ export class Benchmark extends pulumi.ComponentResource {
       const cm = new k8s.core.v1.ConfigMap(`${name}-${mode}-script`, scriptConfigMap(ns, SCRIPT) as never, { parent: this, dependsOn: previous });
       const spec = benchmarkJob(mode, args, args.sidecar, {});
       // A Job's template is immutable and its name fixed: a changed run replaces it, deleting the old one first.
-      const job = new k8s.batch.v1.Job(`${name}-${mode}-job`, spec as never, { parent: this, dependsOn: [cm], customTimeouts: { create: "30m" }, deleteBeforeReplace: true });
+      const job = new k8s.batch.v1.Job(`${name}-${mode}-job`, spec as never, {
+        parent: this,
+        dependsOn: [cm],
+        customTimeouts: { create: "30m" },
+        deleteBeforeReplace: true,
+      });
       // The results follow what ran: the Job's content and the script, not its id (the same ns/name every run).
-      const runKey = (pulumi.output(spec as Record<string, unknown>) as pulumi.Output<unknown>).apply((j: unknown) => createHash("sha256").update(JSON.stringify(j)).update(SCRIPT).digest("hex"));
+      const runKey = (pulumi.output(spec as Record<string, unknown>) as pulumi.Output<unknown>).apply((j: unknown) =>
+        createHash("sha256").update(JSON.stringify(j)).update(SCRIPT).digest("hex"),
+      );
       const jobName = `k6-${mode}`;
       // The Job runs for the benchmark's duration; wait for it, then read its log (the summary line).
       const readback = new command.local.Command(
@@ -83,7 +90,8 @@ export class Benchmark extends pulumi.ComponentResource {
       if (args.proxyUsage) {
         const u = args.proxyUsage;
         const q = proxyUsageQueries(window);
-        const path = (query: string) => pulumi.all([u.prometheusNamespace, u.prometheusService, query]).apply(([pns, svc, qq]) => prometheusQueryPath(pns, svc, qq));
+        const path = (query: string) =>
+          pulumi.all([u.prometheusNamespace, u.prometheusService, query]).apply(([pns, svc, qq]) => prometheusQueryPath(pns, svc, qq));
         const query = new command.local.Command(
           `${name}-${mode}-usage`,
           {
@@ -102,7 +110,15 @@ export class Benchmark extends pulumi.ComponentResource {
         last = query;
       }
       results.push(
-        pulumi.all([readback.stdout, usage]).apply(([log, use]) => [mode, { ...parseBenchLog(log), proxyCpuCores: use.cpu, proxyMemoryMb: use.mem === null ? null : Math.round((use.mem / 1048576) * 10) / 10 }] as [string, BenchResult]),
+        pulumi
+          .all([readback.stdout, usage])
+          .apply(
+            ([log, use]) =>
+              [mode, { ...parseBenchLog(log), proxyCpuCores: use.cpu, proxyMemoryMb: use.mem === null ? null : Math.round((use.mem / 1048576) * 10) / 10 }] as [
+                string,
+                BenchResult,
+              ],
+          ),
       );
       // Modes run one after another: the next waits for this one's results.
       previous = [last];

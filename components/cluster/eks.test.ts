@@ -33,7 +33,12 @@ describe("EksCluster", () => {
     expect(await (c.kubeconfig as unknown as { isSecret: Promise<boolean> }).isSecret).toBe(true);
     await settle();
     const cluster = registered.find((r) => r.type === "eks:index:Cluster")!;
-    expect(cluster.inputs).toMatchObject({ authenticationMode: "API", skipDefaultNodeGroup: true, vpcId: "vpc-1", privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"] });
+    expect(cluster.inputs).toMatchObject({
+      authenticationMode: "API",
+      skipDefaultNodeGroup: true,
+      vpcId: "vpc-1",
+      privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"],
+    });
     const groups = registered.filter((r) => r.type === "eks:index:ManagedNodeGroup");
     expect(groups.map((g) => [g.name, g.inputs.instanceTypes, g.inputs.scalingConfig])).toEqual([
       ["eks-workers", ["t3.medium"], { desiredSize: 3, minSize: 3, maxSize: 5 }],

@@ -31,7 +31,8 @@ export interface EksClusterArgs {
  */
 export function ecrRepositoryNameProblem(repo: string): string | undefined {
   if (repo.length < 2 || repo.length > 256) return `ECR repository name "${repo}" must be 2..256 characters`;
-  if (!/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(repo)) return `ECR repository name "${repo}" must be lowercase letters and digits separated by . _ - and /`;
+  if (!/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(repo))
+    return `ECR repository name "${repo}" must be lowercase letters and digits separated by . _ - and /`;
   return undefined;
 }
 
@@ -50,17 +51,26 @@ export class EksCluster extends pulumi.ComponentResource {
     const desired = args.desiredNodes ?? 3;
     const min = args.minNodes ?? 3;
     const max = args.maxNodes ?? 5;
-    if (!(min <= desired && desired <= max)) throw new pulumi.ResourceError(`node counts must satisfy minNodes (${min}) <= desiredNodes (${desired}) <= maxNodes (${max})`, this);
+    if (!(min <= desired && desired <= max))
+      throw new pulumi.ResourceError(`node counts must satisfy minNodes (${min}) <= desiredNodes (${desired}) <= maxNodes (${max})`, this);
     const tags = { "ambient-lab/cluster": name };
     const clusterName = args.clusterName ?? "ambient-lab";
     // EKS allows up to 100 of [A-Za-z0-9_-]; it also prefixes the ECR repositories, which need lowercase.
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(clusterName)) throw new pulumi.ResourceError(`clusterName "${clusterName}" must be lowercase letters, digits and -, at most 63 (it names the ECR repositories too)`, this);
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(clusterName))
+      throw new pulumi.ResourceError(
+        `clusterName "${clusterName}" must be lowercase letters, digits and -, at most 63 (it names the ECR repositories too)`,
+        this,
+      );
     for (const repo of args.repositories ?? []) {
       const problem = ecrRepositoryNameProblem(`${clusterName}/${repo}`);
       if (problem) throw new pulumi.ResourceError(problem, this);
     }
 
-    const vpc = new awsx.ec2.Vpc(`${name}-vpc`, { numberOfAvailabilityZones: 2, natGateways: { strategy: awsx.ec2.NatGatewayStrategy.Single }, tags }, { parent: this });
+    const vpc = new awsx.ec2.Vpc(
+      `${name}-vpc`,
+      { numberOfAvailabilityZones: 2, natGateways: { strategy: awsx.ec2.NatGatewayStrategy.Single }, tags },
+      { parent: this },
+    );
     const cluster = new eks.Cluster(
       name,
       {
@@ -83,7 +93,9 @@ export class EksCluster extends pulumi.ComponentResource {
       { assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ec2.amazonaws.com" }), tags },
       { parent: this },
     );
-    NODE_POLICIES.forEach((p, i) => new aws.iam.RolePolicyAttachment(`${name}-nodes-${i}`, { role: role.name, policyArn: `arn:aws:iam::aws:policy/${p}` }, { parent: this }));
+    NODE_POLICIES.forEach(
+      (p, i) => new aws.iam.RolePolicyAttachment(`${name}-nodes-${i}`, { role: role.name, policyArn: `arn:aws:iam::aws:policy/${p}` }, { parent: this }),
+    );
     new eks.ManagedNodeGroup(
       `${name}-workers`,
       {
@@ -118,7 +130,9 @@ export class EksCluster extends pulumi.ComponentResource {
     this.name = cluster.eksCluster.name;
     this.registryPrefix = pulumi.interpolate`${identity.accountId}.dkr.ecr.${region.region}.amazonaws.com/${clusterName}`;
     const token = aws.ecr.getAuthorizationTokenOutput({}, { parent: this });
-    this.registryAuth = pulumi.secret(pulumi.all([token.proxyEndpoint, token.userName, token.password]).apply(([address, username, password]) => ({ address, username, password })));
+    this.registryAuth = pulumi.secret(
+      pulumi.all([token.proxyEndpoint, token.userName, token.password]).apply(([address, username, password]) => ({ address, username, password })),
+    );
     this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
     this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig }, { parent: this });
     this.registerOutputs({ name: this.name, kubeconfig: this.kubeconfig, registryPrefix: this.registryPrefix });

@@ -14,13 +14,25 @@ export const LOADGEN_TAINT = { key: "ambient-lab.io/loadgen", value: "true", eff
 export function renderKindConfig(o: KindConfigOptions): string {
   const kubelet = (labels: Record<string, string>, taint?: string) => ({
     kind: "JoinConfiguration",
-    nodeRegistration: { kubeletExtraArgs: { "node-labels": Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(","), ...(taint ? { "register-with-taints": taint } : {}) } },
+    nodeRegistration: {
+      kubeletExtraArgs: {
+        "node-labels": Object.entries(labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+        ...(taint ? { "register-with-taints": taint } : {}),
+      },
+    },
   });
   const nodes = [
     {
       role: "control-plane",
       image: o.nodeImage,
-      kubeadmConfigPatches: [stringify({ kind: "InitConfiguration", nodeRegistration: { kubeletExtraArgs: { "node-labels": "ingress-ready=true,topology.kubernetes.io/zone=zone-a" } } })],
+      kubeadmConfigPatches: [
+        stringify({
+          kind: "InitConfiguration",
+          nodeRegistration: { kubeletExtraArgs: { "node-labels": "ingress-ready=true,topology.kubernetes.io/zone=zone-a" } },
+        }),
+      ],
     },
     ...Array.from({ length: o.workers }, (_, i) => ({
       role: "worker",
@@ -30,7 +42,14 @@ export function renderKindConfig(o: KindConfigOptions): string {
     {
       role: "worker",
       image: o.nodeImage,
-      kubeadmConfigPatches: [stringify(kubelet({ "topology.kubernetes.io/zone": "zone-a", [LOADGEN_NODE_LABEL]: "loadgen" }, `${LOADGEN_TAINT.key}=${LOADGEN_TAINT.value}:${LOADGEN_TAINT.effect}`))],
+      kubeadmConfigPatches: [
+        stringify(
+          kubelet(
+            { "topology.kubernetes.io/zone": "zone-a", [LOADGEN_NODE_LABEL]: "loadgen" },
+            `${LOADGEN_TAINT.key}=${LOADGEN_TAINT.value}:${LOADGEN_TAINT.effect}`,
+          ),
+        ),
+      ],
     },
   ];
   return stringify({ kind: "Cluster", apiVersion: "kind.x-k8s.io/v1alpha4", nodes }, { lineWidth: 0 });

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, settle } from "../testing/mocks.ts";
 
 const registered = installMocks({
-  outputs: (type, _name, inputs) => (type === "command:local:Command" && String(inputs.create).startsWith("kind get kubeconfig") ? { stdout: "apiVersion: v1\nkind: Config\n" } : undefined),
+  outputs: (type, _name, inputs) =>
+    type === "command:local:Command" && String(inputs.create).startsWith("kind get kubeconfig") ? { stdout: "apiVersion: v1\nkind: Config\n" } : undefined,
 });
 
 let mod: typeof import("./kind.ts");
@@ -15,7 +16,9 @@ beforeAll(async () => {
 
 describe("KindCluster", () => {
   it("renders a kind config with labelled workers and a tainted load-generator node", () => {
-    const c = parse(cfg.renderKindConfig({ workers: 2, nodeImage: "kindest/node:v1.33.1" })) as { nodes: Array<{ role: string; image: string; kubeadmConfigPatches: string[] }> };
+    const c = parse(cfg.renderKindConfig({ workers: 2, nodeImage: "kindest/node:v1.33.1" })) as {
+      nodes: Array<{ role: string; image: string; kubeadmConfigPatches: string[] }>;
+    };
     expect(c.nodes.map((n) => n.role)).toEqual(["control-plane", "worker", "worker", "worker"]);
     expect(c.nodes.every((n) => n.image === "kindest/node:v1.33.1")).toBe(true);
     expect(c.nodes[0]!.kubeadmConfigPatches[0]).toContain("ingress-ready=true");

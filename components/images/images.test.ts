@@ -29,7 +29,9 @@ describe("MeshImages", () => {
     const images = new mod.MeshImages("ck", { tag: "0.1.0", kindCluster: "ambient-lab", contentHash: "abc123def456", hostPlatform: "linux/arm64" });
     expect(await value(images.refs.ztunnel)).toBe("ambient-lab/ztunnel:0.1.0-abc123def456");
     expect(registered.find((r) => r.name === "ck-ztunnel")!.inputs.platforms).toEqual(["linux/arm64"]);
-    expect(registered.find((r) => r.name === "ck-ztunnel-load")!.inputs.create).toBe("kind load docker-image ambient-lab/ztunnel:0.1.0-abc123def456 --name ambient-lab");
+    expect(registered.find((r) => r.name === "ck-ztunnel-load")!.inputs.create).toBe(
+      "kind load docker-image ambient-lab/ztunnel:0.1.0-abc123def456 --name ambient-lab",
+    );
   });
 
   it("refuses latest and ambiguous destinations", () => {

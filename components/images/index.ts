@@ -24,7 +24,10 @@ export interface MeshImagesArgs {
   /** kind: load into this cluster's nodes. */
   kindCluster?: pulumi.Input<string>;
   /** A registry to push to (for example an ECR repository URL); images are then referenced by digest. */
-  registry?: { repositoryPrefix: pulumi.Input<string>; auth?: { address: pulumi.Input<string>; username: pulumi.Input<string>; password: pulumi.Input<string> } };
+  registry?: {
+    repositoryPrefix: pulumi.Input<string>;
+    auth?: { address: pulumi.Input<string>; username: pulumi.Input<string>; password: pulumi.Input<string> };
+  };
 }
 
 export class MeshImages extends pulumi.ComponentResource {
@@ -33,7 +36,8 @@ export class MeshImages extends pulumi.ComponentResource {
 
   constructor(name: string, args: MeshImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ambient-lab:images:MeshImages", name, {}, opts);
-    if (!/^[\w][\w.-]{0,127}$/.test(args.tag) || args.tag === "latest") throw new pulumi.ResourceError(`tag "${args.tag}" must be a pinned image tag, not latest`, this);
+    if (!/^[\w][\w.-]{0,127}$/.test(args.tag) || args.tag === "latest")
+      throw new pulumi.ResourceError(`tag "${args.tag}" must be a pinned image tag, not latest`, this);
     if (!args.kindCluster === !args.registry) throw new pulumi.ResourceError("give exactly one of kindCluster (load into kind) or registry (push)", this);
     const refs = {} as Record<ImageTarget, pulumi.Output<string>>;
     const tag = args.kindCluster && args.contentHash ? `${args.tag}-${args.contentHash}` : args.tag;

@@ -12,7 +12,10 @@ beforeAll(async () => {
 
 describe("Mesh component", () => {
   it("registers the mesh's objects as typed Kubernetes resources under the component", async () => {
-    const mesh = new Mesh("mesh", { images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" }, pullPolicy: "Never" });
+    const mesh = new Mesh("mesh", {
+      images: { controlPlane: "ambient-lab/control-plane:0.1.0", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" },
+      pullPolicy: "Never",
+    });
     await new Promise<void>((r) => mesh.namespace.apply(() => r()));
     await settle();
     expect(registered.find((r) => r.type === "ambient-lab:mesh:Mesh")?.name).toBe("mesh");
@@ -30,7 +33,8 @@ describe("Mesh component", () => {
     }
     const ds = registered.find((r) => r.type === "kubernetes:apps/v1:DaemonSet")!;
     expect(ds.name).toBe("mesh-daemonset-istio-system-ztunnel");
-    const spec = (ds.inputs.spec as { template: { spec: { hostNetwork: boolean; containers: Array<{ image: string; imagePullPolicy: string }> } } }).template.spec;
+    const spec = (ds.inputs.spec as { template: { spec: { hostNetwork: boolean; containers: Array<{ image: string; imagePullPolicy: string }> } } }).template
+      .spec;
     expect(spec.hostNetwork).toBe(true);
     expect(spec.containers[0]).toMatchObject({ image: "ambient-lab/ztunnel:0.1.0", imagePullPolicy: "Never" });
     const deploy = registered.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
@@ -38,6 +42,11 @@ describe("Mesh component", () => {
   });
 
   it("refuses unpinned images with an error naming the argument", () => {
-    expect(() => new Mesh("bad", { images: { controlPlane: "ambient-lab/control-plane:latest", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" } })).toThrow(/images.controlPlane "ambient-lab\/control-plane:latest" must be pinned/);
+    expect(
+      () =>
+        new Mesh("bad", {
+          images: { controlPlane: "ambient-lab/control-plane:latest", ztunnel: "ambient-lab/ztunnel:0.1.0", waypoint: "ambient-lab/waypoint:0.1.0" },
+        }),
+    ).toThrow(/images.controlPlane "ambient-lab\/control-plane:latest" must be pinned/);
   });
 });

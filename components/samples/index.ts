@@ -23,7 +23,8 @@ export class Samples extends pulumi.ComponentResource {
     super("ambient-lab:samples:Samples", name, {}, opts);
     const namespaces = args.namespaces ?? DEFAULT_SAMPLE_NAMESPACES;
     if (namespaces.length === 0) throw new pulumi.ResourceError("namespaces must not be empty", this);
-    if (!args.sidecar && namespaces.some((n) => n.mode === "sidecar")) pulumi.log.warn("sidecar-mode sample namespaces get no proxy: pass sidecar options", this);
+    if (!args.sidecar && namespaces.some((n) => n.mode === "sidecar"))
+      pulumi.log.warn("sidecar-mode sample namespaces get no proxy: pass sidecar options", this);
     createObjects(name, sampleObjects(namespaces, args.images ?? SAMPLE_IMAGES, args.sidecar), this, args.dependsOn ?? []);
     this.namespaces = pulumi.output(namespaces.map((n) => n.name));
     this.registerOutputs({ namespaces: this.namespaces });

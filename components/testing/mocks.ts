@@ -45,7 +45,10 @@ export function installMocks(opts: MockOptions = {}): Registered[] {
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): unknown };
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
-    deps.set(`${req.getType()}::${req.getName()}`, { dependsOn: req.getDependenciesList().map(urnKey), parent: req.getParent() ? urnKey(req.getParent()) : undefined });
+    deps.set(`${req.getType()}::${req.getName()}`, {
+      dependsOn: req.getDependenciesList().map(urnKey),
+      parent: req.getParent() ? urnKey(req.getParent()) : undefined,
+    });
     return original(req, cb);
   };
   return registered;
@@ -62,13 +65,18 @@ export function settle(ms = 100): Promise<void> {
 }
 
 /** A k6 summary line as the Benchmark component reads it from a Job's log. */
-export const K6_SUMMARY_LINE = 'AMBIENT_LAB_SUMMARY {"mode":"x","requestedRate":1000,"achievedRate":1000,"requests":1,"errorRate":0,"droppedIterations":0,"latencyMs":null}\n';
+export const K6_SUMMARY_LINE =
+  'AMBIENT_LAB_SUMMARY {"mode":"x","requestedRate":1000,"achievedRate":1000,"requests":1,"errorRate":0,"droppedIterations":0,"latencyMs":null}\n';
 
 /** Invoke results an EKS stack needs: caller identity, region, ECR login. */
 export const EKS_CALLS: Record<string, Record<string, unknown>> = {
   "aws:index/getCallerIdentity:getCallerIdentity": { accountId: "123456789012", arn: "", userId: "" },
   "aws:index/getRegion:getRegion": { region: "us-east-1", name: "us-east-1" },
-  "aws:ecr/getAuthorizationToken:getAuthorizationToken": { proxyEndpoint: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com", userName: "AWS", password: "secret" },
+  "aws:ecr/getAuthorizationToken:getAuthorizationToken": {
+    proxyEndpoint: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com",
+    userName: "AWS",
+    password: "secret",
+  },
 };
 
 /** A Prometheus instant-query response with one sample. */

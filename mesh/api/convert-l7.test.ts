@@ -19,9 +19,15 @@ describe("waypoint resources on the wire", () => {
 
   it("rejects malformed resources with what is wrong", () => {
     expect(() => httpRouteFromProto(create(HttpRouteSchema, { name: "r", namespace: "n" }))).toThrow(/no parent service/);
-    expect(() => httpRouteFromProto(create(HttpRouteSchema, { name: "r", namespace: "n", parents: ["n/s"], rules: [{ backends: [{ service: "s", port: 80 }] }] }))).toThrow(/not namespace\/hostname/);
-    expect(() => httpRouteFromProto(create(HttpRouteSchema, { name: "r", namespace: "n", parents: ["n/s"], rules: [{ matches: [{ path: { value: "x" } }] }] }))).toThrow(/must start with \//);
+    expect(() =>
+      httpRouteFromProto(create(HttpRouteSchema, { name: "r", namespace: "n", parents: ["n/s"], rules: [{ backends: [{ service: "s", port: 80 }] }] })),
+    ).toThrow(/not namespace\/hostname/);
+    expect(() =>
+      httpRouteFromProto(create(HttpRouteSchema, { name: "r", namespace: "n", parents: ["n/s"], rules: [{ matches: [{ path: { value: "x" } }] }] })),
+    ).toThrow(/must start with \//);
     expect(() => l7PolicyFromProto(create(L7PolicySchema, { name: "p", namespace: "n" }))).toThrow(/no target/);
-    expect(() => l7PolicyFromProto(create(L7PolicySchema, { name: "p", namespace: "n", targets: [{ name: "w", namespace: "n" }], rules: [{ to: [{ ports: [70000] }] }] }))).toThrow(/outside 1..65535/);
+    expect(() =>
+      l7PolicyFromProto(create(L7PolicySchema, { name: "p", namespace: "n", targets: [{ name: "w", namespace: "n" }], rules: [{ to: [{ ports: [70000] }] }] })),
+    ).toThrow(/outside 1..65535/);
   });
 });

@@ -31,7 +31,9 @@ export function httpRouteToProto(r: HttpRoute): PbHttpRoute {
         headers: m.headers.map((h) => ({ name: h.name, value: h.value })),
       })),
       backends: rule.backends.map((b) => ({ service: b.service, port: b.port, weight: b.weight })),
-      ...(rule.requestHeaders ? { requestHeaders: { set: { ...rule.requestHeaders.set }, add: { ...rule.requestHeaders.add }, remove: [...rule.requestHeaders.remove] } } : {}),
+      ...(rule.requestHeaders
+        ? { requestHeaders: { set: { ...rule.requestHeaders.set }, add: { ...rule.requestHeaders.add }, remove: [...rule.requestHeaders.remove] } }
+        : {}),
     })),
   });
 }
@@ -59,7 +61,9 @@ export function httpRouteFromProto(p: PbHttpRoute): HttpRoute {
         if (b.port < 1 || b.port > 65535) bad(`rules[${i}]: backend port ${b.port} is outside 1..65535`);
         return { service: b.service, port: b.port, weight: b.weight };
       }),
-      ...(rule.requestHeaders ? { requestHeaders: { set: { ...rule.requestHeaders.set }, add: { ...rule.requestHeaders.add }, remove: [...rule.requestHeaders.remove] } } : {}),
+      ...(rule.requestHeaders
+        ? { requestHeaders: { set: { ...rule.requestHeaders.set }, add: { ...rule.requestHeaders.add }, remove: [...rule.requestHeaders.remove] } }
+        : {}),
     })),
   };
 }

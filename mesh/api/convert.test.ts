@@ -45,7 +45,10 @@ describe("wire conversion", () => {
   it("rejects invalid resources with the field named", () => {
     const w = workloadToProto({ ...cfg.workloads[0]!, ips: ["not-ip"] });
     expect(() => addressFromProto(w)).toThrow(/addresses: "not-ip" is not an IP address/);
-    const p = authorizationToProto({ ...cfg.policies[0]!, rules: [{ clauses: [{ matches: [{ ...cfg.policies[0]!.rules[0]!.clauses[0]!.matches[0]!, sourceIps: ["1.2.3.4/99"] }] }] }] });
+    const p = authorizationToProto({
+      ...cfg.policies[0]!,
+      rules: [{ clauses: [{ matches: [{ ...cfg.policies[0]!.rules[0]!.clauses[0]!.matches[0]!, sourceIps: ["1.2.3.4/99"] }] }] }],
+    });
     expect(() => authorizationFromProto(p)).toThrow(/sourceIps: "1.2.3.4\/99"/);
   });
 });

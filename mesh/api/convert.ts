@@ -14,14 +14,7 @@ import {
   type Match as PbMatch,
   type StringMatch as PbStringMatch,
 } from "./gen/ambientlab/v1/authorization_pb.js";
-import {
-  AddressSchema,
-  TunnelProtocol,
-  WorkloadStatus,
-  type Address as PbAddress,
-  type GatewayAddress,
-  type Port,
-} from "./gen/ambientlab/v1/workload_pb.js";
+import { AddressSchema, TunnelProtocol, WorkloadStatus, type Address as PbAddress, type GatewayAddress, type Port } from "./gen/ambientlab/v1/workload_pb.js";
 import type { Authorization, Match, PortMap, Service, StringMatch, WaypointRef, Workload } from "./types.ts";
 
 export const TYPE_ADDRESS = "type.googleapis.com/ambientlab.v1.Address";
@@ -64,7 +57,14 @@ export function serviceToProto(s: Service): PbAddress {
   return create(AddressSchema, {
     type: {
       case: "service",
-      value: { name: s.name, namespace: s.namespace, hostname: s.hostname, vips: [...s.vips], ports: ports(s.ports), ...(s.waypoint ? { waypoint: waypointOut(s.waypoint) } : {}) },
+      value: {
+        name: s.name,
+        namespace: s.namespace,
+        hostname: s.hostname,
+        vips: [...s.vips],
+        ports: ports(s.ports),
+        ...(s.waypoint ? { waypoint: waypointOut(s.waypoint) } : {}),
+      },
     },
   });
 }
@@ -174,7 +174,14 @@ export function addressFromProto(a: PbAddress): { workload: Workload } | { servi
     if (!s.name || !s.namespace || !s.hostname) bad("service needs name, namespace and hostname");
     const wp = waypointFrom(s.waypoint);
     return {
-      service: { name: s.name, namespace: s.namespace, hostname: s.hostname, vips: ipList(s.vips, "vips"), ports: portMapFrom(s.ports, "ports"), ...(wp ? { waypoint: wp } : {}) },
+      service: {
+        name: s.name,
+        namespace: s.namespace,
+        hostname: s.hostname,
+        vips: ipList(s.vips, "vips"),
+        ports: portMapFrom(s.ports, "ports"),
+        ...(wp ? { waypoint: wp } : {}),
+      },
     };
   }
   return bad("address is neither a workload nor a service");
@@ -215,7 +222,14 @@ function matchFrom(m: PbMatch): Match {
 
 export function authorizationFromProto(p: PbAuthorization): Authorization {
   if (!p.name || !p.namespace) bad("authorization needs a name and a namespace");
-  const scope = p.scope === Scope.GLOBAL ? "Global" : p.scope === Scope.NAMESPACE ? "Namespace" : p.scope === Scope.WORKLOAD_SELECTOR ? "WorkloadSelector" : bad(`unknown scope ${p.scope}`);
+  const scope =
+    p.scope === Scope.GLOBAL
+      ? "Global"
+      : p.scope === Scope.NAMESPACE
+        ? "Namespace"
+        : p.scope === Scope.WORKLOAD_SELECTOR
+          ? "WorkloadSelector"
+          : bad(`unknown scope ${p.scope}`);
   const action = p.action === Action.ALLOW ? "Allow" : p.action === Action.DENY ? "Deny" : bad(`unknown action ${p.action}`);
   return {
     name: p.name,

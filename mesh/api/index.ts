@@ -8,6 +8,12 @@ export * from "./convert-l7.ts";
 export * from "./string-match.ts";
 export { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";
 export { CertificateService, CertificateResponseSchema, type CertificateRequest as CertificateRequestMessage } from "./gen/ambientlab/v1/ca_pb.js";
-export { AggregatedDiscoveryService, DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "./gen/ambientlab/v1/discovery_pb.js";
+export {
+  AggregatedDiscoveryService,
+  DeltaDiscoveryRequestSchema,
+  DeltaDiscoveryResponseSchema,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
+} from "./gen/ambientlab/v1/discovery_pb.js";
 export { HttpRouteSchema, L7PolicySchema } from "./gen/ambientlab/v1/waypoint_pb.js";
 export { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";

@@ -27,5 +27,17 @@ export function matchString(m: StringMatch, value: string | undefined): boolean 
 
 /** A Match with no constraint in any field (matches every connection). */
 export function emptyMatch(over: Partial<Match> = {}): Match {
-  return { namespaces: [], notNamespaces: [], principals: [], notPrincipals: [], sourceIps: [], notSourceIps: [], destinationIps: [], notDestinationIps: [], destinationPorts: [], notDestinationPorts: [], ...over };
+  return {
+    namespaces: [],
+    notNamespaces: [],
+    principals: [],
+    notPrincipals: [],
+    sourceIps: [],
+    notSourceIps: [],
+    destinationIps: [],
+    notDestinationIps: [],
+    destinationPorts: [],
+    notDestinationPorts: [],
+    ...over,
+  };
 }

@@ -47,11 +47,7 @@ export interface Service {
   waypoint?: WaypointRef;
 }
 
-export type StringMatch =
-  | { kind: "exact"; value: string }
-  | { kind: "prefix"; value: string }
-  | { kind: "suffix"; value: string }
-  | { kind: "presence" };
+export type StringMatch = { kind: "exact"; value: string } | { kind: "prefix"; value: string } | { kind: "suffix"; value: string } | { kind: "presence" };
 
 /** Values within one field are OR-ed, fields are AND-ed; a `not*` field requires that none match. */
 export interface Match {

@@ -62,7 +62,13 @@ export class ControlPlane {
       const g = this.store.get("Gateway", `${ns}/${sa}`);
       return g !== undefined && isWaypointGateway(g);
     };
-    this.ads = new AdsServer({ builder: this.builder, auth: opts.auth, metrics: this.metrics, log: opts.log, mayReceive: waypointTypesOnlyForWaypoints(isWaypoint) });
+    this.ads = new AdsServer({
+      builder: this.builder,
+      auth: opts.auth,
+      metrics: this.metrics,
+      log: opts.log,
+      mayReceive: waypointTypesOnlyForWaypoints(isWaypoint),
+    });
     this.sources = opts.discovery(this.store);
     this.admin = new HttpServer(
       opts.listen.admin,
@@ -94,7 +100,14 @@ export class ControlPlane {
         identityOnNode: (id, node) => index.has(id, node),
       },
     });
-    this.grpc = new GrpcServer({ at: this.opts.listen.grpc, ads: this.ads, ca, log: this.opts.log, credentials, renew: () => servingCert(this.opts.ca, this.opts.identity, ttl) });
+    this.grpc = new GrpcServer({
+      at: this.opts.listen.grpc,
+      ads: this.ads,
+      ca,
+      log: this.opts.log,
+      credentials,
+      renew: () => servingCert(this.opts.ca, this.opts.identity, ttl),
+    });
     await this.grpc.start();
     this.readiness.satisfy("grpc");
     this.opts.log.info({ grpc: this.grpc.address(), admin: this.admin.address(), identity: formatIdentity(this.opts.identity) }, "control plane started");

@@ -10,7 +10,10 @@ export const ENV_DOCS: Array<[string, string]> = [
   ["STATE_DIR", "where file mode keeps its CA (ca/), bootstrap tokens (tokens/) and the published root-cert.pem"],
   ["CA_DIR", "cacerts directory (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); default STATE_DIR/ca, created if missing"],
   ["BOOTSTRAP_NODES", "comma-separated nodes to create bootstrap tokens for (file mode); nodes seen in the config get one too"],
-  ["BOOTSTRAP_TOKEN_TTL", "file mode: lifetime of bootstrap tokens in seconds (default 43200, as Istio's projected istio-token); rotated at half-life, expired ones refused"],
+  [
+    "BOOTSTRAP_TOKEN_TTL",
+    "file mode: lifetime of bootstrap tokens in seconds (default 43200, as Istio's projected istio-token); rotated at half-life, expired ones refused",
+  ],
   ["PROXY_SERVICE_ACCOUNTS", "Kubernetes mode: service accounts (ns/name, comma-separated) allowed to connect (default istio-system/ztunnel)"],
   ["WAYPOINT_IMAGE", "Kubernetes mode: image for the Deployment of each istio-waypoint Gateway (unset: Gateways get no Deployment)"],
   ["WAYPOINT_PULL_POLICY", "imagePullPolicy of waypoint Deployments: Always, IfNotPresent (default), Never (kind with loaded images)"],
@@ -49,7 +52,11 @@ const schema = z
     ADMIN_ADDRESS: addr.default("0.0.0.0:15014"),
     DEBOUNCE: z.coerce.number().int().min(0).max(10_000).default(100),
     DEFAULT_CERT_TTL: z.coerce.number().int().min(60).default(86_400),
-    MAX_CERT_TTL: z.coerce.number().int().min(60).default(30 * 86_400),
+    MAX_CERT_TTL: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(30 * 86_400),
     LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default("info"),
   })
   .superRefine((e, ctx) => {
@@ -62,7 +69,10 @@ export type ControlPlaneConfig = z.infer<typeof schema>;
 export function loadConfig(env: Record<string, string | undefined>): ControlPlaneConfig {
   const r = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")));
   if (!r.success) {
-    throw new MeshError(ErrorCode.Config, `invalid control plane configuration:\n  ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n  ")}\n(run with --help for every variable)`);
+    throw new MeshError(
+      ErrorCode.Config,
+      `invalid control plane configuration:\n  ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n  ")}\n(run with --help for every variable)`,
+    );
   }
   return r.data;
 }

@@ -32,8 +32,10 @@ const CLUSTER = [
 const AUTHZ = "https://istio.io/latest/docs/reference/config/security/authorization-policy/";
 const L4 = "https://istio.io/latest/docs/ambient/usage/l4-policy/";
 const PEER = "https://istio.io/latest/docs/concepts/security/#peer-authentication";
-const ap = (ns: string, name: string, spec: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: ${name}, namespace: ${ns} }\nspec: ${spec}`;
-const pa = (ns: string, name: string, spec: string) => `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: ${name}, namespace: ${ns} }\nspec: ${spec}`;
+const ap = (ns: string, name: string, spec: string) =>
+  `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: ${name}, namespace: ${ns} }\nspec: ${spec}`;
+const pa = (ns: string, name: string, spec: string) =>
+  `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: ${name}, namespace: ${ns} }\nspec: ${spec}`;
 
 interface Case {
   name: string;
@@ -45,7 +47,12 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: "no policy allows everyone", doc: `${AUTHZ}#AuthorizationPolicy (no ALLOW policy: allowed)`, objects: [], allowed: { a: true, b: true, plain: true } },
+  {
+    name: "no policy allows everyone",
+    doc: `${AUTHZ}#AuthorizationPolicy (no ALLOW policy: allowed)`,
+    objects: [],
+    allowed: { a: true, b: true, plain: true },
+  },
   {
     name: "ALLOW by principal admits only that identity",
     doc: `${AUTHZ}#Source-principals`,
@@ -58,9 +65,24 @@ const CASES: Case[] = [
     objects: [ap("demo", "deny-other", "{ action: DENY, rules: [{ from: [{ source: { namespaces: [other] } }] }] }")],
     allowed: { a: true, b: false, plain: true },
   },
-  { name: "an ALLOW policy without rules allows nothing (allow-nothing)", doc: `${AUTHZ} (example allow-nothing: spec: {})`, objects: [ap("demo", "allow-nothing", "{}")], allowed: { a: false, b: false, plain: false } },
-  { name: "an ALLOW rule that is empty matches everything (allow-all)", doc: `${AUTHZ} (example allow-all: rules: [{}])`, objects: [ap("demo", "allow-all", "{ rules: [{}] }")], allowed: { a: true, b: true, plain: true } },
-  { name: "a DENY rule that is empty matches everything (deny-all)", doc: `${AUTHZ} (example deny-all: action DENY, rules: [{}])`, objects: [ap("demo", "deny-all", "{ action: DENY, rules: [{}] }")], allowed: { a: false, b: false, plain: false } },
+  {
+    name: "an ALLOW policy without rules allows nothing (allow-nothing)",
+    doc: `${AUTHZ} (example allow-nothing: spec: {})`,
+    objects: [ap("demo", "allow-nothing", "{}")],
+    allowed: { a: false, b: false, plain: false },
+  },
+  {
+    name: "an ALLOW rule that is empty matches everything (allow-all)",
+    doc: `${AUTHZ} (example allow-all: rules: [{}])`,
+    objects: [ap("demo", "allow-all", "{ rules: [{}] }")],
+    allowed: { a: true, b: true, plain: true },
+  },
+  {
+    name: "a DENY rule that is empty matches everything (deny-all)",
+    doc: `${AUTHZ} (example deny-all: action DENY, rules: [{}])`,
+    objects: [ap("demo", "deny-all", "{ action: DENY, rules: [{}] }")],
+    allowed: { a: false, b: false, plain: false },
+  },
   {
     name: "ALLOW with only HTTP fields: ztunnel drops the rule, so the policy allows nothing",
     doc: `${L4} (ALLOW policies with L7 attributes are enforced more restrictively)`,
@@ -76,13 +98,25 @@ const CASES: Case[] = [
   {
     name: "a selector that matches no workload has no effect",
     doc: `${AUTHZ}#AuthorizationPolicy-selector`,
-    objects: [ap("demo", "elsewhere", '{ selector: { matchLabels: { app: nothing } }, action: ALLOW, rules: [{ from: [{ source: { principals: ["cluster.local/ns/demo/sa/a"] } }] }] }')],
+    objects: [
+      ap(
+        "demo",
+        "elsewhere",
+        '{ selector: { matchLabels: { app: nothing } }, action: ALLOW, rules: [{ from: [{ source: { principals: ["cluster.local/ns/demo/sa/a"] } }] }] }',
+      ),
+    ],
     allowed: { a: true, b: true, plain: true },
   },
   {
     name: "a selector that matches the server applies to it",
     doc: `${AUTHZ}#AuthorizationPolicy-selector`,
-    objects: [ap("demo", "server-only-a", '{ selector: { matchLabels: { app: server } }, action: ALLOW, rules: [{ from: [{ source: { principals: ["cluster.local/ns/demo/sa/a"] } }] }] }')],
+    objects: [
+      ap(
+        "demo",
+        "server-only-a",
+        '{ selector: { matchLabels: { app: server } }, action: ALLOW, rules: [{ from: [{ source: { principals: ["cluster.local/ns/demo/sa/a"] } }] }] }',
+      ),
+    ],
     allowed: { a: true, b: false, plain: false },
   },
   {
@@ -124,7 +158,12 @@ const CASES: Case[] = [
     objects: [ap("demo", "only-9090", '{ action: ALLOW, rules: [{ to: [{ operation: { ports: ["9090"] } }] }] }')],
     allowed: { a: false, b: false, plain: false },
   },
-  { name: "namespace STRICT refuses plaintext, mesh callers pass", doc: PEER, objects: [pa("demo", "default", "{ mtls: { mode: STRICT } }")], allowed: { a: true, b: true, plain: false } },
+  {
+    name: "namespace STRICT refuses plaintext, mesh callers pass",
+    doc: PEER,
+    objects: [pa("demo", "default", "{ mtls: { mode: STRICT } }")],
+    allowed: { a: true, b: true, plain: false },
+  },
   {
     name: "mesh-wide STRICT with a namespace PERMISSIVE: the namespace wins",
     doc: `${PEER} (narrower policies override wider ones)`,
@@ -134,7 +173,10 @@ const CASES: Case[] = [
   {
     name: "namespace STRICT with a workload PERMISSIVE: the workload wins",
     doc: `${PEER} (workload-specific policies take precedence)`,
-    objects: [pa("demo", "default", "{ mtls: { mode: STRICT } }"), pa("demo", "server", "{ selector: { matchLabels: { app: server } }, mtls: { mode: PERMISSIVE } }")],
+    objects: [
+      pa("demo", "default", "{ mtls: { mode: STRICT } }"),
+      pa("demo", "server", "{ selector: { matchLabels: { app: server } }, mtls: { mode: PERMISSIVE } }"),
+    ],
     allowed: { a: true, b: true, plain: true },
   },
   {
@@ -172,7 +214,13 @@ const echoes: TestServer[] = [];
 beforeAll(async () => {
   echoes.push(await echoServer(SERVER, 8080));
   // Pod addresses and nodes come from the same cluster; the ztunnels' config is replaced per case.
-  const local = `workloads:\n${[[A, "a", "demo", "node-1"], [B, "b", "other", "node-1"], [SERVER, "server", "demo", "node-2"]].map(([ip, n, ns, node]) => `  - { uid: u-${n}, name: ${n}, namespace: ${ns}, workloadIps: [${ip}], serviceAccount: ${n}, node: ${node} }`).join("\n")}\n`;
+  const local = `workloads:\n${[
+    [A, "a", "demo", "node-1"],
+    [B, "b", "other", "node-1"],
+    [SERVER, "server", "demo", "node-2"],
+  ]
+    .map(([ip, n, ns, node]) => `  - { uid: u-${n}, name: ${n}, namespace: ${ns}, workloadIps: [${ip}], serviceAccount: ${n}, node: ${node} }`)
+    .join("\n")}\n`;
   mesh = await inProcessMesh({ nodes: ["node-1", "node-2"], config: local });
 });
 

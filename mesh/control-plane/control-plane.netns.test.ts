@@ -55,7 +55,12 @@ describe("control plane with ztunnels in network namespaces", () => {
     // web's node counts the connection as mutual TLS between the identities the control plane issued.
     const mtls = async () => {
       const text = (await cluster.execInNode("node-2", "curl", ["-s", "http://127.0.0.1:15020/metrics"])).stdout;
-      return sumWhere(parseSamples(text), "istio_tcp_connections_opened_total", { reporter: "destination", source_principal: "spiffe://cluster.local/ns/demo/sa/sleep", destination_principal: "spiffe://cluster.local/ns/demo/sa/web", connection_security_policy: "mutual_tls" });
+      return sumWhere(parseSamples(text), "istio_tcp_connections_opened_total", {
+        reporter: "destination",
+        source_principal: "spiffe://cluster.local/ns/demo/sa/sleep",
+        destination_principal: "spiffe://cluster.local/ns/demo/sa/web",
+        connection_security_policy: "mutual_tls",
+      });
     };
     const before = await mtls();
     expect((await curl("http://web/hello")).out).toBe("hello from web GET /hello\n");

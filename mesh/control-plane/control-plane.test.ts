@@ -72,7 +72,6 @@ function endpoint(node: string) {
   };
 }
 
-
 beforeAll(async () => {
   const { mkdirSync } = await import("node:fs");
   mkdirSync(configDir, { recursive: true });
@@ -115,7 +114,9 @@ function rawStream(node: string) {
 describe("config stream", () => {
   it("sends a full snapshot, then only changes, and records ACKs and NACKs by nonce", async () => {
     const s = rawStream("node-1");
-    s.requests.push(create(DeltaDiscoveryRequestSchema, { node: { id: "ztunnel~node-1", nodeName: "node-1" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"] }));
+    s.requests.push(
+      create(DeltaDiscoveryRequestSchema, { node: { id: "ztunnel~node-1", nodeName: "node-1" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"] }),
+    );
     s.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_AUTHORIZATION, resourceNamesSubscribe: ["*"] }));
     await eventually(() => s.responses.length >= 2);
     const addr = s.responses.find((r) => r.typeUrl === TYPE_ADDRESS)!;
@@ -130,10 +131,18 @@ describe("config stream", () => {
     const delta = s.responses[2]!;
     expect(delta.typeUrl).toBe(TYPE_AUTHORIZATION);
     expect(delta.resources.map((r) => r.name)).toEqual(["demo/deny-sleep"]);
-    s.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_AUTHORIZATION, responseNonce: delta.nonce, errorDetail: { message: "1 rejected", resourceErrors: { "demo/deny-sleep": "test says no" } } }));
+    s.requests.push(
+      create(DeltaDiscoveryRequestSchema, {
+        typeUrl: TYPE_AUTHORIZATION,
+        responseNonce: delta.nonce,
+        errorDetail: { message: "1 rejected", resourceErrors: { "demo/deny-sleep": "test says no" } },
+      }),
+    );
     await eventually(() => JSON.stringify(cp.ads.describe()).includes("test says no"));
     const conn = cp.ads.describe().find((c) => c.node === "node-1")!;
-    expect(conn).toMatchObject({ types: { Address: { ackedVersion: 1 }, Authorization: { lastNack: { resourceErrors: { "demo/deny-sleep": "test says no" } } } } });
+    expect(conn).toMatchObject({
+      types: { Address: { ackedVersion: 1 }, Authorization: { lastNack: { resourceErrors: { "demo/deny-sleep": "test says no" } } } },
+    });
 
     rmSync(join(configDir, "deny.yaml"));
     await eventually(() => s.responses.length >= 4);
@@ -152,7 +161,14 @@ describe("config stream", () => {
     const webKey = "Kubernetes//Pod/demo/web";
     held[webKey] = "stale";
     const again = rawStream("node-2");
-    again.requests.push(create(DeltaDiscoveryRequestSchema, { node: { nodeName: "node-2" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"], initialResourceVersions: held }));
+    again.requests.push(
+      create(DeltaDiscoveryRequestSchema, {
+        node: { nodeName: "node-2" },
+        typeUrl: TYPE_ADDRESS,
+        resourceNamesSubscribe: ["*"],
+        initialResourceVersions: held,
+      }),
+    );
     await eventually(() => again.responses.length >= 1);
     expect(again.responses[0]!.resources.map((r) => r.name)).toEqual([webKey]);
     expect(again.responses[0]!.removedResources).toEqual(["Kubernetes//Pod/demo/gone"]);
@@ -202,10 +218,32 @@ describe("config stream", () => {
     const ztStore = new StateStore();
     const spyStore = new StateStore();
     const spyLog = memoryLogger("warn");
-    const wp = new XdsClient({ transport: controlPlaneTransport({ ...endpoint("node-1"), tokenFile: tokens.path(name) }), node: "demo/waypoint", nodeId: "waypoint~demo/waypoint", types: WAYPOINT_TYPES, clusterId: "Kubernetes", store: wpStore, log: silentLogger() });
-    const zt = new XdsClient({ transport: controlPlaneTransport(endpoint("node-1")), node: "node-1", clusterId: "Kubernetes", store: ztStore, log: silentLogger() });
+    const wp = new XdsClient({
+      transport: controlPlaneTransport({ ...endpoint("node-1"), tokenFile: tokens.path(name) }),
+      node: "demo/waypoint",
+      nodeId: "waypoint~demo/waypoint",
+      types: WAYPOINT_TYPES,
+      clusterId: "Kubernetes",
+      store: wpStore,
+      log: silentLogger(),
+    });
+    const zt = new XdsClient({
+      transport: controlPlaneTransport(endpoint("node-1")),
+      node: "node-1",
+      clusterId: "Kubernetes",
+      store: ztStore,
+      log: silentLogger(),
+    });
     // A ztunnel's token asking for the waypoint types, as a compromised or misconfigured node proxy would.
-    const spy = new XdsClient({ transport: controlPlaneTransport(endpoint("node-2")), node: "node-2", nodeId: "waypoint~demo/waypoint", types: WAYPOINT_TYPES, clusterId: "Kubernetes", store: spyStore, log: spyLog.logger });
+    const spy = new XdsClient({
+      transport: controlPlaneTransport(endpoint("node-2")),
+      node: "node-2",
+      nodeId: "waypoint~demo/waypoint",
+      types: WAYPOINT_TYPES,
+      clusterId: "Kubernetes",
+      store: spyStore,
+      log: spyLog.logger,
+    });
     try {
       await eventually(() => Boolean(cp.store.get("Gateway", "demo/waypoint")), 5000);
       wp.start();
@@ -248,7 +286,9 @@ describe("certificate service", () => {
   it("refuses identities not on the caller's node, malformed CSRs and bad tokens with the right codes", async () => {
     const web = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "web" };
     const { csrPem } = await createCsr(web);
-    const denied = await caClient("node-1").sign({ csrPem, identity: web, ttlSeconds: 60 }).catch((e: unknown) => ConnectError.from(e));
+    const denied = await caClient("node-1")
+      .sign({ csrPem, identity: web, ttlSeconds: 60 })
+      .catch((e: unknown) => ConnectError.from(e));
     expect(denied).toMatchObject({ code: Code.PermissionDenied });
     expect(String((denied as ConnectError).rawMessage)).toContain("no workload with identity spiffe://cluster.local/ns/demo/sa/web runs on node node-1");
     const raw = createClient(CertificateService, controlPlaneTransport(endpoint("node-1")));

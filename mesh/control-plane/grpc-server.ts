@@ -16,7 +16,11 @@ import { createCsr, signWorkloadCert, type CaMaterial } from "../shared/index.ts
 import type { CaService } from "./ca/ca-service.ts";
 import type { AdsServer } from "./push/ads.ts";
 
-export async function servingCert(ca: CaMaterial, identity: Identity, ttlSeconds: number): Promise<{ cert: string; key: string; notAfter: Date; notBefore: Date }> {
+export async function servingCert(
+  ca: CaMaterial,
+  identity: Identity,
+  ttlSeconds: number,
+): Promise<{ cert: string; key: string; notAfter: Date; notBefore: Date }> {
   const { csrPem, keyPem } = await createCsr(identity);
   const issued = await signWorkloadCert({ ca, csrPem, identity, ttlSeconds });
   return { cert: issued.chainPem.slice(0, -1).join(""), key: keyPem, notAfter: issued.notAfter, notBefore: issued.notBefore };
@@ -47,7 +51,10 @@ export class GrpcServer implements Server {
         router.service(CertificateService, { createCertificate: (req, ctx) => opts.ca.createCertificate(req, ctx) });
       },
     });
-    this.server = http2.createSecureServer({ cert: opts.credentials.cert, key: opts.credentials.key, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], allowHTTP1: false }, handler);
+    this.server = http2.createSecureServer(
+      { cert: opts.credentials.cert, key: opts.credentials.key, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], allowHTTP1: false },
+      handler,
+    );
     this.server.on("session", (s) => {
       this.sessions.add(s);
       s.on("close", () => this.sessions.delete(s));
@@ -60,17 +67,20 @@ export class GrpcServer implements Server {
 
   private scheduleRenewal(c: { notBefore: Date; notAfter: Date }): void {
     const half = c.notBefore.getTime() + (c.notAfter.getTime() - c.notBefore.getTime()) / 2;
-    this.renewTimer = setTimeout(() => {
-      this.renew()
-        .then((next) => {
-          this.server.setSecureContext({ cert: next.cert, key: next.key, minVersion: "TLSv1.3" });
-          this.scheduleRenewal(next);
-        })
-        .catch((err) => {
-          this.log.error({ err: describeError(err) }, "renewing the control plane's serving certificate failed; retrying in 60 s");
-          this.renewTimer = setTimeout(() => this.scheduleRenewal({ notBefore: new Date(), notAfter: new Date(Date.now() + 120_000) }), 0);
-        });
-    }, Math.max(1000, half - Date.now()));
+    this.renewTimer = setTimeout(
+      () => {
+        this.renew()
+          .then((next) => {
+            this.server.setSecureContext({ cert: next.cert, key: next.key, minVersion: "TLSv1.3" });
+            this.scheduleRenewal(next);
+          })
+          .catch((err) => {
+            this.log.error({ err: describeError(err) }, "renewing the control plane's serving certificate failed; retrying in 60 s");
+            this.renewTimer = setTimeout(() => this.scheduleRenewal({ notBefore: new Date(), notAfter: new Date(Date.now() + 120_000) }), 0);
+          });
+      },
+      Math.max(1000, half - Date.now()),
+    );
     this.renewTimer.unref();
   }
 

@@ -22,7 +22,12 @@ async function setup(): Promise<KubeConfig> {
   const server = await api.start();
   serverUrl = server;
   const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: [{ name: "t", server, skipTLSVerify: true }], users: [{ name: "t" }], contexts: [{ name: "t", cluster: "t", user: "t" }], currentContext: "t" });
+  kc.loadFromOptions({
+    clusters: [{ name: "t", server, skipTLSVerify: true }],
+    users: [{ name: "t" }],
+    contexts: [{ name: "t", cluster: "t", user: "t" }],
+    currentContext: "t",
+  });
   return kc;
 }
 
@@ -40,7 +45,15 @@ describe("Kubernetes mode", () => {
     const kc = await setup();
     const plugged = await createRootCa({ trustDomain: "cluster.local" });
     const b64 = (s: string) => Buffer.from(s).toString("base64");
-    api!.seed(SECRETS, { metadata: { name: "cacerts", namespace: "istio-system" }, data: { "ca-cert.pem": b64(plugged.certPem), "ca-key.pem": b64(plugged.keyPem), "root-cert.pem": b64(plugged.rootPem), "cert-chain.pem": b64(plugged.certPem) } });
+    api!.seed(SECRETS, {
+      metadata: { name: "cacerts", namespace: "istio-system" },
+      data: {
+        "ca-cert.pem": b64(plugged.certPem),
+        "ca-key.pem": b64(plugged.keyPem),
+        "root-cert.pem": b64(plugged.rootPem),
+        "cert-chain.pem": b64(plugged.certPem),
+      },
+    });
     const ca = await loadOrCreateKubeCa({ kubeConfig: kc, namespace: "istio-system", trustDomain: "cluster.local", log: silentLogger() });
     expect(ca.rootPem).toBe(plugged.rootPem);
     expect(api!.get(SECRETS, "istio-system", "istio-ca-secret")).toBeUndefined();
@@ -50,10 +63,14 @@ describe("Kubernetes mode", () => {
     const kc = await setup();
     const plugged = await createRootCa({ trustDomain: "cluster.local" });
     const b64 = (s: string) => Buffer.from(s).toString("base64");
-    api!.seed(SECRETS, { metadata: { name: "cacerts", namespace: "istio-system" }, type: "kubernetes.io/tls", data: { "tls.crt": b64(plugged.certPem), "tls.key": b64(plugged.keyPem), "ca.crt": b64(plugged.rootPem) } });
+    api!.seed(SECRETS, {
+      metadata: { name: "cacerts", namespace: "istio-system" },
+      type: "kubernetes.io/tls",
+      data: { "tls.crt": b64(plugged.certPem), "tls.key": b64(plugged.keyPem), "ca.crt": b64(plugged.rootPem) },
+    });
     const ca = await loadOrCreateKubeCa({ kubeConfig: kc, namespace: "istio-system", trustDomain: "cluster.local", log: silentLogger() });
     expect(ca.rootPem).toBe(plugged.rootPem);
-    const { createCsr, signWorkloadCert } = await import("../shared/pki.ts");
+    const { createCsr, signWorkloadCert } = await import("../shared/index.ts");
     const id = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "web" };
     const issued = await signWorkloadCert({ ca, csrPem: (await createCsr(id)).csrPem, identity: id, ttlSeconds: 60 });
     const { X509Certificate } = await import("node:crypto");
@@ -63,12 +80,27 @@ describe("Kubernetes mode", () => {
   it("authenticates with TokenReview: ztunnel gets its node from the token, other accounts only their own identity", async () => {
     const kc = await setup();
     api!.tokens.set("zt-token", { username: "system:serviceaccount:istio-system:ztunnel", extra: { "authentication.kubernetes.io/node-name": ["node-7"] } });
-    api!.tokens.set("pod-token", { username: "system:serviceaccount:istio-system:ztunnel", extra: { "authentication.kubernetes.io/pod-name": ["ztunnel-abc"] } });
+    api!.tokens.set("pod-token", {
+      username: "system:serviceaccount:istio-system:ztunnel",
+      extra: { "authentication.kubernetes.io/pod-name": ["ztunnel-abc"] },
+    });
     api!.tokens.set("app-token", { username: "system:serviceaccount:demo:sleep" });
-    const auth = new TokenReviewAuthenticator({ kubeConfig: kc, allowed: ["istio-system/ztunnel"], nodeOfPod: (ns, name) => (ns === "istio-system" && name === "ztunnel-abc" ? "node-3" : undefined) });
-    expect(await auth.authenticate("Bearer zt-token")).toEqual({ subject: "system:serviceaccount:istio-system:ztunnel", node: "node-7", identity: { namespace: "istio-system", serviceAccount: "ztunnel" } });
+    const auth = new TokenReviewAuthenticator({
+      kubeConfig: kc,
+      allowed: ["istio-system/ztunnel"],
+      nodeOfPod: (ns, name) => (ns === "istio-system" && name === "ztunnel-abc" ? "node-3" : undefined),
+    });
+    expect(await auth.authenticate("Bearer zt-token")).toEqual({
+      subject: "system:serviceaccount:istio-system:ztunnel",
+      node: "node-7",
+      identity: { namespace: "istio-system", serviceAccount: "ztunnel" },
+    });
     expect((await auth.authenticate("Bearer pod-token")).node).toBe("node-3");
-    expect(await auth.authenticate("Bearer app-token")).toEqual({ subject: "system:serviceaccount:demo:sleep", node: undefined, identity: { namespace: "demo", serviceAccount: "sleep" } });
+    expect(await auth.authenticate("Bearer app-token")).toEqual({
+      subject: "system:serviceaccount:demo:sleep",
+      node: undefined,
+      identity: { namespace: "demo", serviceAccount: "sleep" },
+    });
     api!.tokens.set("user-token", { username: "alice" });
     await expect(auth.authenticate("Bearer user-token")).rejects.toMatchObject({ code: Code.PermissionDenied });
     await expect(auth.authenticate("Bearer nope")).rejects.toMatchObject({ code: Code.Unauthenticated });
@@ -98,10 +130,20 @@ describe("the control plane process in Kubernetes mode", () => {
     api!.seed("/api/v1/pods", { metadata: { name: "web", namespace: "demo" }, spec: { nodeName: "node-1", containers: [] }, status: { podIP: "10.0.0.5" } });
     const dir = mkdtempSync(join(tmpdir(), "al-kubecp-"));
     const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{ name: t, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]\nusers: [{ name: t, user: {} }]\ncontexts: [{ name: t, context: { cluster: t, user: t } }]\ncurrent-context: t\n`);
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters: [{ name: t, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]\nusers: [{ name: t, user: {} }]\ncontexts: [{ name: t, context: { cluster: t, user: t } }]\ncurrent-context: t\n`,
+    );
     const admin = 20000 + Math.floor(Math.random() * 20000);
     const child = spawn(process.execPath, [fileURLToPath(new URL("./main.ts", import.meta.url))], {
-      env: { ...process.env, DISCOVERY: "kubernetes", KUBECONFIG: kubeconfig, GRPC_ADDRESS: `127.0.0.1:${admin + 1}`, ADMIN_ADDRESS: `127.0.0.1:${admin}`, LOG_LEVEL: "warn" },
+      env: {
+        ...process.env,
+        DISCOVERY: "kubernetes",
+        KUBECONFIG: kubeconfig,
+        GRPC_ADDRESS: `127.0.0.1:${admin + 1}`,
+        ADMIN_ADDRESS: `127.0.0.1:${admin}`,
+        LOG_LEVEL: "warn",
+      },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
@@ -110,16 +152,26 @@ describe("the control plane process in Kubernetes mode", () => {
     try {
       let ready = false;
       for (let i = 0; i < 100 && !ready && child.exitCode === null; i++) {
-        ready = await fetch(`http://127.0.0.1:${admin}/ready`).then((r) => r.ok, () => false);
+        ready = await fetch(`http://127.0.0.1:${admin}/ready`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (!ready) await new Promise((r) => setTimeout(r, 100));
       }
       expect(ready, stderr).toBe(true);
       const listed = new Set(api!.requests.filter((r) => !r.watch).map((r) => r.path));
-      for (const p of ["/api/v1/pods", "/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices", "/apis/security.istio.io/v1/authorizationpolicies", "/apis/gateway.networking.k8s.io/v1/httproutes"]) {
+      for (const p of [
+        "/api/v1/pods",
+        "/api/v1/services",
+        "/apis/discovery.k8s.io/v1/endpointslices",
+        "/apis/security.istio.io/v1/authorizationpolicies",
+        "/apis/gateway.networking.k8s.io/v1/httproutes",
+      ]) {
         expect(listed.has(p), p).toBe(true);
       }
       expect(api!.get(SECRETS, "istio-system", "istio-ca-secret")).toBeDefined();
-      for (let i = 0; i < 50 && !api!.get("/api/v1/namespaces/demo/configmaps", "demo", "istio-ca-root-cert"); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && !api!.get("/api/v1/namespaces/demo/configmaps", "demo", "istio-ca-root-cert"); i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect(api!.get("/api/v1/namespaces/demo/configmaps", "demo", "istio-ca-root-cert")).toBeDefined();
       const dump = (await (await fetch(`http://127.0.0.1:${admin}/debug/config_dump`)).json()) as { workloads: Array<{ name: string; protocol: string }> };
       expect(dump.workloads).toEqual([expect.objectContaining({ name: "web", protocol: "HBONE" })]);
@@ -138,9 +190,22 @@ describe("policy status", () => {
     const AP = "/apis/security.istio.io/v1/namespaces/demo/authorizationpolicies";
     api!.seed(AP, { metadata: { name: "good", namespace: "demo" } });
     api!.seed(AP, { metadata: { name: "bad", namespace: "demo" } });
-    const notes = [{ kind: "AuthorizationPolicy", namespace: "demo", name: "bad", status: "Rejected" as const, reason: "rules[0].from[0].source.ipBlocks: \"x\" is not an IP address or CIDR block" }];
+    const notes = [
+      {
+        kind: "AuthorizationPolicy",
+        namespace: "demo",
+        name: "bad",
+        status: "Rejected" as const,
+        reason: 'rules[0].from[0].source.ipBlocks: "x" is not an IP address or CIDR block',
+      },
+    ];
     expect(policyConditions(["demo/good", "demo/bad"], notes).get("demo/bad")).toMatchObject({ status: "False", reason: "Invalid" });
-    expect(policyConditions(["demo/l7"], [], new Set(["demo/l7"])).get("demo/l7")).toEqual({ type: "WaypointAccepted", status: "True", reason: "Accepted", message: "enforced by the waypoint" });
+    expect(policyConditions(["demo/l7"], [], new Set(["demo/l7"])).get("demo/l7")).toEqual({
+      type: "WaypointAccepted",
+      status: "True",
+      reason: "Accepted",
+      message: "enforced by the waypoint",
+    });
     const w = new PolicyStatusWriter(kc, silentLogger());
     const t = { workloads: [], services: [], policies: [], routes: [], l7Policies: [], notes };
     await w.update(t, ["demo/bad", "demo/good"]);

@@ -45,9 +45,16 @@ async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup
   await writeFile(`${rootFile}.tmp`, ca.rootPem);
   await rename(`${rootFile}.tmp`, rootFile);
   const tokens = new BootstrapTokens(join(stateDir, "tokens"), { ttlMs: cfg.BOOTSTRAP_TOKEN_TTL * 1000 });
-  await tokens.ensure(cfg.BOOTSTRAP_NODES.split(",").map((s) => s.trim()).filter(Boolean));
+  await tokens.ensure(
+    cfg.BOOTSTRAP_NODES.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   // Rotation at half-life; the previous token stays valid until it expires.
-  setInterval(() => void tokens.rotate().catch((err) => log.error({ err: describeError(err) }, "rotating bootstrap tokens failed")), tokens.rotationCheckMs).unref();
+  setInterval(
+    () => void tokens.rotate().catch((err) => log.error({ err: describeError(err) }, "rotating bootstrap tokens failed")),
+    tokens.rotationCheckMs,
+  ).unref();
   return {
     ca,
     auth: () => new BootstrapTokenAuthenticator((t) => tokens.lookup(t)),
@@ -58,10 +65,16 @@ async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup
       cp.store.subscribe(() => {
         const snap = cp.store.snapshot();
         const nodes = new Set([...snap.Node.map((n) => n.metadata?.name ?? ""), ...snap.Pod.map((p) => p.spec?.nodeName ?? "")].filter(Boolean));
-        const waypoints = snap.Gateway.filter((g) => g.spec?.gatewayClassName === "istio-waypoint").map((g) => identityTokenName(g.metadata?.namespace ?? "", g.metadata?.name ?? ""));
+        const waypoints = snap.Gateway.filter((g) => g.spec?.gatewayClassName === "istio-waypoint").map((g) =>
+          identityTokenName(g.metadata?.namespace ?? "", g.metadata?.name ?? ""),
+        );
         // Pods with a sidecar proxy authenticate as their own service account.
-        const sidecars = snap.Pod.filter((p) => p.metadata?.labels?.[LABELS.proxy] === "sidecar").map((p) => identityTokenName(p.metadata?.namespace ?? "", p.spec?.serviceAccountName || "default"));
-        void tokens.ensure([...new Set([...nodes, ...waypoints, ...sidecars])]).catch((err) => log.error({ err: describeError(err) }, "writing bootstrap tokens failed"));
+        const sidecars = snap.Pod.filter((p) => p.metadata?.labels?.[LABELS.proxy] === "sidecar").map((p) =>
+          identityTokenName(p.metadata?.namespace ?? "", p.spec?.serviceAccountName || "default"),
+        );
+        void tokens
+          .ensure([...new Set([...nodes, ...waypoints, ...sidecars])])
+          .catch((err) => log.error({ err: describeError(err) }, "writing bootstrap tokens failed"));
       }),
   };
 }
@@ -79,7 +92,9 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
     auth: (store) =>
       new TokenReviewAuthenticator({
         kubeConfig,
-        allowed: cfg.PROXY_SERVICE_ACCOUNTS.split(",").map((s) => s.trim()).filter(Boolean),
+        allowed: cfg.PROXY_SERVICE_ACCOUNTS.split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
         nodeOfPod: (ns, name) => store().get("Pod", `${ns}/${name}`)?.spec?.nodeName,
       }),
     discovery: (store) => [new KubeSource({ kubeConfig, store, log })],
@@ -111,7 +126,9 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
       cp.builder.subscribe((snap) => {
         const aps = cp.store.snapshot().AuthorizationPolicy;
         const keys = aps.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
-        const waypointKeys = new Set(aps.filter((p) => p.spec?.targetRef || p.spec?.targetRefs?.length).map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`));
+        const waypointKeys = new Set(
+          aps.filter((p) => p.spec?.targetRef || p.spec?.targetRefs?.length).map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`),
+        );
         writing = writing.then(() => status.update(snap.translation, keys, waypointKeys));
       });
       let published = "";
@@ -121,7 +138,9 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
         timer = setTimeout(() => {
           const snap = cp.store.snapshot();
           const byName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
-          const enrolled = [...new Set(snap.Pod.filter((p) => isEnrolled(p, byName.get(p.metadata?.namespace ?? ""))).map((p) => p.metadata?.namespace ?? ""))].sort();
+          const enrolled = [
+            ...new Set(snap.Pod.filter((p) => isEnrolled(p, byName.get(p.metadata?.namespace ?? ""))).map((p) => p.metadata?.namespace ?? "")),
+          ].sort();
           const labelled = snap.Namespace.filter((n) => n.metadata?.labels?.["istio.io/dataplane-mode"] === "ambient").map((n) => n.metadata?.name ?? "");
           // Waypoints read it too, in their Gateway's namespace.
           const withWaypoints = snap.Gateway.filter(isWaypointGateway).map((g) => g.metadata?.namespace ?? "");

@@ -17,7 +17,13 @@ export interface PolicyCondition {
 export function policyConditions(policyKeys: string[], notes: ResourceNote[], waypointKeys: ReadonlySet<string> = new Set()): Map<string, PolicyCondition> {
   const out = new Map<string, PolicyCondition>();
   const typeOf = (key: string) => (waypointKeys.has(key) ? "WaypointAccepted" : "ZtunnelAccepted");
-  for (const key of policyKeys) out.set(key, { type: typeOf(key), status: "True", reason: "Accepted", message: waypointKeys.has(key) ? "enforced by the waypoint" : "enforced by ztunnel" });
+  for (const key of policyKeys)
+    out.set(key, {
+      type: typeOf(key),
+      status: "True",
+      reason: "Accepted",
+      message: waypointKeys.has(key) ? "enforced by the waypoint" : "enforced by ztunnel",
+    });
   for (const n of notes.filter((x) => x.kind === "AuthorizationPolicy")) {
     const key = `${n.namespace}/${n.name}`;
     if (n.status === "Rejected") out.set(key, { type: typeOf(key), status: "False", reason: "Invalid", message: n.reason });
@@ -44,13 +50,23 @@ export class PolicyStatusWriter {
       const [namespace, name] = key.split("/") as [string, string];
       try {
         await this.api.patchNamespacedCustomObjectStatus(
-          { group: "security.istio.io", version: "v1", namespace, plural: "authorizationpolicies", name, body: { status: { conditions: [{ ...cond, lastTransitionTime: new Date().toISOString() }] } } },
+          {
+            group: "security.istio.io",
+            version: "v1",
+            namespace,
+            plural: "authorizationpolicies",
+            name,
+            body: { status: { conditions: [{ ...cond, lastTransitionTime: new Date().toISOString() }] } },
+          },
           // A JSON merge patch replaces the conditions list as a whole.
           setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
         );
         this.written.set(key, text);
       } catch (err) {
-        this.log.warn({ policy: key, err: describeError(err) }, "writing the policy status failed (does the CRD have a status subresource, and the control plane patch on authorizationpolicies/status?)");
+        this.log.warn(
+          { policy: key, err: describeError(err) },
+          "writing the policy status failed (does the CRD have a status subresource, and the control plane patch on authorizationpolicies/status?)",
+        );
       }
     }
     for (const key of [...this.written.keys()]) if (!allPolicyKeys.includes(key)) this.written.delete(key);

@@ -42,10 +42,19 @@ function onSigint(handler: () => void): () => void {
 
 export async function verifyCommand(args: string[], deps: CtlDeps): Promise<number> {
   const { values } = parseArgsOrUsage(
-    { args, options: { ...KUBE_OPTIONS, namespace: { type: "string", short: "n", multiple: true }, "skip-policy": { type: "boolean", default: false }, "policy-timeout": { type: "string", default: "30" }, "trust-domain": { type: "string", default: "cluster.local" } } },
+    {
+      args,
+      options: {
+        ...KUBE_OPTIONS,
+        namespace: { type: "string", short: "n", multiple: true },
+        "skip-policy": { type: "boolean", default: false },
+        "policy-timeout": { type: "string", default: "30" },
+        "trust-domain": { type: "string", default: "cluster.local" },
+      },
+    },
     CTL_USAGE,
   );
-  if (values.help) return void deps.out(CTL_USAGE), 0;
+  if (values.help) return (void deps.out(CTL_USAGE), 0);
   const timeout = Number(values["policy-timeout"]);
   if (!(timeout > 0)) throw new UsageError(`--policy-timeout takes seconds (> 0); got "${values["policy-timeout"]}"`);
   const access = (deps.access ?? defaultAccess)({ kubeconfig: values.kubeconfig, context: values.context });
@@ -81,11 +90,15 @@ export async function verifyCommand(args: string[], deps: CtlDeps): Promise<numb
 }
 
 export async function ztunnelConfigCommand(args: string[], deps: CtlDeps): Promise<number> {
-  const { values, positionals } = parseArgsOrUsage({ args, allowPositionals: true, options: { ...KUBE_OPTIONS, node: { type: "string" }, output: { type: "string", short: "o", default: "table" } } }, CTL_USAGE);
-  if (values.help) return void deps.out(CTL_USAGE), 0;
+  const { values, positionals } = parseArgsOrUsage(
+    { args, allowPositionals: true, options: { ...KUBE_OPTIONS, node: { type: "string" }, output: { type: "string", short: "o", default: "table" } } },
+    CTL_USAGE,
+  );
+  if (values.help) return (void deps.out(CTL_USAGE), 0);
   const kind = positionals[0];
   const kinds = [...ZTUNNEL_CONFIG_KINDS, "all"];
-  if (!kind || !kinds.includes(kind) || positionals.length > 1) throw new UsageError(`ztunnel-config takes one of ${kinds.join(", ")}${kind ? `; got "${positionals.join(" ")}"` : ""}\n\n${CTL_USAGE}`);
+  if (!kind || !kinds.includes(kind) || positionals.length > 1)
+    throw new UsageError(`ztunnel-config takes one of ${kinds.join(", ")}${kind ? `; got "${positionals.join(" ")}"` : ""}\n\n${CTL_USAGE}`);
   if (values.output !== "table" && values.output !== "json") throw new UsageError(`-o takes table or json; got "${values.output}"`);
   const access = (deps.access ?? defaultAccess)({ kubeconfig: values.kubeconfig, context: values.context });
   const pod = await chooseZtunnel(access, values.node, { namespace: values["istio-namespace"], selector: "app=ztunnel" });

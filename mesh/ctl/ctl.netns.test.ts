@@ -70,9 +70,18 @@ describe("ambientctl against a cluster's API", () => {
     const r = await ctl(["verify", "--policy-timeout", "20"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain("ok    ztunnels ready: 2 on node-1, node-2");
-    for (const [ns, mode] of [["legacy", "sidecar"], ["mesh", "ambient"], ["plain", "none"]]) expect(r.stdout).toContain(`ok    ${ns} (${mode}): sleep calls httpbin: HTTP 200`);
-    expect(r.stdout).toMatch(/ok {4}mesh \(ambient\): mutual TLS: istio-system\/ztunnel-node-2 counted \d+ mutual_tls connection\(s\) spiffe:\/\/cluster.local\/ns\/mesh\/sa\/sleep -> spiffe:\/\/cluster.local\/ns\/mesh\/sa\/httpbin/);
-    expect(r.stdout).toMatch(/ok {4}legacy \(sidecar\): mutual TLS: legacy\/httpbin counted \d+ mutual_tls connection\(s\) spiffe:\/\/cluster.local\/ns\/legacy\/sa\/sleep -> spiffe:\/\/cluster.local\/ns\/legacy\/sa\/httpbin/);
+    for (const [ns, mode] of [
+      ["legacy", "sidecar"],
+      ["mesh", "ambient"],
+      ["plain", "none"],
+    ])
+      expect(r.stdout).toContain(`ok    ${ns} (${mode}): sleep calls httpbin: HTTP 200`);
+    expect(r.stdout).toMatch(
+      /ok {4}mesh \(ambient\): mutual TLS: istio-system\/ztunnel-node-2 counted \d+ mutual_tls connection\(s\) spiffe:\/\/cluster.local\/ns\/mesh\/sa\/sleep -> spiffe:\/\/cluster.local\/ns\/mesh\/sa\/httpbin/,
+    );
+    expect(r.stdout).toMatch(
+      /ok {4}legacy \(sidecar\): mutual TLS: legacy\/httpbin counted \d+ mutual_tls connection\(s\) spiffe:\/\/cluster.local\/ns\/legacy\/sa\/sleep -> spiffe:\/\/cluster.local\/ns\/legacy\/sa\/httpbin/,
+    );
     expect(r.stdout).not.toContain("plain (none): mutual TLS");
     expect(r.stdout).toMatch(/ok {4}mesh: DENY cluster.local\/ns\/mesh\/sa\/sleep enforced: call refused \(000/);
     expect(r.stdout).toContain("ok    mesh: DENY removed: calls succeed again");
@@ -84,7 +93,10 @@ describe("ambientctl against a cluster's API", () => {
   }, 180_000);
 
   it("verify exits 1 and names the failure when a call is refused", async () => {
-    await cluster.applyManifest("user-deny", "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: deny-all, namespace: mesh }\nspec: { action: DENY, rules: [{}] }\n");
+    await cluster.applyManifest(
+      "user-deny",
+      "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: deny-all, namespace: mesh }\nspec: { action: DENY, rules: [{}] }\n",
+    );
     try {
       let r = await ctl(["verify", "--namespace", "mesh", "--skip-policy"]);
       for (let i = 0; i < 3 && r.code === 0; i++) r = await ctl(["verify", "--namespace", "mesh", "--skip-policy"]);
@@ -104,7 +116,9 @@ describe("ambientctl against a cluster's API", () => {
     expect(workloads.code, workloads.stderr).toBe(0);
     expect(workloads.stderr).toContain("ztunnel ztunnel-node-1 on node node-1 (--node picks another)");
     const row = workloads.stdout.split("\n").find((l) => /^mesh\s+httpbin\s/.test(l));
-    expect(row).toMatch(new RegExp(`^mesh\\s+httpbin\\s+${cluster.pod("mesh/httpbin").ip.replace(/\./g, "\\.")}\\s+node-2\\s+None\\s+HBONE\\s+Healthy\\s+httpbin$`));
+    expect(row).toMatch(
+      new RegExp(`^mesh\\s+httpbin\\s+${cluster.pod("mesh/httpbin").ip.replace(/\./g, "\\.")}\\s+node-2\\s+None\\s+HBONE\\s+Healthy\\s+httpbin$`),
+    );
     expect(workloads.stdout.split("\n")[0]).toMatch(/^NAMESPACE\s+POD NAME\s+ADDRESS\s+NODE\s+WAYPOINT\s+PROTOCOL\s+STATUS\s+SERVICE ACCOUNT$/);
 
     const services = await ctl(["ztunnel-config", "services", "--node", "node-2"]);
@@ -116,7 +130,10 @@ describe("ambientctl against a cluster's API", () => {
     const certs = await ctl(["ztunnel-config", "certificates", "--node", "node-2"]);
     expect(certs.stdout).toMatch(/^spiffe:\/\/cluster.local\/ns\/mesh\/sa\/httpbin\s+Available\s+[0-9a-f]+\s+\d{4}-/m);
 
-    await cluster.applyManifest("user-allow", "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: allow-sleep, namespace: mesh }\nspec: { action: ALLOW, rules: [{ from: [{ source: { principals: [\"cluster.local/ns/mesh/sa/sleep\"] } }] }] }\n");
+    await cluster.applyManifest(
+      "user-allow",
+      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: allow-sleep, namespace: mesh }\nspec: { action: ALLOW, rules: [{ from: [{ source: { principals: ["cluster.local/ns/mesh/sa/sleep"] } }] }] }\n',
+    );
     try {
       let policies = await ctl(["ztunnel-config", "policies", "-o", "json"]);
       for (let i = 0; i < 30 && !policies.stdout.includes("allow-sleep"); i++) {

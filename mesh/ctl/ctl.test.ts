@@ -18,7 +18,10 @@ const testdata = (f: string) => new URL(`./testdata/${f}`, import.meta.url);
 
 function kubeconfigFor(server: string, name = "k"): string {
   const path = join(dir, name);
-  writeFileSync(path, `apiVersion: v1\nkind: Config\nclusters: [{ name: t, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]\nusers: [{ name: t, user: { token: x } }]\ncontexts: [{ name: t, context: { cluster: t, user: t } }]\ncurrent-context: t\n`);
+  writeFileSync(
+    path,
+    `apiVersion: v1\nkind: Config\nclusters: [{ name: t, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]\nusers: [{ name: t, user: { token: x } }]\ncontexts: [{ name: t, context: { cluster: t, user: t } }]\ncurrent-context: t\n`,
+  );
   return path;
 }
 
@@ -31,7 +34,13 @@ describe("ztunnel-config rendering", () => {
   }
 
   it("reads upstream ztunnel's field names too (workloadIps, network/ip addresses)", () => {
-    const up = parseZtunnelDump(JSON.stringify({ workloads: [{ name: "p", namespace: "n", workloadIps: ["10.0.0.5"], node: "k1", protocol: "HBONE", status: "Healthy", serviceAccount: "sa" }], services: [{ name: "s", namespace: "n", hostname: "s.n.svc.cluster.local", vips: ["/10.96.0.9"], ports: { "80": 8080 } }] }), "up");
+    const up = parseZtunnelDump(
+      JSON.stringify({
+        workloads: [{ name: "p", namespace: "n", workloadIps: ["10.0.0.5"], node: "k1", protocol: "HBONE", status: "Healthy", serviceAccount: "sa" }],
+        services: [{ name: "s", namespace: "n", hostname: "s.n.svc.cluster.local", vips: ["/10.96.0.9"], ports: { "80": 8080 } }],
+      }),
+      "up",
+    );
     expect(renderZtunnelConfig(up, "workloads")).toContain("n          p         10.0.0.5  k1    None      HBONE     Healthy  sa");
     expect(renderZtunnelConfig(up, "services")).toMatch(/^n\s+s\s+10\.96\.0\.9\s+None\s+80->8080$/m);
   });
@@ -44,7 +53,8 @@ describe("ztunnel-config rendering", () => {
 
 describe("metrics text", () => {
   it("parses samples with escaped labels and sums by label match", () => {
-    const text = '# HELP x\nistio_tcp_connections_opened_total{reporter="destination",source_principal="spiffe://a\\"b",connection_security_policy="mutual_tls"} 3\nistio_tcp_connections_opened_total{reporter="source",connection_security_policy="mutual_tls"} 5\nup 1\nbroken{a="b" 2\n';
+    const text =
+      '# HELP x\nistio_tcp_connections_opened_total{reporter="destination",source_principal="spiffe://a\\"b",connection_security_policy="mutual_tls"} 3\nistio_tcp_connections_opened_total{reporter="source",connection_security_policy="mutual_tls"} 5\nup 1\nbroken{a="b" 2\n';
     const samples = parseSamples(text);
     expect(samples).toHaveLength(3);
     expect(samples[0]!.labels.source_principal).toBe('spiffe://a"b');
@@ -54,7 +64,15 @@ describe("metrics text", () => {
 });
 
 describe("verify pieces", () => {
-  const pod = (labels: Record<string, string> = {}) => ({ namespace: "n", name: "httpbin", node: "k1", labels, serviceAccount: "httpbin", containers: ["httpbin"], ready: true });
+  const pod = (labels: Record<string, string> = {}) => ({
+    namespace: "n",
+    name: "httpbin",
+    node: "k1",
+    labels,
+    serviceAccount: "httpbin",
+    containers: ["httpbin"],
+    ready: true,
+  });
   it("tells a namespace's mode from its labels and its httpbin pod", () => {
     expect(sampleMode({ "istio.io/dataplane-mode": "ambient" }, pod())).toBe("ambient");
     expect(sampleMode({ "istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint" }, pod())).toBe("waypoint");
@@ -77,7 +95,12 @@ describe("verify pieces", () => {
     expect(() => exitCodeOf({ status: "Failure", reason: "InternalError", message: "container not found" })).toThrow("exec failed: container not found");
   });
   it("summarises failures with what failed", () => {
-    expect(renderChecks([{ name: "a", ok: true, detail: "" }, { name: "b", ok: false, detail: "HTTP 000" }])).toBe("2 checks, 1 failed:\n  b: HTTP 000\n");
+    expect(
+      renderChecks([
+        { name: "a", ok: true, detail: "" },
+        { name: "b", ok: false, detail: "HTTP 000" },
+      ]),
+    ).toBe("2 checks, 1 failed:\n  b: HTTP 000\n");
   });
   it("selects by equality label selectors", () => {
     expect(parseSelector("app=ztunnel,tier!=x")({ app: "ztunnel" })).toBe(true);
@@ -98,9 +121,13 @@ describe("kubeconfig and API errors", () => {
     expect(() => loadKubeConfig({ kubeconfig: path, context: "prod" })).toThrow('no context "prod" in the kubeconfig; contexts: t');
     const lines: string[] = [];
     const deps = { out: (s: string) => lines.push(s), err: (s: string) => lines.push(s), onInterrupt: () => () => undefined };
-    await expect(ztunnelConfigCommand(["workloads", "--kubeconfig", path], deps)).rejects.toThrow(`cannot reach the API server at http://127.0.0.1:${closed}; is the cluster running (kubectl cluster-info)?`);
+    await expect(ztunnelConfigCommand(["workloads", "--kubeconfig", path], deps)).rejects.toThrow(
+      `cannot reach the API server at http://127.0.0.1:${closed}; is the cluster running (kubectl cluster-info)?`,
+    );
     await expect(verifyCommand(["--kubeconfig", path], deps)).rejects.toThrow("cannot reach the API server");
-    await expect(ztunnelConfigCommand(["routes"], deps)).rejects.toThrow('ztunnel-config takes one of workloads, services, policies, certificates, all; got "routes"');
+    await expect(ztunnelConfigCommand(["routes"], deps)).rejects.toThrow(
+      'ztunnel-config takes one of workloads, services, policies, certificates, all; got "routes"',
+    );
     await expect(verifyCommand(["--policy-timeout", "soon"], deps)).rejects.toThrow('--policy-timeout takes seconds (> 0); got "soon"');
   });
 
@@ -112,9 +139,17 @@ describe("kubeconfig and API errors", () => {
     try {
       const path = kubeconfigFor(url, "fake");
       const deps = { out: () => undefined, err: () => undefined };
-      await expect(ztunnelConfigCommand(["workloads", "--kubeconfig", path], deps)).rejects.toThrow(`no ztunnel pods (app=ztunnel) in istio-system at ${url}: is the mesh installed`);
-      api.seed("/api/v1/namespaces/istio-system/pods", { metadata: { name: "ztunnel-a", namespace: "istio-system", labels: { app: "ztunnel" } }, spec: { nodeName: "k1", containers: [{ name: "ztunnel" }] }, status: {} });
-      await expect(ztunnelConfigCommand(["workloads", "--kubeconfig", path], deps)).rejects.toThrow('ztunnel istio-system/ztunnel-a on k1: /config_dump is not JSON (starts "<html>")');
+      await expect(ztunnelConfigCommand(["workloads", "--kubeconfig", path], deps)).rejects.toThrow(
+        `no ztunnel pods (app=ztunnel) in istio-system at ${url}: is the mesh installed`,
+      );
+      api.seed("/api/v1/namespaces/istio-system/pods", {
+        metadata: { name: "ztunnel-a", namespace: "istio-system", labels: { app: "ztunnel" } },
+        spec: { nodeName: "k1", containers: [{ name: "ztunnel" }] },
+        status: {},
+      });
+      await expect(ztunnelConfigCommand(["workloads", "--kubeconfig", path], deps)).rejects.toThrow(
+        'ztunnel istio-system/ztunnel-a on k1: /config_dump is not JSON (starts "<html>")',
+      );
     } finally {
       await api.close();
       echo.close();
@@ -124,7 +159,10 @@ describe("kubeconfig and API errors", () => {
   it("exec through the API: output, exit codes, and output beyond the bound is counted, not kept", async () => {
     const api = new FakeApiServer({
       streams: {
-        exec: async (_ns, _pod, _c, command) => (command[0] === "big" ? { code: 0, stdout: "x".repeat(3 << 20), stderr: "" } : { code: Number(command[1]), stdout: `ran ${command.join(" ")}`, stderr: "warn" }),
+        exec: async (_ns, _pod, _c, command) =>
+          command[0] === "big"
+            ? { code: 0, stdout: "x".repeat(3 << 20), stderr: "" }
+            : { code: Number(command[1]), stdout: `ran ${command.join(" ")}`, stderr: "warn" },
       },
     });
     const url = await api.start();

@@ -65,7 +65,10 @@ export function loadKubeConfig(opts: { kubeconfig?: string; context?: string; en
   try {
     if (opts.kubeconfig || !env.KUBECONFIG) {
       if (!existsSync(file!)) {
-        throw new MeshError(ErrorCode.Kube, `no kubeconfig at ${file}: pass --kubeconfig F or set KUBECONFIG (a kind cluster: kind export kubeconfig --name ambient-lab)`);
+        throw new MeshError(
+          ErrorCode.Kube,
+          `no kubeconfig at ${file}: pass --kubeconfig F or set KUBECONFIG (a kind cluster: kind export kubeconfig --name ambient-lab)`,
+        );
       }
       kc.loadFromFile(file!);
     } else {
@@ -77,10 +80,12 @@ export function loadKubeConfig(opts: { kubeconfig?: string; context?: string; en
   }
   if (opts.context) {
     const names = kc.getContexts().map((c) => c.name);
-    if (!names.includes(opts.context)) throw new MeshError(ErrorCode.Kube, `no context "${opts.context}" in the kubeconfig; contexts: ${names.join(", ") || "(none)"}`);
+    if (!names.includes(opts.context))
+      throw new MeshError(ErrorCode.Kube, `no context "${opts.context}" in the kubeconfig; contexts: ${names.join(", ") || "(none)"}`);
     kc.setCurrentContext(opts.context);
   }
-  if (!kc.getCurrentCluster()) throw new MeshError(ErrorCode.Kube, "the kubeconfig has no current cluster: choose one with --context or kubectl config use-context");
+  if (!kc.getCurrentCluster())
+    throw new MeshError(ErrorCode.Kube, "the kubeconfig has no current cluster: choose one with --context or kubectl config use-context");
   return kc;
 }
 
@@ -98,7 +103,10 @@ function apiError(what: string, server: string, err: unknown): MeshError {
   if (net === "ECONNREFUSED" || net === "ENOTFOUND" || net === "EHOSTUNREACH" || net === "ETIMEDOUT") {
     return new MeshError(ErrorCode.Kube, `${what}: cannot reach the API server at ${server}; is the cluster running (kubectl cluster-info)?`, { cause: err });
   }
-  if (e.code === 401 || e.code === 403) return new MeshError(ErrorCode.Kube, `${what}: the API server refused our credentials (HTTP ${e.code}); check the kubeconfig's user and RBAC`, { cause: err });
+  if (e.code === 401 || e.code === 403)
+    return new MeshError(ErrorCode.Kube, `${what}: the API server refused our credentials (HTTP ${e.code}); check the kubeconfig's user and RBAC`, {
+      cause: err,
+    });
   let detail = e.message ?? String(err);
   if (typeof e.body === "string") {
     try {
@@ -248,7 +256,9 @@ export function clientNodeAccess(kc: KubeConfig): KubeAccess {
       } catch (err) {
         if (err instanceof MeshError) throw err;
         const why = errors.text().trim() || (err as Error).message;
-        throw new MeshError(ErrorCode.Kube, `GET ${path} on ${pod.namespace}/${pod.name} port ${port} (port-forward through ${server}) failed: ${why}`, { cause: err });
+        throw new MeshError(ErrorCode.Kube, `GET ${path} on ${pod.namespace}/${pod.name} port ${port} (port-forward through ${server}) failed: ${why}`, {
+          cause: err,
+        });
       } finally {
         for (const s of sockets) s.destroy();
         listener.close();

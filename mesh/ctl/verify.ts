@@ -102,11 +102,23 @@ export class Verifier {
   async run(): Promise<Check[]> {
     const ztunnels = await this.access.pods(this.opts.ztunnel.namespace, this.opts.ztunnel.selector);
     const notReady = ztunnels.filter((z) => !z.ready).map((z) => `${z.name} on ${z.node}`);
-    this.record("ztunnels ready", ztunnels.length > 0 && notReady.length === 0, ztunnels.length === 0 ? `no pods ${this.opts.ztunnel.selector} in ${this.opts.ztunnel.namespace}` : notReady.length ? `not ready: ${notReady.join(", ")}` : `${ztunnels.length} on ${ztunnels.map((z) => z.node).join(", ")}`);
+    this.record(
+      "ztunnels ready",
+      ztunnels.length > 0 && notReady.length === 0,
+      ztunnels.length === 0
+        ? `no pods ${this.opts.ztunnel.selector} in ${this.opts.ztunnel.namespace}`
+        : notReady.length
+          ? `not ready: ${notReady.join(", ")}`
+          : `${ztunnels.length} on ${ztunnels.map((z) => z.node).join(", ")}`,
+    );
 
     const samples = await this.samples();
     if (samples.length === 0) {
-      this.record("sample namespaces", false, "no namespace has both a ready sleep and httpbin pod (app=sleep, app=httpbin); deploy the samples or name them with --namespace");
+      this.record(
+        "sample namespaces",
+        false,
+        "no namespace has both a ready sleep and httpbin pod (app=sleep, app=httpbin); deploy the samples or name them with --namespace",
+      );
       return this.checks;
     }
     for (const s of samples) await this.checkSample(s);
@@ -134,7 +146,8 @@ export class Verifier {
       const s = sleep.find((p) => p.ready);
       const h = httpbin.find((p) => p.ready);
       if (!s || !h) {
-        if (this.opts.namespaces) this.record(`namespace ${ns.name}`, false, `needs a ready sleep and httpbin pod (found ${sleep.length} sleep, ${httpbin.length} httpbin)`);
+        if (this.opts.namespaces)
+          this.record(`namespace ${ns.name}`, false, `needs a ready sleep and httpbin pod (found ${sleep.length} sleep, ${httpbin.length} httpbin)`);
         continue;
       }
       out.push({ namespace: ns.name, mode: sampleMode(labels, h), sleep: s, httpbin: h });
@@ -183,7 +196,13 @@ export class Verifier {
       const after = sumWhere(samples, OPENED, { ...labels, connection_security_policy: "mutual_tls" });
       const plain = sumWhere(samples, OPENED, { ...labels, connection_security_policy: "none" });
       const who = s.mode === "waypoint" ? `to ${labels.destination_principal}` : `${labels.source_principal} -> ${labels.destination_principal}`;
-      this.record(`${s.namespace} (${s.mode}): mutual TLS`, after > before, after > before ? `${m.where} counted ${after - before} mutual_tls connection(s) ${who}` : `${m.where} counted no new mutual_tls connection ${who} (plaintext: ${plain})`);
+      this.record(
+        `${s.namespace} (${s.mode}): mutual TLS`,
+        after > before,
+        after > before
+          ? `${m.where} counted ${after - before} mutual_tls connection(s) ${who}`
+          : `${m.where} counted no new mutual_tls connection ${who} (plaintext: ${plain})`,
+      );
     } catch (err) {
       this.record(`${s.namespace} (${s.mode}): mutual TLS`, false, describeError(err));
     }
@@ -209,19 +228,39 @@ export class Verifier {
     this.pendingPolicy = ref;
     try {
       const denied = await this.until(s, (st) => st !== "200");
-      this.record(`${s.namespace}: DENY ${principal} enforced`, denied.seconds !== undefined, denied.seconds !== undefined ? `call refused (${denied.last}) after ${denied.seconds.toFixed(1)} s` : `calls still succeed after ${this.opts.policyTimeoutMs / 1000} s`);
+      this.record(
+        `${s.namespace}: DENY ${principal} enforced`,
+        denied.seconds !== undefined,
+        denied.seconds !== undefined
+          ? `call refused (${denied.last}) after ${denied.seconds.toFixed(1)} s`
+          : `calls still succeed after ${this.opts.policyTimeoutMs / 1000} s`,
+      );
     } finally {
       await this.access.deleteCustom(ref);
       this.pendingPolicy = undefined;
     }
     const back = await this.until(s, (st) => st === "200");
-    this.record(`${s.namespace}: DENY removed`, back.seconds !== undefined, back.seconds !== undefined ? `calls succeed again after ${back.seconds.toFixed(1)} s` : `calls still fail (${back.last}) ${this.opts.policyTimeoutMs / 1000} s after the policy was deleted`);
+    this.record(
+      `${s.namespace}: DENY removed`,
+      back.seconds !== undefined,
+      back.seconds !== undefined
+        ? `calls succeed again after ${back.seconds.toFixed(1)} s`
+        : `calls still fail (${back.last}) ${this.opts.policyTimeoutMs / 1000} s after the policy was deleted`,
+    );
   }
 }
 
 export function renderChecks(checks: readonly Check[]): string {
   const failed = checks.filter((c) => !c.ok).length;
-  return `${checks.length} checks, ${failed} failed${failed ? ":\n" + checks.filter((c) => !c.ok).map((c) => `  ${c.name}: ${c.detail}`).join("\n") : ""}\n`;
+  return `${checks.length} checks, ${failed} failed${
+    failed
+      ? ":\n" +
+        checks
+          .filter((c) => !c.ok)
+          .map((c) => `  ${c.name}: ${c.detail}`)
+          .join("\n")
+      : ""
+  }\n`;
 }
 
 export function renderCheck(c: Check): string {

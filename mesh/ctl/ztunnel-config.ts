@@ -39,15 +39,44 @@ const dumpSchema = z
     services: z
       .array(
         z
-          .object({ name: z.string(), namespace: z.string(), hostname: z.string().default(""), vips: z.array(z.string()).default([]), ports: portMap, waypoint })
+          .object({
+            name: z.string(),
+            namespace: z.string(),
+            hostname: z.string().default(""),
+            vips: z.array(z.string()).default([]),
+            ports: portMap,
+            waypoint,
+          })
           .passthrough(),
       )
       .default([]),
     policies: z
-      .array(z.object({ name: z.string(), namespace: z.string(), scope: z.string().default(""), action: z.string().default(""), dryRun: z.boolean().optional(), rules: z.array(z.unknown()).default([]) }).passthrough())
+      .array(
+        z
+          .object({
+            name: z.string(),
+            namespace: z.string(),
+            scope: z.string().default(""),
+            action: z.string().default(""),
+            dryRun: z.boolean().optional(),
+            rules: z.array(z.unknown()).default([]),
+          })
+          .passthrough(),
+      )
       .default([]),
     certificates: z
-      .array(z.object({ identity: z.string(), state: z.string(), serial: z.string().optional(), notBefore: z.string().optional(), notAfter: z.string().optional(), lastError: z.string().optional() }).passthrough())
+      .array(
+        z
+          .object({
+            identity: z.string(),
+            state: z.string(),
+            serial: z.string().optional(),
+            notBefore: z.string().optional(),
+            notAfter: z.string().optional(),
+            lastError: z.string().optional(),
+          })
+          .passthrough(),
+      )
       .default([]),
   })
   .passthrough();
@@ -80,12 +109,31 @@ export function renderZtunnelConfig(dump: ZtunnelDump, kind: ZtunnelConfigKind):
     case "workloads":
       return textTable(
         ["NAMESPACE", "POD NAME", "ADDRESS", "NODE", "WAYPOINT", "PROTOCOL", "STATUS", "SERVICE ACCOUNT"],
-        [...dump.workloads].sort(byNsName).map((w) => [w.namespace, w.name, (w.ips ?? w.workloadIps ?? []).map(addr).join(",") || "None", w.node || "None", w.waypoint?.hostname ?? "None", w.protocol, w.status, w.serviceAccount]),
+        [...dump.workloads]
+          .sort(byNsName)
+          .map((w) => [
+            w.namespace,
+            w.name,
+            (w.ips ?? w.workloadIps ?? []).map(addr).join(",") || "None",
+            w.node || "None",
+            w.waypoint?.hostname ?? "None",
+            w.protocol,
+            w.status,
+            w.serviceAccount,
+          ]),
       );
     case "services":
       return textTable(
         ["NAMESPACE", "SERVICE NAME", "SERVICE VIP", "WAYPOINT", "PORTS"],
-        [...dump.services].sort(byNsName).map((s) => [s.namespace, s.name, s.vips.map(addr).join(",") || "None", s.waypoint?.hostname ?? "None", Object.entries(s.ports).map(([p, t]) => (String(t) === p ? p : `${p}->${t}`)).join(",") || "None"]),
+        [...dump.services].sort(byNsName).map((s) => [
+          s.namespace,
+          s.name,
+          s.vips.map(addr).join(",") || "None",
+          s.waypoint?.hostname ?? "None",
+          Object.entries(s.ports)
+            .map(([p, t]) => (String(t) === p ? p : `${p}->${t}`))
+            .join(",") || "None",
+        ]),
       );
     case "policies":
       return textTable(
@@ -95,7 +143,9 @@ export function renderZtunnelConfig(dump: ZtunnelDump, kind: ZtunnelConfigKind):
     case "certificates":
       return textTable(
         ["CERTIFICATE NAME", "STATE", "SERIAL NUMBER", "NOT BEFORE", "NOT AFTER", "LAST ERROR"],
-        [...dump.certificates].sort((a, b) => a.identity.localeCompare(b.identity)).map((c) => [c.identity, c.state, c.serial ?? "-", c.notBefore ?? "-", c.notAfter ?? "-", c.lastError ?? ""]),
+        [...dump.certificates]
+          .sort((a, b) => a.identity.localeCompare(b.identity))
+          .map((c) => [c.identity, c.state, c.serial ?? "-", c.notBefore ?? "-", c.notAfter ?? "-", c.lastError ?? ""]),
       );
   }
 }
@@ -112,7 +162,10 @@ export const DEFAULT_ZTUNNEL_TARGET: ZtunnelTarget = { namespace: "istio-system"
 export async function chooseZtunnel(access: KubeAccess, node: string | undefined, target = DEFAULT_ZTUNNEL_TARGET): Promise<PodRef> {
   const pods = (await access.pods(target.namespace, target.selector)).sort((a, b) => a.node.localeCompare(b.node));
   if (pods.length === 0) {
-    throw new MeshError(ErrorCode.Kube, `no ztunnel pods (${target.selector}) in ${target.namespace} at ${access.server}: is the mesh installed (task full-deploy-local)?`);
+    throw new MeshError(
+      ErrorCode.Kube,
+      `no ztunnel pods (${target.selector}) in ${target.namespace} at ${access.server}: is the mesh installed (task full-deploy-local)?`,
+    );
   }
   if (node !== undefined) {
     const pod = pods.find((p) => p.node === node);

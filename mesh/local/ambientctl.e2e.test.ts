@@ -31,7 +31,10 @@ function ctl(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout
 }
 
 async function ourNamespaces(): Promise<string[]> {
-  return (await run("ip", ["netns", "list"])).stdout.split("\n").map((l) => l.split(" ")[0]!).filter((n) => n.startsWith(prefix));
+  return (await run("ip", ["netns", "list"])).stdout
+    .split("\n")
+    .map((l) => l.split(" ")[0]!)
+    .filter((n) => n.startsWith(prefix));
 }
 
 async function curl(pod: string, url: string): Promise<{ code: number; out: string }> {
@@ -79,9 +82,20 @@ describe("ambientctl local", () => {
       expect(namespaces).toContain(p.netns);
       expect((await run("ip", ["-n", p.netns, "-br", "addr", "show", "eth0"])).stdout).toContain(p.ip);
     }
-    expect(status.pods.find((p) => p.namespace === "ambient-demo" && p.name === "httpbin")).toMatchObject({ node: "node-2", serviceAccount: "httpbin", ambient: true });
+    expect(status.pods.find((p) => p.namespace === "ambient-demo" && p.name === "httpbin")).toMatchObject({
+      node: "node-2",
+      serviceAccount: "httpbin",
+      ambient: true,
+    });
     expect(status.pods.find((p) => p.namespace === "baseline" && p.name === "sleep")).toMatchObject({ ambient: false });
-    expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual(["ambient-demo/bench-server", "ambient-demo/httpbin", "ambient-demo/waypoint", "baseline/bench-server", "baseline/httpbin", "sidecar-demo/bench-server"]);
+    expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual([
+      "ambient-demo/bench-server",
+      "ambient-demo/httpbin",
+      "ambient-demo/waypoint",
+      "baseline/bench-server",
+      "baseline/httpbin",
+      "sidecar-demo/bench-server",
+    ]);
     // The sidecar mode: a proxy beside each sidecar-demo pod.
     expect((await curl("sidecar-demo/sleep", "http://bench-server:8080/")).out).toBe("a".repeat(1024));
     for (const pid of [status.controlPlane.pid, ...status.ztunnels.map((z) => z.pid)]) expect(existsSync(`/proc/${pid}`)).toBe(true);
@@ -98,7 +112,10 @@ describe("ambientctl local", () => {
     expect(early.code).toBe(0);
 
     const policy = join(stateDir, "deny.yaml");
-    writeFileSync(policy, "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: deny-sleep, namespace: ambient-demo }\nspec: { action: DENY, rules: [{ from: [{ source: { principals: [\"cluster.local/ns/ambient-demo/sa/sleep\"] } }] }] }\n");
+    writeFileSync(
+      policy,
+      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: deny-sleep, namespace: ambient-demo }\nspec: { action: DENY, rules: [{ from: [{ source: { principals: ["cluster.local/ns/ambient-demo/sa/sleep"] } }] }] }\n',
+    );
     expect((await ctl(["apply", "-f", policy])).code).toBe(0);
     let denied = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
     for (let i = 0; i < 20 && denied.code === 0; i++) denied = await curl("ambient-demo/sleep", "http://httpbin:8000/get");
@@ -109,7 +126,10 @@ describe("ambientctl local", () => {
     expect(back.code).toBe(0);
 
     const bad = join(stateDir, "bad.yaml");
-    writeFileSync(bad, "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: bad, namespace: ambient-demo }\nspec: { rules: [{ to: [{ operation: { ports: [\"http\"] } }] }] }\n");
+    writeFileSync(
+      bad,
+      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: bad, namespace: ambient-demo }\nspec: { rules: [{ to: [{ operation: { ports: ["http"] } }] }] }\n',
+    );
     const refused = await ctl(["apply", "-f", bad]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('"http" is not a port number');
@@ -117,7 +137,12 @@ describe("ambientctl local", () => {
     // Supervision (finding 4): a killed ztunnel and a killed control plane come back by themselves, the
     // control plane with the same CA; status shows the restarts and how the process ended.
     type Proc = { pid: number; running: boolean; restarts: number; lastExit: string };
-    const stat = async () => JSON.parse((await ctl(["status", "--json"])).stdout) as { supervisor: { running: boolean; pid: number }; controlPlane: Proc; ztunnels: Array<Proc & { node: string }> };
+    const stat = async () =>
+      JSON.parse((await ctl(["status", "--json"])).stdout) as {
+        supervisor: { running: boolean; pid: number };
+        controlPlane: Proc;
+        ztunnels: Array<Proc & { node: string }>;
+      };
     const rootCert = () => readFileSync(join(stateDir, "state", "al-cluster", "control-plane", "root-cert.pem"), "utf8");
     const rootBefore = rootCert();
     expect((await stat()).supervisor.running).toBe(true);
@@ -196,7 +221,7 @@ describe("ambientctl local", () => {
       l7,
       [
         "apiVersion: v1\nkind: Namespace\nmetadata: { name: ambient-demo, labels: { istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint } }",
-        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: httpbin, namespace: ambient-demo }\nspec:\n  parentRefs: [{ group: \"\", kind: Service, name: httpbin, port: 8000 }]\n  rules:\n    - matches: [{ path: { type: PathPrefix, value: /bench } }]\n      backendRefs: [{ name: bench-server, port: 8080 }]\n    - filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: X-Routed-By, value: waypoint }] } }]\n      backendRefs: [{ name: httpbin, port: 8000 }]",
+        'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: httpbin, namespace: ambient-demo }\nspec:\n  parentRefs: [{ group: "", kind: Service, name: httpbin, port: 8000 }]\n  rules:\n    - matches: [{ path: { type: PathPrefix, value: /bench } }]\n      backendRefs: [{ name: bench-server, port: 8080 }]\n    - filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: X-Routed-By, value: waypoint }] } }]\n      backendRefs: [{ name: httpbin, port: 8000 }]',
         "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: no-delete, namespace: ambient-demo }\nspec:\n  targetRefs: [{ kind: Gateway, group: gateway.networking.k8s.io, name: waypoint }]\n  action: DENY\n  rules: [{ to: [{ operation: { methods: [DELETE] } }] }]",
       ].join("\n---\n") + "\n",
     );
@@ -218,13 +243,29 @@ describe("ambientctl local", () => {
     expect(lines.some((l) => l.includes('destination_workload="bench-server"') && l.includes('response_code="200"'))).toBe(true);
     // The destination's ztunnel sees the waypoint as the peer (as in Istio).
     const zt = (await ctl(["exec", "node/node-2", "--", "curl", "-s", "-m", "2", "http://127.0.0.1:15020/metrics"])).stdout;
-    expect(zt).toMatch(/istio_tcp_connections_opened_total\{reporter="destination"[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/ambient-demo\/sa\/waypoint"/);
+    expect(zt).toMatch(
+      /istio_tcp_connections_opened_total\{reporter="destination"[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/ambient-demo\/sa\/waypoint"/,
+    );
     // The waypoint killed: bound traffic fails (it never goes around the waypoint's policy), and the
     // supervisor brings the waypoint back with its routes.
-    const wpStatus = async () => (JSON.parse((await ctl(["status", "--json"])).stdout) as { waypoints: Array<{ pid: number; running: boolean; restarts: number }> }).waypoints[0]!;
+    const wpStatus = async () =>
+      (JSON.parse((await ctl(["status", "--json"])).stdout) as { waypoints: Array<{ pid: number; running: boolean; restarts: number }> }).waypoints[0]!;
     const wp = await wpStatus();
     process.kill(wp.pid, "SIGKILL");
-    const during = await ctl(["exec", "ambient-demo/sleep", "--", "curl", "-sS", "-m", "2", "-X", "DELETE", "-w", " %{http_code}", "http://httpbin:8000/delete"]);
+    const during = await ctl([
+      "exec",
+      "ambient-demo/sleep",
+      "--",
+      "curl",
+      "-sS",
+      "-m",
+      "2",
+      "-X",
+      "DELETE",
+      "-w",
+      " %{http_code}",
+      "http://httpbin:8000/delete",
+    ]);
     expect(during.stdout).not.toMatch(/ 200$/);
     let back = await wpStatus();
     for (let i = 0; i < 50 && !(back.running && back.restarts === 1); i++) {
@@ -293,7 +334,14 @@ describe("ambientctl local", () => {
         targets = [];
       }
     }
-    expect(targets.map((t) => `${t.labels.job}:${t.health}`).sort()).toEqual(["control-plane:up", "sidecar:up", "sidecar:up", "waypoint:up", "ztunnel:up", "ztunnel:up"]);
+    expect(targets.map((t) => `${t.labels.job}:${t.health}`).sort()).toEqual([
+      "control-plane:up",
+      "sidecar:up",
+      "sidecar:up",
+      "waypoint:up",
+      "ztunnel:up",
+      "ztunnel:up",
+    ]);
     const q = await ctl(["exec", "network", "--", "curl", "-s", "-m", "2", "http://198.18.0.2:9090/api/v1/query?query=pilot_xds"]);
     expect(q.stdout).toMatch(/"value":\[[0-9.]+,"5"\]/); // two ztunnels, the waypoint and two sidecars connected to the control plane
     expect((await ctl(["down"])).code).toBe(0);
@@ -311,7 +359,13 @@ describe("ambientctl local", () => {
     const uid = Number((await inPod("baseline/sleep", "id", "-u")).stdout.trim());
     expect(uid).toBeGreaterThanOrEqual(40_000);
     for (const pod of ["baseline/sleep", "sidecar-demo/sleep", "ambient-demo/sleep"]) {
-      for (const file of [join(cpState, "ca", "ca-key.pem"), join(cpState, "tokens", "node-1.token"), join(cpState, "tokens", "serviceaccount:sidecar-demo:sleep.token"), join(secrets, "sidecar-demo-sleep", "token"), join(secrets, "ambient-demo-waypoint", "token")]) {
+      for (const file of [
+        join(cpState, "ca", "ca-key.pem"),
+        join(cpState, "tokens", "node-1.token"),
+        join(cpState, "tokens", "serviceaccount:sidecar-demo:sleep.token"),
+        join(secrets, "sidecar-demo-sleep", "token"),
+        join(secrets, "ambient-demo-waypoint", "token"),
+      ]) {
         const r = await inPod(pod, "cat", file);
         expect(r.code, `${pod} reads ${file}`).not.toBe(0);
         expect(r.stderr).toMatch(/Permission denied/);
@@ -328,7 +382,23 @@ describe("ambientctl local", () => {
     expect((await asUser(a, join(secrets, "sidecar-demo-bench-server", "token"))).stderr).toMatch(/Permission denied/);
     // Tokens rotate at half-life and the copies follow; an expired token is refused by the CA; traffic goes on.
     const caCall = (token: string) =>
-      ctl(["exec", "network", "--", "curl", "-sk", "-m", "3", "--http2", "-H", "content-type: application/json", "-H", `authorization: Bearer ${token}`, "https://198.18.0.2:15012/ambientlab.v1.CertificateService/CreateCertificate", "-d", "{}"]);
+      ctl([
+        "exec",
+        "network",
+        "--",
+        "curl",
+        "-sk",
+        "-m",
+        "3",
+        "--http2",
+        "-H",
+        "content-type: application/json",
+        "-H",
+        `authorization: Bearer ${token}`,
+        "https://198.18.0.2:15012/ambientlab.v1.CertificateService/CreateCertificate",
+        "-d",
+        "{}",
+      ]);
     const copy = () => readFileSync(join(secrets, "sidecar-demo-sleep", "token"), "utf8").trim();
     const first = copy();
     // The copy changes at the original's half-life; the first token is accepted until it expires, then
@@ -341,7 +411,9 @@ describe("ambientctl local", () => {
     expect(answers).toMatch(/"code":"unauthenticated".*expired/);
     expect(copy()).not.toBe(first);
     expect((await caCall(copy())).stdout).toMatch(/"code":"invalid_argument"/); // authenticated; the empty CSR is what is refused
-    expect((await inPod("sidecar-demo/sleep", "curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", "http://bench-server:8080/")).stdout).toBe("200");
+    expect((await inPod("sidecar-demo/sleep", "curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", "http://bench-server:8080/")).stdout).toBe(
+      "200",
+    );
     expect((await ctl(["down"])).code).toBe(0);
     expect(existsSync(secrets)).toBe(false);
   }, 120_000);

@@ -44,7 +44,6 @@ ambientctl bench results [--stack dev] [--file F]
 State: ${defaultStatePath()} (AMBIENT_LAB_STATE_DIR changes the directory).
 `;
 
-
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
 
 function requireRoot(): void {
@@ -86,35 +85,83 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
       const spec = cluster.spec.pods.find((x) => x.namespace === p.namespace && x.name === p.name);
       const nsLabels = recorder.state.namespaceLabels[p.namespace];
       const ambient = nsLabels?.["istio.io/dataplane-mode"] !== undefined ? nsLabels["istio.io/dataplane-mode"] === "ambient" : (spec?.ambient ?? false);
-      return { namespace: p.namespace, name: p.name, netns: p.netns, ip: p.ip, node: p.node, serviceAccount: spec?.serviceAccount ?? "default", ambient, app: spec?.app ? { running: proc(`app/${p.namespace}/${p.name}`)?.running ?? false, ...history(proc(`app/${p.namespace}/${p.name}`)) } : null };
+      return {
+        namespace: p.namespace,
+        name: p.name,
+        netns: p.netns,
+        ip: p.ip,
+        node: p.node,
+        serviceAccount: spec?.serviceAccount ?? "default",
+        ambient,
+        app: spec?.app ? { running: proc(`app/${p.namespace}/${p.name}`)?.running ?? false, ...history(proc(`app/${p.namespace}/${p.name}`)) } : null,
+      };
     }),
     services: cluster.services.map((s) => ({ namespace: s.namespace, name: s.name, vip: s.vip, ports: s.ports })),
-    controlPlane: cp ? { pid: cp.pid, running: cp.running, ...history(cp), grpc: `${cluster.plan.bridgeIp}:15012`, admin: `http://${cluster.plan.bridgeIp}:15014`, netns: cluster.plan.bridgeNetns } : null,
-    prometheus: proc("prometheus") ? { pid: proc("prometheus")!.pid, running: proc("prometheus")!.running, url: cluster.prometheusUrl, netns: cluster.plan.bridgeNetns } : null,
+    controlPlane: cp
+      ? {
+          pid: cp.pid,
+          running: cp.running,
+          ...history(cp),
+          grpc: `${cluster.plan.bridgeIp}:15012`,
+          admin: `http://${cluster.plan.bridgeIp}:15014`,
+          netns: cluster.plan.bridgeNetns,
+        }
+      : null,
+    prometheus: proc("prometheus")
+      ? { pid: proc("prometheus")!.pid, running: proc("prometheus")!.running, url: cluster.prometheusUrl, netns: cluster.plan.bridgeNetns }
+      : null,
     ztunnels: cluster.plan.nodes.map((n) => {
       const z = proc(`ztunnel/${n.name}`);
-      return { node: n.name, pid: z?.pid ?? null, running: z?.running ?? false, ...history(z), netns: n.netns, metrics: `http://${n.ip}:15020/metrics`, readiness: `http://${n.ip}:15021/healthz/ready`, admin: "127.0.0.1:15000 (inside the node's netns)" };
+      return {
+        node: n.name,
+        pid: z?.pid ?? null,
+        running: z?.running ?? false,
+        ...history(z),
+        netns: n.netns,
+        metrics: `http://${n.ip}:15020/metrics`,
+        readiness: `http://${n.ip}:15021/healthz/ready`,
+        admin: "127.0.0.1:15000 (inside the node's netns)",
+      };
     }),
     waypoints: cluster.spec.pods
       .filter((p) => p.gateway)
       .map((p) => {
         const w = proc(`waypoint/${p.namespace}/${p.name}`);
         const ip = cluster.pod(`${p.namespace}/${p.name}`).ip;
-        return { gateway: `${p.namespace}/${p.gateway}`, pod: `${p.namespace}/${p.name}`, pid: w?.pid ?? null, running: w?.running ?? false, ...history(w), hbone: `${ip}:15008`, metrics: `http://${ip}:15020/metrics` };
+        return {
+          gateway: `${p.namespace}/${p.gateway}`,
+          pod: `${p.namespace}/${p.name}`,
+          pid: w?.pid ?? null,
+          running: w?.running ?? false,
+          ...history(w),
+          hbone: `${ip}:15008`,
+          metrics: `http://${ip}:15020/metrics`,
+        };
       }),
     sidecars: cluster.spec.pods
       .filter((p) => p.sidecar)
       .map((p) => {
         const s = proc(`sidecar/${p.namespace}/${p.name}`);
-        return { pod: `${p.namespace}/${p.name}`, pid: s?.pid ?? null, running: s?.running ?? false, ...history(s), metrics: `http://${cluster.pod(`${p.namespace}/${p.name}`).ip}:15020/metrics` };
+        return {
+          pod: `${p.namespace}/${p.name}`,
+          pid: s?.pid ?? null,
+          running: s?.running ?? false,
+          ...history(s),
+          metrics: `http://${cluster.pod(`${p.namespace}/${p.name}`).ip}:15020/metrics`,
+        };
       }),
   };
 }
 
 async function up(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { nodes: { type: "string", default: "2" }, monitoring: { type: "boolean", default: false }, "token-ttl": { type: "string" } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { nodes: { type: "string", default: "2" }, monitoring: { type: "boolean", default: false }, "token-ttl": { type: "string" } },
+    strict: true,
+  });
   const tokenTtl = values["token-ttl"] === undefined ? undefined : Number(values["token-ttl"]);
-  if (tokenTtl !== undefined && !(Number.isInteger(tokenTtl) && tokenTtl >= 2)) throw new UsageError(`--token-ttl takes whole seconds, at least 2; got "${values["token-ttl"]}"`);
+  if (tokenTtl !== undefined && !(Number.isInteger(tokenTtl) && tokenTtl >= 2))
+    throw new UsageError(`--token-ttl takes whole seconds, at least 2; got "${values["token-ttl"]}"`);
   requireRoot();
   const report = await checkPrereqs("local");
   if (values.monitoring) report.missing.push(...(await checkPrereqs("monitoring")).missing);
@@ -128,10 +175,15 @@ async function up(args: string[]): Promise<number> {
       out("the local cluster is already up (its supervisor restarts any process that exits)");
       return status([]);
     }
-    if (recorder.state.status === "starting" && supervised) throw new UsageError(`another \`ambientctl local up\` is building the cluster (supervisor pid ${recorder.state.supervisor!.pid})`);
+    if (recorder.state.status === "starting" && supervised)
+      throw new UsageError(`another \`ambientctl local up\` is building the cluster (supervisor pid ${recorder.state.supervisor!.pid})`);
     if (recorder.state.status === "up") {
-      const down = processHealth(recorder).filter((p) => !p.running).map((p) => p.name);
-      out(`the cluster's supervisor is not running; repairing (${down.length ? `not running: ${down.join(", ")}` : "every process still runs"}); the CA, tokens and applied objects are kept`);
+      const down = processHealth(recorder)
+        .filter((p) => !p.running)
+        .map((p) => p.name);
+      out(
+        `the cluster's supervisor is not running; repairing (${down.length ? `not running: ${down.join(", ")}` : "every process still runs"}); the CA, tokens and applied objects are kept`,
+      );
       await startSupervisor(recorder, (line) => out(line));
       return status([]);
     }
@@ -139,7 +191,11 @@ async function up(args: string[]): Promise<number> {
     await destroyFromState(recorder);
   }
   const stateDir = join(defaultStatePath(), "..");
-  const spec = { ...(await defaultTopology({ nodes: Number(values.nodes), workDir: join(stateDir, "al-cluster"), prefix: clusterPrefix() })), monitoring: values.monitoring, ...(tokenTtl ? { tokenTtlSeconds: tokenTtl } : {}) };
+  const spec = {
+    ...(await defaultTopology({ nodes: Number(values.nodes), workDir: join(stateDir, "al-cluster"), prefix: clusterPrefix() })),
+    monitoring: values.monitoring,
+    ...(tokenTtl ? { tokenTtlSeconds: tokenTtl } : {}),
+  };
   const recorder = StateRecorder.fresh(defaultStatePath(), spec);
   const t0 = Date.now();
   const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s]`;
@@ -165,7 +221,9 @@ async function up(args: string[]): Promise<number> {
   out(`${stamp()} cluster up`);
   if (spec.monitoring) {
     const { cluster } = await mustLoad();
-    out(`Prometheus: ${cluster.prometheusUrl} (inside the cluster network; e.g. sudo npx ambientctl local exec network -- curl -s '${cluster.prometheusUrl}/api/v1/query?query=istio_tcp_connections_opened_total')`);
+    out(
+      `Prometheus: ${cluster.prometheusUrl} (inside the cluster network; e.g. sudo npx ambientctl local exec network -- curl -s '${cluster.prometheusUrl}/api/v1/query?query=istio_tcp_connections_opened_total')`,
+    );
   }
   return status([]);
 }
@@ -181,15 +239,23 @@ async function status(args: string[]): Promise<number> {
   const ok = (b: boolean) => (b ? "running" : "NOT RUNNING");
   const restarts = (x: { restarts: number; lastExit: string }) => (x.restarts ? `  restarts ${x.restarts} (last exit ${x.lastExit})` : "");
   out(`cluster: ${r.status} since ${r.startedAt}`);
-  out(`supervisor     ${ok(r.supervisor.running).padEnd(11)} pid ${r.supervisor.pid ?? "-"}${r.supervisor.running ? "" : "  (processes are not restarted: `ambientctl local up` repairs)"}`);
-  if (r.controlPlane) out(`control plane  ${ok(r.controlPlane.running).padEnd(11)} pid ${r.controlPlane.pid}  grpc ${r.controlPlane.grpc}  admin ${r.controlPlane.admin}${restarts(r.controlPlane)}`);
+  out(
+    `supervisor     ${ok(r.supervisor.running).padEnd(11)} pid ${r.supervisor.pid ?? "-"}${r.supervisor.running ? "" : "  (processes are not restarted: `ambientctl local up` repairs)"}`,
+  );
+  if (r.controlPlane)
+    out(
+      `control plane  ${ok(r.controlPlane.running).padEnd(11)} pid ${r.controlPlane.pid}  grpc ${r.controlPlane.grpc}  admin ${r.controlPlane.admin}${restarts(r.controlPlane)}`,
+    );
   for (const z of r.ztunnels) out(`ztunnel ${z.node.padEnd(7)}${ok(z.running).padEnd(11)} pid ${z.pid}  ${z.metrics}${restarts(z)}`);
   for (const w of r.waypoints) out(`waypoint ${w.gateway.padEnd(22)}${ok(w.running).padEnd(11)} pid ${w.pid}  ${w.metrics}${restarts(w)}`);
   for (const s of r.sidecars) out(`sidecar  ${s.pod.padEnd(22)}${ok(s.running).padEnd(11)} pid ${s.pid}  ${s.metrics}${restarts(s)}`);
   if (r.prometheus) out(`prometheus     ${ok(r.prometheus.running).padEnd(11)} pid ${r.prometheus.pid}  ${r.prometheus.url} (netns ${r.prometheus.netns})`);
   out("");
   out(`${"POD".padEnd(28)}${"IP".padEnd(15)}${"NODE".padEnd(9)}${"MESH".padEnd(6)}APP`);
-  for (const p of r.pods) out(`${`${p.namespace}/${p.name}`.padEnd(28)}${p.ip.padEnd(15)}${p.node.padEnd(9)}${(p.ambient ? "yes" : "no").padEnd(6)}${p.app ? ok(p.app.running) : "-"}`);
+  for (const p of r.pods)
+    out(
+      `${`${p.namespace}/${p.name}`.padEnd(28)}${p.ip.padEnd(15)}${p.node.padEnd(9)}${(p.ambient ? "yes" : "no").padEnd(6)}${p.app ? ok(p.app.running) : "-"}`,
+    );
   out("");
   for (const s of r.services) out(`service ${`${s.namespace}/${s.name}`.padEnd(28)} ${s.vip}  ${s.ports.map((x) => `${x.port}->${x.targetPort}`).join(", ")}`);
   return 0;
@@ -229,13 +295,23 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
   const { values } = parseArgs({ args, options: { filename: { type: "string", short: "f" } }, strict: true });
   if (!values.filename) throw new UsageError(`usage: ambientctl local ${del ? "delete" : "apply"} -f <file>`);
   requireRoot();
-  const text = values.filename === "-" ? await new Promise<string>((r) => { let b = ""; process.stdin.on("data", (d) => (b += d)).on("end", () => r(b)); }) : await readFile(values.filename, "utf8");
+  const text =
+    values.filename === "-"
+      ? await new Promise<string>((r) => {
+          let b = "";
+          process.stdin.on("data", (d) => (b += d)).on("end", () => r(b));
+        })
+      : await readFile(values.filename, "utf8");
   const parsed = parseManifests(text, values.filename);
   const problems = parsed.errors.map((e) => `${e.source}: ${e.reason}`);
-  for (const o of parsed.objects) if (!APPLY_KINDS.has(o.kind)) problems.push(`${o.kind} ${o.object.metadata?.name}: ambientctl local applies ${[...APPLY_KINDS].join(", ")}; the cluster's pods and services are fixed`);
+  for (const o of parsed.objects)
+    if (!APPLY_KINDS.has(o.kind))
+      problems.push(`${o.kind} ${o.object.metadata?.name}: ambientctl local applies ${[...APPLY_KINDS].join(", ")}; the cluster's pods and services are fixed`);
   const aps = parsed.objects.filter((o) => o.kind === "AuthorizationPolicy").map((o) => o.object as AuthorizationPolicy);
   const pas = parsed.objects.filter((o) => o.kind === "PeerAuthentication").map((o) => o.object as PeerAuthentication);
-  if (!del) for (const n of translatePolicies(aps, pas, DEFAULT_TRANSLATE_OPTIONS).notes.filter((x) => x.status === "Rejected")) problems.push(`${n.kind} ${n.namespace}/${n.name}: ${n.reason}`);
+  if (!del)
+    for (const n of translatePolicies(aps, pas, DEFAULT_TRANSLATE_OPTIONS).notes.filter((x) => x.status === "Rejected"))
+      problems.push(`${n.kind} ${n.namespace}/${n.name}: ${n.reason}`);
   if (problems.length) {
     process.stderr.write(`nothing was ${del ? "deleted" : "applied"}:\n  ${problems.join("\n  ")}\n`);
     return 1;
@@ -243,7 +319,9 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
   const { cluster } = await mustLoad();
   // The control plane is what takes objects in: without it nothing would happen, so say so (finding 4).
   if (!(await cluster.controlPlaneReady())) {
-    process.stderr.write(`nothing was ${del ? "deleted" : "applied"}: the control plane is not running or not ready (see \`ambientctl local status\` and \`ambientctl local logs control-plane\`); restart the cluster with \`ambientctl local down && ambientctl local up\`\n`);
+    process.stderr.write(
+      `nothing was ${del ? "deleted" : "applied"}: the control plane is not running or not ready (see \`ambientctl local status\` and \`ambientctl local logs control-plane\`); restart the cluster with \`ambientctl local down && ambientctl local up\`\n`,
+    );
     return 1;
   }
   for (const o of parsed.objects) {
@@ -263,9 +341,17 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
 
 async function logs(args: string[]): Promise<number> {
   const component = args[0];
-  if (!component) throw new UsageError("usage: ambientctl local logs <control-plane | ztunnel/<node> | waypoint/<ns>/<pod> | sidecar/<ns>/<pod> | prometheus | <ns>/<pod>>");
+  if (!component)
+    throw new UsageError("usage: ambientctl local logs <control-plane | ztunnel/<node> | waypoint/<ns>/<pod> | sidecar/<ns>/<pod> | prometheus | <ns>/<pod>>");
   const { recorder } = await mustLoad();
-  const name = component === "control-plane" || component === "prometheus" || component.startsWith("ztunnel/") || component.startsWith("waypoint/") || component.startsWith("sidecar/") ? component : `app/${component}`;
+  const name =
+    component === "control-plane" ||
+    component === "prometheus" ||
+    component.startsWith("ztunnel/") ||
+    component.startsWith("waypoint/") ||
+    component.startsWith("sidecar/")
+      ? component
+      : `app/${component}`;
   const p = recorder.state.processes.find((x) => x.name === name);
   if (!p) throw new UsageError(`no component ${component}; components: ${recorder.state.processes.map((x) => x.name.replace(/^app\//, "")).join(", ")}`);
   process.stdout.write(await readFile(p.logFile, "utf8").catch(() => ""));
@@ -295,7 +381,8 @@ async function benchResults(args: string[]): Promise<number> {
   if (values.file) text = await readFile(values.file, "utf8");
   else {
     const r = spawnSync("pulumi", ["stack", "output", "benchmarkResults", "--json", "--stack", values.stack], { encoding: "utf8" });
-    if (r.error) throw new UsageError("the Pulumi CLI is not installed: install it, or pass --file with `pulumi stack output benchmarkResults --json` saved elsewhere");
+    if (r.error)
+      throw new UsageError("the Pulumi CLI is not installed: install it, or pass --file with `pulumi stack output benchmarkResults --json` saved elsewhere");
     if (r.status !== 0) throw new UsageError(`pulumi stack output failed for stack ${values.stack}: ${r.stderr.trim()}`);
     text = r.stdout;
   }
@@ -305,7 +392,8 @@ async function benchResults(args: string[]): Promise<number> {
   } catch {
     throw new UsageError("the benchmark results are not JSON: expected `pulumi stack output benchmarkResults --json`");
   }
-  if (!results || typeof results !== "object" || Object.keys(results).length === 0) throw new UsageError("the stack has no benchmark results yet: deploy it with benchmark modes set (ambient-lab:benchmark.modes)");
+  if (!results || typeof results !== "object" || Object.keys(results).length === 0)
+    throw new UsageError("the stack has no benchmark results yet: deploy it with benchmark modes set (ambient-lab:benchmark.modes)");
   out(renderBenchTable(results));
   return 0;
 }
@@ -315,7 +403,7 @@ export async function main(argv: string[]): Promise<number> {
   const ctlDeps = { out, err: (s: string) => process.stderr.write(s) };
   if (scope === "verify") return verifyCommand(argv.slice(1), ctlDeps);
   if (scope === "ztunnel-config") return ztunnelConfigCommand(argv.slice(1), ctlDeps);
-  if (scope === "--help" || scope === "-h") return void out(USAGE), 0;
+  if (scope === "--help" || scope === "-h") return (void out(USAGE), 0);
   if (!scope) throw new UsageError(USAGE);
   if (scope !== "local" && scope !== "bench") throw new UsageError(`unknown command "${scope}"\n\n${USAGE}`);
   if (!command || command === "--help" || command === "-h") {

@@ -98,7 +98,11 @@ export class LocalCluster {
   private readonly run: Runner;
   private policies: unknown[] = [];
 
-  constructor(spec: ClusterSpec, run: Runner = defaultRun, opts: { recorder?: StateRecorder; detached?: boolean; onExit?: ProcessGroupOptions["onExit"] } = {}) {
+  constructor(
+    spec: ClusterSpec,
+    run: Runner = defaultRun,
+    opts: { recorder?: StateRecorder; detached?: boolean; onExit?: ProcessGroupOptions["onExit"] } = {},
+  ) {
     this.spec = spec;
     this.run = run;
     this.recorder = opts.recorder;
@@ -108,7 +112,16 @@ export class LocalCluster {
       ...(rec
         ? {
             onStart: (p) =>
-              rec.addProcess({ name: p.name, pid: p.pid, netns: p.netns, logFile: p.logFile, cmd: p.cmd, spawn: p.spec, restarts: p.restarts, ...(p.lastExit ? { lastExit: p.lastExit } : {}) }),
+              rec.addProcess({
+                name: p.name,
+                pid: p.pid,
+                netns: p.netns,
+                logFile: p.logFile,
+                cmd: p.cmd,
+                spawn: p.spec,
+                restarts: p.restarts,
+                ...(p.lastExit ? { lastExit: p.lastExit } : {}),
+              }),
             onStop: (name) => rec.removeProcess(name),
             onExit: (p, exit, restartInMs) => {
               void rec.processExited(p.name, exit);
@@ -211,7 +224,9 @@ export class LocalCluster {
     if (sidecars.length) {
       progress(`starting ${sidecars.length} sidecar proxies`);
       for (const p of sidecars) await this.startSidecar(`${p.namespace}/${p.name}`);
-      await Promise.all(sidecars.map((p) => this.waitProxyReady(`sidecar/${p.namespace}/${p.name}`, `${p.namespace}/${p.name}`, `sidecar-${p.namespace}-${p.name}.log`)));
+      await Promise.all(
+        sidecars.map((p) => this.waitProxyReady(`sidecar/${p.namespace}/${p.name}`, `${p.namespace}/${p.name}`, `sidecar-${p.namespace}-${p.name}.log`)),
+      );
     }
     progress("starting the applications");
     for (const p of this.spec.pods) {
@@ -219,7 +234,14 @@ export class LocalCluster {
       const planned = this.pod(`${p.namespace}/${p.name}`);
       const users = this.users(`${p.namespace}/${p.name}`);
       for (const dir of p.app.ownedDirs ?? []) await chownTree(dir, users.app);
-      await this.processes.start({ name: `app/${p.namespace}/${p.name}`, netns: planned.netns, cmd: p.app.cmd, args: p.app.args, runAs: users.app, logFile: join(this.spec.workDir, "logs", `app-${p.namespace}-${p.name}.log`) }).recorded;
+      await this.processes.start({
+        name: `app/${p.namespace}/${p.name}`,
+        netns: planned.netns,
+        cmd: p.app.cmd,
+        args: p.app.args,
+        runAs: users.app,
+        logFile: join(this.spec.workDir, "logs", `app-${p.namespace}-${p.name}.log`),
+      }).recorded;
     }
     if (this.spec.monitoring) {
       progress("starting Prometheus");
@@ -235,17 +257,25 @@ export class LocalCluster {
   private async startPrometheus(): Promise<void> {
     const dir = join(this.spec.workDir, "prometheus");
     await mkdir(join(dir, "data"), { recursive: true });
-    await this.writeFileAtomic(join(dir, "prometheus.yml"), renderPrometheusConfig(
+    await this.writeFileAtomic(
+      join(dir, "prometheus.yml"),
+      renderPrometheusConfig(
         this.plan,
         this.mode === "control-plane",
         this.spec.pods.flatMap((p) => (p.gateway ? [{ namespace: p.namespace, name: p.name, gateway: p.gateway }] : [])),
         this.spec.pods.filter((p) => p.sidecar),
-      ));
+      ),
+    );
     await this.processes.start({
       name: "prometheus",
       netns: this.plan.bridgeNetns,
       cmd: "prometheus",
-      args: [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=${this.plan.bridgeIp}:9090`, "--storage.tsdb.retention.time=1d"],
+      args: [
+        `--config.file=${join(dir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${join(dir, "data")}`,
+        `--web.listen-address=${this.plan.bridgeIp}:9090`,
+        "--storage.tsdb.retention.time=1d",
+      ],
       logFile: join(this.spec.workDir, "logs", "prometheus.log"),
     }).recorded;
   }
@@ -362,7 +392,8 @@ export class LocalCluster {
     const deadline = Date.now() + timeoutMs;
     let last = "";
     while (Date.now() < deadline) {
-      if (!this.processes.get(process)) throw new MeshError(ErrorCode.Exec, `${process} exited during start; the end of its log:\n  ${await this.logTail(logFile)}`);
+      if (!this.processes.get(process))
+        throw new MeshError(ErrorCode.Exec, `${process} exited during start; the end of its log:\n  ${await this.logTail(logFile)}`);
       const r = await this.exec(podName, "curl", ["-s", "-m", "1", "http://127.0.0.1:15021/healthz/ready"]);
       if (r.code === 0 && r.stdout.startsWith("ready")) return;
       last = r.stdout.trim() || r.stderr.trim();
@@ -422,7 +453,10 @@ export class LocalCluster {
     // The control plane writes the token once it has read the pod (sidecar label) or Gateway (waypoint).
     for (let i = 0; i < 100 && !(await stat(tokenSource).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50));
     if (!(await stat(tokenSource).catch(() => undefined))) {
-      throw new MeshError(ErrorCode.Exec, `the control plane wrote no token for ${podName} (${tokenSource}); is the pod labelled as a sidecar, or its Gateway applied? the end of its log:\n  ${await this.logTail("control-plane.log")}`);
+      throw new MeshError(
+        ErrorCode.Exec,
+        `the control plane wrote no token for ${podName} (${tokenSource}); is the pod labelled as a sidecar, or its Gateway applied? the end of its log:\n  ${await this.logTail("control-plane.log")}`,
+      );
     }
     const root = podSecretsDir(this.spec.prefix);
     await mkdir(root, { recursive: true, mode: 0o711 });
@@ -458,7 +492,8 @@ export class LocalCluster {
     let last = "";
     while (Date.now() < deadline) {
       const proc = this.processes.get(`ztunnel/${node}`);
-      if (!proc) throw new MeshError(ErrorCode.Exec, `ztunnel on ${node} exited during start; the end of its log:\n  ${await this.logTail(`ztunnel-${node}.log`)}`);
+      if (!proc)
+        throw new MeshError(ErrorCode.Exec, `ztunnel on ${node} exited during start; the end of its log:\n  ${await this.logTail(`ztunnel-${node}.log`)}`);
       const r = await this.run("ip", ["netns", "exec", n.netns, "curl", "-s", "-m", "1", "http://127.0.0.1:15021/healthz/ready"]);
       if (r.code === 0 && r.stdout.startsWith("ready")) return;
       last = r.stdout.trim() || r.stderr.trim();
@@ -484,13 +519,19 @@ export class LocalCluster {
   }
 
   private async writeClusterManifests(): Promise<void> {
-    await this.writeFileAtomic(join(this.manifestsDir, "cluster.yaml"), renderClusterManifests(this.plan, this.spec.pods, this.services, this.recorder?.state.namespaceLabels ?? {}, this.spec.gateways ?? []));
+    await this.writeFileAtomic(
+      join(this.manifestsDir, "cluster.yaml"),
+      renderClusterManifests(this.plan, this.spec.pods, this.services, this.recorder?.state.namespaceLabels ?? {}, this.spec.gateways ?? []),
+    );
   }
 
   /** control-plane mode: replaces a namespace's labels (enrolment, waypoint use) and tells the control plane. */
   async setNamespaceLabels(namespace: string, labels: Record<string, string>): Promise<void> {
     if (!this.plan.pods.some((p) => p.namespace === namespace)) {
-      throw new MeshError(ErrorCode.Config, `namespace ${namespace} does not exist in this cluster; namespaces: ${[...new Set(this.plan.pods.map((p) => p.namespace))].join(", ")}`);
+      throw new MeshError(
+        ErrorCode.Config,
+        `namespace ${namespace} does not exist in this cluster; namespaces: ${[...new Set(this.plan.pods.map((p) => p.namespace))].join(", ")}`,
+      );
     }
     if (!this.recorder) throw new MeshError(ErrorCode.Config, "namespace labels need a recorded cluster (ambientctl local)");
     await this.recorder.setNamespaceLabels(namespace, labels);
@@ -498,7 +539,13 @@ export class LocalCluster {
   }
 
   private async writeConfig(): Promise<void> {
-    const text = renderLocalConfig({ plan: this.plan, pods: this.spec.pods, services: this.services, policies: this.policies, trustDomain: this.spec.trustDomain ?? "cluster.local" });
+    const text = renderLocalConfig({
+      plan: this.plan,
+      pods: this.spec.pods,
+      services: this.services,
+      policies: this.policies,
+      trustDomain: this.spec.trustDomain ?? "cluster.local",
+    });
     await this.writeFileAtomic(this.configPath, text);
   }
 

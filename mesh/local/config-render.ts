@@ -31,13 +31,7 @@ export function planServices(services: ServiceSpec[], clusterDomain = "cluster.l
   return services.map((s, i) => ({ ...s, vip: `198.19.0.${10 + i}`, hostname: `${s.name}.${s.namespace}.svc.${clusterDomain}` }));
 }
 
-export function renderLocalConfig(opts: {
-  plan: TopologyPlan;
-  pods: PodMeta[];
-  services: PlannedService[];
-  policies: unknown[];
-  trustDomain: string;
-}): string {
+export function renderLocalConfig(opts: { plan: TopologyPlan; pods: PodMeta[]; services: PlannedService[]; policies: unknown[]; trustDomain: string }): string {
   const meta = new Map(opts.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
   const workloads = opts.plan.pods.map((p: PlannedPod) => {
     const m = meta.get(`${p.namespace}/${p.name}`);

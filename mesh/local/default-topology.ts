@@ -26,7 +26,14 @@ export async function defaultTopology(opts: { nodes: number; workDir: string; pr
     pods.push(
       { namespace: ns, name: "sleep", node: client, serviceAccount: "sleep", ambient },
       { namespace: ns, name: "httpbin", node: server, serviceAccount: "httpbin", ambient, app: httpbinApp() },
-      { namespace: ns, name: "bench-server", node: server, serviceAccount: "bench-server", ambient, app: await nginxApp(join(opts.workDir, `nginx-${ns}`), 8080, 1024) },
+      {
+        namespace: ns,
+        name: "bench-server",
+        node: server,
+        serviceAccount: "bench-server",
+        ambient,
+        app: await nginxApp(join(opts.workDir, `nginx-${ns}`), 8080, 1024),
+      },
     );
   }
   // The mesh namespace's waypoint (Gateway "waypoint", for service traffic), idle until something binds
@@ -35,13 +42,34 @@ export async function defaultTopology(opts: { nodes: number; workDir: string; pr
   // The sidecar mode, for comparison: each pod runs our proxy beside the application.
   pods.push(
     { namespace: DEMO_NAMESPACES.sidecar, name: "sleep", node: client, serviceAccount: "sleep", ambient: false, sidecar: true },
-    { namespace: DEMO_NAMESPACES.sidecar, name: "bench-server", node: server, serviceAccount: "bench-server", ambient: false, sidecar: true, app: await nginxApp(join(opts.workDir, "nginx-sidecar"), 8080, 1024) },
+    {
+      namespace: DEMO_NAMESPACES.sidecar,
+      name: "bench-server",
+      node: server,
+      serviceAccount: "bench-server",
+      ambient: false,
+      sidecar: true,
+      app: await nginxApp(join(opts.workDir, "nginx-sidecar"), 8080, 1024),
+    },
   );
   const services: ServiceSpec[] = [DEMO_NAMESPACES.mesh, DEMO_NAMESPACES.plain].flatMap((ns) => [
     { namespace: ns, name: "httpbin", selector: ["httpbin"], ports: [{ port: 8000, targetPort: 8080 }] },
     { namespace: ns, name: "bench-server", selector: ["bench-server"], ports: [{ port: 8080, targetPort: 8080 }] },
   ]);
   services.push({ namespace: DEMO_NAMESPACES.sidecar, name: "bench-server", selector: ["bench-server"], ports: [{ port: 8080, targetPort: 8080 }] });
-  services.push({ namespace: DEMO_NAMESPACES.mesh, name: WAYPOINT, selector: [WAYPOINT], ports: [{ port: 15008, targetPort: 15008 }], labels: { "gateway.networking.k8s.io/gateway-name": WAYPOINT } });
-  return { prefix: opts.prefix, nodes, pods, services, workDir: opts.workDir, gateways: [{ namespace: DEMO_NAMESPACES.mesh, name: WAYPOINT, waypointFor: "service" }] };
+  services.push({
+    namespace: DEMO_NAMESPACES.mesh,
+    name: WAYPOINT,
+    selector: [WAYPOINT],
+    ports: [{ port: 15008, targetPort: 15008 }],
+    labels: { "gateway.networking.k8s.io/gateway-name": WAYPOINT },
+  });
+  return {
+    prefix: opts.prefix,
+    nodes,
+    pods,
+    services,
+    workDir: opts.workDir,
+    gateways: [{ namespace: DEMO_NAMESPACES.mesh, name: WAYPOINT, waypointFor: "service" }],
+  };
 }

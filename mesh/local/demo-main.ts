@@ -7,7 +7,8 @@ import { scriptArgs } from "../shared/index.ts";
 import { runDemo } from "./demo.ts";
 import { checkPrereqs, describeMissing, installMissing } from "./prereqs.ts";
 
-const USAGE = "Usage: npm run demo [-- --keep] [-- --install-deps]\n  Runs the mesh on this machine in network namespaces (needs root), shows it working, writes results/demo.{json,md}.\n  --keep leaves the cluster up (ambientctl local status / down); --install-deps installs missing Debian packages.\n";
+const USAGE =
+  "Usage: npm run demo [-- --keep] [-- --install-deps]\n  Runs the mesh on this machine in network namespaces (needs root), shows it working, writes results/demo.{json,md}.\n  --keep leaves the cluster up (ambientctl local status / down); --install-deps installs missing Debian packages.\n";
 const { values } = scriptArgs("demo", USAGE, { options: { keep: { type: "boolean", default: false }, "install-deps": { type: "boolean", default: false } } });
 const say = (s: string) => process.stdout.write(`${s}\n`);
 let report = await checkPrereqs("demo");

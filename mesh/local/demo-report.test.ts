@@ -5,9 +5,15 @@ import { expectGolden } from "../testing/index.ts";
 
 const sample: DemoResult = {
   date: "2026-11-22T00:00:00.000Z",
-  cluster: { nodes: [{ name: "node-1", netns: "al-local-node-1", ip: "198.18.0.11" }], pods: [{ pod: "ambient-demo/sleep", ip: "198.18.1.10", node: "node-1", ambient: true }, { pod: "sidecar-demo/sleep", ip: "198.18.1.12", node: "node-1", ambient: false, sidecar: true }] },
+  cluster: {
+    nodes: [{ name: "node-1", netns: "al-local-node-1", ip: "198.18.0.11" }],
+    pods: [
+      { pod: "ambient-demo/sleep", ip: "198.18.1.10", node: "node-1", ambient: true },
+      { pod: "sidecar-demo/sleep", ip: "198.18.1.12", node: "node-1", ambient: false, sidecar: true },
+    ],
+  },
   steps: [
-    { name: "sleep calls httpbin in ambient-demo", ok: true, detail: "{\"headers\": {}}" },
+    { name: "sleep calls httpbin in ambient-demo", ok: true, detail: '{"headers": {}}' },
     { name: "with the DENY policy the call is refused", ok: false, detail: "a | b\nc" },
   ],
   benchmark: {

@@ -36,7 +36,10 @@ export interface DemoBenchmark {
 
 export interface DemoResult {
   date: string;
-  cluster: { nodes: Array<{ name: string; netns: string; ip: string }>; pods: Array<{ pod: string; ip: string; node: string; ambient: boolean; sidecar?: boolean }> };
+  cluster: {
+    nodes: Array<{ name: string; netns: string; ip: string }>;
+    pods: Array<{ pod: string; ip: string; node: string; ambient: boolean; sidecar?: boolean }>;
+  };
   steps: DemoStep[];
   benchmark?: DemoBenchmark;
 }
@@ -176,9 +179,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
     const capture = async (name: string, call: () => Promise<{ ok: boolean; out: string }>) => {
       const pcap = join(workDir, `${name}.pcap`);
-      const dump = cluster.processes.start({ name: `tcpdump-${name}`, netns: cluster.node("node-1").netns, cmd: "tcpdump", args: ["-i", "uplink", "--immediate-mode", "-U", "-n", "-Z", "root", "-w", pcap, "tcp"], logFile: join(workDir, "logs", `tcpdump-${name}.log`) });
+      const dump = cluster.processes.start({
+        name: `tcpdump-${name}`,
+        netns: cluster.node("node-1").netns,
+        cmd: "tcpdump",
+        args: ["-i", "uplink", "--immediate-mode", "-U", "-n", "-Z", "root", "-w", pcap, "tcp"],
+        logFile: join(workDir, "logs", `tcpdump-${name}.log`),
+      });
       await dump.recorded;
-      for (let i = 0; i < 100 && !(await readFile(dump.logFile, "utf8").catch(() => "")).includes("listening on"); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && !(await readFile(dump.logFile, "utf8").catch(() => "")).includes("listening on"); i++)
+        await new Promise((r) => setTimeout(r, 50));
       const result = await call();
       await new Promise((r) => setTimeout(r, 300));
       await cluster.processes.stop(`tcpdump-${name}`);
@@ -188,14 +198,35 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const marker = `secret-${randomBytes(4).toString("hex")}`;
     const enc = await capture("ambient", () => curl(`${NS.mesh}/sleep`, `http://httpbin.${NS.mesh}:8000/anything/${marker}`));
     const hbone = enc.packets(/\.15008[: ]/);
-    step("the ambient call is encrypted on the node link", enc.result.ok && hbone > 0 && !enc.text.includes(marker), `capture on node-1's uplink: ${hbone} packets on port 15008 (HBONE, TLS 1.3); the request path "${marker}" appears 0 times`);
+    step(
+      "the ambient call is encrypted on the node link",
+      enc.result.ok && hbone > 0 && !enc.text.includes(marker),
+      `capture on node-1's uplink: ${hbone} packets on port 15008 (HBONE, TLS 1.3); the request path "${marker}" appears 0 times`,
+    );
     const clear = await capture("baseline", () => curl(`${NS.plain}/sleep`, `http://httpbin.${NS.plain}:8000/anything/${marker}`));
-    step("the baseline call crosses the same link in plaintext", clear.result.ok && clear.text.includes(`GET /anything/${marker}`), `same capture for the baseline namespace: the request line "GET /anything/${marker}" is readable on the wire`);
+    step(
+      "the baseline call crosses the same link in plaintext",
+      clear.result.ok && clear.text.includes(`GET /anything/${marker}`),
+      `same capture for the baseline namespace: the request line "GET /anything/${marker}" is readable on the wire`,
+    );
 
     const metrics = (await cluster.execInNode("node-2", "curl", ["-s", "http://127.0.0.1:15020/metrics"])).stdout;
-    const line = metrics.split("\n").find((l) => l.startsWith('istio_tcp_connections_opened_total{reporter="destination"') && l.includes(`source_principal="spiffe://cluster.local/ns/${NS.mesh}/sa/sleep"`));
-    step("ztunnel metrics show both SPIFFE identities", line !== undefined && line.includes(`destination_principal="spiffe://cluster.local/ns/${NS.mesh}/sa/httpbin"`), line ?? "no matching metric");
-    const log = (await readFile(join(workDir, "logs", "ztunnel-node-2.log"), "utf8")).split("\n").filter((l) => l.includes('"target":"access"') && l.includes('"direction":"inbound"') && l.includes("sa/sleep")).at(-1);
+    const line = metrics
+      .split("\n")
+      .find(
+        (l) =>
+          l.startsWith('istio_tcp_connections_opened_total{reporter="destination"') &&
+          l.includes(`source_principal="spiffe://cluster.local/ns/${NS.mesh}/sa/sleep"`),
+      );
+    step(
+      "ztunnel metrics show both SPIFFE identities",
+      line !== undefined && line.includes(`destination_principal="spiffe://cluster.local/ns/${NS.mesh}/sa/httpbin"`),
+      line ?? "no matching metric",
+    );
+    const log = (await readFile(join(workDir, "logs", "ztunnel-node-2.log"), "utf8"))
+      .split("\n")
+      .filter((l) => l.includes('"target":"access"') && l.includes('"direction":"inbound"') && l.includes("sa/sleep"))
+      .at(-1);
     step("the access log records the connection", log !== undefined && log.includes("src.identity"), log ?? "no access log line");
 
     say("applying an AuthorizationPolicy that denies sleep's identity (security.istio.io/v1, action DENY)");
@@ -234,7 +265,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const sc = await measureProcesses(sidecarPids, () => runLoad(cluster, `${NS.sidecar}/sleep`, `http://bench-server.${NS.sidecar}:8080/`, load));
       benchmark.sidecar = sc.result;
       benchmark.sidecars = sidecarPods.map((pod, i) => ({ pod, cpuPer1000Requests: (sc.cpuSeconds[i]! * 1000) / requests, rssMb: sc.rssMb[i]! }));
-      step("benchmark sidecar", sc.result.errors === 0, `p50/p90/p99 ${sc.result.latencyMs.p50}/${sc.result.latencyMs.p90}/${sc.result.latencyMs.p99} ms with a proxy in each pod`);
+      step(
+        "benchmark sidecar",
+        sc.result.errors === 0,
+        `p50/p90/p99 ${sc.result.latencyMs.p50}/${sc.result.latencyMs.p90}/${sc.result.latencyMs.p99} ms with a proxy in each pod`,
+      );
     }
 
     say(`binding ${NS.mesh}'s services to its waypoint (istio.io/use-waypoint=waypoint), with an HTTPRoute and an L7 AuthorizationPolicy`);
@@ -248,16 +283,33 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         routed = await curl(`${NS.mesh}/sleep`, url);
       }
       step("HTTP now goes through the waypoint, routed by the HTTPRoute", routed.out.includes('"X-Routed-By"'), routed.out.replace(/\s+/g, " "));
-      const del = await cluster.exec(`${NS.mesh}/sleep`, "curl", ["-sS", "-m", "3", "-X", "DELETE", "-w", " (%{http_code})", `http://httpbin.${NS.mesh}:8000/delete`]);
+      const del = await cluster.exec(`${NS.mesh}/sleep`, "curl", [
+        "-sS",
+        "-m",
+        "3",
+        "-X",
+        "DELETE",
+        "-w",
+        " (%{http_code})",
+        `http://httpbin.${NS.mesh}:8000/delete`,
+      ]);
       step("the waypoint's L7 policy refuses DELETE", del.stdout.trim() === "RBAC: access denied (403)", del.stdout.trim() || del.stderr.trim());
       const wpMetrics = (await cluster.exec(`${NS.mesh}/waypoint`, "curl", ["-s", "http://127.0.0.1:15020/metrics"])).stdout;
       const req = wpMetrics.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('response_code="403"'));
-      step("the waypoint reports HTTP metrics (istio_requests_total, reporter=waypoint)", req !== undefined && req.includes('source_workload="sleep"'), req ?? "no matching metric");
+      step(
+        "the waypoint reports HTTP metrics (istio_requests_total, reporter=waypoint)",
+        req !== undefined && req.includes('source_workload="sleep"'),
+        req ?? "no matching metric",
+      );
       const wpPid = recorder.state.processes.find((p) => p.name === `waypoint/${NS.mesh}/waypoint`)!.pid;
       const w = await measureProcesses([wpPid], () => runLoad(cluster, `${NS.mesh}/sleep`, `http://bench-server.${NS.mesh}:8080/`, load));
       benchmark.waypoint = w.result;
       benchmark.waypointProxy = { cpuPer1000Requests: (w.cpuSeconds[0]! * 1000) / requests, rssMb: w.rssMb[0]! };
-      step("benchmark ambient + waypoint", w.result.errors === 0, `p50/p90/p99 ${w.result.latencyMs.p50}/${w.result.latencyMs.p90}/${w.result.latencyMs.p99} ms through both ztunnels and the waypoint`);
+      step(
+        "benchmark ambient + waypoint",
+        w.result.errors === 0,
+        `p50/p90/p99 ${w.result.latencyMs.p50}/${w.result.latencyMs.p90}/${w.result.latencyMs.p99} ms through both ztunnels and the waypoint`,
+      );
     } finally {
       await cluster.applyManifest("demo-l7", null);
       await cluster.setNamespaceLabels(NS.mesh, {});
@@ -267,7 +319,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       date: new Date().toISOString(),
       cluster: {
         nodes: cluster.plan.nodes.map((n) => ({ name: n.name, netns: n.netns, ip: n.ip })),
-        pods: cluster.plan.pods.map((p) => ({ pod: `${p.namespace}/${p.name}`, ip: p.ip, node: p.node, ambient: p.namespace === NS.mesh && p.name !== "waypoint", ...(p.namespace === NS.sidecar ? { sidecar: true } : {}) })),
+        pods: cluster.plan.pods.map((p) => ({
+          pod: `${p.namespace}/${p.name}`,
+          ip: p.ip,
+          node: p.node,
+          ambient: p.namespace === NS.mesh && p.name !== "waypoint",
+          ...(p.namespace === NS.sidecar ? { sidecar: true } : {}),
+        })),
       },
       steps,
       benchmark,

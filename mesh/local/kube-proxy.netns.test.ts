@@ -4,7 +4,14 @@ import { planServices } from "./config-render.ts";
 import { renderKubeProxy } from "./kube-proxy.ts";
 import { planTopology } from "./plan.ts";
 
-const plan = planTopology({ prefix: "al-demo", nodes: [{ name: "node-1" }, { name: "node-2" }], pods: [{ namespace: "ambient-demo", name: "httpbin", node: "node-2" }, { namespace: "ambient-demo", name: "httpbin-2", node: "node-2" }] });
+const plan = planTopology({
+  prefix: "al-demo",
+  nodes: [{ name: "node-1" }, { name: "node-2" }],
+  pods: [
+    { namespace: "ambient-demo", name: "httpbin", node: "node-2" },
+    { namespace: "ambient-demo", name: "httpbin-2", node: "node-2" },
+  ],
+});
 const services = planServices([
   { namespace: "ambient-demo", name: "httpbin", selector: ["httpbin", "httpbin-2"], ports: [{ port: 8000, targetPort: 8080 }] },
   { namespace: "baseline", name: "empty", selector: [], ports: [{ port: 80, targetPort: 8080 }] },
@@ -12,7 +19,7 @@ const services = planServices([
 
 describe("rendered nftables rules", () => {
   it("are accepted by nft (check mode, in a throwaway namespace)", async () => {
-    const { run } = await import("../shared/exec.ts");
+    const { run } = await import("../shared/index.ts");
     const ns = `al-nftc-${process.pid}`;
     expect((await run("ip", ["netns", "add", ns])).code).toBe(0);
     try {

@@ -74,9 +74,9 @@ describe("local cluster plan", () => {
 describe("cluster manifests for the control plane", () => {
   it("render Kubernetes objects the control plane accepts and translates without notes (golden)", async () => {
     const { renderClusterManifests } = await import("./manifests-render.ts");
-    const { parseManifests } = await import("../control-plane/model/manifests.ts");
-    const { translate } = await import("../control-plane/translate/index.ts");
-    const { emptySnapshot } = await import("../control-plane/model/kube.ts");
+    const { parseManifests } = await import("../control-plane/index.ts");
+    const { translate } = await import("../control-plane/index.ts");
+    const { emptySnapshot } = await import("../control-plane/index.ts");
     const pods = [
       { namespace: "ambient-demo", name: "sleep", serviceAccount: "sleep", ambient: true },
       { namespace: "ambient-demo", name: "httpbin", serviceAccount: "httpbin", ambient: true },
@@ -97,7 +97,12 @@ describe("cluster manifests for the control plane", () => {
       ["ambient-demo", "sleep", "HBONE", "198.18.1.10"],
       ["baseline", "sleep", "NONE", "198.18.1.11"],
     ]);
-    expect(t.workloads.find((w) => w.name === "httpbin-2")?.services.get("ambient-demo/httpbin.ambient-demo.svc.cluster.local")?.get(8000)).toBe(8080);
+    expect(
+      t.workloads
+        .find((w) => w.name === "httpbin-2")
+        ?.services.get("ambient-demo/httpbin.ambient-demo.svc.cluster.local")
+        ?.get(8000),
+    ).toBe(8080);
   });
 });
 
@@ -115,7 +120,9 @@ describe("prometheus config", () => {
 
   it("namespace labels applied with ambientctl override enrolment", async () => {
     const { renderClusterManifests } = await import("./manifests-render.ts");
-    const text = renderClusterManifests(plan, [{ namespace: "baseline", name: "sleep", serviceAccount: "sleep", ambient: false }], services, { baseline: { "istio.io/dataplane-mode": "ambient" } });
+    const text = renderClusterManifests(plan, [{ namespace: "baseline", name: "sleep", serviceAccount: "sleep", ambient: false }], services, {
+      baseline: { "istio.io/dataplane-mode": "ambient" },
+    });
     expect(text).toMatch(/name: baseline\n\s+labels:\n\s+istio.io\/dataplane-mode: ambient/);
   });
 });

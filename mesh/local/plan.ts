@@ -99,7 +99,10 @@ export function planTopology(spec: TopologySpec): TopologyPlan {
   });
 
   const batches: TopologyPlan["batches"] = [];
-  batches.push({ netns: bridgeNetns, script: ["link set lo up", "link add br0 type bridge", "addr add 198.18.0.2/24 dev br0", "link set br0 up"].join("\n") + "\n" });
+  batches.push({
+    netns: bridgeNetns,
+    script: ["link set lo up", "link add br0 type bridge", "addr add 198.18.0.2/24 dev br0", "link set br0 up"].join("\n") + "\n",
+  });
   for (const [i, n] of nodes.entries()) {
     const lines = [
       "link set lo up",
@@ -129,7 +132,14 @@ export function planTopology(spec: TopologySpec): TopologyPlan {
     const gw = nodes.find((n) => n.name === p.node)!.gateway;
     batches.push({
       netns: p.netns,
-      script: ["link set lo up", `addr add ${p.ip}/32 dev eth0`, "link set eth0 up", `route add ${gw}/32 dev eth0`, `route add 198.18.0.0/15 via ${gw} dev eth0 src ${p.ip}`].join("\n") + "\n",
+      script:
+        [
+          "link set lo up",
+          `addr add ${p.ip}/32 dev eth0`,
+          "link set eth0 up",
+          `route add ${gw}/32 dev eth0`,
+          `route add 198.18.0.0/15 via ${gw} dev eth0 src ${p.ip}`,
+        ].join("\n") + "\n",
     });
   }
   return {
@@ -140,8 +150,6 @@ export function planTopology(spec: TopologySpec): TopologyPlan {
     pods,
     batches,
     namespaces: [bridgeNetns, ...nodes.map((n) => n.netns), ...pods.map((p) => p.netns)],
-    sysctls: nodes.flatMap((n): Array<[string, string, string]> => [
-      [n.netns, "net.ipv4.ip_forward", "1"],
-    ]),
+    sysctls: nodes.flatMap((n): Array<[string, string, string]> => [[n.netns, "net.ipv4.ip_forward", "1"]]),
   };
 }

@@ -35,7 +35,10 @@ export async function checkPrereqs(purpose: Purpose): Promise<PrereqReport> {
   const missing: PrereqReport["missing"] = [];
   for (const r of REQUIREMENTS.filter((x) => x.for.includes(purpose))) {
     // httpbin is a Python module: look for Debian's package, not just an interpreter.
-    const found = r.pkg === "python3-httpbin" ? (await $({ nothrow: true, quiet: true })`/usr/bin/python3 -c ${"import httpbin"}`).exitCode === 0 : (await which(r.tool, { nothrow: true })) !== null;
+    const found =
+      r.pkg === "python3-httpbin"
+        ? (await $({ nothrow: true, quiet: true })`/usr/bin/python3 -c ${"import httpbin"}`).exitCode === 0
+        : (await which(r.tool, { nothrow: true })) !== null;
     if (!found) missing.push({ tool: r.pkg === "python3-httpbin" ? "httpbin" : r.tool, pkg: r.pkg });
   }
   return { root: process.getuid?.() === 0, linux: process.platform === "linux", missing };

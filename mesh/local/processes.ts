@@ -265,9 +265,11 @@ export async function stopPid(pid: number, timeoutMs: number, exited?: Promise<u
     return;
   }
   const deadline = Date.now() + timeoutMs;
-  const gone = exited ?? (async () => {
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  })();
+  const gone =
+    exited ??
+    (async () => {
+      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    })();
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([gone, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
   clearTimeout(timer); // or it keeps the caller (ambientctl down) alive until the timeout

@@ -13,7 +13,9 @@ export function renderPrometheusConfig(
   return stringify({
     global: { scrape_interval: "5s", evaluation_interval: "5s" },
     scrape_configs: [
-      ...(controlPlane ? [{ job_name: "control-plane", metrics_path: "/metrics", static_configs: [{ targets: [`${plan.bridgeIp}:15014`], labels: { app: "istiod" } }] }] : []),
+      ...(controlPlane
+        ? [{ job_name: "control-plane", metrics_path: "/metrics", static_configs: [{ targets: [`${plan.bridgeIp}:15014`], labels: { app: "istiod" } }] }]
+        : []),
       {
         job_name: "ztunnel",
         metrics_path: "/metrics",
@@ -24,12 +26,24 @@ export function renderPrometheusConfig(
             {
               job_name: "waypoint",
               metrics_path: "/metrics",
-              static_configs: waypoints.map((w) => ({ targets: [`${ipOf(w.namespace, w.name)}:15020`], labels: { app: "waypoint", namespace: w.namespace, gateway: w.gateway } })),
+              static_configs: waypoints.map((w) => ({
+                targets: [`${ipOf(w.namespace, w.name)}:15020`],
+                labels: { app: "waypoint", namespace: w.namespace, gateway: w.gateway },
+              })),
             },
           ]
         : []),
       ...(sidecars.length
-        ? [{ job_name: "sidecar", metrics_path: "/metrics", static_configs: sidecars.map((p) => ({ targets: [`${ipOf(p.namespace, p.name)}:15020`], labels: { app: "sidecar", namespace: p.namespace, pod: p.name } })) }]
+        ? [
+            {
+              job_name: "sidecar",
+              metrics_path: "/metrics",
+              static_configs: sidecars.map((p) => ({
+                targets: [`${ipOf(p.namespace, p.name)}:15020`],
+                labels: { app: "sidecar", namespace: p.namespace, pod: p.name },
+              })),
+            },
+          ]
         : []),
     ],
   });

@@ -53,7 +53,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (process.env.AL_KEEP_LOGS) for (const f of ["sidecar-legacy-client.log", "sidecar-legacy-server.log"]) console.log(f, readFileSync(join(workDir, "logs", f), "utf8").slice(-3000));
+  if (process.env.AL_KEEP_LOGS)
+    for (const f of ["sidecar-legacy-client.log", "sidecar-legacy-server.log"]) console.log(f, readFileSync(join(workDir, "logs", f), "utf8").slice(-3000));
   await cluster.down();
   expect((await run("ip", ["netns", "list"])).stdout).not.toContain(prefix);
   rmSync(workDir, { recursive: true, force: true });
@@ -82,7 +83,11 @@ describe("sidecar mode", () => {
     const c = await until("legacy/client", "http://server.demo/");
     expect(c.out).toContain("hello from ambient-server");
     const inbound = (await metrics("legacy/server")).split("\n").filter((l) => l.startsWith('istio_tcp_connections_opened_total{reporter="destination"'));
-    expect(inbound.some((l) => l.includes('source_principal="spiffe://cluster.local/ns/legacy/sa/legacy-client"') && l.includes('connection_security_policy="mutual_tls"'))).toBe(true);
+    expect(
+      inbound.some(
+        (l) => l.includes('source_principal="spiffe://cluster.local/ns/legacy/sa/legacy-client"') && l.includes('connection_security_policy="mutual_tls"'),
+      ),
+    ).toBe(true);
     expect(inbound.some((l) => l.includes('source_principal="spiffe://cluster.local/ns/demo/sa/client"'))).toBe(true);
     const outbound = (await metrics("legacy/client")).split("\n").filter((l) => l.startsWith('istio_tcp_connections_opened_total{reporter="source"'));
     expect(outbound.some((l) => l.includes('destination_principal="spiffe://cluster.local/ns/demo/sa/server"'))).toBe(true);

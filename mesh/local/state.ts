@@ -60,7 +60,15 @@ export class StateRecorder {
   }
 
   static fresh(path: string, spec: ClusterSpec): StateRecorder {
-    return new StateRecorder(path, { version: 1, status: "starting", startedAt: new Date().toISOString(), spec, namespaces: [], processes: [], namespaceLabels: {} });
+    return new StateRecorder(path, {
+      version: 1,
+      status: "starting",
+      startedAt: new Date().toISOString(),
+      spec,
+      namespaces: [],
+      processes: [],
+      namespaceLabels: {},
+    });
   }
 
   static async load(path: string): Promise<StateRecorder | undefined> {

@@ -34,7 +34,10 @@ export async function runSupervisor(statePath: string): Promise<void> {
   const say = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const cluster = new LocalCluster(recorder.state.spec, undefined, {
     recorder,
-    onExit: (p, exit, restartInMs) => say(`${p.name} (pid ${p.pid}) exited: ${describeExit(exit)}${restartInMs === undefined ? "" : `; restarting in ${restartInMs} ms (restart ${p.restarts + 1})`}`),
+    onExit: (p, exit, restartInMs) =>
+      say(
+        `${p.name} (pid ${p.pid}) exited: ${describeExit(exit)}${restartInMs === undefined ? "" : `; restarting in ${restartInMs} ms (restart ${p.restarts + 1})`}`,
+      ),
   });
   await recorder.setSupervisor({ pid: process.pid, cmd: [process.execPath, CLI_MAIN], logFile: supervisorLog(recorder.state.spec) });
   let stopping = false;
@@ -67,7 +70,10 @@ export async function runSupervisor(statePath: string): Promise<void> {
       else {
         restarted++;
         say(`${r.name} is not running; starting it again`);
-        await cluster.processes.start(r.spawn, { restarts: (r.restarts ?? 0) + 1, lastExit: r.lastExit ?? { code: null, signal: null, at: new Date().toISOString() } }).recorded;
+        await cluster.processes.start(r.spawn, {
+          restarts: (r.restarts ?? 0) + 1,
+          lastExit: r.lastExit ?? { code: null, signal: null, at: new Date().toISOString() },
+        }).recorded;
         if (r.name.startsWith("ztunnel/")) nodes.push(r.name.slice("ztunnel/".length));
       }
     }
@@ -98,7 +104,11 @@ export async function startSupervisor(recorder: StateRecorder, say: (line: strin
   await mkdir(join(recorder.state.spec.workDir, "logs"), { recursive: true });
   await recorder.save();
   const fd = openSync(log, "a");
-  const child = spawn(process.execPath, [CLI_MAIN, "local", "supervise"], { detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, AMBIENT_LAB_STATE: recorder.path } });
+  const child = spawn(process.execPath, [CLI_MAIN, "local", "supervise"], {
+    detached: true,
+    stdio: ["ignore", fd, fd],
+    env: { ...process.env, AMBIENT_LAB_STATE: recorder.path },
+  });
   closeSync(fd);
   child.unref();
   let exited: number | null | undefined;
@@ -117,7 +127,11 @@ export async function startSupervisor(recorder: StateRecorder, say: (line: strin
         const i = line.indexOf(PROGRESS);
         if (i >= 0) say(line.slice(i + PROGRESS.length));
         const f = line.indexOf(FAILED);
-        if (f >= 0) throw new MeshError(ErrorCode.Exec, `${line.slice(f + FAILED.length)}\n(the partial cluster is recorded; \`ambientctl local down\` removes it; log: ${log})`);
+        if (f >= 0)
+          throw new MeshError(
+            ErrorCode.Exec,
+            `${line.slice(f + FAILED.length)}\n(the partial cluster is recorded; \`ambientctl local down\` removes it; log: ${log})`,
+          );
         if (line.includes(`${PROGRESS}supervising`)) return;
       }
       if (exited !== undefined) throw new MeshError(ErrorCode.Exec, `the supervisor exited (code ${exited}) before the cluster was up; see ${log}`);

@@ -23,7 +23,12 @@ export const SCRIPT_CONFIGMAP = "ambient-lab-k6";
  * manages must not have one: once the TTL deleted it, a refresh would see it gone and the next `up`
  * would rerun the benchmark without being asked.
  */
-export function benchmarkJob<I = string>(mode: BenchMode, s: BenchSettings, sidecar?: SidecarOptions<I>, opts: { ttlSecondsAfterFinished?: number } = { ttlSecondsAfterFinished: 3600 }): KubeObject {
+export function benchmarkJob<I = string>(
+  mode: BenchMode,
+  s: BenchSettings,
+  sidecar?: SidecarOptions<I>,
+  opts: { ttlSecondsAfterFinished?: number } = { ttlSecondsAfterFinished: 3600 },
+): KubeObject {
   const job = plainJob(mode, s, opts.ttlSecondsAfterFinished);
   return mode === "sidecar" && sidecar ? injectSidecar(job, sidecar) : job;
 }
@@ -45,7 +50,13 @@ function plainJob(mode: BenchMode, s: BenchSettings, ttl: number | undefined): K
           serviceAccountName: "sleep",
           // Preferred, not required: our clusters have a tainted load-generator node (the toleration
           // lets k6 on it); on any other cluster a required selector would leave the Job Pending forever.
-          affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: "ambient-lab.io/role", operator: "In", values: ["loadgen"] }] } }] } },
+          affinity: {
+            nodeAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, preference: { matchExpressions: [{ key: "ambient-lab.io/role", operator: "In", values: ["loadgen"] }] } },
+              ],
+            },
+          },
           tolerations: [{ key: "ambient-lab.io/loadgen", operator: "Equal", value: "true", effect: "NoSchedule" }],
           containers: [
             {
@@ -62,7 +73,14 @@ function plainJob(mode: BenchMode, s: BenchSettings, ttl: number | undefined): K
               volumeMounts: [{ name: "scripts", mountPath: "/scripts", readOnly: true }],
               resources: { requests: { cpu: "500m", memory: "128Mi" } },
               // Pod Security "restricted"; the image's USER is a name (k6), so the uid is given (kubelet-rules.ts).
-              securityContext: { runAsNonRoot: true, runAsUser: 12345, runAsGroup: 12345, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 12345,
+                runAsGroup: 12345,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ["ALL"] },
+                seccompProfile: { type: "RuntimeDefault" },
+              },
             },
           ],
           volumes: [{ name: "scripts", configMap: { name: SCRIPT_CONFIGMAP } }],

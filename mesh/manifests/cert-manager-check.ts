@@ -18,7 +18,12 @@ export function certManagerCheckObjects(namespace: string, version: string): Kub
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta },
     // The check creates a Certificate with dry-run: create on certificates in its own namespace is all it needs.
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta, rules: [{ apiGroups: ["cert-manager.io"], resources: ["certificates"], verbs: ["create"] }] } as KubeObject,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: meta,
+      rules: [{ apiGroups: ["cert-manager.io"], resources: ["certificates"], verbs: ["create"] }],
+    } as KubeObject,
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",

@@ -9,21 +9,31 @@ export interface Panel {
   targets: { expr: string; legend: string }[];
 }
 
-
 const BY_WORKLOAD = "source_workload_namespace, source_workload, destination_workload_namespace, destination_workload";
 
 export const PANELS: Panel[] = [
   {
     title: "HTTP requests by source and destination (waypoints)",
     unit: "reqps",
-    targets: [{ expr: `sum by (source_workload, destination_service) (rate(istio_requests_total{reporter="waypoint"}[1m]))`, legend: "{{source_workload}} → {{destination_service}}" }],
+    targets: [
+      {
+        expr: `sum by (source_workload, destination_service) (rate(istio_requests_total{reporter="waypoint"}[1m]))`,
+        legend: "{{source_workload}} → {{destination_service}}",
+      },
+    ],
   },
   {
     title: "TCP bytes by source and destination",
     unit: "Bps",
     targets: [
-      { expr: `sum by (${BY_WORKLOAD}) (rate(istio_tcp_received_bytes_total{reporter="destination"}[1m]))`, legend: "{{source_workload}} → {{destination_workload}} (request)" },
-      { expr: `sum by (${BY_WORKLOAD}) (rate(istio_tcp_sent_bytes_total{reporter="destination"}[1m]))`, legend: "{{source_workload}} ← {{destination_workload}} (response)" },
+      {
+        expr: `sum by (${BY_WORKLOAD}) (rate(istio_tcp_received_bytes_total{reporter="destination"}[1m]))`,
+        legend: "{{source_workload}} → {{destination_workload}} (request)",
+      },
+      {
+        expr: `sum by (${BY_WORKLOAD}) (rate(istio_tcp_sent_bytes_total{reporter="destination"}[1m]))`,
+        legend: "{{source_workload}} ← {{destination_workload}} (response)",
+      },
     ],
   },
   {
@@ -38,8 +48,14 @@ export const PANELS: Panel[] = [
     title: "Policy denials",
     unit: "short",
     targets: [
-      { expr: `sum by (${BY_WORKLOAD}) (rate(istio_tcp_connections_failed_total{response_flags="DENY"}[1m]))`, legend: "L4 {{source_workload}} → {{destination_workload}}" },
-      { expr: `sum by (source_workload, destination_service) (rate(istio_requests_total{response_code="403"}[1m]))`, legend: "L7 {{source_workload}} → {{destination_service}}" },
+      {
+        expr: `sum by (${BY_WORKLOAD}) (rate(istio_tcp_connections_failed_total{response_flags="DENY"}[1m]))`,
+        legend: "L4 {{source_workload}} → {{destination_workload}}",
+      },
+      {
+        expr: `sum by (source_workload, destination_service) (rate(istio_requests_total{response_code="403"}[1m]))`,
+        legend: "L7 {{source_workload}} → {{destination_service}}",
+      },
     ],
   },
   {

@@ -26,7 +26,9 @@ it("kubectl kustomize builds every folder of the rendered tree, with every objec
     expect(r.status, `kubectl kustomize ${folder}: ${r.stderr}`).toBe(0);
     const built = parseAllDocuments(r.stdout).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } });
     const listed = (parse(files.get(`${folder}/kustomization.yaml`)!) as { resources: string[] }).resources;
-    const expected = listed.flatMap((f) => parseAllDocuments(files.get(`${folder}/${f}`)!).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } }));
+    const expected = listed.flatMap((f) =>
+      parseAllDocuments(files.get(`${folder}/${f}`)!).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } }),
+    );
     const key = (o: { kind: string; metadata: { name: string; namespace?: string } }) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
     expect(built.map(key).sort(), folder).toEqual(expected.map(key).sort());
   }

@@ -9,9 +9,24 @@ import { expectGolden } from "../testing/index.ts";
 
 const tree = renderGitOpsTree(testGitOpsOptions());
 
-type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec: Record<string, unknown> };
+type Doc = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
+};
 const docs = (p: string): Doc[] => parseAllDocuments(tree.get(p)!).map((d) => d.toJS() as Doc);
-const APPS = ["mesh-crds", "mesh-ca", "mesh", "monitoring", "samples", "benchmark", "flux/releases/cert-manager", "flux/releases/kube-prometheus-stack", "flux/releases/metrics-server"];
+const APPS = [
+  "mesh-crds",
+  "mesh-ca",
+  "mesh",
+  "monitoring",
+  "samples",
+  "benchmark",
+  "flux/releases/cert-manager",
+  "flux/releases/kube-prometheus-stack",
+  "flux/releases/metrics-server",
+];
 
 describe("GitOps tree", () => {
   it("has the expected files (golden listing and content)", () => {
@@ -25,7 +40,8 @@ describe("GitOps tree", () => {
       const k = parse(tree.get(`${app}/kustomization.yaml`)!) as { resources: string[] };
       const files = [...tree.keys()].filter((p) => p.startsWith(`${app}/`) && !p.endsWith("kustomization.yaml")).map((p) => p.slice(app.length + 1));
       expect(k.resources.sort()).toEqual(files.sort());
-      for (const f of files) for (const doc of parseAllDocuments(tree.get(`${app}/${f}`)!)) if (!app.startsWith("flux/")) validateObject(doc.toJS() as KubeObject);
+      for (const f of files)
+        for (const doc of parseAllDocuments(tree.get(`${app}/${f}`)!)) if (!app.startsWith("flux/")) validateObject(doc.toJS() as KubeObject);
     }
   });
 
@@ -33,9 +49,15 @@ describe("GitOps tree", () => {
     const app = parse(tree.get("argocd/cert-manager.yaml")!) as { spec: { source: { chart: string; targetRevision: string } } };
     expect(app.spec.source).toMatchObject({ chart: "cert-manager", targetRevision: "v1.18.2" });
     // metrics-server, for kubectl top (issue 10, problem 10).
-    expect((parse(tree.get("argocd/metrics-server.yaml")!) as { spec: { source: unknown } }).spec.source).toMatchObject({ chart: "metrics-server", targetRevision: "3.12.2" });
+    expect((parse(tree.get("argocd/metrics-server.yaml")!) as { spec: { source: unknown } }).spec.source).toMatchObject({
+      chart: "metrics-server",
+      targetRevision: "3.12.2",
+    });
     const release = docs("flux/releases/kube-prometheus-stack/helmrelease-flux-system-kube-prometheus-stack.yaml")[0]!;
-    expect(release.spec).toMatchObject({ chart: { spec: { version: "75.15.1" } }, values: { prometheus: { prometheusSpec: { podMonitorSelectorNilUsesHelmValues: false } } } });
+    expect(release.spec).toMatchObject({
+      chart: { spec: { version: "75.15.1" } },
+      values: { prometheus: { prometheusSpec: { podMonitorSelectorNilUsesHelmValues: false } } },
+    });
     // Flux can only depend on Kustomizations, so each release is wrapped in one that waits for it.
     const wrapper = docs("flux/kube-prometheus-stack.yaml");
     expect(wrapper.map((d) => d.kind)).toEqual(["Kustomization"]);
@@ -47,7 +69,9 @@ describe("GitOps tree", () => {
     for (const [p] of tree) {
       if (!p.startsWith("flux/") || p.startsWith("flux/releases/")) continue;
       // Flux's Kustomizations, not kustomize's own kustomization.yaml.
-      for (const d of docs(p)) if (d.kind === "Kustomization" && d.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) kustomizations.set(d.metadata.name, { deps: ((d.spec.dependsOn ?? []) as Array<{ name: string }>).map((x) => x.name), file: p.slice(5) });
+      for (const d of docs(p))
+        if (d.kind === "Kustomization" && d.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/"))
+          kustomizations.set(d.metadata.name, { deps: ((d.spec.dependsOn ?? []) as Array<{ name: string }>).map((x) => x.name), file: p.slice(5) });
     }
     const wave = (file: string) => Number(docs(`argocd/${file}`)[0]!.metadata.annotations!["argocd.argoproj.io/sync-wave"]);
     let edges = 0;
@@ -72,13 +96,19 @@ describe("GitOps tree", () => {
 
   it("ArgoCD apps retry, CRDs are never pruned by either tool, and Flux's root applies each release once (issue 10, problem 8)", () => {
     const argo = [...tree.keys()].filter((p) => p.startsWith("argocd/")).map((p) => docs(p)[0]!);
-    for (const app of [...argo, docs("root-app.yaml")[0]!]) expect((app.spec.syncPolicy as { retry?: { limit: number } }).retry?.limit, app.metadata.name).toBeGreaterThan(0);
+    for (const app of [...argo, docs("root-app.yaml")[0]!])
+      expect((app.spec.syncPolicy as { retry?: { limit: number } }).retry?.limit, app.metadata.name).toBeGreaterThan(0);
     expect(docs("argocd/gateway-api-crds.yaml")[0]!.spec.syncPolicy).toMatchObject({ automated: { prune: false } });
     const fluxCrds = docs("flux/gateway-api-crds.yaml").find((d) => d.kind === "Kustomization")!;
     expect(fluxCrds.spec.prune).toBe(false);
     // flux/ as a bootstrap path: kustomize builds what its kustomization.yaml lists, releases/ only through their Kustomizations.
     const k = parse(tree.get("flux/kustomization.yaml")!) as { resources: string[] };
-    expect(k.resources).toEqual([...tree.keys()].filter((p) => /^flux\/[^/]+\.yaml$/.test(p) && p !== "flux/kustomization.yaml").map((p) => p.slice(5)).sort());
+    expect(k.resources).toEqual(
+      [...tree.keys()]
+        .filter((p) => /^flux\/[^/]+\.yaml$/.test(p) && p !== "flux/kustomization.yaml")
+        .map((p) => p.slice(5))
+        .sort(),
+    );
     expect(k.resources.some((r) => r.includes("releases"))).toBe(false);
   });
 

@@ -42,10 +42,20 @@ function apps(o: GitOpsOptions): App[] {
   const rest = meshObjects({ ...o.mesh, includeNamespace: false }).filter((x) => !(x.kind === "CustomResourceDefinition" && crdNames.has(x.metadata.name)));
   const bench = o.benchmark;
   // sidecar-demo's pods and its k6 Job get our proxy injected here, as `istioctl kube-inject` would.
-  const sidecar = sidecarOptionsFor({ namespace: o.mesh.namespace, trustDomain: o.mesh.trustDomain, image: o.mesh.images.ztunnel, pullPolicy: o.mesh.pullPolicy });
+  const sidecar = sidecarOptionsFor({
+    namespace: o.mesh.namespace,
+    trustDomain: o.mesh.trustDomain,
+    image: o.mesh.images.ztunnel,
+    pullPolicy: o.mesh.pullPolicy,
+  });
   return [
     { name: "mesh-crds", wave: -1, dependsOn: ["gateway-api-crds"], objects: crds },
-    { name: "mesh-ca", wave: -1, dependsOn: ["cert-manager"], objects: [meshNamespaceObject(o.mesh.namespace), ...meshCaObjects({ namespace: o.mesh.namespace, trustDomain: o.mesh.trustDomain })] },
+    {
+      name: "mesh-ca",
+      wave: -1,
+      dependsOn: ["cert-manager"],
+      objects: [meshNamespaceObject(o.mesh.namespace), ...meshCaObjects({ namespace: o.mesh.namespace, trustDomain: o.mesh.trustDomain })],
+    },
     { name: "mesh", wave: 0, dependsOn: ["mesh-crds", "mesh-ca"], objects: rest },
     { name: "monitoring", wave: 1, dependsOn: ["kube-prometheus-stack", "mesh"], objects: meshMonitoringObjects({ meshNamespace: o.mesh.namespace }) },
     { name: "samples", wave: 1, dependsOn: ["mesh"], objects: sampleObjects(undefined, undefined, sidecar) },
@@ -110,7 +120,12 @@ function upstreams(o: GitOpsOptions): Upstream[] {
       namespace: "default",
       argoSource: { repoURL: "https://github.com/kubernetes-sigs/gateway-api.git", targetRevision: o.versions.gatewayApi, path: "config/crd/standard" },
       flux: [
-        { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "gateway-api", namespace: FLUX_NS }, spec: { interval: "1h", url: "https://github.com/kubernetes-sigs/gateway-api.git", ref: { tag: o.versions.gatewayApi } } },
+        {
+          apiVersion: "source.toolkit.fluxcd.io/v1",
+          kind: "GitRepository",
+          metadata: { name: "gateway-api", namespace: FLUX_NS },
+          spec: { interval: "1h", url: "https://github.com/kubernetes-sigs/gateway-api.git", ref: { tag: o.versions.gatewayApi } },
+        },
         {
           apiVersion: "kustomize.toolkit.fluxcd.io/v1",
           kind: "Kustomization",
@@ -122,7 +137,15 @@ function upstreams(o: GitOpsOptions): Upstream[] {
     helm("cert-manager", "https://charts.jetstack.io", "cert-manager", o.versions.certManager, "cert-manager", -2, { crds: { enabled: true } }),
     // For `kubectl top`. On kind, add --kubelet-insecure-tls to its args (its kubelets' certificates are self-signed).
     helm("metrics-server", METRICS_SERVER_REPO, "metrics-server", o.versions.metricsServer, "kube-system", -2, metricsServerValues(false)),
-    helm("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", o.versions.kubePrometheusStack, MONITORING_NAMESPACE, 0, kubePrometheusStackValues()),
+    helm(
+      "kube-prometheus-stack",
+      "https://prometheus-community.github.io/helm-charts",
+      "kube-prometheus-stack",
+      o.versions.kubePrometheusStack,
+      MONITORING_NAMESPACE,
+      0,
+      kubePrometheusStackValues(),
+    ),
   ];
 }
 
@@ -133,7 +156,14 @@ function upstreams(o: GitOpsOptions): Upstream[] {
  */
 const ARGO_RETRY = { limit: 10, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } };
 
-function argoApplication(name: string, wave: number, source: Record<string, unknown>, namespace: string, extraSyncOptions: string[] = [], prune = true): KubeObject {
+function argoApplication(
+  name: string,
+  wave: number,
+  source: Record<string, unknown>,
+  namespace: string,
+  extraSyncOptions: string[] = [],
+  prune = true,
+): KubeObject {
   return {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Application",
@@ -143,7 +173,11 @@ function argoApplication(name: string, wave: number, source: Record<string, unkn
       source,
       // Objects carry their own namespaces; this is only the default for any that do not.
       destination: { server: "https://kubernetes.default.svc", namespace },
-      syncPolicy: { automated: { prune, selfHeal: true }, syncOptions: ["CreateNamespace=true", "ServerSideApply=true", ...extraSyncOptions], retry: ARGO_RETRY },
+      syncPolicy: {
+        automated: { prune, selfHeal: true },
+        syncOptions: ["CreateNamespace=true", "ServerSideApply=true", ...extraSyncOptions],
+        retry: ARGO_RETRY,
+      },
     },
   };
 }
@@ -183,10 +217,20 @@ function writeFolder(files: Map<string, string>, folder: string, objects: KubeOb
 export function renderGitOpsTree(o: GitOpsOptions): Map<string, string> {
   const files = new Map<string, string>();
   for (const app of apps(o)) {
-    writeFolder(files, app.name, app.objects, (obj) => ({ ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, "argocd.argoproj.io/sync-wave": String(app.wave) } } }));
+    writeFolder(files, app.name, app.objects, (obj) => ({
+      ...obj,
+      metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, "argocd.argoproj.io/sync-wave": String(app.wave) } },
+    }));
     if (app.synced === false) continue;
     // Our apps hold custom resources whose CRDs another app installs in the same first sync.
-    files.set(`argocd/${app.name}.yaml`, yaml(argoApplication(app.name, app.wave, { repoURL: o.repoURL, targetRevision: o.revision, path: `${o.path}/${app.name}` }, o.mesh.namespace, ["SkipDryRunOnMissingResource=true"])));
+    files.set(
+      `argocd/${app.name}.yaml`,
+      yaml(
+        argoApplication(app.name, app.wave, { repoURL: o.repoURL, targetRevision: o.revision, path: `${o.path}/${app.name}` }, o.mesh.namespace, [
+          "SkipDryRunOnMissingResource=true",
+        ]),
+      ),
+    );
     files.set(`flux/${app.name}.yaml`, yaml(fluxKustomization(app.name, `./${o.path}/${app.name}`, app.dependsOn)));
   }
   for (const u of upstreams(o)) {
@@ -204,7 +248,12 @@ export function renderGitOpsTree(o: GitOpsOptions): Map<string, string> {
   files.set("flux/kustomization.yaml", yaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [...new Set(fluxTop)].sort() }));
   files.set(
     "flux/source.yaml",
-    yaml({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "ambient-lab", namespace: FLUX_NS }, spec: { interval: "5m", url: o.repoURL, ref: { branch: o.revision } } }),
+    yaml({
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      metadata: { name: "ambient-lab", namespace: FLUX_NS },
+      spec: { interval: "5m", url: o.repoURL, ref: { branch: o.revision } },
+    }),
   );
   // App of apps: one Application that syncs every Application in argocd/, wave by wave.
   files.set("root-app.yaml", yaml(argoApplication("root", 0, { repoURL: o.repoURL, targetRevision: o.revision, path: `${o.path}/argocd` }, "argocd")));

@@ -43,7 +43,7 @@ function podSpecOf(o: KubeObject): PodSpec | undefined {
   const spec = (o as { spec?: Record<string, unknown> }).spec;
   if (!spec) return undefined;
   if (o.kind === "Pod") return spec as PodSpec;
-  if (o.kind === "CronJob") return ((spec.jobTemplate as { spec?: { template?: { spec?: PodSpec } } } | undefined)?.spec?.template?.spec);
+  if (o.kind === "CronJob") return (spec.jobTemplate as { spec?: { template?: { spec?: PodSpec } } } | undefined)?.spec?.template?.spec;
   return (spec.template as { spec?: PodSpec } | undefined)?.spec;
 }
 
@@ -68,8 +68,10 @@ export function nonRootProblems(objects: readonly KubeObject[]): string[] {
         continue;
       }
       const name = user.split(":")[0]!;
-      if (name === "" || name === "0" || name === "root") problems.push(`${where} container ${c.name}: container has runAsNonRoot and image will run as root (${c.image}); set runAsUser`);
-      else if (!/^\d+$/.test(name)) problems.push(`${where} container ${c.name}: image has non-numeric user (${name}), cannot verify user is non-root (${c.image}); set runAsUser`);
+      if (name === "" || name === "0" || name === "root")
+        problems.push(`${where} container ${c.name}: container has runAsNonRoot and image will run as root (${c.image}); set runAsUser`);
+      else if (!/^\d+$/.test(name))
+        problems.push(`${where} container ${c.name}: image has non-numeric user (${name}), cannot verify user is non-root (${c.image}); set runAsUser`);
     }
   }
   return problems;
@@ -112,7 +114,8 @@ export function nameProblems(objects: readonly KubeObject[]): string[] {
     const ns = o.metadata?.namespace;
     if (ns !== undefined && (!label.test(ns) || ns.length > 63)) problems.push(`${where}: namespace "${ns}" is not a DNS-1123 label`);
     if (o.kind === "ConfigMap") {
-      for (const key of Object.keys(((o as { data?: Record<string, string> }).data ?? {}))) if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253) problems.push(`${where}: data key "${key}" is not a valid ConfigMap key`);
+      for (const key of Object.keys((o as { data?: Record<string, string> }).data ?? {}))
+        if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253) problems.push(`${where}: data key "${key}" is not a valid ConfigMap key`);
     }
   }
   return problems;
@@ -132,17 +135,31 @@ export function podSecurityProblems(objects: readonly KubeObject[]): string[] {
     const l = o.metadata.labels?.["pod-security.kubernetes.io/enforce"];
     if (!l) problems.push(`Namespace ${o.metadata.name}: no pod-security.kubernetes.io/enforce label`);
     else level.set(o.metadata.name, l);
-    if (l === "privileged" && !o.metadata.annotations?.["ambient-lab.io/pod-security-reason"]) problems.push(`Namespace ${o.metadata.name}: privileged without ambient-lab.io/pod-security-reason`);
+    if (l === "privileged" && !o.metadata.annotations?.["ambient-lab.io/pod-security-reason"])
+      problems.push(`Namespace ${o.metadata.name}: privileged without ambient-lab.io/pod-security-reason`);
   }
   for (const o of objects) {
-    const pod = podSpecOf(o) as (PodSpec & { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean; volumes?: Array<Record<string, unknown>>; securityContext?: SecurityContext & { seccompProfile?: { type?: string } } }) | undefined;
+    const pod = podSpecOf(o) as
+      | (PodSpec & {
+          hostNetwork?: boolean;
+          hostPID?: boolean;
+          hostIPC?: boolean;
+          volumes?: Array<Record<string, unknown>>;
+          securityContext?: SecurityContext & { seccompProfile?: { type?: string } };
+        })
+      | undefined;
     const ns = o.metadata?.namespace;
     if (!pod || !ns || level.get(ns) !== "restricted") continue;
     const where = `${o.kind} ${ns}/${o.metadata.name}`;
     if (pod.hostNetwork || pod.hostPID || pod.hostIPC) problems.push(`${where}: host namespaces`);
     for (const v of pod.volumes ?? []) if ("hostPath" in v) problems.push(`${where}: hostPath volume ${String(v.name)}`);
     for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
-      const sc = (c.securityContext ?? {}) as SecurityContext & { privileged?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { add?: string[]; drop?: string[] }; seccompProfile?: { type?: string } };
+      const sc = (c.securityContext ?? {}) as SecurityContext & {
+        privileged?: boolean;
+        allowPrivilegeEscalation?: boolean;
+        capabilities?: { add?: string[]; drop?: string[] };
+        seccompProfile?: { type?: string };
+      };
       const bad = (what: string) => problems.push(`${where} container ${c.name}: ${what}`);
       if (sc.privileged) bad("privileged");
       if (sc.allowPrivilegeEscalation !== false) bad("allowPrivilegeEscalation must be false");

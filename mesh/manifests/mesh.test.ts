@@ -39,7 +39,9 @@ describe("mesh manifests", () => {
   });
 
   it("ztunnel runs on every node in the host network with only the capabilities nft needs", () => {
-    const ds = objects.find((o) => o.kind === "DaemonSet") as unknown as { spec: { template: { spec: Record<string, unknown> & { containers: Array<Record<string, unknown>> } } } };
+    const ds = objects.find((o) => o.kind === "DaemonSet") as unknown as {
+      spec: { template: { spec: Record<string, unknown> & { containers: Array<Record<string, unknown>> } } };
+    };
     const pod = ds.spec.template.spec;
     expect(pod.hostNetwork).toBe(true);
     expect(pod.tolerations).toContainEqual({ operator: "Exists", effect: "NoSchedule" });

@@ -31,7 +31,11 @@ export function meshNamespaceObject(namespace: string): KubeObject {
   };
 }
 
-export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
+export type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+} & Record<string, unknown>;
 
 const LABELS = (app: string) => ({ "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ambient-lab" });
 
@@ -155,7 +159,11 @@ export function ztunnelObjects<I>(o: MeshManifestOptions<I>): KubeObject[] {
             priorityClassName: "system-node-critical",
             // Long enough for the drain deadline (CONNECTION_TERMINATION_DEADLINE = grace - 5 s).
             terminationGracePeriodSeconds: 30,
-            tolerations: [{ operator: "Exists", effect: "NoSchedule" }, { operator: "Exists", effect: "NoExecute" }, { key: "CriticalAddonsOnly", operator: "Exists" }],
+            tolerations: [
+              { operator: "Exists", effect: "NoSchedule" },
+              { operator: "Exists", effect: "NoExecute" },
+              { key: "CriticalAddonsOnly", operator: "Exists" },
+            ],
             containers: [
               {
                 name: "ztunnel",
@@ -175,7 +183,13 @@ export function ztunnelObjects<I>(o: MeshManifestOptions<I>): KubeObject[] {
                 readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
                 resources: { requests: { cpu: "200m", memory: "128Mi" }, limits: { memory: "512Mi" } },
                 // nft needs CAP_NET_ADMIN in the node's namespace; nothing else.
-                securityContext: { privileged: false, runAsUser: 0, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] } },
+                securityContext: {
+                  privileged: false,
+                  runAsUser: 0,
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] },
+                },
                 volumeMounts: credentialMounts(),
               },
             ],

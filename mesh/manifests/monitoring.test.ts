@@ -35,7 +35,9 @@ describe("mesh monitoring objects", () => {
     expect(values.grafana.sidecar.dashboards).toMatchObject({ label: DASHBOARD_LABEL, labelValue: "1" });
     const dash = JSON.parse(cm.data["ambient-lab-mesh.json"]!) as { uid: string; panels: { title: string; targets: unknown[] }[] };
     expect(dash.uid).toBe("ambient-lab-mesh");
-    expect(dash.panels.map((p) => p.title)).toEqual(expect.arrayContaining(["TCP bytes by source and destination", "Policy denials", "Proxy CPU", "Proxy memory", "Connections"]));
+    expect(dash.panels.map((p) => p.title)).toEqual(
+      expect.arrayContaining(["TCP bytes by source and destination", "Policy denials", "Proxy CPU", "Proxy memory", "Connections"]),
+    );
   });
 
   it("the dashboard matches its golden copy", () => {

@@ -38,7 +38,10 @@ export function credentialMounts(prefix = ""): Array<Record<string, unknown>> {
 
 export function credentialVolumes(prefix = ""): Array<Record<string, unknown>> {
   return [
-    { name: `${prefix}istio-token`, projected: { sources: [{ serviceAccountToken: { audience: "istio-ca", expirationSeconds: 43200, path: "istio-token" } }] } },
+    {
+      name: `${prefix}istio-token`,
+      projected: { sources: [{ serviceAccountToken: { audience: "istio-ca", expirationSeconds: 43200, path: "istio-token" } }] },
+    },
     { name: `${prefix}root-cert`, configMap: { name: "istio-ca-root-cert" } },
   ];
 }

@@ -3,8 +3,15 @@ import { parseRenderArgs } from "./render-args.ts";
 
 describe("npm run render's options (issue 10, problem 3)", () => {
   it("takes the images from --registry and the Git URL from --repo or the origin remote", () => {
-    expect(parseRenderArgs(["--registry", "ghcr.io/me/ambient-lab/"], "git@github.com:me/ambient-lab.git")).toMatchObject({ registry: "ghcr.io/me/ambient-lab", repo: "git@github.com:me/ambient-lab.git", tag: "0.1.0", out: "deploy" });
-    expect(parseRenderArgs(["--registry", "localhost:5000/al", "--repo", "https://example.com/x.git"], undefined)).toMatchObject({ repo: "https://example.com/x.git" });
+    expect(parseRenderArgs(["--registry", "ghcr.io/me/ambient-lab/"], "git@github.com:me/ambient-lab.git")).toMatchObject({
+      registry: "ghcr.io/me/ambient-lab",
+      repo: "git@github.com:me/ambient-lab.git",
+      tag: "0.1.0",
+      out: "deploy",
+    });
+    expect(parseRenderArgs(["--registry", "localhost:5000/al", "--repo", "https://example.com/x.git"], undefined)).toMatchObject({
+      repo: "https://example.com/x.git",
+    });
   });
   it("never invents a registry or a repository, and names every problem", () => {
     expect(() => parseRenderArgs([], undefined)).toThrow(/--registry is required[\s\S]*--repo is required/);

@@ -47,7 +47,8 @@ export function parseRenderArgs(argv: string[], gitRemote: string | undefined): 
   const problems: string[] = [];
   const registry = String(values.registry ?? "").replace(/\/+$/, "");
   if (!registry) problems.push("--registry is required: the images must come from a registry you pushed them to (e.g. --registry ghcr.io/you/ambient-lab)");
-  else if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/.test(registry)) problems.push(`--registry "${registry}" is not a registry path (lowercase host[:port]/path)`);
+  else if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/.test(registry))
+    problems.push(`--registry "${registry}" is not a registry path (lowercase host[:port]/path)`);
   const repo = String(values.repo ?? gitRemote ?? "");
   if (!repo) problems.push("--repo is required: this clone has no 'origin' remote to take it from, and ArgoCD and Flux need the URL they pull from");
   else if (!/^(https:\/\/|ssh:\/\/|git@)/.test(repo)) problems.push(`--repo "${repo}" must be an https://, ssh:// or git@ URL`);

@@ -9,7 +9,9 @@ describe("samples", () => {
   });
   it("enrol ambient-demo and waypoint-demo (bound to its own waypoint), with httpbin on 8000 -> 8080 and pinned images in every namespace", () => {
     const nss = objects.filter((o) => o.kind === "Namespace");
-    expect(nss.map((n) => [n.metadata.name, n.metadata.labels?.["istio.io/dataplane-mode"] ?? null, n.metadata.labels?.["istio.io/use-waypoint"] ?? null])).toEqual([
+    expect(
+      nss.map((n) => [n.metadata.name, n.metadata.labels?.["istio.io/dataplane-mode"] ?? null, n.metadata.labels?.["istio.io/use-waypoint"] ?? null]),
+    ).toEqual([
       ["ambient-demo", "ambient", null],
       ["waypoint-demo", "ambient", "waypoint"],
       ["sidecar-demo", null, null],

@@ -34,7 +34,15 @@ function namespace(ns: SampleNamespace): KubeObject {
   // an injected sidecar installs nftables rules as root with NET_ADMIN, which only "privileged" admits.
   if (ns.mode === "sidecar") {
     labels[PSS_ENFORCE] = "privileged";
-    return { apiVersion: "v1", kind: "Namespace", metadata: { name: ns.name, labels, annotations: { [PSS_REASON]: "the injected proxy installs its capture rules as root with NET_ADMIN, then drops to uid 1337 (as Istio's sidecar init)" } } };
+    return {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: ns.name,
+        labels,
+        annotations: { [PSS_REASON]: "the injected proxy installs its capture rules as root with NET_ADMIN, then drops to uid 1337 (as Istio's sidecar init)" },
+      },
+    };
   }
   labels[PSS_ENFORCE] = "restricted";
   return { apiVersion: "v1", kind: "Namespace", metadata: { name: ns.name, labels } };
@@ -53,7 +61,11 @@ function waypointGateway(namespace: string): KubeObject {
 }
 
 /** `sidecar` is how sidecar-mode namespaces get their proxy; without it they are rendered as plain pods. */
-export function sampleObjects<I = string>(namespaces: SampleNamespace[] = DEFAULT_SAMPLE_NAMESPACES, images = SAMPLE_IMAGES, sidecar?: SidecarOptions<I>): KubeObject[] {
+export function sampleObjects<I = string>(
+  namespaces: SampleNamespace[] = DEFAULT_SAMPLE_NAMESPACES,
+  images = SAMPLE_IMAGES,
+  sidecar?: SidecarOptions<I>,
+): KubeObject[] {
   return namespaces.flatMap((ns) => namespaceSamples(ns, images).map((o) => (ns.mode === "sidecar" && sidecar ? injectSidecar(o, sidecar) : o)));
 }
 

@@ -11,7 +11,18 @@ const opts: SidecarOptions = {
   trustDomain: "cluster.local",
   controlPlaneIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod",
 };
-type Tpl = { metadata: { labels: Record<string, string> }; spec: { initContainers: Array<{ name: string; restartPolicy: string; env: Array<{ name: string; value?: string }>; securityContext: { capabilities: { add: string[] } } }>; volumes: Array<{ name: string }> } };
+type Tpl = {
+  metadata: { labels: Record<string, string> };
+  spec: {
+    initContainers: Array<{
+      name: string;
+      restartPolicy: string;
+      env: Array<{ name: string; value?: string }>;
+      securityContext: { capabilities: { add: string[] } };
+    }>;
+    volumes: Array<{ name: string }>;
+  };
+};
 
 describe("sidecar injection (render time, like istioctl kube-inject)", () => {
   const objects = sampleObjects(undefined, undefined, opts);

@@ -48,7 +48,13 @@ function proxyContainer<I>(o: SidecarOptions<I>): Record<string, unknown> {
     readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
     resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
     // Root only to install the rules (NET_ADMIN in the pod's namespace), then the process runs as 1337.
-    securityContext: { runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW", "SETUID", "SETGID"] } },
+    securityContext: {
+      runAsUser: 0,
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW", "SETUID", "SETGID"] },
+    },
     volumeMounts: credentialMounts(VOLUME_PREFIX),
   };
 }

@@ -47,14 +47,15 @@ export const sourceFields = {
   TRUST_DOMAIN: z.string().min(1).default("cluster.local"),
 };
 
-const sourceSchema = z.object(sourceFields);
-type SourceEnv = z.infer<typeof sourceSchema>;
+type SourceEnv = z.infer<z.ZodObject<typeof sourceFields>>;
 
 /** The cross-variable rules, for a schema's superRefine. */
 export function checkSources(e: SourceEnv, ctx: z.RefinementCtx): void {
   const cp = e.XDS_ADDRESS ?? e.CA_ADDRESS;
-  if (!e.XDS_ADDRESS && !e.LOCAL_CONFIG) ctx.addIssue({ code: "custom", path: ["XDS_ADDRESS"], message: "set XDS_ADDRESS (control plane) or LOCAL_CONFIG (a static file)" });
-  if (!e.CA_ADDRESS && !e.XDS_ADDRESS && !e.CA_DIR) ctx.addIssue({ code: "custom", path: ["CA_ADDRESS"], message: "set CA_ADDRESS or XDS_ADDRESS (control plane CA) or CA_DIR (a local CA)" });
+  if (!e.XDS_ADDRESS && !e.LOCAL_CONFIG)
+    ctx.addIssue({ code: "custom", path: ["XDS_ADDRESS"], message: "set XDS_ADDRESS (control plane) or LOCAL_CONFIG (a static file)" });
+  if (!e.CA_ADDRESS && !e.XDS_ADDRESS && !e.CA_DIR)
+    ctx.addIssue({ code: "custom", path: ["CA_ADDRESS"], message: "set CA_ADDRESS or XDS_ADDRESS (control plane CA) or CA_DIR (a local CA)" });
   if (cp && !e.ROOT_CERT) ctx.addIssue({ code: "custom", path: ["ROOT_CERT"], message: "is required to verify the control plane" });
   if (cp && !e.TOKEN_FILE) ctx.addIssue({ code: "custom", path: ["TOKEN_FILE"], message: "is required to authenticate to the control plane" });
 }
@@ -73,7 +74,13 @@ export function resolveSources(e: SourceEnv): ProxySources {
     config: e.XDS_ADDRESS ? { kind: "xds", address: e.XDS_ADDRESS } : { kind: "file", path: e.LOCAL_CONFIG! },
     ca: e.CA_ADDRESS || e.XDS_ADDRESS ? { kind: "grpc", address: (e.CA_ADDRESS ?? e.XDS_ADDRESS)! } : { kind: "dir", path: e.CA_DIR! },
     ...(e.ROOT_CERT && e.TOKEN_FILE
-      ? { controlPlane: { rootCert: e.ROOT_CERT, tokenFile: e.TOKEN_FILE, identity: e.CONTROL_PLANE_IDENTITY ?? `spiffe://${e.TRUST_DOMAIN}/ns/istio-system/sa/istiod` } }
+      ? {
+          controlPlane: {
+            rootCert: e.ROOT_CERT,
+            tokenFile: e.TOKEN_FILE,
+            identity: e.CONTROL_PLANE_IDENTITY ?? `spiffe://${e.TRUST_DOMAIN}/ns/istio-system/sa/istiod`,
+          },
+        }
       : {}),
   };
 }
@@ -100,7 +107,16 @@ export const limitFields = {
 };
 
 /** The part of ProxyTuning an operator sets through the environment. */
-export type ProxyLimits = Pick<ProxyTuning, "handshakeTimeoutMs" | "maxConcurrentStreams" | "maxHandshakesPerSource" | "maxConnectionsPerSource" | "maxSessionsPerIdentity" | "sessionIdleMs" | "idleTimeoutMs">;
+export type ProxyLimits = Pick<
+  ProxyTuning,
+  | "handshakeTimeoutMs"
+  | "maxConcurrentStreams"
+  | "maxHandshakesPerSource"
+  | "maxConnectionsPerSource"
+  | "maxSessionsPerIdentity"
+  | "sessionIdleMs"
+  | "idleTimeoutMs"
+>;
 
 export function resolveLimits(e: { [K in keyof typeof limitFields]: z.infer<(typeof limitFields)[K]> }): ProxyLimits {
   return {

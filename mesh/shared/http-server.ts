@@ -60,7 +60,11 @@ export function sortedJson(value: unknown): string {
     if (v instanceof Set) return [...v].map(norm);
     if (Array.isArray(v)) return v.map(norm);
     if (v && typeof v === "object" && !(v instanceof Date)) {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, norm((v as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, norm((v as Record<string, unknown>)[k])]),
+      );
     }
     return v;
   };

@@ -25,7 +25,11 @@ describe("RateLimitedLog", () => {
     const log = new RateLimitedLog(logger, { burst: 2, intervalMs: 1000, now: () => now });
     for (let i = 0; i < 10; i++) log.warn("a", { i }, "flood");
     log.warn("b", {}, "other kind");
-    expect(records.map((r) => [r.msg, r.i])).toEqual([["flood", 0], ["flood", 1], ["other kind", undefined]]);
+    expect(records.map((r) => [r.msg, r.i])).toEqual([
+      ["flood", 0],
+      ["flood", 1],
+      ["other kind", undefined],
+    ]);
     now = 1000;
     log.warn("a", { i: 10 }, "flood");
     expect(records.at(-1)).toMatchObject({ i: 10, suppressed: 8 });

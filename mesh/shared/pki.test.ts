@@ -51,7 +51,12 @@ describe("CSR checks", () => {
     const two = await x509.Pkcs10CertificateRequestGenerator.create({
       keys,
       signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
-      extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: "spiffe://cluster.local/ns/a/sa/b" }, { type: "url", value: "spiffe://cluster.local/ns/kube-system/sa/admin" }])],
+      extensions: [
+        new x509.SubjectAlternativeNameExtension([
+          { type: "url", value: "spiffe://cluster.local/ns/a/sa/b" },
+          { type: "url", value: "spiffe://cluster.local/ns/kube-system/sa/admin" },
+        ]),
+      ],
     });
     await expect(inspectCsr(two.toString("pem"))).rejects.toThrow(/exactly one URI SAN, found 2/);
     const { csrPem } = await createCsr(id);
@@ -68,6 +73,8 @@ describe("CA key", () => {
     const ca = await createRootCa({ trustDomain: "cluster.local" });
     const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     const { csrPem } = await createCsr(id);
-    await expect(signWorkloadCert({ ca: { ...ca, keyPem: rsa }, csrPem, identity: id, ttlSeconds: 60 })).rejects.toThrow(/CA key must be ECDSA P-256, got rsa 2048/);
+    await expect(signWorkloadCert({ ca: { ...ca, keyPem: rsa }, csrPem, identity: id, ttlSeconds: 60 })).rejects.toThrow(
+      /CA key must be ECDSA P-256, got rsa 2048/,
+    );
   });
 });

@@ -51,7 +51,6 @@ async function generateKeys(): Promise<KeyPairPem> {
   return { keys, privateKeyPem: toPem(pkcs8, "PRIVATE KEY") };
 }
 
-
 function randomSerialHex(): string {
   const bytes = webcrypto.getRandomValues(new Uint8Array(16));
   bytes[0] = bytes[0]! & 0x7f; // positive INTEGER
@@ -135,7 +134,10 @@ function signerFor(ca: CaMaterial): Signer {
     throw new MeshError(ErrorCode.Ca, "the CA private key is not a valid PEM key", { cause: err });
   }
   if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
-    throw new MeshError(ErrorCode.Ca, `the CA key must be ECDSA P-256, got ${key.asymmetricKeyType} ${key.asymmetricKeyDetails?.namedCurve ?? key.asymmetricKeyDetails?.modulusLength ?? ""}: issue the CA with privateKey.algorithm ECDSA, size 256`);
+    throw new MeshError(
+      ErrorCode.Ca,
+      `the CA key must be ECDSA P-256, got ${key.asymmetricKeyType} ${key.asymmetricKeyDetails?.namedCurve ?? key.asymmetricKeyDetails?.modulusLength ?? ""}: issue the CA with privateKey.algorithm ECDSA, size 256`,
+    );
   }
   const ski = caCert.tbsCertificate.extensions?.find((e) => e.extnID === asn.id_ce_subjectKeyIdentifier);
   const keyId = ski ? AsnConvert.parse(ski.extnValue, asn.SubjectKeyIdentifier) : undefined;
@@ -193,7 +195,8 @@ export async function inspectCsr(csrPem: string): Promise<InspectedCsr> {
       for (const v of attr.values) {
         for (const e of AsnConvert.parse(v, asn.Extensions)) {
           if (e.extnID !== asn.id_ce_subjectAltName) continue;
-          for (const name of AsnConvert.parse(e.extnValue, asn.SubjectAlternativeName)) if (name.uniformResourceIdentifier) uris.push(name.uniformResourceIdentifier);
+          for (const name of AsnConvert.parse(e.extnValue, asn.SubjectAlternativeName))
+            if (name.uniformResourceIdentifier) uris.push(name.uniformResourceIdentifier);
         }
       }
     }
@@ -223,10 +226,7 @@ export async function signWorkloadCert(opts: {
 }): Promise<IssuedCert> {
   const { identity: requested, subjectPublicKeyInfo } = opts.inspected ?? (await inspectCsr(opts.csrPem));
   if (formatIdentity(requested) !== formatIdentity(opts.identity)) {
-    throw new MeshError(
-      ErrorCode.Ca,
-      `the CSR asks for ${formatIdentity(requested)} but the caller may only have ${formatIdentity(opts.identity)}`,
-    );
+    throw new MeshError(ErrorCode.Ca, `the CSR asks for ${formatIdentity(requested)} but the caller may only have ${formatIdentity(opts.identity)}`);
   }
   const signer = signerFor(opts.ca);
   const now = (opts.now ?? new Date()).getTime();
@@ -234,7 +234,11 @@ export async function signWorkloadCert(opts: {
   const notAfter = new Date(Math.floor(Math.min(now + opts.ttlSeconds * 1000, signer.notAfterCap) / 1000) * 1000);
   const serial = webcrypto.getRandomValues(new Uint8Array(16));
   serial[0] = (serial[0]! & 0x7f) | 0x01; // positive, no leading zero byte
-  const san = ext(asn.id_ce_subjectAltName, true, new asn.SubjectAlternativeName([new asn.GeneralName({ uniformResourceIdentifier: formatIdentity(opts.identity) })]));
+  const san = ext(
+    asn.id_ce_subjectAltName,
+    true,
+    new asn.SubjectAlternativeName([new asn.GeneralName({ uniformResourceIdentifier: formatIdentity(opts.identity) })]),
+  );
   const tbs = new asn.TBSCertificate({
     version: asn.Version.v3,
     serialNumber: toArrayBuffer(serial),

@@ -81,7 +81,11 @@ async function main(): Promise<void> {
       return done({ opened: socks.filter(Boolean).length, closedByServer: closed.filter(Boolean).length });
     }
     case "garbage": {
-      const payloads = [Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff, 0, 1, 2]), Buffer.from("GET / HTTP/1.1\r\nhost: x\r\n\r\n"), Buffer.concat([PREFACE, settingsFrame(), headersFrame(1, connectHeaders("1.2.3.4:80"))])];
+      const payloads = [
+        Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff, 0, 1, 2]),
+        Buffer.from("GET / HTTP/1.1\r\nhost: x\r\n\r\n"),
+        Buffer.concat([PREFACE, settingsFrame(), headersFrame(1, connectHeaders("1.2.3.4:80"))]),
+      ];
       const closed: boolean[] = [];
       for (const p of payloads) {
         const s = await tcp();
@@ -112,8 +116,17 @@ async function main(): Promise<void> {
       const s = await mtls({ cert: values.cert!, key: values.key! });
       const got = readFrames(s);
       const count = Number(values.count);
-      s.write(Buffer.concat([PREFACE, settingsFrame(), ...Array.from({ length: count }, (_, i) => headersFrame(1 + 2 * i, connectHeaders(values.authority!)))]));
-      for (let i = 0; i < 50 && got.frames.filter((f) => f.type === FrameType.HEADERS || f.type === FrameType.RST_STREAM).length < count && !got.frames.some((f) => f.type === FrameType.GOAWAY); i++) await sleep(100);
+      s.write(
+        Buffer.concat([PREFACE, settingsFrame(), ...Array.from({ length: count }, (_, i) => headersFrame(1 + 2 * i, connectHeaders(values.authority!)))]),
+      );
+      for (
+        let i = 0;
+        i < 50 &&
+        got.frames.filter((f) => f.type === FrameType.HEADERS || f.type === FrameType.RST_STREAM).length < count &&
+        !got.frames.some((f) => f.type === FrameType.GOAWAY);
+        i++
+      )
+        await sleep(100);
       const headers = got.frames.filter((f) => f.type === FrameType.HEADERS).length;
       const resets = got.frames.filter((f) => f.type === FrameType.RST_STREAM).length;
       s.destroy();
@@ -123,7 +136,8 @@ async function main(): Promise<void> {
       const s = await mtls({ cert: values.cert!, key: values.key! });
       const got = readFrames(s);
       s.write(Buffer.concat([PREFACE, settingsFrame(), headersFrame(1, connectHeaders(values.authority!))]));
-      for (let i = 0; i < 30 && !got.frames.some((f) => f.streamId === 1 && (f.type === FrameType.HEADERS || f.type === FrameType.RST_STREAM)); i++) await sleep(100);
+      for (let i = 0; i < 30 && !got.frames.some((f) => f.streamId === 1 && (f.type === FrameType.HEADERS || f.type === FrameType.RST_STREAM)); i++)
+        await sleep(100);
       const h = got.frames.find((f) => f.streamId === 1 && f.type === FrameType.HEADERS);
       s.destroy();
       // :status comes first; 200 is HPACK's static index 8 (0x88), 400 index 12 (0x8c); a dynamic table
@@ -131,7 +145,10 @@ async function main(): Promise<void> {
       let i = 0;
       while (h && i < h.payload.length && (h.payload[i]! & 0xe0) === 0x20) i++;
       const first = h?.payload[i];
-      return done({ status: first === undefined ? "none" : first === 0x88 ? 200 : first === 0x8c ? 400 : "other", reset: got.frames.some((f) => f.type === FrameType.RST_STREAM) });
+      return done({
+        status: first === undefined ? "none" : first === 0x88 ? 200 : first === 0x8c ? 400 : "other",
+        reset: got.frames.some((f) => f.type === FrameType.RST_STREAM),
+      });
     }
     case "header": {
       const s = await mtls({ cert: values.cert!, key: values.key! });
@@ -139,7 +156,14 @@ async function main(): Promise<void> {
       const block = headerBlock(connectHeaders(values.authority!, [["x-big", "a".repeat(Number(values.bytes))]]));
       const parts: Buffer[] = [];
       for (let off = 0; off < block.length; off += 16_384) {
-        parts.push(frame(off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION, off + 16_384 >= block.length ? Flag.END_HEADERS : 0, 1, block.subarray(off, off + 16_384)));
+        parts.push(
+          frame(
+            off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION,
+            off + 16_384 >= block.length ? Flag.END_HEADERS : 0,
+            1,
+            block.subarray(off, off + 16_384),
+          ),
+        );
       }
       s.write(Buffer.concat([PREFACE, settingsFrame(), ...parts]));
       for (let i = 0; i < 30 && !s.destroyed && !got.frames.some((f) => f.type === FrameType.GOAWAY || f.type === FrameType.RST_STREAM); i++) await sleep(100);

@@ -60,14 +60,21 @@ export class ClusterApi {
     this.api.seed("/api/v1/namespaces", { metadata: { name: ISTIO_NS, labels: {} } });
     for (const ns of namespaces) {
       const ambient = spec.pods.some((p) => p.namespace === ns && p.ambient);
-      this.api.seed("/api/v1/namespaces", { metadata: { name: ns, labels: { "app.kubernetes.io/part-of": "ambient-lab", ...(ambient ? { "istio.io/dataplane-mode": "ambient" } : {}) } } });
+      this.api.seed("/api/v1/namespaces", {
+        metadata: { name: ns, labels: { "app.kubernetes.io/part-of": "ambient-lab", ...(ambient ? { "istio.io/dataplane-mode": "ambient" } : {}) } },
+      });
     }
     const running = { phase: "Running", conditions: [{ type: "Ready", status: "True" }] };
     for (const p of spec.pods) {
       const planned = this.cluster.pod(`${p.namespace}/${p.name}`);
       this.api.seed(`/api/v1/namespaces/${p.namespace}/pods`, {
         metadata: { name: p.name, namespace: p.namespace, labels: { app: p.name, ...(p.sidecar ? { [SIDECAR_LABEL]: "sidecar" } : {}) } },
-        spec: { nodeName: planned.node, serviceAccountName: p.serviceAccount, containers: [{ name: p.name }], ...(p.sidecar ? { initContainers: [{ name: "ambient-lab-proxy", restartPolicy: "Always" }] } : {}) },
+        spec: {
+          nodeName: planned.node,
+          serviceAccountName: p.serviceAccount,
+          containers: [{ name: p.name }],
+          ...(p.sidecar ? { initContainers: [{ name: "ambient-lab-proxy", restartPolicy: "Always" }] } : {}),
+        },
         status: { ...running, podIP: planned.ip },
       });
     }
@@ -104,7 +111,10 @@ export class ClusterApi {
   private async written(method: string, path: string, obj: FakeObject): Promise<void> {
     if (!path.includes("/authorizationpolicies")) return;
     const name = `api-${obj.metadata.namespace}-${obj.metadata.name}`;
-    await this.cluster.applyManifest(name, method === "DELETE" ? null : stringify({ apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: obj.metadata, spec: obj.spec }));
+    await this.cluster.applyManifest(
+      name,
+      method === "DELETE" ? null : stringify({ apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: obj.metadata, spec: obj.spec }),
+    );
   }
 
   /** Relays still running (each port-forward ends its own). */

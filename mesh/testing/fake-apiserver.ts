@@ -76,7 +76,12 @@ export class FakeApiServer {
     res.writeHead(200);
     res.flushHeaders(); // a real API server answers a watch at once; clients wait for the headers
     if (this.expireNextWatch.delete(url.pathname)) {
-      res.end(JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", code: 410, reason: "Expired", message: "too old resource version" } }) + "\n");
+      res.end(
+        JSON.stringify({
+          type: "ERROR",
+          object: { kind: "Status", apiVersion: "v1", status: "Failure", code: 410, reason: "Expired", message: "too old resource version" },
+        }) + "\n",
+      );
       return;
     }
     const set = this.watchers.get(url.pathname) ?? new Set();
@@ -92,7 +97,13 @@ export class FakeApiServer {
     if (path.endsWith("/tokenreviews")) {
       const token = (body as { spec?: { token?: string } } | undefined)?.spec?.token ?? "";
       const user = this.tokens.get(token);
-      res.end(JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", status: user ? { authenticated: true, user } : { authenticated: false, error: "invalid bearer token" } }));
+      res.end(
+        JSON.stringify({
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenReview",
+          status: user ? { authenticated: true, user } : { authenticated: false, error: "invalid bearer token" },
+        }),
+      );
       return;
     }
     if (req.method === "DELETE") {
@@ -109,7 +120,8 @@ export class FakeApiServer {
     const ns = body.metadata?.namespace ?? "";
     if (req.method === "POST") {
       const coll = path;
-      if (this.coll(coll).has(`${ns}/${body.metadata.name}`)) return void res.writeHead(409).end(JSON.stringify({ kind: "Status", code: 409, reason: "AlreadyExists" }));
+      if (this.coll(coll).has(`${ns}/${body.metadata.name}`))
+        return void res.writeHead(409).end(JSON.stringify({ kind: "Status", code: 409, reason: "AlreadyExists" }));
       this.put(coll, body);
       res.writeHead(201);
       void this.notifyWrite("POST", path, body, res, JSON.stringify(body));
@@ -117,7 +129,8 @@ export class FakeApiServer {
     }
     if (req.method === "PUT") {
       const coll = path.slice(0, path.lastIndexOf("/"));
-      if (!this.coll(coll).has(`${ns}/${body.metadata.name}`)) return void res.writeHead(404).end(JSON.stringify({ kind: "Status", code: 404, reason: "NotFound" }));
+      if (!this.coll(coll).has(`${ns}/${body.metadata.name}`))
+        return void res.writeHead(404).end(JSON.stringify({ kind: "Status", code: 404, reason: "NotFound" }));
       this.put(coll, body);
       return void res.end(JSON.stringify(body));
     }
@@ -210,7 +223,10 @@ export class FakeApiServer {
 
 /** Equality-based label selectors ("a=b,c!=d,e"), as list requests carry them. */
 export function parseSelector(text: string | null): (labels: Record<string, string>) => boolean {
-  const terms = (text ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  const terms = (text ?? "")
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
   return (labels) =>
     terms.every((t) => {
       const ne = /^([^!=]+)!=(.*)$/.exec(t);

@@ -115,20 +115,29 @@ export async function networkFuzz(): Promise<NetworkFuzz> {
     name: "HBONE frames (HTTP/2 after an mTLS handshake)",
     run: async (runs, seed) =>
       fc.assert(
-        fc.asyncProperty(fc.array(fc.oneof(frameArb.map((f) => frame(f.type, f.flags, f.streamId, Buffer.from(f.payload))), fc.constant(null)), { maxLength: 8 }), async (frames) => {
-          const raw = await mesh.network.connect({ ip: ECHO.ip, port: 15008 }, 2000, false);
-          raw.on("error", () => undefined);
-          const s = tls.connect({ socket: raw, secureContext: sleepCert.context, ALPNProtocols: ["h2"], rejectUnauthorized: false });
-          s.on("error", () => undefined);
-          await new Promise<void>((r) => {
-            s.once("secureConnect", () => r());
-            s.once("close", () => r());
-          });
-          // null stands for a well-formed CONNECT to the echo server, so streams get past the first checks.
-          const body = frames.map((f, i) => f ?? frame(1, 0x4, 1 + 2 * i, headerBlock(connectHeaders(`${ECHO.ip}:${ECHO.port}`))));
-          await exchange(s, Buffer.concat([PREFACE, settingsFrame(), ...body]), 30);
-          raw.destroy();
-        }),
+        fc.asyncProperty(
+          fc.array(
+            fc.oneof(
+              frameArb.map((f) => frame(f.type, f.flags, f.streamId, Buffer.from(f.payload))),
+              fc.constant(null),
+            ),
+            { maxLength: 8 },
+          ),
+          async (frames) => {
+            const raw = await mesh.network.connect({ ip: ECHO.ip, port: 15008 }, 2000, false);
+            raw.on("error", () => undefined);
+            const s = tls.connect({ socket: raw, secureContext: sleepCert.context, ALPNProtocols: ["h2"], rejectUnauthorized: false });
+            s.on("error", () => undefined);
+            await new Promise<void>((r) => {
+              s.once("secureConnect", () => r());
+              s.once("close", () => r());
+            });
+            // null stands for a well-formed CONNECT to the echo server, so streams get past the first checks.
+            const body = frames.map((f, i) => f ?? frame(1, 0x4, 1 + 2 * i, headerBlock(connectHeaders(`${ECHO.ip}:${ECHO.port}`))));
+            await exchange(s, Buffer.concat([PREFACE, settingsFrame(), ...body]), 30);
+            raw.destroy();
+          },
+        ),
         { numRuns: runs, ...(seed !== undefined ? { seed } : {}) },
       ),
   };
@@ -159,7 +168,10 @@ export async function networkFuzz(): Promise<NetworkFuzz> {
     async checkBaseline() {
       const z2 = mesh.ztunnel("node-2");
       const quiet = await waitFor(() => z2.ctx.tracker.size === 0 && mesh.ztunnel("node-1").ctx.tracker.size === 0 && fdCount() <= baseline, 15_000, 100);
-      if (!quiet) throw new Error(`not back to baseline: ${fdCount()} fds (baseline ${baseline}), ${z2.ctx.tracker.size} + ${mesh.ztunnel("node-1").ctx.tracker.size} connections tracked`);
+      if (!quiet)
+        throw new Error(
+          `not back to baseline: ${fdCount()} fds (baseline ${baseline}), ${z2.ctx.tracker.size} + ${mesh.ztunnel("node-1").ctx.tracker.size} connections tracked`,
+        );
       if (!z2.readiness.ready || !waypoint.readiness.ready) throw new Error("a proxy is no longer ready");
       if (!(await serves())) throw new Error("the ztunnels no longer relay");
       const r = await throughWaypoint();

@@ -22,7 +22,11 @@ export interface FuzzTarget {
 const ipLike = fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 }));
 const portLike = fc.oneof(fc.integer({ min: -5, max: 70_000 }).map(String), fc.string({ maxLength: 6 }));
 /** Text that looks like what the field should hold, or like anything at all. */
-const authorityLike = fc.oneof(fc.tuple(ipLike, portLike).map(([i, p]) => `${i}:${p}`), fc.tuple(ipLike, portLike).map(([i, p]) => `[${i}]:${p}`), fc.string({ unit: "binary", maxLength: 80 }));
+const authorityLike = fc.oneof(
+  fc.tuple(ipLike, portLike).map(([i, p]) => `${i}:${p}`),
+  fc.tuple(ipLike, portLike).map(([i, p]) => `[${i}]:${p}`),
+  fc.string({ unit: "binary", maxLength: 80 }),
+);
 const forwardedLike = fc.oneof(
   authorityLike.map((a) => `for="${a}"`),
   fc.tuple(authorityLike, fc.string({ maxLength: 30 })).map(([a, h]) => `for=${a};host=${h}, for="${a}"`),
@@ -51,7 +55,11 @@ function mutated(text: string): fc.Arbitrary<string> {
   });
 }
 
-const configLike = fc.oneof(mutated(VALID_CONFIG), fc.string({ unit: "binary", maxLength: 300 }), fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify({ workloads: [v], services: v, policies: [v] })));
+const configLike = fc.oneof(
+  mutated(VALID_CONFIG),
+  fc.string({ unit: "binary", maxLength: 300 }),
+  fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify({ workloads: [v], services: v, policies: [v] })),
+);
 
 function expectTyped(err: unknown): void {
   if (!(err instanceof MeshError)) throw new Error(`untyped error: ${String(err)}`, { cause: err });
@@ -64,7 +72,11 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
   const routes = orderRules(state.routesFor("demo/web.demo.svc.cluster.local"));
   const sync = (name: string, arb: fc.Arbitrary<unknown>, check: (v: never) => void): FuzzTarget => ({
     name,
-    run: async (runs, seed) => fc.assert(fc.property(arb, (v) => check(v as never)), { numRuns: runs, ...(seed !== undefined ? { seed } : {}) }),
+    run: async (runs, seed) =>
+      fc.assert(
+        fc.property(arb, (v) => check(v as never)),
+        { numRuns: runs, ...(seed !== undefined ? { seed } : {}) },
+      ),
   });
   return [
     sync("forwarded header", forwardedLike, (v: string | string[]) => {
@@ -82,25 +94,50 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
         expectTyped(err);
       }
     }),
-    sync("waypoint route and L7 policy on any request", fc.record({ method: fc.string({ maxLength: 10 }), path: fc.string({ unit: "binary", maxLength: 60 }), headers: fc.dictionary(fc.string({ maxLength: 12 }), fc.string({ maxLength: 20 }), { maxKeys: 5 }), port: fc.integer({ min: 0, max: 70_000 }) }), (r: { method: string; path: string; headers: Record<string, string>; port: number }) => {
-      authorizeRequest(state.l7Policies, { srcIdentity: { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "x" }, method: r.method, path: r.path, port: r.port });
-      routeRequest(routes, { service: "demo/web.demo.svc.cluster.local", port: r.port, weight: 1 }, { method: r.method, path: r.path, headers: r.headers }, () => 0);
-    }),
+    sync(
+      "waypoint route and L7 policy on any request",
+      fc.record({
+        method: fc.string({ maxLength: 10 }),
+        path: fc.string({ unit: "binary", maxLength: 60 }),
+        headers: fc.dictionary(fc.string({ maxLength: 12 }), fc.string({ maxLength: 20 }), { maxKeys: 5 }),
+        port: fc.integer({ min: 0, max: 70_000 }),
+      }),
+      (r: { method: string; path: string; headers: Record<string, string>; port: number }) => {
+        authorizeRequest(state.l7Policies, {
+          srcIdentity: { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "x" },
+          method: r.method,
+          path: r.path,
+          port: r.port,
+        });
+        routeRequest(
+          routes,
+          { service: "demo/web.demo.svc.cluster.local", port: r.port, weight: 1 },
+          { method: r.method, path: r.path, headers: r.headers },
+          () => 0,
+        );
+      },
+    ),
     {
       name: "CSR",
       run: async (runs, seed) =>
         fc.assert(
-          fc.asyncProperty(fc.oneof(fc.array(fc.tuple(fc.nat(csrDer.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }).map((flips) => {
-            const der = Buffer.from(csrDer);
-            for (const [at, b] of flips) der[at] = b;
-            return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`;
-          }), fc.string({ unit: "binary", maxLength: 200 })), async (pem) => {
-            try {
-              await inspectCsr(pem);
-            } catch (err) {
-              expectTyped(err);
-            }
-          }),
+          fc.asyncProperty(
+            fc.oneof(
+              fc.array(fc.tuple(fc.nat(csrDer.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }).map((flips) => {
+                const der = Buffer.from(csrDer);
+                for (const [at, b] of flips) der[at] = b;
+                return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`;
+              }),
+              fc.string({ unit: "binary", maxLength: 200 }),
+            ),
+            async (pem) => {
+              try {
+                await inspectCsr(pem);
+              } catch (err) {
+                expectTyped(err);
+              }
+            },
+          ),
           { numRuns: runs, ...(seed !== undefined ? { seed } : {}) },
         ),
     },

@@ -5,7 +5,9 @@
 import http from "node:http";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, name: { type: "string", default: "app" }, host: { type: "string", default: "0.0.0.0" } } });
+const { values } = parseArgs({
+  options: { port: { type: "string", default: "8080" }, name: { type: "string", default: "app" }, host: { type: "string", default: "0.0.0.0" } },
+});
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? "/", "http://x");
   const size = Number(url.searchParams.get("size") ?? "-1");

@@ -75,7 +75,15 @@ export class Waypoint {
     this.pool = new HbonePool({ certs: this.certs, network: opts.network, tuning, log });
     const agent = new UpstreamAgent({ identity: opts.identity, pool: this.pool, network: opts.network, connectTimeoutMs: tuning.connectTimeoutMs });
     const random = (n: number) => Math.floor(Math.random() * n);
-    this.proxy = new L7Proxy({ gateway: opts.gateway, state: opts.state, agent, metrics: this.metrics, log, accessLog: opts.accessLog, pick: opts.pick ?? random });
+    this.proxy = new L7Proxy({
+      gateway: opts.gateway,
+      state: opts.state,
+      agent,
+      metrics: this.metrics,
+      log,
+      accessLog: opts.accessLog,
+      pick: opts.pick ?? random,
+    });
     const l = opts.listen;
     this.hbone = new WaypointHboneListener(
       {
@@ -95,7 +103,12 @@ export class Waypoint {
       readiness: new HttpServer({ ip: l.host, port: l.readiness }, readinessHandler(this.readiness), log),
       admin: new HttpServer(
         { ip: "127.0.0.1", port: l.admin },
-        adminHandler({ log, loggers: [log, opts.accessLog ?? log], configDump: () => this.configDump(), quit: () => void this.stop().then(() => opts.onQuit?.()) }),
+        adminHandler({
+          log,
+          loggers: [log, opts.accessLog ?? log],
+          configDump: () => this.configDump(),
+          quit: () => void this.stop().then(() => opts.onQuit?.()),
+        }),
         log,
       ),
     };
@@ -108,7 +121,11 @@ export class Waypoint {
     } catch (err) {
       await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
       const code = (err as NodeJS.ErrnoException).code;
-      throw new MeshError(ErrorCode.Config, code === "EADDRINUSE" ? `a waypoint port is already in use (${(err as Error).message})` : "waypoint listeners failed to start", { cause: err });
+      throw new MeshError(
+        ErrorCode.Config,
+        code === "EADDRINUSE" ? `a waypoint port is already in use (${(err as Error).message})` : "waypoint listeners failed to start",
+        { cause: err },
+      );
     }
     this.readiness.satisfy("listeners");
     if (this.opts.state.generation > 0) this.readiness.satisfy("config");
@@ -125,11 +142,19 @@ export class Waypoint {
       this.certWatch.unref();
     };
     watch();
-    this.opts.log.info({ gateway: `${this.opts.gateway.namespace}/${this.opts.gateway.name}`, identity: formatIdentity(this.opts.identity), ...this.addresses() }, "waypoint started");
+    this.opts.log.info(
+      { gateway: `${this.opts.gateway.namespace}/${this.opts.gateway.name}`, identity: formatIdentity(this.opts.identity), ...this.addresses() },
+      "waypoint started",
+    );
   }
 
   addresses(): { hbone: SockAddr; metrics: SockAddr; readiness: SockAddr; admin: SockAddr } {
-    return { hbone: this.hbone.address(), metrics: this.httpServers.metrics.address(), readiness: this.httpServers.readiness.address(), admin: this.httpServers.admin.address() };
+    return {
+      hbone: this.hbone.address(),
+      metrics: this.httpServers.metrics.address(),
+      readiness: this.httpServers.readiness.address(),
+      admin: this.httpServers.admin.address(),
+    };
   }
 
   configDump(): unknown {

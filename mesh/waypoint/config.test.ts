@@ -28,7 +28,9 @@ describe("waypoint configuration", () => {
     }
     for (const v of ["WAYPOINT_NAME: is required", "POD_NAMESPACE: is required", "HBONE_PORT", "LOG_LEVEL"]) expect(msg).toContain(v);
     expect(msg).toContain("--help");
-    expect(() => loadWaypointConfig({ WAYPOINT_NAME: "w", POD_NAMESPACE: "demo", XDS_ADDRESS: "https://198.18.0.2:15012" })).toThrow(/ROOT_CERT: is required[\s\S]*TOKEN_FILE: is required/);
+    expect(() => loadWaypointConfig({ WAYPOINT_NAME: "w", POD_NAMESPACE: "demo", XDS_ADDRESS: "https://198.18.0.2:15012" })).toThrow(
+      /ROOT_CERT: is required[\s\S]*TOKEN_FILE: is required/,
+    );
   });
 
   it("--help lists every variable", () => {

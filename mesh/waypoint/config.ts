@@ -3,7 +3,20 @@
 import { z } from "zod";
 import { ErrorCode, MeshError } from "../shared/index.ts";
 import { LOG_LEVELS, type LogLevel } from "../shared/index.ts";
-import { checkSources, duration, LIMIT_DOCS, limitFields, port, required, resolveLimits, resolveSources, SOURCE_DOCS, sourceFields, type ProxyLimits, type ProxySources } from "../proxy/index.ts";
+import {
+  checkSources,
+  duration,
+  LIMIT_DOCS,
+  limitFields,
+  port,
+  required,
+  resolveLimits,
+  resolveSources,
+  SOURCE_DOCS,
+  sourceFields,
+  type ProxyLimits,
+  type ProxySources,
+} from "../proxy/index.ts";
 import { WAYPOINT_PORTS, type WaypointListen } from "./app.ts";
 
 export const ENV_DOCS: Array<[string, string]> = [

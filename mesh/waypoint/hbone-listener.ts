@@ -78,7 +78,14 @@ export class WaypointHboneListener implements Server {
       return this.tlsServer;
     }
     // The guard's deadline covers the whole handshake and destroys the socket.
-    const server = tls.createServer({ ...options, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], handshakeTimeout: 0 });
+    const server = tls.createServer({
+      ...options,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: "TLSv1.3",
+      ALPNProtocols: ["h2"],
+      handshakeTimeout: 0,
+    });
     this.guard.watchTls(server);
     server.on("secureConnection", (s: tls.TLSSocket) => {
       s.on("error", (err) => this.deps.log.debug({ err: describeError(err) }, "HBONE TLS error"));
@@ -100,7 +107,11 @@ export class WaypointHboneListener implements Server {
     this.guard.session(socket, peer, (stream, headers) => {
       const authority = typeof headers[":authority"] === "string" ? tryParseAddr(headers[":authority"]) : undefined;
       if (headers[":method"] !== "CONNECT" || !authority) {
-        this.deps.peerLog.warn("hbone:bad-connect", { method: headers[":method"], authority: headers[":authority"], "src.identity": formatIdentity(peer) }, "HBONE stream refused: needs CONNECT to ip:port");
+        this.deps.peerLog.warn(
+          "hbone:bad-connect",
+          { method: headers[":method"], authority: headers[":authority"], "src.identity": formatIdentity(peer) },
+          "HBONE stream refused: needs CONNECT to ip:port",
+        );
         if (!stream.destroyed) stream.respond({ ":status": 400 }, { endStream: true });
         return;
       }

@@ -31,7 +31,17 @@ export interface L7ProxyDeps {
 }
 
 // Hop-by-hop headers (RFC 9110 7.6.1) end at the waypoint.
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "proxy-authorization",
+  "proxy-authenticate",
+]);
 
 function forwardHeaders(h: http.IncomingHttpHeaders, mod: HeaderModifier | undefined): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
@@ -164,7 +174,15 @@ export class L7Proxy {
     const config = this.configFor(state, service);
     const decision = authorizeRequest(config.policies, { srcIdentity: t.peer, method: req.method ?? "GET", path, port: t.authority.port });
     if (!decision.allowed) {
-      return answer({ code: 403, flag: "-", detail: `rbac_access_denied_matched_policy[${decision.policy ?? "none"}]`, ...(decision.policy ? { policy: decision.policy } : {}) }, "RBAC: access denied");
+      return answer(
+        {
+          code: 403,
+          flag: "-",
+          detail: `rbac_access_denied_matched_policy[${decision.policy ?? "none"}]`,
+          ...(decision.policy ? { policy: decision.policy } : {}),
+        },
+        "RBAC: access denied",
+      );
     }
 
     let target: UpstreamTarget;
@@ -172,7 +190,12 @@ export class L7Proxy {
     let headerMod: HeaderModifier | undefined;
     if (service) {
       const key = serviceKey(service);
-      const d = routeRequest(config.routes, { service: key, port: t.authority.port, weight: 1 }, { method: req.method ?? "GET", path, headers: req.headers }, this.deps.pick);
+      const d = routeRequest(
+        config.routes,
+        { service: key, port: t.authority.port, weight: 1 },
+        { method: req.method ?? "GET", path, headers: req.headers },
+        this.deps.pick,
+      );
       if (d.kind === "no-route") return answer({ code: 404, flag: "NR", detail: d.message }, "route not found\n");
       if (d.kind === "no-backend") return answer({ code: 500, flag: "-", detail: d.message, route: d.route }, "no backend\n");
       route = d.route;
@@ -180,17 +203,25 @@ export class L7Proxy {
       const backend = state.service(d.backend.service);
       const eps = backend ? state.endpoints(backend, d.backend.port) : [];
       if (eps.length === 0) {
-        return answer({ code: 503, flag: "UH", detail: `no healthy endpoint for ${d.backend.service}:${d.backend.port}`, ...(route ? { route } : {}) }, "no healthy upstream");
+        return answer(
+          { code: 503, flag: "UH", detail: `no healthy endpoint for ${d.backend.service}:${d.backend.port}`, ...(route ? { route } : {}) },
+          "no healthy upstream",
+        );
       }
       target = endpointTarget(eps[this.deps.pick(eps.length)]!);
     } else if (podTarget) {
       target = { workload: podTarget, port: t.authority.port };
     } else {
-      return answer({ code: 503, flag: "UH", detail: `${formatAddr(t.authority)} is neither a service nor a workload this waypoint knows` }, "no healthy upstream");
+      return answer(
+        { code: 503, flag: "UH", detail: `${formatAddr(t.authority)} is neither a service nor a workload this waypoint knows` },
+        "no healthy upstream",
+      );
     }
     parties.dstWorkload = target.workload;
     parties.dstIdentity = target.workload.protocol === "HBONE" ? identityOf(target.workload) : undefined;
-    await this.forward(req, res, target, headerMod, (code, flag, detail, resBytes) => finish({ code, flag, detail, ...(route ? { route } : {}), ...(decision.policy ? { policy: decision.policy } : {}) }, resBytes));
+    await this.forward(req, res, target, headerMod, (code, flag, detail, resBytes) =>
+      finish({ code, flag, detail, ...(route ? { route } : {}), ...(decision.policy ? { policy: decision.policy } : {}) }, resBytes),
+    );
   }
 
   private forward(

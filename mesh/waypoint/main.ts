@@ -22,12 +22,27 @@ async function main(): Promise<void> {
   const gw = `${cfg.gateway.namespace}/${cfg.gateway.name}`;
   const log = createLogger({ component: "waypoint", level: cfg.logLevel }).child({ gateway: gw });
   const store = new StateStore();
-  const endpoint = (address: string) => controlPlaneTransport({ address, rootCertFile: cfg.controlPlane!.rootCert, tokenFile: cfg.controlPlane!.tokenFile, expectedIdentity: cfg.controlPlane!.identity });
+  const endpoint = (address: string) =>
+    controlPlaneTransport({
+      address,
+      rootCertFile: cfg.controlPlane!.rootCert,
+      tokenFile: cfg.controlPlane!.tokenFile,
+      expectedIdentity: cfg.controlPlane!.identity,
+    });
   const source =
     cfg.config.kind === "xds"
-      ? new XdsClient({ transport: endpoint(cfg.config.address), node: gw, nodeId: `waypoint~${gw}`, types: WAYPOINT_TYPES, clusterId: cfg.clusterId, store, log })
+      ? new XdsClient({
+          transport: endpoint(cfg.config.address),
+          node: gw,
+          nodeId: `waypoint~${gw}`,
+          types: WAYPOINT_TYPES,
+          clusterId: cfg.clusterId,
+          store,
+          log,
+        })
       : new LocalConfigSource(cfg.config.path, store, log);
-  const ca = cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
+  const ca =
+    cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
   let exiting = false;
   const stopSource = () => (source instanceof XdsClient ? source.stop() : source.close());
   const wp = new Waypoint({

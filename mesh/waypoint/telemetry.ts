@@ -52,7 +52,12 @@ export class WaypointMetrics {
     const sizes = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
     this.requestBytes = new Histogram({ name: "istio_request_bytes", help: "Request body size", labelNames, buckets: sizes, registers });
     this.responseBytes = new Histogram({ name: "istio_response_bytes", help: "Response body size", labelNames, buckets: sizes, registers });
-    this.limitHits = new Counter({ name: "waypoint_limit_hits_total", help: "Connections or streams ended because a peer hit a resource limit", labelNames: ["limit"], registers });
+    this.limitHits = new Counter({
+      name: "waypoint_limit_hits_total",
+      help: "Connections or streams ended because a peer hit a resource limit",
+      labelNames: ["limit"],
+      registers,
+    });
     this.tunnelsOpen = new Gauge({ name: "ambientlab_waypoint_tunnels_open", help: "HBONE CONNECT streams open now", registers });
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -81,7 +81,13 @@ function app(ip: string, name: string): Promise<void> {
 }
 
 /** An HTTP request from a pod, through its node's ztunnel (as capture would send it). */
-async function request(srcIp: string, dst: SockAddr, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+async function request(
+  srcIp: string,
+  dst: SockAddr,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const socket = await mesh.dial(srcIp, dst);
   return new Promise((resolve, reject) => {
     const req = http.request({ createConnection: () => socket, method, path, headers: { host: "web.demo", ...headers } }, (res) => {
@@ -143,7 +149,11 @@ describe("waypoint (in process)", () => {
   });
 
   it("applies the header modifier to requests that already carry those headers, in any case (finding 8)", async () => {
-    const cases: Array<Record<string, string>> = [{}, { "x-header-set": "client", "X-Header-Remove": "gone", "x-header-add": "mine" }, { "X-HEADER-SET": "a", "x-header-remove": "b" }];
+    const cases: Array<Record<string, string>> = [
+      {},
+      { "x-header-set": "client", "X-Header-Remove": "gone", "x-header-add": "mine" },
+      { "X-HEADER-SET": "a", "x-header-remove": "b" },
+    ];
     for (const headers of cases) {
       const r = await request("127.0.1.10", WEB, "GET", "/hdr", headers);
       expect(r.status).toBe(200);
@@ -156,7 +166,10 @@ describe("waypoint (in process)", () => {
 
   it("answers a request after the upstream closed its idle keep-alive connection (finding 8)", async () => {
     for (let i = 0; i < 3; i++) {
-      const r = await Promise.race([request("127.0.1.10", WEB, "GET", "/hdr", { "x-header-add": "mine" }), new Promise<{ status: number }>((res) => setTimeout(() => res({ status: -1 }), 3000))]);
+      const r = await Promise.race([
+        request("127.0.1.10", WEB, "GET", "/hdr", { "x-header-add": "mine" }),
+        new Promise<{ status: number }>((res) => setTimeout(() => res({ status: -1 }), 3000)),
+      ]);
       expect(r.status, `request ${i} after an idle pause`).toBe(200);
       await new Promise((res) => setTimeout(res, 600));
     }
@@ -177,7 +190,9 @@ describe("waypoint (in process)", () => {
 
   it("reports Istio's HTTP metrics with reporter=waypoint; the destination ztunnel sees the waypoint's identity", async () => {
     const text = await waypoint.metrics.registry.metrics();
-    const ok = text.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('response_code="200"') && l.includes('destination_workload="web-v2"'));
+    const ok = text
+      .split("\n")
+      .find((l) => l.startsWith("istio_requests_total{") && l.includes('response_code="200"') && l.includes('destination_workload="web-v2"'));
     expect(ok).toContain('reporter="waypoint"');
     expect(ok).toContain('source_workload="sleep"');
     expect(ok).toContain('source_principal="spiffe://cluster.local/ns/demo/sa/sleep"');
@@ -186,7 +201,9 @@ describe("waypoint (in process)", () => {
     expect(denied.reduce((n, l) => n + Number(l.split(" ").pop()), 0)).toBe(2);
     expect(text).toMatch(/istio_request_duration_milliseconds_bucket\{/);
     const inbound = await mesh.ztunnel("node-2").metrics.registry.metrics();
-    expect(inbound).toMatch(/istio_tcp_connections_opened_total\{reporter="destination"[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/demo\/sa\/waypoint"/);
+    expect(inbound).toMatch(
+      /istio_tcp_connections_opened_total\{reporter="destination"[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/demo\/sa\/waypoint"/,
+    );
   });
 
   it("survives garbage in a tunnel (400) and refuses clients without a mesh certificate", async () => {

@@ -53,7 +53,9 @@ describe("ztunnel admin, metrics and readiness endpoints", () => {
     expect(Object.keys(dump)).toEqual([...Object.keys(dump)].sort());
     expect(dump.node).toBe("node-1");
     expect((dump.workloads as Array<Record<string, unknown>>)[0]).toMatchObject({ name: "a", ips: ["127.0.1.2"] });
-    expect(Object.keys((dump.workloads as Array<Record<string, unknown>>)[0]!)).toEqual([...Object.keys((dump.workloads as Array<Record<string, unknown>>)[0]!)].sort());
+    expect(Object.keys((dump.workloads as Array<Record<string, unknown>>)[0]!)).toEqual(
+      [...Object.keys((dump.workloads as Array<Record<string, unknown>>)[0]!)].sort(),
+    );
   });
 
   it("changes the log level with POST /logging and refuses unknown levels", async () => {

@@ -116,7 +116,14 @@ export class Ztunnel {
       peerLog,
       failLog: new RateLimitedLog(opts.accessLog ?? log, { burst: 20, intervalMs: 1000 }),
       limitHit: limitReporter(this.metrics.limitHits, peerLog),
-      illegalPorts: new Set([opts.listen.outbound, opts.listen.inboundPlaintext, opts.listen.hbone, DEFAULT_PORTS.outbound, DEFAULT_PORTS.inboundPlaintext, DEFAULT_PORTS.hbone]),
+      illegalPorts: new Set([
+        opts.listen.outbound,
+        opts.listen.inboundPlaintext,
+        opts.listen.hbone,
+        DEFAULT_PORTS.outbound,
+        DEFAULT_PORTS.inboundPlaintext,
+        DEFAULT_PORTS.hbone,
+      ]),
       serves: servesFor(opts.node, opts.sidecarPodIp),
     };
     const l = opts.listen;
@@ -151,7 +158,9 @@ export class Ztunnel {
       const code = (err as NodeJS.ErrnoException).code;
       throw new MeshError(
         ErrorCode.Config,
-        code === "EADDRINUSE" ? `a ztunnel port is already in use (${(err as Error).message}): is another ztunnel running in this network namespace?` : "ztunnel listeners failed to start",
+        code === "EADDRINUSE"
+          ? `a ztunnel port is already in use (${(err as Error).message}): is another ztunnel running in this network namespace?`
+          : "ztunnel listeners failed to start",
         { cause: err },
       );
     }
@@ -192,7 +201,10 @@ export class Ztunnel {
       const dst = state.workloadByIp(c.facts.dstIp);
       const decision = dst ? evaluate(state.policiesFor(dst), c.facts) : { allowed: false as const, policy: undefined };
       if (!decision.allowed) {
-        this.opts.log.info({ "conn.id": c.id, "dst.addr": `${c.facts.dstIp}:${c.facts.dstPort}`, policy: decision.policy }, "closing connection denied by new policy");
+        this.opts.log.info(
+          { "conn.id": c.id, "dst.addr": `${c.facts.dstIp}:${c.facts.dstPort}`, policy: decision.policy },
+          "closing connection denied by new policy",
+        );
         c.close(new MeshError(ErrorCode.PolicyDenied, `connection closed due to policy rejection${decision.policy ? `: ${decision.policy}` : ""}`));
       }
     }

@@ -16,13 +16,29 @@ describe("ztunnel config", () => {
   });
 
   it("takes the resource limits, with defaults matching the README's table", () => {
-    expect(loadConfig(required).limits).toEqual({ handshakeTimeoutMs: 10_000, maxConcurrentStreams: 100, maxHandshakesPerSource: 64, maxConnectionsPerSource: 1024, maxSessionsPerIdentity: 1024, sessionIdleMs: 600_000, idleTimeoutMs: 3_600_000 });
-    expect(loadConfig({ ...required, HBONE_HANDSHAKE_TIMEOUT: "2s", IDLE_TIMEOUT: "90s", HBONE_MAX_CONCURRENT_STREAMS: "50" }).limits).toMatchObject({ handshakeTimeoutMs: 2000, idleTimeoutMs: 90_000, maxConcurrentStreams: 50 });
-    expect(() => loadConfig({ ...required, MAX_CONNECTIONS_PER_SOURCE: "0", HBONE_SESSION_IDLE_TIMEOUT: "soon" })).toThrow(/MAX_CONNECTIONS_PER_SOURCE[\s\S]*HBONE_SESSION_IDLE_TIMEOUT/);
+    expect(loadConfig(required).limits).toEqual({
+      handshakeTimeoutMs: 10_000,
+      maxConcurrentStreams: 100,
+      maxHandshakesPerSource: 64,
+      maxConnectionsPerSource: 1024,
+      maxSessionsPerIdentity: 1024,
+      sessionIdleMs: 600_000,
+      idleTimeoutMs: 3_600_000,
+    });
+    expect(loadConfig({ ...required, HBONE_HANDSHAKE_TIMEOUT: "2s", IDLE_TIMEOUT: "90s", HBONE_MAX_CONCURRENT_STREAMS: "50" }).limits).toMatchObject({
+      handshakeTimeoutMs: 2000,
+      idleTimeoutMs: 90_000,
+      maxConcurrentStreams: 50,
+    });
+    expect(() => loadConfig({ ...required, MAX_CONNECTIONS_PER_SOURCE: "0", HBONE_SESSION_IDLE_TIMEOUT: "soon" })).toThrow(
+      /MAX_CONNECTIONS_PER_SOURCE[\s\S]*HBONE_SESSION_IDLE_TIMEOUT/,
+    );
   });
 
   it("lists every problem, naming the variable", () => {
-    expect(() => loadConfig({ HBONE_PORT: "70000", REDIRECT: "iptables", LOG_LEVEL: "loud" })).toThrow(/NODE_NAME: is required[\s\S]*HBONE_PORT[\s\S]*REDIRECT[\s\S]*LOG_LEVEL/);
+    expect(() => loadConfig({ HBONE_PORT: "70000", REDIRECT: "iptables", LOG_LEVEL: "loud" })).toThrow(
+      /NODE_NAME: is required[\s\S]*HBONE_PORT[\s\S]*REDIRECT[\s\S]*LOG_LEVEL/,
+    );
     expect(() => loadConfig({ NODE_NAME: "n" })).toThrow(/XDS_ADDRESS: set XDS_ADDRESS[\s\S]*CA_ADDRESS: set CA_ADDRESS/);
     expect(() => loadConfig({ NODE_NAME: "n", XDS_ADDRESS: "https://198.18.0.2:15012" })).toThrow(/ROOT_CERT: is required[\s\S]*TOKEN_FILE: is required/);
   });

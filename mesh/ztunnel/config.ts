@@ -4,7 +4,20 @@ import { z } from "zod";
 import { ErrorCode, MeshError } from "../shared/index.ts";
 import { LOG_LEVELS, type LogLevel } from "../shared/index.ts";
 import { DEFAULT_PORTS, type ListenConfig } from "./app.ts";
-import { checkSources, duration, LIMIT_DOCS, limitFields, port, required, resolveLimits, resolveSources, SOURCE_DOCS, sourceFields, type ProxyLimits, type ProxySources } from "../proxy/index.ts";
+import {
+  checkSources,
+  duration,
+  LIMIT_DOCS,
+  limitFields,
+  port,
+  required,
+  resolveLimits,
+  resolveSources,
+  SOURCE_DOCS,
+  sourceFields,
+  type ProxyLimits,
+  type ProxySources,
+} from "../proxy/index.ts";
 
 export { duration, parseDuration, port, required } from "../proxy/index.ts";
 
@@ -30,31 +43,38 @@ export const ENV_DOCS: Array<[string, string]> = [
   ["LOG_LEVEL", `one of ${LOG_LEVELS.join(", ")} (default info)`],
 ];
 
-const schema = z.object({
-  NODE_NAME: required,
-  ...sourceFields,
-  CLUSTER_ID: z.string().min(1).default("Kubernetes"),
-  ROOT_NAMESPACE: z.string().min(1).default("istio-system"),
-  SECRET_TTL: duration("24h"),
-  CONNECTION_TERMINATION_DEADLINE: duration("5s"),
-  POOL_MAX_STREAMS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(100),
-  POOL_UNUSED_RELEASE_TIMEOUT: duration("5m"),
-  ...limitFields,
-  LISTEN_HOST: z.string().default("0.0.0.0"),
-  OUTBOUND_PORT: port.default(DEFAULT_PORTS.outbound),
-  INBOUND_PLAINTEXT_PORT: port.default(DEFAULT_PORTS.inboundPlaintext),
-  HBONE_PORT: port.default(DEFAULT_PORTS.hbone),
-  METRICS_PORT: port.default(DEFAULT_PORTS.metrics),
-  READINESS_PORT: port.default(DEFAULT_PORTS.readiness),
-  ADMIN_PORT: port.default(DEFAULT_PORTS.admin),
-  REDIRECT: z.enum(["nft", "sidecar", "none"]).default("none"),
-  SIDECAR_POD_IP: z.ipv4().optional(),
-  PROXY_UID: z.coerce.number().int().min(0).max(2 ** 31).default(1337),
-  LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default("info"),
-}).superRefine((e, ctx) => {
-  checkSources(e, ctx);
-  if (e.REDIRECT === "sidecar" && !e.SIDECAR_POD_IP) ctx.addIssue({ code: "custom", path: ["SIDECAR_POD_IP"], message: "is required with REDIRECT=sidecar" });
-});
+const schema = z
+  .object({
+    NODE_NAME: required,
+    ...sourceFields,
+    CLUSTER_ID: z.string().min(1).default("Kubernetes"),
+    ROOT_NAMESPACE: z.string().min(1).default("istio-system"),
+    SECRET_TTL: duration("24h"),
+    CONNECTION_TERMINATION_DEADLINE: duration("5s"),
+    POOL_MAX_STREAMS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(100),
+    POOL_UNUSED_RELEASE_TIMEOUT: duration("5m"),
+    ...limitFields,
+    LISTEN_HOST: z.string().default("0.0.0.0"),
+    OUTBOUND_PORT: port.default(DEFAULT_PORTS.outbound),
+    INBOUND_PLAINTEXT_PORT: port.default(DEFAULT_PORTS.inboundPlaintext),
+    HBONE_PORT: port.default(DEFAULT_PORTS.hbone),
+    METRICS_PORT: port.default(DEFAULT_PORTS.metrics),
+    READINESS_PORT: port.default(DEFAULT_PORTS.readiness),
+    ADMIN_PORT: port.default(DEFAULT_PORTS.admin),
+    REDIRECT: z.enum(["nft", "sidecar", "none"]).default("none"),
+    SIDECAR_POD_IP: z.ipv4().optional(),
+    PROXY_UID: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31)
+      .default(1337),
+    LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default("info"),
+  })
+  .superRefine((e, ctx) => {
+    checkSources(e, ctx);
+    if (e.REDIRECT === "sidecar" && !e.SIDECAR_POD_IP) ctx.addIssue({ code: "custom", path: ["SIDECAR_POD_IP"], message: "is required with REDIRECT=sidecar" });
+  });
 
 export interface ZtunnelConfig extends ProxySources {
   node: string;

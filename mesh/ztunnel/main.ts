@@ -43,18 +43,38 @@ async function main(): Promise<void> {
   const cfg = loadConfig(process.env);
   const log = createLogger({ component: "ztunnel", level: cfg.logLevel }).child({ node: cfg.node });
   const store = new StateStore(cfg.rootNamespace);
-  const endpoint = (address: string) => controlPlaneTransport({ address, rootCertFile: cfg.controlPlane!.rootCert, tokenFile: cfg.controlPlane!.tokenFile, expectedIdentity: cfg.controlPlane!.identity });
+  const endpoint = (address: string) =>
+    controlPlaneTransport({
+      address,
+      rootCertFile: cfg.controlPlane!.rootCert,
+      tokenFile: cfg.controlPlane!.tokenFile,
+      expectedIdentity: cfg.controlPlane!.identity,
+    });
   const source =
     cfg.config.kind === "xds"
-      ? new XdsClient({ transport: endpoint(cfg.config.address), node: cfg.node, clusterId: cfg.clusterId, store, log, ...(cfg.sidecar ? { nodeId: `sidecar~${cfg.sidecar.podIp}` } : {}) })
+      ? new XdsClient({
+          transport: endpoint(cfg.config.address),
+          node: cfg.node,
+          clusterId: cfg.clusterId,
+          store,
+          log,
+          ...(cfg.sidecar ? { nodeId: `sidecar~${cfg.sidecar.podIp}` } : {}),
+        })
       : new LocalConfigSource(cfg.config.path, store, log);
-  const ca = cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
+  const ca =
+    cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
   const ports = { outbound: cfg.listen.outbound, inboundPlaintext: cfg.listen.inboundPlaintext, hbone: cfg.listen.hbone };
   const capture =
     cfg.redirect === "nft"
       ? new NftCapture({ node: cfg.node, ports, run, log })
       : cfg.redirect === "sidecar" && cfg.sidecar
-        ? new SidecarCapture({ podIp: cfg.sidecar.podIp, proxyUid: cfg.sidecar.proxyUid, ports: { ...ports, metrics: cfg.listen.metrics, readiness: cfg.listen.readiness }, run, log })
+        ? new SidecarCapture({
+            podIp: cfg.sidecar.podIp,
+            proxyUid: cfg.sidecar.proxyUid,
+            ports: { ...ports, metrics: cfg.listen.metrics, readiness: cfg.listen.readiness },
+            run,
+            log,
+          })
         : undefined;
   let exiting = false;
   const stopSource = () => (source instanceof XdsClient ? source.stop() : source.close());
@@ -100,4 +120,3 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
-

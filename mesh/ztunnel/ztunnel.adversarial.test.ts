@@ -136,7 +136,12 @@ describe("HBONE under attack", () => {
     const got = readFrames(s);
     const streams = Array.from({ length: 200 }, (_, i) => headersFrame(1 + 2 * i, connectHeaders(`${ECHO.ip}:${ECHO.port}`, [FORWARDED_SLEEP])));
     s.write(Buffer.concat([PREFACE, settingsFrame(), ...streams]));
-    await waitFor(() => got.frames.some((f) => f.type === FrameType.GOAWAY) || got.frames.filter((f) => f.type === FrameType.HEADERS || f.type === FrameType.RST_STREAM).length >= 200, 5000);
+    await waitFor(
+      () =>
+        got.frames.some((f) => f.type === FrameType.GOAWAY) ||
+        got.frames.filter((f) => f.type === FrameType.HEADERS || f.type === FrameType.RST_STREAM).length >= 200,
+      5000,
+    );
     const accepted = got.frames.filter((f) => f.type === FrameType.HEADERS).length;
     expect(accepted).toBeGreaterThan(0);
     expect(accepted).toBeLessThanOrEqual(20);
@@ -157,7 +162,8 @@ describe("HBONE under attack", () => {
       await waitFor(() => got.frames.filter((f) => f.type === FrameType.DATA).length >= 30, 3000);
       expect(mesh.ztunnel("node-2").ctx.tracker.size).toBe(30);
       if (round === 0) s.destroy();
-      else if (round === 1) s.end(); // FIN while streams are open
+      else if (round === 1)
+        s.end(); // FIN while streams are open
       else rawOf.get(s)!.resetAndDestroy(); // TCP RST
       await closed(s);
       await assertBaseline(mesh, baseline);
@@ -241,9 +247,17 @@ describe("HBONE under attack", () => {
       ].map((o) => async () => {
         const raw = await rawHbone(mesh);
         const ctx = "rogue" in o ? await clientContext(rogue, id("sleep")) : "maxVersion" in o ? undefined : undefined;
-        const s = tls.connect({ socket: raw, rejectUnauthorized: false, ...(ctx ? { secureContext: ctx } : {}), ...("maxVersion" in o ? { maxVersion: o.maxVersion } : {}), ALPNProtocols: o.ALPNProtocols });
+        const s = tls.connect({
+          socket: raw,
+          rejectUnauthorized: false,
+          ...(ctx ? { secureContext: ctx } : {}),
+          ...("maxVersion" in o ? { maxVersion: o.maxVersion } : {}),
+          ALPNProtocols: o.ALPNProtocols,
+        });
         s.on("error", () => undefined);
-        s.on("secureConnect", () => s.write(Buffer.concat([PREFACE, settingsFrame(), headersFrame(1, connectHeaders(`${ECHO.ip}:${ECHO.port}`, [FORWARDED_SLEEP]))])));
+        s.on("secureConnect", () =>
+          s.write(Buffer.concat([PREFACE, settingsFrame(), headersFrame(1, connectHeaders(`${ECHO.ip}:${ECHO.port}`, [FORWARDED_SLEEP]))])),
+        );
         const seen = readFrames(s);
         await closed(s);
         expect(seen.frames.some((f) => f.type === FrameType.HEADERS)).toBe(false);

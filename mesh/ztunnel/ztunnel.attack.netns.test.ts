@@ -26,8 +26,22 @@ const cluster = new LocalCluster({
   mode: "local-config",
   pods: [
     { namespace: "demo", name: "sleep", node: "node-1", serviceAccount: "sleep", ambient: true },
-    { namespace: "demo", name: "web", node: "node-2", serviceAccount: "web", ambient: true, app: { cmd: NODE_BIN, args: [HTTP_APP, "--port", "8080", "--name", "web"] } },
-    { namespace: "demo", name: "other", node: "node-1", serviceAccount: "other", ambient: true, app: { cmd: NODE_BIN, args: [HTTP_APP, "--port", "8080", "--name", "other"] } },
+    {
+      namespace: "demo",
+      name: "web",
+      node: "node-2",
+      serviceAccount: "web",
+      ambient: true,
+      app: { cmd: NODE_BIN, args: [HTTP_APP, "--port", "8080", "--name", "web"] },
+    },
+    {
+      namespace: "demo",
+      name: "other",
+      node: "node-1",
+      serviceAccount: "other",
+      ambient: true,
+      app: { cmd: NODE_BIN, args: [HTTP_APP, "--port", "8080", "--name", "other"] },
+    },
     { namespace: "legacy", name: "attacker", node: "node-1", serviceAccount: "attacker", ambient: false },
   ],
   services: [],
@@ -83,7 +97,11 @@ beforeAll(async () => {
   const rogue = await FileCaClient.fromMaterial(rogueCa).sign({ csrPem, identity: id, ttlSeconds: 3600 });
   const uid = cluster.users("legacy/attacker").app;
   rmSync(creds, { recursive: true, force: true });
-  for (const [name, text] of [["cert.pem", chain.slice(0, -1).join("")], ["key.pem", keyPem], ["rogue.pem", rogue.slice(0, -1).join("")]] as const) {
+  for (const [name, text] of [
+    ["cert.pem", chain.slice(0, -1).join("")],
+    ["key.pem", keyPem],
+    ["rogue.pem", rogue.slice(0, -1).join("")],
+  ] as const) {
     writeFileSync(join(workDir, `attacker-${name}`), text, { mode: 0o600 });
     chownSync(join(workDir, `attacker-${name}`), uid, uid);
   }
@@ -123,7 +141,15 @@ describe("node-2's ztunnel under attack from a pod", () => {
     ["the wrong ALPN", ["--mode", "alpn", ...["--cert", "CERT", "--key", "KEY"]]],
     ["a certificate from another CA", ["--mode", "selfsigned", "--cert", "ROGUE", "--key", "KEY"]],
   ])("%s gets no HTTP/2 answer", async (_name, args) => {
-    const fixed = args.map((a) => (a === "CERT" ? join(workDir, "attacker-cert.pem") : a === "KEY" ? join(workDir, "attacker-key.pem") : a === "ROGUE" ? join(workDir, "attacker-rogue.pem") : a));
+    const fixed = args.map((a) =>
+      a === "CERT"
+        ? join(workDir, "attacker-cert.pem")
+        : a === "KEY"
+          ? join(workDir, "attacker-key.pem")
+          : a === "ROGUE"
+            ? join(workDir, "attacker-rogue.pem")
+            : a,
+    );
     const r = await attack("tls", ...target(), ...fixed, "--authority", `${web}:8080`);
     // Either the handshake is refused, or it completes (TLS 1.3 finishes on the client first) and the
     // server closes the connection without answering.

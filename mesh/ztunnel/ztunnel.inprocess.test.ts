@@ -56,17 +56,20 @@ async function metricsText(node: string): Promise<string> {
   return mesh.ztunnel(node).metrics.registry.metrics();
 }
 
-
 describe("ztunnel in-process", () => {
   it("carries a connection by pod IP over HBONE with both identities in metrics and the access log", async () => {
     const s = await mesh.dial("127.0.1.10", { ip: "127.0.2.10", port: 7070 });
     const answer = await roundTrip(s, "ping over hbone");
     expect(answer.toString()).toBe("ping over hbone");
-    await eventually(async () => (await metricsText("node-2")).includes("istio_tcp_connections_closed_total{reporter=\"destination\""));
+    await eventually(async () => (await metricsText("node-2")).includes('istio_tcp_connections_closed_total{reporter="destination"'));
     const m2 = await metricsText("node-2");
-    expect(m2).toMatch(/istio_tcp_received_bytes_total\{reporter="destination",source_workload="sleep",.*source_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/sleep".*destination_workload="echo".*destination_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/echo".*connection_security_policy="mutual_tls"\} 15/);
+    expect(m2).toMatch(
+      /istio_tcp_received_bytes_total\{reporter="destination",source_workload="sleep",.*source_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/sleep".*destination_workload="echo".*destination_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/echo".*connection_security_policy="mutual_tls"\} 15/,
+    );
     const m1 = await metricsText("node-1");
-    expect(m1).toMatch(/istio_tcp_connections_opened_total\{reporter="source",source_workload="sleep".*destination_workload="echo".*destination_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/echo"/);
+    expect(m1).toMatch(
+      /istio_tcp_connections_opened_total\{reporter="source",source_workload="sleep".*destination_workload="echo".*destination_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/echo"/,
+    );
     const access = mesh.logs.get("node-2")!.filter((r) => r.target === "access" && r.direction === "inbound");
     expect(access.at(-1)).toMatchObject({
       "src.identity": "spiffe://cluster.local/ns/demo/sa/sleep",

@@ -30,7 +30,6 @@ function pools(m: InProcessMesh) {
   return (m.ztunnel("node-1").configDump() as { connections: { pools: Array<{ connections: number; streams: number }> } }).connections.pools;
 }
 
-
 async function openEchoing(m: InProcessMesh): Promise<net.Socket> {
   const s = await m.dial("127.0.11.10", dst);
   s.on("error", () => undefined);

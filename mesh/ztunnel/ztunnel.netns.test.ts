@@ -81,7 +81,12 @@ describe("ztunnel in network namespaces", () => {
     // identities: a bypassed ztunnel (plain pod-to-pod) would leave the counter unchanged.
     const opened = async () => {
       const text = (await cluster.execInNode("node-1", "curl", ["-s", "http://127.0.0.1:15020/metrics"])).stdout;
-      return sumWhere(parseSamples(text), "istio_tcp_connections_opened_total", { reporter: "destination", source_principal: "spiffe://cluster.local/ns/demo/sa/sleep", destination_principal: "spiffe://cluster.local/ns/demo/sa/near", connection_security_policy: "mutual_tls" });
+      return sumWhere(parseSamples(text), "istio_tcp_connections_opened_total", {
+        reporter: "destination",
+        source_principal: "spiffe://cluster.local/ns/demo/sa/sleep",
+        destination_principal: "spiffe://cluster.local/ns/demo/sa/near",
+        connection_security_policy: "mutual_tls",
+      });
     };
     const before = await opened();
     const near = cluster.pod("demo/near").ip;
@@ -114,7 +119,9 @@ describe("ztunnel in network namespaces", () => {
 
   it("ztunnel metrics name both SPIFFE identities", async () => {
     const r = await cluster.execInNode("node-2", "curl", ["-s", "http://127.0.0.1:15020/metrics"]);
-    expect(r.stdout).toMatch(/istio_tcp_connections_opened_total\{reporter="destination",source_workload="sleep".*source_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/sleep".*destination_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/web".*connection_security_policy="mutual_tls"/);
+    expect(r.stdout).toMatch(
+      /istio_tcp_connections_opened_total\{reporter="destination",source_workload="sleep".*source_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/sleep".*destination_principal="spiffe:\/\/cluster.local\/ns\/demo\/sa\/web".*connection_security_policy="mutual_tls"/,
+    );
   });
 
   it("a DENY policy makes the request fail; removing it restores it", async () => {

@@ -39,7 +39,11 @@ export class BootstrapTokenAuthenticator implements Authenticator {
     const token = bearerToken(authorization);
     const found = this.lookup(token);
     if (!found) throw new ConnectError("unknown bootstrap token: use the token the control plane wrote for this node or service account", Code.Unauthenticated);
-    if (found.expired) throw new ConnectError(`bootstrap token for ${found.name} expired: tokens rotate at half their life, so re-read the token file on every call`, Code.Unauthenticated);
+    if (found.expired)
+      throw new ConnectError(
+        `bootstrap token for ${found.name} expired: tokens rotate at half their life, so re-read the token file on every call`,
+        Code.Unauthenticated,
+      );
     const name = found.name;
     const sa = /^serviceaccount:([^:]+):([^:]+)$/.exec(name);
     if (sa) return { subject: `bootstrap:${name}`, node: undefined, identity: { namespace: sa[1]!, serviceAccount: sa[2]! } };

@@ -38,7 +38,10 @@ export class BootstrapTokens {
 
   /** Creates tokens for `names` that have none, and rotates those past half their life. Serialized. */
   ensure(names: readonly string[]): Promise<void> {
-    this.writing = this.writing.then(() => this.update(names), () => this.update(names));
+    this.writing = this.writing.then(
+      () => this.update(names),
+      () => this.update(names),
+    );
     return this.writing;
   }
 

@@ -29,16 +29,22 @@ export class TokenReviewAuthenticator implements Authenticator {
     const token = bearerToken(authorization);
     let review;
     try {
-      review = await this.api.createTokenReview({ body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token, audiences: this.opts.audiences ?? ["istio-ca"] } } });
+      review = await this.api.createTokenReview({
+        body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token, audiences: this.opts.audiences ?? ["istio-ca"] } },
+      });
     } catch (err) {
-      throw new ConnectError(`TokenReview failed: ${describeError(err)} (does the control plane's service account have create on tokenreviews?)`, Code.Unavailable);
+      throw new ConnectError(
+        `TokenReview failed: ${describeError(err)} (does the control plane's service account have create on tokenreviews?)`,
+        Code.Unavailable,
+      );
     }
     const status = review.status;
     if (!status?.authenticated || !status.user?.username) {
       throw new ConnectError(`token rejected by the API server${status?.error ? `: ${status.error}` : ""}`, Code.Unauthenticated);
     }
     const m = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(status.user.username);
-    if (!m) throw new ConnectError(`${status.user.username} is not a service account; proxies authenticate with their service-account token`, Code.PermissionDenied);
+    if (!m)
+      throw new ConnectError(`${status.user.username} is not a service account; proxies authenticate with their service-account token`, Code.PermissionDenied);
     const identity = { namespace: m[1]!, serviceAccount: m[2]! };
     if (!this.opts.allowed.includes(`${m[1]}/${m[2]}`)) return { subject: status.user.username, node: undefined, identity };
     const extra = status.user.extra ?? {};

@@ -64,7 +64,9 @@ export class CaService {
       return refuse(
         Code.PermissionDenied,
         "node_authorization",
-        caller.node === undefined ? `${caller.subject} may only request its own identity, not ${id}` : `no workload with identity ${id} runs on node ${caller.node}`,
+        caller.node === undefined
+          ? `${caller.subject} may only request its own identity, not ${id}`
+          : `no workload with identity ${id} runs on node ${caller.node}`,
       );
     }
     const requested = Number(req.validityDuration);

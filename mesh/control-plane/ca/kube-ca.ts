@@ -59,7 +59,13 @@ export async function loadOrCreateKubeCa(opts: { kubeConfig: KubeConfig; namespa
   try {
     await core.createNamespacedSecret({
       namespace: opts.namespace,
-      body: { apiVersion: "v1", kind: "Secret", metadata: { name: "istio-ca-secret", namespace: opts.namespace }, type: "istio.io/ca-root", data: { "ca-cert.pem": b64(ca.certPem), "ca-key.pem": b64(ca.keyPem) } },
+      body: {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "istio-ca-secret", namespace: opts.namespace },
+        type: "istio.io/ca-root",
+        data: { "ca-cert.pem": b64(ca.certPem), "ca-key.pem": b64(ca.keyPem) },
+      },
     });
     opts.log.info({ secret: `${opts.namespace}/istio-ca-secret` }, "created a self-signed root CA");
     return ca;
@@ -82,7 +88,9 @@ export async function publishRootCert(opts: { kubeConfig: KubeConfig; namespaces
         opts.log.warn({ namespace, err: String(err) }, "publishing the trust bundle failed");
         continue;
       }
-      await core.createNamespacedConfigMap({ namespace, body }).catch((e: unknown) => opts.log.warn({ namespace, err: String(e) }, "publishing the trust bundle failed"));
+      await core
+        .createNamespacedConfigMap({ namespace, body })
+        .catch((e: unknown) => opts.log.warn({ namespace, err: String(e) }, "publishing the trust bundle failed"));
     }
   }
 }

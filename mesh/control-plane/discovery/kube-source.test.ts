@@ -26,7 +26,6 @@ function kubeConfig(server: string): KubeConfig {
   return kc;
 }
 
-
 let api: FakeApiServer | undefined;
 let source: KubeSource | undefined;
 afterEach(async () => {

@@ -90,7 +90,10 @@ export class KubeSource {
     informer.on("error", (err: unknown) => {
       if (this.stopped) return;
       const delay = backoff.next();
-      this.log.warn({ kind, err: describeError(err), retryInMs: delay }, `watching ${kind} failed; retrying (check the API server and the control plane's RBAC for ${path(kind)})`);
+      this.log.warn(
+        { kind, err: describeError(err), retryInMs: delay },
+        `watching ${kind} failed; retrying (check the API server and the control plane's RBAC for ${path(kind)})`,
+      );
       const t = setTimeout(() => {
         this.timers.delete(t);
         if (!this.stopped) informer.start().catch(() => undefined);

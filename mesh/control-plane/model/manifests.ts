@@ -51,7 +51,10 @@ function add(item: unknown, where: string, out: ParsedManifests): void {
   const k = kind as Kind;
   const spec = KINDS[k];
   if (item.apiVersion !== spec.apiVersion) {
-    return void out.errors.push({ source: `${where} (${k} ${(meta as { name: string }).name})`, reason: `apiVersion must be ${spec.apiVersion}, got ${JSON.stringify(item.apiVersion)}` });
+    return void out.errors.push({
+      source: `${where} (${k} ${(meta as { name: string }).name})`,
+      reason: `apiVersion must be ${spec.apiVersion}, got ${JSON.stringify(item.apiVersion)}`,
+    });
   }
   const m = meta as Record<string, unknown>;
   if (spec.namespaced && (m.namespace === undefined || m.namespace === "")) m.namespace = "default";

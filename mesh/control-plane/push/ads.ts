@@ -98,7 +98,15 @@ export class AdsServer {
   /** The RPC handler: an async generator of responses while a reader consumes requests. */
   async *stream(requests: AsyncIterable<DeltaDiscoveryRequest>, ctx: HandlerContext): AsyncGenerator<DeltaDiscoveryResponse> {
     const caller = await this.auth.authenticate(ctx.requestHeader.get("authorization"));
-    const conn: ProxyConnection = { id: this.nextId++, caller, nodeName: caller.node ?? "", proxyId: "", connectedAt: new Date(), subs: new Map(), queue: new AsyncQueue() };
+    const conn: ProxyConnection = {
+      id: this.nextId++,
+      caller,
+      nodeName: caller.node ?? "",
+      proxyId: "",
+      connectedAt: new Date(),
+      subs: new Map(),
+      queue: new AsyncQueue(),
+    };
     this.conns.add(conn);
     this.metrics.connected.set(this.conns.size);
     this.log.info({ conn: conn.id, caller: caller.subject }, "proxy connected");
@@ -148,7 +156,17 @@ export class AdsServer {
     if (req.errorDetail) {
       this.metrics.rejects.inc({ type: short(req.typeUrl) });
       sub.lastNack = { version: p.version, message: req.errorDetail.message, resourceErrors: req.errorDetail.resourceErrors };
-      this.log.warn({ conn: conn.id, node: conn.nodeName, type: short(req.typeUrl), version: p.version, reason: req.errorDetail.message, resources: req.errorDetail.resourceErrors }, "proxy rejected config (NACK)");
+      this.log.warn(
+        {
+          conn: conn.id,
+          node: conn.nodeName,
+          type: short(req.typeUrl),
+          version: p.version,
+          reason: req.errorDetail.message,
+          resources: req.errorDetail.resourceErrors,
+        },
+        "proxy rejected config (NACK)",
+      );
       return;
     }
     sub.acked = { version: p.version, nonce: req.responseNonce, at: Date.now() };
@@ -193,7 +211,10 @@ export class AdsServer {
         caller: c.caller.subject,
         connectedAt: c.connectedAt.toISOString(),
         types: Object.fromEntries(
-          [...c.subs.entries()].map(([t, s]) => [short(t), { resources: s.known.size, ackedVersion: s.acked?.version ?? null, pending: s.pending.size, lastNack: s.lastNack ?? null }]),
+          [...c.subs.entries()].map(([t, s]) => [
+            short(t),
+            { resources: s.known.size, ackedVersion: s.acked?.version ?? null, pending: s.pending.size, lastNack: s.lastNack ?? null },
+          ]),
         ),
       }));
   }

@@ -25,7 +25,12 @@ export class ControlPlaneMetrics {
     this.connected = new Gauge({ name: "pilot_xds", help: "Connected proxies", registers });
     this.certsSigned = new Counter({ name: "citadel_server_success_cert_issuance_count", help: "Certificates signed", registers });
     this.certsRefused = new Counter({ name: "citadel_server_csr_refused_total", help: "Certificate requests refused", labelNames: ["reason"], registers });
-    this.translateSeconds = new Histogram({ name: "ambientlab_translate_seconds", help: "Duration of a full translation", buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2], registers });
+    this.translateSeconds = new Histogram({
+      name: "ambientlab_translate_seconds",
+      help: "Duration of a full translation",
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2],
+      registers,
+    });
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 }

@@ -200,7 +200,13 @@ export class SnapshotBuilder {
     const snap: ConfigSnapshot = { version: (prev?.version ?? 0) + 1, changedAt, types, translation, ...(prev ? { delta: diff(prev, types) } : {}) };
     this.current = snap;
     this.log.info(
-      { version: snap.version, workloads: translation.workloads.length, services: translation.services.length, policies: translation.policies.length, translateMs: Math.round(this.lastTranslateMs) },
+      {
+        version: snap.version,
+        workloads: translation.workloads.length,
+        services: translation.services.length,
+        policies: translation.policies.length,
+        translateMs: Math.round(this.lastTranslateMs),
+      },
       "config translated",
     );
     for (const l of this.listeners) l(snap);

@@ -55,6 +55,11 @@ export function translateIncremental(
   const w = translateWorkloads(snap, opts, selected, previous?.podsOnly ? previous.memo.pods : undefined);
   const r = translateHttpRoutes(snap.HTTPRoute, opts);
   const l7 = translateL7Policies(snap.AuthorizationPolicy);
-  const notes = [...p.notes, ...w.notes, ...r.notes, ...l7.notes].sort((a, b) => compareStrings(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`));
-  return { translation: { workloads: w.workloads, services: w.services, policies: p.policies, routes: r.routes, l7Policies: l7.policies, notes }, memo: { pods: w.byPod } };
+  const notes = [...p.notes, ...w.notes, ...r.notes, ...l7.notes].sort((a, b) =>
+    compareStrings(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`),
+  );
+  return {
+    translation: { workloads: w.workloads, services: w.services, policies: p.policies, routes: r.routes, l7Policies: l7.policies, notes },
+    memo: { pods: w.byPod },
+  };
 }

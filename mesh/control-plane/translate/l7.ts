@@ -13,13 +13,22 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPT
 interface RouteSpec {
   parentRefs?: Array<{ group?: string; kind?: string; name?: string; namespace?: string }>;
   rules?: Array<{
-    matches?: Array<{ path?: { type?: string; value?: string }; headers?: Array<{ type?: string; name?: string; value?: string }>; queryParams?: unknown[]; method?: string }>;
-    filters?: Array<{ type?: string; requestHeaderModifier?: { set?: Array<{ name: string; value: string }>; add?: Array<{ name: string; value: string }>; remove?: string[] } }>;
+    matches?: Array<{
+      path?: { type?: string; value?: string };
+      headers?: Array<{ type?: string; name?: string; value?: string }>;
+      queryParams?: unknown[];
+      method?: string;
+    }>;
+    filters?: Array<{
+      type?: string;
+      requestHeaderModifier?: { set?: Array<{ name: string; value: string }>; add?: Array<{ name: string; value: string }>; remove?: string[] };
+    }>;
     backendRefs?: Array<{ group?: string; kind?: string; name?: string; namespace?: string; port?: number; weight?: number }>;
   }>;
 }
 
-const isCoreService = (group: string | undefined, kind: string | undefined) => (group ?? "") === "" || group === "core" ? (kind ?? "Service") === "Service" : false;
+const isCoreService = (group: string | undefined, kind: string | undefined) =>
+  (group ?? "") === "" || group === "core" ? (kind ?? "Service") === "Service" : false;
 
 function translateRouteRule(r: NonNullable<RouteSpec["rules"]>[number], i: number, ns: string, opts: TranslateOptions, problems: string[]): RouteRule {
   const matches: RouteMatch[] = [];
@@ -147,19 +156,28 @@ export function translateL7Policies(aps: readonly AuthorizationPolicy[]): { poli
     const targets: L7Target[] = [];
     for (const [i, t] of refs.entries()) {
       if (t.namespace && t.namespace !== ns) problems.push(`targetRefs[${i}] must be in the policy's namespace ${ns}`);
-      else if (t.kind === "Gateway" && (t.group ?? "gateway.networking.k8s.io") === "gateway.networking.k8s.io") targets.push({ kind: "Gateway", namespace: ns, name: t.name });
+      else if (t.kind === "Gateway" && (t.group ?? "gateway.networking.k8s.io") === "gateway.networking.k8s.io")
+        targets.push({ kind: "Gateway", namespace: ns, name: t.name });
       else if (t.kind === "Service" && (t.group ?? "") === "") targets.push({ kind: "Service", namespace: ns, name: t.name });
       else problems.push(`targetRefs[${i}]: kind ${t.group ? `${t.group}/` : ""}${t.kind} is not supported (Gateway, Service)`);
     }
     const action = (spec.action ?? "ALLOW").toUpperCase();
     if (action !== "ALLOW" && action !== "DENY") problems.push(`action ${action} is not supported by the waypoint (ALLOW, DENY)`);
     const rules = (spec.rules ?? []).map((r, i) => translateL7Rule(r ?? {}, i, problems));
-    for (const r of rules) for (const o of r.to) for (const m of [...o.methods, ...o.notMethods]) if (!METHODS.has(m)) problems.push(`method ${m} is not an HTTP method`);
+    for (const r of rules)
+      for (const o of r.to) for (const m of [...o.methods, ...o.notMethods]) if (!METHODS.has(m)) problems.push(`method ${m} is not an HTTP method`);
     if (problems.length) {
       notes.push({ kind: "AuthorizationPolicy", namespace: ns, name, status: "Rejected", reason: problems.join("; ") });
       continue;
     }
-    out.push({ name, namespace: ns, action: action === "ALLOW" ? "Allow" : "Deny", targets, rules, dryRun: ap.metadata?.annotations?.["istio.io/dry-run"] === "true" });
+    out.push({
+      name,
+      namespace: ns,
+      action: action === "ALLOW" ? "Allow" : "Deny",
+      targets,
+      rules,
+      dryRun: ap.metadata?.annotations?.["istio.io/dry-run"] === "true",
+    });
   }
   out.sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
   return { policies: out, notes };

@@ -7,11 +7,16 @@
 // Pure. Invalid policies are rejected on their own with every problem listed.
 import type { Authorization, Clause, Match, Rule } from "../../api/index.ts";
 import { parseCidr } from "../../shared/index.ts";
-import type { AuthorizationPolicy, AuthorizationPolicyCondition, AuthorizationPolicyOperation, AuthorizationPolicySource, PeerAuthentication } from "../model/kube.ts";
+import type {
+  AuthorizationPolicy,
+  AuthorizationPolicyCondition,
+  AuthorizationPolicyOperation,
+  AuthorizationPolicySource,
+  PeerAuthentication,
+} from "../model/kube.ts";
 import type { ResourceNote, TranslateOptions } from "./options.ts";
 import { compareStrings } from "../../shared/index.ts";
 import { emptyMatch, parseStringMatch } from "../../api/index.ts";
-
 
 const L7_SOURCE = ["requestPrincipals", "notRequestPrincipals", "remoteIpBlocks", "notRemoteIpBlocks"] as const;
 const L7_OPERATION = ["hosts", "notHosts", "methods", "notMethods", "paths", "notPaths"] as const;
@@ -59,7 +64,11 @@ function sourceMatch(src: AuthorizationPolicySource, where: string, problems: st
 
 function operationMatch(op: AuthorizationPolicyOperation, where: string, problems: string[], l7: string[]): Match {
   for (const f of L7_OPERATION) if (op[f]?.length) l7.push(`${where}.${f}`);
-  return { ...emptyMatch(), destinationPorts: checkPorts(op.ports, `${where}.ports`, problems), notDestinationPorts: checkPorts(op.notPorts, `${where}.notPorts`, problems) };
+  return {
+    ...emptyMatch(),
+    destinationPorts: checkPorts(op.ports, `${where}.ports`, problems),
+    notDestinationPorts: checkPorts(op.notPorts, `${where}.notPorts`, problems),
+  };
 }
 
 function conditionClause(c: AuthorizationPolicyCondition, where: string, problems: string[], l7: string[]): Clause | undefined {
@@ -157,16 +166,30 @@ export function translatePolicies(aps: readonly AuthorizationPolicy[], pas: read
     if (action === "ALLOW") {
       rules = results.filter((r) => r.l7.length === 0).map((r) => r.rule);
       if (l7.length) {
-        note("Partial", `ALLOW rules with HTTP fields are not enforced by ztunnel and were dropped (${l7.join(", ")})${rules.length === 0 ? "; no rule is left, so this policy allows nothing" : ""}; bind the policy to a waypoint with targetRefs to enforce them`);
+        note(
+          "Partial",
+          `ALLOW rules with HTTP fields are not enforced by ztunnel and were dropped (${l7.join(", ")})${rules.length === 0 ? "; no rule is left, so this policy allows nothing" : ""}; bind the policy to a waypoint with targetRefs to enforce them`,
+        );
       }
     } else {
       rules = results.map((r) => r.rule);
-      if (l7.length) note("Partial", `DENY rules are enforced without their HTTP fields (${l7.join(", ")}), which denies more than written; bind the policy to a waypoint with targetRefs for exact HTTP matching`);
+      if (l7.length)
+        note(
+          "Partial",
+          `DENY rules are enforced without their HTTP fields (${l7.join(", ")}), which denies more than written; bind the policy to a waypoint with targetRefs for exact HTTP matching`,
+        );
     }
     const selector = spec.selector?.matchLabels;
     const scope = scopeOf({ namespace: ns }, selector, opts);
     if (scope === "WorkloadSelector") selectors.set(`${ns}/${name}`, { namespace: ns, matchLabels: selector! });
-    policies.push({ name, namespace: ns, scope, action: action === "ALLOW" ? "Allow" : "Deny", rules, dryRun: ap.metadata?.annotations?.["istio.io/dry-run"] === "true" });
+    policies.push({
+      name,
+      namespace: ns,
+      scope,
+      action: action === "ALLOW" ? "Allow" : "Deny",
+      rules,
+      dryRun: ap.metadata?.annotations?.["istio.io/dry-run"] === "true",
+    });
   }
 
   const peer = translatePeerAuthentications(pas, opts);
@@ -218,18 +241,37 @@ export function translatePeerAuthentications(pas: readonly PeerAuthentication[],
     const name = pa.metadata?.name ?? "";
     const mode = (pa.spec?.mtls?.mode ?? "UNSET").toUpperCase();
     if (!["UNSET", "PERMISSIVE", "STRICT", "DISABLE"].includes(mode)) {
-      notes.push({ kind: "PeerAuthentication", namespace: ns, name, status: "Rejected", reason: `mtls.mode ${mode} is not one of UNSET, PERMISSIVE, STRICT, DISABLE` });
+      notes.push({
+        kind: "PeerAuthentication",
+        namespace: ns,
+        name,
+        status: "Rejected",
+        reason: `mtls.mode ${mode} is not one of UNSET, PERMISSIVE, STRICT, DISABLE`,
+      });
       continue;
     }
     if (pa.spec?.portLevelMtls && Object.keys(pa.spec.portLevelMtls).length) {
-      notes.push({ kind: "PeerAuthentication", namespace: ns, name, status: "Partial", reason: "portLevelMtls is not supported in ambient mode and was ignored" });
+      notes.push({
+        kind: "PeerAuthentication",
+        namespace: ns,
+        name,
+        status: "Partial",
+        reason: "portLevelMtls is not supported in ambient mode and was ignored",
+      });
     }
     if (mode === "DISABLE") {
-      notes.push({ kind: "PeerAuthentication", namespace: ns, name, status: "Partial", reason: "DISABLE acts as PERMISSIVE in ambient mode: HBONE is always mutual TLS, plaintext from outside the mesh is accepted" });
+      notes.push({
+        kind: "PeerAuthentication",
+        namespace: ns,
+        name,
+        status: "Partial",
+        reason: "DISABLE acts as PERMISSIVE in ambient mode: HBONE is always mutual TLS, plaintext from outside the mesh is accepted",
+      });
     }
     valid.push({ pa, mode: mode as MtlsMode });
   }
-  const age = (x: { pa: PeerAuthentication }) => `${x.pa.metadata?.creationTimestamp ? new Date(x.pa.metadata.creationTimestamp as unknown as string).toISOString() : ""}|${x.pa.metadata?.name ?? ""}`;
+  const age = (x: { pa: PeerAuthentication }) =>
+    `${x.pa.metadata?.creationTimestamp ? new Date(x.pa.metadata.creationTimestamp as unknown as string).toISOString() : ""}|${x.pa.metadata?.name ?? ""}`;
   valid.sort((a, b) => compareStrings(age(a), age(b)));
   const hasSelector = (pa: PeerAuthentication) => Object.keys(pa.spec?.selector?.matchLabels ?? {}).length > 0;
   const mesh = valid.find((x) => x.pa.metadata?.namespace === opts.rootNamespace && !hasSelector(x.pa));

@@ -20,7 +20,9 @@ export function snapshotFrom(text: string): ClusterSnapshot {
 }
 
 describe("translation (golden)", () => {
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".in.yaml")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".in.yaml"))
+    .sort()) {
     const name = file.replace(/\.in\.yaml$/, "");
     it(name, () => {
       const out = translationToYaml(translate(snapshotFrom(readFileSync(join(dir, file), "utf8"))));

@@ -70,7 +70,10 @@ function waypointFor(
   const wpNs = (fromObject ? labels?.[LABELS.useWaypointNamespace] : nsLabels?.[LABELS.useWaypointNamespace]) ?? namespace;
   const accepts = gateways.get(`${wpNs}/${name}`);
   if (accepts === undefined) return { missing: `istio.io/use-waypoint names ${wpNs}/${name}, which is not an istio-waypoint Gateway; traffic goes direct` };
-  if (accepts !== "all" && accepts !== kind) return kind === "service" ? { missing: `waypoint ${wpNs}/${name} is for ${accepts} traffic (istio.io/waypoint-for), not service traffic; traffic goes direct` } : {};
+  if (accepts !== "all" && accepts !== kind)
+    return kind === "service"
+      ? { missing: `waypoint ${wpNs}/${name} is for ${accepts} traffic (istio.io/waypoint-for), not service traffic; traffic goes direct` }
+      : {};
   return { ref: { hostname: `${name}.${wpNs}.svc.${domain}`, namespace: wpNs, hbonePort: 15008 } };
 }
 
@@ -105,7 +108,12 @@ export interface WorkloadTranslation {
 /** Workloads from an earlier translation, reusable for pods whose object is unchanged. */
 export type PodReuse = ReadonlyMap<string, { pod: V1Pod; workload: Workload }>;
 
-export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions, policiesFor: (pod: V1Pod) => string[], reuse?: PodReuse): WorkloadTranslation & { byPod: Map<string, { pod: V1Pod; workload: Workload }> } {
+export function translateWorkloads(
+  snap: ClusterSnapshot,
+  opts: TranslateOptions,
+  policiesFor: (pod: V1Pod) => string[],
+  reuse?: PodReuse,
+): WorkloadTranslation & { byPod: Map<string, { pod: V1Pod; workload: Workload }> } {
   const notes: ResourceNote[] = [];
   const nsByName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
   const gateways = waypointIndex(snap);
@@ -143,12 +151,30 @@ export function translateWorkloads(snap: ClusterSnapshot, opts: TranslateOptions
     const vips = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter((ip) => net.isIP(ip) !== 0);
     const badTarget = specPorts.find((p) => typeof p.targetPort === "number" && (p.targetPort < 1 || p.targetPort > 65535));
     if (badTarget) {
-      notes.push({ kind: "Service", namespace: ns, name, status: "Rejected", reason: `port ${badTarget.port}: targetPort ${badTarget.targetPort} is outside 1..65535` });
+      notes.push({
+        kind: "Service",
+        namespace: ns,
+        name,
+        status: "Rejected",
+        reason: `port ${badTarget.port}: targetPort ${badTarget.targetPort} is outside 1..65535`,
+      });
       continue;
     }
     const svcPorts: PortMap = new Map(
       specPorts
-        .map((p) => [p.port, typeof p.targetPort === "number" ? p.targetPort : typeof p.targetPort === "string" && /^\d+$/.test(p.targetPort) ? Number(p.targetPort) : p.targetPort === undefined ? p.port : 0] as [number, number])
+        .map(
+          (p) =>
+            [
+              p.port,
+              typeof p.targetPort === "number"
+                ? p.targetPort
+                : typeof p.targetPort === "string" && /^\d+$/.test(p.targetPort)
+                  ? Number(p.targetPort)
+                  : p.targetPort === undefined
+                    ? p.port
+                    : 0,
+            ] as [number, number],
+        )
         .sort((a, b) => a[0] - b[0]),
     );
     const { ref: wp, missing } = waypointFor(svc.metadata?.labels, nsByName.get(ns)?.metadata?.labels, ns, opts.clusterDomain, "service", gateways);

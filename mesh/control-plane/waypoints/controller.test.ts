@@ -36,19 +36,32 @@ describe("waypoint deployment controller", () => {
   it("renders schema-valid objects owned by the Gateway, never captured, with the waypoint's identity", () => {
     const objs = waypointObjects(gw(), opts);
     for (const o of objs) validateObject(o);
-    expect(objs.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual(["ServiceAccount/demo/waypoint", "Deployment/demo/waypoint", "Service/demo/waypoint"]);
-    const dep = objs[1] as KubeObject & { spec: { template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; containers: Array<{ image: string }> } } } };
+    expect(objs.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      "ServiceAccount/demo/waypoint",
+      "Deployment/demo/waypoint",
+      "Service/demo/waypoint",
+    ]);
+    const dep = objs[1] as KubeObject & {
+      spec: { template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; containers: Array<{ image: string }> } } };
+    };
     expect(dep.spec.template.metadata.labels).toMatchObject({ "istio.io/dataplane-mode": "none", "gateway.networking.k8s.io/gateway-name": "waypoint" });
     expect(dep.spec.template.spec.serviceAccountName).toBe("waypoint");
     expect(dep.spec.template.spec.containers[0]!.image).toBe(opts.image);
-    expect((objs[0]!.metadata as unknown as { ownerReferences: unknown[] }).ownerReferences).toEqual([{ apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", name: "waypoint", uid: "u-1", controller: true }]);
+    expect((objs[0]!.metadata as unknown as { ownerReferences: unknown[] }).ownerReferences).toEqual([
+      { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", name: "waypoint", uid: "u-1", controller: true },
+    ]);
   });
 
   it("applies them with server-side apply, reports the Gateway Programmed, and skips unchanged Gateways", async () => {
     api = new FakeApiServer();
     const server = await api.start();
     const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: "t", server, skipTLSVerify: true }], users: [{ name: "t" }], contexts: [{ name: "t", cluster: "t", user: "t" }], currentContext: "t" });
+    kc.loadFromOptions({
+      clusters: [{ name: "t", server, skipTLSVerify: true }],
+      users: [{ name: "t" }],
+      contexts: [{ name: "t", cluster: "t", user: "t" }],
+      currentContext: "t",
+    });
     api.seed(GATEWAYS, gw() as never);
     const c = new WaypointController({ kubeConfig: kc, options: opts, clusterDomain: "cluster.local", log: silentLogger() });
     await c.sync([gw(), gw("istio")]);
@@ -61,11 +74,19 @@ describe("waypoint deployment controller", () => {
     expect(api.get("/apis/apps/v1/namespaces/demo/deployments", "demo", "waypoint")).toBeDefined();
     expect(api.get(GATEWAYS, "demo", "waypoint")!.status).toMatchObject({
       addresses: [{ type: "Hostname", value: "waypoint.demo.svc.cluster.local" }],
-      conditions: [{ type: "Accepted", status: "True" }, { type: "Programmed", status: "True", observedGeneration: 2 }],
+      conditions: [
+        { type: "Accepted", status: "True" },
+        { type: "Programmed", status: "True", observedGeneration: 2 },
+      ],
     });
     await c.sync([gw()]);
     expect(api.patches).toHaveLength(4);
-    const next = new WaypointController({ kubeConfig: kc, options: { ...opts, image: "ambient-lab/waypoint:0.2.0" }, clusterDomain: "cluster.local", log: silentLogger() });
+    const next = new WaypointController({
+      kubeConfig: kc,
+      options: { ...opts, image: "ambient-lab/waypoint:0.2.0" },
+      clusterDomain: "cluster.local",
+      log: silentLogger(),
+    });
     await next.sync([gw()]);
     expect(api.patches).toHaveLength(8);
   });

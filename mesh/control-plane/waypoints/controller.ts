@@ -48,13 +48,23 @@ export class WaypointController {
           else if (o.kind === "Service") await this.core.patchNamespacedService({ name, namespace, body: o, ...common }, ssa);
         }
         await this.custom.patchNamespacedCustomObjectStatus(
-          { group: "gateway.networking.k8s.io", version: "v1", namespace: g.metadata!.namespace!, plural: "gateways", name: g.metadata!.name!, body: { status: waypointStatus(g, this.clusterDomain, new Date().toISOString()) } },
+          {
+            group: "gateway.networking.k8s.io",
+            version: "v1",
+            namespace: g.metadata!.namespace!,
+            plural: "gateways",
+            name: g.metadata!.name!,
+            body: { status: waypointStatus(g, this.clusterDomain, new Date().toISOString()) },
+          },
           setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
         );
         this.applied.set(key, text);
         this.log.info({ gateway: key, image: this.opts.image }, "waypoint deployed");
       } catch (err) {
-        this.log.warn({ gateway: key, err: describeError(err) }, "deploying the waypoint failed (may the control plane patch deployments, services and serviceaccounts, and gateways/status?); retrying on the next change");
+        this.log.warn(
+          { gateway: key, err: describeError(err) },
+          "deploying the waypoint failed (may the control plane patch deployments, services and serviceaccounts, and gateways/status?); retrying on the next change",
+        );
       }
     }
     // Removed Gateways: Kubernetes garbage-collects their objects through the owner references.

@@ -61,7 +61,15 @@ export function waypointObjects(g: Gateway, o: WaypointDeploymentOptions): KubeO
                 readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
                 resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
                 // Pod Security "restricted" (waypoints run in application namespaces, which may enforce it).
-                securityContext: { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+                securityContext: {
+                  runAsUser: 1337,
+                  runAsGroup: 1337,
+                  runAsNonRoot: true,
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ["ALL"] },
+                  seccompProfile: { type: "RuntimeDefault" },
+                },
                 volumeMounts: credentialMounts(),
               },
             ],
@@ -86,9 +94,19 @@ export function waypointObjects(g: Gateway, o: WaypointDeploymentOptions): KubeO
 /** The Gateway's status once its objects are applied (Accepted, Programmed, the Service's hostname). */
 export function waypointStatus(g: Gateway, clusterDomain: string, now: string): Record<string, unknown> {
   const generation = (g.metadata as { generation?: number } | undefined)?.generation;
-  const cond = (type: string, reason: string, message: string) => ({ type, status: "True", reason, message, lastTransitionTime: now, ...(generation !== undefined ? { observedGeneration: generation } : {}) });
+  const cond = (type: string, reason: string, message: string) => ({
+    type,
+    status: "True",
+    reason,
+    message,
+    lastTransitionTime: now,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  });
   return {
     addresses: [{ type: "Hostname", value: `${g.metadata?.name}.${g.metadata?.namespace}.svc.${clusterDomain}` }],
-    conditions: [cond("Accepted", "Accepted", "handled by the ambient-lab control plane"), cond("Programmed", "Programmed", "waypoint Deployment and Service applied")],
+    conditions: [
+      cond("Accepted", "Accepted", "handled by the ambient-lab control plane"),
+      cond("Programmed", "Programmed", "waypoint Deployment and Service applied"),
+    ],
   };
 }

@@ -68,14 +68,22 @@ export class HboneGuard {
     const peer = peerKeyOf(socket);
     const releaseSource = this.perSource.acquire(srcIp);
     if (!releaseSource) {
-      this.deps.limitHit("connections_per_source", { "src.addr": peer, max: this.perSource.max }, "HBONE connection refused: too many connections from this address");
+      this.deps.limitHit(
+        "connections_per_source",
+        { "src.addr": peer, max: this.perSource.max },
+        "HBONE connection refused: too many connections from this address",
+      );
       socket.destroy();
       return false;
     }
     const releaseHandshake = this.handshakesPerSource.acquire(srcIp);
     if (!releaseHandshake) {
       releaseSource();
-      this.deps.limitHit("handshakes_per_source", { "src.addr": peer, max: this.handshakesPerSource.max }, "HBONE connection refused: too many handshakes in progress from this address");
+      this.deps.limitHit(
+        "handshakes_per_source",
+        { "src.addr": peer, max: this.handshakesPerSource.max },
+        "HBONE connection refused: too many handshakes in progress from this address",
+      );
       socket.destroy();
       return false;
     }
@@ -125,7 +133,11 @@ export class HboneGuard {
     const id = formatIdentity(identity);
     const release = this.perIdentity.acquire(id);
     if (!release) {
-      this.deps.limitHit("sessions_per_identity", { "src.identity": id, "src.addr": peerKeyOf(s), max: this.perIdentity.max }, "HBONE session refused: too many sessions for this identity");
+      this.deps.limitHit(
+        "sessions_per_identity",
+        { "src.identity": id, "src.addr": peerKeyOf(s), max: this.perIdentity.max },
+        "HBONE session refused: too many sessions for this identity",
+      );
       s.destroy();
       return false;
     }
@@ -140,10 +152,19 @@ export class HboneGuard {
   }
 
   /** Runs HTTP/2 on a verified socket with the bounded settings, closing it when idle without streams. */
-  session(socket: tls.TLSSocket, identity: Identity, onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void): http2.ServerHttp2Session {
+  session(
+    socket: tls.TLSSocket,
+    identity: Identity,
+    onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void,
+  ): http2.ServerHttp2Session {
     const t = this.deps.tuning;
     const session = http2.performServerHandshake(socket, {
-      settings: { initialWindowSize: t.streamWindow, maxFrameSize: 1 << 20, maxHeaderListSize: t.maxHeaderListSize, maxConcurrentStreams: t.maxConcurrentStreams },
+      settings: {
+        initialWindowSize: t.streamWindow,
+        maxFrameSize: 1 << 20,
+        maxHeaderListSize: t.maxHeaderListSize,
+        maxConcurrentStreams: t.maxConcurrentStreams,
+      },
       maxHeaderListPairs: 128,
     });
     this.sessions.set(session, socket);
@@ -207,6 +228,11 @@ export class HboneGuard {
   }
 
   stats(): { handshaking: number; sessions: number; sources: number; identities: number } {
-    return { handshaking: [...this.admitted.values()].filter((e) => e.handshaking).length, sessions: this.sessions.size, sources: this.perSource.size, identities: this.perIdentity.size };
+    return {
+      handshaking: [...this.admitted.values()].filter((e) => e.handshaking).length,
+      sessions: this.sessions.size,
+      sources: this.perSource.size,
+      identities: this.perIdentity.size,
+    };
   }
 }

@@ -83,7 +83,9 @@ export class HbonePool {
         const status = Number(headers[":status"]);
         if (status === 200) return resolve(stream);
         stream.close();
-        reject(STATUS_ERRORS[status]?.(req.authority) ?? new MeshError(ErrorCode.UpstreamConnect, `destination answered ${status} to CONNECT ${req.authority}`));
+        reject(
+          STATUS_ERRORS[status]?.(req.authority) ?? new MeshError(ErrorCode.UpstreamConnect, `destination answered ${status} to CONNECT ${req.authority}`),
+        );
       });
     });
   }
@@ -160,7 +162,10 @@ export class HbonePool {
       checkServerIdentity: (_host, peer) => {
         const ids = uriSans(peer.subjectaltname).map(tryParseIdentity);
         if (ids.length === 1 && ids[0] && formatIdentity(ids[0]) === expected) return undefined;
-        return new MeshError(ErrorCode.Identity, `server at ${formatAddr(req.target)} presented ${uriSans(peer.subjectaltname).join(", ") || "no SPIFFE identity"}, expected ${expected}`);
+        return new MeshError(
+          ErrorCode.Identity,
+          `server at ${formatAddr(req.target)} presented ${uriSans(peer.subjectaltname).join(", ") || "no SPIFFE identity"}, expected ${expected}`,
+        );
       },
     });
     await new Promise<void>((resolve, reject) => {

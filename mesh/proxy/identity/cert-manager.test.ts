@@ -24,7 +24,6 @@ async function flaky(): Promise<CaClient & { fail: boolean; calls: number }> {
   return ca;
 }
 
-
 describe("CertManager", () => {
   it("fetches once for concurrent callers and renews at half-life", async () => {
     const ca = await flaky();

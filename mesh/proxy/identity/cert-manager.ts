@@ -93,7 +93,13 @@ export class CertManager {
     const key = formatIdentity(identity);
     let e = this.entries.get(key);
     if (!e) {
-      e = { cert: undefined, inflight: undefined, timer: undefined, lastError: undefined, backoff: new Backoff({ initialMs: 500, maxMs: 150_000, random: this.opts.random }) };
+      e = {
+        cert: undefined,
+        inflight: undefined,
+        timer: undefined,
+        lastError: undefined,
+        backoff: new Backoff({ initialMs: 500, maxMs: 150_000, random: this.opts.random }),
+      };
       this.entries.set(key, e);
     }
     return e;
@@ -139,10 +145,7 @@ export class CertManager {
 
   private async request(identity: Identity): Promise<WorkloadCert> {
     const { csrPem, keyPem } = await createCsr(identity);
-    const [chainPem, roots] = await Promise.all([
-      this.opts.ca.sign({ csrPem, identity, ttlSeconds: this.opts.ttlSeconds }),
-      this.opts.ca.trustBundle(),
-    ]);
+    const [chainPem, roots] = await Promise.all([this.opts.ca.sign({ csrPem, identity, ttlSeconds: this.opts.ttlSeconds }), this.opts.ca.trustBundle()]);
     const leaf = chainPem[0];
     if (!leaf) throw new MeshError(ErrorCode.Ca, "the CA returned an empty certificate chain");
     const v = certValidity(leaf);

@@ -10,7 +10,10 @@ const port = z.coerce.number().int().min(1).max(65535);
 const serviceKey = z.string().regex(/^[^/]+\/[^/]+$/, "service keys are namespace/hostname");
 const strings = z.array(z.string().min(1)).default([]);
 const matches = strings.transform((l) => l.map(parseStringMatch));
-const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name").transform((s) => s.toLowerCase());
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name")
+  .transform((s) => s.toLowerCase());
 
 const routeSchema = z.strictObject({
   name,
@@ -45,7 +48,9 @@ const policySchema = z.strictObject({
   name,
   namespace: name,
   action: z.enum(["Allow", "Deny"]),
-  targets: z.array(z.strictObject({ kind: z.enum(["Gateway", "Service"]), namespace: name, name })).min(1, "an L7 policy targets a waypoint (Gateway) or a Service"),
+  targets: z
+    .array(z.strictObject({ kind: z.enum(["Gateway", "Service"]), namespace: name, name }))
+    .min(1, "an L7 policy targets a waypoint (Gateway) or a Service"),
   rules: z
     .array(
       z.strictObject({

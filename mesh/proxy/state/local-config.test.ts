@@ -43,7 +43,12 @@ describe("parseLocalConfig", () => {
     expect(state.endpoints(svc, 8000).map((e) => [e.workload.name, e.targetPort])).toEqual([["httpbin", 8080]]);
     expect(state.endpoints(svc, 9999)).toEqual([]);
     const sleep = state.workloadByIp("198.18.1.10")!;
-    expect(state.policiesFor(sleep).map((p) => p.name).sort()).toEqual(["global", "ns", "sel"]);
+    expect(
+      state
+        .policiesFor(sleep)
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(["global", "ns", "sel"]);
     expect(sleep.trustDomain).toBe("cluster.local");
     expect(sleep.protocol).toBe("HBONE");
   });

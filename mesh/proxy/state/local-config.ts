@@ -105,9 +105,12 @@ const policySchema = z.strictObject({
   dryRun: z.boolean().default(false),
 });
 
-
 function toPortMap(m: Record<string, number>): PortMap {
-  return new Map(Object.entries(m).map(([k, v]) => [Number(k), v] as [number, number]).sort((a, b) => a[0] - b[0]));
+  return new Map(
+    Object.entries(m)
+      .map(([k, v]) => [Number(k), v] as [number, number])
+      .sort((a, b) => a[0] - b[0]),
+  );
 }
 
 function describeIssues(err: z.ZodError): string {
@@ -194,7 +197,11 @@ export function convertConfig(doc: unknown): ParsedConfig {
     }
     const clash = r.data.vips.filter((v) => seenVips.has(v) || seenIps.has(v));
     if (clash.length) {
-      out.rejected.push({ kind: "service", name: label, reason: `VIP ${clash.join(", ")} is already used by ${clash.map((v) => seenVips.get(v) ?? seenIps.get(v)).join(", ")}` });
+      out.rejected.push({
+        kind: "service",
+        name: label,
+        reason: `VIP ${clash.join(", ")} is already used by ${clash.map((v) => seenVips.get(v) ?? seenIps.get(v)).join(", ")}`,
+      });
       continue;
     }
     for (const v of r.data.vips) seenVips.set(v, label);

@@ -103,7 +103,6 @@ export class ProxyState {
     return out;
   }
 
-
   /** Services a workload backs, for telemetry (destination_service). */
   servicesOf(w: Workload): Service[] {
     return [...w.services.keys()].map((k) => this.byServiceKey.get(k)).filter((s): s is Service => s !== undefined);

@@ -1,2 +1,2 @@
 // The proxy's resource shapes are the wire contract's (mesh/api): re-exported for the state module.
-export * from "../../api/types.ts";
+export * from "../../api/index.ts";

@@ -19,7 +19,10 @@ import type { Logger } from "../../shared/index.ts";
 import type { StateStore } from "../state/store.ts";
 import { compareStrings } from "../../shared/index.ts";
 
-type Held = { version: string; value: { workload: Workload } | { service: Service } | { policy: Authorization } | { route: HttpRoute } | { l7Policy: L7Policy } };
+type Held = {
+  version: string;
+  value: { workload: Workload } | { service: Service } | { policy: Authorization } | { route: HttpRoute } | { l7Policy: L7Policy };
+};
 
 /** What ztunnel subscribes to; a waypoint adds its routes and L7 policies. */
 export const ZTUNNEL_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATION];
@@ -171,7 +174,8 @@ export class XdsClient {
         else policies.push(h.value.policy);
       }
     }
-    const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`);
+    const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) =>
+      compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`);
     // Stable order: config dumps and the proxy's indexes do not depend on arrival order.
     workloads.sort((a, b) => compareStrings(a.uid, b.uid));
     services.sort((a, b) => compareStrings(`${a.namespace}/${a.hostname}`, `${b.namespace}/${b.hostname}`));

@@ -24,7 +24,11 @@ export function controlPlaneTransport(ep: ControlPlaneEndpoint): Transport {
   try {
     ca = readFileSync(ep.rootCertFile, "utf8");
   } catch (err) {
-    throw new MeshError(ErrorCode.Config, `cannot read the control plane's root certificate ${ep.rootCertFile}: is the control plane running and ROOT_CERT right?`, { cause: err });
+    throw new MeshError(
+      ErrorCode.Config,
+      `cannot read the control plane's root certificate ${ep.rootCertFile}: is the control plane running and ROOT_CERT right?`,
+      { cause: err },
+    );
   }
   return createGrpcTransport({
     baseUrl: ep.address,
@@ -34,14 +38,18 @@ export function controlPlaneTransport(ep: ControlPlaneEndpoint): Transport {
       // Identity, not hostname: the control plane is reached by IP in the single-machine cluster.
       checkServerIdentity: (_host, cert) => {
         const sans = uriSans(cert.subjectaltname);
-        return sans.includes(ep.expectedIdentity) ? undefined : new Error(`control plane presented ${sans.join(", ") || "no SPIFFE identity"}, expected ${ep.expectedIdentity}`);
+        return sans.includes(ep.expectedIdentity)
+          ? undefined
+          : new Error(`control plane presented ${sans.join(", ") || "no SPIFFE identity"}, expected ${ep.expectedIdentity}`);
       },
     },
     interceptors: [
       (next) => async (req) => {
-        const token = (await readFile(ep.tokenFile, "utf8").catch((err: unknown) => {
-          throw new MeshError(ErrorCode.Config, `cannot read the token file ${ep.tokenFile}`, { cause: err });
-        })).trim();
+        const token = (
+          await readFile(ep.tokenFile, "utf8").catch((err: unknown) => {
+            throw new MeshError(ErrorCode.Config, `cannot read the token file ${ep.tokenFile}`, { cause: err });
+          })
+        ).trim();
         req.header.set("authorization", `Bearer ${token}`);
         return next(req);
       },

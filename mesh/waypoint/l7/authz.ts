@@ -43,9 +43,15 @@ export function l7PolicyMatches(p: L7Policy, f: RequestFacts): boolean {
 }
 
 /** Policies for traffic through waypoint `gateway` ("ns/name") to the service `service` ({namespace, name}). */
-export function policiesFor(all: readonly L7Policy[], gateway: { namespace: string; name: string }, service: { namespace: string; name: string } | undefined): L7Policy[] {
+export function policiesFor(
+  all: readonly L7Policy[],
+  gateway: { namespace: string; name: string },
+  service: { namespace: string; name: string } | undefined,
+): L7Policy[] {
   const hits = (t: L7Target) =>
-    t.kind === "Gateway" ? t.namespace === gateway.namespace && t.name === gateway.name : service !== undefined && t.namespace === service.namespace && t.name === service.name;
+    t.kind === "Gateway"
+      ? t.namespace === gateway.namespace && t.name === gateway.name
+      : service !== undefined && t.namespace === service.namespace && t.name === service.name;
   return all.filter((p) => p.targets.some(hits));
 }
 

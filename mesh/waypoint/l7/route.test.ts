@@ -35,7 +35,11 @@ describe("HTTPRoute matching", () => {
   const cases: Array<[string, RequestView, string | { kind: string }]> = [
     ["an exact path beats a prefix", req("GET", "/api/health"), "demo/health.demo.svc.cluster.local"],
     ["a method match beats the same prefix without one", req("POST", "/api/items"), "demo/writer.demo.svc.cluster.local"],
-    ["the longest prefix wins over a header-only rule (implicit /)", req("GET", "/api/items", { "end-user": "jason" }), "demo/reviews-api.demo.svc.cluster.local"],
+    [
+      "the longest prefix wins over a header-only rule (implicit /)",
+      req("GET", "/api/items", { "end-user": "jason" }),
+      "demo/reviews-api.demo.svc.cluster.local",
+    ],
     ["a header match routes when no path rule is more specific", req("GET", "/", { "end-user": "jason" }), "demo/reviews-v2.demo.svc.cluster.local"],
     ["prefixes match whole path elements only", req("GET", "/apix"), "demo/catch-all.demo.svc.cluster.local"],
     ["a rule without matches catches the rest", req("GET", "/other"), "demo/catch-all.demo.svc.cluster.local"],

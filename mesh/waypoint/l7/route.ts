@@ -41,7 +41,11 @@ function headerValue(h: RequestView["headers"], name: string): string | undefine
 }
 
 export function matchApplies(m: RouteMatch, r: RequestView): boolean {
-  return pathMatches(m.path, r.path) && (!m.method || m.method.toUpperCase() === r.method.toUpperCase()) && m.headers.every((h) => headerValue(r.headers, h.name) === h.value);
+  return (
+    pathMatches(m.path, r.path) &&
+    (!m.method || m.method.toUpperCase() === r.method.toUpperCase()) &&
+    m.headers.every((h) => headerValue(r.headers, h.name) === h.value)
+  );
 }
 
 function precedence(a: Candidate, b: Candidate): number {

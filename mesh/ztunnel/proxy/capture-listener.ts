@@ -33,7 +33,11 @@ export abstract class CaptureListener implements Server {
     const src = { ip: normalizeIp(client.remoteAddress ?? ""), port: client.remotePort ?? 0 };
     const release = this.perSource.acquire(src.ip);
     if (!release) {
-      this.ctx.limitHit("connections_per_source", { "src.addr": formatAddr(src), max: this.perSource.max, listener: this.label }, `${this.label} connection refused: too many connections from this address`);
+      this.ctx.limitHit(
+        "connections_per_source",
+        { "src.addr": formatAddr(src), max: this.perSource.max, listener: this.label },
+        `${this.label} connection refused: too many connections from this address`,
+      );
       return void client.resetAndDestroy();
     }
     client.once("close", release);

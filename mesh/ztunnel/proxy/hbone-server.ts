@@ -94,7 +94,14 @@ export class HboneServer implements Server {
       return known.server;
     }
     // The guard's deadline covers the whole handshake and destroys the socket; tls.Server's would only report.
-    const server = tls.createServer({ ...options, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], handshakeTimeout: 0 });
+    const server = tls.createServer({
+      ...options,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: "TLSv1.3",
+      ALPNProtocols: ["h2"],
+      handshakeTimeout: 0,
+    });
     this.guard.watchTls(server, { "dst.identity": key });
     server.on("secureConnection", (s: tls.TLSSocket) => {
       s.on("error", (err) => this.ctx.log.debug({ err: describeError(err) }, "HBONE TLS error"));
@@ -134,7 +141,11 @@ export class HboneServer implements Server {
     const forwardedFor = src ? claimed : undefined;
     const srcIp = forwardedFor?.ip ?? normalizeIp(peer.socket.remoteAddress ?? "");
     if (claimed && !src) {
-      ctx.peerLog.info("hbone:forwarded", { "src.identity": formatIdentity(peer.identity), claimed: formatAddr(claimed) }, "ignoring a forwarded address the peer's identity does not own");
+      ctx.peerLog.info(
+        "hbone:forwarded",
+        { "src.identity": formatIdentity(peer.identity), claimed: formatAddr(claimed) },
+        "ignoring a forwarded address the peer's identity does not own",
+      );
     }
     const authority = typeof headers[":authority"] === "string" ? tryParseAddr(headers[":authority"]) : undefined;
     const dst = authority ? state.workloadByIp(authority.ip) : undefined;
@@ -160,7 +171,11 @@ export class HboneServer implements Server {
     }
     if (!authority) return reply(400, new MeshError(ErrorCode.BadRequest, `authority "${String(headers[":authority"])}" is not ip:port`), "-");
     if (authority.ip !== peer.orig.ip) {
-      return reply(400, new MeshError(ErrorCode.BadRequest, `authority ${formatAddr(authority)} does not match the connection's destination ${peer.orig.ip}`), "-");
+      return reply(
+        400,
+        new MeshError(ErrorCode.BadRequest, `authority ${formatAddr(authority)} does not match the connection's destination ${peer.orig.ip}`),
+        "-",
+      );
     }
     if (!dst || !ctx.serves(dst)) {
       return reply(400, new MeshError(ErrorCode.BadRequest, `authority ${formatAddr(authority)} is not a workload this proxy serves (node ${ctx.node})`), "-");
@@ -171,7 +186,11 @@ export class HboneServer implements Server {
     const facts = { srcIdentity: peer.identity, srcIp, dstIp: authority.ip, dstPort: authority.port };
     const decision = evaluate(state.policiesFor(dst), facts);
     if (!decision.allowed) {
-      return reply(401, new MeshError(ErrorCode.PolicyDenied, `connection rejected by policy${decision.policy ? ` ${decision.policy}` : " (no ALLOW policy matched)"}`), "DENY");
+      return reply(
+        401,
+        new MeshError(ErrorCode.PolicyDenied, `connection rejected by policy${decision.policy ? ` ${decision.policy}` : " (no ALLOW policy matched)"}`),
+        "DENY",
+      );
     }
     let upstream: net.Socket;
     try {

@@ -40,7 +40,13 @@ export class InboundPlaintextServer extends CaptureListener {
     const facts = { srcIdentity: undefined, srcIp: src.ip, dstIp: dst.ip, dstPort: dst.port };
     const decision = evaluate(state.policiesFor(workload), facts);
     if (!decision.allowed) {
-      return refuse(new MeshError(ErrorCode.PolicyDenied, `plaintext connection rejected by policy${decision.policy ? ` ${decision.policy}` : " (no ALLOW policy matched)"}`), "DENY");
+      return refuse(
+        new MeshError(
+          ErrorCode.PolicyDenied,
+          `plaintext connection rejected by policy${decision.policy ? ` ${decision.policy}` : " (no ALLOW policy matched)"}`,
+        ),
+        "DENY",
+      );
     }
     let upstream: net.Socket;
     try {

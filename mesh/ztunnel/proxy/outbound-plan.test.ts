@@ -39,14 +39,36 @@ services:
 const source = state.workloadByIp("198.18.1.10");
 
 function plan(ip: string, port: number, src: "known" | "unknown" = "known"): OutboundPlan {
-  return planOutbound({ state, source: src === "known" ? source : undefined, dst: { ip, port }, illegalPorts: new Set([15001, 15006, 15008]), hboneTarget: (p) => ({ ip: p, port: 15008 }), pick: () => 0 });
+  return planOutbound({
+    state,
+    source: src === "known" ? source : undefined,
+    dst: { ip, port },
+    illegalPorts: new Set([15001, 15006, 15008]),
+    hboneTarget: (p) => ({ ip: p, port: 15008 }),
+    pick: () => 0,
+  });
 }
 
 describe("planOutbound", () => {
   const cases: Array<{ name: string; ip: string; port: number; want: Record<string, unknown> }> = [
-    { name: "pod IP of a mesh workload: HBONE to its 15008", ip: "198.18.2.10", port: 8080, want: { kind: "hbone", target: { ip: "198.18.2.10", port: 15008 }, authority: { ip: "198.18.2.10", port: 8080 } } },
-    { name: "service VIP: a healthy endpoint, service port mapped", ip: "198.19.0.10", port: 80, want: { kind: "hbone", authority: { ip: "198.18.2.10", port: 8080 } } },
-    { name: "service VIP of a non-mesh workload: plain TCP, target 0 keeps the port", ip: "198.19.0.11", port: 80, want: { kind: "direct", target: { ip: "198.18.2.20", port: 80 } } },
+    {
+      name: "pod IP of a mesh workload: HBONE to its 15008",
+      ip: "198.18.2.10",
+      port: 8080,
+      want: { kind: "hbone", target: { ip: "198.18.2.10", port: 15008 }, authority: { ip: "198.18.2.10", port: 8080 } },
+    },
+    {
+      name: "service VIP: a healthy endpoint, service port mapped",
+      ip: "198.19.0.10",
+      port: 80,
+      want: { kind: "hbone", authority: { ip: "198.18.2.10", port: 8080 } },
+    },
+    {
+      name: "service VIP of a non-mesh workload: plain TCP, target 0 keeps the port",
+      ip: "198.19.0.11",
+      port: 80,
+      want: { kind: "direct", target: { ip: "198.18.2.20", port: 80 } },
+    },
     { name: "pod IP of a non-mesh workload: plain TCP", ip: "198.18.2.20", port: 9000, want: { kind: "direct", target: { ip: "198.18.2.20", port: 9000 } } },
     { name: "unknown destination: passthrough", ip: "198.18.9.9", port: 443, want: { kind: "passthrough", target: { ip: "198.18.9.9", port: 443 } } },
     { name: "service without endpoints: refused", ip: "198.19.0.12", port: 80, want: { kind: "refuse", reason: "no-healthy-upstream" } },
@@ -101,7 +123,14 @@ services:
 `),
   );
   const planFrom = (srcIp: string, ip: string, port: number) =>
-    planOutbound({ state: wpState, source: wpState.workloadByIp(srcIp), dst: { ip, port }, illegalPorts: new Set([15001, 15006, 15008]), hboneTarget: (p) => ({ ip: p, port: 15008 }), pick: () => 0 });
+    planOutbound({
+      state: wpState,
+      source: wpState.workloadByIp(srcIp),
+      dst: { ip, port },
+      illegalPorts: new Set([15001, 15006, 15008]),
+      hboneTarget: (p) => ({ ip: p, port: 15008 }),
+      pick: () => 0,
+    });
 
   it("sends traffic for the service VIP to the waypoint pod, keeping the VIP as :authority", () => {
     expect(planFrom("198.18.1.10", "198.19.0.10", 80)).toMatchObject({
@@ -119,11 +148,19 @@ services:
   });
 
   it("the waypoint's own traffic goes straight to the endpoint (no loop)", () => {
-    expect(planFrom("198.18.3.10", "198.19.0.10", 80)).toMatchObject({ kind: "hbone", target: { ip: "198.18.2.10", port: 15008 }, authority: { ip: "198.18.2.10", port: 8080 } });
+    expect(planFrom("198.18.3.10", "198.19.0.10", 80)).toMatchObject({
+      kind: "hbone",
+      target: { ip: "198.18.2.10", port: 15008 },
+      authority: { ip: "198.18.2.10", port: 8080 },
+    });
     expect(planFrom("198.18.3.10", "198.19.0.10", 80)).not.toHaveProperty("viaWaypoint");
   });
 
   it("a waypoint with no endpoints refuses with what is missing", () => {
-    expect(planFrom("198.18.1.10", "198.19.0.30", 80)).toMatchObject({ kind: "refuse", reason: "no-healthy-upstream", message: expect.stringContaining("waypoint demo/gone.demo.svc.cluster.local") });
+    expect(planFrom("198.18.1.10", "198.19.0.30", 80)).toMatchObject({
+      kind: "refuse",
+      reason: "no-healthy-upstream",
+      message: expect.stringContaining("waypoint demo/gone.demo.svc.cluster.local"),
+    });
   });
 });

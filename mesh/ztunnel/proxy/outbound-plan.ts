@@ -42,7 +42,12 @@ function toWaypoint(wp: WaypointRef, input: PlanInput, dst: SockAddr, service?: 
   const eps = wpService ? input.state.endpoints(wpService, wp.hbonePort) : [];
   if (eps.length === 0) {
     const what = service ? `service ${service.hostname}` : formatAddr(dst);
-    return { kind: "refuse", reason: "no-healthy-upstream", message: `${what} uses waypoint ${wpKey}, which has no healthy endpoint on port ${wp.hbonePort}`, ...(service ? { service } : {}) };
+    return {
+      kind: "refuse",
+      reason: "no-healthy-upstream",
+      message: `${what} uses waypoint ${wpKey}, which has no healthy endpoint on port ${wp.hbonePort}`,
+      ...(service ? { service } : {}),
+    };
   }
   const ep = eps[input.pick(eps.length)]!;
   return {

@@ -46,7 +46,10 @@ export class OutboundServer extends CaptureListener {
       mtls: plan.kind === "hbone",
     });
     if (plan.kind === "refuse") {
-      record.fail(plan.reason === "no-healthy-upstream" ? "NO_HEALTHY_UPSTREAM" : "-", new MeshError(plan.reason === "self-call" ? ErrorCode.SelfCall : ErrorCode.NoHealthyUpstream, plan.message));
+      record.fail(
+        plan.reason === "no-healthy-upstream" ? "NO_HEALTHY_UPSTREAM" : "-",
+        new MeshError(plan.reason === "self-call" ? ErrorCode.SelfCall : ErrorCode.NoHealthyUpstream, plan.message),
+      );
       client.resetAndDestroy();
       return;
     }

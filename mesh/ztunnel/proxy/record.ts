@@ -56,7 +56,11 @@ export class ConnectionRecord {
     this.ctx.metrics.failed.inc(labels);
     const error = describeError(err);
     // Rate-limited: every refused connection is counted in the metrics, but a flood of them must not flood the log.
-    this.ctx.failLog.warn(`failed:${flag}`, accessLogFields(this.view, { bytesSent: 0, bytesRecv: 0, durationMs: performance.now() - this.started, error, flag }), "connection failed");
+    this.ctx.failLog.warn(
+      `failed:${flag}`,
+      accessLogFields(this.view, { bytesSent: 0, bytesRecv: 0, durationMs: performance.now() - this.started, error, flag }),
+      "connection failed",
+    );
   }
 
   close(result: RelayResult, flag: ResponseFlag = "-"): void {

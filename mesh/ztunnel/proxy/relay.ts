@@ -49,7 +49,8 @@ export function relay(client: Duplex, upstream: Duplex, opts: RelayOptions = {})
   };
   const onSettled = (err: Error | null | undefined) => {
     if (err && !firstError) {
-      firstError = (err as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE" ? new Error("the other side of the tunnel closed abruptly", { cause: err }) : err;
+      firstError =
+        (err as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE" ? new Error("the other side of the tunnel closed abruptly", { cause: err }) : err;
     }
     if (err) return finish();
     if (++settled === 2) finish();

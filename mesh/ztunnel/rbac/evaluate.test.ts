@@ -7,11 +7,18 @@ const sleep = { trustDomain: "cluster.local", namespace: "demo", serviceAccount:
 const other = { trustDomain: "cluster.local", namespace: "other", serviceAccount: "client" };
 
 /** A Match from Istio's string convention ("*", "x*", "*x") for the string fields; the rest as given. */
-type MatchSpec = Partial<Record<"namespaces" | "notNamespaces" | "principals" | "notPrincipals", string[]>> & Partial<Pick<Match, "sourceIps" | "notSourceIps" | "destinationIps" | "notDestinationIps" | "destinationPorts" | "notDestinationPorts">>;
+type MatchSpec = Partial<Record<"namespaces" | "notNamespaces" | "principals" | "notPrincipals", string[]>> &
+  Partial<Pick<Match, "sourceIps" | "notSourceIps" | "destinationIps" | "notDestinationIps" | "destinationPorts" | "notDestinationPorts">>;
 function match(spec: MatchSpec): Match {
   const { namespaces, notNamespaces, principals, notPrincipals, ...rest } = spec;
   const strings = (l: string[] | undefined) => (l ?? []).map(parseStringMatch);
-  return emptyMatch({ ...rest, namespaces: strings(namespaces), notNamespaces: strings(notNamespaces), principals: strings(principals), notPrincipals: strings(notPrincipals) });
+  return emptyMatch({
+    ...rest,
+    namespaces: strings(namespaces),
+    notNamespaces: strings(notNamespaces),
+    principals: strings(principals),
+    notPrincipals: strings(notPrincipals),
+  });
 }
 
 // Built directly in the wire types ztunnel evaluates, not through a config parser.
@@ -37,9 +44,19 @@ describe("evaluate", () => {
     { name: "matching ALLOW allows", policies: [policy("Allow", { namespaces: ["demo"] })], conn: conn(), allowed: true },
     { name: "principal prefix", policies: [policy("Allow", { principals: ["cluster.local/ns/demo/*"] })], conn: conn(), allowed: true },
     { name: "principal suffix", policies: [policy("Allow", { principals: ["*/sa/sleep"] })], conn: conn({ srcIdentity: other }), allowed: false },
-    { name: "principal presence needs an identity", policies: [policy("Allow", { principals: ["*"] })], conn: conn({ srcIdentity: undefined }), allowed: false },
+    {
+      name: "principal presence needs an identity",
+      policies: [policy("Allow", { principals: ["*"] })],
+      conn: conn({ srcIdentity: undefined }),
+      allowed: false,
+    },
     { name: "notPrincipals excludes", policies: [policy("Allow", { notPrincipals: ["cluster.local/ns/demo/sa/sleep"] })], conn: conn(), allowed: false },
-    { name: "STRICT as DENY notPrincipals * denies plaintext", policies: [policy("Deny", { notPrincipals: ["*"] })], conn: conn({ srcIdentity: undefined }), allowed: false },
+    {
+      name: "STRICT as DENY notPrincipals * denies plaintext",
+      policies: [policy("Deny", { notPrincipals: ["*"] })],
+      conn: conn({ srcIdentity: undefined }),
+      allowed: false,
+    },
     { name: "STRICT as DENY notPrincipals * keeps mTLS", policies: [policy("Deny", { notPrincipals: ["*"] })], conn: conn(), allowed: true },
     { name: "ipBlocks", policies: [policy("Allow", { sourceIps: ["198.18.1.0/24"] })], conn: conn(), allowed: true },
     { name: "ipBlocks miss", policies: [policy("Allow", { sourceIps: ["198.18.9.0/24"] })], conn: conn(), allowed: false },

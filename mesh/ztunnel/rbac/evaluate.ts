@@ -29,7 +29,6 @@ function cidrs(list: readonly string[]): CidrSet {
   return set;
 }
 
-
 /** Empty list: no constraint. Otherwise any value may match. */
 function anyOf<T>(list: readonly T[], test: (v: T) => boolean): boolean {
   return list.length === 0 || list.some(test);

@@ -51,7 +51,12 @@ describe("NftCapture in a network namespace", () => {
   });
 
   it("says what is wrong when nft refuses", async () => {
-    const cap = new NftCapture({ node: "n", ports, run: () => Promise.resolve({ code: 1, stdout: "", stderr: "Operation not permitted" }), log: silentLogger() });
+    const cap = new NftCapture({
+      node: "n",
+      ports,
+      run: () => Promise.resolve({ code: 1, stdout: "", stderr: "Operation not permitted" }),
+      log: silentLogger(),
+    });
     await expect(cap.install()).rejects.toThrow(/nft refused the capture rules .*Operation not permitted.*CAP_NET_ADMIN/);
   });
 });

@@ -22,7 +22,10 @@ async function nft(run: RunCommand, script: string): Promise<void> {
     throw new MeshError(ErrorCode.Redirect, missing ? "nft is not installed: apt-get install nftables" : "could not run nft", { cause: err });
   }
   if (r.code !== 0) {
-    throw new MeshError(ErrorCode.Redirect, `nft refused the capture rules (exit ${r.code}): ${r.stderr.trim()}; is this process root (CAP_NET_ADMIN) in the node's or pod's network namespace?`);
+    throw new MeshError(
+      ErrorCode.Redirect,
+      `nft refused the capture rules (exit ${r.code}): ${r.stderr.trim()}; is this process root (CAP_NET_ADMIN) in the node's or pod's network namespace?`,
+    );
   }
 }
 

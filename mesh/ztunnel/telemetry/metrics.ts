@@ -51,7 +51,12 @@ export class ZtunnelMetrics {
     this.received = new Counter({ name: "istio_tcp_received_bytes_total", help: "Bytes received from the client (request direction)", labelNames, registers });
     this.failed = new Counter({ name: "istio_tcp_connections_failed_total", help: "Connections that failed before relaying", labelNames, registers });
     this.socketsOpen = new Gauge({ name: "istio_tcp_sockets_open", help: "Proxied connections open now", labelNames: ["direction"], registers });
-    this.limitHits = new Counter({ name: "ztunnel_limit_hits_total", help: "Connections or streams ended because a peer hit a resource limit", labelNames: ["limit"], registers });
+    this.limitHits = new Counter({
+      name: "ztunnel_limit_hits_total",
+      help: "Connections or streams ended because a peer hit a resource limit",
+      labelNames: ["limit"],
+      registers,
+    });
     new Gauge({ name: "istio_build", help: "ztunnel build", labelNames: ["component", "tag"], registers }).set({ component: "ztunnel", tag: "ambient-lab" }, 1);
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -1,0 +1,48 @@
+// ESLint: typescript-eslint's recommended rules, and the architecture as boundaries (ARCHITECTURE.md,
+// "Modules and who may import whom"): code outside a mesh/<component> folder imports it only through
+// its index.ts, and components depend on each other only as drawn there.
+import boundaries from "eslint-plugin-boundaries";
+import tseslint from "typescript-eslint";
+
+const component = (name) => ({ element: { type: "component", captured: { name } } });
+// Who may not import whom (everything else goes through index.ts).
+const forbidden = [
+  ["shared", ["api", "proxy", "ztunnel", "waypoint", "control-plane", "local", "ctl", "manifests", "testing"]],
+  ["api", ["proxy", "ztunnel", "waypoint", "control-plane", "local", "ctl", "manifests", "testing"]],
+  ["proxy", ["ztunnel", "waypoint", "control-plane", "local", "ctl", "manifests", "testing"]],
+  ["ztunnel", ["waypoint", "control-plane", "local", "ctl", "manifests", "testing"]],
+  ["waypoint", ["ztunnel", "control-plane", "local", "ctl", "manifests", "testing"]],
+  ["control-plane", ["proxy", "ztunnel", "waypoint", "local", "ctl", "testing"]],
+  ["manifests", ["proxy", "ztunnel", "waypoint", "control-plane", "local", "ctl", "testing"]],
+  ["ctl", ["proxy", "ztunnel", "waypoint", "control-plane", "local", "manifests", "testing"]],
+  ["local", ["testing"]],
+];
+
+const throughIndex = {
+  disallow: { to: { element: { type: "component", fileInternalPath: "!index.ts" } } },
+  message: "import {{to.captured.name}} through its index.ts",
+};
+const layers = forbidden.flatMap(([from, tos]) =>
+  tos.map((to) => ({ from: component(from), disallow: { to: component(to) }, message: `${from} may not import ${to} (ARCHITECTURE.md)` })),
+);
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "dist/", "deploy/", "results/", "mesh/api/gen/", "bench/k6/"] },
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    plugins: { boundaries },
+    settings: {
+      "boundaries/elements": [
+        { type: "component", pattern: "mesh/*", capture: ["name"] },
+        // The Pulumi program, benchmarks and scripts use the mesh's components from outside.
+        { type: "outside", pattern: ["bench", "components", "scripts"] },
+      ],
+      "boundaries/include": ["mesh/**/*.ts", "bench/**/*.ts", "components/**/*.ts", "scripts/**/*.ts", "*.ts"],
+      "boundaries/legacy-templates": false,
+    },
+    rules: { "boundaries/dependencies": [2, { default: "allow", policies: [throughIndex, ...layers] }] },
+  },
+  // Tests and the test harness may use any component (through its index.ts).
+  { files: ["**/*.test.ts", "mesh/testing/**/*.ts"], rules: { "boundaries/dependencies": [2, { default: "allow", policies: [throughIndex] }] } },
+);
