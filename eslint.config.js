@@ -18,10 +18,13 @@ const forbidden = [
   ["local", ["testing"]],
 ];
 
+// mesh/testing has a second entry, expect.ts: vitest assertions, for test files only (its index.ts
+// serves scripts and benchmarks too, which must not load vitest).
 const throughIndex = {
   disallow: { to: { element: { type: "component", fileInternalPath: "!index.ts" } } },
   message: "import {{to.captured.name}} through its index.ts",
 };
+const testAssertions = { allow: { to: { element: { type: "component", captured: { name: "testing" }, fileInternalPath: "expect.ts" } } } };
 const layers = forbidden.flatMap(([from, tos]) =>
   tos.map((to) => ({ from: component(from), disallow: { to: component(to) }, message: `${from} may not import ${to} (ARCHITECTURE.md)` })),
 );
@@ -41,8 +44,11 @@ export default tseslint.config(
       "boundaries/include": ["mesh/**/*.ts", "bench/**/*.ts", "components/**/*.ts", "scripts/**/*.ts", "*.ts"],
       "boundaries/legacy-templates": false,
     },
-    rules: { "boundaries/dependencies": [2, { default: "allow", policies: [throughIndex, ...layers] }] },
+    rules: { "boundaries/dependencies": [2, { default: "allow", policies: [throughIndex, testAssertions, ...layers] }] },
   },
   // Tests and the test harness may use any component (through its index.ts).
-  { files: ["**/*.test.ts", "mesh/testing/**/*.ts"], rules: { "boundaries/dependencies": [2, { default: "allow", policies: [throughIndex] }] } },
+  {
+    files: ["**/*.test.ts", "mesh/testing/**/*.ts"],
+    rules: { "boundaries/dependencies": [2, { default: "allow", policies: [throughIndex, testAssertions] }] },
+  },
 );

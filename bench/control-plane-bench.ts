@@ -13,7 +13,7 @@ import { buildResources } from "../mesh/control-plane/index.ts";
 import { translate, DEFAULT_TRANSLATE_OPTIONS } from "../mesh/control-plane/index.ts";
 import { KINDS, type ClusterSnapshot, type Kind } from "../mesh/control-plane/index.ts";
 import { cpuSeconds, memoryMb } from "../mesh/local/index.ts";
-import { createCsr } from "../mesh/shared/index.ts";
+import { createCsr, DEFAULT_TRUST_DOMAIN } from "../mesh/shared/index.ts";
 import { FakeApiServer, type FakeObject } from "../mesh/testing/index.ts";
 import { GrpcCaClient } from "../mesh/proxy/index.ts";
 import { controlPlaneTransport } from "../mesh/proxy/index.ts";
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       Array.from({ length: n }, async (_, k) => {
         const i = k % size.pods;
         const svc = i % size.services;
-        const identity = { trustDomain: "cluster.local", namespace: `ns-${svc % size.namespaces}`, serviceAccount: `sa-${svc % 50}` };
+        const identity = { trustDomain: DEFAULT_TRUST_DOMAIN, namespace: `ns-${svc % size.namespaces}`, serviceAccount: `sa-${svc % 50}` };
         return { node: i % size.nodes, identity, csrPem: (await createCsr(identity)).csrPem };
       }),
     );

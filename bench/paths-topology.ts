@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { bundle } from "../mesh/build.ts";
 import { nginxApp } from "../mesh/local/index.ts";
 import { NODE_BIN, ZTUNNEL_NODE_FLAGS, type ClusterSpec, type LocalCluster } from "../mesh/local/index.ts";
+import { LABELS } from "../mesh/api/index.ts";
 
 export const ROUTE = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -60,14 +61,14 @@ export async function pathsTopology(o: { prefix: string; workDir: string; payloa
         name: "server-wp",
         selector: ["server"],
         ports: [{ port: 8080, targetPort: 8080 }],
-        labels: { "istio.io/use-waypoint": "waypoint" },
+        labels: { [LABELS.useWaypoint]: "waypoint" },
       },
       {
         namespace: "mesh",
         name: "waypoint",
         selector: ["waypoint"],
         ports: [{ port: 15008, targetPort: 15008 }],
-        labels: { "gateway.networking.k8s.io/gateway-name": "waypoint" },
+        labels: { [LABELS.gatewayName]: "waypoint" },
       },
     ],
     gateways: [{ namespace: "mesh", name: "waypoint" }],

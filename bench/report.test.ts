@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { evaluateTargets, renderJson, renderMarkdown, type ZtunnelBenchResult } from "./report.ts";
-import { expectGolden } from "../mesh/testing/index.ts";
+import { expectGolden } from "../mesh/testing/expect.ts";
 
 const sample: ZtunnelBenchResult = {
   scenario: { rate: 1000, connections: 4, durationSeconds: 20, payloadBytes: 1024, bulkSeconds: 5 },

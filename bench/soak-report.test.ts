@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderSoakMarkdown, verdictOf, type SoakResult, type SoakSample } from "./soak-report.ts";
-import { expectGolden } from "../mesh/testing/index.ts";
+import { expectGolden } from "../mesh/testing/expect.ts";
 
 const series = (rss: (i: number) => number, fds: (i: number) => number, n = 13): SoakSample[] =>
   Array.from({ length: n }, (_, i) => ({ t: i * 10, rssMb: rss(i), fds: fds(i) }));

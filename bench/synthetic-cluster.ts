@@ -1,6 +1,7 @@
 // A synthetic cluster of the benchmark's size, generated deterministically (no randomness): namespaces,
 // nodes, pods, services selecting pods, and a mix of AuthorizationPolicies.
 import type { AnyObject, Kind } from "../mesh/control-plane/index.ts";
+import { LABELS } from "../mesh/api/index.ts";
 
 export interface SyntheticSize {
   pods: number;
@@ -27,7 +28,7 @@ export function syntheticCluster(size: SyntheticSize): Record<Kind, AnyObject[]>
     out.Namespace.push({
       apiVersion: "v1",
       kind: "Namespace",
-      metadata: { name: `ns-${i}`, labels: i % 5 === 4 ? {} : { "istio.io/dataplane-mode": "ambient" } },
+      metadata: { name: `ns-${i}`, labels: i % 5 === 4 ? {} : { [LABELS.dataplaneMode]: "ambient" } },
     } as AnyObject);
   }
   for (let i = 0; i < size.nodes; i++) out.Node.push({ apiVersion: "v1", kind: "Node", metadata: { name: `node-${i}` } } as AnyObject);

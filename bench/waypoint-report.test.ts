@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
-import { expectGolden } from "../mesh/testing/index.ts";
+import { expectGolden } from "../mesh/testing/expect.ts";
 
 const lat = (p50: number, p90: number, p99: number) => ({ requests: 20000, errors: 0, achievedRate: 1000, latencyMs: { p50, p90, p99, max: p99 * 3 } });
 const sample: WaypointBenchResult = {

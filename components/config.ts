@@ -2,6 +2,7 @@
 // the key (as `pulumi config set` spells it) and what it accepts. Pure: index.ts reads pulumi.Config.
 import { z } from "zod";
 import { parse as parseYaml } from "yaml";
+import { DEFAULT_TRUST_DOMAIN } from "../mesh/shared/index.ts";
 
 const PROJECT = "ambient-lab";
 
@@ -57,7 +58,7 @@ const schema = z.strictObject({
       trustDomain: z
         .string()
         .regex(/^[a-z0-9.-]+$/, "must be a DNS name such as cluster.local")
-        .default("cluster.local"),
+        .default(DEFAULT_TRUST_DOMAIN),
       imageTag: z
         .string()
         .regex(/^[\w][\w.-]{0,127}$/, "must be an image tag")
@@ -65,7 +66,7 @@ const schema = z.strictObject({
         .default("0.1.0"),
       logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
     })
-    .default({ trustDomain: "cluster.local", imageTag: "0.1.0", logLevel: "info" }),
+    .default({ trustDomain: DEFAULT_TRUST_DOMAIN, imageTag: "0.1.0", logLevel: "info" }),
   versions: z
     .strictObject({
       certManager: z

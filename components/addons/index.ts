@@ -14,6 +14,7 @@ import {
   PROMETHEUS_SERVICE,
 } from "../../mesh/manifests/index.ts";
 import { createObjects } from "../kube-objects.ts";
+import { LABELS } from "../../mesh/api/index.ts";
 
 export interface CertManagerArgs {
   /** Pinned chart version, e.g. "v1.18.2". */
@@ -31,7 +32,7 @@ export class CertManager extends pulumi.ComponentResource {
     // The chart's pods (and our check Job) meet the restricted Pod Security Standard.
     const ns = new k8s.core.v1.Namespace(
       `${name}-ns`,
-      { metadata: { name: "cert-manager", labels: { "istio.io/dataplane-mode": "none", [PSS_ENFORCE]: "restricted" } } },
+      { metadata: { name: "cert-manager", labels: { [LABELS.dataplaneMode]: "none", [PSS_ENFORCE]: "restricted" } } },
       { parent: this },
     );
     const chart = new k8s.helm.v4.Chart(
@@ -100,7 +101,7 @@ export class Monitoring extends pulumi.ComponentResource {
     // all capabilities; nothing needs host access (node-exporter is off), which baseline forbids.
     const ns = new k8s.core.v1.Namespace(
       `${name}-ns`,
-      { metadata: { name: MONITORING_NAMESPACE, labels: { "istio.io/dataplane-mode": "none", [PSS_ENFORCE]: "baseline" } } },
+      { metadata: { name: MONITORING_NAMESPACE, labels: { [LABELS.dataplaneMode]: "none", [PSS_ENFORCE]: "baseline" } } },
       { parent: this },
     );
     const chart = new k8s.helm.v4.Chart(

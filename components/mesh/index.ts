@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { meshObjects } from "../../mesh/manifests/index.ts";
 import { createObjects } from "../kube-objects.ts";
+import { DEFAULT_TRUST_DOMAIN } from "../../mesh/shared/index.ts";
 
 export interface MeshArgs {
   /** Namespace of the control plane and ztunnel. Default "istio-system". */
@@ -39,7 +40,7 @@ export class Mesh extends pulumi.ComponentResource {
       name,
       meshObjects({
         namespace,
-        trustDomain: args.trustDomain ?? "cluster.local",
+        trustDomain: args.trustDomain ?? DEFAULT_TRUST_DOMAIN,
         logLevel: args.logLevel ?? "info",
         images: args.images,
         pullPolicy: args.pullPolicy ?? "IfNotPresent",

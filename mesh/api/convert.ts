@@ -2,7 +2,7 @@
 // validate at the edge, so one bad resource is reported (NACKed) on its own and the rest apply.
 import net from "node:net";
 import { create } from "@bufbuild/protobuf";
-import { parseCidr } from "../shared/index.ts";
+import { parseCidr, DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 import { ErrorCode, MeshError } from "../shared/index.ts";
 import {
   Action,
@@ -154,7 +154,7 @@ export function addressFromProto(a: PbAddress): { workload: Workload } | { servi
         name: w.name,
         namespace: w.namespace,
         ips: ipList(w.addresses, "addresses"),
-        trustDomain: w.trustDomain || "cluster.local",
+        trustDomain: w.trustDomain || DEFAULT_TRUST_DOMAIN,
         serviceAccount: w.serviceAccount || "default",
         node: w.node,
         protocol: w.tunnelProtocol === TunnelProtocol.HBONE ? "HBONE" : "NONE",

@@ -17,3 +17,4 @@ export {
 } from "./gen/ambientlab/v1/discovery_pb.js";
 export { HttpRouteSchema, L7PolicySchema } from "./gen/ambientlab/v1/waypoint_pb.js";
 export { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";
+export * from "./labels.ts";

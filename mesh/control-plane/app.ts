@@ -19,6 +19,7 @@ import { SnapshotBuilder } from "./push/snapshot.ts";
 import { ObjectStore } from "./store/object-store.ts";
 import { toPlain } from "./translate/serialize.ts";
 import type { TranslateOptions } from "./translate/index.ts";
+import type { Runner } from "./runners/runner.ts";
 
 export interface DiscoverySource {
   start(): Promise<void>;
@@ -31,7 +32,8 @@ export interface ControlPlaneOptions {
   /** The control plane's own identity, presented on the gRPC port. */
   identity: Identity;
   ca: CaMaterial;
-  auth: Authenticator;
+  /** Who is calling, from a bearer token; given the store (e.g. to find a pod's node). */
+  auth: (store: ObjectStore) => Authenticator;
   log: Logger;
   debounceMs?: number;
   certTtlSeconds?: number;
@@ -39,6 +41,8 @@ export interface ControlPlaneOptions {
   processMetrics?: boolean;
   /** Builds the discovery sources once the store exists. */
   discovery: (store: ObjectStore) => DiscoverySource[];
+  /** Side pipelines (status, trust bundle, waypoints, tokens): started once serving, stopped first. */
+  runners?: (cp: ControlPlane) => Runner[];
 }
 
 export class ControlPlane {
@@ -49,6 +53,8 @@ export class ControlPlane {
   readonly readiness = new Readiness(["discovery", "grpc"]);
   private readonly opts: ControlPlaneOptions;
   private readonly sources: DiscoverySource[];
+  private readonly auth: Authenticator;
+  private runners: Runner[] = [];
   private readonly admin: HttpServer;
   private grpc: GrpcServer | undefined;
 
@@ -62,9 +68,10 @@ export class ControlPlane {
       const g = this.store.get("Gateway", `${ns}/${sa}`);
       return g !== undefined && isWaypointGateway(g);
     };
+    this.auth = opts.auth(this.store);
     this.ads = new AdsServer({
       builder: this.builder,
-      auth: opts.auth,
+      auth: this.auth,
       metrics: this.metrics,
       log: opts.log,
       mayReceive: waypointTypesOnlyForWaypoints(isWaypoint),
@@ -90,7 +97,7 @@ export class ControlPlane {
     const index = new NodeIdentityIndex(this.store);
     const ca = new CaService({
       ca: () => this.opts.ca,
-      auth: this.opts.auth,
+      auth: this.auth,
       metrics: this.metrics,
       log: this.opts.log,
       policy: {
@@ -110,6 +117,8 @@ export class ControlPlane {
     });
     await this.grpc.start();
     this.readiness.satisfy("grpc");
+    this.runners = this.opts.runners?.(this) ?? [];
+    for (const r of this.runners) r.start();
     this.opts.log.info({ grpc: this.grpc.address(), admin: this.admin.address(), identity: formatIdentity(this.opts.identity) }, "control plane started");
   }
 
@@ -128,6 +137,7 @@ export class ControlPlane {
 
   async stop(deadlineMs = 2000): Promise<void> {
     this.readiness.require("draining");
+    for (const r of this.runners) await r.stop();
     this.ads.stop();
     await this.grpc?.drain(deadlineMs);
     this.builder.stop();

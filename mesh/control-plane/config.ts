@@ -1,7 +1,7 @@
 // The control plane's process configuration from the environment. Validated at start; every message
 // names the variable and what it accepts.
 import { z } from "zod";
-import { ErrorCode, MeshError } from "../shared/index.ts";
+import { ErrorCode, MeshError, DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 import { LOG_LEVELS, type LogLevel } from "../shared/index.ts";
 
 export const ENV_DOCS: Array<[string, string]> = [
@@ -43,7 +43,7 @@ const schema = z
     WAYPOINT_IMAGE: z.string().min(1).optional(),
     WAYPOINT_PULL_POLICY: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent"),
     XDS_SERVICE_ADDRESS: z.string().url().optional(),
-    TRUST_DOMAIN: z.string().min(1).default("cluster.local"),
+    TRUST_DOMAIN: z.string().min(1).default(DEFAULT_TRUST_DOMAIN),
     CLUSTER_ID: z.string().min(1).default("Kubernetes"),
     ROOT_NAMESPACE: z.string().min(1).default("istio-system"),
     POD_NAMESPACE: z.string().min(1).default("istio-system"),

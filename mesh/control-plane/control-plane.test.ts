@@ -24,7 +24,7 @@ import { BootstrapTokenAuthenticator, identityTokenName } from "./auth/authentic
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
 import { FileSource } from "./discovery/file-source.ts";
 import { DEFAULT_TRANSLATE_OPTIONS } from "./translate/index.ts";
-import { eventually } from "../testing/index.ts";
+import { eventually } from "../testing/expect.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "al-cp-"));
 const configDir = join(dir, "config");
@@ -86,7 +86,7 @@ beforeAll(async () => {
     translate: DEFAULT_TRANSLATE_OPTIONS,
     identity: { trustDomain: "cluster.local", namespace: "istio-system", serviceAccount: "istiod" },
     ca,
-    auth: new BootstrapTokenAuthenticator((t) => tokens.lookup(t)),
+    auth: () => new BootstrapTokenAuthenticator((t) => tokens.lookup(t)),
     log: silentLogger(),
     debounceMs: 20,
     discovery: (store) => [new FileSource(configDir, store, silentLogger())],

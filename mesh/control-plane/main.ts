@@ -4,16 +4,15 @@
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { parseAddr } from "../shared/index.ts";
+import { parseAddr, DEFAULT_CLUSTER_DOMAIN } from "../shared/index.ts";
 import { loadOrCreateCaDir } from "../shared/index.ts";
 import { describeError } from "../shared/index.ts";
 import { createLogger, type Logger } from "../shared/index.ts";
 import type { CaMaterial } from "../shared/index.ts";
 import { ControlPlane, type DiscoverySource } from "./app.ts";
-import { BootstrapTokenAuthenticator, identityTokenName, type Authenticator } from "./auth/authenticator.ts";
+import { BootstrapTokenAuthenticator, type Authenticator } from "./auth/authenticator.ts";
 import { controlPlaneEndpoint } from "../manifests/index.ts";
 import { WaypointController } from "./waypoints/controller.ts";
-import { isWaypointGateway } from "./waypoints/objects.ts";
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
 import { TokenReviewAuthenticator } from "./auth/token-review.ts";
 import { loadOrCreateKubeCa, publishRootCert } from "./ca/kube-ca.ts";
@@ -22,7 +21,11 @@ import { FileSource } from "./discovery/file-source.ts";
 import { KubeSource } from "./discovery/kube-source.ts";
 import type { ObjectStore } from "./store/object-store.ts";
 import { PolicyStatusWriter } from "./status-writer.ts";
-import { isEnrolled, LABELS } from "./translate/index.ts";
+import { BootstrapTokenKeeper } from "./runners/bootstrap-token-keeper.ts";
+import { PolicyStatusRunner } from "./runners/policy-status.ts";
+import { RootCertPublisher } from "./runners/root-cert-publisher.ts";
+import type { Runner } from "./runners/runner.ts";
+import { WaypointSync } from "./runners/waypoint-sync.ts";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(helpText());
@@ -31,10 +34,10 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
 
 interface ModeSetup {
   ca: CaMaterial;
-  auth: (store: () => ObjectStore) => Authenticator;
+  auth: (store: ObjectStore) => Authenticator;
   discovery: (store: ObjectStore) => DiscoverySource[];
-  /** Runs once the control plane is up: publishing the trust bundle, issuing bootstrap tokens. */
-  afterStart: (cp: ControlPlane) => void;
+  /** The side pipelines this mode runs: publishing the trust bundle, keeping bootstrap tokens, ... */
+  runners: (cp: ControlPlane) => Runner[];
 }
 
 async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup> {
@@ -50,32 +53,11 @@ async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup
       .map((s) => s.trim())
       .filter(Boolean),
   );
-  // Rotation at half-life; the previous token stays valid until it expires.
-  setInterval(
-    () => void tokens.rotate().catch((err) => log.error({ err: describeError(err) }, "rotating bootstrap tokens failed")),
-    tokens.rotationCheckMs,
-  ).unref();
   return {
     ca,
     auth: () => new BootstrapTokenAuthenticator((t) => tokens.lookup(t)),
     discovery: (store) => [new FileSource(cfg.CONFIG_DIR!, store, log)],
-    afterStart: (cp) =>
-      // Nodes that appear in the config get a bootstrap token too, and so does each waypoint's
-      // service account (named after its Gateway, as Istio names it).
-      cp.store.subscribe(() => {
-        const snap = cp.store.snapshot();
-        const nodes = new Set([...snap.Node.map((n) => n.metadata?.name ?? ""), ...snap.Pod.map((p) => p.spec?.nodeName ?? "")].filter(Boolean));
-        const waypoints = snap.Gateway.filter((g) => g.spec?.gatewayClassName === "istio-waypoint").map((g) =>
-          identityTokenName(g.metadata?.namespace ?? "", g.metadata?.name ?? ""),
-        );
-        // Pods with a sidecar proxy authenticate as their own service account.
-        const sidecars = snap.Pod.filter((p) => p.metadata?.labels?.[LABELS.proxy] === "sidecar").map((p) =>
-          identityTokenName(p.metadata?.namespace ?? "", p.spec?.serviceAccountName || "default"),
-        );
-        void tokens
-          .ensure([...new Set([...nodes, ...waypoints, ...sidecars])])
-          .catch((err) => log.error({ err: describeError(err) }, "writing bootstrap tokens failed"));
-      }),
+    runners: (cp) => [new BootstrapTokenKeeper({ store: cp.store, tokens, log })],
   };
 }
 
@@ -87,6 +69,23 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
     throw new Error(`cannot load Kubernetes credentials (in-cluster service account, KUBECONFIG or ~/.kube/config): ${describeError(err)}`);
   }
   const ca = await loadOrCreateKubeCa({ kubeConfig, namespace: cfg.POD_NAMESPACE, trustDomain: cfg.TRUST_DOMAIN, log });
+  const waypointController = cfg.WAYPOINT_IMAGE
+    ? new WaypointController({
+        kubeConfig,
+        clusterDomain: DEFAULT_CLUSTER_DOMAIN,
+        log,
+        options: {
+          image: cfg.WAYPOINT_IMAGE,
+          pullPolicy: cfg.WAYPOINT_PULL_POLICY,
+          ...controlPlaneEndpoint(cfg.POD_NAMESPACE, cfg.TRUST_DOMAIN),
+          ...(cfg.XDS_SERVICE_ADDRESS ? { xdsAddress: cfg.XDS_SERVICE_ADDRESS } : {}),
+          controlPlaneIdentity: `spiffe://${cfg.TRUST_DOMAIN}/ns/${cfg.POD_NAMESPACE}/sa/${cfg.SERVICE_ACCOUNT}`,
+          logLevel: cfg.LOG_LEVEL,
+        },
+      })
+    : undefined;
+  if (!waypointController) log.info("WAYPOINT_IMAGE is not set: istio-waypoint Gateways get no Deployment from this control plane");
+  const status = new PolicyStatusWriter(kubeConfig, log);
   return {
     ca,
     auth: (store) =>
@@ -95,65 +94,19 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
         allowed: cfg.PROXY_SERVICE_ACCOUNTS.split(",")
           .map((s) => s.trim())
           .filter(Boolean),
-        nodeOfPod: (ns, name) => store().get("Pod", `${ns}/${name}`)?.spec?.nodeName,
+        nodeOfPod: (ns, name) => store.get("Pod", `${ns}/${name}`)?.spec?.nodeName,
       }),
     discovery: (store) => [new KubeSource({ kubeConfig, store, log })],
-    afterStart: (cp) => {
-      const status = new PolicyStatusWriter(kubeConfig, log);
-      if (cfg.WAYPOINT_IMAGE) {
-        const waypoints = new WaypointController({
-          kubeConfig,
-          clusterDomain: "cluster.local",
-          log,
-          options: {
-            image: cfg.WAYPOINT_IMAGE,
-            pullPolicy: cfg.WAYPOINT_PULL_POLICY,
-            ...controlPlaneEndpoint(cfg.POD_NAMESPACE, cfg.TRUST_DOMAIN),
-            ...(cfg.XDS_SERVICE_ADDRESS ? { xdsAddress: cfg.XDS_SERVICE_ADDRESS } : {}),
-            controlPlaneIdentity: `spiffe://${cfg.TRUST_DOMAIN}/ns/${cfg.POD_NAMESPACE}/sa/${cfg.SERVICE_ACCOUNT}`,
-            logLevel: cfg.LOG_LEVEL,
-          },
-        });
-        let deploying = Promise.resolve();
-        cp.store.subscribe((kinds) => {
-          if (kinds.has("Gateway")) deploying = deploying.then(() => waypoints.sync(cp.store.snapshot().Gateway));
-        });
-        deploying = deploying.then(() => waypoints.sync(cp.store.snapshot().Gateway));
-      } else {
-        log.info("WAYPOINT_IMAGE is not set: istio-waypoint Gateways get no Deployment from this control plane");
-      }
-      let writing = Promise.resolve();
-      cp.builder.subscribe((snap) => {
-        const aps = cp.store.snapshot().AuthorizationPolicy;
-        const keys = aps.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
-        const waypointKeys = new Set(
-          aps.filter((p) => p.spec?.targetRef || p.spec?.targetRefs?.length).map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`),
-        );
-        writing = writing.then(() => status.update(snap.translation, keys, waypointKeys));
-      });
-      let published = "";
-      let timer: NodeJS.Timeout | undefined;
-      cp.store.subscribe(() => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          const snap = cp.store.snapshot();
-          const byName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
-          const enrolled = [
-            ...new Set(snap.Pod.filter((p) => isEnrolled(p, byName.get(p.metadata?.namespace ?? ""))).map((p) => p.metadata?.namespace ?? "")),
-          ].sort();
-          const labelled = snap.Namespace.filter((n) => n.metadata?.labels?.["istio.io/dataplane-mode"] === "ambient").map((n) => n.metadata?.name ?? "");
-          // Waypoints read it too, in their Gateway's namespace.
-          const withWaypoints = snap.Gateway.filter(isWaypointGateway).map((g) => g.metadata?.namespace ?? "");
-          // And pods with our sidecar.
-          const withSidecars = snap.Pod.filter((p) => p.metadata?.labels?.[LABELS.proxy] === "sidecar").map((p) => p.metadata?.namespace ?? "");
-          // Our own namespace too: ztunnel (running there) reads the root from it.
-          const namespaces = [...new Set([...enrolled, ...labelled, ...withWaypoints, ...withSidecars, cfg.POD_NAMESPACE])].filter(Boolean).sort();
-          if (namespaces.join(",") === published) return;
-          published = namespaces.join(",");
-          void publishRootCert({ kubeConfig, namespaces, rootPem: ca.rootPem, log });
-        }, 500);
-      });
-    },
+    runners: (cp) => [
+      new PolicyStatusRunner({ store: cp.store, builder: cp.builder, update: (t, keys, waypointKeys) => status.update(t, keys, waypointKeys), log }),
+      new RootCertPublisher({
+        store: cp.store,
+        ownNamespace: cfg.POD_NAMESPACE,
+        publish: (namespaces) => publishRootCert({ kubeConfig, namespaces, rootPem: ca.rootPem, log }),
+        log,
+      }),
+      ...(waypointController ? [new WaypointSync({ store: cp.store, sync: (gateways) => waypointController.sync(gateways), log })] : []),
+    ],
   };
 }
 
@@ -161,25 +114,21 @@ async function main(): Promise<void> {
   const cfg = loadConfig(process.env);
   const log = createLogger({ component: "control-plane", level: cfg.LOG_LEVEL });
   const mode = cfg.DISCOVERY === "kubernetes" ? await kubernetesMode(cfg, log) : await fileMode(cfg, log);
-  let storeRef: ObjectStore | undefined;
   const cp = new ControlPlane({
     listen: { grpc: parseAddr(cfg.GRPC_ADDRESS), admin: parseAddr(cfg.ADMIN_ADDRESS) },
-    translate: { clusterId: cfg.CLUSTER_ID, trustDomain: cfg.TRUST_DOMAIN, rootNamespace: cfg.ROOT_NAMESPACE, clusterDomain: "cluster.local" },
+    translate: { clusterId: cfg.CLUSTER_ID, trustDomain: cfg.TRUST_DOMAIN, rootNamespace: cfg.ROOT_NAMESPACE, clusterDomain: DEFAULT_CLUSTER_DOMAIN },
     identity: { trustDomain: cfg.TRUST_DOMAIN, namespace: cfg.POD_NAMESPACE, serviceAccount: cfg.SERVICE_ACCOUNT },
     ca: mode.ca,
-    auth: mode.auth(() => storeRef!),
+    auth: mode.auth,
     log,
     debounceMs: cfg.DEBOUNCE,
     certTtlSeconds: cfg.DEFAULT_CERT_TTL,
     maxCertTtlSeconds: cfg.MAX_CERT_TTL,
     processMetrics: true,
-    discovery: (store) => {
-      storeRef = store;
-      return mode.discovery(store);
-    },
+    discovery: mode.discovery,
+    runners: mode.runners,
   });
   await cp.start();
-  mode.afterStart(cp);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

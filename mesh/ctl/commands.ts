@@ -1,5 +1,5 @@
 // ambientctl's commands for a real cluster, through the kubeconfig: `verify` and `ztunnel-config`.
-import { describeError } from "../shared/index.ts";
+import { describeError, DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 import { parseArgsOrUsage, UsageError } from "../shared/index.ts";
 import { clientNodeAccess, loadKubeConfig, type KubeAccess } from "./kube-access.ts";
 import { renderCheck, renderChecks, Verifier, VERIFY_DEFAULTS, VERIFY_POLICY_NAME } from "./verify.ts";
@@ -49,7 +49,7 @@ export async function verifyCommand(args: string[], deps: CtlDeps): Promise<numb
         namespace: { type: "string", short: "n", multiple: true },
         "skip-policy": { type: "boolean", default: false },
         "policy-timeout": { type: "string", default: "30" },
-        "trust-domain": { type: "string", default: "cluster.local" },
+        "trust-domain": { type: "string", default: DEFAULT_TRUST_DOMAIN },
       },
     },
     CTL_USAGE,

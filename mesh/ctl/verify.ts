@@ -2,11 +2,12 @@
 // In each sample namespace sleep calls httpbin; where the mesh carries that traffic (ambient, waypoint,
 // sidecar) the destination proxy's metrics must show the connection as mutual TLS between the two
 // SPIFFE identities; then a DENY AuthorizationPolicy must stop the call and its removal restore it.
-import { ErrorCode, MeshError, describeError } from "../shared/index.ts";
+import { ErrorCode, MeshError, describeError, DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 import { formatIdentity } from "../shared/index.ts";
 import type { CustomRef, KubeAccess, PodRef } from "./kube-access.ts";
 import { parseSamples, sumWhere } from "../shared/index.ts";
 import { chooseZtunnel, DEFAULT_ZTUNNEL_TARGET, type ZtunnelTarget } from "./ztunnel-config.ts";
+import { LABELS } from "../api/index.ts";
 
 export type SampleMode = "ambient" | "waypoint" | "sidecar" | "none";
 
@@ -31,11 +32,11 @@ export interface VerifyOptions {
   now?: () => number;
 }
 
-export const VERIFY_DEFAULTS: VerifyOptions = { trustDomain: "cluster.local", ztunnel: DEFAULT_ZTUNNEL_TARGET, policyTimeoutMs: 30_000 };
+export const VERIFY_DEFAULTS: VerifyOptions = { trustDomain: DEFAULT_TRUST_DOMAIN, ztunnel: DEFAULT_ZTUNNEL_TARGET, policyTimeoutMs: 30_000 };
 
 export const VERIFY_POLICY_NAME = "ambientctl-verify-deny";
 const METRICS_PORT = 15020;
-const SIDECAR_LABEL = "ambient-lab.io/proxy";
+const SIDECAR_LABEL = LABELS.proxy;
 const OPENED = "istio_tcp_connections_opened_total";
 
 interface Sample {
@@ -48,7 +49,7 @@ interface Sample {
 /** How a namespace's traffic is carried, from its labels and its httpbin pod's (an injected sidecar). */
 export function sampleMode(nsLabels: Record<string, string>, httpbin: PodRef): SampleMode {
   if (httpbin.labels[SIDECAR_LABEL] === "sidecar" || httpbin.labels["security.istio.io/tlsMode"] === "istio") return "sidecar";
-  if (nsLabels["istio.io/dataplane-mode"] === "ambient") return nsLabels["istio.io/use-waypoint"] ? "waypoint" : "ambient";
+  if (nsLabels[LABELS.dataplaneMode] === "ambient") return nsLabels[LABELS.useWaypoint] ? "waypoint" : "ambient";
   return "none";
 }
 

@@ -20,6 +20,7 @@ import { checkPrereqs, describeMissing } from "./prereqs.ts";
 import { commandLine, describeExit, isOurProcess, type ExitInfo } from "./processes.ts";
 import { runSupervisor, startSupervisor, supervisorRunning } from "./supervisor.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
+import { LABELS } from "../api/index.ts";
 
 const USAGE = `ambientctl local <command>     the mesh on this machine (below)
 ${CTL_USAGE.trimEnd()}
@@ -84,7 +85,7 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
     pods: cluster.plan.pods.map((p) => {
       const spec = cluster.spec.pods.find((x) => x.namespace === p.namespace && x.name === p.name);
       const nsLabels = recorder.state.namespaceLabels[p.namespace];
-      const ambient = nsLabels?.["istio.io/dataplane-mode"] !== undefined ? nsLabels["istio.io/dataplane-mode"] === "ambient" : (spec?.ambient ?? false);
+      const ambient = nsLabels?.[LABELS.dataplaneMode] !== undefined ? nsLabels[LABELS.dataplaneMode] === "ambient" : (spec?.ambient ?? false);
       return {
         namespace: p.namespace,
         name: p.name,

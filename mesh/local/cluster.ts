@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { identityTokenName } from "../control-plane/index.ts";
-import { ErrorCode, MeshError } from "../shared/index.ts";
+import { ErrorCode, MeshError, DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 import { run as defaultRun } from "../shared/index.ts";
 import { planServices, renderHosts, renderLocalConfig, type PlannedService, type PodMeta, type ServiceSpec } from "./config-render.ts";
 import { renderKubeProxy } from "./kube-proxy.ts";
@@ -291,7 +291,7 @@ export class LocalCluster {
         CONFIG_DIR: this.manifestsDir,
         STATE_DIR: this.controlPlaneStateDir,
         BOOTSTRAP_NODES: this.plan.nodes.map((n) => n.name).join(","),
-        TRUST_DOMAIN: this.spec.trustDomain ?? "cluster.local",
+        TRUST_DOMAIN: this.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
         GRPC_ADDRESS: `${this.plan.bridgeIp}:15012`,
         ADMIN_ADDRESS: `${this.plan.bridgeIp}:15014`,
         DEBOUNCE: "50",
@@ -341,7 +341,7 @@ export class LocalCluster {
       env: {
         NODE_NAME: node,
         ...source,
-        TRUST_DOMAIN: this.spec.trustDomain ?? "cluster.local",
+        TRUST_DOMAIN: this.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
         REDIRECT: "nft",
         CONNECTION_TERMINATION_DEADLINE: "2s",
         ...this.spec.ztunnelEnv,
@@ -374,7 +374,7 @@ export class LocalCluster {
         POD_NAMESPACE: spec.namespace,
         SERVICE_ACCOUNT: spec.serviceAccount,
         ...source,
-        TRUST_DOMAIN: this.spec.trustDomain ?? "cluster.local",
+        TRUST_DOMAIN: this.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
         CONNECTION_TERMINATION_DEADLINE: "2s",
       },
       // Its own user (local-config mode reads the file CA, so it stays root there: that mode is for tests).
@@ -426,7 +426,7 @@ export class LocalCluster {
         XDS_ADDRESS: this.controlPlaneAddress,
         ROOT_CERT: rootCert,
         TOKEN_FILE: token,
-        TRUST_DOMAIN: this.spec.trustDomain ?? "cluster.local",
+        TRUST_DOMAIN: this.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
         CONNECTION_TERMINATION_DEADLINE: "2s",
         ...this.spec.ztunnelEnv,
       },
@@ -544,7 +544,7 @@ export class LocalCluster {
       pods: this.spec.pods,
       services: this.services,
       policies: this.policies,
-      trustDomain: this.spec.trustDomain ?? "cluster.local",
+      trustDomain: this.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     });
     await this.writeFileAtomic(this.configPath, text);
   }

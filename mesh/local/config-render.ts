@@ -1,6 +1,7 @@
 // Pure: the cluster description -> the LOCAL_CONFIG the ztunnels read, and each pod's hosts file.
 import { stringify } from "yaml";
 import type { PlannedPod, TopologyPlan } from "./plan.ts";
+import { DEFAULT_CLUSTER_DOMAIN } from "../shared/index.ts";
 
 export interface ServiceSpec {
   namespace: string;
@@ -27,7 +28,7 @@ export interface PlannedService extends ServiceSpec {
   hostname: string;
 }
 
-export function planServices(services: ServiceSpec[], clusterDomain = "cluster.local"): PlannedService[] {
+export function planServices(services: ServiceSpec[], clusterDomain = DEFAULT_CLUSTER_DOMAIN): PlannedService[] {
   return services.map((s, i) => ({ ...s, vip: `198.19.0.${10 + i}`, hostname: `${s.name}.${s.namespace}.svc.${clusterDomain}` }));
 }
 
@@ -65,7 +66,7 @@ export function renderLocalConfig(opts: { plan: TopologyPlan; pods: PodMeta[]; s
 }
 
 /** Kubernetes-style names for every service: name (same namespace), name.ns, name.ns.svc, FQDN. */
-export function renderHosts(pod: PlannedPod, services: PlannedService[], clusterDomain = "cluster.local"): string {
+export function renderHosts(pod: PlannedPod, services: PlannedService[], clusterDomain = DEFAULT_CLUSTER_DOMAIN): string {
   const lines = ["127.0.0.1 localhost", `${pod.ip} ${pod.name}`];
   for (const s of services) {
     const names = [`${s.name}.${s.namespace}.svc.${clusterDomain}`, `${s.name}.${s.namespace}.svc`, `${s.name}.${s.namespace}`];

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { it } from "vitest";
 import { renderDemoMarkdown, type DemoResult } from "./demo.ts";
-import { expectGolden } from "../testing/index.ts";
+import { expectGolden } from "../testing/expect.ts";
 
 const sample: DemoResult = {
   date: "2026-11-22T00:00:00.000Z",

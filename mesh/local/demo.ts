@@ -14,6 +14,7 @@ import { destroyFromState, LocalCluster } from "./cluster.ts";
 import { DEMO_NAMESPACES as NS, defaultTopology } from "./default-topology.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 import { startSupervisor, supervisorRunning } from "./supervisor.ts";
+import { LABELS } from "../api/index.ts";
 
 export interface DemoStep {
   name: string;
@@ -273,7 +274,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     }
 
     say(`binding ${NS.mesh}'s services to its waypoint (istio.io/use-waypoint=waypoint), with an HTTPRoute and an L7 AuthorizationPolicy`);
-    await cluster.setNamespaceLabels(NS.mesh, { "istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint" });
+    await cluster.setNamespaceLabels(NS.mesh, { [LABELS.dataplaneMode]: "ambient", [LABELS.useWaypoint]: "waypoint" });
     await cluster.applyManifest("demo-l7", L7);
     try {
       const url = `http://httpbin.${NS.mesh}:8000/headers`;

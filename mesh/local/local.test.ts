@@ -4,7 +4,7 @@ import { planServices, renderHosts, renderLocalConfig } from "./config-render.ts
 import { renderKubeProxy } from "./kube-proxy.ts";
 import { planTopology } from "./plan.ts";
 import { parseLocalConfig } from "../proxy/index.ts";
-import { expectGolden } from "../testing/index.ts";
+import { expectGolden } from "../testing/expect.ts";
 
 const golden = (name: string, actual: string) => expectGolden(join(import.meta.dirname, "testdata", name), actual);
 

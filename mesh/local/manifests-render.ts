@@ -4,6 +4,7 @@
 import { stringify } from "yaml";
 import type { PlannedService, PodMeta } from "./config-render.ts";
 import type { TopologyPlan } from "./plan.ts";
+import { LABELS } from "../api/index.ts";
 
 export interface GatewaySpec {
   namespace: string;
@@ -30,7 +31,7 @@ export function renderClusterManifests(
     // A namespace whose pods are all in the mesh is enrolled by its label, as users do it.
     const enrolled = members.length > 0 && members.every((p) => p.ambient);
     // Labels set with `ambientctl local apply` win over the default enrolment label.
-    const labels = { ...(enrolled ? { "istio.io/dataplane-mode": "ambient" } : {}), ...namespaceLabels[ns] };
+    const labels = { ...(enrolled ? { [LABELS.dataplaneMode]: "ambient" } : {}), ...namespaceLabels[ns] };
     docs.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, ...(Object.keys(labels).length ? { labels } : {}) } });
   }
   for (const n of plan.nodes) {
@@ -40,11 +41,11 @@ export function renderClusterManifests(
     const m = meta.get(`${p.namespace}/${p.name}`);
     const nsEnrolled = pods.filter((x) => x.namespace === p.namespace && !ownProxy(x)).every((x) => x.ambient);
     const labels: Record<string, string> = { app: p.name };
-    if (m?.ambient && !nsEnrolled) labels["istio.io/dataplane-mode"] = "ambient";
+    if (m?.ambient && !nsEnrolled) labels[LABELS.dataplaneMode] = "ambient";
     // As Istio labels the pods of a waypoint Deployment.
-    if (m?.gateway) Object.assign(labels, { "gateway.networking.k8s.io/gateway-name": m.gateway, "istio.io/dataplane-mode": "none" });
+    if (m?.gateway) Object.assign(labels, { [LABELS.gatewayName]: m.gateway, [LABELS.dataplaneMode]: "none" });
     // As our injector labels the pods it adds the sidecar proxy to.
-    if (m?.sidecar) Object.assign(labels, { "ambient-lab.io/proxy": "sidecar", "istio.io/dataplane-mode": "none" });
+    if (m?.sidecar) Object.assign(labels, { [LABELS.proxy]: "sidecar", [LABELS.dataplaneMode]: "none" });
     docs.push({
       apiVersion: "v1",
       kind: "Pod",
@@ -84,7 +85,7 @@ export function renderClusterManifests(
     docs.push({
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "Gateway",
-      metadata: { name: g.name, namespace: g.namespace, labels: { "istio.io/waypoint-for": g.waypointFor ?? "service" } },
+      metadata: { name: g.name, namespace: g.namespace, labels: { [LABELS.waypointFor]: g.waypointFor ?? "service" } },
       spec: { gatewayClassName: "istio-waypoint", listeners: [{ name: "mesh", port: 15008, protocol: "HBONE" }] },
     });
   }

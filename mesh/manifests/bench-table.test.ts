@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { renderBenchTable, type StackBenchResult } from "./benchmark.ts";
-import { expectGolden } from "../testing/index.ts";
+import { expectGolden } from "../testing/expect.ts";
 
 const result = (mode: string, p50: number, cpu: number | null): StackBenchResult => ({
   mode,

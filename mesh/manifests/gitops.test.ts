@@ -5,7 +5,7 @@ import { testGitOpsOptions } from "../testing/index.ts";
 import { renderGitOpsTree } from "./gitops.ts";
 import type { KubeObject } from "./mesh.ts";
 import { validateObject } from "./validate.ts";
-import { expectGolden } from "../testing/index.ts";
+import { expectGolden } from "../testing/expect.ts";
 
 const tree = renderGitOpsTree(testGitOpsOptions());
 

@@ -2,6 +2,7 @@
 // the CRDs for the policy subset we implement, the waypoint GatewayClass). Used by the Pulumi Mesh
 // component and by the GitOps renderer, so both deploy exactly the same objects.
 import { controlPlaneEndpoint, controlPlaneEnv, credentialMounts, credentialVolumes } from "./proxy-credentials.ts";
+import { LABELS } from "../api/index.ts";
 
 /** `I` is the image reference type: a string here, a Pulumi Input in the Mesh component (built images). */
 export interface MeshManifestOptions<I = string> {
@@ -25,7 +26,7 @@ export function meshNamespaceObject(namespace: string): KubeObject {
     kind: "Namespace",
     metadata: {
       name: namespace,
-      labels: { "app.kubernetes.io/part-of": "ambient-lab", "istio.io/dataplane-mode": "none", [PSS_ENFORCE]: "privileged" },
+      labels: { "app.kubernetes.io/part-of": "ambient-lab", [LABELS.dataplaneMode]: "none", [PSS_ENFORCE]: "privileged" },
       annotations: { [PSS_REASON]: "ztunnel runs on the host network as root with NET_ADMIN to install the node's capture rules (as Istio's ztunnel)" },
     },
   };
@@ -37,16 +38,16 @@ export type KubeObject = {
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 } & Record<string, unknown>;
 
-const LABELS = (app: string) => ({ "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ambient-lab" });
+const APP_LABELS = (app: string) => ({ "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "ambient-lab" });
 
 export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] {
   const ns = o.namespace;
   return [
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "istiod", namespace: ns, labels: LABELS("istiod") } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "istiod", namespace: ns, labels: APP_LABELS("istiod") } },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRole",
-      metadata: { name: "ambient-lab-istiod", labels: LABELS("istiod") },
+      metadata: { name: "ambient-lab-istiod", labels: APP_LABELS("istiod") },
       rules: [
         { apiGroups: [""], resources: ["namespaces", "pods", "services", "nodes"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
@@ -66,33 +67,33 @@ export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] 
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRoleBinding",
-      metadata: { name: "ambient-lab-istiod", labels: LABELS("istiod") },
+      metadata: { name: "ambient-lab-istiod", labels: APP_LABELS("istiod") },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "ambient-lab-istiod" },
       subjects: [{ kind: "ServiceAccount", name: "istiod", namespace: ns }],
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
-      metadata: { name: "ambient-lab-istiod-ca", namespace: ns, labels: LABELS("istiod") },
+      metadata: { name: "ambient-lab-istiod-ca", namespace: ns, labels: APP_LABELS("istiod") },
       // The CA's key material: istio-ca-secret (self-signed) or cacerts (plugged in, e.g. by cert-manager).
       rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "create"] }],
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
-      metadata: { name: "ambient-lab-istiod-ca", namespace: ns, labels: LABELS("istiod") },
+      metadata: { name: "ambient-lab-istiod-ca", namespace: ns, labels: APP_LABELS("istiod") },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "ambient-lab-istiod-ca" },
       subjects: [{ kind: "ServiceAccount", name: "istiod", namespace: ns }],
     },
     {
       apiVersion: "apps/v1",
       kind: "Deployment",
-      metadata: { name: "istiod", namespace: ns, labels: LABELS("istiod") },
+      metadata: { name: "istiod", namespace: ns, labels: APP_LABELS("istiod") },
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: "istiod" } },
         template: {
-          metadata: { labels: { app: "istiod", ...LABELS("istiod"), "istio.io/dataplane-mode": "none" } },
+          metadata: { labels: { app: "istiod", ...APP_LABELS("istiod"), [LABELS.dataplaneMode]: "none" } },
           spec: {
             serviceAccountName: "istiod",
             securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, seccompProfile: { type: "RuntimeDefault" } },
@@ -126,7 +127,7 @@ export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] 
     {
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: "istiod", namespace: ns, labels: LABELS("istiod") },
+      metadata: { name: "istiod", namespace: ns, labels: APP_LABELS("istiod") },
       spec: {
         selector: { app: "istiod" },
         ports: [
@@ -141,16 +142,16 @@ export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] 
 export function ztunnelObjects<I>(o: MeshManifestOptions<I>): KubeObject[] {
   const ns = o.namespace;
   return [
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "ztunnel", namespace: ns, labels: LABELS("ztunnel") } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "ztunnel", namespace: ns, labels: APP_LABELS("ztunnel") } },
     {
       apiVersion: "apps/v1",
       kind: "DaemonSet",
-      metadata: { name: "ztunnel", namespace: ns, labels: LABELS("ztunnel") },
+      metadata: { name: "ztunnel", namespace: ns, labels: APP_LABELS("ztunnel") },
       spec: {
         selector: { matchLabels: { app: "ztunnel" } },
         updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
         template: {
-          metadata: { labels: { app: "ztunnel", ...LABELS("ztunnel"), "istio.io/dataplane-mode": "none" } },
+          metadata: { labels: { app: "ztunnel", ...APP_LABELS("ztunnel"), [LABELS.dataplaneMode]: "none" } },
           spec: {
             serviceAccountName: "ztunnel",
             // Node-level capture: ztunnel runs in the node's network namespace and installs nft rules there.

@@ -8,7 +8,7 @@ import { proxyUsageQueries } from "./benchmark.ts";
 import { meshDashboard, PANELS } from "./dashboard.ts";
 import { DASHBOARD_LABEL, kubePrometheusStackValues, meshMonitoringObjects } from "./monitoring.ts";
 import { validateObject } from "./validate.ts";
-import { expectGolden } from "../testing/index.ts";
+import { expectGolden } from "../testing/expect.ts";
 
 describe("mesh monitoring objects", () => {
   const objects = meshMonitoringObjects({ meshNamespace: "istio-system" });

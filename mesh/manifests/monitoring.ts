@@ -3,6 +3,7 @@
 // ConfigMap that Grafana's sidecar loads. Used by the Pulumi Monitoring component and the GitOps render.
 import { meshDashboard } from "./dashboard.ts";
 import type { KubeObject } from "./mesh.ts";
+import { LABELS } from "../api/index.ts";
 
 export const MONITORING_NAMESPACE = "monitoring";
 /** Short fixed object names: the benchmark queries Prometheus at service "kps-prometheus". */
@@ -71,7 +72,7 @@ export function meshMonitoringObjects(o: { meshNamespace: string }): KubeObject[
     // Waypoints live in the application namespaces; Istio labels their pods with the Gateway's class.
     podMonitor("ambient-lab-waypoint", undefined, { "gateway.istio.io/managed": "istio.io-mesh-controller" }, "http-metrics", "/metrics"),
     // Sidecar-mode pods: our proxy's metrics port in each (a native sidecar, i.e. an init container).
-    podMonitor("ambient-lab-sidecar", undefined, { "ambient-lab.io/proxy": "sidecar" }, "http-metrics", "/metrics"),
+    podMonitor("ambient-lab-sidecar", undefined, { [LABELS.proxy]: "sidecar" }, "http-metrics", "/metrics"),
     {
       apiVersion: "v1",
       kind: "ConfigMap",

@@ -1,6 +1,7 @@
 // `npm run render`'s options, checked: the tree must point at images and a Git repository that exist, so
 // neither is ever invented. Pure (the git remote is passed in), so the rules are tested without a repo.
 import { parseArgs } from "node:util";
+import { DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 
 export const RENDER_USAGE = `Usage: npm run render -- --registry REGISTRY [--repo URL] [--revision main] [--tag 0.1.0] [--out deploy] [--trust-domain cluster.local]
   --registry   where the mesh images are pushed (for example ghcr.io/you/ambient-lab): the tree deploys
@@ -36,7 +37,7 @@ export function parseRenderArgs(argv: string[], gitRemote: string | undefined): 
         revision: { type: "string", default: "main" },
         tag: { type: "string", default: "0.1.0" },
         out: { type: "string", default: "deploy" },
-        "trust-domain": { type: "string", default: "cluster.local" },
+        "trust-domain": { type: "string", default: DEFAULT_TRUST_DOMAIN },
         help: { type: "boolean", short: "h" },
       },
     }));

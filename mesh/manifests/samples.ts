@@ -2,6 +2,7 @@
 // labels app/version) in the demo namespaces, with pinned images.
 import { PSS_ENFORCE, PSS_REASON, type KubeObject } from "./mesh.ts";
 import { injectSidecar, type SidecarOptions } from "./sidecar.ts";
+import { LABELS } from "../api/index.ts";
 
 export const SAMPLE_IMAGES = {
   // Pinned by tag; the Pulumi program may override them with digests.
@@ -28,8 +29,8 @@ export const DEFAULT_SAMPLE_NAMESPACES: SampleNamespace[] = [
 
 function namespace(ns: SampleNamespace): KubeObject {
   const labels: Record<string, string> = { "app.kubernetes.io/part-of": "ambient-lab" };
-  if (ns.mode === "ambient" || ns.mode === "waypoint") labels["istio.io/dataplane-mode"] = "ambient";
-  if (ns.mode === "waypoint") labels["istio.io/use-waypoint"] = "waypoint";
+  if (ns.mode === "ambient" || ns.mode === "waypoint") labels[LABELS.dataplaneMode] = "ambient";
+  if (ns.mode === "waypoint") labels[LABELS.useWaypoint] = "waypoint";
   // Pod Security Standards: ambient pods need nothing special, so their namespaces enforce "restricted";
   // an injected sidecar installs nftables rules as root with NET_ADMIN, which only "privileged" admits.
   if (ns.mode === "sidecar") {
@@ -55,7 +56,7 @@ function waypointGateway(namespace: string): KubeObject {
   return {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",
-    metadata: { name: "waypoint", namespace, labels: { "istio.io/waypoint-for": "service" } },
+    metadata: { name: "waypoint", namespace, labels: { [LABELS.waypointFor]: "service" } },
     spec: { gatewayClassName: "istio-waypoint", listeners: [{ name: "mesh", port: 15008, protocol: "HBONE" }] },
   };
 }

@@ -5,6 +5,7 @@
 // runs as user 1337, whose connections the rules exclude.
 import type { KubeObject } from "./mesh.ts";
 import { controlPlaneEndpoint, controlPlaneEnv, credentialMounts, credentialVolumes, type ControlPlaneEndpoint } from "./proxy-credentials.ts";
+import { LABELS } from "../api/index.ts";
 
 /** `I` is the image's type: a string, or a Pulumi Input the components pass through. */
 export interface SidecarOptions<I = string> extends ControlPlaneEndpoint {
@@ -20,7 +21,7 @@ export function sidecarOptionsFor<I>(o: { namespace: string; trustDomain: string
 const VOLUME_PREFIX = "ambient-lab-";
 export const SIDECAR_CONTAINER = "ambient-lab-proxy";
 
-export const PROXY_LABEL = "ambient-lab.io/proxy";
+export const PROXY_LABEL = LABELS.proxy;
 export const SIDECAR_UID = 1337;
 
 type PodSpec = { initContainers?: unknown[]; containers: unknown[]; volumes?: unknown[]; [k: string]: unknown };
@@ -63,7 +64,7 @@ function injectTemplate<I>(t: Template, o: SidecarOptions<I>): Template {
   if (t.spec.initContainers?.some((c) => (c as { name?: string }).name === SIDECAR_CONTAINER)) return t; // already injected
   return {
     ...t,
-    metadata: { ...t.metadata, labels: { ...t.metadata?.labels, [PROXY_LABEL]: "sidecar", "istio.io/dataplane-mode": "none" } },
+    metadata: { ...t.metadata, labels: { ...t.metadata?.labels, [PROXY_LABEL]: "sidecar", [LABELS.dataplaneMode]: "none" } },
     spec: {
       ...t.spec,
       initContainers: [proxyContainer(o), ...(t.spec.initContainers ?? [])],

@@ -2,6 +2,7 @@
 // and certificates come from (the control plane, or a static file and a local CA).
 import { z } from "zod";
 import type { ProxyTuning } from "./tuning.ts";
+import { DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 
 /** "90", "90s", "5m", "24h", "500ms" -> milliseconds. */
 export function parseDuration(text: string): number {
@@ -44,7 +45,7 @@ export const sourceFields = {
   CONTROL_PLANE_IDENTITY: z.string().optional(),
   LOCAL_CONFIG: z.string().optional(),
   CA_DIR: z.string().optional(),
-  TRUST_DOMAIN: z.string().min(1).default("cluster.local"),
+  TRUST_DOMAIN: z.string().min(1).default(DEFAULT_TRUST_DOMAIN),
 };
 
 type SourceEnv = z.infer<z.ZodObject<typeof sourceFields>>;

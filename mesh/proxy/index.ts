@@ -3,12 +3,12 @@
 // (client pool, server guard, peer verification, headers), the network it dials, how it is tuned and
 // bounded, and its admin, metrics and readiness endpoints. Neither proxy imports the other.
 export * from "./state/types.ts";
-export { parseLocalConfig, convertConfig, toSnapshot, type ParsedConfig, type ConfigSnapshot, type Rejection } from "./state/local-config.ts";
-export { ProxyState, type Endpoint } from "./state/snapshot.ts";
+export { parseLocalConfig, convertConfig, toResources, type ParsedConfig, type Rejection } from "./state/local-config.ts";
+export { ProxyState, type Endpoint } from "./state/proxy-state.ts";
 export { StateStore, type StateListener } from "./state/store.ts";
 export { LocalConfigSource } from "./state/file-source.ts";
 export { XdsClient, WAYPOINT_TYPES, ZTUNNEL_TYPES } from "./xds/client.ts";
-export { controlPlaneTransport, type ControlPlaneEndpoint } from "./xds/transport.ts";
+export { controlPlaneTransport, type ControlPlaneConnection } from "./xds/transport.ts";
 export type { CaClient, CertificateRequest } from "./identity/ca-client.ts";
 export { FileCaClient } from "./identity/file-ca.ts";
 export { GrpcCaClient } from "./identity/grpc-ca.ts";

@@ -8,6 +8,8 @@ export interface Identity {
 }
 
 export const DEFAULT_TRUST_DOMAIN = "cluster.local";
+/** Kubernetes' default DNS domain (service names: <svc>.<ns>.svc.<domain>); the same string, another concept. */
+export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
 
 const SPIFFE_RE = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/;
 

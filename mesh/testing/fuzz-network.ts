@@ -9,7 +9,7 @@ import { silentLogger } from "../shared/index.ts";
 import { Waypoint } from "../waypoint/index.ts";
 import { CertManager } from "../proxy/index.ts";
 import { FileCaClient } from "../proxy/index.ts";
-import { parseLocalConfig, toSnapshot } from "../proxy/index.ts";
+import { parseLocalConfig, toResources } from "../proxy/index.ts";
 import { StateStore } from "../proxy/index.ts";
 import { echoServer, roundTrip, type TestServer } from "./echo.ts";
 import type { FuzzTarget } from "./fuzz-targets.ts";
@@ -49,7 +49,7 @@ export async function networkFuzz(): Promise<NetworkFuzz> {
   await new Promise<void>((r) => app.listen(8080, ECHO.ip, () => r()));
   const mesh: InProcessMesh = await inProcessMesh({ nodes: ["node-1", "node-2"], config: CONFIG, tuning: { handshakeTimeoutMs: 2000 } });
   const store = new StateStore();
-  store.replace(toSnapshot(parseLocalConfig(CONFIG)));
+  store.replace(toResources(parseLocalConfig(CONFIG)));
   const waypoint = new Waypoint({
     gateway: { namespace: "demo", name: "waypoint" },
     identity: { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "waypoint" },

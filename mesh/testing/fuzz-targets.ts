@@ -10,7 +10,7 @@ import { createCsr, inspectCsr } from "../shared/index.ts";
 import { authorizeRequest } from "../waypoint/index.ts";
 import { orderRules, routeRequest } from "../waypoint/index.ts";
 import { parseForwardedFor } from "../proxy/index.ts";
-import { parseLocalConfig, toSnapshot } from "../proxy/index.ts";
+import { parseLocalConfig, toResources } from "../proxy/index.ts";
 import { ProxyState } from "../proxy/index.ts";
 
 export interface FuzzTarget {
@@ -68,7 +68,7 @@ function expectTyped(err: unknown): void {
 export async function fuzzTargets(): Promise<FuzzTarget[]> {
   const { csrPem } = await createCsr({ trustDomain: "cluster.local", namespace: "demo", serviceAccount: "web" });
   const csrDer = Buffer.from(csrPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
-  const state = new ProxyState(toSnapshot(parseLocalConfig(VALID_CONFIG)));
+  const state = new ProxyState(toResources(parseLocalConfig(VALID_CONFIG)));
   const routes = orderRules(state.routesFor("demo/web.demo.svc.cluster.local"));
   const sync = (name: string, arb: fc.Arbitrary<unknown>, check: (v: never) => void): FuzzTarget => ({
     name,
@@ -89,7 +89,7 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
     }),
     sync("LOCAL_CONFIG file", configLike, (v: string) => {
       try {
-        new ProxyState(toSnapshot(parseLocalConfig(v)));
+        new ProxyState(toResources(parseLocalConfig(v)));
       } catch (err) {
         expectTyped(err);
       }

@@ -2,7 +2,6 @@
 export * from "./capture.ts";
 export * from "./cluster-apiserver.ts";
 export * from "./echo.ts";
-export * from "./expect.ts";
 export * from "./fake-apiserver.ts";
 export * from "./fuzz-network.ts";
 export * from "./fuzz-targets.ts";

@@ -8,7 +8,7 @@ import { createRootCa, type CaMaterial } from "../shared/index.ts";
 import { Ztunnel, type ZtunnelOptions } from "../ztunnel/index.ts";
 import { FileCaClient } from "../proxy/index.ts";
 import type { ProxyTuning } from "../proxy/index.ts";
-import { parseLocalConfig, toSnapshot } from "../proxy/index.ts";
+import { parseLocalConfig, toResources } from "../proxy/index.ts";
 import { StateStore } from "../proxy/index.ts";
 import { LoopbackNetwork } from "./loopback-network.ts";
 
@@ -50,7 +50,7 @@ export async function inProcessMesh(opts: {
       const zt = ztunnels.get(w.node);
       if (zt) for (const ip of w.ips) network.hboneListeners.set(ip, zt.addresses().hbone);
     }
-    for (const s of stores.values()) s.replace(toSnapshot(parsed));
+    for (const s of stores.values()) s.replace(toResources(parsed));
   };
   for (const [i, node] of opts.nodes.entries()) {
     const store = new StateStore();

@@ -9,7 +9,7 @@ import type { SockAddr } from "../shared/index.ts";
 import { memoryLogger, silentLogger } from "../shared/index.ts";
 import { inProcessMesh, type InProcessMesh } from "../testing/index.ts";
 import { FileCaClient } from "../proxy/index.ts";
-import { parseLocalConfig, toSnapshot } from "../proxy/index.ts";
+import { parseLocalConfig, toResources } from "../proxy/index.ts";
 import { StateStore } from "../proxy/index.ts";
 import { Waypoint } from "./app.ts";
 
@@ -110,7 +110,7 @@ beforeAll(async () => {
   await Promise.all([app("127.0.2.10", "web-v1"), app("127.0.2.11", "web-v2")]);
   mesh = await inProcessMesh({ nodes: ["node-1", "node-2"], config: base + l7, logs: true });
   const store = new StateStore();
-  store.replace(toSnapshot(parseLocalConfig(base + l7)));
+  store.replace(toResources(parseLocalConfig(base + l7)));
   const m = memoryLogger("debug");
   wpLog = m.records;
   waypoint = new Waypoint({

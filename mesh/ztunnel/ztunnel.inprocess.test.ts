@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCsr, createRootCa, signWorkloadCert } from "../shared/index.ts";
 import { echoServer, roundTrip, type TestServer } from "../testing/index.ts";
 import { inProcessMesh, type InProcessMesh } from "../testing/index.ts";
-import { eventually } from "../testing/index.ts";
+import { eventually } from "../testing/expect.ts";
 
 const base = `
 workloads:

@@ -9,7 +9,7 @@ import { echoServer, roundTrip, type TestServer } from "../testing/index.ts";
 import { inProcessMesh, type InProcessMesh } from "../testing/index.ts";
 import { LocalConfigSource } from "../proxy/index.ts";
 import { StateStore } from "../proxy/index.ts";
-import { eventually } from "../testing/index.ts";
+import { eventually } from "../testing/expect.ts";
 
 const config = `
 workloads:

@@ -6,7 +6,7 @@ import { silentLogger } from "../../shared/index.ts";
 import { FakeApiServer } from "../../testing/index.ts";
 import { ObjectStore } from "../store/object-store.ts";
 import { KubeSource } from "./kube-source.ts";
-import { eventually } from "../../testing/index.ts";
+import { eventually } from "../../testing/expect.ts";
 
 const PODS = "/api/v1/pods";
 const pod = (name: string, labels: Record<string, string> = {}) => ({

@@ -13,7 +13,7 @@ import { AsyncQueue } from "../../shared/index.ts";
 import { describeError } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import type { Authenticator, Caller } from "../auth/authenticator.ts";
-import type { ConfigSnapshot, SnapshotBuilder } from "./snapshot.ts";
+import type { PushSnapshot, SnapshotBuilder } from "./snapshot.ts";
 import type { ControlPlaneMetrics } from "./metrics.ts";
 
 export const SUPPORTED_TYPES = [TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY] as const;
@@ -174,7 +174,7 @@ export class AdsServer {
     for (const l of this.ackListeners) l(conn, req.typeUrl, p.version, latency);
   }
 
-  private send(conn: ProxyConnection, type: string, snap: ConfigSnapshot, initial: boolean): void {
+  private send(conn: ProxyConnection, type: string, snap: PushSnapshot, initial: boolean): void {
     const sub = conn.subs.get(type)!;
     const current = snap.types.get(type) ?? new Map();
     const d = snap.delta && sub.syncedTo === snap.delta.from ? snap.delta.types.get(type) : undefined;

@@ -28,7 +28,7 @@ export interface SnapshotDelta {
   types: Map<string, { changed: VersionedResource[]; removed: string[] }>;
 }
 
-export interface ConfigSnapshot {
+export interface PushSnapshot {
   /** Increases with every snapshot that differs from the previous one. */
   version: number;
   /** What changed since the previous snapshot, so a push to an up-to-date proxy need not compare everything. */
@@ -39,7 +39,7 @@ export interface ConfigSnapshot {
   translation: Translation;
 }
 
-export type SnapshotListener = (s: ConfigSnapshot) => void;
+export type SnapshotListener = (s: PushSnapshot) => void;
 
 function versioned(name: string, bytes: Uint8Array, resource: Any): VersionedResource {
   return { name, version: createHash("sha256").update(bytes).digest("hex").slice(0, 16), resource };
@@ -132,7 +132,7 @@ function sameResources(a: Map<string, Map<string, VersionedResource>>, b: Map<st
   return true;
 }
 
-function diff(prev: ConfigSnapshot, types: Map<string, Map<string, VersionedResource>>): SnapshotDelta {
+function diff(prev: PushSnapshot, types: Map<string, Map<string, VersionedResource>>): SnapshotDelta {
   const out: SnapshotDelta = { from: prev.version, types: new Map() };
   for (const [type, cur] of types) {
     const old = prev.types.get(type) ?? new Map<string, VersionedResource>();
@@ -158,7 +158,7 @@ export class SnapshotBuilder {
   private memo: TranslationMemo | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly encodeCache: EncodeCache = new Map();
-  current: ConfigSnapshot | undefined;
+  current: PushSnapshot | undefined;
   /** Duration of the last translation, ms. */
   lastTranslateMs = 0;
 
@@ -180,7 +180,7 @@ export class SnapshotBuilder {
   }
 
   /** Translates now (tests, and flushing before shutdown). */
-  rebuild(): ConfigSnapshot | undefined {
+  rebuild(): PushSnapshot | undefined {
     clearTimeout(this.timer);
     const changedAt = this.firstChangeAt ?? performance.now();
     this.firstChangeAt = undefined;
@@ -197,7 +197,7 @@ export class SnapshotBuilder {
       return this.current;
     }
     const prev = this.current;
-    const snap: ConfigSnapshot = { version: (prev?.version ?? 0) + 1, changedAt, types, translation, ...(prev ? { delta: diff(prev, types) } : {}) };
+    const snap: PushSnapshot = { version: (prev?.version ?? 0) + 1, changedAt, types, translation, ...(prev ? { delta: diff(prev, types) } : {}) };
     this.current = snap;
     this.log.info(
       {

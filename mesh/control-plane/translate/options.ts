@@ -1,4 +1,5 @@
 // Settings translation depends on. Everything else comes from the cluster snapshot.
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_TRUST_DOMAIN } from "../../shared/index.ts";
 export interface TranslateOptions {
   clusterId: string;
   trustDomain: string;
@@ -9,9 +10,9 @@ export interface TranslateOptions {
 
 export const DEFAULT_TRANSLATE_OPTIONS: TranslateOptions = {
   clusterId: "Kubernetes",
-  trustDomain: "cluster.local",
+  trustDomain: DEFAULT_TRUST_DOMAIN,
   rootNamespace: "istio-system",
-  clusterDomain: "cluster.local",
+  clusterDomain: DEFAULT_CLUSTER_DOMAIN,
 };
 
 /** A note about one input object: why it was rejected or left to another component. */
@@ -24,12 +25,5 @@ export interface ResourceNote {
   reason: string;
 }
 
-export const LABELS = {
-  dataplaneMode: "istio.io/dataplane-mode",
-  useWaypoint: "istio.io/use-waypoint",
-  useWaypointNamespace: "istio.io/use-waypoint-namespace",
-  canonicalName: "service.istio.io/canonical-name",
-  canonicalRevision: "service.istio.io/canonical-revision",
-  /** Set on pods that run our proxy as a sidecar (by injection): they take HBONE themselves. */
-  proxy: "ambient-lab.io/proxy",
-} as const;
+// The label names are the API's (mesh/api/labels.ts).
+export { LABELS } from "../../api/index.ts";

@@ -7,7 +7,7 @@ import { emptySnapshot, type ClusterSnapshot } from "../model/kube.ts";
 import { parseManifests } from "../model/manifests.ts";
 import { DEFAULT_TRANSLATE_OPTIONS as DEFAULT, translate } from "./index.ts";
 import { translationToYaml } from "./serialize.ts";
-import { expectGolden } from "../../testing/index.ts";
+import { expectGolden } from "../../testing/expect.ts";
 
 const dir = join(import.meta.dirname, "testdata");
 

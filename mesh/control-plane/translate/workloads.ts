@@ -43,7 +43,7 @@ export function waypointIndex(snap: ClusterSnapshot): WaypointIndex {
   const out = new Map<string, "service" | "workload" | "all" | "none">();
   for (const g of snap.Gateway) {
     if (g.spec?.gatewayClassName !== "istio-waypoint") continue;
-    const f = g.metadata?.labels?.["istio.io/waypoint-for"] ?? "service";
+    const f = g.metadata?.labels?.[LABELS.waypointFor] ?? "service";
     out.set(`${g.metadata?.namespace}/${g.metadata?.name}`, f === "workload" || f === "all" || f === "none" ? f : "service");
   }
   return out;

@@ -4,6 +4,7 @@
 import type { KubeObject } from "../../manifests/index.ts";
 import { controlPlaneEnv, credentialMounts, credentialVolumes, type ControlPlaneEndpoint } from "../../manifests/index.ts";
 import type { Gateway } from "../model/kube.ts";
+import { LABELS } from "../../api/index.ts";
 
 export interface WaypointDeploymentOptions extends ControlPlaneEndpoint {
   image: string;
@@ -36,7 +37,7 @@ export function waypointObjects(g: Gateway, o: WaypointDeploymentOptions): KubeO
         selector: { matchLabels: { [GATEWAY_NAME_LABEL]: name } },
         template: {
           // Never captured: the waypoint terminates HBONE itself.
-          metadata: { labels: { ...labels, "istio.io/dataplane-mode": "none" } },
+          metadata: { labels: { ...labels, [LABELS.dataplaneMode]: "none" } },
           spec: {
             serviceAccountName: name,
             terminationGracePeriodSeconds: 30,

@@ -5,7 +5,7 @@ import { createRootCa } from "../../shared/index.ts";
 import { CertManager } from "./cert-manager.ts";
 import { FileCaClient } from "./file-ca.ts";
 import type { CaClient, CertificateRequest } from "./ca-client.ts";
-import { eventually } from "../../testing/index.ts";
+import { eventually } from "../../testing/expect.ts";
 
 const id = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "sleep" };
 

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { describeError } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
-import { parseLocalConfig, toSnapshot } from "./local-config.ts";
+import { parseLocalConfig, toResources } from "./local-config.ts";
 import type { StateStore } from "./store.ts";
 
 export class LocalConfigSource {
@@ -55,7 +55,7 @@ export class LocalConfigSource {
       for (const r of parsed.rejected) {
         this.log.warn({ resource: `${r.kind} ${r.name}`, reason: r.reason }, "LOCAL_CONFIG resource rejected");
       }
-      const changed = this.store.replace(toSnapshot(parsed));
+      const changed = this.store.replace(toResources(parsed));
       if (changed) {
         this.log.info(
           { workloads: parsed.workloads.length, services: parsed.services.length, policies: parsed.policies.length, rejected: parsed.rejected.length },

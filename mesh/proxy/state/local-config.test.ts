@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseLocalConfig } from "./local-config.ts";
-import { ProxyState } from "./snapshot.ts";
+import { ProxyState } from "./proxy-state.ts";
 
 const good = `
 workloads:

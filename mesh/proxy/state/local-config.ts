@@ -7,7 +7,7 @@ import { parseCidr } from "../../shared/index.ts";
 import { DEFAULT_TRUST_DOMAIN } from "../../shared/index.ts";
 import { ErrorCode, MeshError } from "../../shared/index.ts";
 import { convertL7 } from "./local-config-l7.ts";
-import type { Authorization, HttpRoute, L7Policy, Match, PortMap, Service, Workload } from "./types.ts";
+import type { Match, PortMap, ProxyResources } from "./types.ts";
 import { parseStringMatch } from "../../api/index.ts";
 
 export interface Rejection {
@@ -16,16 +16,7 @@ export interface Rejection {
   reason: string;
 }
 
-export interface ConfigSnapshot {
-  workloads: Workload[];
-  services: Service[];
-  policies: Authorization[];
-  /** L7 resources, for waypoints; ztunnel ignores them. */
-  routes?: HttpRoute[];
-  l7Policies?: L7Policy[];
-}
-
-export interface ParsedConfig extends ConfigSnapshot {
+export interface ParsedConfig extends ProxyResources {
   rejected: Rejection[];
 }
 
@@ -252,7 +243,7 @@ function toMatch(m: z.infer<typeof matchSchema>): Match {
 }
 
 /** The config a store holds: everything parsed except the rejections. */
-export function toSnapshot(p: ParsedConfig): ConfigSnapshot {
+export function toResources(p: ParsedConfig): ProxyResources {
   return {
     workloads: p.workloads,
     services: p.services,

@@ -1,14 +1,14 @@
 // Holds the current ProxyState and tells subscribers when it changes. A write of an equal
 // config is a no-op, so a file rewritten with the same content does not re-check every connection.
 import { isDeepStrictEqual } from "node:util";
-import type { ConfigSnapshot } from "./local-config.ts";
-import { ProxyState } from "./snapshot.ts";
+import type { ProxyResources } from "./types.ts";
+import { ProxyState } from "./proxy-state.ts";
 
 export type StateListener = (state: ProxyState) => void;
 
 export class StateStore {
   private state: ProxyState;
-  private raw: ConfigSnapshot | undefined;
+  private raw: ProxyResources | undefined;
   private readonly listeners = new Set<StateListener>();
   private version = 0;
 
@@ -32,7 +32,7 @@ export class StateStore {
    * Applies a new config. `known` says the caller already knows it differs (a config stream response),
    * which skips the deep comparison: on a large mesh that comparison costs more than building the state.
    */
-  replace(snapshot: ConfigSnapshot, known: "changed" | "unknown" = "unknown"): boolean {
+  replace(snapshot: ProxyResources, known: "changed" | "unknown" = "unknown"): boolean {
     if (known === "unknown" && this.raw && isDeepStrictEqual(this.raw, snapshot)) return false;
     this.raw = snapshot;
     this.state = new ProxyState(snapshot, this.rootNamespace);

@@ -8,7 +8,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ErrorCode, MeshError } from "../../shared/index.ts";
 import { uriSans } from "../../shared/index.ts";
 
-export interface ControlPlaneEndpoint {
+export interface ControlPlaneConnection {
   /** https://host:15012 */
   address: string;
   /** PEM file with the trust bundle (the mesh root) the control plane's certificate chains to. */
@@ -19,7 +19,7 @@ export interface ControlPlaneEndpoint {
   tokenFile: string;
 }
 
-export function controlPlaneTransport(ep: ControlPlaneEndpoint): Transport {
+export function controlPlaneTransport(ep: ControlPlaneConnection): Transport {
   let ca: string;
   try {
     ca = readFileSync(ep.rootCertFile, "utf8");

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderDelete, renderSetUpdate, renderSidecarTable, renderTable } from "./rules.ts";
-import { expectGolden } from "../../testing/index.ts";
+import { expectGolden } from "../../testing/expect.ts";
 
 const ports = { outbound: 15001, inboundPlaintext: 15006, hbone: 15008 };
 const dir = join(import.meta.dirname, "testdata");

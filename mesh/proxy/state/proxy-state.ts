@@ -1,6 +1,6 @@
 // An immutable, indexed view of one config version. Lookups used on every connection are O(1).
 import { normalizeIp } from "../../shared/index.ts";
-import type { ConfigSnapshot } from "./local-config.ts";
+import type { ProxyResources } from "./types.ts";
 import { policyKey, serviceKey, type Authorization, type HttpRoute, type L7Policy, type Service, type Workload } from "./types.ts";
 
 export interface Endpoint {
@@ -24,7 +24,7 @@ export class ProxyState {
 
   readonly rootNamespace: string;
 
-  constructor(snapshot: ConfigSnapshot, rootNamespace = "istio-system") {
+  constructor(snapshot: ProxyResources, rootNamespace = "istio-system") {
     this.rootNamespace = rootNamespace;
     this.workloads = snapshot.workloads;
     this.services = snapshot.services;
