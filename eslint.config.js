@@ -16,6 +16,7 @@ const forbidden = [
   ["manifests", ["proxy", "ztunnel", "waypoint", "control-plane", "local", "ctl", "testing"]],
   ["ctl", ["proxy", "ztunnel", "waypoint", "control-plane", "local", "manifests", "testing"]],
   ["local", ["testing"]],
+  ["measure", ["api", "proxy", "ztunnel", "waypoint", "control-plane", "local", "ctl", "manifests", "testing"]],
 ];
 
 // mesh/testing has a second entry, expect.ts: vitest assertions, for test files only (its index.ts

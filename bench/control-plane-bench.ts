@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { buildResources } from "../mesh/control-plane/index.ts";
 import { translate, DEFAULT_TRANSLATE_OPTIONS } from "../mesh/control-plane/index.ts";
 import { KINDS, type ClusterSnapshot, type Kind } from "../mesh/control-plane/index.ts";
-import { cpuSeconds, memoryMb } from "../mesh/local/index.ts";
+import { cpuSeconds, memoryMb } from "../mesh/measure/index.ts";
 import { createCsr, DEFAULT_TRUST_DOMAIN } from "../mesh/shared/index.ts";
 import { FakeApiServer, type FakeObject } from "../mesh/testing/index.ts";
 import { GrpcCaClient } from "../mesh/proxy/index.ts";

@@ -9,8 +9,8 @@ const sample: ZtunnelBenchResult = {
   direct: { requests: 20000, errors: 0, achievedRate: 1000, latencyMs: { p50: 0.2, p90: 0.3, p99: 0.6, max: 4 } },
   mesh: { requests: 20000, errors: 0, achievedRate: 999.8, latencyMs: { p50: 0.45, p90: 0.7, p99: 1.5, max: 9 } },
   ztunnels: [
-    { node: "node-1", cpuPer1000: 0.21, rssAfterLoadMb: 65, peakRssMb: 71.5 },
-    { node: "node-2", cpuPer1000: 0.18, rssAfterLoadMb: 64, peakRssMb: 70.1 },
+    { node: "node-1", cpuPer1000Requests: 0.21, rssAfterLoadMb: 65, peakRssMb: 71.5 },
+    { node: "node-2", cpuPer1000Requests: 0.18, rssAfterLoadMb: 64, peakRssMb: 70.1 },
   ],
   bulkGbps: { direct: 30.2, mesh: 1.9 },
 };
@@ -25,7 +25,7 @@ describe("bench report", () => {
     const good = {
       ...sample,
       mesh: { ...sample.mesh, latencyMs: { ...sample.mesh.latencyMs, p90: 0.5 } },
-      ztunnels: [{ node: "n", cpuPer1000: 0.05, rssAfterLoadMb: 38, peakRssMb: 40 }],
+      ztunnels: [{ node: "n", cpuPer1000Requests: 0.05, rssAfterLoadMb: 38, peakRssMb: 40 }],
       bulkGbps: { direct: 9, mesh: 3 },
     };
     expect(evaluateTargets(good).map((t) => t.met)).toEqual([true, true, true, true]);

@@ -1,15 +1,12 @@
 // The ztunnel benchmark's result model and its renderings. Pure: golden-tested.
-export interface LoadResult {
-  requests: number;
-  errors: number;
-  achievedRate: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
-}
+import type { LoadResult } from "../mesh/measure/index.ts";
+
+export type { LoadResult };
 
 export interface ProxyUsage {
   node: string;
   /** CPU seconds per 1000 requests, which is also vCPU per 1000 req/s. */
-  cpuPer1000: number;
+  cpuPer1000Requests: number;
   /** Resident memory right after the HTTP load. */
   rssAfterLoadMb: number;
   /** Highest resident memory of the process (VmHWM), which includes the bulk transfer. */
@@ -45,7 +42,7 @@ export function addedLatency(r: ZtunnelBenchResult): { p50: number; p90: number;
 /** The issue's targets: added p90 < 0.3 ms, <= 0.06 vCPU per 1000 req/s per ztunnel, RSS < 60 MB, bulk >= 3 Gbit/s. */
 export function evaluateTargets(r: ZtunnelBenchResult): Target[] {
   const added = addedLatency(r);
-  const worstCpu = Math.max(...r.ztunnels.map((z) => z.cpuPer1000));
+  const worstCpu = Math.max(...r.ztunnels.map((z) => z.cpuPer1000Requests));
   const worstRss = Math.max(...r.ztunnels.map((z) => z.peakRssMb));
   return [
     { name: "added p90 latency", target: "< 0.3 ms", value: `${added.p90} ms`, met: added.p90 < 0.3 },
@@ -78,7 +75,7 @@ export function renderMarkdown(r: ZtunnelBenchResult): string {
     ``,
     `| ztunnel | vCPU per 1000 req/s | RSS after HTTP load MB | peak RSS MB |`,
     `|---|---|---|---|`,
-    ...r.ztunnels.map((z) => `| ${z.node} | ${r3(z.cpuPer1000)} | ${r3(z.rssAfterLoadMb)} | ${r3(z.peakRssMb)} |`),
+    ...r.ztunnels.map((z) => `| ${z.node} | ${r3(z.cpuPer1000Requests)} | ${r3(z.rssAfterLoadMb)} | ${r3(z.peakRssMb)} |`),
     ``,
     `Bulk TCP, one stream for ${s.bulkSeconds} s: direct ${r3(r.bulkGbps.direct)} Gbit/s, through ztunnels ${r3(r.bulkGbps.mesh)} Gbit/s.`,
     ``,

@@ -12,8 +12,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../mesh/local/index.ts";
 import { checkPrereqs, describeMissing } from "../mesh/local/index.ts";
-import { memoryMb } from "../mesh/local/index.ts";
-import { runLoad } from "./measure.ts";
+import { memoryMb, runLoad } from "../mesh/measure/index.ts";
 import { pathUrl, pathsTopology, routeThroughWaypoint } from "./paths-topology.ts";
 import { renderSoakMarkdown, verdictOf, type SoakProcess, type SoakResult } from "./soak-report.ts";
 

@@ -12,11 +12,9 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { LocalCluster } from "../mesh/local/index.ts";
 import { checkPrereqs, describeMissing } from "../mesh/local/index.ts";
-import { cpuSeconds, memoryMb } from "../mesh/local/index.ts";
+import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
-import { runLoad } from "./measure.ts";
 import { pathUrl, pathsTopology, routeThroughWaypoint } from "./paths-topology.ts";
-import type { LoadResult } from "./report.ts";
 import { renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -86,11 +84,11 @@ async function main(): Promise<void> {
       direct,
       ambient,
       waypoint,
-      waypointProxy: { cpuPer1000: (cpu * 1000) / (s.rate * (s.durationSeconds + s.warmupSeconds)), rssMb: mem.current, peakRssMb: mem.peak },
+      waypointProxy: { cpuPer1000Requests: cpuPer1000Requests(cpu, s.rate * (s.durationSeconds + s.warmupSeconds)), rssMb: mem.current, peakRssMb: mem.peak },
       sidecar,
       sidecarProxies: scPods.map((pod, i) => ({
         pod,
-        cpuPer1000: ((scAfter[i]! - scBefore[i]!) * 1000) / (s.rate * (s.durationSeconds + s.warmupSeconds)),
+        cpuPer1000Requests: cpuPer1000Requests(scAfter[i]! - scBefore[i]!, s.rate * (s.durationSeconds + s.warmupSeconds)),
         rssMb: scMem[i]!.current,
       })),
     };

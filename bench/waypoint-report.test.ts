@@ -10,11 +10,11 @@ const sample: WaypointBenchResult = {
   direct: lat(0.2, 0.3, 0.6),
   ambient: lat(0.45, 0.7, 1.5),
   waypoint: lat(1.2, 2.1, 6.5),
-  waypointProxy: { cpuPer1000: 0.8123, rssMb: 110.4, peakRssMb: 121.9 },
+  waypointProxy: { cpuPer1000Requests: 0.8123, rssMb: 110.4, peakRssMb: 121.9 },
   sidecar: lat(0.6, 0.9, 2.1),
   sidecarProxies: [
-    { pod: "legacy/client", cpuPer1000: 0.31, rssMb: 90.1 },
-    { pod: "legacy/server", cpuPer1000: 0.29, rssMb: 88.7 },
+    { pod: "legacy/client", cpuPer1000Requests: 0.31, rssMb: 90.1 },
+    { pod: "legacy/server", cpuPer1000Requests: 0.29, rssMb: 88.7 },
   ],
 };
 

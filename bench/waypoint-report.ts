@@ -1,7 +1,7 @@
 // The mesh-modes benchmark's result model and rendering (npm run bench:waypoint). Pure: golden-tested.
 // Istio's published figures at 1000 HTTP req/s with 1 KB: Envoy waypoint ~0.25 vCPU and 60 MB, Envoy
 // sidecar ~0.20 vCPU and 60 MB (each); ours are compared with them.
-import type { LoadResult } from "./report.ts";
+import type { LoadResult } from "../mesh/measure/index.ts";
 
 export interface WaypointBenchResult {
   scenario: { rate: number; connections: number; durationSeconds: number; payloadBytes: number };
@@ -10,10 +10,10 @@ export interface WaypointBenchResult {
   ambient: LoadResult;
   waypoint: LoadResult;
   /** The waypoint process during the waypoint run: vCPU per 1000 req/s, resident memory after it. */
-  waypointProxy: { cpuPer1000: number; rssMb: number; peakRssMb: number };
+  waypointProxy: { cpuPer1000Requests: number; rssMb: number; peakRssMb: number };
   /** The same load in the sidecar mode (a proxy beside the client and beside the server). */
   sidecar?: LoadResult;
-  sidecarProxies?: Array<{ pod: string; cpuPer1000: number; rssMb: number }>;
+  sidecarProxies?: Array<{ pod: string; cpuPer1000Requests: number; rssMb: number }>;
 }
 
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -41,7 +41,7 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
     ``,
     `| waypoint | measured | Istio's Envoy waypoint (published) |`,
     `|---|---|---|`,
-    `| vCPU per 1000 req/s | ${r3(w.cpuPer1000)} | ~0.25 |`,
+    `| vCPU per 1000 req/s | ${r3(w.cpuPer1000Requests)} | ~0.25 |`,
     `| RSS after the load MB | ${r3(w.rssMb)} | ~60 |`,
     `| peak RSS MB | ${r3(w.peakRssMb)} | |`,
     ``,
@@ -49,7 +49,7 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
       ? [
           `| sidecar proxy | vCPU per 1000 req/s | RSS MB | Istio's Envoy sidecar (published) |`,
           `|---|---|---|---|`,
-          ...r.sidecarProxies.map((p) => `| ${p.pod} | ${r3(p.cpuPer1000)} | ${r3(p.rssMb)} | ~0.20 vCPU, ~60 MB |`),
+          ...r.sidecarProxies.map((p) => `| ${p.pod} | ${r3(p.cpuPer1000Requests)} | ${r3(p.rssMb)} | ~0.20 vCPU, ~60 MB |`),
           ``,
         ]
       : []),

@@ -11,12 +11,11 @@ import { z } from "zod";
 import { run } from "../mesh/shared/index.ts";
 import { nginxApp } from "../mesh/local/index.ts";
 import { LocalCluster, NODE_BIN } from "../mesh/local/index.ts";
-import { cpuSeconds, memoryMb } from "../mesh/local/index.ts";
+import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { bundle } from "../mesh/build.ts";
 import { ZTUNNEL_NODE_FLAGS } from "../mesh/local/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
-import { runLoad } from "./measure.ts";
-import { renderJson, renderMarkdown, type LoadResult, type ZtunnelBenchResult } from "./report.ts";
+import { renderJson, renderMarkdown, type ZtunnelBenchResult } from "./report.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -142,7 +141,7 @@ async function main(): Promise<void> {
       mesh,
       ztunnels: zts.map((z, i) => ({
         node: z.node,
-        cpuPer1000: ((after[i]! - before[i]!) * 1000) / total,
+        cpuPer1000Requests: cpuPer1000Requests(after[i]! - before[i]!, total),
         rssAfterLoadMb: mem[i]!.current,
         peakRssMb: Math.max(mem[i]!.peak, peak[i]!.peak),
       })),

@@ -8,8 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "../shared/index.ts";
-import { measureProcesses, runLoad, type LoadSpec } from "../../bench/measure.ts";
-import type { LoadResult } from "../../bench/report.ts";
+import { cpuPer1000Requests, measureProcesses, runLoad, type LoadResult, type LoadSpec } from "../measure/index.ts";
 import { destroyFromState, LocalCluster } from "./cluster.ts";
 import { DEMO_NAMESPACES as NS, defaultTopology } from "./default-topology.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
@@ -251,7 +250,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       load,
       baseline,
       ambient: m.result,
-      ztunnels: zts.map((z, i) => ({ node: z.node, cpuPer1000Requests: (m.cpuSeconds[i]! * 1000) / requests, rssMb: m.rssMb[i]! })),
+      ztunnels: zts.map((z, i) => ({ node: z.node, cpuPer1000Requests: cpuPer1000Requests(m.cpuSeconds[i]!, requests), rssMb: m.rssMb[i]! })),
     };
     step(
       "benchmark baseline vs ambient",
@@ -265,7 +264,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       await until(`${NS.sidecar}/sleep`, `http://bench-server.${NS.sidecar}:8080/`, true);
       const sc = await measureProcesses(sidecarPids, () => runLoad(cluster, `${NS.sidecar}/sleep`, `http://bench-server.${NS.sidecar}:8080/`, load));
       benchmark.sidecar = sc.result;
-      benchmark.sidecars = sidecarPods.map((pod, i) => ({ pod, cpuPer1000Requests: (sc.cpuSeconds[i]! * 1000) / requests, rssMb: sc.rssMb[i]! }));
+      benchmark.sidecars = sidecarPods.map((pod, i) => ({ pod, cpuPer1000Requests: cpuPer1000Requests(sc.cpuSeconds[i]!, requests), rssMb: sc.rssMb[i]! }));
       step(
         "benchmark sidecar",
         sc.result.errors === 0,
@@ -305,7 +304,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const wpPid = recorder.state.processes.find((p) => p.name === `waypoint/${NS.mesh}/waypoint`)!.pid;
       const w = await measureProcesses([wpPid], () => runLoad(cluster, `${NS.mesh}/sleep`, `http://bench-server.${NS.mesh}:8080/`, load));
       benchmark.waypoint = w.result;
-      benchmark.waypointProxy = { cpuPer1000Requests: (w.cpuSeconds[0]! * 1000) / requests, rssMb: w.rssMb[0]! };
+      benchmark.waypointProxy = { cpuPer1000Requests: cpuPer1000Requests(w.cpuSeconds[0]!, requests), rssMb: w.rssMb[0]! };
       step(
         "benchmark ambient + waypoint",
         w.result.errors === 0,

@@ -2,4 +2,3 @@
 export * from "./apps.ts";
 export * from "./cluster.ts";
 export * from "./prereqs.ts";
-export * from "./proc-stats.ts";

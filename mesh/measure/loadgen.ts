@@ -4,12 +4,15 @@
 // its latency, so a stall shows up in the percentiles instead of silently lowering the rate (no
 // coordinated omission). Latency runs from dispatch, so our own timer jitter is not charged to the
 // system under test. Prints one JSON object.
-//   node bench/loadgen.ts --url http://198.18.2.10:8080/ --rate 1000 --connections 4 --duration 20 --warmup 3
+//   node mesh/measure/loadgen.ts --url http://198.18.2.10:8080/ --rate 1000 --connections 4 --duration 20 --warmup 3
 import { createHistogram } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import { Pool } from "undici";
+import { scriptArgs } from "../shared/index.ts";
 
-const { values } = parseArgs({
+const USAGE = `Usage: node mesh/measure/loadgen.ts --url URL [--rate 1000] [--connections 4] [--duration 10] [--warmup 2]
+  open-loop HTTP/1.1 load at a fixed rate (latency from dispatch: no coordinated omission); prints one JSON object
+`;
+const { values } = scriptArgs("loadgen", USAGE, {
   options: {
     url: { type: "string" },
     rate: { type: "string", default: "1000" },
