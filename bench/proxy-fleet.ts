@@ -24,7 +24,7 @@ const stores = Array.from({ length: Number(count) }, (_, k) => {
     tokenFile: join(tokenDir, `node-${i}.token`),
     expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod",
   });
-  new XdsClient({ transport, node: `node-${i}`, clusterId: "Kubernetes", store, log: silentLogger() }).start();
+  void new XdsClient({ transport, node: `node-${i}`, clusterId: "Kubernetes", store, log: silentLogger() }).start();
   let last = "";
   store.subscribe((s) => {
     const w = s.workloads.find((x) => x.uid === watched);

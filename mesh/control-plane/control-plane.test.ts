@@ -199,7 +199,7 @@ describe("config stream", () => {
     rmSync(join(configDir, "deny.yaml"));
     await eventually(() => store.current.policies.length === 0);
     expect(x.acks).toBeGreaterThanOrEqual(4);
-    await x.stop();
+    await x.close();
     expect(store.current.workloads.length).toBe(2);
   });
 
@@ -261,9 +261,9 @@ describe("config stream", () => {
       expect(spyStore.current.l7Policies).toEqual([]);
     } finally {
       rmSync(join(configDir, "l7.yaml"), { force: true });
-      await wp.stop();
-      await zt.stop();
-      await spy.stop();
+      await wp.close();
+      await zt.close();
+      await spy.close();
     }
   });
 });

@@ -7,6 +7,7 @@ export { parseLocalConfig, convertConfig, toResources, type ParsedConfig, type R
 export { ProxyState, type Endpoint } from "./state/proxy-state.ts";
 export { StateStore, type StateListener } from "./state/store.ts";
 export { LocalConfigSource } from "./state/file-source.ts";
+export type { ConfigSource } from "./state/config-source.ts";
 export { XdsClient, WAYPOINT_TYPES, ZTUNNEL_TYPES } from "./xds/client.ts";
 export { controlPlaneTransport, type ControlPlaneConnection } from "./xds/transport.ts";
 export type { CaClient, CertificateRequest } from "./identity/ca-client.ts";

@@ -7,7 +7,7 @@ import { GrpcCaClient } from "../proxy/index.ts";
 import { KernelNetwork } from "../proxy/index.ts";
 import { LocalConfigSource } from "../proxy/index.ts";
 import { StateStore } from "../proxy/index.ts";
-import { WAYPOINT_TYPES, XdsClient } from "../proxy/index.ts";
+import { WAYPOINT_TYPES, XdsClient, type ConfigSource } from "../proxy/index.ts";
 import { controlPlaneTransport } from "../proxy/index.ts";
 import { Waypoint } from "./app.ts";
 import { helpText, loadWaypointConfig } from "./config.ts";
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       tokenFile: cfg.controlPlane!.tokenFile,
       expectedIdentity: cfg.controlPlane!.identity,
     });
-  const source =
+  const source: ConfigSource =
     cfg.config.kind === "xds"
       ? new XdsClient({
           transport: endpoint(cfg.config.address),
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const ca =
     cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
   let exiting = false;
-  const stopSource = () => (source instanceof XdsClient ? source.stop() : source.close());
+  const stopSource = () => source.close();
   const wp = new Waypoint({
     gateway: cfg.gateway,
     identity: { trustDomain: cfg.trustDomain, namespace: cfg.gateway.namespace, serviceAccount: cfg.serviceAccount },

@@ -7,7 +7,7 @@ import { Ztunnel } from "./app.ts";
 import { helpText, loadConfig } from "./config.ts";
 import { FileCaClient } from "../proxy/index.ts";
 import { GrpcCaClient } from "../proxy/index.ts";
-import { XdsClient } from "../proxy/index.ts";
+import { XdsClient, type ConfigSource } from "../proxy/index.ts";
 import { controlPlaneTransport } from "../proxy/index.ts";
 import { KernelNetwork } from "../proxy/index.ts";
 import { NftCapture, SidecarCapture } from "./redirect/capture.ts";
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       tokenFile: cfg.controlPlane!.tokenFile,
       expectedIdentity: cfg.controlPlane!.identity,
     });
-  const source =
+  const source: ConfigSource =
     cfg.config.kind === "xds"
       ? new XdsClient({
           transport: endpoint(cfg.config.address),
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
           })
         : undefined;
   let exiting = false;
-  const stopSource = () => (source instanceof XdsClient ? source.stop() : source.close());
+  const stopSource = () => source.close();
   const zt = new Ztunnel({
     node: cfg.node,
     trustDomain: cfg.trustDomain,

@@ -7,8 +7,9 @@ import { describeError } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import { parseLocalConfig, toResources } from "./local-config.ts";
 import type { StateStore } from "./store.ts";
+import type { ConfigSource } from "./config-source.ts";
 
-export class LocalConfigSource {
+export class LocalConfigSource implements ConfigSource {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> = Promise.resolve();

@@ -18,6 +18,7 @@ import { describeError } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import type { StateStore } from "../state/store.ts";
 import { compareStrings } from "../../shared/index.ts";
+import type { ConfigSource } from "../state/config-source.ts";
 
 type Held = {
   version: string;
@@ -49,7 +50,7 @@ function decode(type: string, any: Parameters<typeof anyUnpack>[0]): Held["value
   return { policy: authorizationFromProto(msg) };
 }
 
-export class XdsClient {
+export class XdsClient implements ConfigSource {
   private readonly transport: Transport;
   private readonly node: string;
   private readonly clusterId: string;
@@ -81,7 +82,7 @@ export class XdsClient {
     this.log = opts.log;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.loop = this.run();
   }
 
@@ -185,7 +186,7 @@ export class XdsClient {
     this.store.replace({ workloads, services, policies, ...l7 }, "changed");
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     this.stopped = true;
     this.abort?.abort();
     await this.loop?.catch(() => undefined);
