@@ -15,6 +15,7 @@ import { checkPrereqs, describeMissing } from "../mesh/local/index.ts";
 import { memoryMb, runLoad } from "../mesh/measure/index.ts";
 import { pathUrl, pathsTopology, routeThroughWaypoint } from "./paths-topology.ts";
 import { renderSoakMarkdown, verdictOf, type SoakProcess, type SoakResult } from "./soak-report.ts";
+import { PROC, processName } from "../mesh/local/index.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const USAGE = `Usage: sudo npm run soak [-- --minutes M] [--rate R] [--interval S]
@@ -75,9 +76,16 @@ async function main(): Promise<void> {
     say(`building the cluster (${cluster.spec.prefix})`);
     await cluster.up();
     await routeThroughWaypoint(cluster);
-    const watched = ["control-plane", "ztunnel/node-1", "ztunnel/node-2", "waypoint/mesh/waypoint", "sidecar/legacy/client", "sidecar/legacy/server"].map(
-      (name) => ({ name, pid: cluster.processes.get(name)!.pid }),
-    );
+    const watched = [
+      PROC.controlPlane,
+      PROC.ztunnel("node-1"),
+      PROC.ztunnel("node-2"),
+      PROC.waypoint("mesh/waypoint"),
+      PROC.sidecar("legacy/client"),
+      PROC.sidecar("legacy/server"),
+    ]
+      .map(processName)
+      .map((name) => ({ name, pid: cluster.processes.get(name)!.pid }));
     const processes: SoakProcess[] = watched.map((w) => ({ name: w.name, samples: [] }));
     const t0 = Date.now();
     const sample = async () => {

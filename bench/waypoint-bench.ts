@@ -16,6 +16,7 @@ import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } fr
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { pathUrl, pathsTopology, routeThroughWaypoint } from "./paths-topology.ts";
 import { renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
+import { PROC, processName } from "../mesh/local/index.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     const direct = await run("direct", "plain/client", url("plain/server"));
     const ambient = await run("ambient L4", "mesh/client", url("mesh/server"));
     const scPods = ["legacy/client", "legacy/server"];
-    const scPids = scPods.map((p) => cluster.processes.get(`sidecar/${p}`)!.pid);
+    const scPids = scPods.map((p) => cluster.processes.get(processName(PROC.sidecar(p)))!.pid);
     const scBefore = await Promise.all(scPids.map((p) => cpuSeconds(p)));
     const sidecar = await run("sidecar", "legacy/client", url("legacy/server"));
     const scAfter = await Promise.all(scPids.map((p) => cpuSeconds(p)));

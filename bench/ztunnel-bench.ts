@@ -16,6 +16,7 @@ import { bundle } from "../mesh/build.ts";
 import { ZTUNNEL_NODE_FLAGS } from "../mesh/local/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { renderJson, renderMarkdown, type ZtunnelBenchResult } from "./report.ts";
+import { PROC, processName } from "../mesh/local/index.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
     const total = s.rate * (s.durationSeconds + s.warmupSeconds);
     say(`direct path: ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s`);
     const direct = await load(cluster, "plain/client", `http://${cluster.pod("plain/server").ip}:8080/`, s);
-    const zts = ["node-1", "node-2"].map((n) => ({ node: n, pid: cluster.processes.get(`ztunnel/${n}`)!.pid }));
+    const zts = ["node-1", "node-2"].map((n) => ({ node: n, pid: cluster.processes.get(processName(PROC.ztunnel(n)))!.pid }));
     const before = await Promise.all(zts.map((z) => cpuSeconds(z.pid)));
     say(`through the ztunnels: ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s`);
     const mesh = await load(cluster, "mesh/client", `http://${cluster.pod("mesh/server").ip}:8080/`, s);

@@ -21,6 +21,7 @@ import { commandLine, describeExit, isOurProcess, type ExitInfo } from "./proces
 import { runSupervisor, startSupervisor, supervisorRunning } from "./supervisor.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 import { LABELS } from "../api/index.ts";
+import { PROC, processName, componentKey, componentName } from "./process-key.ts";
 
 const USAGE = `ambientctl local <command>     the mesh on this machine (below)
 ${CTL_USAGE.trimEnd()}
@@ -76,7 +77,7 @@ function history(p: { restarts?: number; lastExit?: ExitInfo } | undefined): { r
 export async function statusReport(recorder: StateRecorder, cluster: LocalCluster) {
   const procs = processHealth(recorder);
   const proc = (name: string) => procs.find((p) => p.name === name);
-  const cp = proc("control-plane");
+  const cp = proc(processName(PROC.controlPlane));
   return {
     status: recorder.state.status,
     startedAt: recorder.state.startedAt,
@@ -94,7 +95,12 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
         node: p.node,
         serviceAccount: spec?.serviceAccount ?? "default",
         ambient,
-        app: spec?.app ? { running: proc(`app/${p.namespace}/${p.name}`)?.running ?? false, ...history(proc(`app/${p.namespace}/${p.name}`)) } : null,
+        app: spec?.app
+          ? {
+              running: proc(processName(PROC.app(`${p.namespace}/${p.name}`)))?.running ?? false,
+              ...history(proc(processName(PROC.app(`${p.namespace}/${p.name}`)))),
+            }
+          : null,
       };
     }),
     services: cluster.services.map((s) => ({ namespace: s.namespace, name: s.name, vip: s.vip, ports: s.ports })),
@@ -112,7 +118,7 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
       ? { pid: proc("prometheus")!.pid, running: proc("prometheus")!.running, url: cluster.prometheusUrl, netns: cluster.plan.bridgeNetns }
       : null,
     ztunnels: cluster.plan.nodes.map((n) => {
-      const z = proc(`ztunnel/${n.name}`);
+      const z = proc(processName(PROC.ztunnel(n.name)));
       return {
         node: n.name,
         pid: z?.pid ?? null,
@@ -127,7 +133,7 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
     waypoints: cluster.spec.pods
       .filter((p) => p.gateway)
       .map((p) => {
-        const w = proc(`waypoint/${p.namespace}/${p.name}`);
+        const w = proc(processName(PROC.waypoint(`${p.namespace}/${p.name}`)));
         const ip = cluster.pod(`${p.namespace}/${p.name}`).ip;
         return {
           gateway: `${p.namespace}/${p.gateway}`,
@@ -142,7 +148,7 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
     sidecars: cluster.spec.pods
       .filter((p) => p.sidecar)
       .map((p) => {
-        const s = proc(`sidecar/${p.namespace}/${p.name}`);
+        const s = proc(processName(PROC.sidecar(`${p.namespace}/${p.name}`)));
         return {
           pod: `${p.namespace}/${p.name}`,
           pid: s?.pid ?? null,
@@ -345,16 +351,9 @@ async function logs(args: string[]): Promise<number> {
   if (!component)
     throw new UsageError("usage: ambientctl local logs <control-plane | ztunnel/<node> | waypoint/<ns>/<pod> | sidecar/<ns>/<pod> | prometheus | <ns>/<pod>>");
   const { recorder } = await mustLoad();
-  const name =
-    component === "control-plane" ||
-    component === "prometheus" ||
-    component.startsWith("ztunnel/") ||
-    component.startsWith("waypoint/") ||
-    component.startsWith("sidecar/")
-      ? component
-      : `app/${component}`;
-  const p = recorder.state.processes.find((x) => x.name === name);
-  if (!p) throw new UsageError(`no component ${component}; components: ${recorder.state.processes.map((x) => x.name.replace(/^app\//, "")).join(", ")}`);
+  const key = componentKey(component);
+  const p = key && recorder.state.processes.find((x) => x.name === processName(key));
+  if (!p) throw new UsageError(`no component ${component}; components: ${recorder.state.processes.map((x) => componentName(x.name)).join(", ")}`);
   process.stdout.write(await readFile(p.logFile, "utf8").catch(() => ""));
   return 0;
 }

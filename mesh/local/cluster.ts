@@ -18,6 +18,7 @@ import { commandLine, ProcessGroup, type ManagedProcess, type ProcessGroupOption
 import { destroyNamespaces, Topology, type Runner } from "./topology.ts";
 import { isOurProcess, stopPid } from "./processes.ts";
 import type { StateRecorder } from "./state.ts";
+import { PROC, processName } from "./process-key.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const NODE_BIN = process.execPath;
@@ -225,7 +226,9 @@ export class LocalCluster {
       progress(`starting ${sidecars.length} sidecar proxies`);
       for (const p of sidecars) await this.startSidecar(`${p.namespace}/${p.name}`);
       await Promise.all(
-        sidecars.map((p) => this.waitProxyReady(`sidecar/${p.namespace}/${p.name}`, `${p.namespace}/${p.name}`, `sidecar-${p.namespace}-${p.name}.log`)),
+        sidecars.map((p) =>
+          this.waitProxyReady(processName(PROC.sidecar(`${p.namespace}/${p.name}`)), `${p.namespace}/${p.name}`, `sidecar-${p.namespace}-${p.name}.log`),
+        ),
       );
     }
     progress("starting the applications");
@@ -235,7 +238,7 @@ export class LocalCluster {
       const users = this.users(`${p.namespace}/${p.name}`);
       for (const dir of p.app.ownedDirs ?? []) await chownTree(dir, users.app);
       await this.processes.start({
-        name: `app/${p.namespace}/${p.name}`,
+        name: processName(PROC.app(`${p.namespace}/${p.name}`)),
         netns: planned.netns,
         cmd: p.app.cmd,
         args: p.app.args,
@@ -267,7 +270,7 @@ export class LocalCluster {
       ),
     );
     await this.processes.start({
-      name: "prometheus",
+      name: processName(PROC.prometheus),
       netns: this.plan.bridgeNetns,
       cmd: "prometheus",
       args: [
@@ -282,7 +285,7 @@ export class LocalCluster {
 
   startControlPlane(): ManagedProcess {
     return this.processes.start({
-      name: "control-plane",
+      name: processName(PROC.controlPlane),
       netns: this.plan.bridgeNetns,
       cmd: NODE_BIN,
       args: [CONTROL_PLANE_MAIN],
@@ -311,7 +314,7 @@ export class LocalCluster {
   private async waitControlPlaneReady(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (!this.processes.get("control-plane")) break;
+      if (!this.processes.get(processName(PROC.controlPlane))) break;
       const r = await this.run("ip", ["netns", "exec", this.plan.bridgeNetns, "curl", "-s", "-m", "1", `http://${this.plan.bridgeIp}:15014/ready`]);
       if (r.code === 0 && r.stdout.startsWith("ready")) return;
       await new Promise((res) => setTimeout(res, 100));
@@ -334,7 +337,7 @@ export class LocalCluster {
           }
         : { LOCAL_CONFIG: this.configPath, CA_DIR: this.caDir };
     return this.processes.start({
-      name: `ztunnel/${node}`,
+      name: processName(PROC.ztunnel(node)),
       netns: n.netns,
       cmd: this.spec.ztunnelCommand?.cmd ?? NODE_BIN,
       args: this.spec.ztunnelCommand?.args ?? [...ZTUNNEL_NODE_FLAGS, ZTUNNEL_MAIN],
@@ -365,7 +368,7 @@ export class LocalCluster {
       source = { LOCAL_CONFIG: this.configPath, CA_DIR: this.caDir };
     }
     await this.processes.start({
-      name: `waypoint/${podName}`,
+      name: processName(PROC.waypoint(podName)),
       netns: planned.netns,
       cmd: this.spec.waypointCommand?.cmd ?? NODE_BIN,
       args: this.spec.waypointCommand?.args ?? [...ZTUNNEL_NODE_FLAGS, WAYPOINT_MAIN],
@@ -384,7 +387,7 @@ export class LocalCluster {
   }
 
   waitWaypointReady(podName: string): Promise<void> {
-    return this.waitProxyReady(`waypoint/${podName}`, podName, `waypoint-${podName.replace("/", "-")}.log`);
+    return this.waitProxyReady(processName(PROC.waypoint(podName)), podName, `waypoint-${podName.replace("/", "-")}.log`);
   }
 
   /** Polls a proxy's readiness endpoint from inside its pod. */
@@ -414,7 +417,7 @@ export class LocalCluster {
     const users = this.users(podName);
     const { token, rootCert } = await this.projectSecrets(podName, this.projection(podName)!.source, users.proxy);
     await this.processes.start({
-      name: `sidecar/${podName}`,
+      name: processName(PROC.sidecar(podName)),
       netns: planned.netns,
       cmd: this.spec.ztunnelCommand?.cmd ?? NODE_BIN,
       args: this.spec.ztunnelCommand?.args ?? [...ZTUNNEL_NODE_FLAGS, ZTUNNEL_MAIN],
@@ -491,7 +494,7 @@ export class LocalCluster {
     const deadline = Date.now() + timeoutMs;
     let last = "";
     while (Date.now() < deadline) {
-      const proc = this.processes.get(`ztunnel/${node}`);
+      const proc = this.processes.get(processName(PROC.ztunnel(node)));
       if (!proc)
         throw new MeshError(ErrorCode.Exec, `ztunnel on ${node} exited during start; the end of its log:\n  ${await this.logTail(`ztunnel-${node}.log`)}`);
       const r = await this.run("ip", ["netns", "exec", n.netns, "curl", "-s", "-m", "1", "http://127.0.0.1:15021/healthz/ready"]);

@@ -14,6 +14,7 @@ import { DEMO_NAMESPACES as NS, defaultTopology } from "./default-topology.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 import { startSupervisor, supervisorRunning } from "./supervisor.ts";
 import { LABELS } from "../api/index.ts";
+import { PROC, processName } from "./process-key.ts";
 
 export interface DemoStep {
   name: string;
@@ -240,7 +241,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const load = opts.load ?? DEMO_LOAD;
     say(`benchmark: ${load.rate} req/s for ${load.durationSeconds} s to bench-server, baseline, then ambient, then the sidecar mode`);
     const baseline = await runLoad(cluster, `${NS.plain}/sleep`, `http://bench-server.${NS.plain}:8080/`, load);
-    const zts = cluster.plan.nodes.map((n) => ({ node: n.name, pid: recorder.state.processes.find((p) => p.name === `ztunnel/${n.name}`)!.pid }));
+    const zts = cluster.plan.nodes.map((n) => ({ node: n.name, pid: recorder.state.processes.find((p) => p.name === processName(PROC.ztunnel(n.name)))!.pid }));
     const m = await measureProcesses(
       zts.map((z) => z.pid),
       () => runLoad(cluster, `${NS.mesh}/sleep`, `http://bench-server.${NS.mesh}:8080/`, load),
@@ -258,7 +259,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       `p50/p90/p99 ${baseline.latencyMs.p50}/${baseline.latencyMs.p90}/${baseline.latencyMs.p99} ms without the mesh, ${m.result.latencyMs.p50}/${m.result.latencyMs.p90}/${m.result.latencyMs.p99} ms with it`,
     );
     const sidecarPods = [`${NS.sidecar}/sleep`, `${NS.sidecar}/bench-server`];
-    const sidecarPids = sidecarPods.map((p) => recorder.state.processes.find((x) => x.name === `sidecar/${p}`)?.pid);
+    const sidecarPids = sidecarPods.map((p) => recorder.state.processes.find((x) => x.name === processName(PROC.sidecar(p)))?.pid);
     if (sidecarPids.every((p): p is number => p !== undefined)) {
       say(`the same load in the sidecar mode (${NS.sidecar}: a proxy beside each pod)`);
       await until(`${NS.sidecar}/sleep`, `http://bench-server.${NS.sidecar}:8080/`, true);
@@ -301,7 +302,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         req !== undefined && req.includes('source_workload="sleep"'),
         req ?? "no matching metric",
       );
-      const wpPid = recorder.state.processes.find((p) => p.name === `waypoint/${NS.mesh}/waypoint`)!.pid;
+      const wpPid = recorder.state.processes.find((p) => p.name === processName(PROC.waypoint(`${NS.mesh}/waypoint`)))!.pid;
       const w = await measureProcesses([wpPid], () => runLoad(cluster, `${NS.mesh}/sleep`, `http://bench-server.${NS.mesh}:8080/`, load));
       benchmark.waypoint = w.result;
       benchmark.waypointProxy = { cpuPer1000Requests: cpuPer1000Requests(w.cpuSeconds[0]!, requests), rssMb: w.rssMb[0]! };

@@ -2,3 +2,4 @@
 export * from "./apps.ts";
 export * from "./cluster.ts";
 export * from "./prereqs.ts";
+export * from "./process-key.ts";

@@ -13,6 +13,7 @@ import { describeError, ErrorCode, MeshError } from "../shared/index.ts";
 import { LocalCluster, ROOT } from "./cluster.ts";
 import { describeExit, isOurProcess, stopPid } from "./processes.ts";
 import { StateRecorder, type ClusterStateFile } from "./state.ts";
+import { parseProcessName } from "./process-key.ts";
 
 export const CLI_MAIN = join(ROOT, "mesh/local/cli.ts");
 /** Lines of the supervisor's log that `up` shows as progress. */
@@ -74,7 +75,10 @@ export async function runSupervisor(statePath: string): Promise<void> {
           restarts: (r.restarts ?? 0) + 1,
           lastExit: r.lastExit ?? { code: null, signal: null, at: new Date().toISOString() },
         }).recorded;
-        if (r.name.startsWith("ztunnel/")) nodes.push(r.name.slice("ztunnel/".length));
+        {
+          const k = parseProcessName(r.name);
+          if (k?.kind === "ztunnel") nodes.push(k.node);
+        }
       }
     }
     // `up` returns when the mesh works again: wait for the ztunnels it restarted to be ready.
