@@ -2,8 +2,22 @@ import { expect, it } from "vitest";
 import { componentKey, componentName, parseProcessName, PROC, processName, type ProcessKey } from "./process-key.ts";
 
 it("names every kind of process one way and reads it back; refuses names no cluster writes", () => {
-  const keys: ProcessKey[] = [PROC.controlPlane, PROC.prometheus, PROC.ztunnel("node-1"), PROC.waypoint("demo/waypoint"), PROC.sidecar("legacy/client"), PROC.app("demo/httpbin")];
-  expect(keys.map(processName)).toEqual(["control-plane", "prometheus", "ztunnel/node-1", "waypoint/demo/waypoint", "sidecar/legacy/client", "app/demo/httpbin"]);
+  const keys: ProcessKey[] = [
+    PROC.controlPlane,
+    PROC.prometheus,
+    PROC.ztunnel("node-1"),
+    PROC.waypoint("demo/waypoint"),
+    PROC.sidecar("legacy/client"),
+    PROC.app("demo/httpbin"),
+  ];
+  expect(keys.map(processName)).toEqual([
+    "control-plane",
+    "prometheus",
+    "ztunnel/node-1",
+    "waypoint/demo/waypoint",
+    "sidecar/legacy/client",
+    "app/demo/httpbin",
+  ]);
   for (const k of keys) expect(parseProcessName(processName(k))).toEqual(k);
   for (const bad of ["", "ztunnel", "ztunnel/a/b", "waypoint/demo", "kubelet/x", "app/a/b/c"]) expect(parseProcessName(bad), bad).toBeUndefined();
 });
