@@ -311,15 +311,33 @@ export class LocalCluster {
     return r.code === 0 && r.stdout.startsWith("ready");
   }
 
-  private async waitControlPlaneReady(timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  private waitControlPlaneReady(timeoutMs = 20_000): Promise<void> {
+    return this.waitHttpReady({
+      what: "the control plane",
+      process: processName(PROC.controlPlane),
+      netns: this.plan.bridgeNetns,
+      url: `http://${this.plan.bridgeIp}:15014/ready`,
+      logFile: "control-plane.log",
+      timeoutMs,
+    });
+  }
+
+  /**
+   * The one readiness loop: polls a URL from inside a network namespace (as the kubelet's probe would)
+   * until it answers "ready", and fails at once with the end of the log if the process exits.
+   */
+  private async waitHttpReady(o: { what: string; process: string; netns: string; url: string; logFile: string; timeoutMs: number }): Promise<void> {
+    const deadline = Date.now() + o.timeoutMs;
+    let last = "";
     while (Date.now() < deadline) {
-      if (!this.processes.get(processName(PROC.controlPlane))) break;
-      const r = await this.run("ip", ["netns", "exec", this.plan.bridgeNetns, "curl", "-s", "-m", "1", `http://${this.plan.bridgeIp}:15014/ready`]);
+      if (!this.processes.get(o.process))
+        throw new MeshError(ErrorCode.Exec, `${o.what} exited during start; the end of its log:\n  ${await this.logTail(o.logFile)}`);
+      const r = await this.run("ip", ["netns", "exec", o.netns, "curl", "-s", "-m", "1", o.url]);
       if (r.code === 0 && r.stdout.startsWith("ready")) return;
+      last = r.stdout.trim() || r.stderr.trim();
       await new Promise((res) => setTimeout(res, 100));
     }
-    throw new MeshError(ErrorCode.Exec, `the control plane did not become ready; the end of its log:\n  ${await this.logTail("control-plane.log")}`);
+    throw new MeshError(ErrorCode.Exec, `${o.what} not ready after ${o.timeoutMs} ms (${last})`);
   }
 
   private async logTail(file: string): Promise<string> {
@@ -390,19 +408,9 @@ export class LocalCluster {
     return this.waitProxyReady(processName(PROC.waypoint(podName)), podName, `waypoint-${podName.replace("/", "-")}.log`);
   }
 
-  /** Polls a proxy's readiness endpoint from inside its pod. */
-  async waitProxyReady(process: string, podName: string, logFile: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = "";
-    while (Date.now() < deadline) {
-      if (!this.processes.get(process))
-        throw new MeshError(ErrorCode.Exec, `${process} exited during start; the end of its log:\n  ${await this.logTail(logFile)}`);
-      const r = await this.exec(podName, "curl", ["-s", "-m", "1", "http://127.0.0.1:15021/healthz/ready"]);
-      if (r.code === 0 && r.stdout.startsWith("ready")) return;
-      last = r.stdout.trim() || r.stderr.trim();
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    throw new MeshError(ErrorCode.Exec, `${process} not ready after ${timeoutMs} ms (${last})`);
+  /** Polls a proxy's readiness endpoint (15021) from inside its pod. */
+  waitProxyReady(process: string, podName: string, logFile: string, timeoutMs = 15_000): Promise<void> {
+    return this.waitHttpReady({ what: process, process, netns: this.pod(podName).netns, url: "http://127.0.0.1:15021/healthz/ready", logFile, timeoutMs });
   }
 
   /**
@@ -489,20 +497,15 @@ export class LocalCluster {
   }
 
   /** Polls the node's readiness endpoint from inside its namespace. */
-  async waitReady(node: string, timeoutMs = 15_000): Promise<void> {
-    const n = this.node(node);
-    const deadline = Date.now() + timeoutMs;
-    let last = "";
-    while (Date.now() < deadline) {
-      const proc = this.processes.get(processName(PROC.ztunnel(node)));
-      if (!proc)
-        throw new MeshError(ErrorCode.Exec, `ztunnel on ${node} exited during start; the end of its log:\n  ${await this.logTail(`ztunnel-${node}.log`)}`);
-      const r = await this.run("ip", ["netns", "exec", n.netns, "curl", "-s", "-m", "1", "http://127.0.0.1:15021/healthz/ready"]);
-      if (r.code === 0 && r.stdout.startsWith("ready")) return;
-      last = r.stdout.trim() || r.stderr.trim();
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    throw new MeshError(ErrorCode.Exec, `ztunnel on ${node} not ready after ${timeoutMs} ms (${last})`);
+  waitReady(node: string, timeoutMs = 15_000): Promise<void> {
+    return this.waitHttpReady({
+      what: `ztunnel on ${node}`,
+      process: processName(PROC.ztunnel(node)),
+      netns: this.node(node).netns,
+      url: "http://127.0.0.1:15021/healthz/ready",
+      logFile: `ztunnel-${node}.log`,
+      timeoutMs,
+    });
   }
 
   /** local-config mode: replaces the policies (ztunnel's Authorization shape) in LOCAL_CONFIG. */
