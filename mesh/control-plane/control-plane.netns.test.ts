@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../shared/index.ts";
 import { nodeHttpApp } from "../local/index.ts";
 import { LocalCluster } from "../local/index.ts";
-import { parseSamples, sumWhere } from "../shared/index.ts";
+import { mtlsConnections } from "../testing/index.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "al-cpnetns-"));
 const prefix = `al-c${randomBytes(2).toString("hex")}`;
@@ -53,15 +53,7 @@ afterAll(async () => {
 describe("control plane with ztunnels in network namespaces", () => {
   it("serves config and certificates: sleep reaches web by name over mTLS", async () => {
     // web's node counts the connection as mutual TLS between the identities the control plane issued.
-    const mtls = async () => {
-      const text = (await cluster.execInNode("node-2", "curl", ["-s", "http://127.0.0.1:15020/metrics"])).stdout;
-      return sumWhere(parseSamples(text), "istio_tcp_connections_opened_total", {
-        reporter: "destination",
-        source_principal: "spiffe://cluster.local/ns/demo/sa/sleep",
-        destination_principal: "spiffe://cluster.local/ns/demo/sa/web",
-        connection_security_policy: "mutual_tls",
-      });
-    };
+    const mtls = () => mtlsConnections(cluster, "node-2", { namespace: "demo", serviceAccount: "sleep" }, { namespace: "demo", serviceAccount: "web" });
     const before = await mtls();
     expect((await curl("http://web/hello")).out).toBe("hello from web GET /hello\n");
     expect(await mtls()).toBe(before + 1);

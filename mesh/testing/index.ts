@@ -10,3 +10,4 @@ export * from "./h2-raw.ts";
 export * from "./inprocess.ts";
 export * from "./loopback-network.ts";
 export * from "./wait.ts";
+export * from "./mesh-metrics.ts";

@@ -8,8 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../shared/index.ts";
 import { LocalCluster, NODE_BIN, ZTUNNEL_MAIN } from "../local/index.ts";
-import { captureUplink } from "../testing/index.ts";
-import { parseSamples, sumWhere } from "../shared/index.ts";
+import { captureUplink, mtlsConnections } from "../testing/index.ts";
 
 const HTTP_APP = fileURLToPath(new URL("../testing/http-app.ts", import.meta.url));
 const app = (name: string) => ({ cmd: NODE_BIN, args: [HTTP_APP, "--port", "8080", "--name", name] });
@@ -79,15 +78,7 @@ describe("ztunnel in network namespaces", () => {
   it("same-node traffic also goes through HBONE", async () => {
     // The node's ztunnel reports the inbound side of the connection as mutual TLS between the two
     // identities: a bypassed ztunnel (plain pod-to-pod) would leave the counter unchanged.
-    const opened = async () => {
-      const text = (await cluster.execInNode("node-1", "curl", ["-s", "http://127.0.0.1:15020/metrics"])).stdout;
-      return sumWhere(parseSamples(text), "istio_tcp_connections_opened_total", {
-        reporter: "destination",
-        source_principal: "spiffe://cluster.local/ns/demo/sa/sleep",
-        destination_principal: "spiffe://cluster.local/ns/demo/sa/near",
-        connection_security_policy: "mutual_tls",
-      });
-    };
+    const opened = () => mtlsConnections(cluster, "node-1", { namespace: "demo", serviceAccount: "sleep" }, { namespace: "demo", serviceAccount: "near" });
     const before = await opened();
     const near = cluster.pod("demo/near").ip;
     expect((await curl("demo/sleep", `http://${near}:8080/near`)).body).toBe("hello from near GET /near\n");
