@@ -25,3 +25,5 @@ export { originalDst } from "./net/orig-dst.ts";
 export { DEFAULT_TUNING, type LimitHit, type LimitKind, type ProxyTuning } from "./tuning.ts";
 export * from "./config-sources.ts";
 export { adminHandler, metricsHandler, readinessHandler, type AdminDeps } from "./admin/handlers.ts";
+export { createHboneTlsServer, hboneSecureContext, refreshHboneCert } from "./hbone/tls-server.ts";
+export { openSources, type OpenedSources, type SourceIdentity } from "./open-sources.ts";

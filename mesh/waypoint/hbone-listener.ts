@@ -13,7 +13,7 @@ import { boundAddress, listen } from "../shared/index.ts";
 import type { CertManager } from "../proxy/index.ts";
 import { parseForwardedFor } from "../proxy/index.ts";
 import { HboneGuard, peerKeyOf, type GuardDeps } from "../proxy/index.ts";
-import { verifyHbonePeer } from "../proxy/index.ts";
+import { createHboneTlsServer, refreshHboneCert, verifyHbonePeer } from "../proxy/index.ts";
 
 export interface Tunnel {
   stream: http2.ServerHttp2Stream;
@@ -71,21 +71,11 @@ export class WaypointHboneListener implements Server {
 
   private async tlsServerForCurrentCert(): Promise<tls.Server> {
     const cert = await this.deps.certs.get(this.deps.identity);
-    const options = { cert: cert.chainPem.filter((c) => !cert.roots.includes(c)).join(""), key: cert.keyPem, ca: cert.roots };
     if (this.tlsServer) {
-      if (this.serial !== cert.serial) this.tlsServer.setSecureContext(options);
-      this.serial = cert.serial;
+      this.serial = refreshHboneCert(this.tlsServer, this.serial, cert);
       return this.tlsServer;
     }
-    // The guard's deadline covers the whole handshake and destroys the socket.
-    const server = tls.createServer({
-      ...options,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: "TLSv1.3",
-      ALPNProtocols: ["h2"],
-      handshakeTimeout: 0,
-    });
+    const server = createHboneTlsServer(cert);
     this.guard.watchTls(server);
     server.on("secureConnection", (s: tls.TLSSocket) => {
       s.on("error", (err) => this.deps.log.debug({ err: describeError(err) }, "HBONE TLS error"));

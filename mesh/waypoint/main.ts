@@ -2,13 +2,7 @@
 // Waypoint process entry point: configuration in, wired Waypoint out. Logic lives in app.ts.
 import { describeError } from "../shared/index.ts";
 import { createLogger } from "../shared/index.ts";
-import { FileCaClient } from "../proxy/index.ts";
-import { GrpcCaClient } from "../proxy/index.ts";
-import { KernelNetwork } from "../proxy/index.ts";
-import { LocalConfigSource } from "../proxy/index.ts";
-import { StateStore } from "../proxy/index.ts";
-import { WAYPOINT_TYPES, XdsClient, type ConfigSource } from "../proxy/index.ts";
-import { controlPlaneTransport } from "../proxy/index.ts";
+import { KernelNetwork, openSources, StateStore, WAYPOINT_TYPES } from "../proxy/index.ts";
 import { Waypoint } from "./app.ts";
 import { helpText, loadWaypointConfig } from "./config.ts";
 
@@ -22,27 +16,12 @@ async function main(): Promise<void> {
   const gw = `${cfg.gateway.namespace}/${cfg.gateway.name}`;
   const log = createLogger({ component: "waypoint", level: cfg.logLevel }).child({ gateway: gw });
   const store = new StateStore();
-  const endpoint = (address: string) =>
-    controlPlaneTransport({
-      address,
-      rootCertFile: cfg.controlPlane!.rootCert,
-      tokenFile: cfg.controlPlane!.tokenFile,
-      expectedIdentity: cfg.controlPlane!.identity,
-    });
-  const source: ConfigSource =
-    cfg.config.kind === "xds"
-      ? new XdsClient({
-          transport: endpoint(cfg.config.address),
-          node: gw,
-          nodeId: `waypoint~${gw}`,
-          types: WAYPOINT_TYPES,
-          clusterId: cfg.clusterId,
-          store,
-          log,
-        })
-      : new LocalConfigSource(cfg.config.path, store, log);
-  const ca =
-    cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
+  const { source, ca } = await openSources(
+    cfg,
+    { node: gw, nodeId: `waypoint~${gw}`, types: WAYPOINT_TYPES, clusterId: cfg.clusterId, trustDomain: cfg.trustDomain },
+    store,
+    log,
+  );
   let exiting = false;
   const stopSource = () => source.close();
   const wp = new Waypoint({

@@ -5,14 +5,8 @@ import { run } from "../shared/index.ts";
 import { createLogger } from "../shared/index.ts";
 import { Ztunnel } from "./app.ts";
 import { helpText, loadConfig } from "./config.ts";
-import { FileCaClient } from "../proxy/index.ts";
-import { GrpcCaClient } from "../proxy/index.ts";
-import { XdsClient, type ConfigSource } from "../proxy/index.ts";
-import { controlPlaneTransport } from "../proxy/index.ts";
-import { KernelNetwork } from "../proxy/index.ts";
+import { KernelNetwork, openSources, StateStore } from "../proxy/index.ts";
 import { NftCapture, SidecarCapture } from "./redirect/capture.ts";
-import { LocalConfigSource } from "../proxy/index.ts";
-import { StateStore } from "../proxy/index.ts";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(helpText());
@@ -43,26 +37,12 @@ async function main(): Promise<void> {
   const cfg = loadConfig(process.env);
   const log = createLogger({ component: "ztunnel", level: cfg.logLevel }).child({ node: cfg.node });
   const store = new StateStore(cfg.rootNamespace);
-  const endpoint = (address: string) =>
-    controlPlaneTransport({
-      address,
-      rootCertFile: cfg.controlPlane!.rootCert,
-      tokenFile: cfg.controlPlane!.tokenFile,
-      expectedIdentity: cfg.controlPlane!.identity,
-    });
-  const source: ConfigSource =
-    cfg.config.kind === "xds"
-      ? new XdsClient({
-          transport: endpoint(cfg.config.address),
-          node: cfg.node,
-          clusterId: cfg.clusterId,
-          store,
-          log,
-          ...(cfg.sidecar ? { nodeId: `sidecar~${cfg.sidecar.podIp}` } : {}),
-        })
-      : new LocalConfigSource(cfg.config.path, store, log);
-  const ca =
-    cfg.ca.kind === "grpc" ? new GrpcCaClient(endpoint(cfg.ca.address), cfg.controlPlane!.rootCert) : await FileCaClient.open(cfg.ca.path, cfg.trustDomain);
+  const { source, ca } = await openSources(
+    cfg,
+    { node: cfg.node, clusterId: cfg.clusterId, trustDomain: cfg.trustDomain, ...(cfg.sidecar ? { nodeId: `sidecar~${cfg.sidecar.podIp}` } : {}) },
+    store,
+    log,
+  );
   const ports = { outbound: cfg.listen.outbound, inboundPlaintext: cfg.listen.inboundPlaintext, hbone: cfg.listen.hbone };
   const capture =
     cfg.redirect === "nft"

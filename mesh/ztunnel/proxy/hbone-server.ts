@@ -14,7 +14,7 @@ import { evaluate } from "../rbac/evaluate.ts";
 import { type ProxyContext } from "./context.ts";
 import { identityOf } from "../../proxy/index.ts";
 import { parseForwardedFor } from "../../proxy/index.ts";
-import { verifyHbonePeer } from "../../proxy/index.ts";
+import { createHboneTlsServer, refreshHboneCert, verifyHbonePeer } from "../../proxy/index.ts";
 import { ConnectionRecord } from "./record.ts";
 import { boundAddress, listen } from "../../shared/index.ts";
 import { HboneGuard, peerKeyOf } from "../../proxy/index.ts";
@@ -85,23 +85,11 @@ export class HboneServer implements Server {
   private tlsServerFor(cert: WorkloadCert): tls.Server {
     const key = formatIdentity(cert.identity);
     const known = this.tlsServers.get(key);
-    const options = { cert: cert.chainPem.filter((c) => !cert.roots.includes(c)).join(""), key: cert.keyPem, ca: cert.roots };
     if (known) {
-      if (known.serial !== cert.serial) {
-        known.server.setSecureContext(options);
-        known.serial = cert.serial;
-      }
+      known.serial = refreshHboneCert(known.server, known.serial, cert);
       return known.server;
     }
-    // The guard's deadline covers the whole handshake and destroys the socket; tls.Server's would only report.
-    const server = tls.createServer({
-      ...options,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: "TLSv1.3",
-      ALPNProtocols: ["h2"],
-      handshakeTimeout: 0,
-    });
+    const server = createHboneTlsServer(cert);
     this.guard.watchTls(server, { "dst.identity": key });
     server.on("secureConnection", (s: tls.TLSSocket) => {
       s.on("error", (err) => this.ctx.log.debug({ err: describeError(err) }, "HBONE TLS error"));
