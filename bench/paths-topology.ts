@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { bundle } from "../mesh/build.ts";
 import { nginxApp } from "../mesh/local/index.ts";
-import { NODE_BIN, ZTUNNEL_NODE_FLAGS, type ClusterSpec, type LocalCluster } from "../mesh/local/index.ts";
+import { type ClusterSpec, type LocalCluster } from "../mesh/local/index.ts";
 import { LABELS } from "../mesh/api/index.ts";
 
 export const ROUTE = `apiVersion: gateway.networking.k8s.io/v1
@@ -16,6 +16,9 @@ spec:
 `;
 
 export async function pathsTopology(o: { prefix: string; workDir: string; payloadBytes: number }): Promise<ClusterSpec> {
+  // The artifacts that ship: the bundles, run by the images' ENTRYPOINTs (mesh/Dockerfile).
+  await bundle("ztunnel");
+  await bundle("waypoint");
   return {
     prefix: o.prefix,
     nodes: ["node-1", "node-2"],
@@ -73,12 +76,7 @@ export async function pathsTopology(o: { prefix: string; workDir: string; payloa
     ],
     gateways: [{ namespace: "mesh", name: "waypoint" }],
     ztunnelEnv: { LOG_LEVEL: "warn" },
-    // The artifacts that ship: the bundles, with the V8 flags the images use.
-    ztunnelCommand: { cmd: NODE_BIN, args: [...ZTUNNEL_NODE_FLAGS, await bundle("ztunnel")] },
-    waypointCommand: {
-      cmd: NODE_BIN,
-      args: [...ZTUNNEL_NODE_FLAGS, ...(process.env.AL_WAYPOINT_NODE_FLAGS ?? "").split(" ").filter(Boolean), await bundle("waypoint")],
-    },
+    bundles: true,
   };
 }
 

@@ -10,10 +10,9 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { run } from "../mesh/shared/index.ts";
 import { nginxApp } from "../mesh/local/index.ts";
-import { LocalCluster, NODE_BIN } from "../mesh/local/index.ts";
+import { LocalCluster } from "../mesh/local/index.ts";
 import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { bundle } from "../mesh/build.ts";
-import { ZTUNNEL_NODE_FLAGS } from "../mesh/local/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { renderJson, renderMarkdown, type ZtunnelBenchResult } from "./report.ts";
 import { PROC, processName } from "../mesh/local/index.ts";
@@ -77,6 +76,8 @@ async function main(): Promise<void> {
   const workDir = await mkdtemp(join(os.tmpdir(), "al-bench-"));
   const nginx = await nginxApp(join(workDir, "nginx"), 8080, s.payloadBytes);
   const iperf = { cmd: "iperf3", args: ["-s", "-p", "5201"] };
+  // Measure the artifact that ships: the bundle, run by the image's ENTRYPOINT (mesh/Dockerfile).
+  const bundled = await bundle("ztunnel");
   const cluster = new LocalCluster({
     prefix: `al-b${randomBytes(2).toString("hex")}`,
     nodes: ["node-1", "node-2"],
@@ -100,8 +101,7 @@ async function main(): Promise<void> {
     ztunnelEnv: { LOG_LEVEL: "warn" },
     // The data path alone: ztunnels on LOCAL_CONFIG, no control plane process sharing the CPU.
     mode: "local-config",
-    // Measure the artifact that ships: the bundle, with the V8 flags the images use.
-    ztunnelCommand: { cmd: NODE_BIN, args: [...ZTUNNEL_NODE_FLAGS, await bundle("ztunnel")] },
+    bundles: true,
   });
   const stop = async () => {
     say("cleaning up");
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", () => void stop().then(() => process.exit(130)));
   try {
-    say(`bundled ztunnel; node flags: ${ZTUNNEL_NODE_FLAGS.join(" ") || "(none)"}`);
+    say(`bundled ztunnel: ${bundled}`);
     say(`building the topology (${cluster.spec.prefix}) and starting two ztunnels`);
     await cluster.up();
     const waitFor = async (pod: string, ip: string) => {

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { run } from "../shared/index.ts";
 import { alive } from "./processes.ts";
+import { CONTROL_PLANE_UID } from "./cluster-view.ts";
 
 const CLI = fileURLToPath(new URL("./cli.ts", import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), "al-ctl-"));
@@ -354,6 +355,8 @@ describe("ambientctl local", () => {
     expect(up.code, up.stderr).toBe(0);
     const cpState = join(stateDir, "state", "al-cluster", "control-plane");
     const secrets = join(tmpdir(), `${prefix}-pod-secrets`);
+    // The kubelet's volume directories: <namespace>-<pod>/<volume>/<file>, as the pod specs mount them.
+    const sidecarToken = (pod: string) => join(secrets, pod.replace("/", "-"), "ambient-lab-istio-token", "istio-token");
     const inPod = async (pod: string, ...cmd: string[]) => ctl(["exec", pod, "--", ...cmd]);
     // The attacker: a shell in a pod outside the mesh, and one in a sidecar pod's application container.
     const uid = Number((await inPod("baseline/sleep", "id", "-u")).stdout.trim());
@@ -363,8 +366,9 @@ describe("ambientctl local", () => {
         join(cpState, "ca", "ca-key.pem"),
         join(cpState, "tokens", "node-1.token"),
         join(cpState, "tokens", "serviceaccount:sidecar-demo:sleep.token"),
-        join(secrets, "sidecar-demo-sleep", "token"),
-        join(secrets, "ambient-demo-waypoint", "token"),
+        sidecarToken("sidecar-demo/sleep"),
+        join(secrets, "ambient-demo-waypoint", "istio-token", "istio-token"),
+        join(secrets, "istio-system-ztunnel-node-1", "istio-token", "istio-token"),
       ]) {
         const r = await inPod(pod, "cat", file);
         expect(r.code, `${pod} reads ${file}`).not.toBe(0);
@@ -378,8 +382,11 @@ describe("ambientctl local", () => {
     const [a, b] = [proxyUid("sidecar-demo/sleep"), proxyUid("sidecar-demo/bench-server")];
     expect(a).not.toBe(b);
     const asUser = (u: number, file: string) => run("setpriv", [`--reuid=${u}`, `--regid=${u}`, "--clear-groups", "cat", file]);
-    expect((await asUser(a, join(secrets, "sidecar-demo-sleep", "token"))).code).toBe(0);
-    expect((await asUser(a, join(secrets, "sidecar-demo-bench-server", "token"))).stderr).toMatch(/Permission denied/);
+    expect((await asUser(a, sidecarToken("sidecar-demo/sleep"))).code).toBe(0);
+    expect((await asUser(a, sidecarToken("sidecar-demo/bench-server"))).stderr).toMatch(/Permission denied/);
+    // The control plane runs as the user its Deployment names (its own here), not root, and owns its CA.
+    const cpPid = JSON.parse((await ctl(["status", "--json"])).stdout).controlPlane.pid as number;
+    expect(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${cpPid}/status`, "utf8"))![1]).toBe(String(CONTROL_PLANE_UID));
     // Tokens rotate at half-life and the copies follow; an expired token is refused by the CA; traffic goes on.
     const caCall = (token: string) =>
       ctl([
@@ -399,7 +406,7 @@ describe("ambientctl local", () => {
         "-d",
         "{}",
       ]);
-    const copy = () => readFileSync(join(secrets, "sidecar-demo-sleep", "token"), "utf8").trim();
+    const copy = () => readFileSync(sidecarToken("sidecar-demo/sleep"), "utf8").trim();
     const first = copy();
     // The copy changes at the original's half-life; the first token is accepted until it expires, then
     // refused as expired (polled: the cluster's start-up time makes the exact moment unknown).

@@ -1,98 +1,31 @@
-// A running single-machine cluster: the topology, a ztunnel process per node with nftables capture,
-// applications in pods, and the LOCAL_CONFIG that describes them. Shared by the netns tests, the
-// benchmarks and `ambientctl local`.
-import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+// A running single-machine cluster: its network namespaces, the mesh's pods (started from the pod specs
+// the Kubernetes manifests render: mesh-pods.ts), the applications, and the files the control plane or
+// the ztunnels read. Shared by the netns tests, the benchmarks and `ambientctl local`. What the cluster
+// is lives in cluster-view.ts; how a pod becomes a process in mesh-pods.ts and pod-process.ts; the
+// kubelet's file work in pod-volumes.ts; restarts in processes.ts.
+import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { identityTokenName } from "../control-plane/index.ts";
-import { ErrorCode, MeshError, DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
+import { ErrorCode, MeshError } from "../shared/index.ts";
 import { run as defaultRun } from "../shared/index.ts";
-import { planServices, renderHosts, renderLocalConfig, type PlannedService, type PodMeta, type ServiceSpec } from "./config-render.ts";
+import { ClusterView, CONTROL_PLANE_UID, podSecretsDir, type ClusterSpec, type PodUsers } from "./cluster-view.ts";
+import { renderHosts, renderLocalConfig, type PlannedService } from "./config-render.ts";
+import { localEntrypoint, meshImages } from "./images.ts";
 import { renderKubeProxy } from "./kube-proxy.ts";
-import { renderClusterManifests, type GatewaySpec } from "./manifests-render.ts";
+import { renderClusterManifests } from "./manifests-render.ts";
+import { controlPlanePod, MESH_NAMESPACE, meshPods, resolvePod, sidecarPod, waypointPod, ztunnelPod, type LocalPod, type ResolvedPod } from "./mesh-pods.ts";
+import type { PlannedNode, PlannedPod, TopologyPlan } from "./plan.ts";
+import { allowTraverse, chownTree, projectVolumes, refreshVolumes } from "./pod-volumes.ts";
+import { logFileName, PROC, processName, type ProcessKey } from "./process-key.ts";
+import { commandLine, isOurProcess, ProcessGroup, stopPid, type ManagedProcess, type ProcessGroupOptions } from "./processes.ts";
 import { renderPrometheusConfig } from "./prometheus.ts";
-import { planTopology, type TopologyPlan } from "./plan.ts";
-import { commandLine, ProcessGroup, type ManagedProcess, type ProcessGroupOptions } from "./processes.ts";
-import { destroyNamespaces, Topology, type Runner } from "./topology.ts";
-import { isOurProcess, stopPid } from "./processes.ts";
 import type { StateRecorder } from "./state.ts";
-import { PROC, processName } from "./process-key.ts";
+import { destroyNamespaces, Topology, type Runner } from "./topology.ts";
 
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const NODE_BIN = process.execPath;
-export const ZTUNNEL_MAIN = join(ROOT, "mesh/ztunnel/main.ts");
-export const CONTROL_PLANE_MAIN = join(ROOT, "mesh/control-plane/main.ts");
-export const WAYPOINT_MAIN = join(ROOT, "mesh/waypoint/main.ts");
-/**
- * Pods' users, as a kubelet gives each pod its own (runAsUser): the application's uid and its proxy's
- * (sidecar or waypoint), per pod, so no pod can read another's files or its own proxy's token. Sidecar
- * capture rules exclude the pod's proxy uid (Istio uses 1337 in every pod; here pods share one
- * filesystem, so each gets its own).
- */
-export const POD_UID_BASE = 40_000;
-
-export interface PodUsers {
-  app: number;
-  proxy: number;
-}
-
-/** Pure: the users of the pod at `index` in the cluster spec's pod list. */
-export function podUsers(index: number): PodUsers {
-  return { app: POD_UID_BASE + 2 * index, proxy: POD_UID_BASE + 2 * index + 1 };
-}
-
-/**
- * Where pods' projected secrets live (their service-account token and the trust bundle), one directory
- * per pod owned by its proxy user, mode 0500, under a root directory others may traverse but not list;
- * removed by down. The kubelet's projected-token volume, on one machine.
- */
-export function podSecretsDir(prefix: string): string {
-  return join(tmpdir(), `${prefix}-pod-secrets`);
-}
-/**
- * V8 flags for proxies: a small young generation keeps RSS low under load (short-lived buffers die
- * young either way); scavenges get more frequent but stay cheap.
- */
-export const ZTUNNEL_NODE_FLAGS: string[] = (process.env.AL_ZTUNNEL_NODE_FLAGS ?? "--max-semi-space-size=2").split(" ").filter(Boolean);
-
-export interface ClusterPod extends PodMeta {
-  node: string;
-  /** The application to run in the pod, if any. */
-  /** The application; `ownedDirs` are given to the pod's user (its writable files). */
-  app?: { cmd: string; args: string[]; ownedDirs?: string[] };
-}
-
-export interface ClusterSpec {
-  prefix: string;
-  nodes: string[];
-  pods: ClusterPod[];
-  services: ServiceSpec[];
-  workDir: string;
-  trustDomain?: string;
-  ztunnelEnv?: Record<string, string>;
-  /** Lifetime of the control plane's bootstrap tokens in seconds (default: the control plane's, 12 h). */
-  tokenTtlSeconds?: number;
-  /** How to run ztunnel; default: the TypeScript sources. Benchmarks pass the bundle (`npm run build`). */
-  ztunnelCommand?: { cmd: string; args: string[] };
-  /** How to run waypoints; default: the TypeScript sources. */
-  waypointCommand?: { cmd: string; args: string[] };
-  /**
-   * "control-plane" (default): a control plane reads the cluster as Kubernetes objects and streams config
-   * to the ztunnels. "local-config": no control plane; every ztunnel reads one LOCAL_CONFIG file.
-   */
-  mode?: "control-plane" | "local-config";
-  /** Run a Prometheus server (Debian's package) in the cluster network, scraping the mesh. */
-  monitoring?: boolean;
-  /** Waypoint Gateways; each is served by the pod whose `gateway` names it. */
-  gateways?: GatewaySpec[];
-}
+export { ClusterView, CONTROL_PLANE_UID, POD_UID_BASE, podSecretsDir, podUsers, type ClusterPod, type ClusterSpec, type PodUsers } from "./cluster-view.ts";
+export { LOCAL_IMAGES, NODE_BIN, ROOT } from "./images.ts";
 
 export class LocalCluster {
-  readonly spec: ClusterSpec;
-  readonly plan: TopologyPlan;
-  readonly services: PlannedService[];
+  readonly view: ClusterView;
   readonly processes: ProcessGroup;
   readonly recorder: StateRecorder | undefined;
   private readonly topology: Topology;
@@ -104,7 +37,7 @@ export class LocalCluster {
     run: Runner = defaultRun,
     opts: { recorder?: StateRecorder; detached?: boolean; onExit?: ProcessGroupOptions["onExit"] } = {},
   ) {
-    this.spec = spec;
+    this.view = new ClusterView(spec);
     this.run = run;
     this.recorder = opts.recorder;
     const rec = opts.recorder;
@@ -131,119 +64,93 @@ export class LocalCluster {
           }
         : {}),
     });
-    this.plan = planTopology({ prefix: spec.prefix, nodes: spec.nodes.map((name) => ({ name })), pods: spec.pods });
-    this.services = planServices(spec.services);
-    this.topology = new Topology(this.plan, run);
+    this.topology = new Topology(this.view.plan, run);
   }
 
-  get configPath(): string {
-    return join(this.spec.workDir, "local-config.yaml");
+  get spec(): ClusterSpec {
+    return this.view.spec;
   }
-
-  get caDir(): string {
-    return join(this.spec.workDir, "ca");
+  get plan(): TopologyPlan {
+    return this.view.plan;
   }
-
+  get services(): PlannedService[] {
+    return this.view.services;
+  }
   get mode(): "control-plane" | "local-config" {
-    return this.spec.mode ?? "control-plane";
+    return this.view.mode;
   }
-
-  /** The directory of Kubernetes YAML the control plane watches. */
-  get manifestsDir(): string {
-    return join(this.spec.workDir, "manifests");
+  get caDir(): string {
+    return this.view.caDir;
   }
-
-  get controlPlaneStateDir(): string {
-    return join(this.spec.workDir, "control-plane");
+  get prometheusUrl(): string {
+    return this.view.prometheusUrl;
   }
-
-  get controlPlaneAddress(): string {
-    return `https://${this.plan.bridgeIp}:15012`;
+  users(pod: string): PodUsers {
+    return this.view.users(pod);
   }
-
-  /** The users a pod's processes run as. */
-  users(namespaceName: string): PodUsers {
-    const i = this.spec.pods.findIndex((p) => `${p.namespace}/${p.name}` === namespaceName);
-    if (i < 0) throw new MeshError(ErrorCode.Config, `no pod ${namespaceName}`);
-    return podUsers(i);
+  pod(pod: string): PlannedPod {
+    return this.view.pod(pod);
   }
-
-  pod(namespaceName: string): (typeof this.plan.pods)[number] {
-    const p = this.plan.pods.find((x) => `${x.namespace}/${x.name}` === namespaceName);
-    if (!p) throw new MeshError(ErrorCode.Config, `no pod ${namespaceName}; pods are ${this.plan.pods.map((x) => `${x.namespace}/${x.name}`).join(", ")}`);
-    return p;
+  node(name: string): PlannedNode {
+    return this.view.node(name);
   }
-
-  node(name: string): (typeof this.plan.nodes)[number] {
-    const n = this.plan.nodes.find((x) => x.name === name);
-    if (!n) throw new MeshError(ErrorCode.Config, `no node ${name}`);
-    return n;
-  }
-
-  service(namespaceName: string): PlannedService {
-    const s = this.services.find((x) => `${x.namespace}/${x.name}` === namespaceName);
-    if (!s) throw new MeshError(ErrorCode.Config, `no service ${namespaceName}`);
-    return s;
+  service(name: string): PlannedService {
+    return this.view.service(name);
   }
 
   async up(progress: (step: string) => void = () => undefined): Promise<void> {
+    const v = this.view;
     await this.recorder?.save();
-    await mkdir(join(this.spec.workDir, "logs"), { recursive: true });
-    // The CA key and every bootstrap token live here: root only, never readable from a pod. (The
-    // local-config mode's CA_DIR is created 0700 by whichever ztunnel comes first.)
-    await mkdir(this.controlPlaneStateDir, { recursive: true, mode: 0o700 });
-    await chmod(this.controlPlaneStateDir, 0o700);
+    await mkdir(v.logsDir, { recursive: true });
+    // The CA key and every bootstrap token live here: the control plane's user only, never a pod's.
+    // (The local-config mode's CA_DIR is created 0700 by whichever ztunnel comes first.)
+    await mkdir(v.controlPlaneStateDir, { recursive: true, mode: 0o700 });
+    await chmod(v.controlPlaneStateDir, 0o700);
     if (this.mode === "control-plane") {
-      await mkdir(this.manifestsDir, { recursive: true });
+      await chown(v.controlPlaneStateDir, CONTROL_PLANE_UID, CONTROL_PLANE_UID);
+      await allowTraverse(v.controlPlaneStateDir, dirname(this.spec.workDir));
+      await mkdir(v.manifestsDir, { recursive: true });
       await this.writeClusterManifests();
     } else {
       await this.writeConfig();
     }
-    const hosts = new Map(this.plan.pods.map((p) => [p.netns, renderHosts(p, this.services)]));
     progress(`creating ${this.plan.namespaces.length} network namespaces (${this.plan.nodes.length} nodes, ${this.plan.pods.length} pods)`);
-    await this.topology.create(hosts, this.recorder ? (ns) => this.recorder!.addNamespace(ns) : undefined);
+    await this.topology.create(this.hostsFiles(), this.recorder ? (ns) => this.recorder!.addNamespace(ns) : undefined);
     const rules = renderKubeProxy(this.services, this.plan.pods);
     for (const n of this.plan.nodes) {
       const r = await this.run("ip", ["netns", "exec", n.netns, "nft", "-f", "-"], rules);
       if (r.code !== 0) throw new MeshError(ErrorCode.Redirect, `installing service rules on ${n.name} failed: ${r.stderr.trim()}`);
     }
-    if (this.mode === "control-plane") {
-      progress("starting the control plane");
-      await this.startControlPlane().recorded;
-      await this.waitControlPlaneReady();
-    }
-    progress(`starting ${this.plan.nodes.length} ztunnels`);
-    for (const n of this.plan.nodes) await this.startZtunnel(n.name).recorded;
-    await Promise.all(this.plan.nodes.map((n) => this.waitReady(n.name)));
-    const waypoints = this.spec.pods.filter((p) => p.gateway);
-    if (waypoints.length) {
-      progress(`starting ${waypoints.length} waypoint${waypoints.length > 1 ? "s" : ""}`);
-      for (const p of waypoints) await this.startWaypoint(`${p.namespace}/${p.name}`);
-      await Promise.all(waypoints.map((p) => this.waitWaypointReady(`${p.namespace}/${p.name}`)));
-    }
-    const sidecars = this.spec.pods.filter((p) => p.sidecar);
-    if (sidecars.length) {
-      progress(`starting ${sidecars.length} sidecar proxies`);
-      for (const p of sidecars) await this.startSidecar(`${p.namespace}/${p.name}`);
-      await Promise.all(
-        sidecars.map((p) =>
-          this.waitProxyReady(processName(PROC.sidecar(`${p.namespace}/${p.name}`)), `${p.namespace}/${p.name}`, `sidecar-${p.namespace}-${p.name}.log`),
-        ),
-      );
+    const pods = meshPods(v);
+    const group = (kind: ProcessKey["kind"]) => pods.filter((p) => p.key.kind === kind);
+    const steps: Array<[ProcessKey["kind"], (n: number) => string]> = [
+      ["control-plane", () => "starting the control plane"],
+      ["ztunnel", (n) => `starting ${n} ztunnels`],
+      ["waypoint", (n) => `starting ${n} waypoint${n > 1 ? "s" : ""}`],
+      ["sidecar", (n) => `starting ${n} sidecar proxies`],
+    ];
+    // As a kubelet with ordered dependencies: each kind is ready before the next starts.
+    for (const [kind, say] of steps) {
+      const these = group(kind);
+      if (these.length === 0) continue;
+      progress(say(these.length));
+      const started = [];
+      for (const p of these) started.push(await this.startPod(p));
+      await Promise.all(started.map((r) => this.waitPodReady(r)));
     }
     progress("starting the applications");
     for (const p of this.spec.pods) {
       if (!p.app) continue;
-      const planned = this.pod(`${p.namespace}/${p.name}`);
-      const users = this.users(`${p.namespace}/${p.name}`);
+      const name = `${p.namespace}/${p.name}`;
+      const users = this.users(name);
       for (const dir of p.app.ownedDirs ?? []) await chownTree(dir, users.app);
       await this.processes.start({
-        name: processName(PROC.app(`${p.namespace}/${p.name}`)),
-        netns: planned.netns,
+        name: processName(PROC.app(name)),
+        netns: this.pod(name).netns,
         cmd: p.app.cmd,
         args: p.app.args,
         runAs: users.app,
-        logFile: join(this.spec.workDir, "logs", `app-${p.namespace}-${p.name}.log`),
+        logFile: join(v.logsDir, logFileName(PROC.app(name))),
       }).recorded;
     }
     if (this.spec.monitoring) {
@@ -253,8 +160,33 @@ export class LocalCluster {
     await this.recorder?.setStatus("up");
   }
 
-  get prometheusUrl(): string {
-    return `http://${this.plan.bridgeIp}:9090`;
+  /** Every namespace's hosts file: pods see services and the control plane by name, nodes the control plane. */
+  private hostsFiles(): Map<string, string> {
+    const cp = `${this.plan.bridgeIp} istiod.${MESH_NAMESPACE}.svc istiod.${MESH_NAMESPACE}.svc.cluster.local\n`;
+    const hosts = new Map(this.plan.pods.map((p) => [p.netns, renderHosts(p, this.services) + cp]));
+    for (const n of this.plan.nodes) hosts.set(n.netns, `127.0.0.1 localhost\n${cp}`);
+    return hosts;
+  }
+
+  private resolve(pod: LocalPod): ResolvedPod {
+    return resolvePod(this.view, pod, (ref) => localEntrypoint(ref, meshImages(), { bundles: this.spec.bundles ?? false }));
+  }
+
+  /** Projects a mesh pod's volumes and starts its process; resolves once the process is recorded. */
+  private async startPod(pod: LocalPod): Promise<ResolvedPod & { process: ManagedProcess }> {
+    const r = this.resolve(pod);
+    await projectVolumes(this.spec.prefix, r, async () => {
+      const hint =
+        pod.key.kind === "sidecar"
+          ? "is the pod labelled as a sidecar"
+          : pod.key.kind === "waypoint"
+            ? "is its Gateway applied"
+            : "is the control plane running";
+      return `${hint}? the end of the control plane's log:\n  ${await this.logTail(logFileName(PROC.controlPlane))}`;
+    });
+    const process = this.processes.start(r.spawn);
+    await process.recorded;
+    return { ...r, process };
   }
 
   private async startPrometheus(): Promise<void> {
@@ -279,233 +211,73 @@ export class LocalCluster {
         `--web.listen-address=${this.plan.bridgeIp}:9090`,
         "--storage.tsdb.retention.time=1d",
       ],
-      logFile: join(this.spec.workDir, "logs", "prometheus.log"),
+      logFile: join(this.view.logsDir, logFileName(PROC.prometheus)),
     }).recorded;
-  }
-
-  startControlPlane(): ManagedProcess {
-    return this.processes.start({
-      name: processName(PROC.controlPlane),
-      netns: this.plan.bridgeNetns,
-      cmd: NODE_BIN,
-      args: [CONTROL_PLANE_MAIN],
-      env: {
-        DISCOVERY: "files",
-        CONFIG_DIR: this.manifestsDir,
-        STATE_DIR: this.controlPlaneStateDir,
-        BOOTSTRAP_NODES: this.plan.nodes.map((n) => n.name).join(","),
-        TRUST_DOMAIN: this.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
-        GRPC_ADDRESS: `${this.plan.bridgeIp}:15012`,
-        ADMIN_ADDRESS: `${this.plan.bridgeIp}:15014`,
-        DEBOUNCE: "50",
-        ...(this.spec.tokenTtlSeconds ? { BOOTSTRAP_TOKEN_TTL: String(this.spec.tokenTtlSeconds) } : {}),
-      },
-      logFile: join(this.spec.workDir, "logs", "control-plane.log"),
-    });
   }
 
   /** One probe of the control plane's readiness endpoint (false when it is not running). */
   async controlPlaneReady(): Promise<boolean> {
     if (this.mode !== "control-plane") return false;
-    const r = await this.run("ip", ["netns", "exec", this.plan.bridgeNetns, "curl", "-s", "-m", "1", `http://${this.plan.bridgeIp}:15014/ready`]);
-    return r.code === 0 && r.stdout.startsWith("ready");
-  }
-
-  private waitControlPlaneReady(timeoutMs = 20_000): Promise<void> {
-    return this.waitHttpReady({
-      what: "the control plane",
-      process: processName(PROC.controlPlane),
-      netns: this.plan.bridgeNetns,
-      url: `http://${this.plan.bridgeIp}:15014/ready`,
-      logFile: "control-plane.log",
-      timeoutMs,
-    });
+    const url = this.resolve(controlPlanePod(this.view)).readyUrl!;
+    const r = await this.run("ip", ["netns", "exec", this.plan.bridgeNetns, "curl", "-sf", "-m", "1", url]);
+    return r.code === 0;
   }
 
   /**
-   * The one readiness loop: polls a URL from inside a network namespace (as the kubelet's probe would)
-   * until it answers "ready", and fails at once with the end of the log if the process exits.
+   * The kubelet's readiness probe: polls the container's readinessProbe from inside the pod's network
+   * namespace until it answers 2xx, and fails at once with the end of the log if the process exits.
    */
-  private async waitHttpReady(o: { what: string; process: string; netns: string; url: string; logFile: string; timeoutMs: number }): Promise<void> {
-    const deadline = Date.now() + o.timeoutMs;
+  private async waitPodReady(r: ResolvedPod, timeoutMs = 20_000): Promise<void> {
+    if (!r.readyUrl) return;
+    const deadline = Date.now() + timeoutMs;
     let last = "";
     while (Date.now() < deadline) {
-      if (!this.processes.get(o.process))
-        throw new MeshError(ErrorCode.Exec, `${o.what} exited during start; the end of its log:\n  ${await this.logTail(o.logFile)}`);
-      const r = await this.run("ip", ["netns", "exec", o.netns, "curl", "-s", "-m", "1", o.url]);
-      if (r.code === 0 && r.stdout.startsWith("ready")) return;
-      last = r.stdout.trim() || r.stderr.trim();
+      if (!this.processes.get(r.spawn.name))
+        throw new MeshError(ErrorCode.Exec, `${r.spawn.name} exited during start; the end of its log:\n  ${await this.logTail(basename(r.spawn.logFile))}`);
+      const res = await this.run("ip", ["netns", "exec", r.spawn.netns, "curl", "-s", "-m", "1", "-w", "\n%{http_code}", r.readyUrl]);
+      const code = Number(res.stdout.trim().split("\n").pop());
+      if (res.code === 0 && code >= 200 && code < 400) return;
+      last = res.stdout.trim().split("\n").slice(0, -1).join(" ") || res.stderr.trim();
       await new Promise((res) => setTimeout(res, 100));
     }
-    throw new MeshError(ErrorCode.Exec, `${o.what} not ready after ${o.timeoutMs} ms (${last})`);
+    throw new MeshError(ErrorCode.Exec, `${r.spawn.name} not ready after ${timeoutMs} ms (${last})`);
   }
 
   private async logTail(file: string): Promise<string> {
-    return (await readFile(join(this.spec.workDir, "logs", file), "utf8").catch(() => "")).trim().split("\n").slice(-5).join("\n  ");
+    return (await readFile(join(this.view.logsDir, file), "utf8").catch(() => "")).trim().split("\n").slice(-5).join("\n  ");
   }
 
-  startZtunnel(node: string): ManagedProcess {
-    const n = this.node(node);
-    const source: Record<string, string> =
-      this.mode === "control-plane"
-        ? {
-            XDS_ADDRESS: this.controlPlaneAddress,
-            ROOT_CERT: join(this.controlPlaneStateDir, "root-cert.pem"),
-            TOKEN_FILE: join(this.controlPlaneStateDir, "tokens", `${node}.token`),
-          }
-        : { LOCAL_CONFIG: this.configPath, CA_DIR: this.caDir };
-    return this.processes.start({
-      name: processName(PROC.ztunnel(node)),
-      netns: n.netns,
-      cmd: this.spec.ztunnelCommand?.cmd ?? NODE_BIN,
-      args: this.spec.ztunnelCommand?.args ?? [...ZTUNNEL_NODE_FLAGS, ZTUNNEL_MAIN],
-      env: {
-        NODE_NAME: node,
-        ...source,
-        TRUST_DOMAIN: this.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
-        REDIRECT: "nft",
-        CONNECTION_TERMINATION_DEADLINE: "2s",
-        ...this.spec.ztunnelEnv,
-      },
-      logFile: join(this.spec.workDir, "logs", `ztunnel-${node}.log`),
-    });
+  /** Starts (again) the ztunnel of `node`, from the DaemonSet's pod spec. */
+  async startZtunnel(node: string): Promise<ManagedProcess> {
+    return (await this.startPod(ztunnelPod(this.view, node))).process;
   }
 
-  /** A waypoint pod runs the waypoint program for its Gateway, with the Gateway's service account. */
+  /** Waits for the ztunnel of `node` to be ready. */
+  waitReady(node: string, timeoutMs = 15_000): Promise<void> {
+    return this.waitPodReady(this.resolve(ztunnelPod(this.view, node)), timeoutMs);
+  }
+
+  /** Starts a waypoint pod's proxy, from the waypoint Deployment's pod spec. */
   async startWaypoint(podName: string): Promise<void> {
-    const planned = this.pod(podName);
-    const spec = this.spec.pods.find((p) => `${p.namespace}/${p.name}` === podName);
-    if (!spec?.gateway) throw new MeshError(ErrorCode.Config, `pod ${podName} is not a waypoint`);
-    const users = this.users(podName);
-    let source: Record<string, string>;
-    if (this.mode === "control-plane") {
-      const p = this.projection(podName)!;
-      const { token, rootCert } = await this.projectSecrets(podName, p.source, users.proxy);
-      source = { XDS_ADDRESS: this.controlPlaneAddress, ROOT_CERT: rootCert, TOKEN_FILE: token };
-    } else {
-      source = { LOCAL_CONFIG: this.configPath, CA_DIR: this.caDir };
-    }
-    await this.processes.start({
-      name: processName(PROC.waypoint(podName)),
-      netns: planned.netns,
-      cmd: this.spec.waypointCommand?.cmd ?? NODE_BIN,
-      args: this.spec.waypointCommand?.args ?? [...ZTUNNEL_NODE_FLAGS, WAYPOINT_MAIN],
-      env: {
-        WAYPOINT_NAME: spec.gateway,
-        POD_NAMESPACE: spec.namespace,
-        SERVICE_ACCOUNT: spec.serviceAccount,
-        ...source,
-        TRUST_DOMAIN: this.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
-        CONNECTION_TERMINATION_DEADLINE: "2s",
-      },
-      // Its own user (local-config mode reads the file CA, so it stays root there: that mode is for tests).
-      ...(this.mode === "control-plane" ? { runAs: users.proxy } : {}),
-      logFile: join(this.spec.workDir, "logs", `waypoint-${spec.namespace}-${spec.name}.log`),
-    }).recorded;
+    await this.startPod(waypointPod(this.view, podName));
   }
 
   waitWaypointReady(podName: string): Promise<void> {
-    return this.waitProxyReady(processName(PROC.waypoint(podName)), podName, `waypoint-${podName.replace("/", "-")}.log`);
+    return this.waitPodReady(this.resolve(waypointPod(this.view, podName)));
   }
 
-  /** Polls a proxy's readiness endpoint (15021) from inside its pod. */
-  waitProxyReady(process: string, podName: string, logFile: string, timeoutMs = 15_000): Promise<void> {
-    return this.waitHttpReady({ what: process, process, netns: this.pod(podName).netns, url: "http://127.0.0.1:15021/healthz/ready", logFile, timeoutMs });
-  }
-
-  /**
-   * Sidecar mode: our ztunnel in the pod's own network namespace, serving only that pod, as an
-   * injected sidecar runs it. It installs its capture rules as root and then runs as the pod's proxy user,
-   * so it reads its token from a copy only that user can read. Needs the control plane (the pod's token).
-   */
+  /** Sidecar mode: the injected proxy container of a pod. Needs the control plane (the pod's token). */
   async startSidecar(podName: string): Promise<void> {
-    const planned = this.pod(podName);
-    const spec = this.spec.pods.find((p) => `${p.namespace}/${p.name}` === podName)!;
-    if (this.mode !== "control-plane") throw new MeshError(ErrorCode.Config, `sidecar pod ${podName} needs the control plane (mode "control-plane")`);
-    const users = this.users(podName);
-    const { token, rootCert } = await this.projectSecrets(podName, this.projection(podName)!.source, users.proxy);
-    await this.processes.start({
-      name: processName(PROC.sidecar(podName)),
-      netns: planned.netns,
-      cmd: this.spec.ztunnelCommand?.cmd ?? NODE_BIN,
-      args: this.spec.ztunnelCommand?.args ?? [...ZTUNNEL_NODE_FLAGS, ZTUNNEL_MAIN],
-      env: {
-        NODE_NAME: planned.node,
-        SIDECAR_POD_IP: planned.ip,
-        REDIRECT: "sidecar",
-        PROXY_UID: String(users.proxy),
-        XDS_ADDRESS: this.controlPlaneAddress,
-        ROOT_CERT: rootCert,
-        TOKEN_FILE: token,
-        TRUST_DOMAIN: this.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
-        CONNECTION_TERMINATION_DEADLINE: "2s",
-        ...this.spec.ztunnelEnv,
-      },
-      logFile: join(this.spec.workDir, "logs", `sidecar-${spec.namespace}-${spec.name}.log`),
-    }).recorded;
+    await this.startPod(sidecarPod(this.view, podName));
   }
 
-  /** Where a sidecar's or waypoint's token comes from (the control plane's file) and where its copy lives. */
-  projection(podName: string): { source: string; target: string; uid: number } | undefined {
-    const spec = this.spec.pods.find((p) => `${p.namespace}/${p.name}` === podName);
-    if (!spec || !(spec.sidecar || spec.gateway) || this.mode !== "control-plane") return undefined;
-    return {
-      source: join(this.controlPlaneStateDir, "tokens", `${identityTokenName(spec.namespace, spec.serviceAccount)}.token`),
-      target: join(podSecretsDir(this.spec.prefix), podName.replace("/", "-"), "token"),
-      uid: this.users(podName).proxy,
-    };
+  waitSidecarReady(podName: string): Promise<void> {
+    return this.waitPodReady(this.resolve(sidecarPod(this.view, podName)));
   }
 
-  /**
-   * Projects a pod's service-account token and the trust bundle into the pod's own secrets directory,
-   * readable only by `uid` (its proxy), as the kubelet mounts a projected token into one container.
-   */
-  private async projectSecrets(podName: string, tokenSource: string, uid: number): Promise<{ token: string; rootCert: string }> {
-    // The control plane writes the token once it has read the pod (sidecar label) or Gateway (waypoint).
-    for (let i = 0; i < 100 && !(await stat(tokenSource).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 50));
-    if (!(await stat(tokenSource).catch(() => undefined))) {
-      throw new MeshError(
-        ErrorCode.Exec,
-        `the control plane wrote no token for ${podName} (${tokenSource}); is the pod labelled as a sidecar, or its Gateway applied? the end of its log:\n  ${await this.logTail("control-plane.log")}`,
-      );
-    }
-    const root = podSecretsDir(this.spec.prefix);
-    await mkdir(root, { recursive: true, mode: 0o711 });
-    await chmod(root, 0o711);
-    const dir = join(root, podName.replace("/", "-"));
-    await mkdir(dir, { recursive: true });
-    await chown(dir, uid, uid);
-    await chmod(dir, 0o500);
-    const token = join(dir, "token");
-    const rootCert = join(dir, "root-cert.pem");
-    await writeSecret(rootCert, await readFile(join(this.controlPlaneStateDir, "root-cert.pem")), uid, 0o444);
-    await writeSecret(token, await readFile(tokenSource), uid, 0o400);
-    return { token, rootCert };
-  }
-
-  /** Re-copies every projected token whose original the control plane rotated; returns how many changed. */
+  /** Re-copies every projected file whose original the control plane rotated; returns how many changed. */
   async refreshProjectedTokens(): Promise<number> {
-    let changed = 0;
-    for (const p of this.spec.pods.map((x) => this.projection(`${x.namespace}/${x.name}`)).filter((x) => x !== undefined)) {
-      const [src, dst] = await Promise.all([readFile(p.source).catch(() => undefined), readFile(p.target).catch(() => undefined)]);
-      // Only copies that exist (projectSecrets makes them when the proxy starts) are kept up to date.
-      if (!src || !dst || src.equals(dst)) continue;
-      await writeSecret(p.target, src, p.uid, 0o400);
-      changed++;
-    }
-    return changed;
-  }
-
-  /** Polls the node's readiness endpoint from inside its namespace. */
-  waitReady(node: string, timeoutMs = 15_000): Promise<void> {
-    return this.waitHttpReady({
-      what: `ztunnel on ${node}`,
-      process: processName(PROC.ztunnel(node)),
-      netns: this.node(node).netns,
-      url: "http://127.0.0.1:15021/healthz/ready",
-      logFile: `ztunnel-${node}.log`,
-      timeoutMs,
-    });
+    return refreshVolumes(meshPods(this.view).map((p) => this.resolve(p)));
   }
 
   /** local-config mode: replaces the policies (ztunnel's Authorization shape) in LOCAL_CONFIG. */
@@ -519,14 +291,14 @@ export class LocalCluster {
   async applyManifest(name: string, yaml: string | null): Promise<void> {
     if (this.mode !== "control-plane") throw new MeshError(ErrorCode.Config, "applyManifest needs the control plane; in local-config mode use setPolicies");
     if (!/^[a-z0-9][-a-z0-9]*$/.test(name)) throw new MeshError(ErrorCode.Config, `manifest name "${name}" must be lowercase letters, digits and -`);
-    const path = join(this.manifestsDir, `${name}.yaml`);
+    const path = join(this.view.manifestsDir, `${name}.yaml`);
     if (yaml === null) await rm(path, { force: true });
     else await this.writeFileAtomic(path, yaml);
   }
 
   private async writeClusterManifests(): Promise<void> {
     await this.writeFileAtomic(
-      join(this.manifestsDir, "cluster.yaml"),
+      join(this.view.manifestsDir, "cluster.yaml"),
       renderClusterManifests(this.plan, this.spec.pods, this.services, this.recorder?.state.namespaceLabels ?? {}, this.spec.gateways ?? []),
     );
   }
@@ -550,9 +322,9 @@ export class LocalCluster {
       pods: this.spec.pods,
       services: this.services,
       policies: this.policies,
-      trustDomain: this.spec.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+      trustDomain: this.view.trustDomain,
     });
-    await this.writeFileAtomic(this.configPath, text);
+    await this.writeFileAtomic(this.view.configPath, text);
   }
 
   private async writeFileAtomic(path: string, text: string): Promise<void> {
@@ -607,29 +379,4 @@ export async function destroyFromState(recorder: StateRecorder, run: Runner = de
   if (workDir && /\/al-[^/]*$/.test(workDir)) await rm(workDir, { recursive: true, force: true });
   if (problems.length === 0) await recorder.remove();
   return problems;
-}
-
-/** Gives a directory tree to `uid`, and lets that user traverse (not list) its ancestors under the temp dir. */
-async function chownTree(dir: string, uid: number): Promise<void> {
-  const walk = async (path: string): Promise<void> => {
-    await chown(path, uid, uid);
-    const st = await stat(path);
-    if (!st.isDirectory()) return;
-    for (const entry of await readdir(path)) await walk(join(path, entry));
-  };
-  await walk(dir);
-  for (let parent = dirname(dir); parent.startsWith(tmpdir() + "/") || parent.startsWith(ROOT); parent = dirname(parent)) {
-    const st = await stat(parent);
-    if ((st.mode & 0o001) === 0) await chmod(parent, (st.mode & 0o7777) | 0o001);
-    if (parent === dirname(parent)) break;
-  }
-}
-
-/** Writes a file for one user atomically (beside the target, then renamed), with its mode and owner set first. */
-async function writeSecret(path: string, data: Buffer, uid: number, mode: number): Promise<void> {
-  const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await chown(tmp, uid, uid);
-  await chmod(tmp, mode);
-  await rename(tmp, path);
 }

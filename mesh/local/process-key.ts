@@ -52,3 +52,16 @@ export function componentName(name: string): string {
   const k = parseProcessName(name);
   return k?.kind === "app" ? k.pod : name;
 }
+
+/** The file, in the cluster's logs directory, a process writes to. */
+export function logFileName(k: ProcessKey): string {
+  switch (k.kind) {
+    case "control-plane":
+    case "prometheus":
+      return `${k.kind}.log`;
+    case "ztunnel":
+      return `ztunnel-${k.node}.log`;
+    default:
+      return `${k.kind}-${k.pod.replace("/", "-")}.log`;
+  }
+}

@@ -119,7 +119,7 @@ describe("sidecar mode", () => {
     expect((await capture.stop()).includes(Buffer.from(marker))).toBe(false);
     await cluster.startSidecar("legacy/server");
     await cluster.startSidecar("legacy/client");
-    await cluster.waitProxyReady("sidecar/legacy/client", "legacy/client", "sidecar-legacy-client.log");
+    await cluster.waitSidecarReady("legacy/client");
     expect((await until("legacy/client", "http://server.legacy/back")).out).toContain("hello from sidecar-server");
   });
 });

@@ -11,3 +11,4 @@ export * from "./render-args.ts";
 export * from "./samples.ts";
 export * from "./sidecar.ts";
 export * from "./validate.ts";
+export * from "./waypoint.ts";

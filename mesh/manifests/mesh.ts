@@ -92,36 +92,7 @@ export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] 
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: "istiod" } },
-        template: {
-          metadata: { labels: { app: "istiod", ...APP_LABELS("istiod"), [LABELS.dataplaneMode]: "none" } },
-          spec: {
-            serviceAccountName: "istiod",
-            securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, seccompProfile: { type: "RuntimeDefault" } },
-            containers: [
-              {
-                name: "control-plane",
-                image: o.images.controlPlane,
-                imagePullPolicy: o.pullPolicy,
-                env: [
-                  { name: "DISCOVERY", value: "kubernetes" },
-                  { name: "TRUST_DOMAIN", value: o.trustDomain },
-                  { name: "LOG_LEVEL", value: o.logLevel },
-                  { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-                  { name: "SERVICE_ACCOUNT", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
-                  { name: "WAYPOINT_IMAGE", value: o.images.waypoint },
-                  { name: "WAYPOINT_PULL_POLICY", value: o.pullPolicy },
-                ],
-                ports: [
-                  { name: "grpc-xds", containerPort: 15012, protocol: "TCP" },
-                  { name: "http-admin", containerPort: 15014, protocol: "TCP" },
-                ],
-                readinessProbe: { httpGet: { path: "/ready", port: 15014 }, periodSeconds: 5 },
-                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-              },
-            ],
-          },
-        },
+        template: controlPlanePodTemplate(o),
       },
     },
     {
@@ -150,53 +121,7 @@ export function ztunnelObjects<I>(o: MeshManifestOptions<I>): KubeObject[] {
       spec: {
         selector: { matchLabels: { app: "ztunnel" } },
         updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-        template: {
-          metadata: { labels: { app: "ztunnel", ...APP_LABELS("ztunnel"), [LABELS.dataplaneMode]: "none" } },
-          spec: {
-            serviceAccountName: "ztunnel",
-            // Node-level capture: ztunnel runs in the node's network namespace and installs nft rules there.
-            hostNetwork: true,
-            dnsPolicy: "ClusterFirstWithHostNet",
-            priorityClassName: "system-node-critical",
-            // Long enough for the drain deadline (CONNECTION_TERMINATION_DEADLINE = grace - 5 s).
-            terminationGracePeriodSeconds: 30,
-            tolerations: [
-              { operator: "Exists", effect: "NoSchedule" },
-              { operator: "Exists", effect: "NoExecute" },
-              { key: "CriticalAddonsOnly", operator: "Exists" },
-            ],
-            containers: [
-              {
-                name: "ztunnel",
-                image: o.images.ztunnel,
-                imagePullPolicy: o.pullPolicy,
-                env: [
-                  { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-                  ...controlPlaneEnv(controlPlaneEndpoint(ns, o.trustDomain)),
-                  { name: "REDIRECT", value: "nft" },
-                  { name: "CONNECTION_TERMINATION_DEADLINE", value: "25s" },
-                  { name: "LOG_LEVEL", value: o.logLevel },
-                ],
-                ports: [
-                  { name: "http-metrics", containerPort: 15020, protocol: "TCP" },
-                  { name: "http-ready", containerPort: 15021, protocol: "TCP" },
-                ],
-                readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
-                resources: { requests: { cpu: "200m", memory: "128Mi" }, limits: { memory: "512Mi" } },
-                // nft needs CAP_NET_ADMIN in the node's namespace; nothing else.
-                securityContext: {
-                  privileged: false,
-                  runAsUser: 0,
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] },
-                },
-                volumeMounts: credentialMounts(),
-              },
-            ],
-            volumes: credentialVolumes(),
-          },
-        },
+        template: ztunnelPodTemplate(o),
       },
     },
   ];
@@ -251,4 +176,99 @@ export function meshObjects<I = string>(o: MeshManifestOptions<I>): KubeObject[]
     ...ztunnelObjects(o),
     waypointGatewayClass(),
   ];
+}
+
+/** A pod template: what the kubelet runs (here, and the single-machine cluster's own kubelet). */
+export interface PodTemplate<I = string> {
+  metadata: { labels: Record<string, string> };
+  spec: Record<string, unknown> & { containers: Array<Record<string, unknown> & { name: string; image: I }> };
+}
+
+/**
+ * The control plane's pod. `uid` is the user it runs as: Istio's 1337 in a cluster; the single-machine
+ * cluster gives each pod its own, as its pods share one filesystem.
+ */
+export function controlPlanePodTemplate<I>(o: MeshManifestOptions<I>, uid = 1337): PodTemplate<I> {
+  return {
+    metadata: { labels: { app: "istiod", ...APP_LABELS("istiod"), [LABELS.dataplaneMode]: "none" } },
+    spec: {
+      serviceAccountName: "istiod",
+      securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        {
+          name: "control-plane",
+          image: o.images.controlPlane,
+          imagePullPolicy: o.pullPolicy,
+          env: [
+            { name: "DISCOVERY", value: "kubernetes" },
+            { name: "TRUST_DOMAIN", value: o.trustDomain },
+            { name: "LOG_LEVEL", value: o.logLevel },
+            { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+            { name: "SERVICE_ACCOUNT", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
+            { name: "WAYPOINT_IMAGE", value: o.images.waypoint },
+            { name: "WAYPOINT_PULL_POLICY", value: o.pullPolicy },
+          ],
+          ports: [
+            { name: "grpc-xds", containerPort: 15012, protocol: "TCP" },
+            { name: "http-admin", containerPort: 15014, protocol: "TCP" },
+          ],
+          readinessProbe: { httpGet: { path: "/ready", port: 15014 }, periodSeconds: 5 },
+          resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+        },
+      ],
+    },
+  };
+}
+
+/** ztunnel's pod on every node: the node's network namespace, root with NET_ADMIN for its capture rules. */
+export function ztunnelPodTemplate<I>(o: MeshManifestOptions<I>): PodTemplate<I> {
+  const ns = o.namespace;
+  return {
+    metadata: { labels: { app: "ztunnel", ...APP_LABELS("ztunnel"), [LABELS.dataplaneMode]: "none" } },
+    spec: {
+      serviceAccountName: "ztunnel",
+      // Node-level capture: ztunnel runs in the node's network namespace and installs nft rules there.
+      hostNetwork: true,
+      dnsPolicy: "ClusterFirstWithHostNet",
+      priorityClassName: "system-node-critical",
+      // Long enough for the drain deadline (CONNECTION_TERMINATION_DEADLINE = grace - 5 s).
+      terminationGracePeriodSeconds: 30,
+      tolerations: [
+        { operator: "Exists", effect: "NoSchedule" },
+        { operator: "Exists", effect: "NoExecute" },
+        { key: "CriticalAddonsOnly", operator: "Exists" },
+      ],
+      containers: [
+        {
+          name: "ztunnel",
+          image: o.images.ztunnel,
+          imagePullPolicy: o.pullPolicy,
+          env: [
+            { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+            ...controlPlaneEnv(controlPlaneEndpoint(ns, o.trustDomain)),
+            { name: "REDIRECT", value: "nft" },
+            { name: "CONNECTION_TERMINATION_DEADLINE", value: "25s" },
+            { name: "LOG_LEVEL", value: o.logLevel },
+          ],
+          ports: [
+            { name: "http-metrics", containerPort: 15020, protocol: "TCP" },
+            { name: "http-ready", containerPort: 15021, protocol: "TCP" },
+          ],
+          readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
+          resources: { requests: { cpu: "200m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+          // nft needs CAP_NET_ADMIN in the node's namespace; nothing else.
+          securityContext: {
+            privileged: false,
+            runAsUser: 0,
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] },
+          },
+          volumeMounts: credentialMounts(),
+        },
+      ],
+      volumes: credentialVolumes(),
+    },
+  };
 }

@@ -11,6 +11,8 @@ import { LABELS } from "../api/index.ts";
 export interface SidecarOptions<I = string> extends ControlPlaneEndpoint {
   image: I;
   pullPolicy: "Never" | "IfNotPresent";
+  /** The user the proxy drops to, whose connections capture skips: Istio's 1337 (SIDECAR_UID) by default. */
+  proxyUid?: number;
 }
 
 /** The sidecar for a mesh installed in `namespace`, running the ztunnel image. */
@@ -25,7 +27,7 @@ export const PROXY_LABEL = LABELS.proxy;
 export const SIDECAR_UID = 1337;
 
 type PodSpec = { initContainers?: unknown[]; containers: unknown[]; volumes?: unknown[]; [k: string]: unknown };
-type Template = { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
+export type Template = { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
 
 function proxyContainer<I>(o: SidecarOptions<I>): Record<string, unknown> {
   return {
@@ -38,7 +40,7 @@ function proxyContainer<I>(o: SidecarOptions<I>): Record<string, unknown> {
       { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
       { name: "SIDECAR_POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
       { name: "REDIRECT", value: "sidecar" },
-      { name: "PROXY_UID", value: String(SIDECAR_UID) },
+      { name: "PROXY_UID", value: String(o.proxyUid ?? SIDECAR_UID) },
       ...controlPlaneEnv(o),
     ],
     ports: [
@@ -60,7 +62,8 @@ function proxyContainer<I>(o: SidecarOptions<I>): Record<string, unknown> {
   };
 }
 
-function injectTemplate<I>(t: Template, o: SidecarOptions<I>): Template {
+/** A pod template with the proxy added (once): what injectSidecar does to each workload's template. */
+export function injectTemplate<I>(t: Template, o: SidecarOptions<I>): Template {
   if (t.spec.initContainers?.some((c) => (c as { name?: string }).name === SIDECAR_CONTAINER)) return t; // already injected
   return {
     ...t,

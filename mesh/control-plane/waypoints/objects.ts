@@ -2,15 +2,10 @@
 // them: a ServiceAccount (the waypoint's identity), a Deployment running our waypoint, and a Service on
 // 15008 that ztunnels send HBONE to. All owned by the Gateway, so deleting it removes them.
 import type { KubeObject } from "../../manifests/index.ts";
-import { controlPlaneEnv, credentialMounts, credentialVolumes, type ControlPlaneEndpoint } from "../../manifests/index.ts";
+import { waypointPodTemplate, type WaypointPodOptions } from "../../manifests/index.ts";
 import type { Gateway } from "../model/kube.ts";
-import { LABELS } from "../../api/index.ts";
 
-export interface WaypointDeploymentOptions extends ControlPlaneEndpoint {
-  image: string;
-  pullPolicy: "Always" | "IfNotPresent" | "Never";
-  logLevel: string;
-}
+export type WaypointDeploymentOptions = WaypointPodOptions;
 
 export const WAYPOINT_CLASS = "istio-waypoint";
 export const GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
@@ -35,48 +30,7 @@ export function waypointObjects(g: Gateway, o: WaypointDeploymentOptions): KubeO
       metadata: meta,
       spec: {
         selector: { matchLabels: { [GATEWAY_NAME_LABEL]: name } },
-        template: {
-          // Never captured: the waypoint terminates HBONE itself.
-          metadata: { labels: { ...labels, [LABELS.dataplaneMode]: "none" } },
-          spec: {
-            serviceAccountName: name,
-            terminationGracePeriodSeconds: 30,
-            containers: [
-              {
-                name: "waypoint",
-                image: o.image,
-                imagePullPolicy: o.pullPolicy,
-                env: [
-                  { name: "WAYPOINT_NAME", value: name },
-                  { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-                  { name: "SERVICE_ACCOUNT", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
-                  ...controlPlaneEnv(o),
-                  { name: "CONNECTION_TERMINATION_DEADLINE", value: "25s" },
-                  { name: "LOG_LEVEL", value: o.logLevel },
-                ],
-                ports: [
-                  { name: "hbone", containerPort: 15008, protocol: "TCP" },
-                  { name: "http-metrics", containerPort: 15020, protocol: "TCP" },
-                  { name: "http-ready", containerPort: 15021, protocol: "TCP" },
-                ],
-                readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
-                resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
-                // Pod Security "restricted" (waypoints run in application namespaces, which may enforce it).
-                securityContext: {
-                  runAsUser: 1337,
-                  runAsGroup: 1337,
-                  runAsNonRoot: true,
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ["ALL"] },
-                  seccompProfile: { type: "RuntimeDefault" },
-                },
-                volumeMounts: credentialMounts(),
-              },
-            ],
-            volumes: credentialVolumes(),
-          },
-        },
+        template: waypointPodTemplate(name, labels, o),
       },
     },
     {
