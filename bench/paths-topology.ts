@@ -17,8 +17,7 @@ spec:
 
 export async function pathsTopology(o: { prefix: string; workDir: string; payloadBytes: number }): Promise<ClusterSpec> {
   // The artifacts that ship: the bundles, run by the images' ENTRYPOINTs (mesh/Dockerfile).
-  await bundle("ztunnel");
-  await bundle("waypoint");
+  for (const program of ["control-plane", "ztunnel", "waypoint"] as const) await bundle(program);
   return {
     prefix: o.prefix,
     nodes: ["node-1", "node-2"],
