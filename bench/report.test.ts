@@ -21,13 +21,16 @@ describe("bench report", () => {
   it("renders Markdown", () => golden("ztunnel-report.md", renderMarkdown(sample)));
   it("renders JSON with added latency and targets", () => golden("ztunnel-report.json", renderJson(sample)));
   it("judges targets from the worst ztunnel", () => {
-    expect(evaluateTargets(sample).map((t) => t.met)).toEqual([false, false, false, false]);
+    // Added p90 0.4 ms, worst CPU 0.21, RSS after 65 (at the limit), peak 71.5, bulk 1.9 Gbit/s.
+    expect(evaluateTargets(sample).map((t) => t.met)).toEqual([false, false, true, true, false]);
     const good = {
       ...sample,
       mesh: { ...sample.mesh, latencyMs: { ...sample.mesh.latencyMs, p90: 0.5 } },
       ztunnels: [{ node: "n", cpuPer1000Requests: 0.05, rssAfterLoadMb: 38, peakRssMb: 40 }],
       bulkGbps: { direct: 9, mesh: 3 },
     };
-    expect(evaluateTargets(good).map((t) => t.met)).toEqual([true, true, true, true]);
+    expect(evaluateTargets(good).map((t) => t.met)).toEqual([true, true, true, true, true]);
+    const heavy = { ...good, ztunnels: [{ node: "n", cpuPer1000Requests: 0.121, rssAfterLoadMb: 65.5, peakRssMb: 90.1 }] };
+    expect(evaluateTargets(heavy).map((t) => t.met)).toEqual([true, false, false, false, true]);
   });
 });

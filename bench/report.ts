@@ -39,16 +39,22 @@ export function addedLatency(r: ZtunnelBenchResult): { p50: number; p90: number;
   };
 }
 
-/** The issue's targets: added p90 < 0.3 ms, <= 0.06 vCPU per 1000 req/s per ztunnel, RSS < 60 MB, bulk >= 3 Gbit/s. */
+/**
+ * Issue 12's targets for ztunnel (they replace the first benchmark's, which asked for Istio's own figures;
+ * Istio's published ones stay beside ours in the README): added p90 <= 0.3 ms, <= 0.12 vCPU per 1000
+ * req/s, RSS <= 65 MB after the load and <= 90 MB at peak, one TCP stream >= 2 Gbit/s.
+ */
 export function evaluateTargets(r: ZtunnelBenchResult): Target[] {
   const added = addedLatency(r);
   const worstCpu = Math.max(...r.ztunnels.map((z) => z.cpuPer1000Requests));
-  const worstRss = Math.max(...r.ztunnels.map((z) => z.peakRssMb));
+  const worstRss = Math.max(...r.ztunnels.map((z) => z.rssAfterLoadMb));
+  const worstPeak = Math.max(...r.ztunnels.map((z) => z.peakRssMb));
   return [
-    { name: "added p90 latency", target: "< 0.3 ms", value: `${added.p90} ms`, met: added.p90 < 0.3 },
-    { name: "ztunnel CPU per 1000 req/s", target: "<= 0.06 vCPU", value: `${r3(worstCpu)} vCPU`, met: worstCpu <= 0.06 },
-    { name: "ztunnel peak RSS", target: "< 60 MB", value: `${r3(worstRss)} MB`, met: worstRss < 60 },
-    { name: "bulk throughput through ztunnels", target: ">= 3 Gbit/s", value: `${r3(r.bulkGbps.mesh)} Gbit/s`, met: r.bulkGbps.mesh >= 3 },
+    { name: "added p90 latency", target: "<= 0.3 ms", value: `${added.p90} ms`, met: added.p90 <= 0.3 },
+    { name: "ztunnel CPU per 1000 req/s", target: "<= 0.12 vCPU", value: `${r3(worstCpu)} vCPU`, met: worstCpu <= 0.12 },
+    { name: "ztunnel RSS after the load", target: "<= 65 MB", value: `${r3(worstRss)} MB`, met: worstRss <= 65 },
+    { name: "ztunnel peak RSS", target: "<= 90 MB", value: `${r3(worstPeak)} MB`, met: worstPeak <= 90 },
+    { name: "bulk throughput through ztunnels", target: ">= 2 Gbit/s", value: `${r3(r.bulkGbps.mesh)} Gbit/s`, met: r.bulkGbps.mesh >= 2 },
   ];
 }
 

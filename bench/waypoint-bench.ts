@@ -15,7 +15,7 @@ import { checkPrereqs, describeMissing } from "../mesh/local/index.ts";
 import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { pathUrl, pathsTopology, routeThroughWaypoint } from "./paths-topology.ts";
-import { renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
+import { renderWaypointJson, renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
 import { PROC, processName } from "../mesh/local/index.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     };
     const outDir = join(ROOT, "results");
     await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, "waypoint-bench.json"), JSON.stringify(result, null, 2) + "\n");
+    await writeFile(join(outDir, "waypoint-bench.json"), renderWaypointJson(result));
     await writeFile(join(outDir, "waypoint-bench.md"), renderWaypointMarkdown(result));
     process.stdout.write(renderWaypointMarkdown(result));
     say(`results written to ${join(outDir, "waypoint-bench.{json,md}")}`);

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
+import { evaluateWaypointTargets, renderWaypointJson, renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
 import { expectGolden } from "../mesh/testing/expect.ts";
 
 const lat = (p50: number, p90: number, p99: number) => ({ requests: 20000, errors: 0, achievedRate: 1000, latencyMs: { p50, p90, p99, max: p99 * 3 } });
@@ -23,4 +23,22 @@ it("renders the waypoint benchmark (golden)", () => {
   const md = renderWaypointMarkdown(sample);
   expectGolden(path, md);
   expect(md).toContain("| added by the waypoint | 0.75 | 1.4 | 5 | | | |");
+});
+
+it("judges issue 12's waypoint and sidecar targets, and writes them into the JSON", () => {
+  // waypoint 0.8123 vCPU, added p99 6.5 - 1.5 = 5 ms; sidecars 0.31 vCPU, 90.1 MB.
+  expect(evaluateWaypointTargets(sample).map((t) => [t.name, t.met])).toEqual([
+    ["waypoint CPU per 1000 req/s", false],
+    ["waypoint added p99", true],
+    ["sidecar proxy CPU per 1000 req/s", false],
+    ["sidecar proxy RSS", false],
+  ]);
+  const lean = {
+    ...sample,
+    waypoint: lat(1.2, 2.1, 12),
+    waypointProxy: { cpuPer1000Requests: 0.3, rssMb: 60, peakRssMb: 70 },
+    sidecarProxies: [{ pod: "legacy/client", cpuPer1000Requests: 0.12, rssMb: 65 }],
+  };
+  expect(evaluateWaypointTargets(lean).map((t) => t.met)).toEqual([true, false, true, true]);
+  expect(JSON.parse(renderWaypointJson(sample)).targets).toHaveLength(4);
 });

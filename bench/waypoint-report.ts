@@ -2,6 +2,7 @@
 // Istio's published figures at 1000 HTTP req/s with 1 KB: Envoy waypoint ~0.25 vCPU and 60 MB, Envoy
 // sidecar ~0.20 vCPU and 60 MB (each); ours are compared with them.
 import type { LoadResult } from "../mesh/measure/index.ts";
+import type { Target } from "./report.ts";
 
 export interface WaypointBenchResult {
   scenario: { rate: number; connections: number; durationSeconds: number; payloadBytes: number };
@@ -17,6 +18,36 @@ export interface WaypointBenchResult {
 }
 
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
+
+/**
+ * Issue 12's targets for the waypoint and the sidecar proxy: waypoint <= 0.30 vCPU per 1000 req/s and
+ * <= +10 ms added p99 over the ztunnels alone; each sidecar proxy <= 0.12 vCPU and <= 65 MB.
+ */
+export function evaluateWaypointTargets(r: WaypointBenchResult): Target[] {
+  const added99 = r3(r.waypoint.latencyMs.p99 - r.ambient.latencyMs.p99);
+  const out: Target[] = [
+    {
+      name: "waypoint CPU per 1000 req/s",
+      target: "<= 0.30 vCPU",
+      value: `${r3(r.waypointProxy.cpuPer1000Requests)} vCPU`,
+      met: r.waypointProxy.cpuPer1000Requests <= 0.3,
+    },
+    { name: "waypoint added p99", target: "<= 10 ms", value: `${added99} ms`, met: added99 <= 10 },
+  ];
+  if (r.sidecarProxies?.length) {
+    const cpu = Math.max(...r.sidecarProxies.map((p) => p.cpuPer1000Requests));
+    const rss = Math.max(...r.sidecarProxies.map((p) => p.rssMb));
+    out.push(
+      { name: "sidecar proxy CPU per 1000 req/s", target: "<= 0.12 vCPU", value: `${r3(cpu)} vCPU`, met: cpu <= 0.12 },
+      { name: "sidecar proxy RSS", target: "<= 65 MB", value: `${r3(rss)} MB`, met: rss <= 65 },
+    );
+  }
+  return out;
+}
+
+export function renderWaypointJson(r: WaypointBenchResult): string {
+  return JSON.stringify({ ...r, targets: evaluateWaypointTargets(r) }, null, 2) + "\n";
+}
 
 export function renderWaypointMarkdown(r: WaypointBenchResult): string {
   const s = r.scenario;
@@ -53,5 +84,9 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
           ``,
         ]
       : []),
+    `| target | wanted | measured | met |`,
+    `|---|---|---|---|`,
+    ...evaluateWaypointTargets(r).map((t) => `| ${t.name} | ${t.target} | ${t.value} | ${t.met ? "yes" : "no"} |`),
+    ``,
   ].join("\n");
 }

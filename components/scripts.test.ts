@@ -21,6 +21,7 @@ const SCRIPTS = [
   "bench/waypoint-bench.ts",
   "bench/control-plane-bench.ts",
   "bench/soak.ts",
+  "bench/capacity-sweep.ts",
   "mesh/local/demo-main.ts",
   "mesh/build.ts",
   "mesh/local/cli.ts",

@@ -8,6 +8,8 @@ export interface LoadSpec {
   connections: number;
   durationSeconds: number;
   warmupSeconds: number;
+  /** Run the generator on these CPUs only (taskset's list, e.g. "1"), apart from what it measures. */
+  cpus?: string;
 }
 
 export interface LoadResult {
@@ -37,7 +39,10 @@ export async function runLoad(pods: PodExec, pod: string, url: string, s: LoadSp
     "--warmup",
     String(s.warmupSeconds),
   ];
-  const r = await pods.exec(pod, process.execPath, args, { timeoutMs: (s.durationSeconds + s.warmupSeconds + 60) * 1000 });
+  const timeoutMs = (s.durationSeconds + s.warmupSeconds + 60) * 1000;
+  const r = s.cpus
+    ? await pods.exec(pod, "taskset", ["-c", s.cpus, process.execPath, ...args], { timeoutMs })
+    : await pods.exec(pod, process.execPath, args, { timeoutMs });
   if (r.code !== 0) throw new Error(`load generator failed in ${pod}: ${r.stderr.trim()}`);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as LoadResult & { firstError?: string };
 }
