@@ -22,6 +22,7 @@ const SCRIPTS = [
   "bench/control-plane-bench.ts",
   "bench/soak.ts",
   "bench/capacity-sweep.ts",
+  "bench/module-rss.ts",
   "mesh/local/demo-main.ts",
   "mesh/build.ts",
   "mesh/local/cli.ts",
