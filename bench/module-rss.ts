@@ -94,7 +94,13 @@ async function main(): Promise<void> {
       ztunnel: await idleRss([await bundle("ztunnel")], [...inNs, "NODE_NAME=node-1"]),
       waypoint: await idleRss([await bundle("waypoint")], [...inNs, "WAYPOINT_NAME=waypoint", "POD_NAMESPACE=demo"]),
     };
-    const result = { machine: { node: process.versions.node, date: new Date().toISOString().slice(0, 10) }, nodeFlags: NODE_FLAGS, emptyMb: empty, modules: rows, proxiesIdleMb: proxies };
+    const result = {
+      machine: { node: process.versions.node, date: new Date().toISOString().slice(0, 10) },
+      nodeFlags: NODE_FLAGS,
+      emptyMb: empty,
+      modules: rows,
+      proxiesIdleMb: proxies,
+    };
     const md = [
       `# resident memory by module`,
       ``,

@@ -63,13 +63,17 @@ async function bulk(cluster: LocalCluster, client: string, serverIp: string, sec
   return j.end.sum_received.bits_per_second / 1e9;
 }
 
-const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml]
+const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml] [--cpu-prof DIR]
   the ztunnel data path against no mesh, in network namespaces (default scenario bench/scenarios/ztunnel.yaml);
   prints a table and writes results/ztunnel-bench.{json,md}. Needs root, nginx and iperf3.
+  --cpu-prof DIR   each ztunnel writes a V8 CPU profile of the whole run into DIR (open it in Chrome's
+                   DevTools or speedscope); profiling slows the proxies, so its figures are not comparable
 `;
 
 async function main(): Promise<void> {
-  const { positionals } = scriptArgs("bench:ztunnel", USAGE, { options: {}, allowPositionals: true });
+  const { values, positionals } = scriptArgs("bench:ztunnel", USAGE, { options: { "cpu-prof": { type: "string" } }, allowPositionals: true });
+  const profileDir = values["cpu-prof"];
+  if (profileDir) await mkdir(profileDir, { recursive: true });
   await prerequisites();
   const scenarioPath = positionals[0] ?? join(ROOT, "bench/scenarios/ztunnel.yaml");
   const s = scenarioSchema.parse(parse(await readFile(scenarioPath, "utf8")));
@@ -98,7 +102,7 @@ async function main(): Promise<void> {
       { namespace: "plain", name: "bulk", node: "node-2", serviceAccount: "bulk", ambient: false, app: iperf },
     ],
     services: [],
-    ztunnelEnv: { LOG_LEVEL: "warn" },
+    ztunnelEnv: { LOG_LEVEL: "warn", ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) },
     // The data path alone: ztunnels on LOCAL_CONFIG, no control plane process sharing the CPU.
     mode: "local-config",
     bundles: true,
