@@ -22,11 +22,12 @@ const USAGE = `Usage: sudo npm run bench:modules
 `;
 /** The images' V8 flags (mesh/Dockerfile ENTRYPOINT). */
 const NODE_FLAGS = ["--max-semi-space-size=2"];
-const SETTLE_MS = 1500;
+const SETTLE_MS = 2000;
 
 /** Starts `args` with this Node, waits for it to settle, returns its VmRSS in MB, and stops it. */
-async function idleRss(args: string[], prefix: string[] = []): Promise<number> {
-  const [cmd, ...rest] = prefix.length ? [...prefix, process.execPath, ...NODE_FLAGS, ...args] : [process.execPath, ...NODE_FLAGS, ...args];
+async function idleRss(args: string[], prefix: string[] = [], extraFlags: string[] = []): Promise<number> {
+  const node = [process.execPath, ...NODE_FLAGS, ...extraFlags, ...args];
+  const [cmd, ...rest] = [...prefix, ...node];
   const child = spawn(cmd!, rest, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -59,7 +60,8 @@ async function main(): Promise<void> {
     const probe = async (name: string, code: string): Promise<string> => {
       const out = join(dir, `${name.replace(/[^a-z0-9]+/gi, "_")}.mjs`);
       await build({
-        stdin: { contents: `${code}\nsetInterval(() => {}, 1000);\n`, resolveDir: ROOT, loader: "ts" },
+        // A full GC after loading, so what is measured is what stays, not when the heap last grew.
+        stdin: { contents: `${code}\nsetTimeout(() => globalThis.gc?.(), 500);\nsetInterval(() => {}, 1000);\n`, resolveDir: ROOT, loader: "ts" },
         outfile: out,
         bundle: true,
         platform: "node",
@@ -70,19 +72,36 @@ async function main(): Promise<void> {
       });
       return out;
     };
-    const empty = await idleRss([await probe("empty", "")]);
+    const empty = await idleRss([await probe("empty", "")], [], ["--expose-gc"]);
     say(`empty bundle: ${empty} MB`);
     const packages = [...new Set([...(await importedPackages("ztunnel")), ...(await importedPackages("waypoint"))])].filter((p) => p !== "reflect-metadata");
-    const rows: Array<{ module: string; rssMb: number; addedMb: number }> = [];
-    for (const m of ["node:http2", "node:tls", ...packages.sort()]) {
-      // What our code imports with it: x509 needs the reflect polyfill; a TLS context is what proxies make.
-      const code =
-        m === "node:tls"
-          ? `import tls from "node:tls"; globalThis.__keep = tls.createSecureContext({});`
-          : `${m.startsWith("@peculiar/") ? 'import "reflect-metadata"; ' : ""}import * as m from "${m}"; globalThis.__keep = m;`;
-      const rss = await idleRss([await probe(m, code)]);
-      rows.push({ module: m, rssMb: rss, addedMb: Math.round((rss - empty) * 10) / 10 });
-      say(`${m}: ${rss} MB (+${rows.at(-1)!.addedMb})`);
+    const modules = ["node:http2", "node:tls", ...packages.sort()];
+    // What our code imports with it: x509 needs the reflect polyfill; a TLS context is what proxies make.
+    const importOf = (m: string, i: number) =>
+      m === "node:tls"
+        ? `import tls from "node:tls"; globalThis.__k${i} = tls.createSecureContext({});`
+        : `${m.startsWith("@peculiar/") ? 'import "reflect-metadata"; ' : ""}import * as m${i} from "${m}"; globalThis.__k${i} = m${i};`;
+    const all = await idleRss([await probe("all", modules.map(importOf).join("\n"))], [], ["--expose-gc"]);
+    say(`every module together: ${all} MB`);
+    const rows: Array<{ module: string; rssMb: number; addedMb: number; marginalMb: number }> = [];
+    for (const [i, m] of modules.entries()) {
+      const alone = await idleRss([await probe(m, importOf(m, i))], [], ["--expose-gc"]);
+      // Marginal: what leaving this one module out of all of them saves (modules share code and data).
+      const without = await idleRss(
+        [
+          await probe(
+            `without-${m}`,
+            modules
+              .filter((x) => x !== m)
+              .map(importOf)
+              .join("\n"),
+          ),
+        ],
+        [],
+        ["--expose-gc"],
+      );
+      rows.push({ module: m, rssMb: alone, addedMb: Math.round((alone - empty) * 10) / 10, marginalMb: Math.round((all - without) * 10) / 10 });
+      say(`${m}: alone ${alone} MB (+${rows.at(-1)!.addedMb}), marginal ${rows.at(-1)!.marginalMb} MB`);
     }
     say("bundling ztunnel and the waypoint, and running them idle in a network namespace");
     await run("ip", ["netns", "add", netns]);
@@ -105,11 +124,12 @@ async function main(): Promise<void> {
       `# resident memory by module`,
       ``,
       `Each module bundled alone (esbuild, as the images), run idle with Node ${result.machine.node} ${NODE_FLAGS.join(" ")}, ${result.machine.date}. ` +
-        `An empty bundle: ${empty} MB. Modules overlap (they share Node's own code), so the added figures do not sum.`,
+        `An empty bundle: ${empty} MB; all of them together: ${all} MB. Added: the module alone minus the empty bundle. ` +
+        `Marginal: all of them minus all but this one, what leaving it out of a proxy would save (modules share code, so neither column sums).`,
       ``,
-      `| module | RSS MB | added MB |`,
-      `|---|---|---|`,
-      ...rows.sort((a, b) => b.addedMb - a.addedMb).map((r) => `| ${r.module} | ${r.rssMb} | ${r.addedMb} |`),
+      `| module | RSS alone MB | added MB | marginal MB |`,
+      `|---|---|---|---|`,
+      ...rows.sort((a, b) => b.marginalMb - a.marginalMb).map((r) => `| ${r.module} | ${r.rssMb} | ${r.addedMb} | ${r.marginalMb} |`),
       ``,
       `Idle proxies (bundles, LOCAL_CONFIG, no capture): ztunnel ${proxies.ztunnel} MB, waypoint ${proxies.waypoint} MB.`,
       ``,
