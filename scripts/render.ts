@@ -2,6 +2,7 @@
 // npm run render -- --registry R [--repo URL --revision main --tag 0.1.0 --out deploy]: writes the GitOps tree.
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseRenderArgs, RENDER_USAGE, RenderArgsError, type RenderArgs } from "../mesh/manifests/index.ts";
 import { parseStackConfig } from "../components/config.ts";
 import { renderGitOpsTree } from "../mesh/manifests/index.ts";
@@ -47,9 +48,11 @@ const files = renderGitOpsTree({
     script: await readFile(new URL("../bench/k6/http-bench.ts", import.meta.url), "utf8"),
   },
 });
-await rm(values.out, { recursive: true, force: true });
+// Relative to the checkout's root, whatever the working directory: that is where the repository has it.
+const outDir = join(fileURLToPath(new URL("..", import.meta.url)), values.out);
+await rm(outDir, { recursive: true, force: true });
 for (const [path, text] of files) {
-  await mkdir(dirname(join(values.out, path)), { recursive: true });
-  await writeFile(join(values.out, path), text);
+  await mkdir(dirname(join(outDir, path)), { recursive: true });
+  await writeFile(join(outDir, path), text);
 }
 process.stdout.write(`wrote ${files.size} files under ${values.out}/ (apps: ${[...new Set([...files.keys()].map((p) => p.split("/")[0]))].join(", ")})\n`);

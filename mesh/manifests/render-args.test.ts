@@ -19,4 +19,9 @@ describe("npm run render's options (issue 10, problem 3)", () => {
     expect(() => parseRenderArgs(["--registry", "r.io/x", "--bogus"], "https://e.com/r.git")).toThrow(/Unknown option '--bogus'/);
     expect(parseRenderArgs(["--help"], undefined)).toBe("help");
   });
+  it("--out is a directory of the checkout, as ArgoCD and Flux address it in the repository", () => {
+    const args = (out: string) => parseRenderArgs(["--registry", "r.io/x", "--out", out], "https://e.com/r.git");
+    expect(args("./gitops/deploy/")).toMatchObject({ out: "gitops/deploy" });
+    for (const bad of ["/tmp/deploy", "../elsewhere", ".", "a/../.."]) expect(() => args(bad)).toThrow(/must be a directory inside this checkout/);
+  });
 });

@@ -1,5 +1,6 @@
 // `npm run render`'s options, checked: the tree must point at images and a Git repository that exist, so
 // neither is ever invented. Pure (the git remote is passed in), so the rules are tested without a repo.
+import { posix } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 
@@ -10,7 +11,7 @@ export const RENDER_USAGE = `Usage: npm run render -- --registry REGISTRY [--rep
   --repo       the Git URL ArgoCD and Flux pull this tree from; default: this clone's 'origin' remote
   --revision   branch ArgoCD and Flux follow (default main)
   --tag        the images' tag, pinned (default 0.1.0; not latest)
-  --out        output directory (default deploy; it is replaced)
+  --out        output directory inside this checkout, relative to its root (default deploy; it is replaced)
 `;
 
 export interface RenderArgs {
@@ -55,6 +56,13 @@ export function parseRenderArgs(argv: string[], gitRemote: string | undefined): 
   else if (!/^(https:\/\/|ssh:\/\/|git@)/.test(repo)) problems.push(`--repo "${repo}" must be an https://, ssh:// or git@ URL`);
   const tag = String(values.tag);
   if (tag === "latest" || !/^[\w][\w.-]{0,127}$/.test(tag)) problems.push(`--tag "${tag}" must be a pinned image tag, not latest`);
+  // ArgoCD and Flux find the tree at this path inside --repo, so it must be one: relative, inside the checkout.
+  const out = posix.normalize(String(values.out)).replace(/\/+$/, "");
+  if (posix.isAbsolute(out) || out === "." || out === ".." || out.startsWith("../")) {
+    problems.push(
+      `--out "${String(values.out)}" must be a directory inside this checkout, relative to its root (e.g. deploy): ArgoCD and Flux read the tree at that path in --repo`,
+    );
+  }
   if (problems.length) throw new RenderArgsError(problems.join("\n"));
-  return { registry, repo, revision: String(values.revision), tag, out: String(values.out), trustDomain: String(values["trust-domain"]) };
+  return { registry, repo, revision: String(values.revision), tag, out, trustDomain: String(values["trust-domain"]) };
 }
