@@ -30,8 +30,10 @@ export const DEFAULT_TUNING: ProxyTuning = {
   handshakeTimeoutMs: 10_000,
   poolMaxStreams: 100,
   poolIdleMs: 5 * 60_000,
-  streamWindow: 4 * 1024 * 1024,
-  connectionWindow: 16 * 1024 * 1024,
+  // What a peer can make us buffer per HBONE stream and connection. Measured (README, Performance):
+  // 1 MB / 4 MB carry one TCP stream as fast as 4 MB / 16 MB did, so the smaller bound costs nothing.
+  streamWindow: 1024 * 1024,
+  connectionWindow: 4 * 1024 * 1024,
   maxConcurrentStreams: 100,
   maxHandshakesPerSource: 64,
   maxConnectionsPerSource: 1024,
