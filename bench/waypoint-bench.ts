@@ -4,7 +4,7 @@
 // waypoint (L7, an HTTPRoute on the service).
 // Reads bench/scenarios/waypoint.yaml, prints progress, writes results/waypoint-bench.{json,md}.
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,13 +30,16 @@ const scenarioSchema = z.strictObject({
   payloadBytes: z.number().int().min(0),
 });
 
-const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml]
+const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml] [--cpu-prof DIR]
   the ambient, sidecar and waypoint paths under the same load (default scenario bench/scenarios/waypoint.yaml);
   prints a table and writes results/waypoint-bench.{json,md}. Needs root.
+  --cpu-prof DIR   every proxy (ztunnels, sidecars, the waypoint) writes a V8 CPU profile of the run into
+                   DIR; profiling slows them, so the figures of such a run are not comparable
 `;
 
 async function main(): Promise<void> {
-  const { positionals } = scriptArgs("bench:waypoint", USAGE, { options: {}, allowPositionals: true });
+  const { values, positionals } = scriptArgs("bench:waypoint", USAGE, { options: { "cpu-prof": { type: "string" } }, allowPositionals: true });
+  const profileDir = values["cpu-prof"];
   if (process.getuid?.() !== 0) {
     process.stderr.write("bench:waypoint needs root (network namespaces and nftables): run it with sudo\n");
     process.exit(2);
@@ -48,7 +51,16 @@ async function main(): Promise<void> {
   }
   const s = scenarioSchema.parse(parse(await readFile(positionals[0] ?? join(ROOT, "bench/scenarios/waypoint.yaml"), "utf8")));
   const workDir = await mkdtemp(join(os.tmpdir(), "al-bench-"));
-  const cluster = new LocalCluster(await pathsTopology({ prefix: `al-w${randomBytes(2).toString("hex")}`, workDir, payloadBytes: s.payloadBytes }));
+  const topology = await pathsTopology({ prefix: `al-w${randomBytes(2).toString("hex")}`, workDir, payloadBytes: s.payloadBytes });
+  if (profileDir) {
+    await mkdir(profileDir, { recursive: true });
+    // The waypoint runs as its pod's user: it must be able to write there.
+    await chmod(profileDir, 0o1777);
+    const profile = { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` };
+    topology.ztunnelEnv = { ...topology.ztunnelEnv, ...profile };
+    topology.waypointEnv = { ...topology.waypointEnv, ...profile };
+  }
+  const cluster = new LocalCluster(topology);
   const stop = async () => {
     say("cleaning up");
     await cluster.down();

@@ -52,6 +52,8 @@ export interface ClusterSpec {
   trustDomain?: string;
   /** Added to the environment of every ztunnel (node and sidecar), after the pod spec's. */
   ztunnelEnv?: Record<string, string>;
+  /** Added to the environment of every waypoint, after the pod spec's. */
+  waypointEnv?: Record<string, string>;
   /** Lifetime of the control plane's bootstrap tokens in seconds (default: the control plane's, 12 h). */
   tokenTtlSeconds?: number;
   /** Run the images' esbuild bundles (dist/, `npm run build`) instead of the sources: what ships. Benchmarks do. */

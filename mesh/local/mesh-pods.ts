@@ -132,7 +132,7 @@ export function waypointPod(view: ClusterView, podName: string): LocalPod {
     fields: { namespace: spec.namespace, name: spec.name, nodeName: spec.node, podIP: planned.ip },
     template,
     container: "waypoint",
-    env: { ...LOCAL_PROXY_ENV, ...(cp ? {} : { LOCAL_CONFIG: view.configPath, CA_DIR: view.caDir }) },
+    env: { ...LOCAL_PROXY_ENV, ...(cp ? {} : { LOCAL_CONFIG: view.configPath, CA_DIR: view.caDir }), ...view.spec.waypointEnv },
     unsetEnv: cp ? [] : CONTROL_PLANE_ENV,
     // local-config mode reads the file CA's key, so it runs as root there: that mode is for tests.
     ...(cp ? {} : { user: 0 }),
