@@ -4,21 +4,18 @@
 // ambient + waypoint) and reports p50/p99 and the achieved rate per step, and each path's knee. With two
 // or more CPUs the load generator runs on the last CPU and every cluster process on the others.
 // Reads bench/scenarios/sweep.yaml, prints progress, writes results/capacity-sweep.{json,md}.
-import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { z } from "zod";
-import { checkPrereqs, describeMissing, LocalCluster } from "../mesh/local/index.ts";
 import { runLoad } from "../mesh/measure/index.ts";
 import { run as runCmd, scriptArgs } from "../mesh/shared/index.ts";
-import { pathUrl, pathsTopology, routeThroughWaypoint } from "./paths-topology.ts";
+import { onPathsCluster, requireLocalCluster, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import { pathUrl, routeThroughWaypoint } from "./paths-topology.ts";
 import { knee, renderSweepMarkdown, saturated, type SweepResult, type SweepSeries } from "./sweep-report.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const say = (msg: string) => process.stderr.write(`[sweep] ${msg}\n`);
+const say = sayAs("sweep");
 
 const scenarioSchema = z.strictObject({
   name: z.string(),
@@ -56,33 +53,15 @@ async function processTree(pid: number): Promise<number[]> {
 
 async function main(): Promise<void> {
   const { values, positionals } = scriptArgs("bench:sweep", USAGE, { options: { paths: { type: "string" } }, allowPositionals: true });
-  if (process.getuid?.() !== 0) {
-    process.stderr.write("bench:sweep needs root (network namespaces and nftables): run it with sudo\n");
-    process.exit(2);
-  }
+  await requireLocalCluster("bench:sweep");
   const paths = (values.paths ?? Object.keys(PATHS).join(",")).split(",").map((p) => p.trim()) as PathName[];
   const unknown = paths.filter((p) => !(p in PATHS));
   if (unknown.length) {
     process.stderr.write(`bench:sweep: unknown path ${unknown.join(", ")}; paths: ${Object.keys(PATHS).join(", ")}\n`);
     process.exit(2);
   }
-  const missing = describeMissing(await checkPrereqs("local"), "");
-  if (missing) {
-    process.stderr.write(`bench:sweep cannot run: ${missing}\n`);
-    process.exit(2);
-  }
   const s = scenarioSchema.parse(parse(await readFile(positionals[0] ?? join(ROOT, "bench/scenarios/sweep.yaml"), "utf8")));
-  const workDir = await mkdtemp(join(os.tmpdir(), "al-sweep-"));
-  const cluster = new LocalCluster(await pathsTopology({ prefix: `al-c${randomBytes(2).toString("hex")}`, workDir, payloadBytes: s.payloadBytes }));
-  const stop = async () => {
-    say("cleaning up");
-    await cluster.down();
-    await rm(workDir, { recursive: true, force: true });
-  };
-  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
-  try {
-    say(`building the topology (${cluster.spec.prefix}): control plane, two ztunnels, a waypoint, two sidecars`);
-    await cluster.up();
+  await onPathsCluster({ prefix: "al-c", payloadBytes: s.payloadBytes, say }, async (cluster) => {
     await routeThroughWaypoint(cluster);
     const cpus = os.cpus().length;
     let pinning = "not pinned: one CPU";
@@ -134,18 +113,8 @@ async function main(): Promise<void> {
       pinning,
       series,
     };
-    const outDir = join(ROOT, "results");
-    await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, "capacity-sweep.json"), JSON.stringify(result, null, 2) + "\n");
-    await writeFile(join(outDir, "capacity-sweep.md"), renderSweepMarkdown(result));
-    process.stdout.write(renderSweepMarkdown(result));
-    say(`results written to ${join(outDir, "capacity-sweep.{json,md}")}`);
-  } finally {
-    await stop();
-  }
+    await writeResults("capacity-sweep", JSON.stringify(result, null, 2) + "\n", renderSweepMarkdown(result), say);
+  });
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:sweep failed: ${(err as Error).stack ?? err}\n`);
-  process.exitCode = 1;
-});
+runMain("bench:sweep", main);

@@ -6,16 +6,15 @@
 // private network namespace (ztunnel on a LOCAL_CONFIG, no capture). Prints a table; writes
 // results/module-rss.{json,md}. Needs root for the namespace.
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { bundle, importedPackages } from "../mesh/build.ts";
 import { run, scriptArgs } from "../mesh/shared/index.ts";
+import { ROOT, runMain, sayAs, writeResults } from "./harness.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const say = (msg: string) => process.stderr.write(`[modules] ${msg}\n`);
+const say = sayAs("modules");
 const USAGE = `Usage: sudo npm run bench:modules
   resident memory of each library the proxies load, bundled alone and idle, and of the proxies idle;
   prints a table and writes results/module-rss.{json,md}. Needs root (a network namespace for the proxies).
@@ -134,18 +133,11 @@ async function main(): Promise<void> {
       `Idle proxies (bundles, LOCAL_CONFIG, no capture): ztunnel ${proxies.ztunnel} MB, waypoint ${proxies.waypoint} MB.`,
       ``,
     ].join("\n");
-    const outDir = join(ROOT, "results");
-    await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, "module-rss.json"), JSON.stringify(result, null, 2) + "\n");
-    await writeFile(join(outDir, "module-rss.md"), md);
-    process.stdout.write(md);
+    await writeResults("module-rss", JSON.stringify(result, null, 2) + "\n", md, say);
   } finally {
     await run("ip", ["netns", "del", netns]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:modules failed: ${(err as Error).stack ?? err}\n`);
-  process.exitCode = 1;
-});
+runMain("bench:modules", main);

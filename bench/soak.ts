@@ -3,28 +3,22 @@
 // split evenly) runs at once through the ambient path (two ztunnels), the sidecar path (a proxy in each pod) and the
 // waypoint path (ztunnels + waypoint), while every proxy's and the control plane's RSS and open fds are
 // sampled. Prints a verdict per process and overall (flat or growing) and writes results/soak.{json,md}.
-import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { LocalCluster } from "../mesh/local/index.ts";
-import { checkPrereqs, describeMissing } from "../mesh/local/index.ts";
 import { memoryMb, runLoad } from "../mesh/measure/index.ts";
-import { pathUrl, pathsTopology, routeThroughWaypoint } from "./paths-topology.ts";
+import { onPathsCluster, requireLocalCluster, runMain, sayAs, writeResults } from "./harness.ts";
+import { pathUrl, routeThroughWaypoint } from "./paths-topology.ts";
 import { renderSoakMarkdown, verdictOf, type SoakProcess, type SoakResult } from "./soak-report.ts";
 import { PROC, processName } from "../mesh/local/index.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const USAGE = `Usage: sudo npm run soak [-- --minutes M] [--rate R] [--interval S]
   --minutes M   how long the load runs (default 10)
   --rate R      requests per second in all, split evenly over the three paths (default 1000)
   --interval S  seconds between RSS/fd samples (default 10)
 Writes results/soak.json and results/soak.md. Needs root (network namespaces, nftables).
 `;
-const say = (msg: string) => process.stderr.write(`[soak] ${msg}\n`);
+const say = sayAs("soak");
 
 function options(): { minutes: number; rate: number; interval: number } {
   let values: Record<string, string | boolean | undefined>;
@@ -55,26 +49,8 @@ function options(): { minutes: number; rate: number; interval: number } {
 
 async function main(): Promise<void> {
   const o = options();
-  if (process.getuid?.() !== 0) {
-    process.stderr.write("soak needs root (network namespaces and nftables): run it with sudo\n");
-    process.exit(2);
-  }
-  const missing = describeMissing(await checkPrereqs("local"), "");
-  if (missing) {
-    process.stderr.write(`soak cannot run: ${missing}\n`);
-    process.exit(2);
-  }
-  const workDir = await mkdtemp(join(os.tmpdir(), "al-soak-"));
-  const cluster = new LocalCluster(await pathsTopology({ prefix: `al-s${randomBytes(2).toString("hex")}`, workDir, payloadBytes: 1024 }));
-  const stop = async () => {
-    say("cleaning up");
-    await cluster.down();
-    await rm(workDir, { recursive: true, force: true });
-  };
-  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
-  try {
-    say(`building the cluster (${cluster.spec.prefix})`);
-    await cluster.up();
+  await requireLocalCluster("soak");
+  await onPathsCluster({ prefix: "al-s", payloadBytes: 1024, say }, async (cluster) => {
     await routeThroughWaypoint(cluster);
     const watched = [
       PROC.controlPlane,
@@ -131,20 +107,10 @@ async function main(): Promise<void> {
       processes: judged,
       verdict: judged.some((p) => p.verdict.verdict === "growing") ? "growing" : "flat",
     };
-    const outDir = join(ROOT, "results");
-    await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, "soak.json"), JSON.stringify(result, null, 2) + "\n");
-    const md = renderSoakMarkdown(result);
-    await writeFile(join(outDir, "soak.md"), md);
-    process.stdout.write(md);
-    say(`verdict: ${result.verdict}; results written to ${join(outDir, "soak.{json,md}")}`);
+    await writeResults("soak", JSON.stringify(result, null, 2) + "\n", renderSoakMarkdown(result), say);
+    say(`verdict: ${result.verdict}`);
     if (result.verdict === "growing") process.exitCode = 1;
-  } finally {
-    await stop();
-  }
+  });
 }
 
-main().catch((err) => {
-  process.stderr.write(`soak failed: ${(err as Error).stack ?? err}\n`);
-  process.exitCode = 1;
-});
+runMain("soak", main);

@@ -3,23 +3,19 @@
 // no mesh, the ztunnels alone (L4), the sidecar mode (a proxy in each pod), and the ztunnels plus a
 // waypoint (L7, an HTTPRoute on the service).
 // Reads bench/scenarios/waypoint.yaml, prints progress, writes results/waypoint-bench.{json,md}.
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { z } from "zod";
-import { LocalCluster } from "../mesh/local/index.ts";
-import { checkPrereqs, describeMissing } from "../mesh/local/index.ts";
+import { PROC, processName, type ClusterSpec } from "../mesh/local/index.ts";
 import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
-import { pathUrl, pathsTopology, routeThroughWaypoint } from "./paths-topology.ts";
+import { onPathsCluster, requireLocalCluster, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import { pathUrl, routeThroughWaypoint } from "./paths-topology.ts";
 import { renderWaypointJson, renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
-import { PROC, processName } from "../mesh/local/index.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const say = sayAs("bench");
 
 const scenarioSchema = z.strictObject({
   name: z.string(),
@@ -40,36 +36,18 @@ const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml] [--cpu-prof
 async function main(): Promise<void> {
   const { values, positionals } = scriptArgs("bench:waypoint", USAGE, { options: { "cpu-prof": { type: "string" } }, allowPositionals: true });
   const profileDir = values["cpu-prof"];
-  if (process.getuid?.() !== 0) {
-    process.stderr.write("bench:waypoint needs root (network namespaces and nftables): run it with sudo\n");
-    process.exit(2);
-  }
-  const missing = describeMissing(await checkPrereqs("local"), "");
-  if (missing) {
-    process.stderr.write(`bench:waypoint cannot run: ${missing}\n`);
-    process.exit(2);
-  }
+  await requireLocalCluster("bench:waypoint");
   const s = scenarioSchema.parse(parse(await readFile(positionals[0] ?? join(ROOT, "bench/scenarios/waypoint.yaml"), "utf8")));
-  const workDir = await mkdtemp(join(os.tmpdir(), "al-bench-"));
-  const topology = await pathsTopology({ prefix: `al-w${randomBytes(2).toString("hex")}`, workDir, payloadBytes: s.payloadBytes });
-  if (profileDir) {
+  const adjust = async (spec: ClusterSpec) => {
+    if (!profileDir) return;
     await mkdir(profileDir, { recursive: true });
     // The waypoint runs as its pod's user: it must be able to write there.
     await chmod(profileDir, 0o1777);
     const profile = { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` };
-    topology.ztunnelEnv = { ...topology.ztunnelEnv, ...profile };
-    topology.waypointEnv = { ...topology.waypointEnv, ...profile };
-  }
-  const cluster = new LocalCluster(topology);
-  const stop = async () => {
-    say("cleaning up");
-    await cluster.down();
-    await rm(workDir, { recursive: true, force: true });
+    spec.ztunnelEnv = { ...spec.ztunnelEnv, ...profile };
+    spec.waypointEnv = { ...spec.waypointEnv, ...profile };
   };
-  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
-  try {
-    say(`building the topology (${cluster.spec.prefix}): control plane, two ztunnels, a waypoint, two sidecars`);
-    await cluster.up();
+  await onPathsCluster({ prefix: "al-w", payloadBytes: s.payloadBytes, say, adjust }, async (cluster) => {
     await routeThroughWaypoint(cluster);
     const url = (svc: string) => pathUrl(cluster, svc);
     const run = async (name: string, pod: string, target: string): Promise<LoadResult> => {
@@ -105,18 +83,8 @@ async function main(): Promise<void> {
         rssMb: scMem[i]!.current,
       })),
     };
-    const outDir = join(ROOT, "results");
-    await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, "waypoint-bench.json"), renderWaypointJson(result));
-    await writeFile(join(outDir, "waypoint-bench.md"), renderWaypointMarkdown(result));
-    process.stdout.write(renderWaypointMarkdown(result));
-    say(`results written to ${join(outDir, "waypoint-bench.{json,md}")}`);
-  } finally {
-    await stop();
-  }
+    await writeResults("waypoint-bench", renderWaypointJson(result), renderWaypointMarkdown(result), say);
+  });
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:waypoint failed: ${(err as Error).stack ?? err}\n`);
-  process.exitCode = 1;
-});
+runMain("bench:waypoint", main);

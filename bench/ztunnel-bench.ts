@@ -2,10 +2,9 @@
 // npm run bench:ztunnel: the ztunnel data path against a direct path in the same netns topology.
 // Reads bench/scenarios/ztunnel.yaml, prints progress, writes results/ztunnel-bench.{json,md}.
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { z } from "zod";
 import { run } from "../mesh/shared/index.ts";
@@ -14,10 +13,9 @@ import { LocalCluster } from "../mesh/local/index.ts";
 import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { bundle } from "../mesh/build.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
+import { ROOT, runMain, sayAs, writeResults } from "./harness.ts";
 import { renderJson, renderMarkdown, type ZtunnelBenchResult } from "./report.ts";
 import { PROC, processName } from "../mesh/local/index.ts";
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 const scenarioSchema = z.strictObject({
   name: z.string(),
@@ -29,7 +27,7 @@ const scenarioSchema = z.strictObject({
   bulkSeconds: z.number().positive(),
 });
 
-const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const say = sayAs("bench");
 
 async function prerequisites(): Promise<void> {
   const missing: string[] = [];
@@ -152,18 +150,10 @@ async function main(): Promise<void> {
       })),
       bulkGbps: { direct: bulkDirect, mesh: bulkMesh },
     };
-    const outDir = join(ROOT, "results");
-    await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, "ztunnel-bench.json"), renderJson(result));
-    await writeFile(join(outDir, "ztunnel-bench.md"), renderMarkdown(result));
-    process.stdout.write(renderMarkdown(result));
-    say(`results written to ${join(outDir, "ztunnel-bench.{json,md}")}`);
+    await writeResults("ztunnel-bench", renderJson(result), renderMarkdown(result), say);
   } finally {
     await stop();
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench:ztunnel failed: ${(err as Error).stack ?? err}\n`);
-  process.exitCode = 1;
-});
+runMain("bench:ztunnel", main);

@@ -1,0 +1,76 @@
+// What every benchmark script does the same way: refuse to start without root and the local cluster's
+// tools, run on a fresh paths cluster that is always torn down (also on Ctrl-C), write its results
+// under results/, and end with one line and exit 1 on failure.
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { checkPrereqs, describeMissing, LocalCluster, type ClusterSpec } from "../mesh/local/index.ts";
+import { pathsTopology } from "./paths-topology.ts";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export type Say = (msg: string) => void;
+
+export function sayAs(tag: string): Say {
+  return (msg) => process.stderr.write(`[${tag}] ${msg}\n`);
+}
+
+/** Exits 2 with the fix when not root or when the local cluster's tools are missing. */
+export async function requireLocalCluster(name: string): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write(`${name} needs root (network namespaces and nftables): run it with sudo\n`);
+    process.exit(2);
+  }
+  const missing = describeMissing(await checkPrereqs("local"), "");
+  if (missing) {
+    process.stderr.write(`${name} cannot run: ${missing}\n`);
+    process.exit(2);
+  }
+}
+
+/**
+ * Builds the paths cluster (bench/paths-topology.ts) under a fresh prefix, runs `body` on it and removes
+ * it whatever happens; `adjust` may change the spec first (profiling flags).
+ */
+export async function onPathsCluster(
+  o: { prefix: string; payloadBytes: number; say: Say; adjust?: (spec: ClusterSpec) => void | Promise<void> },
+  body: (cluster: LocalCluster) => Promise<void>,
+): Promise<void> {
+  const workDir = await mkdtemp(join(os.tmpdir(), `${o.prefix}-`));
+  const spec = await pathsTopology({ prefix: `${o.prefix}${randomBytes(2).toString("hex")}`, workDir, payloadBytes: o.payloadBytes });
+  await o.adjust?.(spec);
+  const cluster = new LocalCluster(spec);
+  const stop = async () => {
+    o.say("cleaning up");
+    await cluster.down();
+    await rm(workDir, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+  try {
+    o.say(`building the cluster (${cluster.spec.prefix}): control plane, two ztunnels, a waypoint, two sidecars`);
+    await cluster.up();
+    await body(cluster);
+  } finally {
+    await stop();
+  }
+}
+
+/** Writes results/<name>.json and .md and prints the Markdown. */
+export async function writeResults(name: string, json: string, md: string, say: Say): Promise<void> {
+  const outDir = join(ROOT, "results");
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, `${name}.json`), json);
+  await writeFile(join(outDir, `${name}.md`), md);
+  process.stdout.write(md);
+  say(`results written to ${join(outDir, `${name}.{json,md}`)}`);
+}
+
+/** Runs a script's main: a failure is one message and exit code 1. */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main().catch((err) => {
+    process.stderr.write(`${name} failed: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  });
+}
