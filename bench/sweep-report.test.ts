@@ -9,10 +9,12 @@ const step = (offered: number, achievedRate: number, p50: number, p99: number, e
 });
 
 describe("capacity sweep", () => {
-  it("the knee is the last rate carried before the first one that was not", () => {
+  it("the knee is the highest rate carried before the path saturates; a lone p99 spike below does not hide it", () => {
     const steps = [step(500, 500, 0.3, 2), step(1000, 999, 0.4, 4), step(1500, 1490, 1.2, 80), step(2000, 1990, 0.5, 5)];
-    expect(knee(steps, 50)).toBe(1000);
-    expect(knee(steps, 100)).toBe(2000);
+    expect(knee(steps, 50)).toBe(2000);
+    expect(knee(steps, 4.5)).toBe(1000);
+    // Saturated at 3000 (70 % achieved): 4000 carried afterwards (a fluke) does not count.
+    expect(knee([...steps, step(3000, 2100, 900, 2000), step(4000, 4000, 0.5, 5)], 50)).toBe(2000);
     expect(knee([step(500, 400, 9, 900)], 50)).toBeUndefined();
     expect(carried(step(1000, 960, 0.4, 4), 50)).toBe(false); // 96 % achieved
     expect(carried(step(1000, 1000, 0.4, 4, 1), 50)).toBe(false); // an error
@@ -32,10 +34,12 @@ describe("capacity sweep", () => {
       series: [
         { path: "direct (no mesh)", connections: 4, steps: [step(500, 500, 0.1, 0.5), step(1000, 1000, 0.1, 0.9), step(1500, 1500, 0.2, 1.1)] },
         { path: "ambient + waypoint (L7)", connections: 4, steps: [step(500, 500, 1.1, 9), step(1000, 700, 300, 2000)] },
+        { path: "sidecar (a proxy in each pod)", connections: 4, steps: [step(500, 500, 0.4, 90), step(1000, 1000, 0.5, 5), step(1500, 1200, 80, 900)] },
       ],
     };
     const md = renderSweepMarkdown(r);
     expectGolden(join(import.meta.dirname, "testdata", "sweep-report.md"), md);
     expect(md).toContain("| ambient + waypoint (L7) | 4 | 500 | 500 -> 500, 1.1 / 9; 1000 -> 700, 300 / 2000 |");
+    expect(md).toContain("| sidecar (a proxy in each pod) | 4 | 1000 |");
   });
 });

@@ -1,6 +1,8 @@
 // The capacity sweep's result model, its knee and its rendering (npm run bench:sweep). Pure: golden-tested.
-// A path's knee is the highest offered rate it still carries: at least 97 % of the offered rate achieved,
-// no errors, and p99 under the latency budget. Above it a backlog builds and the tail grows without bound.
+// A path's knee is the highest offered rate it still carries before it saturates: at least 97 % of the
+// offered rate achieved, no errors, and p99 under the latency budget. Past saturation a backlog builds and
+// the tail grows without bound. A lone p99 spike below saturation (a GC pause, a noisy neighbour in a
+// few-second step) does not hide the rates carried above it; every step stays in the report.
 import type { LoadResult } from "../mesh/measure/index.ts";
 
 export interface SweepStep {
@@ -27,12 +29,12 @@ export function carried(step: SweepStep, p99BudgetMs: number): boolean {
   return step.result.errors === 0 && step.result.achievedRate >= 0.97 * step.offered && step.result.latencyMs.p99 <= p99BudgetMs;
 }
 
-/** The highest offered rate carried, counting only the steps below the first one that was not. */
+/** The highest offered rate carried, among the steps below the first saturated one. */
 export function knee(steps: SweepStep[], p99BudgetMs: number): number | undefined {
   let best: number | undefined;
   for (const s of [...steps].sort((a, b) => a.offered - b.offered)) {
-    if (!carried(s, p99BudgetMs)) break;
-    best = s.offered;
+    if (saturated(s)) break;
+    if (carried(s, p99BudgetMs)) best = s.offered;
   }
   return best;
 }
