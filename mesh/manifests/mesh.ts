@@ -1,6 +1,7 @@
 // Pure: mesh configuration -> the Kubernetes objects that install the mesh (control plane, ztunnel,
 // the CRDs for the policy subset we implement, the waypoint GatewayClass). Used by the Pulumi Mesh
 // component and by the GitOps renderer, so both deploy exactly the same objects.
+import { proxyPorts, proxyReadinessProbe } from "./proxy-ports.ts";
 import { controlPlaneEndpoint, controlPlaneEnv, credentialMounts, credentialVolumes } from "./proxy-credentials.ts";
 import { LABELS } from "../api/index.ts";
 
@@ -251,11 +252,8 @@ export function ztunnelPodTemplate<I>(o: MeshManifestOptions<I>): PodTemplate<I>
             { name: "CONNECTION_TERMINATION_DEADLINE", value: "25s" },
             { name: "LOG_LEVEL", value: o.logLevel },
           ],
-          ports: [
-            { name: "http-metrics", containerPort: 15020, protocol: "TCP" },
-            { name: "http-ready", containerPort: 15021, protocol: "TCP" },
-          ],
-          readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
+          ports: proxyPorts(),
+          readinessProbe: proxyReadinessProbe(),
           resources: { requests: { cpu: "200m", memory: "128Mi" }, limits: { memory: "512Mi" } },
           // nft needs CAP_NET_ADMIN in the node's namespace; nothing else.
           securityContext: {

@@ -3,6 +3,7 @@
 // container with restartPolicy Always, Kubernetes 1.29+), so it starts before the application, stops
 // after it, and lets Jobs complete. It installs the pod's capture rules as root with NET_ADMIN and then
 // runs as user 1337, whose connections the rules exclude.
+import { proxyPorts, proxyReadinessProbe, proxyStartupProbe } from "./proxy-ports.ts";
 import type { KubeObject } from "./mesh.ts";
 import { controlPlaneEndpoint, controlPlaneEnv, credentialMounts, credentialVolumes, type ControlPlaneEndpoint } from "./proxy-credentials.ts";
 import { LABELS } from "../api/index.ts";
@@ -43,12 +44,9 @@ function proxyContainer<I>(o: SidecarOptions<I>): Record<string, unknown> {
       { name: "PROXY_UID", value: String(o.proxyUid ?? SIDECAR_UID) },
       ...controlPlaneEnv(o),
     ],
-    ports: [
-      { name: "http-metrics", containerPort: 15020, protocol: "TCP" },
-      { name: "http-ready", containerPort: 15021, protocol: "TCP" },
-    ],
-    startupProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 1, failureThreshold: 60 },
-    readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
+    ports: proxyPorts(),
+    startupProbe: proxyStartupProbe(),
+    readinessProbe: proxyReadinessProbe(),
     resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
     // Root only to install the rules (NET_ADMIN in the pod's namespace), then the process runs as 1337.
     securityContext: {

@@ -1,5 +1,6 @@
 // Pure: the pod of a waypoint, the one definition the control plane's waypoint controller puts in each
 // istio-waypoint Gateway's Deployment and the single-machine cluster runs.
+import { proxyPorts, proxyReadinessProbe } from "./proxy-ports.ts";
 import { LABELS } from "../api/index.ts";
 import type { PodTemplate } from "./mesh.ts";
 import { controlPlaneEnv, credentialMounts, credentialVolumes, type ControlPlaneEndpoint } from "./proxy-credentials.ts";
@@ -34,12 +35,8 @@ export function waypointPodTemplate(name: string, labels: Record<string, string>
             { name: "CONNECTION_TERMINATION_DEADLINE", value: "25s" },
             { name: "LOG_LEVEL", value: o.logLevel },
           ],
-          ports: [
-            { name: "hbone", containerPort: 15008, protocol: "TCP" },
-            { name: "http-metrics", containerPort: 15020, protocol: "TCP" },
-            { name: "http-ready", containerPort: 15021, protocol: "TCP" },
-          ],
-          readinessProbe: { httpGet: { path: "/healthz/ready", port: 15021 }, periodSeconds: 5 },
+          ports: proxyPorts([{ name: "hbone", containerPort: 15008, protocol: "TCP" }]),
+          readinessProbe: proxyReadinessProbe(),
           resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
           // Pod Security "restricted" (waypoints run in application namespaces, which may enforce it).
           securityContext: {
