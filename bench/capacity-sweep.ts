@@ -4,12 +4,12 @@
 // ambient + waypoint) and reports p50/p99 and the achieved rate per step, and each path's knee. With two
 // or more CPUs the load generator runs on the last CPU and every cluster process on the others.
 // Reads bench/scenarios/sweep.yaml, prints progress, writes results/capacity-sweep.{json,md}.
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
-import { runLoad } from "../mesh/measure/index.ts";
+import { processTree, runLoad } from "../mesh/measure/index.ts";
 import { run as runCmd, scriptArgs } from "../mesh/shared/index.ts";
 import { onPathsCluster, requireLocalCluster, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
 import { pathUrl, routeThroughWaypoint } from "./paths-topology.ts";
@@ -39,17 +39,6 @@ const PATHS = {
   waypoint: { label: "ambient + waypoint (L7)", client: "mesh/client", service: "mesh/server-wp" },
 } as const;
 type PathName = keyof typeof PATHS;
-
-/** A process and everything it started (nginx's workers, a supervisor's children), by /proc. */
-async function processTree(pid: number): Promise<number[]> {
-  const out = [pid];
-  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
-  for (const t of tasks) {
-    const children = await readFile(`/proc/${pid}/task/${t}/children`, "utf8").catch(() => "");
-    for (const c of children.trim().split(/\s+/).filter(Boolean)) out.push(...(await processTree(Number(c))));
-  }
-  return out;
-}
 
 async function main(): Promise<void> {
   const { values, positionals } = scriptArgs("bench:sweep", USAGE, { options: { paths: { type: "string" } }, allowPositionals: true });

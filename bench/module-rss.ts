@@ -11,6 +11,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { bundle, importedPackages } from "../mesh/build.ts";
+import { processTree } from "../mesh/measure/index.ts";
 import { run, scriptArgs } from "../mesh/shared/index.ts";
 import { ROOT, runMain, sayAs, writeResults } from "./harness.ts";
 
@@ -32,13 +33,8 @@ async function idleRss(args: string[], prefix: string[] = [], extraFlags: string
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  // `ip netns exec` runs node as its child: read the innermost process.
-  let pid = child.pid!;
-  for (;;) {
-    const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "")).trim();
-    if (!kids) break;
-    pid = Number(kids.split(/\s+/)[0]);
-  }
+  // Under `ip netns exec` node may be a child of the command started: read the innermost process.
+  const pid = (await processTree(child.pid!)).at(-1)!;
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
   child.kill("SIGTERM");
   await exited;

@@ -5,7 +5,8 @@
 // kubelet's file work in pod-volumes.ts; restarts in processes.ts.
 import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { ErrorCode, MeshError } from "../shared/index.ts";
+import { DEFAULT_CLUSTER_DOMAIN, ErrorCode, MeshError } from "../shared/index.ts";
+import { controlPlaneEndpoint } from "../manifests/index.ts";
 import { run as defaultRun } from "../shared/index.ts";
 import { ClusterView, CONTROL_PLANE_UID, podSecretsDir, type ClusterSpec, type PodUsers } from "./cluster-view.ts";
 import { renderHosts, renderLocalConfig, type PlannedService } from "./config-render.ts";
@@ -162,7 +163,9 @@ export class LocalCluster {
 
   /** Every namespace's hosts file: pods see services and the control plane by name, nodes the control plane. */
   private hostsFiles(): Map<string, string> {
-    const cp = `${this.plan.bridgeIp} istiod.${MESH_NAMESPACE}.svc istiod.${MESH_NAMESPACE}.svc.cluster.local\n`;
+    // The name the pod specs dial (controlPlaneEndpoint), and its fully qualified form.
+    const host = new URL(controlPlaneEndpoint(MESH_NAMESPACE, this.view.trustDomain).xdsAddress).hostname;
+    const cp = `${this.plan.bridgeIp} ${host} ${host}.${DEFAULT_CLUSTER_DOMAIN}\n`;
     const hosts = new Map(this.plan.pods.map((p) => [p.netns, renderHosts(p, this.services) + cp]));
     for (const n of this.plan.nodes) hosts.set(n.netns, `127.0.0.1 localhost\n${cp}`);
     return hosts;

@@ -1,5 +1,5 @@
 // CPU time and memory of a process from /proc (Linux), for benchmark reports.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
@@ -16,4 +16,15 @@ export async function memoryMb(pid: number): Promise<{ peak: number; current: nu
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
   return { peak: kb("VmHWM") / 1024, current: kb("VmRSS") / 1024 };
+}
+
+/** A process and every process it started, depth first (nginx's workers, `ip netns exec`'s command). */
+export async function processTree(pid: number): Promise<number[]> {
+  const out = [pid];
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  for (const t of tasks) {
+    const children = await readFile(`/proc/${pid}/task/${t}/children`, "utf8").catch(() => "");
+    for (const c of children.trim().split(/\s+/).filter(Boolean)) out.push(...(await processTree(Number(c))));
+  }
+  return out;
 }
