@@ -19,7 +19,7 @@ import type { StateStore } from "../proxy/index.ts";
 import { WaypointHboneListener } from "./hbone-listener.ts";
 import { L7Proxy } from "./l7-proxy.ts";
 import { WaypointMetrics } from "./telemetry.ts";
-import { UpstreamAgent } from "./upstream.ts";
+import { Upstreams } from "./upstream.ts";
 
 export interface WaypointListen {
   /** The HBONE listener binds here (0.0.0.0 in a pod; 127.0.0.1 in in-process tests). */
@@ -73,12 +73,12 @@ export class Waypoint {
     this.metrics = new WaypointMetrics({ processMetrics: opts.processMetrics ?? false });
     this.certs = new CertManager({ ca: opts.ca, ttlSeconds: opts.certTtlSeconds ?? 86_400, log });
     this.pool = new HbonePool({ certs: this.certs, network: opts.network, tuning, log });
-    const agent = new UpstreamAgent({ identity: opts.identity, pool: this.pool, network: opts.network, connectTimeoutMs: tuning.connectTimeoutMs });
+    const upstreams = new Upstreams({ identity: opts.identity, pool: this.pool, network: opts.network, connectTimeoutMs: tuning.connectTimeoutMs });
     const random = (n: number) => Math.floor(Math.random() * n);
     this.proxy = new L7Proxy({
       gateway: opts.gateway,
       state: opts.state,
-      agent,
+      upstreams,
       metrics: this.metrics,
       log,
       accessLog: opts.accessLog,

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { Duplex } from "node:stream";
+import type { Dispatcher } from "undici";
 import { formatAddr } from "../shared/index.ts";
 import { describeError } from "../shared/index.ts";
 import { formatIdentity } from "../shared/index.ts";
@@ -17,12 +18,12 @@ import type { Tunnel } from "./hbone-listener.ts";
 import { authorizeRequest, policiesFor } from "./l7/authz.ts";
 import { orderRules, routeRequest, type RouteCandidate } from "./l7/route.ts";
 import { requestLabels, type HttpResponseFlag, type RequestParties, type WaypointMetrics } from "./telemetry.ts";
-import { endpointTarget, StreamSocket, type UpstreamAgent, type UpstreamRequestOptions, type UpstreamTarget } from "./upstream.ts";
+import { asSocketLike, endpointTarget, type Upstreams, type UpstreamTarget } from "./upstream.ts";
 
 export interface L7ProxyDeps {
   gateway: { namespace: string; name: string };
   state: StateStore;
-  agent: UpstreamAgent;
+  upstreams: Upstreams;
   metrics: WaypointMetrics;
   log: Logger;
   /** One JSON line per request; undefined turns access logging off (Istio's default for waypoints). */
@@ -43,9 +44,10 @@ const HOP_BY_HOP = new Set([
   "proxy-authenticate",
 ]);
 
-function forwardHeaders(h: http.IncomingHttpHeaders, mod: HeaderModifier | undefined): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+function forwardHeaders(h: http.IncomingHttpHeaders, mod: HeaderModifier | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  // Expect ends here too: node's server has already sent the client its 100 Continue.
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP_BY_HOP.has(k) && k !== "expect") out[k] = v;
   if (mod) {
     for (const [k, v] of Object.entries(mod.set)) out[k] = v;
     for (const [k, v] of Object.entries(mod.add)) out[k] = out[k] === undefined ? v : [...[out[k]].flat().map(String), v];
@@ -54,6 +56,12 @@ function forwardHeaders(h: http.IncomingHttpHeaders, mod: HeaderModifier | undef
   out["x-request-id"] ??= randomUUID();
   out["x-forwarded-proto"] ??= "http";
   return out;
+}
+
+/** A request has a body when it says so (RFC 9112 6.3: without either header, it has none). */
+function hasBody(req: http.IncomingMessage): boolean {
+  const len = req.headers["content-length"];
+  return len !== undefined ? len !== "0" : req.headers["transfer-encoding"] !== undefined;
 }
 
 function responseHeaders(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
@@ -96,7 +104,8 @@ export class L7Proxy {
 
   /** Reads HTTP from an accepted tunnel. */
   handleTunnel(t: Tunnel): void {
-    const stream = new StreamSocket(t.stream);
+    // http's server reads the CONNECT stream itself: no Duplex in between.
+    const stream = asSocketLike(t.stream);
     this.tunnels.set(stream, t);
     this.deps.metrics.tunnelsOpen.inc();
     stream.once("close", () => this.deps.metrics.tunnelsOpen.dec());
@@ -232,16 +241,6 @@ export class L7Proxy {
     done: (code: number, flag: HttpResponseFlag, detail: string, resBytes: number) => void,
   ): Promise<void> {
     return new Promise((resolve) => {
-      const options: UpstreamRequestOptions = {
-        agent: this.deps.agent,
-        host: target.workload.ips[0]!,
-        port: target.port,
-        method: req.method ?? "GET",
-        path: req.url ?? "/",
-        headers: forwardHeaders(req.headers, headerMod),
-        setHost: false,
-        upstream: target,
-      };
       let settled = false;
       const settle = (code: number, flag: HttpResponseFlag, detail: string, bytes: number) => {
         if (settled) return;
@@ -249,42 +248,56 @@ export class L7Proxy {
         done(code, flag, detail, bytes);
         resolve();
       };
-      const up = http.request(options);
-      up.on("response", (upRes) => {
-        let bytes = 0;
-        upRes.on("data", (c: Buffer) => (bytes += c.length));
-        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.headers));
-        upRes.pipe(res);
-        upRes.on("end", () => settle(upRes.statusCode ?? 502, "-", "via_upstream", bytes));
-        upRes.on("error", () => {
-          res.destroy();
-          settle(upRes.statusCode ?? 502, "UPE", "upstream reset after headers", bytes);
-        });
-      });
-      up.on("error", (err) => {
-        if (!res.headersSent) {
-          const body = "upstream connect error or disconnect/reset before headers";
-          res.writeHead(503, { "content-type": "text/plain", "content-length": Buffer.byteLength(body) }).end(body);
-          settle(503, "UF", describeError(err), Buffer.byteLength(body));
-        } else {
-          res.destroy();
-          settle(res.statusCode, "UF", describeError(err), 0);
-        }
-      });
-      // The client went away: stop the upstream request too.
+      let bytes = 0;
+      let controller: Dispatcher.DispatchController | undefined;
+      let downstreamGone = false;
+      // The client went away: stop the upstream request too (or never start it, if it is still queued).
       res.on("close", () => {
-        if (!res.writableFinished) {
-          up.destroy();
-          settle(499, "DC", "downstream closed", 0);
-        }
+        if (res.writableFinished) return;
+        downstreamGone = true;
+        controller?.abort(new Error("downstream closed"));
+        settle(499, "DC", "downstream closed", 0);
       });
-      req.pipe(up);
+      res.on("drain", () => controller?.resume());
+      this.deps.upstreams.pool(target).dispatch(
+        { path: req.url ?? "/", method: req.method ?? "GET", headers: forwardHeaders(req.headers, headerMod), body: hasBody(req) ? req : null },
+        {
+          onRequestStart: (c) => {
+            controller = c;
+            if (downstreamGone) c.abort(new Error("downstream closed"));
+          },
+          onResponseStart: (_c, status, headers, statusMessage) => {
+            if (status < 200) return; // 1xx: node's server already answered the client's Expect itself
+            res.writeHead(status, statusMessage || undefined, responseHeaders(headers as http.IncomingHttpHeaders));
+          },
+          // Backpressure end to end: a slow client pauses the upstream read.
+          onResponseData: (c, chunk) => {
+            bytes += chunk.length;
+            if (!res.write(chunk)) c.pause();
+          },
+          onResponseEnd: () => {
+            res.end();
+            settle(res.statusCode, "-", "via_upstream", bytes);
+          },
+          onResponseError: (_c, err) => {
+            if (downstreamGone) return;
+            if (!res.headersSent) {
+              const body = "upstream connect error or disconnect/reset before headers";
+              res.writeHead(503, { "content-type": "text/plain", "content-length": Buffer.byteLength(body) }).end(body);
+              settle(503, "UF", describeError(err), Buffer.byteLength(body));
+            } else {
+              res.destroy();
+              settle(res.statusCode, "UPE", "upstream reset after headers", bytes);
+            }
+          },
+        },
+      );
     });
   }
 
   /** Closes idle keep-alive tunnels; requests in flight finish. */
   close(): void {
     this.server.closeIdleConnections();
-    this.deps.agent.destroy();
+    void this.deps.upstreams.close();
   }
 }

@@ -1,9 +1,12 @@
 // Where a routed request goes and the connections it goes over. A mesh endpoint is reached over HBONE
 // (a CONNECT stream to its node's ztunnel, presenting the waypoint's identity); an endpoint outside the
-// mesh over plain TCP. HTTP/1.1 keep-alive reuses those connections through an http.Agent.
-import http from "node:http";
-import { Duplex } from "node:stream";
-import { formatAddr } from "../shared/index.ts";
+// mesh over plain TCP. Each endpoint has an undici Pool of HTTP/1.1 keep-alive connections whose
+// "socket" is that stream or TCP socket: undici's client parses responses with llhttp and hands the
+// proxy callbacks, with no per-request ClientRequest/IncomingMessage objects or agent bookkeeping
+// (node:http's client and agent were a third of the waypoint's CPU profile, issue 12).
+import type { Duplex } from "node:stream";
+import { Pool } from "undici";
+import { formatAddr, formatIdentity } from "../shared/index.ts";
 import type { Identity } from "../shared/index.ts";
 import { identityOf } from "../proxy/index.ts";
 import type { HbonePool } from "../proxy/index.ts";
@@ -17,68 +20,26 @@ export interface UpstreamTarget {
   port: number;
 }
 
-/** Request options the agent reads back in createConnection. */
-export interface UpstreamRequestOptions extends http.RequestOptions {
-  upstream: UpstreamTarget;
-}
-
 export function endpointTarget(ep: Endpoint): UpstreamTarget {
   return { workload: ep.workload, port: ep.targetPort };
 }
 
 /**
- * http's client calls a few net.Socket methods that an HTTP/2 stream lacks; they concern TCP
- * options that belong to the tunnel's connection, not to one stream, so they do nothing here.
+ * An HTTP/2 stream made fit to carry HTTP/1.1 for http's server and undici's client:
+ * - they call a few net.Socket methods that a stream lacks; those concern TCP options that belong to the
+ *   tunnel's connection, not to one stream, so they do nothing here;
+ * - both write header blocks as latin1 strings, corked with the body. An Http2Stream takes strings as
+ *   they are (decodeStrings off), and on Node 24 such string chunks of a writev over a TLS session can
+ *   reach nghttp2 after their memory is reused: the waypoint's tests and fuzzing saw garbled status
+ *   lines. Writable's own decodeStrings turns every string into a Buffer the stream owns until it is sent.
  */
 export function asSocketLike<T extends Duplex>(stream: T): T {
   const s = stream as unknown as Record<string, unknown>;
   for (const m of ["setKeepAlive", "setNoDelay", "ref", "unref"]) {
     if (typeof s[m] !== "function") s[m] = () => stream;
   }
+  (stream as unknown as { _writableState: { decodeStrings: boolean } })._writableState.decodeStrings = true;
   return stream;
-}
-
-/**
- * A plain Duplex in front of an HTTP/2 stream, for http's server. Writing http's corked header strings
- * straight into an Http2Stream garbles the status line (Node 24: the latin1 string chunks of a writev
- * reach nghttp2 after their memory is reused); here every chunk is a Buffer we own until it is sent.
- */
-export class StreamSocket extends Duplex {
-  private readonly inner: Duplex;
-
-  constructor(inner: Duplex) {
-    super({ allowHalfOpen: true });
-    this.inner = inner;
-    inner.on("data", (c: Buffer) => {
-      if (!this.push(c)) inner.pause();
-    });
-    inner.on("end", () => this.push(null));
-    inner.on("error", (err) => this.destroy(err));
-    inner.on("close", () => this.destroy());
-    asSocketLike(this);
-  }
-
-  override _read(): void {
-    this.inner.resume();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.inner.write(chunk, cb);
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    this.inner.end(cb);
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.inner.destroy(err ?? undefined);
-    cb(err);
-  }
-
-  setTimeout(ms: number, cb?: () => void): this {
-    (this.inner as unknown as { setTimeout(ms: number, cb?: () => void): void }).setTimeout(ms, cb);
-    return this;
-  }
 }
 
 export interface UpstreamDeps {
@@ -86,51 +47,80 @@ export interface UpstreamDeps {
   pool: HbonePool;
   network: Network;
   connectTimeoutMs: number;
+  /** Connections per endpoint, as Envoy's default circuit breaker bounds them. */
+  maxConnectionsPerEndpoint?: number;
 }
 
-export class UpstreamAgent extends http.Agent {
+/** A key per endpoint, transport and identity: HBONE and plain connections to one address never mix,
+ * nor do connections made for a pod that has since been replaced by one with another identity. */
+export function upstreamKey(t: UpstreamTarget): string {
+  const w = t.workload;
+  const who = w.protocol === "HBONE" ? formatIdentity(identityOf(w)) : "";
+  return `${w.protocol}|${who}|${formatAddr({ ip: w.ips[0]!, port: t.port })}`;
+}
+
+export class Upstreams {
   private readonly deps: UpstreamDeps;
+  private readonly pools = new Map<string, Pool>();
 
   constructor(deps: UpstreamDeps) {
-    super({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 });
     this.deps = deps;
   }
 
-  // Node's Agent accepts an asynchronous createConnection that hands the socket to the callback.
-  override createConnection(options: UpstreamRequestOptions, cb: (err: Error | null, socket?: Duplex) => void): undefined {
-    const { workload, port } = options.upstream;
-    const ip = workload.ips[0]!;
-    const open =
-      workload.protocol === "HBONE"
-        ? this.deps.pool.open({
-            src: this.deps.identity,
-            dst: identityOf(workload),
-            target: this.deps.network.hboneTarget(ip),
-            authority: formatAddr({ ip, port }),
-            // Streams are reused across clients (keep-alive), so no per-client `forwarded` header: the
-            // destination sees the waypoint as the peer, as in Istio.
-            headers: {},
-          })
-        : this.deps.network.connect({ ip, port }, this.deps.connectTimeoutMs);
-    open.then(
-      (s) => {
-        // An upstream that closes its side (an HTTP/1.1 server ending an idle keep-alive connection)
-        // arrives as END_STREAM. A TCP socket would then close, and http.Agent drop it from its free
-        // pool; an HTTP/2 stream stays half-open, so the Agent would reuse it and the next request would
-        // never be answered (finding 8). End our side too, as a socket without allowHalfOpen does.
-        s.once("end", () => {
-          if (!s.writableEnded) s.end();
-        });
-        cb(null, asSocketLike(s));
+  /** The endpoint's pool, created on first use and forgotten once it has no connection and no work, so
+   * endpoints that come and go do not accumulate pools. */
+  pool(target: UpstreamTarget): Pool {
+    const key = upstreamKey(target);
+    const existing = this.pools.get(key);
+    if (existing && !existing.closed && !existing.destroyed) return existing;
+    const ip = target.workload.ips[0]!;
+    const pool = new Pool(`http://${formatAddr({ ip, port: target.port })}`, {
+      connections: this.deps.maxConnectionsPerEndpoint ?? 1024,
+      pipelining: 1,
+      connect: (_opts, cb) => {
+        this.open(target).then(
+          (s) => cb(null, s as never),
+          (err: Error) => cb(err, null),
+        );
       },
-      (err: Error) => cb(err),
-    );
-    return undefined;
+    });
+    const forget = () => {
+      const s = pool.stats;
+      if (this.pools.get(key) !== pool || s.connected > 0 || s.pending > 0 || s.running > 0) return;
+      this.pools.delete(key);
+      void pool.close().catch(() => undefined);
+    };
+    pool.on("disconnect", forget).on("connectionError", forget);
+    this.pools.set(key, pool);
+    return pool;
   }
 
-  /** One pool per endpoint and transport: HBONE and plain connections to one address never mix. */
-  override getName(options: UpstreamRequestOptions): string {
-    const w = options.upstream.workload;
-    return `${w.protocol}|${w.ips[0]}:${options.upstream.port}`;
+  /** How many endpoint pools exist (tests check that they do not accumulate). */
+  get size(): number {
+    return this.pools.size;
+  }
+
+  private async open(target: UpstreamTarget): Promise<Duplex> {
+    const { workload, port } = target;
+    const ip = workload.ips[0]!;
+    // An HTTP client connection, not a relay: the server's FIN ends it (undici then drops it from the pool).
+    if (workload.protocol !== "HBONE") return this.deps.network.connect({ ip, port }, this.deps.connectTimeoutMs, false);
+    const s = await this.deps.pool.open({
+      src: this.deps.identity,
+      dst: identityOf(workload),
+      target: this.deps.network.hboneTarget(ip),
+      authority: formatAddr({ ip, port }),
+      // Connections are reused across clients (keep-alive), so no per-client `forwarded` header: the
+      // destination sees the waypoint as the peer, as in Istio.
+      headers: {},
+    });
+    return asSocketLike(s);
+  }
+
+  /** Ends every upstream connection; requests still running fail and are answered 503. */
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 }
