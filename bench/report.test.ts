@@ -15,11 +15,48 @@ const sample: ZtunnelBenchResult = {
   bulkGbps: { direct: 30.2, mesh: 1.9 },
 };
 
+const withFloors: ZtunnelBenchResult = {
+  ...sample,
+  floors: [
+    {
+      name: "h2",
+      description: "HBONE over node:http2, nothing else",
+      load: { requests: 20000, errors: 0, achievedRate: 1000, latencyMs: { p50: 0.4, p90: 0.55, p99: 1.2, max: 8 } },
+      relays: [
+        { node: "floor-h2/out", cpuPer1000Requests: 0.11, rssAfterLoadMb: 70.2, peakRssMb: 98.4 },
+        { node: "floor-h2/in", cpuPer1000Requests: 0.1, rssAfterLoadMb: 69.9, peakRssMb: 101.3 },
+      ],
+      bulkGbps: 1.4,
+    },
+    {
+      name: "tls",
+      description: "mutual TLS per connection, no HTTP/2",
+      load: { requests: 20000, errors: 0, achievedRate: 1000, latencyMs: { p50: 0.3, p90: 0.45, p99: 1, max: 7 } },
+      relays: [
+        { node: "floor-tls/out", cpuPer1000Requests: 0.08, rssAfterLoadMb: 60, peakRssMb: 70 },
+        { node: "floor-tls/in", cpuPer1000Requests: 0.07, rssAfterLoadMb: 61, peakRssMb: 72 },
+      ],
+      bulkGbps: 3.1,
+    },
+  ],
+};
+
 const golden = (name: string, actual: string) => expectGolden(join(import.meta.dirname, "testdata", name), actual);
 
 describe("bench report", () => {
   it("renders Markdown", () => golden("ztunnel-report.md", renderMarkdown(sample)));
   it("renders JSON with added latency and targets", () => golden("ztunnel-report.json", renderJson(sample)));
+  it("renders each floor relay pair beside each target when the run measured them", () => {
+    golden("ztunnel-report-floor.md", renderMarkdown(withFloors));
+    expect(evaluateTargets(withFloors).map((t) => t.floors)).toEqual([
+      ["0.25 ms", "0.15 ms"],
+      ["0.11 vCPU", "0.08 vCPU"],
+      ["70.2 MB", "61 MB"],
+      ["101.3 MB", "72 MB"],
+      ["1.4 Gbit/s", "3.1 Gbit/s"],
+    ]);
+    expect(evaluateTargets(sample).every((t) => t.floors === undefined)).toBe(true);
+  });
   it("judges targets from the worst ztunnel", () => {
     // Added p90 0.4 ms, worst CPU 0.21, RSS after 65 (at the limit), peak 71.5, bulk 1.9 Gbit/s.
     expect(evaluateTargets(sample).map((t) => t.met)).toEqual([false, false, true, true, false]);

@@ -8,13 +8,17 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import { run } from "../mesh/shared/index.ts";
-import { nginxApp } from "../mesh/local/index.ts";
+import { ClusterView, nginxApp, type ClusterPod, type ClusterSpec } from "../mesh/local/index.ts";
 import { LocalCluster } from "../mesh/local/index.ts";
 import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { bundle } from "../mesh/build.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
+import { FLOOR_PORTS, floorRelayApps, type Framing } from "./floor.ts";
 import { ROOT, runMain, sayAs, writeResults } from "./harness.ts";
-import { renderJson, renderMarkdown, type ZtunnelBenchResult } from "./report.ts";
+import { renderJson, renderMarkdown, type FloorResult, type ZtunnelBenchResult } from "./report.ts";
+
+const FRAMINGS: Framing[] = ["h2", "tls"];
+const FLOOR_NAMES: Record<Framing, string> = { h2: "HBONE over node:http2, nothing else", tls: "mutual TLS per connection, no HTTP/2" };
 import { PROC, processName } from "../mesh/local/index.ts";
 
 const scenarioSchema = z.strictObject({
@@ -54,8 +58,8 @@ async function load(cluster: LocalCluster, pod: string, url: string, s: z.infer<
   return out;
 }
 
-async function bulk(cluster: LocalCluster, client: string, serverIp: string, seconds: number): Promise<number> {
-  const r = await cluster.exec(client, "iperf3", ["-c", serverIp, "-p", "5201", "-t", String(seconds), "-J"]);
+async function bulk(cluster: LocalCluster, client: string, serverIp: string, seconds: number, port = 5201): Promise<number> {
+  const r = await cluster.exec(client, "iperf3", ["-c", serverIp, "-p", String(port), "-t", String(seconds), "-J"]);
   const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
   if (!j.end?.sum_received) throw new Error(`iperf3 failed: ${j.error ?? r.stderr}`);
   return j.end.sum_received.bits_per_second / 1e9;
@@ -80,31 +84,50 @@ async function main(): Promise<void> {
   const iperf = { cmd: "iperf3", args: ["-s", "-p", "5201"] };
   // Measure the artifact that ships: the bundle, run by the image's ENTRYPOINT (mesh/Dockerfile).
   const bundled = await bundle("ztunnel");
-  const cluster = new LocalCluster({
+  const pods: ClusterPod[] = [
+    { namespace: "mesh", name: "client", node: "node-1", serviceAccount: "client", ambient: true },
+    { namespace: "mesh", name: "server", node: "node-2", serviceAccount: "server", ambient: true, app: nginx },
+    { namespace: "mesh", name: "bulk", node: "node-2", serviceAccount: "bulk", ambient: true, app: iperf },
+    { namespace: "plain", name: "client", node: "node-1", serviceAccount: "client", ambient: false },
+    {
+      namespace: "plain",
+      name: "server",
+      node: "node-2",
+      serviceAccount: "server",
+      ambient: false,
+      app: await nginxApp(join(workDir, "nginx-plain"), 8080, s.payloadBytes),
+    },
+    { namespace: "plain", name: "bulk", node: "node-2", serviceAccount: "bulk", ambient: false, app: iperf },
+    // The floors: the least Node relay pairs (bench/floor-relay.ts) beside the ztunnels, outside the mesh.
+    ...FRAMINGS.flatMap((f): ClusterPod[] => [
+      { namespace: `floor-${f}`, name: "out", node: "node-1", serviceAccount: "out", ambient: false },
+      { namespace: `floor-${f}`, name: "in", node: "node-2", serviceAccount: "in", ambient: false },
+    ]),
+  ];
+  const spec: ClusterSpec = {
     prefix: `al-b${randomBytes(2).toString("hex")}`,
     nodes: ["node-1", "node-2"],
     workDir,
-    pods: [
-      { namespace: "mesh", name: "client", node: "node-1", serviceAccount: "client", ambient: true },
-      { namespace: "mesh", name: "server", node: "node-2", serviceAccount: "server", ambient: true, app: nginx },
-      { namespace: "mesh", name: "bulk", node: "node-2", serviceAccount: "bulk", ambient: true, app: iperf },
-      { namespace: "plain", name: "client", node: "node-1", serviceAccount: "client", ambient: false },
-      {
-        namespace: "plain",
-        name: "server",
-        node: "node-2",
-        serviceAccount: "server",
-        ambient: false,
-        app: await nginxApp(join(workDir, "nginx-plain"), 8080, s.payloadBytes),
-      },
-      { namespace: "plain", name: "bulk", node: "node-2", serviceAccount: "bulk", ambient: false, app: iperf },
-    ],
+    pods,
     services: [],
     ztunnelEnv: { LOG_LEVEL: "warn", ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) },
     // The data path alone: ztunnels on LOCAL_CONFIG, no control plane process sharing the CPU.
     mode: "local-config",
     bundles: true,
-  });
+  };
+  // Addresses depend on names and order only, so the relays' commands can name them before the cluster exists.
+  const plan = new ClusterView(spec);
+  for (const f of FRAMINGS) {
+    const apps = await floorRelayApps(join(workDir, "floor"), f, {
+      outIp: plan.pod(`floor-${f}/out`).ip,
+      inIp: plan.pod(`floor-${f}/in`).ip,
+      http: { ip: plan.pod("plain/server").ip, port: 8080 },
+      bulk: { ip: plan.pod("plain/bulk").ip, port: 5201 },
+    });
+    pods.find((p) => p.namespace === `floor-${f}` && p.name === "out")!.app = apps.out;
+    pods.find((p) => p.namespace === `floor-${f}` && p.name === "in")!.app = apps.in;
+  }
+  const cluster = new LocalCluster(spec);
   const stop = async () => {
     say("cleaning up");
     await cluster.down();
@@ -137,6 +160,30 @@ async function main(): Promise<void> {
     const bulkDirect = await bulk(cluster, "plain/client", cluster.pod("plain/bulk").ip, s.bulkSeconds);
     const bulkMesh = await bulk(cluster, "mesh/client", cluster.pod("mesh/bulk").ip, s.bulkSeconds);
     const peak = await Promise.all(zts.map((z) => memoryMb(z.pid)));
+    const floors: FloorResult[] = [];
+    for (const f of FRAMINGS) {
+      const out = cluster.pod(`floor-${f}/out`).ip;
+      const relays = ["out", "in"].map((p) => ({ node: `floor-${f}/${p}`, pid: cluster.processes.get(processName(PROC.app(`floor-${f}/${p}`)))!.pid }));
+      say(`floor "${f}" (two minimal Node relays, ${FLOOR_NAMES[f]}): ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s, then bulk`);
+      const cpuBefore = await Promise.all(relays.map((z) => cpuSeconds(z.pid)));
+      const floorLoad = await load(cluster, "plain/client", `http://${out}:${FLOOR_PORTS.http}/`, s);
+      const cpuAfter = await Promise.all(relays.map((z) => cpuSeconds(z.pid)));
+      const memAfter = await Promise.all(relays.map((z) => memoryMb(z.pid)));
+      const floorBulk = await bulk(cluster, "plain/client", out, s.bulkSeconds, FLOOR_PORTS.bulk);
+      const memPeak = await Promise.all(relays.map((z) => memoryMb(z.pid)));
+      floors.push({
+        name: f,
+        description: FLOOR_NAMES[f],
+        load: floorLoad,
+        relays: relays.map((z, i) => ({
+          node: z.node,
+          cpuPer1000Requests: cpuPer1000Requests(cpuAfter[i]! - cpuBefore[i]!, total),
+          rssAfterLoadMb: memAfter[i]!.current,
+          peakRssMb: Math.max(memAfter[i]!.peak, memPeak[i]!.peak),
+        })),
+        bulkGbps: floorBulk,
+      });
+    }
     const result: ZtunnelBenchResult = {
       scenario: { rate: s.rate, connections: s.connections, durationSeconds: s.durationSeconds, payloadBytes: s.payloadBytes, bulkSeconds: s.bulkSeconds },
       machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
@@ -149,6 +196,7 @@ async function main(): Promise<void> {
         peakRssMb: Math.max(mem[i]!.peak, peak[i]!.peak),
       })),
       bulkGbps: { direct: bulkDirect, mesh: bulkMesh },
+      floors,
     };
     await writeResults("ztunnel-bench", renderJson(result), renderMarkdown(result), say);
   } finally {

@@ -23,7 +23,7 @@ import type { StateRecorder } from "./state.ts";
 import { destroyNamespaces, Topology, type Runner } from "./topology.ts";
 
 export { ClusterView, CONTROL_PLANE_UID, POD_UID_BASE, podSecretsDir, podUsers, type ClusterPod, type ClusterSpec, type PodUsers } from "./cluster-view.ts";
-export { LOCAL_IMAGES, NODE_BIN, ROOT } from "./images.ts";
+export { LOCAL_IMAGES, meshImages, NODE_BIN, ROOT } from "./images.ts";
 
 export class LocalCluster {
   readonly view: ClusterView;

@@ -1,0 +1,71 @@
+// The floor relay pairs (bench/floor-relay.ts) as pods of the ztunnel benchmark's cluster: `floor-<f>/out`
+// on the client's node tunnels its ports to `floor-<f>/in` on the server's node, which dials the plain
+// server. Both present certificates from a throwaway mesh CA, as ztunnels do, and run with the node
+// flags of the ztunnel image, so the comparison is of code, not of runtime settings.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { meshImages, NODE_BIN, type AppCommand } from "../mesh/local/index.ts";
+import { createCsr, createRootCa, formatAddr, signWorkloadCert, type SockAddr } from "../mesh/shared/index.ts";
+
+const RELAY = fileURLToPath(new URL("./floor-relay.ts", import.meta.url));
+
+export const FLOOR_PORTS = { http: 15001, bulk: 15002, hbone: 15008 } as const;
+
+/** h2: HBONE with node:http2 and nothing else; tls: mutual TLS per connection, no framing at all. */
+export type Framing = "h2" | "tls";
+
+async function certFiles(dir: string, name: string, ca: Awaited<ReturnType<typeof createRootCa>>): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const identity = { trustDomain: "cluster.local", namespace: "floor", serviceAccount: name };
+  const { csrPem, keyPem } = await createCsr(identity);
+  const cert = await signWorkloadCert({ ca, csrPem, identity, ttlSeconds: 86_400 });
+  const files = { cert: join(dir, "cert.pem"), key: join(dir, "key.pem"), ca: join(dir, "ca.pem") };
+  await writeFile(files.cert, cert.chainPem.join(""));
+  await writeFile(files.key, keyPem, { mode: 0o600 });
+  await writeFile(files.ca, ca.rootPem);
+  return ["--cert", files.cert, "--key", files.key, "--ca", files.ca];
+}
+
+/** The node flags the ztunnel image's ENTRYPOINT gives (between `node` and the program). */
+export function ztunnelNodeFlags(): string[] {
+  const ep = meshImages().get("ztunnel")?.entrypoint ?? [];
+  return ep.slice(1, -1);
+}
+
+/** The two relays' commands; `outIp`/`inIp` are their pods' addresses, `http` and `bulk` the targets. */
+export async function floorRelayApps(
+  dir: string,
+  framing: Framing,
+  o: { outIp: string; inIp: string; http: SockAddr; bulk: SockAddr },
+): Promise<{ out: AppCommand; in: AppCommand }> {
+  const ca = await createRootCa({ trustDomain: "cluster.local" });
+  const outDir = join(dir, `${framing}-out`);
+  const inDir = join(dir, `${framing}-in`);
+  const node = [...ztunnelNodeFlags(), RELAY];
+  const out: AppCommand = {
+    cmd: NODE_BIN,
+    args: [
+      ...node,
+      "out",
+      "--framing",
+      framing,
+      "--listen",
+      o.outIp,
+      "--via",
+      formatAddr({ ip: o.inIp, port: FLOOR_PORTS.hbone }),
+      "--route",
+      `${FLOOR_PORTS.http}=${formatAddr(o.http)}`,
+      "--route",
+      `${FLOOR_PORTS.bulk}=${formatAddr(o.bulk)}`,
+      ...(await certFiles(outDir, "out", ca)),
+    ],
+    ownedDirs: [outDir],
+  };
+  const inApp: AppCommand = {
+    cmd: NODE_BIN,
+    args: [...node, "in", "--framing", framing, "--listen", formatAddr({ ip: o.inIp, port: FLOOR_PORTS.hbone }), ...(await certFiles(inDir, "in", ca))],
+    ownedDirs: [inDir],
+  };
+  return { out, in: inApp };
+}
