@@ -57,6 +57,20 @@ export async function onPathsCluster(
   }
 }
 
+/**
+ * NODE_OPTIONS for the measured proxies: a V8 CPU profile into `cpuProfDir` and/or any other flags
+ * (`--trace-gc`, `--perf-basic-prof`, heap sizes) to experiment with. Undefined when neither is asked.
+ */
+export function proxyNodeOptions(o: { cpuProfDir?: string | undefined; nodeOptions?: string | undefined }): Record<string, string> {
+  const parts = [...(o.cpuProfDir ? [`--cpu-prof --cpu-prof-dir=${o.cpuProfDir}`] : []), ...(o.nodeOptions ? [o.nodeOptions] : [])];
+  return parts.length ? { NODE_OPTIONS: parts.join(" ") } : {};
+}
+
+export const NODE_OPTIONS_USAGE = `  --node-options STR  more NODE_OPTIONS for the proxies: --trace-gc (in their logs under the run's work
+                   directory while it runs), V8 heap flags to try before changing the images; such a
+                   run is an experiment, not a comparable measurement
+`;
+
 /** Writes results/<name>.json and .md and prints the Markdown. */
 export async function writeResults(name: string, json: string, md: string, say: Say): Promise<void> {
   const outDir = join(ROOT, "results");

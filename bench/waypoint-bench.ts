@@ -11,7 +11,7 @@ import { z } from "zod";
 import { PROC, processName, type ClusterSpec } from "../mesh/local/index.ts";
 import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
-import { onPathsCluster, requireLocalCluster, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import { NODE_OPTIONS_USAGE, onPathsCluster, proxyNodeOptions, requireLocalCluster, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
 import { pathUrl, routeThroughWaypoint } from "./paths-topology.ts";
 import { renderWaypointJson, renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
 
@@ -26,24 +26,28 @@ const scenarioSchema = z.strictObject({
   payloadBytes: z.number().int().min(0),
 });
 
-const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml] [--cpu-prof DIR]
+const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml] [--cpu-prof DIR] [--node-options STR]
   the ambient, sidecar and waypoint paths under the same load (default scenario bench/scenarios/waypoint.yaml);
   prints a table and writes results/waypoint-bench.{json,md}. Needs root.
   --cpu-prof DIR   every proxy (ztunnels, sidecars, the waypoint) writes a V8 CPU profile of the run into
                    DIR; profiling slows them, so the figures of such a run are not comparable
-`;
+${NODE_OPTIONS_USAGE}`;
 
 async function main(): Promise<void> {
-  const { values, positionals } = scriptArgs("bench:waypoint", USAGE, { options: { "cpu-prof": { type: "string" } }, allowPositionals: true });
+  const { values, positionals } = scriptArgs("bench:waypoint", USAGE, {
+    options: { "cpu-prof": { type: "string" }, "node-options": { type: "string" } },
+    allowPositionals: true,
+  });
   const profileDir = values["cpu-prof"];
   await requireLocalCluster("bench:waypoint");
   const s = scenarioSchema.parse(parse(await readFile(positionals[0] ?? join(ROOT, "bench/scenarios/waypoint.yaml"), "utf8")));
   const adjust = async (spec: ClusterSpec) => {
-    if (!profileDir) return;
-    await mkdir(profileDir, { recursive: true });
-    // The waypoint runs as its pod's user: it must be able to write there.
-    await chmod(profileDir, 0o1777);
-    const profile = { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` };
+    if (profileDir) {
+      await mkdir(profileDir, { recursive: true });
+      // The waypoint runs as its pod's user: it must be able to write there.
+      await chmod(profileDir, 0o1777);
+    }
+    const profile = proxyNodeOptions({ cpuProfDir: profileDir, nodeOptions: values["node-options"] });
     spec.ztunnelEnv = { ...spec.ztunnelEnv, ...profile };
     spec.waypointEnv = { ...spec.waypointEnv, ...profile };
   };

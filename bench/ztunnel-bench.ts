@@ -14,7 +14,7 @@ import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } fr
 import { bundle } from "../mesh/build.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { FLOOR_PORTS, floorRelayApps, type Framing } from "./floor.ts";
-import { ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import { NODE_OPTIONS_USAGE, proxyNodeOptions, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
 import { renderJson, renderMarkdown, type FloorResult, type ZtunnelBenchResult } from "./report.ts";
 
 const FRAMINGS: Framing[] = ["h2", "tls"];
@@ -65,15 +65,18 @@ async function bulk(cluster: LocalCluster, client: string, serverIp: string, sec
   return j.end.sum_received.bits_per_second / 1e9;
 }
 
-const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml] [--cpu-prof DIR]
+const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml] [--cpu-prof DIR] [--node-options STR]
   the ztunnel data path against no mesh, in network namespaces (default scenario bench/scenarios/ztunnel.yaml);
   prints a table and writes results/ztunnel-bench.{json,md}. Needs root, nginx and iperf3.
   --cpu-prof DIR   each ztunnel writes a V8 CPU profile of the whole run into DIR (open it in Chrome's
                    DevTools or speedscope); profiling slows the proxies, so its figures are not comparable
-`;
+${NODE_OPTIONS_USAGE}`;
 
 async function main(): Promise<void> {
-  const { values, positionals } = scriptArgs("bench:ztunnel", USAGE, { options: { "cpu-prof": { type: "string" } }, allowPositionals: true });
+  const { values, positionals } = scriptArgs("bench:ztunnel", USAGE, {
+    options: { "cpu-prof": { type: "string" }, "node-options": { type: "string" } },
+    allowPositionals: true,
+  });
   const profileDir = values["cpu-prof"];
   if (profileDir) await mkdir(profileDir, { recursive: true });
   await prerequisites();
@@ -110,7 +113,7 @@ async function main(): Promise<void> {
     workDir,
     pods,
     services: [],
-    ztunnelEnv: { LOG_LEVEL: "warn", ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) },
+    ztunnelEnv: { LOG_LEVEL: "warn", ...proxyNodeOptions({ cpuProfDir: profileDir, nodeOptions: values["node-options"] }) },
     // The data path alone: ztunnels on LOCAL_CONFIG, no control plane process sharing the CPU.
     mode: "local-config",
     bundles: true,
