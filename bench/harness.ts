@@ -58,19 +58,18 @@ export async function onPathsCluster(
 }
 
 /**
- * NODE_OPTIONS for the measured proxies: a V8 CPU profile into `cpuProfDir` and/or any other flags
- * (`--trace-gc`, `--perf-basic-prof`, heap sizes) to experiment with. Undefined when neither is asked.
+ * NODE_OPTIONS for the measured proxies: a V8 CPU profile into `cpuProfDir` and/or other flags Node
+ * accepts there (heap sizes, `--perf-basic-prof`) to experiment with. Empty when neither is asked.
  */
 export function proxyNodeOptions(o: { cpuProfDir?: string | undefined; nodeOptions?: string | undefined }): Record<string, string> {
   const parts = [...(o.cpuProfDir ? [`--cpu-prof --cpu-prof-dir=${o.cpuProfDir}`] : []), ...(o.nodeOptions ? [o.nodeOptions] : [])];
   return parts.length ? { NODE_OPTIONS: parts.join(" ") } : {};
 }
 
-export const NODE_OPTIONS_USAGE = `  --node-options STR  more NODE_OPTIONS for the proxies: --trace-gc (in their logs under the run's work
-                   directory while it runs), V8 heap flags to try before changing the images; such a
-                   run is an experiment, not a comparable measurement
+export const NODE_OPTIONS_USAGE = `  --node-options=STR  more NODE_OPTIONS for the proxies, among the flags Node allows there
+                   (--max-semi-space-size=N, --max-old-space-size=N, --perf-basic-prof for perf's JS frames):
+                   to try a runtime setting before changing the images; such a run is an experiment
 `;
-
 /** Writes results/<name>.json and .md and prints the Markdown. */
 export async function writeResults(name: string, json: string, md: string, say: Say): Promise<void> {
   const outDir = join(ROOT, "results");

@@ -26,7 +26,7 @@ const scenarioSchema = z.strictObject({
   payloadBytes: z.number().int().min(0),
 });
 
-const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml] [--cpu-prof DIR] [--node-options STR]
+const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml] [--cpu-prof DIR] [--node-options=STR]
   the ambient, sidecar and waypoint paths under the same load (default scenario bench/scenarios/waypoint.yaml);
   prints a table and writes results/waypoint-bench.{json,md}. Needs root.
   --cpu-prof DIR   every proxy (ztunnels, sidecars, the waypoint) writes a V8 CPU profile of the run into

@@ -65,7 +65,7 @@ async function bulk(cluster: LocalCluster, client: string, serverIp: string, sec
   return j.end.sum_received.bits_per_second / 1e9;
 }
 
-const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml] [--cpu-prof DIR] [--node-options STR]
+const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml] [--cpu-prof DIR] [--node-options=STR]
   the ztunnel data path against no mesh, in network namespaces (default scenario bench/scenarios/ztunnel.yaml);
   prints a table and writes results/ztunnel-bench.{json,md}. Needs root, nginx and iperf3.
   --cpu-prof DIR   each ztunnel writes a V8 CPU profile of the whole run into DIR (open it in Chrome's
