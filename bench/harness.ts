@@ -70,6 +70,16 @@ export const NODE_OPTIONS_USAGE = `  --node-options=STR  more NODE_OPTIONS for t
                    (--max-semi-space-size=N, --max-old-space-size=N, --perf-basic-prof for perf's JS frames):
                    to try a runtime setting before changing the images; such a run is an experiment
 `;
+/** `--rounds N`: a whole number from 1 to 20, or exit 2 naming the fix. */
+export function parseRounds(name: string, raw: string | undefined): number {
+  const n = Number(raw ?? "1");
+  if (!Number.isInteger(n) || n < 1 || n > 20) {
+    process.stderr.write(`${name}: --rounds takes a whole number from 1 to 20, not ${JSON.stringify(raw)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
 /** Writes results/<name>.json and .md and prints the Markdown. */
 export async function writeResults(name: string, json: string, md: string, say: Say): Promise<void> {
   const outDir = join(ROOT, "results");

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { evaluateTargets, renderJson, renderMarkdown, type ZtunnelBenchResult } from "./report.ts";
+import { evaluateTargets, medianRounds, renderJson, renderMarkdown, type RoundResult, type ZtunnelBenchResult } from "./report.ts";
 import { expectGolden } from "../mesh/testing/expect.ts";
 
 const sample: ZtunnelBenchResult = {
@@ -41,6 +41,14 @@ const withFloors: ZtunnelBenchResult = {
   ],
 };
 
+const round = (k: number): RoundResult => ({
+  direct: { ...sample.direct, latencyMs: { ...sample.direct.latencyMs, p90: 0.3 + k / 100 } },
+  mesh: { ...sample.mesh, latencyMs: { ...sample.mesh.latencyMs, p90: 0.7 + k / 10 } },
+  ztunnels: sample.ztunnels.map((z) => ({ ...z, cpuPer1000Requests: z.cpuPer1000Requests + k / 100, peakRssMb: z.peakRssMb + k })),
+  bulkGbps: { direct: 30, mesh: 1 + k / 10 },
+  floors: withFloors.floors!.map((f) => ({ ...f, bulkGbps: f.bulkGbps + k / 10 })),
+});
+
 const golden = (name: string, actual: string) => expectGolden(join(import.meta.dirname, "testdata", name), actual);
 
 describe("bench report", () => {
@@ -56,6 +64,16 @@ describe("bench report", () => {
       ["1.4 Gbit/s", "3.1 Gbit/s"],
     ]);
     expect(evaluateTargets(sample).every((t) => t.floors === undefined)).toBe(true);
+  });
+  it("reports medians of rounds, the highest peak, and each round's figures", () => {
+    const rounds = [round(2), round(0), round(1)];
+    const m = medianRounds(rounds);
+    expect(m.mesh.latencyMs.p90).toBeCloseTo(0.8, 10);
+    expect(m.ztunnels[0]!.cpuPer1000Requests).toBeCloseTo(0.22, 10);
+    expect(m.ztunnels[0]!.peakRssMb).toBe(73.5);
+    expect(m.bulkGbps.mesh).toBeCloseTo(1.1, 10);
+    expect(m.floors[0]!.bulkGbps).toBeCloseTo(1.5, 10);
+    golden("ztunnel-report-rounds.md", renderMarkdown({ ...sample, scenario: { ...sample.scenario, rounds: 3 }, ...m, rounds }));
   });
   it("judges targets from the worst ztunnel", () => {
     // Added p90 0.4 ms, worst CPU 0.21, RSS after 65 (at the limit), peak 71.5, bulk 1.9 Gbit/s.

@@ -1,5 +1,6 @@
 // The ztunnel benchmark's result model and its renderings. Pure: golden-tested.
 import type { LoadResult } from "../mesh/measure/index.ts";
+import { median, medianLoad, medianUsage } from "./median.ts";
 
 export type { LoadResult };
 
@@ -14,7 +15,8 @@ export interface ProxyUsage {
 }
 
 export interface ZtunnelBenchResult {
-  scenario: { rate: number; connections: number; durationSeconds: number; payloadBytes: number; bulkSeconds: number };
+  /** `rounds` when the figures are medians of that many rounds (absent: one round). */
+  scenario: { rate: number; connections: number; durationSeconds: number; payloadBytes: number; bulkSeconds: number; rounds?: number };
   machine: { cpus: number; node: string; kernel: string; date: string };
   direct: LoadResult;
   mesh: LoadResult;
@@ -22,6 +24,27 @@ export interface ZtunnelBenchResult {
   bulkGbps: { direct: number; mesh: number };
   /** The same load through the least Node relay pairs (bench/floor-relay.ts): what Node itself costs. */
   floors?: FloorResult[];
+  /** Every round's own figures, when there was more than one. */
+  rounds?: RoundResult[];
+}
+
+/** What one round measures; the result's figures are the medians of these (bench/median.ts). */
+export type RoundResult = Pick<ZtunnelBenchResult, "direct" | "mesh" | "ztunnels" | "bulkGbps"> & { floors: FloorResult[] };
+
+export function medianRounds(rounds: readonly RoundResult[]): RoundResult {
+  const first = rounds[0]!;
+  return {
+    direct: medianLoad(rounds.map((r) => r.direct)),
+    mesh: medianLoad(rounds.map((r) => r.mesh)),
+    ztunnels: medianUsage(rounds.map((r) => r.ztunnels)),
+    bulkGbps: { direct: median(rounds.map((r) => r.bulkGbps.direct)), mesh: median(rounds.map((r) => r.bulkGbps.mesh)) },
+    floors: first.floors.map((f, i) => ({
+      ...f,
+      load: medianLoad(rounds.map((r) => r.floors[i]!.load)),
+      relays: medianUsage(rounds.map((r) => r.floors[i]!.relays)),
+      bulkGbps: median(rounds.map((r) => r.floors[i]!.bulkGbps)),
+    })),
+  };
 }
 
 export interface FloorResult {
@@ -110,6 +133,23 @@ export function renderJson(r: ZtunnelBenchResult): string {
   return JSON.stringify({ ...r, addedLatencyMs: addedLatency(r), targets: evaluateTargets(r) }, null, 2) + "\n";
 }
 
+/** Each round's headline figures, so the spread behind the medians shows. */
+function roundsTable(rounds: readonly RoundResult[]): string[] {
+  const worst = (ps: ProxyUsage[], f: (p: ProxyUsage) => number) => r3(Math.max(...ps.map(f)));
+  const floors = rounds[0]!.floors;
+  return [
+    `| round | added p90 ms | ztunnel vCPU (worst) | ztunnel RSS MB (worst) | bulk Gbit/s |${floors.map((f) => ` floor "${f.name}" vCPU / Gbit/s |`).join("")}`,
+    `|---|---|---|---|---|${floors.map(() => "---|").join("")}`,
+    ...rounds.map(
+      (x, i) =>
+        `| ${i + 1} | ${r3(x.mesh.latencyMs.p90 - x.direct.latencyMs.p90)} | ${worst(x.ztunnels, (p) => p.cpuPer1000Requests)} | ` +
+        `${worst(x.ztunnels, (p) => p.rssAfterLoadMb)} | ${r3(x.bulkGbps.mesh)} |` +
+        x.floors.map((f) => ` ${worst(f.relays, (p) => p.cpuPer1000Requests)} / ${r3(f.bulkGbps)} |`).join(""),
+    ),
+    ``,
+  ];
+}
+
 export function renderMarkdown(r: ZtunnelBenchResult): string {
   const s = r.scenario;
   const row = (name: string, l: LoadResult) =>
@@ -121,7 +161,8 @@ export function renderMarkdown(r: ZtunnelBenchResult): string {
     `# ztunnel benchmark`,
     ``,
     `${s.rate} req/s (open loop) over ${s.connections} HTTP/1.1 connections for ${s.durationSeconds} s, ${s.payloadBytes} B responses; ` +
-      `${r.machine.cpus} CPUs, Node ${r.machine.node}, Linux ${r.machine.kernel}, ${r.machine.date}.`,
+      `${r.machine.cpus} CPUs, Node ${r.machine.node}, Linux ${r.machine.kernel}, ${r.machine.date}.` +
+      (s.rounds ? ` Medians of ${s.rounds} rounds (each path once per round, interleaved; peaks are the highest).` : ""),
     ``,
     `| path | p50 ms | p90 ms | p99 ms | max ms | achieved req/s | errors |`,
     `|---|---|---|---|---|---|---|`,
@@ -139,6 +180,7 @@ export function renderMarkdown(r: ZtunnelBenchResult): string {
       fl.map((x) => `, floor "${x.name}" ${r3(x.bulkGbps)} Gbit/s`).join("") +
       ".",
     ``,
+    ...(r.rounds ? roundsTable(r.rounds) : []),
     `| target | wanted | measured | met |${fl.map((x) => ` floor "${x.name}" |`).join("")}`,
     `|---|---|---|---|${fl.map(() => "---|").join("")}`,
     ...targets.map((t) => `| ${t.name} | ${t.target} | ${t.value} | ${t.met ? "yes" : "no"} |${(t.floors ?? []).map((f) => ` ${f} |`).join("")}`),

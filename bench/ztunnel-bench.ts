@@ -14,8 +14,8 @@ import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } fr
 import { bundle } from "../mesh/build.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { FLOOR_PORTS, floorRelayApps, type Framing } from "./floor.ts";
-import { NODE_OPTIONS_USAGE, proxyNodeOptions, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
-import { renderJson, renderMarkdown, type FloorResult, type ZtunnelBenchResult } from "./report.ts";
+import { NODE_OPTIONS_USAGE, parseRounds, proxyNodeOptions, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import { medianRounds, renderJson, renderMarkdown, type FloorResult, type RoundResult, type ZtunnelBenchResult } from "./report.ts";
 
 const FRAMINGS: Framing[] = ["h2", "tls"];
 const FLOOR_NAMES: Record<Framing, string> = { h2: "HBONE over node:http2, nothing else", tls: "mutual TLS per connection, no HTTP/2" };
@@ -65,20 +65,22 @@ async function bulk(cluster: LocalCluster, client: string, serverIp: string, sec
   return j.end.sum_received.bits_per_second / 1e9;
 }
 
-const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml] [--cpu-prof DIR] [--node-options=STR]
+const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml] [--rounds N] [--cpu-prof DIR] [--node-options=STR]
   the ztunnel data path against no mesh, in network namespaces (default scenario bench/scenarios/ztunnel.yaml);
   prints a table and writes results/ztunnel-bench.{json,md}. Needs root, nginx and iperf3.
+  --rounds N       measure every path N times, interleaved, and report medians (default 1)
   --cpu-prof DIR   each ztunnel writes a V8 CPU profile of the whole run into DIR (open it in Chrome's
                    DevTools or speedscope); profiling slows the proxies, so its figures are not comparable
 ${NODE_OPTIONS_USAGE}`;
 
 async function main(): Promise<void> {
   const { values, positionals } = scriptArgs("bench:ztunnel", USAGE, {
-    options: { "cpu-prof": { type: "string" }, "node-options": { type: "string" } },
+    options: { "cpu-prof": { type: "string" }, "node-options": { type: "string" }, rounds: { type: "string", default: "1" } },
     allowPositionals: true,
   });
   const profileDir = values["cpu-prof"];
   if (profileDir) await mkdir(profileDir, { recursive: true });
+  const rounds_ = parseRounds("bench:ztunnel", values.rounds);
   await prerequisites();
   const scenarioPath = positionals[0] ?? join(ROOT, "bench/scenarios/ztunnel.yaml");
   const s = scenarioSchema.parse(parse(await readFile(scenarioPath, "utf8")));
@@ -151,55 +153,73 @@ async function main(): Promise<void> {
     await waitFor("plain/client", cluster.pod("plain/server").ip);
     await waitFor("mesh/client", cluster.pod("mesh/server").ip);
     const total = s.rate * (s.durationSeconds + s.warmupSeconds);
-    say(`direct path: ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s`);
-    const direct = await load(cluster, "plain/client", `http://${cluster.pod("plain/server").ip}:8080/`, s);
-    const zts = ["node-1", "node-2"].map((n) => ({ node: n, pid: cluster.processes.get(processName(PROC.ztunnel(n)))!.pid }));
-    const before = await Promise.all(zts.map((z) => cpuSeconds(z.pid)));
-    say(`through the ztunnels: ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s`);
-    const mesh = await load(cluster, "mesh/client", `http://${cluster.pod("mesh/server").ip}:8080/`, s);
-    const after = await Promise.all(zts.map((z) => cpuSeconds(z.pid)));
-    const mem = await Promise.all(zts.map((z) => memoryMb(z.pid)));
-    say(`bulk TCP, one stream, ${s.bulkSeconds} s each path`);
-    const bulkDirect = await bulk(cluster, "plain/client", cluster.pod("plain/bulk").ip, s.bulkSeconds);
-    const bulkMesh = await bulk(cluster, "mesh/client", cluster.pod("mesh/bulk").ip, s.bulkSeconds);
-    const peak = await Promise.all(zts.map((z) => memoryMb(z.pid)));
-    const floors: FloorResult[] = [];
-    for (const f of FRAMINGS) {
-      const out = cluster.pod(`floor-${f}/out`).ip;
-      const relays = ["out", "in"].map((p) => ({ node: `floor-${f}/${p}`, pid: cluster.processes.get(processName(PROC.app(`floor-${f}/${p}`)))!.pid }));
-      say(`floor "${f}" (two minimal Node relays, ${FLOOR_NAMES[f]}): ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s, then bulk`);
-      const cpuBefore = await Promise.all(relays.map((z) => cpuSeconds(z.pid)));
-      const floorLoad = await load(cluster, "plain/client", `http://${out}:${FLOOR_PORTS.http}/`, s);
-      const cpuAfter = await Promise.all(relays.map((z) => cpuSeconds(z.pid)));
-      const memAfter = await Promise.all(relays.map((z) => memoryMb(z.pid)));
-      const floorBulk = await bulk(cluster, "plain/client", out, s.bulkSeconds, FLOOR_PORTS.bulk);
-      const memPeak = await Promise.all(relays.map((z) => memoryMb(z.pid)));
-      floors.push({
-        name: f,
-        description: FLOOR_NAMES[f],
-        load: floorLoad,
-        relays: relays.map((z, i) => ({
-          node: z.node,
-          cpuPer1000Requests: cpuPer1000Requests(cpuAfter[i]! - cpuBefore[i]!, total),
-          rssAfterLoadMb: memAfter[i]!.current,
-          peakRssMb: Math.max(memAfter[i]!.peak, memPeak[i]!.peak),
-        })),
-        bulkGbps: floorBulk,
-      });
-    }
-    const result: ZtunnelBenchResult = {
-      scenario: { rate: s.rate, connections: s.connections, durationSeconds: s.durationSeconds, payloadBytes: s.payloadBytes, bulkSeconds: s.bulkSeconds },
-      machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
-      direct,
-      mesh,
-      ztunnels: zts.map((z, i) => ({
+    const pidOf = (key: Parameters<typeof processName>[0]) => cluster.processes.get(processName(key))!.pid;
+    // One path: the HTTP load (CPU and RSS of its proxies over it), then one bulk stream (their peak).
+    const measurePath = async (o: {
+      name: string;
+      client: string;
+      url: string;
+      bulk: { ip: string; port?: number };
+      proxies: Array<{ node: string; pid: number }>;
+    }) => {
+      say(`${o.name}: ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s, then one bulk stream for ${s.bulkSeconds} s`);
+      const before = await Promise.all(o.proxies.map((z) => cpuSeconds(z.pid)));
+      const loadResult = await load(cluster, o.client, o.url, s);
+      const after = await Promise.all(o.proxies.map((z) => cpuSeconds(z.pid)));
+      const mem = await Promise.all(o.proxies.map((z) => memoryMb(z.pid)));
+      const gbps = await bulk(cluster, o.client, o.bulk.ip, s.bulkSeconds, o.bulk.port);
+      const peak = await Promise.all(o.proxies.map((z) => memoryMb(z.pid)));
+      const usage = o.proxies.map((z, i) => ({
         node: z.node,
         cpuPer1000Requests: cpuPer1000Requests(after[i]! - before[i]!, total),
         rssAfterLoadMb: mem[i]!.current,
         peakRssMb: Math.max(mem[i]!.peak, peak[i]!.peak),
-      })),
-      bulkGbps: { direct: bulkDirect, mesh: bulkMesh },
-      floors,
+      }));
+      return { load: loadResult, usage, gbps };
+    };
+    const rounds: RoundResult[] = [];
+    for (let round = 1; round <= rounds_; round++) {
+      if (rounds_ > 1) say(`round ${round} of ${rounds_}`);
+      const direct = await measurePath({
+        name: "direct path",
+        client: "plain/client",
+        url: `http://${cluster.pod("plain/server").ip}:8080/`,
+        bulk: { ip: cluster.pod("plain/bulk").ip },
+        proxies: [],
+      });
+      const mesh = await measurePath({
+        name: "through the ztunnels",
+        client: "mesh/client",
+        url: `http://${cluster.pod("mesh/server").ip}:8080/`,
+        bulk: { ip: cluster.pod("mesh/bulk").ip },
+        proxies: ["node-1", "node-2"].map((n) => ({ node: n, pid: pidOf(PROC.ztunnel(n)) })),
+      });
+      const floors: FloorResult[] = [];
+      for (const f of FRAMINGS) {
+        const out = cluster.pod(`floor-${f}/out`).ip;
+        const m = await measurePath({
+          name: `floor "${f}" (two minimal Node relays, ${FLOOR_NAMES[f]})`,
+          client: "plain/client",
+          url: `http://${out}:${FLOOR_PORTS.http}/`,
+          bulk: { ip: out, port: FLOOR_PORTS.bulk },
+          proxies: ["out", "in"].map((p) => ({ node: `floor-${f}/${p}`, pid: pidOf(PROC.app(`floor-${f}/${p}`)) })),
+        });
+        floors.push({ name: f, description: FLOOR_NAMES[f], load: m.load, relays: m.usage, bulkGbps: m.gbps });
+      }
+      rounds.push({ direct: direct.load, mesh: mesh.load, ztunnels: mesh.usage, bulkGbps: { direct: direct.gbps, mesh: mesh.gbps }, floors });
+    }
+    const result: ZtunnelBenchResult = {
+      scenario: {
+        rate: s.rate,
+        connections: s.connections,
+        durationSeconds: s.durationSeconds,
+        payloadBytes: s.payloadBytes,
+        bulkSeconds: s.bulkSeconds,
+        ...(rounds_ > 1 ? { rounds: rounds_ } : {}),
+      },
+      machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
+      ...medianRounds(rounds),
+      ...(rounds_ > 1 ? { rounds } : {}),
     };
     await writeResults("ztunnel-bench", renderJson(result), renderMarkdown(result), say);
   } finally {
