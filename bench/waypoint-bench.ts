@@ -11,9 +11,9 @@ import { z } from "zod";
 import { PROC, processName, type ClusterSpec } from "../mesh/local/index.ts";
 import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
-import { NODE_OPTIONS_USAGE, onPathsCluster, proxyNodeOptions, requireLocalCluster, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import { NODE_OPTIONS_USAGE, onPathsCluster, parseRounds, proxyNodeOptions, requireLocalCluster, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
 import { pathUrl, routeThroughWaypoint } from "./paths-topology.ts";
-import { renderWaypointJson, renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
+import { medianWaypointRounds, renderWaypointJson, renderWaypointMarkdown, type WaypointBenchResult, type WaypointRound } from "./waypoint-report.ts";
 
 const say = sayAs("bench");
 
@@ -26,19 +26,21 @@ const scenarioSchema = z.strictObject({
   payloadBytes: z.number().int().min(0),
 });
 
-const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml] [--cpu-prof DIR] [--node-options=STR]
+const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml] [--rounds N] [--cpu-prof DIR] [--node-options=STR]
   the ambient, sidecar and waypoint paths under the same load (default scenario bench/scenarios/waypoint.yaml);
   prints a table and writes results/waypoint-bench.{json,md}. Needs root.
+  --rounds N       measure every path N times, interleaved, and report medians (default 1)
   --cpu-prof DIR   every proxy (ztunnels, sidecars, the waypoint) writes a V8 CPU profile of the run into
                    DIR; profiling slows them, so the figures of such a run are not comparable
 ${NODE_OPTIONS_USAGE}`;
 
 async function main(): Promise<void> {
   const { values, positionals } = scriptArgs("bench:waypoint", USAGE, {
-    options: { "cpu-prof": { type: "string" }, "node-options": { type: "string" } },
+    options: { "cpu-prof": { type: "string" }, "node-options": { type: "string" }, rounds: { type: "string", default: "1" } },
     allowPositionals: true,
   });
   const profileDir = values["cpu-prof"];
+  const rounds_ = parseRounds("bench:waypoint", values.rounds);
   await requireLocalCluster("bench:waypoint");
   const s = scenarioSchema.parse(parse(await readFile(positionals[0] ?? join(ROOT, "bench/scenarios/waypoint.yaml"), "utf8")));
   const adjust = async (spec: ClusterSpec) => {
@@ -60,32 +62,43 @@ async function main(): Promise<void> {
       if (out.errors > 0) say(`  ${out.errors} errors (first: ${out.firstError ?? "?"})`);
       return out;
     };
-    const direct = await run("direct", "plain/client", url("plain/server"));
-    const ambient = await run("ambient L4", "mesh/client", url("mesh/server"));
+    const total = s.rate * (s.durationSeconds + s.warmupSeconds);
     const scPods = ["legacy/client", "legacy/server"];
     const scPids = scPods.map((p) => cluster.processes.get(processName(PROC.sidecar(p)))!.pid);
-    const scBefore = await Promise.all(scPids.map((p) => cpuSeconds(p)));
-    const sidecar = await run("sidecar", "legacy/client", url("legacy/server"));
-    const scAfter = await Promise.all(scPids.map((p) => cpuSeconds(p)));
-    const scMem = await Promise.all(scPids.map((p) => memoryMb(p)));
     const wpPid = cluster.processes.get("waypoint/mesh/waypoint")!.pid;
-    const before = await cpuSeconds(wpPid);
-    const waypoint = await run("ambient + waypoint", "mesh/client", url("mesh/server-wp"));
-    const cpu = (await cpuSeconds(wpPid)) - before;
-    const mem = await memoryMb(wpPid);
+    const rounds: WaypointRound[] = [];
+    for (let round = 1; round <= rounds_; round++) {
+      if (rounds_ > 1) say(`round ${round} of ${rounds_}`);
+      const direct = await run("direct", "plain/client", url("plain/server"));
+      const ambient = await run("ambient L4", "mesh/client", url("mesh/server"));
+      const scBefore = await Promise.all(scPids.map((p) => cpuSeconds(p)));
+      const sidecar = await run("sidecar", "legacy/client", url("legacy/server"));
+      const scAfter = await Promise.all(scPids.map((p) => cpuSeconds(p)));
+      const scMem = await Promise.all(scPids.map((p) => memoryMb(p)));
+      const before = await cpuSeconds(wpPid);
+      const waypoint = await run("ambient + waypoint", "mesh/client", url("mesh/server-wp"));
+      const cpu = (await cpuSeconds(wpPid)) - before;
+      const mem = await memoryMb(wpPid);
+      rounds.push({
+        direct,
+        ambient,
+        waypoint,
+        waypointProxy: { cpuPer1000Requests: cpuPer1000Requests(cpu, total), rssMb: mem.current, peakRssMb: mem.peak },
+        sidecar,
+        sidecarProxies: scPods.map((pod, i) => ({ pod, cpuPer1000Requests: cpuPer1000Requests(scAfter[i]! - scBefore[i]!, total), rssMb: scMem[i]!.current })),
+      });
+    }
     const result: WaypointBenchResult = {
-      scenario: { rate: s.rate, connections: s.connections, durationSeconds: s.durationSeconds, payloadBytes: s.payloadBytes },
+      scenario: {
+        rate: s.rate,
+        connections: s.connections,
+        durationSeconds: s.durationSeconds,
+        payloadBytes: s.payloadBytes,
+        ...(rounds_ > 1 ? { rounds: rounds_ } : {}),
+      },
       machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
-      direct,
-      ambient,
-      waypoint,
-      waypointProxy: { cpuPer1000Requests: cpuPer1000Requests(cpu, s.rate * (s.durationSeconds + s.warmupSeconds)), rssMb: mem.current, peakRssMb: mem.peak },
-      sidecar,
-      sidecarProxies: scPods.map((pod, i) => ({
-        pod,
-        cpuPer1000Requests: cpuPer1000Requests(scAfter[i]! - scBefore[i]!, s.rate * (s.durationSeconds + s.warmupSeconds)),
-        rssMb: scMem[i]!.current,
-      })),
+      ...(rounds_ > 1 ? medianWaypointRounds(rounds) : rounds[0]!),
+      ...(rounds_ > 1 ? { rounds } : {}),
     };
     await writeResults("waypoint-bench", renderWaypointJson(result), renderWaypointMarkdown(result), say);
   });

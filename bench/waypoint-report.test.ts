@@ -1,6 +1,13 @@
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { evaluateWaypointTargets, renderWaypointJson, renderWaypointMarkdown, type WaypointBenchResult } from "./waypoint-report.ts";
+import {
+  evaluateWaypointTargets,
+  medianWaypointRounds,
+  renderWaypointJson,
+  renderWaypointMarkdown,
+  type WaypointBenchResult,
+  type WaypointRound,
+} from "./waypoint-report.ts";
 import { expectGolden } from "../mesh/testing/expect.ts";
 
 const lat = (p50: number, p90: number, p99: number) => ({ requests: 20000, errors: 0, achievedRate: 1000, latencyMs: { p50, p90, p99, max: p99 * 3 } });
@@ -41,4 +48,24 @@ it("judges issue 12's waypoint and sidecar targets, and writes them into the JSO
   };
   expect(evaluateWaypointTargets(lean).map((t) => t.met)).toEqual([true, false, true, true]);
   expect(JSON.parse(renderWaypointJson(sample)).targets).toHaveLength(4);
+});
+
+it("reports medians of rounds and each round's waypoint figures", () => {
+  const round = (k: number): WaypointRound => ({
+    direct: sample.direct,
+    ambient: sample.ambient,
+    waypoint: lat(1.2 + k / 10, 2.1, 6.5 + k),
+    sidecar: sample.sidecar!,
+    waypointProxy: { cpuPer1000Requests: 0.3 + k / 100, rssMb: 110 + k, peakRssMb: 120 + k },
+    sidecarProxies: sample.sidecarProxies!.map((p) => ({ ...p, cpuPer1000Requests: p.cpuPer1000Requests + k / 100 })),
+  });
+  const rounds = [round(3), round(1), round(2)];
+  const m = medianWaypointRounds(rounds);
+  expect(m.waypointProxy).toEqual({ cpuPer1000Requests: 0.32, rssMb: 112, peakRssMb: 123 });
+  expect(m.waypoint.latencyMs.p99).toBe(8.5);
+  expect(m.sidecarProxies.map((p) => p.cpuPer1000Requests)).toEqual([0.33, 0.31]);
+  expectGolden(
+    join(import.meta.dirname, "testdata", "waypoint-report-rounds.md"),
+    renderWaypointMarkdown({ ...sample, scenario: { ...sample.scenario, rounds: 3 }, ...m, rounds }),
+  );
 });

@@ -2,10 +2,12 @@
 // Istio's published figures at 1000 HTTP req/s with 1 KB: Envoy waypoint ~0.25 vCPU and 60 MB, Envoy
 // sidecar ~0.20 vCPU and 60 MB (each); ours are compared with them.
 import type { LoadResult } from "../mesh/measure/index.ts";
+import { median, medianLoad } from "./median.ts";
 import type { Target } from "./report.ts";
 
 export interface WaypointBenchResult {
-  scenario: { rate: number; connections: number; durationSeconds: number; payloadBytes: number };
+  /** `rounds` when the figures are medians of that many rounds (absent: one round). */
+  scenario: { rate: number; connections: number; durationSeconds: number; payloadBytes: number; rounds?: number };
   machine: { cpus: number; node: string; kernel: string; date: string };
   direct: LoadResult;
   ambient: LoadResult;
@@ -15,6 +17,31 @@ export interface WaypointBenchResult {
   /** The same load in the sidecar mode (a proxy beside the client and beside the server). */
   sidecar?: LoadResult;
   sidecarProxies?: Array<{ pod: string; cpuPer1000Requests: number; rssMb: number }>;
+  /** Every round's own figures, when there was more than one. */
+  rounds?: WaypointRound[];
+}
+
+export type WaypointRound = Required<Pick<WaypointBenchResult, "direct" | "ambient" | "waypoint" | "waypointProxy" | "sidecar" | "sidecarProxies">>;
+
+/** Medians of the rounds (bench/median.ts); the waypoint's peak is the highest. */
+export function medianWaypointRounds(rounds: readonly WaypointRound[]): WaypointRound {
+  const load = (f: (r: WaypointRound) => LoadResult) => medianLoad(rounds.map(f));
+  return {
+    direct: load((r) => r.direct),
+    ambient: load((r) => r.ambient),
+    waypoint: load((r) => r.waypoint),
+    sidecar: load((r) => r.sidecar),
+    waypointProxy: {
+      cpuPer1000Requests: median(rounds.map((r) => r.waypointProxy.cpuPer1000Requests)),
+      rssMb: median(rounds.map((r) => r.waypointProxy.rssMb)),
+      peakRssMb: Math.max(...rounds.map((r) => r.waypointProxy.peakRssMb)),
+    },
+    sidecarProxies: rounds[0]!.sidecarProxies.map((p, i) => ({
+      pod: p.pod,
+      cpuPer1000Requests: median(rounds.map((r) => r.sidecarProxies[i]!.cpuPer1000Requests)),
+      rssMb: median(rounds.map((r) => r.sidecarProxies[i]!.rssMb)),
+    })),
+  };
 }
 
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -60,7 +87,8 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
     `# waypoint benchmark`,
     ``,
     `${s.rate} req/s (open loop) over ${s.connections} HTTP/1.1 connections for ${s.durationSeconds} s, ${s.payloadBytes} B responses; ` +
-      `${r.machine.cpus} CPUs, Node ${r.machine.node}, Linux ${r.machine.kernel}, ${r.machine.date}.`,
+      `${r.machine.cpus} CPUs, Node ${r.machine.node}, Linux ${r.machine.kernel}, ${r.machine.date}.` +
+      (s.rounds ? ` Medians of ${s.rounds} rounds (each path once per round, interleaved; the peak is the highest).` : ""),
     ``,
     `| path | p50 ms | p90 ms | p99 ms | max ms | achieved req/s | errors |`,
     `|---|---|---|---|---|---|---|`,
@@ -81,6 +109,19 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
           `| sidecar proxy | vCPU per 1000 req/s | RSS MB | Istio's Envoy sidecar (published) |`,
           `|---|---|---|---|`,
           ...r.sidecarProxies.map((p) => `| ${p.pod} | ${r3(p.cpuPer1000Requests)} | ${r3(p.rssMb)} | ~0.20 vCPU, ~60 MB |`),
+          ``,
+        ]
+      : []),
+    ...(r.rounds
+      ? [
+          `| round | waypoint vCPU | waypoint added p50 / p90 / p99 ms | sidecar proxy vCPU (worst) |`,
+          `|---|---|---|---|`,
+          ...r.rounds.map(
+            (x, i) =>
+              `| ${i + 1} | ${r3(x.waypointProxy.cpuPer1000Requests)} | ` +
+              `${r3(x.waypoint.latencyMs.p50 - x.ambient.latencyMs.p50)} / ${r3(x.waypoint.latencyMs.p90 - x.ambient.latencyMs.p90)} / ` +
+              `${r3(x.waypoint.latencyMs.p99 - x.ambient.latencyMs.p99)} | ${r3(Math.max(...x.sidecarProxies.map((p) => p.cpuPer1000Requests)))} |`,
+          ),
           ``,
         ]
       : []),
