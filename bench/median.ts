@@ -35,14 +35,17 @@ export interface Usage {
   peakRssMb: number;
 }
 
-/** Per process (same order every round): median CPU and RSS after the load, the highest peak. */
+/**
+ * Per process (same order every round): the median CPU, the highest peak, and the first round's RSS
+ * after the load: only that one follows no bulk stream, whose buffers a process does not give back.
+ */
 export function medianUsage(rounds: readonly (readonly Usage[])[]): Usage[] {
   return (rounds[0] ?? []).map((first, i) => {
     const of = rounds.map((r) => r[i]!);
     return {
       node: first.node,
       cpuPer1000Requests: median(of.map((u) => u.cpuPer1000Requests)),
-      rssAfterLoadMb: median(of.map((u) => u.rssAfterLoadMb)),
+      rssAfterLoadMb: first.rssAfterLoadMb,
       peakRssMb: Math.max(...of.map((u) => u.peakRssMb)),
     };
   });
