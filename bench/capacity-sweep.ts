@@ -11,7 +11,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { processTree, runLoad } from "../mesh/measure/index.ts";
 import { run as runCmd, scriptArgs } from "../mesh/shared/index.ts";
-import { onPathsCluster, requireLocalCluster, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import { benchMachine, onPathsCluster, requireLocalCluster, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
 import { pathUrl, routeThroughWaypoint } from "./paths-topology.ts";
 import { knee, renderSweepMarkdown, saturated, type SweepResult, type SweepSeries } from "./sweep-report.ts";
 
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
         payloadBytes: s.payloadBytes,
         p99BudgetMs: s.p99BudgetMs,
       },
-      machine: { cpus, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
+      machine: benchMachine(),
       pinning,
       series,
     };

@@ -80,6 +80,11 @@ export function parseRounds(name: string, raw: string | undefined): number {
   return n;
 }
 
+/** The machine a result was measured on, as every report prints it. */
+export function benchMachine(): { cpus: number; node: string; kernel: string; date: string } {
+  return { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) };
+}
+
 /** Writes results/<name>.json and .md and prints the Markdown. */
 export async function writeResults(name: string, json: string, md: string, say: Say): Promise<void> {
   const outDir = join(ROOT, "results");

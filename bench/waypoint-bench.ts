@@ -4,14 +4,24 @@
 // waypoint (L7, an HTTPRoute on the service).
 // Reads bench/scenarios/waypoint.yaml, prints progress, writes results/waypoint-bench.{json,md}.
 import { chmod, mkdir, readFile } from "node:fs/promises";
-import os from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import { PROC, processName, type ClusterSpec } from "../mesh/local/index.ts";
 import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
-import { NODE_OPTIONS_USAGE, onPathsCluster, parseRounds, proxyNodeOptions, requireLocalCluster, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import {
+  benchMachine,
+  NODE_OPTIONS_USAGE,
+  onPathsCluster,
+  parseRounds,
+  proxyNodeOptions,
+  requireLocalCluster,
+  ROOT,
+  runMain,
+  sayAs,
+  writeResults,
+} from "./harness.ts";
 import { pathUrl, routeThroughWaypoint } from "./paths-topology.ts";
 import { medianWaypointRounds, renderWaypointJson, renderWaypointMarkdown, type WaypointBenchResult, type WaypointRound } from "./waypoint-report.ts";
 
@@ -40,7 +50,7 @@ async function main(): Promise<void> {
     allowPositionals: true,
   });
   const profileDir = values["cpu-prof"];
-  const rounds_ = parseRounds("bench:waypoint", values.rounds);
+  const roundCount = parseRounds("bench:waypoint", values.rounds);
   await requireLocalCluster("bench:waypoint");
   const s = scenarioSchema.parse(parse(await readFile(positionals[0] ?? join(ROOT, "bench/scenarios/waypoint.yaml"), "utf8")));
   const adjust = async (spec: ClusterSpec) => {
@@ -67,8 +77,8 @@ async function main(): Promise<void> {
     const scPids = scPods.map((p) => cluster.processes.get(processName(PROC.sidecar(p)))!.pid);
     const wpPid = cluster.processes.get("waypoint/mesh/waypoint")!.pid;
     const rounds: WaypointRound[] = [];
-    for (let round = 1; round <= rounds_; round++) {
-      if (rounds_ > 1) say(`round ${round} of ${rounds_}`);
+    for (let round = 1; round <= roundCount; round++) {
+      if (roundCount > 1) say(`round ${round} of ${roundCount}`);
       const direct = await run("direct", "plain/client", url("plain/server"));
       const ambient = await run("ambient L4", "mesh/client", url("mesh/server"));
       const scBefore = await Promise.all(scPids.map((p) => cpuSeconds(p)));
@@ -94,11 +104,11 @@ async function main(): Promise<void> {
         connections: s.connections,
         durationSeconds: s.durationSeconds,
         payloadBytes: s.payloadBytes,
-        ...(rounds_ > 1 ? { rounds: rounds_ } : {}),
+        ...(roundCount > 1 ? { rounds: roundCount } : {}),
       },
-      machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
-      ...(rounds_ > 1 ? medianWaypointRounds(rounds) : rounds[0]!),
-      ...(rounds_ > 1 ? { rounds } : {}),
+      machine: benchMachine(),
+      ...medianWaypointRounds(rounds),
+      ...(roundCount > 1 ? { rounds } : {}),
     };
     await writeResults("waypoint-bench", renderWaypointJson(result), renderWaypointMarkdown(result), say);
   });

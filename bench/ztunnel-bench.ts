@@ -14,12 +14,13 @@ import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } fr
 import { bundle } from "../mesh/build.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { FLOOR_PORTS, floorRelayApps, type Framing } from "./floor.ts";
-import { NODE_OPTIONS_USAGE, parseRounds, proxyNodeOptions, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import { benchMachine, NODE_OPTIONS_USAGE, parseRounds, proxyNodeOptions, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
 import { medianRounds, renderJson, renderMarkdown, type FloorResult, type RoundResult, type ZtunnelBenchResult } from "./report.ts";
+
+import { PROC, processName } from "../mesh/local/index.ts";
 
 const FRAMINGS: Framing[] = ["h2", "tls"];
 const FLOOR_NAMES: Record<Framing, string> = { h2: "HBONE over node:http2, nothing else", tls: "mutual TLS per connection, no HTTP/2" };
-import { PROC, processName } from "../mesh/local/index.ts";
 
 const scenarioSchema = z.strictObject({
   name: z.string(),
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   });
   const profileDir = values["cpu-prof"];
   if (profileDir) await mkdir(profileDir, { recursive: true });
-  const rounds_ = parseRounds("bench:ztunnel", values.rounds);
+  const roundCount = parseRounds("bench:ztunnel", values.rounds);
   await prerequisites();
   const scenarioPath = positionals[0] ?? join(ROOT, "bench/scenarios/ztunnel.yaml");
   const s = scenarioSchema.parse(parse(await readFile(scenarioPath, "utf8")));
@@ -178,8 +179,8 @@ async function main(): Promise<void> {
       return { load: loadResult, usage, gbps };
     };
     const rounds: RoundResult[] = [];
-    for (let round = 1; round <= rounds_; round++) {
-      if (rounds_ > 1) say(`round ${round} of ${rounds_}`);
+    for (let round = 1; round <= roundCount; round++) {
+      if (roundCount > 1) say(`round ${round} of ${roundCount}`);
       const direct = await measurePath({
         name: "direct path",
         client: "plain/client",
@@ -215,11 +216,11 @@ async function main(): Promise<void> {
         durationSeconds: s.durationSeconds,
         payloadBytes: s.payloadBytes,
         bulkSeconds: s.bulkSeconds,
-        ...(rounds_ > 1 ? { rounds: rounds_ } : {}),
+        ...(roundCount > 1 ? { rounds: roundCount } : {}),
       },
-      machine: { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) },
+      machine: benchMachine(),
       ...medianRounds(rounds),
-      ...(rounds_ > 1 ? { rounds } : {}),
+      ...(roundCount > 1 ? { rounds } : {}),
     };
     await writeResults("ztunnel-bench", renderJson(result), renderMarkdown(result), say);
   } finally {

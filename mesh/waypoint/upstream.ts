@@ -47,9 +47,10 @@ export interface UpstreamDeps {
   pool: HbonePool;
   network: Network;
   connectTimeoutMs: number;
-  /** Connections per endpoint, as Envoy's default circuit breaker bounds them. */
-  maxConnectionsPerEndpoint?: number;
 }
+
+/** Connections per endpoint, as Envoy's default circuit breaker bounds them. */
+const MAX_CONNECTIONS_PER_ENDPOINT = 1024;
 
 /** A key per endpoint, transport and identity: HBONE and plain connections to one address never mix,
  * nor do connections made for a pod that has since been replaced by one with another identity. */
@@ -75,7 +76,7 @@ export class Upstreams {
     if (existing && !existing.closed && !existing.destroyed) return existing;
     const ip = target.workload.ips[0]!;
     const pool = new Pool(`http://${formatAddr({ ip, port: target.port })}`, {
-      connections: this.deps.maxConnectionsPerEndpoint ?? 1024,
+      connections: MAX_CONNECTIONS_PER_ENDPOINT,
       pipelining: 1,
       connect: (_opts, cb) => {
         this.open(target).then(
