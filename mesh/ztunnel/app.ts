@@ -9,6 +9,7 @@ import type { Logger } from "../shared/index.ts";
 import { adminHandler, metricsHandler, readinessHandler } from "../proxy/index.ts";
 import { CertManager } from "../proxy/index.ts";
 import type { CaClient } from "../proxy/index.ts";
+import { defaultReadPools } from "./proxy/read-pool.ts";
 import { servesFor, type ProxyContext } from "./proxy/context.ts";
 import { DEFAULT_TUNING, type ProxyTuning } from "../proxy/index.ts";
 import { identityOf } from "../proxy/index.ts";
@@ -125,6 +126,7 @@ export class Ztunnel {
         DEFAULT_PORTS.hbone,
       ]),
       serves: servesFor(opts.node, opts.sidecarPodIp),
+      readPools: defaultReadPools(),
     };
     const l = opts.listen;
     this.pool = new HbonePool(this.ctx);

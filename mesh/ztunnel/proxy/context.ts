@@ -8,6 +8,7 @@ import type { ZtunnelMetrics } from "../telemetry/metrics.ts";
 import type { Network } from "../../proxy/index.ts";
 import type { LimitHit, ProxyTuning } from "../../proxy/index.ts";
 import type { ConnectionTracker } from "./tracker.ts";
+import type { ReadPools } from "./read-pool.ts";
 
 export interface ProxyContext {
   node: string;
@@ -34,6 +35,8 @@ export interface ProxyContext {
    * its node; a sidecar serves its one pod.
    */
   serves: (w: Workload) => boolean;
+  /** Buffers TCP sides are read into, reused across connections (read-pool.ts). */
+  readPools: ReadPools;
 }
 
 /** Node mode: enrolled (HBONE, not self-terminating) workloads on `node`. Sidecar mode: the pod at `podIp`. */

@@ -34,6 +34,7 @@ export class ConnectionRecord {
     const idleMs = this.ctx.tuning.idleTimeoutMs;
     const r = relay(client, upstream, {
       idleMs,
+      pools: this.ctx.readPools,
       onIdle: () => {
         this.ctx.limitHit("idle_timeout", { "src.addr": this.view.srcAddr, "dst.addr": this.view.dstAddr, ms: idleMs }, "idle connection closed");
         return new MeshError(ErrorCode.IdleTimeout, `no bytes either way for ${idleMs} ms`);

@@ -1,6 +1,7 @@
 // Copies bytes both ways between the client side and the upstream side, keeping half-closes
 // (a FIN on one side ends only that direction) and counting bytes. Never throws: errors end the relay.
 import { finished, type Duplex } from "node:stream";
+import { pumpPooled, type ReadPools } from "./read-pool.ts";
 
 export interface RelayResult {
   /** Client -> upstream (the request direction). */
@@ -21,6 +22,8 @@ export interface RelayOptions {
   idleMs?: number;
   /** Called when the idle timeout ends the relay, before both sides are reset. */
   onIdle?: () => Error;
+  /** Where TCP sides read into (read-pool.ts); without it, or for other streams, the sides are piped. */
+  pools?: ReadPools;
 }
 
 export function relay(client: Duplex, upstream: Duplex, opts: RelayOptions = {}): Relay {
@@ -64,16 +67,16 @@ export function relay(client: Duplex, upstream: Duplex, opts: RelayOptions = {})
     idle.unref();
   }
   // refresh() re-arms the one timer in place: no allocation per chunk.
-  client.on("data", (c: Buffer) => {
-    fromClient += c.length;
+  const onClientBytes = (n: number) => {
+    fromClient += n;
     idle?.refresh();
-  });
-  upstream.on("data", (c: Buffer) => {
-    toClient += c.length;
+  };
+  const onUpstreamBytes = (n: number) => {
+    toClient += n;
     idle?.refresh();
-  });
-  client.pipe(upstream);
-  upstream.pipe(client);
+  };
+  pump(client, upstream, onClientBytes, opts.pools);
+  pump(upstream, client, onUpstreamBytes, opts.pools);
   finished(client, onSettled);
   finished(upstream, onSettled);
 
@@ -84,4 +87,10 @@ export function relay(client: Duplex, upstream: Duplex, opts: RelayOptions = {})
       finish();
     },
   };
+}
+
+function pump(src: Duplex, dst: Duplex, onBytes: (n: number) => void, pools: ReadPools | undefined): void {
+  if (pools && pumpPooled(src, dst, pools, onBytes)) return;
+  src.on("data", (c: Buffer) => onBytes(c.length));
+  src.pipe(dst);
 }
