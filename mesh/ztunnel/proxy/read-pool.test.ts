@@ -8,8 +8,7 @@ import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRootCa, silentLogger } from "../../shared/index.ts";
 import { eventually } from "../../testing/expect.ts";
-import { CertManager } from "../../proxy/identity/cert-manager.ts";
-import { FileCaClient } from "../../proxy/identity/file-ca.ts";
+import { CertManager, FileCaClient } from "../../proxy/index.ts";
 import { BufferPool, pumpPooled, type ReadPools } from "./read-pool.ts";
 
 const closers: Array<() => void> = [];
