@@ -4,14 +4,15 @@ import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { FLOOR_PORTS, floorRelayApps, type Framing } from "./floor.ts";
+import http from "node:http";
+import { FLOOR_PORTS, floorRelayApps, floorWaypointApps, type Framing } from "./floor.ts";
 
 // The floor relays carry bytes both ways, so the figures bench:ztunnel prints for them are of a working
 // relay. Loopback addresses 127.0.0.x only; every process and file is removed.
 describe("floor relay pair (real TLS, real processes)", () => {
   const procs: ChildProcess[] = [];
   const dirs: string[] = [];
-  const servers: net.Server[] = [];
+  const servers: Array<net.Server | http.Server> = [];
   afterAll(async () => {
     for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
     for (const s of servers) s.close();
@@ -63,5 +64,36 @@ describe("floor relay pair (real TLS, real processes)", () => {
     const payload = Buffer.alloc(1 << 20, framing);
     const back = await roundTrip(outIp, FLOOR_PORTS.http, payload);
     expect(back.equals(payload)).toBe(true);
+  });
+
+  it("the floor waypoint forwards HTTP/1.1 requests over HBONE both ways, keep-alive, bodies included", async () => {
+    const dir = await mkdtemp(join(os.tmpdir(), "al-floor-"));
+    dirs.push(dir);
+    const [outIp, l7Ip, inIp] = ["127.0.0.65", "127.0.0.66", "127.0.0.67"];
+    const app = http.createServer((req, res) => {
+      const body: Buffer[] = [];
+      req.on("data", (c: Buffer) => body.push(c));
+      req.on("end", () => res.writeHead(201, { "x-seen": `${req.method} ${req.url} ${req.headers["x-test"]}` }).end(Buffer.concat(body)));
+    });
+    servers.push(app);
+    await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
+    const apps = await floorWaypointApps(dir, { outIp, l7Ip, inIp, http: { ip: "127.0.0.1", port: (app.address() as net.AddressInfo).port } });
+    for (const a of [apps.in, apps.l7, apps.out]) procs.push(spawn(a.cmd, a.args, { stdio: ["ignore", "ignore", "inherit"] }));
+    await waitListening(inIp, FLOOR_PORTS.hbone);
+    await waitListening(l7Ip, FLOOR_PORTS.hbone);
+    await waitListening(outIp, FLOOR_PORTS.http);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const call = (path: string, body: string) =>
+      new Promise<{ status: number; seen: string; body: string }>((resolve, reject) => {
+        const req = http.request({ host: outIp, port: FLOOR_PORTS.http, path, method: "POST", agent, headers: { "x-test": "yes" } }, (res) => {
+          let b = "";
+          res.setEncoding("utf8").on("data", (c: string) => (b += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, seen: String(res.headers["x-seen"]), body: b }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    for (let i = 0; i < 3; i++) expect(await call(`/r${i}`, `body ${i}`)).toEqual({ status: 201, seen: `POST /r${i} yes`, body: `body ${i}` });
+    agent.destroy();
   });
 });

@@ -9,6 +9,7 @@ import { meshImages, NODE_BIN, type AppCommand } from "../mesh/local/index.ts";
 import { createCsr, createRootCa, formatAddr, signWorkloadCert, type SockAddr } from "../mesh/shared/index.ts";
 
 const RELAY = fileURLToPath(new URL("./floor-relay.ts", import.meta.url));
+const WAYPOINT = fileURLToPath(new URL("./floor-waypoint.ts", import.meta.url));
 
 export const FLOOR_PORTS = { http: 15001, bulk: 15002, hbone: 15008 } as const;
 
@@ -27,10 +28,14 @@ async function certFiles(dir: string, name: string, ca: Awaited<ReturnType<typeo
   return ["--cert", files.cert, "--key", files.key, "--ca", files.ca];
 }
 
-/** The node flags the ztunnel image's ENTRYPOINT gives (between `node` and the program). */
-export function ztunnelNodeFlags(): string[] {
-  const ep = meshImages().get("ztunnel")?.entrypoint ?? [];
+/** The node flags an image's ENTRYPOINT gives (between `node` and the program). */
+function imageNodeFlags(image: "ztunnel" | "waypoint"): string[] {
+  const ep = meshImages().get(image)?.entrypoint ?? [];
   return ep.slice(1, -1);
+}
+
+export function ztunnelNodeFlags(): string[] {
+  return imageNodeFlags("ztunnel");
 }
 
 /** The two relays' commands; `outIp`/`inIp` are their pods' addresses, `http` and `bulk` the targets. */
@@ -68,4 +73,52 @@ export async function floorRelayApps(
     ownedDirs: [inDir],
   };
   return { out, in: inApp };
+}
+
+/**
+ * The waypoint's floor (bench/floor-waypoint.ts) and the two relays around it, which stand in for the
+ * ztunnels: `out` tunnels FLOOR_PORTS.http to the floor waypoint at `l7Ip`, which forwards each request
+ * through `in` at `inIp` to `http`. The floor waypoint runs with the waypoint image's node flags.
+ */
+export async function floorWaypointApps(
+  dir: string,
+  o: { outIp: string; l7Ip: string; inIp: string; http: SockAddr },
+): Promise<{ out: AppCommand; l7: AppCommand; in: AppCommand }> {
+  const ca = await createRootCa({ trustDomain: "cluster.local" });
+  const d = (n: string) => join(dir, `waypoint-${n}`);
+  const relay = [...ztunnelNodeFlags(), RELAY];
+  const hbone = (ip: string) => formatAddr({ ip, port: FLOOR_PORTS.hbone });
+  return {
+    out: {
+      cmd: NODE_BIN,
+      args: [
+        ...relay,
+        "out",
+        "--listen",
+        o.outIp,
+        "--via",
+        hbone(o.l7Ip),
+        "--route",
+        `${FLOOR_PORTS.http}=${formatAddr(o.http)}`,
+        ...(await certFiles(d("out"), "out", ca)),
+      ],
+      ownedDirs: [d("out")],
+    },
+    l7: {
+      cmd: NODE_BIN,
+      args: [
+        ...imageNodeFlags("waypoint"),
+        WAYPOINT,
+        "--listen",
+        hbone(o.l7Ip),
+        "--via",
+        hbone(o.inIp),
+        "--upstream",
+        formatAddr(o.http),
+        ...(await certFiles(d("l7"), "l7", ca)),
+      ],
+      ownedDirs: [d("l7")],
+    },
+    in: { cmd: NODE_BIN, args: [...relay, "in", "--listen", hbone(o.inIp), ...(await certFiles(d("in"), "in", ca))], ownedDirs: [d("in")] },
+  };
 }

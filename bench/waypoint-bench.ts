@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // npm run bench:waypoint: the same HTTP load four ways in one netns cluster with the control plane:
 // no mesh, the ztunnels alone (L4), the sidecar mode (a proxy in each pod), and the ztunnels plus a
-// waypoint (L7, an HTTPRoute on the service).
+// waypoint (L7, an HTTPRoute on the service); and, as the floor, through a waypoint that is node:http2,
+// node:http and undici and nothing else (bench/floor-waypoint.ts).
 // Reads bench/scenarios/waypoint.yaml, prints progress, writes results/waypoint-bench.{json,md}.
 import { chmod, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
-import { PROC, processName, type ClusterSpec } from "../mesh/local/index.ts";
+import { ClusterView, PROC, processName, type ClusterSpec } from "../mesh/local/index.ts";
 import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } from "../mesh/measure/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import {
@@ -22,6 +23,7 @@ import {
   sayAs,
   writeResults,
 } from "./harness.ts";
+import { FLOOR_PORTS, floorWaypointApps } from "./floor.ts";
 import { pathUrl, routeThroughWaypoint } from "./paths-topology.ts";
 import { medianWaypointRounds, renderWaypointJson, renderWaypointMarkdown, type WaypointBenchResult, type WaypointRound } from "./waypoint-report.ts";
 
@@ -62,6 +64,17 @@ async function main(): Promise<void> {
     const profile = proxyNodeOptions({ cpuProfDir: profileDir, nodeOptions: values["node-options"] });
     spec.ztunnelEnv = { ...spec.ztunnelEnv, ...profile };
     spec.waypointEnv = { ...spec.waypointEnv, ...profile };
+    // The floor: floor-wp/out beside the client, floor-wp/l7 beside the waypoint, floor-wp/in beside the server.
+    const floorPods = { out: "node-1", l7: "node-1", in: "node-2" } as const;
+    for (const [name, node] of Object.entries(floorPods)) spec.pods.push({ namespace: "floor-wp", name, node, serviceAccount: name, ambient: false });
+    const plan = new ClusterView(spec);
+    const apps = await floorWaypointApps(join(spec.workDir, "floor"), {
+      outIp: plan.pod("floor-wp/out").ip,
+      l7Ip: plan.pod("floor-wp/l7").ip,
+      inIp: plan.pod("floor-wp/in").ip,
+      http: { ip: plan.pod("plain/server").ip, port: 8080 },
+    });
+    for (const p of spec.pods) if (p.namespace === "floor-wp") p.app = apps[p.name as keyof typeof floorPods];
   };
   await onPathsCluster({ prefix: "al-w", payloadBytes: s.payloadBytes, say, adjust }, async (cluster) => {
     await routeThroughWaypoint(cluster);
@@ -76,6 +89,8 @@ async function main(): Promise<void> {
     const scPods = ["legacy/client", "legacy/server"];
     const scPids = scPods.map((p) => cluster.processes.get(processName(PROC.sidecar(p)))!.pid);
     const wpPid = cluster.processes.get("waypoint/mesh/waypoint")!.pid;
+    const floorPid = cluster.processes.get(processName(PROC.app("floor-wp/l7")))!.pid;
+    const floorUrl = `http://${cluster.pod("floor-wp/out").ip}:${FLOOR_PORTS.http}/`;
     const rounds: WaypointRound[] = [];
     for (let round = 1; round <= roundCount; round++) {
       if (roundCount > 1) say(`round ${round} of ${roundCount}`);
@@ -89,7 +104,12 @@ async function main(): Promise<void> {
       const waypoint = await run("ambient + waypoint", "mesh/client", url("mesh/server-wp"));
       const cpu = (await cpuSeconds(wpPid)) - before;
       const mem = await memoryMb(wpPid);
+      const floorBefore = await cpuSeconds(floorPid);
+      const floorLoad = await run("floor waypoint", "plain/client", floorUrl);
+      const floorCpu = (await cpuSeconds(floorPid)) - floorBefore;
+      const floorMem = await memoryMb(floorPid);
       rounds.push({
+        floor: { load: floorLoad, proxy: { cpuPer1000Requests: cpuPer1000Requests(floorCpu, total), rssMb: floorMem.current, peakRssMb: floorMem.peak } },
         direct,
         ambient,
         waypoint,

@@ -58,12 +58,15 @@ it("reports medians of rounds and each round's waypoint figures", () => {
     sidecar: sample.sidecar!,
     waypointProxy: { cpuPer1000Requests: 0.3 + k / 100, rssMb: 110 + k, peakRssMb: 120 + k },
     sidecarProxies: sample.sidecarProxies!.map((p) => ({ ...p, cpuPer1000Requests: p.cpuPer1000Requests + k / 100 })),
+    floor: { load: lat(1 + k / 10, 1.8, 5 + k), proxy: { cpuPer1000Requests: 0.25 + k / 100, rssMb: 100 + k, peakRssMb: 105 + k } },
   });
   const rounds = [round(3), round(1), round(2)];
   const m = medianWaypointRounds(rounds);
   expect(m.waypointProxy).toEqual({ cpuPer1000Requests: 0.32, rssMb: 112, peakRssMb: 123 });
   expect(m.waypoint.latencyMs.p99).toBe(8.5);
   expect(m.sidecarProxies.map((p) => p.cpuPer1000Requests)).toEqual([0.33, 0.31]);
+  expect(m.floor?.proxy).toEqual({ cpuPer1000Requests: 0.27, rssMb: 102, peakRssMb: 108 });
+  expect(medianWaypointRounds(rounds.map(({ floor: _f, ...r }) => r)).floor).toBeUndefined();
   expectGolden(
     join(import.meta.dirname, "testdata", "waypoint-report-rounds.md"),
     renderWaypointMarkdown({ ...sample, scenario: { ...sample.scenario, rounds: 3 }, ...m, rounds }),

@@ -17,16 +17,40 @@ export interface WaypointBenchResult {
   /** The same load in the sidecar mode (a proxy beside the client and beside the server). */
   sidecar?: LoadResult;
   sidecarProxies?: Array<{ pod: string; cpuPer1000Requests: number; rssMb: number }>;
+  /**
+   * The floor (bench/floor-waypoint.ts): the same load through a waypoint that is node:http2, node:http
+   * and undici and nothing else, between two floor relays standing in for the ztunnels.
+   */
+  floor?: FloorWaypoint;
   /** Every round's own figures, when there was more than one. */
   rounds?: WaypointRound[];
 }
 
-export type WaypointRound = Required<Pick<WaypointBenchResult, "direct" | "ambient" | "waypoint" | "waypointProxy" | "sidecar" | "sidecarProxies">>;
+export interface FloorWaypoint {
+  load: LoadResult;
+  proxy: { cpuPer1000Requests: number; rssMb: number; peakRssMb: number };
+}
+
+export type WaypointRound = Required<Pick<WaypointBenchResult, "direct" | "ambient" | "waypoint" | "waypointProxy" | "sidecar" | "sidecarProxies">> &
+  Pick<WaypointBenchResult, "floor">;
 
 /** Medians of the rounds (bench/median.ts); the waypoint's peak is the highest. */
 export function medianWaypointRounds(rounds: readonly WaypointRound[]): WaypointRound {
   const load = (f: (r: WaypointRound) => LoadResult) => medianLoad(rounds.map(f));
+  const floors = rounds.flatMap((r) => (r.floor ? [r.floor] : []));
   return {
+    ...(floors.length === rounds.length
+      ? {
+          floor: {
+            load: medianLoad(floors.map((f) => f.load)),
+            proxy: {
+              cpuPer1000Requests: median(floors.map((f) => f.proxy.cpuPer1000Requests)),
+              rssMb: median(floors.map((f) => f.proxy.rssMb)),
+              peakRssMb: Math.max(...floors.map((f) => f.proxy.peakRssMb)),
+            },
+          },
+        }
+      : {}),
     direct: load((r) => r.direct),
     ambient: load((r) => r.ambient),
     waypoint: load((r) => r.waypoint),
@@ -83,6 +107,7 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
   const added = (a: LoadResult, b: LoadResult) =>
     `| added by the waypoint | ${r3(a.latencyMs.p50 - b.latencyMs.p50)} | ${r3(a.latencyMs.p90 - b.latencyMs.p90)} | ${r3(a.latencyMs.p99 - b.latencyMs.p99)} | | | |`;
   const w = r.waypointProxy;
+  const f = r.floor;
   return [
     `# waypoint benchmark`,
     ``,
@@ -97,12 +122,13 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
     ...(r.sidecar ? [row("sidecar (a proxy in each pod)", r.sidecar)] : []),
     row("ambient + waypoint (L7)", r.waypoint),
     added(r.waypoint, r.ambient),
+    ...(f ? [row("floor waypoint (node:http2, node:http, undici; floor relays for the ztunnels)", f.load)] : []),
     ``,
-    `| waypoint | measured | Istio's Envoy waypoint (published) |`,
-    `|---|---|---|`,
-    `| vCPU per 1000 req/s | ${r3(w.cpuPer1000Requests)} | ~0.25 |`,
-    `| RSS after the load MB | ${r3(w.rssMb)} | ~60 |`,
-    `| peak RSS MB | ${r3(w.peakRssMb)} | |`,
+    `| waypoint | measured | ${f ? "floor waypoint | " : ""}Istio's Envoy waypoint (published) |`,
+    `|---|---|${f ? "---|" : ""}---|`,
+    `| vCPU per 1000 req/s | ${r3(w.cpuPer1000Requests)} | ${f ? `${r3(f.proxy.cpuPer1000Requests)} | ` : ""}~0.25 |`,
+    `| RSS after the load MB | ${r3(w.rssMb)} | ${f ? `${r3(f.proxy.rssMb)} | ` : ""}~60 |`,
+    `| peak RSS MB | ${r3(w.peakRssMb)} | ${f ? `${r3(f.proxy.peakRssMb)} | ` : ""}|`,
     ``,
     ...(r.sidecarProxies?.length
       ? [
@@ -114,13 +140,14 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
       : []),
     ...(r.rounds
       ? [
-          `| round | waypoint vCPU | waypoint added p50 / p90 / p99 ms | sidecar proxy vCPU (worst) |`,
-          `|---|---|---|---|`,
+          `| round | waypoint vCPU | waypoint added p50 / p90 / p99 ms | sidecar proxy vCPU (worst) |${f ? " floor waypoint vCPU |" : ""}`,
+          `|---|---|---|---|${f ? "---|" : ""}`,
           ...r.rounds.map(
             (x, i) =>
               `| ${i + 1} | ${r3(x.waypointProxy.cpuPer1000Requests)} | ` +
               `${r3(x.waypoint.latencyMs.p50 - x.ambient.latencyMs.p50)} / ${r3(x.waypoint.latencyMs.p90 - x.ambient.latencyMs.p90)} / ` +
-              `${r3(x.waypoint.latencyMs.p99 - x.ambient.latencyMs.p99)} | ${r3(Math.max(...x.sidecarProxies.map((p) => p.cpuPer1000Requests)))} |`,
+              `${r3(x.waypoint.latencyMs.p99 - x.ambient.latencyMs.p99)} | ${r3(Math.max(...x.sidecarProxies.map((p) => p.cpuPer1000Requests)))} |` +
+              (f && x.floor ? ` ${r3(x.floor.proxy.cpuPer1000Requests)} |` : ""),
           ),
           ``,
         ]
