@@ -47,7 +47,10 @@ const HOP_BY_HOP = new Set([
 function forwardHeaders(h: http.IncomingHttpHeaders, mod: HeaderModifier | undefined): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   // Expect ends here too: node's server has already sent the client its 100 Continue.
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP_BY_HOP.has(k) && k !== "expect") out[k] = v;
+  for (const k in h) {
+    const v = h[k];
+    if (v !== undefined && !HOP_BY_HOP.has(k) && k !== "expect") out[k] = v;
+  }
   if (mod) {
     for (const [k, v] of Object.entries(mod.set)) out[k] = v;
     for (const [k, v] of Object.entries(mod.add)) out[k] = out[k] === undefined ? v : [...[out[k]].flat().map(String), v];
@@ -66,7 +69,10 @@ function hasBody(req: http.IncomingMessage): boolean {
 
 function responseHeaders(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  for (const k in h) {
+    const v = h[k];
+    if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  }
   return out;
 }
 
@@ -148,11 +154,8 @@ export class L7Proxy {
 
     const finish = (o: Outcome, resBytes: number) => {
       const labels = requestLabels(parties, o.code, o.flag);
-      this.deps.metrics.requests.inc(labels);
       const ms = performance.now() - started;
-      this.deps.metrics.duration.observe(labels, ms);
-      this.deps.metrics.requestBytes.observe(labels, reqBytes);
-      this.deps.metrics.responseBytes.observe(labels, resBytes);
+      this.deps.metrics.http.record(labels, [ms, reqBytes, resBytes]);
       this.deps.accessLog?.info(
         {
           "src.identity": formatIdentity(t.peer),

@@ -1,8 +1,9 @@
 // Istio's standard HTTP metrics as a waypoint reports them (reporter="waypoint"), on a per-waypoint
 // registry, and the label set of one request built from what the waypoint knows.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { formatIdentity, type Identity } from "../shared/index.ts";
 import type { Service, Workload } from "../proxy/index.ts";
+import { RequestMetrics } from "./request-metrics.ts";
 
 export const HTTP_LABELS = [
   "reporter",
@@ -31,27 +32,23 @@ export type HttpResponseFlag = "-" | "NR" | "UH" | "UF" | "UPE" | "DC";
 
 export class WaypointMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<(typeof HTTP_LABELS)[number]>;
-  readonly duration: Histogram<(typeof HTTP_LABELS)[number]>;
-  readonly requestBytes: Histogram<(typeof HTTP_LABELS)[number]>;
-  readonly responseBytes: Histogram<(typeof HTTP_LABELS)[number]>;
+  /** istio_requests_total and the duration, request-size and response-size histograms, recorded together. */
+  readonly http: RequestMetrics<HttpLabels>;
   readonly tunnelsOpen: Gauge;
   readonly limitHits: Counter<"limit">;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
-    const labelNames = [...HTTP_LABELS];
     const registers = [this.registry];
-    this.requests = new Counter({ name: "istio_requests_total", help: "Requests handled", labelNames, registers });
-    this.duration = new Histogram({
-      name: "istio_request_duration_milliseconds",
-      help: "Request duration",
-      labelNames,
-      buckets: [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
-      registers,
-    });
     const sizes = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
-    this.requestBytes = new Histogram({ name: "istio_request_bytes", help: "Request body size", labelNames, buckets: sizes, registers });
-    this.responseBytes = new Histogram({ name: "istio_response_bytes", help: "Response body size", labelNames, buckets: sizes, registers });
+    this.http = new RequestMetrics<HttpLabels>({
+      registry: this.registry,
+      counter: { name: "istio_requests_total", help: "Requests handled" },
+      histograms: [
+        { name: "istio_request_duration_milliseconds", help: "Request duration", buckets: [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] },
+        { name: "istio_request_bytes", help: "Request body size", buckets: sizes },
+        { name: "istio_response_bytes", help: "Response body size", buckets: sizes },
+      ],
+    });
     this.limitHits = new Counter({
       name: "waypoint_limit_hits_total",
       help: "Connections or streams ended because a peer hit a resource limit",

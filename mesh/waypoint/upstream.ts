@@ -55,10 +55,20 @@ const MAX_CONNECTIONS_PER_ENDPOINT = 1024;
 /** A key per endpoint, transport and identity: HBONE and plain connections to one address never mix,
  * nor do connections made for a pod that has since been replaced by one with another identity. */
 export function upstreamKey(t: UpstreamTarget): string {
-  const w = t.workload;
-  const who = w.protocol === "HBONE" ? formatIdentity(identityOf(w)) : "";
-  return `${w.protocol}|${who}|${formatAddr({ ip: w.ips[0]!, port: t.port })}`;
+  // Workload objects are immutable (a config change makes new ones): their keys are computed once per port.
+  let byPort = keys.get(t.workload);
+  if (!byPort) keys.set(t.workload, (byPort = new Map()));
+  let key = byPort.get(t.port);
+  if (key === undefined) {
+    const w = t.workload;
+    const who = w.protocol === "HBONE" ? formatIdentity(identityOf(w)) : "";
+    key = `${w.protocol}|${who}|${formatAddr({ ip: w.ips[0]!, port: t.port })}`;
+    byPort.set(t.port, key);
+  }
+  return key;
 }
+
+const keys = new WeakMap<Workload, Map<number, string>>();
 
 export class Upstreams {
   private readonly deps: UpstreamDeps;
