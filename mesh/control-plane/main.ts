@@ -15,6 +15,7 @@ import { controlPlaneEndpoint } from "../manifests/index.ts";
 import { WaypointController } from "./waypoints/controller.ts";
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
 import { TokenReviewAuthenticator } from "./auth/token-review.ts";
+import { CachedAuthenticator } from "./auth/cached-authenticator.ts";
 import { loadOrCreateKubeCa, publishRootCert } from "./ca/kube-ca.ts";
 import { helpText, loadConfig, type ControlPlaneConfig } from "./config.ts";
 import { FileSource } from "./discovery/file-source.ts";
@@ -88,14 +89,17 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
   const status = new PolicyStatusWriter(kubeConfig, log);
   return {
     ca,
+    // One TokenReview per token while it is trusted (cached-authenticator.ts), not one per CSR.
     auth: (store) =>
-      new TokenReviewAuthenticator({
-        kubeConfig,
-        allowed: cfg.PROXY_SERVICE_ACCOUNTS.split(",")
-          .map((s) => s.trim())
-          .filter(Boolean),
-        nodeOfPod: (ns, name) => store.get("Pod", `${ns}/${name}`)?.spec?.nodeName,
-      }),
+      new CachedAuthenticator(
+        new TokenReviewAuthenticator({
+          kubeConfig,
+          allowed: cfg.PROXY_SERVICE_ACCOUNTS.split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+          nodeOfPod: (ns, name) => store.get("Pod", `${ns}/${name}`)?.spec?.nodeName,
+        }),
+      ),
     discovery: (store) => [new KubeSource({ kubeConfig, store, log })],
     runners: (cp) => [
       new PolicyStatusRunner({ store: cp.store, builder: cp.builder, update: (t, keys, waypointKeys) => status.update(t, keys, waypointKeys), log }),
