@@ -1,13 +1,13 @@
-// Certificates for workload identities: roots and CSRs with @peculiar/x509 on Node's WebCrypto; CSR
-// checks and signing on @peculiar/asn1-x509 structures with Node's native crypto.
+// Certificates for workload identities: roots and CSRs with @peculiar/x509 on Node's WebCrypto; the CA's
+// hot path (reading a CSR, writing a certificate) in DER templates (cert-der.ts) with Node's native crypto.
 // Keys are ECDSA P-256: cheap to generate and sign with, and what TLS 1.3 peers all accept.
 // @peculiar/x509 resolves its ASN.1 providers through tsyringe, which needs the Reflect metadata API.
 import "reflect-metadata";
 import { webcrypto, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
-import { CertificationRequest } from "@peculiar/asn1-csr";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import * as asn from "@peculiar/asn1-x509";
 import * as x509 from "@peculiar/x509";
+import { assembleCertificate, buildTbs, certificateSubject, readCsrDer, requestedUris, type CertTemplate, type CsrParts } from "./cert-der.ts";
 import { ErrorCode, MeshError } from "./errors.ts";
 import { formatIdentity, parseIdentity, type Identity } from "./identity.ts";
 
@@ -40,8 +40,9 @@ export interface IssuedCert {
   notAfter: Date;
 }
 
-function toPem(der: ArrayBuffer, label: string): string {
-  const b64 = Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n");
+function toPem(der: ArrayBuffer | Uint8Array, label: string): string {
+  const bytes = der instanceof Uint8Array ? der : new Uint8Array(der);
+  const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64").replace(/.{64}/g, "$&\n");
   return `-----BEGIN ${label}-----\n${b64.replace(/\n$/, "")}\n-----END ${label}-----\n`;
 }
 
@@ -89,33 +90,24 @@ export async function createCsr(identity: Identity): Promise<{ csrPem: string; k
   return { csrPem: csr.toString("pem") + "\n", keyPem: privateKeyPem };
 }
 
-// Signing runs on the CA's hot path (every workload identity on every node, renewed at half-life), so
-// it works on the ASN.1 structures directly (@peculiar/asn1-x509) and signs with Node's native crypto:
-// several times faster than the high-level certificate generator, which re-encodes as it goes.
-const OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
-const ECDSA_SHA256 = new asn.AlgorithmIdentifier({ algorithm: "1.2.840.10045.4.3.2" });
-
+// Signing runs on the CA's hot path (every workload identity on every node, renewed at half-life): the
+// certificate is assembled from DER pieces computed once per CA (issuer, constant extensions) and
+// signed with Node's native crypto. The ASN.1 library (once per CA, here) took ~3 ms per certificate.
 interface Signer {
-  issuer: asn.Name;
+  template: CertTemplate;
   notAfterCap: number;
   key: KeyObject;
-  /** Extensions every workload certificate carries. */
-  constant: asn.Extension[];
 }
 
 // Parsing the CA certificate and importing its key cost more than a signature: do it once per CA.
 const signers = new WeakMap<CaMaterial, Signer>();
 
-function ext(id: string, critical: boolean, value: unknown): asn.Extension {
-  return new asn.Extension({ extnID: id, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+function ext(id: string, critical: boolean, value: unknown): Buffer {
+  return Buffer.from(AsnConvert.serialize(new asn.Extension({ extnID: id, critical, extnValue: new OctetString(AsnConvert.serialize(value)) })));
 }
 
 function pemToDer(pem: string): Buffer {
   return Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
-}
-
-function toArrayBuffer(b: Uint8Array): ArrayBuffer {
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
 function signerFor(ca: CaMaterial): Signer {
@@ -142,15 +134,17 @@ function signerFor(ca: CaMaterial): Signer {
   const ski = caCert.tbsCertificate.extensions?.find((e) => e.extnID === asn.id_ce_subjectKeyIdentifier);
   const keyId = ski ? AsnConvert.parse(ski.extnValue, asn.SubjectKeyIdentifier) : undefined;
   const s: Signer = {
-    issuer: caCert.tbsCertificate.subject,
+    template: {
+      issuer: certificateSubject(pemToDer(ca.certPem)),
+      extensions: [
+        ext(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: false })),
+        ext(asn.id_ce_keyUsage, true, new asn.KeyUsage(asn.KeyUsageFlags.digitalSignature | asn.KeyUsageFlags.keyEncipherment)),
+        ext(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage([asn.id_kp_serverAuth, asn.id_kp_clientAuth])),
+        ...(keyId ? [ext(asn.id_ce_authorityKeyIdentifier, false, new asn.AuthorityKeyIdentifier({ keyIdentifier: keyId }))] : []),
+      ],
+    },
     notAfterCap: caCert.tbsCertificate.validity.notAfter.getTime().getTime(),
     key,
-    constant: [
-      ext(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: false })),
-      ext(asn.id_ce_keyUsage, true, new asn.KeyUsage(asn.KeyUsageFlags.digitalSignature | asn.KeyUsageFlags.keyEncipherment)),
-      ext(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage([asn.id_kp_serverAuth, asn.id_kp_clientAuth])),
-      ...(keyId ? [ext(asn.id_ce_authorityKeyIdentifier, false, new asn.AuthorityKeyIdentifier({ keyIdentifier: keyId }))] : []),
-    ],
   };
   signers.set(ca, s);
   return s;
@@ -158,7 +152,8 @@ function signerFor(ca: CaMaterial): Signer {
 
 export interface InspectedCsr {
   identity: Identity;
-  subjectPublicKeyInfo: asn.SubjectPublicKeyInfo;
+  /** DER, as the CSR carries it: it goes into the certificate unchanged. */
+  subjectPublicKeyInfo: Buffer;
 }
 
 const SIGNATURE_HASHES: Record<string, string> = {
@@ -170,36 +165,26 @@ const SIGNATURE_HASHES: Record<string, string> = {
 
 /** Reads and checks a CSR: signature valid (proof of possession), exactly one SPIFFE URI SAN. */
 export async function inspectCsr(csrPem: string): Promise<InspectedCsr> {
-  let req: CertificationRequest;
+  let csr: CsrParts;
   try {
     if (!/-----BEGIN (NEW )?CERTIFICATE REQUEST-----/.test(csrPem)) throw new Error("no PEM CERTIFICATE REQUEST block");
-    req = AsnConvert.parse(pemToDer(csrPem), CertificationRequest);
+    csr = readCsrDer(pemToDer(csrPem));
   } catch (err) {
     throw new MeshError(ErrorCode.Ca, "the CSR is not a valid PEM PKCS#10 request", { cause: err });
   }
-  const info = req.certificationRequestInfo;
-  const hash = SIGNATURE_HASHES[req.signatureAlgorithm.algorithm];
-  if (!hash) throw new MeshError(ErrorCode.Ca, `unsupported CSR signature algorithm ${req.signatureAlgorithm.algorithm}`);
+  const hash = SIGNATURE_HASHES[csr.signatureAlgorithm];
+  if (!hash) throw new MeshError(ErrorCode.Ca, `unsupported CSR signature algorithm ${csr.signatureAlgorithm}`);
   let valid: boolean;
   try {
-    const key = createPublicKey({ key: Buffer.from(AsnConvert.serialize(info.subjectPKInfo)), format: "der", type: "spki" });
-    const signed = req.certificationRequestInfoRaw ?? AsnConvert.serialize(info);
-    valid = cryptoVerify(hash, Buffer.from(signed), { key, dsaEncoding: "der" }, Buffer.from(req.signature));
+    const key = createPublicKey({ key: csr.spki, format: "der", type: "spki" });
+    valid = cryptoVerify(hash, csr.info, { key, dsaEncoding: "der" }, csr.signature);
   } catch (err) {
     throw new MeshError(ErrorCode.Ca, "the CSR's key or signature cannot be read", { cause: err });
   }
   if (!valid) throw new MeshError(ErrorCode.Ca, "the CSR signature does not verify");
-  const uris: string[] = [];
+  let uris: string[];
   try {
-    for (const attr of info.attributes.filter((a) => a.type === OID_EXTENSION_REQUEST)) {
-      for (const v of attr.values) {
-        for (const e of AsnConvert.parse(v, asn.Extensions)) {
-          if (e.extnID !== asn.id_ce_subjectAltName) continue;
-          for (const name of AsnConvert.parse(e.extnValue, asn.SubjectAlternativeName))
-            if (name.uniformResourceIdentifier) uris.push(name.uniformResourceIdentifier);
-        }
-      }
-    }
+    uris = requestedUris(csr);
   } catch (err) {
     // A correctly signed CSR can still carry malformed extensions: the requester chose them.
     throw new MeshError(ErrorCode.Ca, "the CSR's extension request cannot be read", { cause: err });
@@ -207,7 +192,7 @@ export async function inspectCsr(csrPem: string): Promise<InspectedCsr> {
   if (uris.length !== 1) {
     throw new MeshError(ErrorCode.Ca, `the CSR must carry exactly one URI SAN, found ${uris.length}`);
   }
-  return { identity: parseIdentity(uris[0]!), subjectPublicKeyInfo: info.subjectPKInfo };
+  return { identity: parseIdentity(uris[0]!), subjectPublicKeyInfo: csr.spki };
 }
 
 /**
@@ -234,23 +219,8 @@ export async function signWorkloadCert(opts: {
   const notAfter = new Date(Math.floor(Math.min(now + opts.ttlSeconds * 1000, signer.notAfterCap) / 1000) * 1000);
   const serial = webcrypto.getRandomValues(new Uint8Array(16));
   serial[0] = (serial[0]! & 0x7f) | 0x01; // positive, no leading zero byte
-  const san = ext(
-    asn.id_ce_subjectAltName,
-    true,
-    new asn.SubjectAlternativeName([new asn.GeneralName({ uniformResourceIdentifier: formatIdentity(opts.identity) })]),
-  );
-  const tbs = new asn.TBSCertificate({
-    version: asn.Version.v3,
-    serialNumber: toArrayBuffer(serial),
-    signature: ECDSA_SHA256,
-    issuer: signer.issuer,
-    subject: new asn.Name(),
-    validity: new asn.Validity({ notBefore, notAfter }),
-    subjectPublicKeyInfo,
-    extensions: new asn.Extensions([...signer.constant, san]),
-  });
-  const signature = cryptoSign("sha256", Buffer.from(AsnConvert.serialize(tbs)), { key: signer.key, dsaEncoding: "der" });
-  const der = AsnConvert.serialize(new asn.Certificate({ tbsCertificate: tbs, signatureAlgorithm: ECDSA_SHA256, signatureValue: toArrayBuffer(signature) }));
+  const tbs = buildTbs(signer.template, { serial, notBefore, notAfter, spki: subjectPublicKeyInfo, uri: formatIdentity(opts.identity) });
+  const der = assembleCertificate(tbs, cryptoSign("sha256", tbs, { key: signer.key, dsaEncoding: "der" }));
   // Leaf, then the signing cert when it is an intermediate, then its chain, root last.
   const intermediates = opts.ca.certPem === opts.ca.rootPem ? [] : [opts.ca.certPem, ...opts.ca.chainPem];
   return { chainPem: [toPem(der, "CERTIFICATE"), ...intermediates, opts.ca.rootPem], notBefore, notAfter };
