@@ -16,7 +16,7 @@ import { AsyncQueue } from "../shared/index.ts";
 import { memoryLogger, silentLogger } from "../shared/index.ts";
 import { createCsr, createRootCa, type CaMaterial } from "../shared/index.ts";
 import { GrpcCaClient } from "../proxy/index.ts";
-import { StateStore } from "../proxy/index.ts";
+import { StateStore, type ProxyDelta } from "../proxy/index.ts";
 import { WAYPOINT_TYPES, XdsClient } from "../proxy/index.ts";
 import { controlPlaneTransport } from "../proxy/index.ts";
 import { ControlPlane } from "./app.ts";
@@ -191,6 +191,9 @@ describe("config stream", () => {
   it("feeds ztunnel's store, and ztunnel keeps its config when the stream breaks", async () => {
     const store = new StateStore();
     const x = new XdsClient({ transport: controlPlaneTransport(endpoint("node-1")), node: "node-1", clusterId: "Kubernetes", store, log: silentLogger() });
+    const deltas: ProxyDelta[] = [];
+    const applyDelta = store.applyDelta.bind(store);
+    store.applyDelta = (d) => (deltas.push(d), applyDelta(d));
     x.start();
     await eventually(() => store.current.workloads.length === 2);
     expect(store.current.serviceByVip("198.19.0.10")?.hostname).toBe("web.demo.svc.cluster.local");
@@ -198,6 +201,11 @@ describe("config stream", () => {
     await eventually(() => store.current.policies.length === 1);
     rmSync(join(configDir, "deny.yaml"));
     await eventually(() => store.current.policies.length === 0);
+    // After the first whole config, changes arrive as deltas: the policy added, then removed by its key.
+    expect(deltas.map((d) => [d.policies?.upsert.map((p) => p.name), d.policies?.remove])).toEqual([
+      [["deny-sleep"], []],
+      [[], ["demo/deny-sleep"]],
+    ]);
     expect(x.acks).toBeGreaterThanOrEqual(4);
     await x.close();
     expect(store.current.workloads.length).toBe(2);

@@ -4,7 +4,7 @@
 // bounded, and its admin, metrics and readiness endpoints. Neither proxy imports the other.
 export * from "./state/types.ts";
 export { parseLocalConfig, convertConfig, toResources, type ParsedConfig, type Rejection } from "./state/local-config.ts";
-export { ProxyState, type Endpoint } from "./state/proxy-state.ts";
+export { ProxyState, type Endpoint, type ProxyDelta } from "./state/proxy-state.ts";
 export { StateStore, type StateListener } from "./state/store.ts";
 export { LocalConfigSource } from "./state/file-source.ts";
 export type { ConfigSource } from "./state/config-source.ts";

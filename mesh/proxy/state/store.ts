@@ -2,7 +2,7 @@
 // config is a no-op, so a file rewritten with the same content does not re-check every connection.
 import { isDeepStrictEqual } from "node:util";
 import type { ProxyResources } from "./types.ts";
-import { ProxyState } from "./proxy-state.ts";
+import { ProxyState, type ProxyDelta } from "./proxy-state.ts";
 
 export type StateListener = (state: ProxyState) => void;
 
@@ -39,6 +39,14 @@ export class StateStore {
     this.version++;
     for (const l of this.listeners) l(this.state);
     return true;
+  }
+
+  /** Applies what changed since the current config (the config stream, after its first whole config). */
+  applyDelta(delta: ProxyDelta): void {
+    this.raw = undefined;
+    this.state = this.state.applyDelta(delta);
+    this.version++;
+    for (const l of this.listeners) l(this.state);
   }
 
   /** A new subscriber first receives the current state, if any config was applied. */

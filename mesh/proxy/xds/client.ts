@@ -17,6 +17,8 @@ import { Backoff } from "../../shared/index.ts";
 import { describeError } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import type { StateStore } from "../state/store.ts";
+import type { ProxyDelta } from "../state/proxy-state.ts";
+import { policyKey, serviceKey } from "../../api/index.ts";
 import { compareStrings } from "../../shared/index.ts";
 import type { ConfigSource } from "../state/config-source.ts";
 
@@ -28,6 +30,26 @@ type Held = {
 /** What ztunnel subscribes to; a waypoint adds its routes and L7 policies. */
 export const ZTUNNEL_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATION];
 export const WAYPOINT_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY];
+
+type Change = { upsert: unknown[]; remove: string[] };
+type PendingDelta = Record<"workloads" | "services" | "policies" | "routes" | "l7Policies", Change>;
+
+const emptyDelta = (): PendingDelta => ({
+  workloads: { upsert: [], remove: [] },
+  services: { upsert: [], remove: [] },
+  policies: { upsert: [], remove: [] },
+  routes: { upsert: [], remove: [] },
+  l7Policies: { upsert: [], remove: [] },
+});
+
+/** Where a held resource goes in a delta, and its key there. */
+function slot(v: Held["value"]): { kind: keyof PendingDelta; key: string; value: unknown } {
+  if ("workload" in v) return { kind: "workloads", key: v.workload.uid, value: v.workload };
+  if ("service" in v) return { kind: "services", key: serviceKey(v.service), value: v.service };
+  if ("route" in v) return { kind: "routes", key: policyKey(v.route), value: v.route };
+  if ("l7Policy" in v) return { kind: "l7Policies", key: policyKey(v.l7Policy), value: v.l7Policy };
+  return { kind: "policies", key: policyKey(v.policy), value: v.policy };
+}
 
 function decode(type: string, any: Parameters<typeof anyUnpack>[0]): Held["value"] {
   if (type === TYPE_ADDRESS) {
@@ -63,6 +85,9 @@ export class XdsClient implements ConfigSource {
   private abort: AbortController | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
+  /** After the first whole config, each response reaches the store as a delta (ProxyState.applyDelta). */
+  private published = false;
+  private pending = emptyDelta();
   /** True while a stream is established and has delivered config. */
   connected = false;
   acks = 0;
@@ -137,12 +162,24 @@ export class XdsClient implements ConfigSource {
     for (const r of resp.resources) {
       try {
         if (!r.resource) throw new Error("resource body is missing");
-        held.set(r.name, { version: r.version, value: decode(type, r.resource) });
+        const value = decode(type, r.resource);
+        const before = held.get(r.name);
+        held.set(r.name, { version: r.version, value });
+        const next = slot(value);
+        // A name that now holds another kind of resource (a workload became a service) leaves its old slot.
+        if (before && slot(before.value).kind !== next.kind) this.pending[slot(before.value).kind].remove.push(slot(before.value).key);
+        this.pending[next.kind].upsert.push(next.value);
       } catch (err) {
         errors[r.name] = describeError(err);
       }
     }
-    for (const name of resp.removedResources) held.delete(name);
+    for (const name of resp.removedResources) {
+      const before = held.get(name);
+      if (!before) continue;
+      const { kind, key } = slot(before.value);
+      this.pending[kind].remove.push(key);
+      held.delete(name);
+    }
     this.synced.add(type);
     // Publish only once both types arrived: workloads without their policies would briefly allow too much.
     if (this.types.every((t) => this.synced.has(t))) this.publish();
@@ -161,6 +198,18 @@ export class XdsClient implements ConfigSource {
   }
 
   private publish(): void {
+    const pending = this.pending;
+    this.pending = emptyDelta();
+    if (this.published) {
+      const delta: ProxyDelta = {};
+      for (const [kind, c] of Object.entries(pending) as Array<[keyof PendingDelta, Change]>) {
+        if (c.upsert.length || c.remove.length) (delta as Record<string, Change>)[kind] = c;
+      }
+      this.connected = true;
+      if (Object.keys(delta).length) this.store.applyDelta(delta);
+      return;
+    }
+    this.published = true;
     const workloads: Workload[] = [];
     const services: Service[] = [];
     const policies: Authorization[] = [];
