@@ -27,7 +27,7 @@ const stores = Array.from({ length: Number(count) }, (_, k) => {
   void new XdsClient({ transport, node: `node-${i}`, clusterId: "Kubernetes", store, log: silentLogger() }).start();
   let last = "";
   store.subscribe((s) => {
-    const w = s.workloads.find((x) => x.uid === watched);
+    const w = s.workload(watched);
     if (w && w.canonicalRevision !== last) {
       last = w.canonicalRevision;
       process.stdout.write(`seen ${last} ${Date.now()}\n`);

@@ -184,7 +184,7 @@ export class Ztunnel {
 
   private onState(state: ProxyState): void {
     this.readiness.satisfy("config");
-    const local = state.workloads.filter(this.ctx.serves);
+    const local = state.workloadsWhere(this.ctx.serves);
     this.ctx.certs.track(local.map(identityOf));
     this.recheckConnections(state);
     const capture = this.opts.capture;

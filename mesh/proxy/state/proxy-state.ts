@@ -202,6 +202,18 @@ export class ProxyState {
     return (this.lists.l7Policies ??= [...this.ix.l7Policies.values()].sort(byName));
   }
 
+  /** The workloads `accept` takes, in the lists' order, without building the whole list (ztunnel's own pods on each change). */
+  workloadsWhere(accept: (w: Workload) => boolean): Workload[] {
+    if (this.lists.workloads) return this.lists.workloads.filter(accept);
+    const out: Workload[] = [];
+    for (const w of this.ix.workloads.values()) if (accept(w)) out.push(w);
+    return out.sort(byUid);
+  }
+
+  workload(uid: string): Workload | undefined {
+    return this.ix.workloads.get(uid);
+  }
+
   /** HTTPRoutes whose parent is the service ("namespace/hostname"). */
   routesFor(serviceKey: string): readonly HttpRoute[] {
     return this.ix.routesByParent.get(serviceKey) ?? [];

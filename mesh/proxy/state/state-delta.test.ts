@@ -123,6 +123,8 @@ function answers(st: ProxyState, t: Truth): unknown {
     routes: SVC_KEYS.map((k) => st.routesFor(k)),
     policies: [...t.w.values()].map((w) => st.policiesFor(w)),
     servicesOf: [...t.w.values()].map((w) => st.servicesOf(w)),
+    where: st.workloadsWhere((w) => w.status === "Healthy").map((w) => w.uid),
+    byUid: [...t.w.keys()].map((uid) => st.workload(uid)),
   };
 }
 

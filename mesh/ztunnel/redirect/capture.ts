@@ -10,7 +10,7 @@ export type RunCommand = (cmd: string, args: string[], input?: string) => Promis
 
 /** Addresses of the workloads this node's ztunnel serves: the pods whose traffic we capture. */
 export function enrolledIps(state: ProxyState, node: string): string[] {
-  return state.workloads.filter(servesFor(node)).flatMap((w) => w.ips);
+  return state.workloadsWhere(servesFor(node)).flatMap((w) => w.ips);
 }
 
 async function nft(run: RunCommand, script: string): Promise<void> {
