@@ -5,7 +5,8 @@ import type { ClusterSnapshot } from "../model/kube.ts";
 import { DEFAULT_TRANSLATE_OPTIONS, type ResourceNote, type TranslateOptions } from "./options.ts";
 import { translateHttpRoutes, translateL7Policies } from "./l7.ts";
 import { STATIC_STRICT_NAME, translatePolicies } from "./policies.ts";
-import { matchesSelector, translateWorkloads, type PodReuse } from "./workloads.ts";
+import { matchesSelector, translatePod, translateWorkloads, type PodContext, type PodReuse } from "./workloads.ts";
+import type { V1Pod } from "../model/kube.ts";
 import { compareStrings } from "../../shared/index.ts";
 
 export { DEFAULT_TRANSLATE_OPTIONS, LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
@@ -23,21 +24,48 @@ export interface Translation {
 
 /**
  * What a translation leaves for the next one. When only Pods changed since, workloads of pods whose
- * objects are unchanged are reused: pod churn then costs the changed pods, not the whole mesh.
+ * objects are unchanged are reused: pod churn then costs the changed pods, not the whole mesh; and when
+ * the caller also names the changed pods, nothing else is walked at all.
  */
 export interface TranslationMemo {
   pods: PodReuse;
+  /** Everything below depends on no pod. */
+  ctx: PodContext;
+  selected: (pod: V1Pod) => string[];
+  translation: Translation;
+  /** Notes about pods, by pod key; the other notes are in `translation` with them. */
+  podNotes: ReadonlyMap<string, ResourceNote>;
 }
+
+export interface PreviousTranslation {
+  memo: TranslationMemo;
+  /** Only Pods changed since `memo`. */
+  podsOnly: boolean;
+}
+
+/** The pods that changed ("namespace/name"), and how to read them now. */
+export interface ChangedPods {
+  keys: ReadonlySet<string>;
+  get: (key: string) => V1Pod | undefined;
+}
+
+/** The workloads a pod change replaced or added (`upserted`) and the uids it dropped (`removed`). */
+export interface WorkloadChanges {
+  upserted: Workload[];
+  removed: string[];
+}
+
+const byNote = (a: ResourceNote, b: ResourceNote) => compareStrings(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`);
 
 export function translate(snap: ClusterSnapshot, opts: TranslateOptions = DEFAULT_TRANSLATE_OPTIONS): Translation {
   return translateIncremental(snap, opts).translation;
 }
 
-/** Pure: the same inputs (snapshot, options, memo and the podsOnly claim) give the same output. */
+/** Pure: the same inputs (snapshot, options, memo and the caller's claims about what changed) give the same output. */
 export function translateIncremental(
   snap: ClusterSnapshot,
   opts: TranslateOptions,
-  previous?: { memo: TranslationMemo; podsOnly: boolean },
+  previous?: PreviousTranslation,
 ): { translation: Translation; memo: TranslationMemo } {
   const p = translatePolicies(snap.AuthorizationPolicy, snap.PeerAuthentication, opts);
   const byNs = new Map<string, Array<[string, Record<string, string>]>>();
@@ -55,11 +83,56 @@ export function translateIncremental(
   const w = translateWorkloads(snap, opts, selected, previous?.podsOnly ? previous.memo.pods : undefined);
   const r = translateHttpRoutes(snap.HTTPRoute, opts);
   const l7 = translateL7Policies(snap.AuthorizationPolicy);
-  const notes = [...p.notes, ...w.notes, ...r.notes, ...l7.notes].sort((a, b) =>
-    compareStrings(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`),
-  );
-  return {
-    translation: { workloads: w.workloads, services: w.services, policies: p.policies, routes: r.routes, l7Policies: l7.policies, notes },
-    memo: { pods: w.byPod },
+  const notes = [...p.notes, ...w.notes, ...r.notes, ...l7.notes].sort(byNote);
+  const translation = { workloads: w.workloads, services: w.services, policies: p.policies, routes: r.routes, l7Policies: l7.policies, notes };
+  const podNotes = new Map(notes.filter((n) => n.kind === "Pod").map((n) => [`${n.namespace}/${n.name}`, n]));
+  return { translation, memo: { pods: w.byPod, ctx: w.ctx, selected, translation, podNotes } };
+}
+
+/**
+ * Only the named pods changed since `memo` (nothing else): re-translates them and splices their
+ * workloads and notes into the previous translation; nothing else is walked. Gives what a full
+ * translation would (translate-incremental.test.ts checks it on random change sequences).
+ */
+export function translatePodChanges(
+  memo: TranslationMemo,
+  changed: ChangedPods,
+): { translation: Translation; memo: TranslationMemo; changes: WorkloadChanges } {
+  const pods = new Map(memo.pods);
+  const podNotes = new Map(memo.podNotes);
+  const workloads = [...memo.translation.workloads];
+  const upserted = new Map<string, Workload>();
+  const removed = new Set<string>();
+  const indexOf = (uid: string) => {
+    let lo = 0;
+    let hi = workloads.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareStrings(workloads[mid]!.uid, uid) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   };
+  for (const key of changed.keys) {
+    const before = pods.get(key);
+    const pod = changed.get(key);
+    const r = pod ? translatePod(pod, memo.ctx, memo.selected) : {};
+    if (before) {
+      workloads.splice(indexOf(before.workload.uid), 1);
+      pods.delete(key);
+      upserted.delete(before.workload.uid);
+      removed.add(before.workload.uid);
+    }
+    podNotes.delete(key);
+    if (r.note) podNotes.set(key, r.note);
+    if (r.workload && pod) {
+      workloads.splice(indexOf(r.workload.uid), 0, r.workload);
+      pods.set(key, { pod, workload: r.workload });
+      removed.delete(r.workload.uid);
+      upserted.set(r.workload.uid, r.workload);
+    }
+  }
+  const notes = [...memo.translation.notes.filter((n) => n.kind !== "Pod"), ...podNotes.values()].sort(byNote);
+  const translation = { ...memo.translation, workloads, notes };
+  return { translation, memo: { ...memo, pods, podNotes, translation }, changes: { upserted: [...upserted.values()], removed: [...removed] } };
 }

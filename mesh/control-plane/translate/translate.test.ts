@@ -3,21 +3,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { emptySnapshot, type ClusterSnapshot } from "../model/kube.ts";
-import { parseManifests } from "../model/manifests.ts";
 import { DEFAULT_TRANSLATE_OPTIONS as DEFAULT, translate } from "./index.ts";
 import { translationToYaml } from "./serialize.ts";
 import { expectGolden } from "../../testing/expect.ts";
+import { snapshotFromYaml as snapshotFrom } from "../model/manifests.ts";
 
 const dir = join(import.meta.dirname, "testdata");
-
-export function snapshotFrom(text: string): ClusterSnapshot {
-  const parsed = parseManifests(text);
-  expect(parsed.errors).toEqual([]);
-  const snap = emptySnapshot() as { [K in keyof ClusterSnapshot]: unknown[] };
-  for (const o of parsed.objects) snap[o.kind].push(o.object);
-  return snap as unknown as ClusterSnapshot;
-}
 
 describe("translation (golden)", () => {
   for (const file of readdirSync(dir)

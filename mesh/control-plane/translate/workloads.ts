@@ -108,12 +108,20 @@ export interface WorkloadTranslation {
 /** Workloads from an earlier translation, reusable for pods whose object is unchanged. */
 export type PodReuse = ReadonlyMap<string, { pod: V1Pod; workload: Workload }>;
 
-export function translateWorkloads(
-  snap: ClusterSnapshot,
-  opts: TranslateOptions,
-  policiesFor: (pod: V1Pod) => string[],
-  reuse?: PodReuse,
-): WorkloadTranslation & { byPod: Map<string, { pod: V1Pod; workload: Workload }> } {
+/**
+ * What translating one pod needs from the rest of the cluster (namespaces, waypoints, services and
+ * their EndpointSlices). It depends on no pod, so a change to pods only can keep it.
+ */
+export interface PodContext {
+  opts: TranslateOptions;
+  nsByName: ReadonlyMap<string, V1Namespace>;
+  gateways: WaypointIndex;
+  /** "ns/hostname" -> service port -> target port, for the services that select this pod. */
+  servicesOfPod: (pod: V1Pod) => Map<string, Map<number, number>>;
+}
+
+/** Services (sorted) and their notes, and the context pods are translated in. */
+export function serviceIndex(snap: ClusterSnapshot, opts: TranslateOptions): { services: Service[]; notes: ResourceNote[]; ctx: PodContext } {
   const notes: ResourceNote[] = [];
   const nsByName = new Map(snap.Namespace.map((n) => [n.metadata?.name ?? "", n]));
   const gateways = waypointIndex(snap);
@@ -211,57 +219,75 @@ export function translateWorkloads(
     return out;
   };
 
+  services.sort((a, b) => compareStrings(`${a.namespace}/${a.hostname}`, `${b.namespace}/${b.hostname}`));
+  return { services, notes, ctx: { opts, nsByName, gateways, servicesOfPod } };
+}
+
+/** One pod's workload, or the note saying why it has none (or neither: nothing to address yet). */
+export function translatePod(pod: V1Pod, ctx: PodContext, policiesFor: (pod: V1Pod) => string[]): { workload?: Workload; note?: ResourceNote } {
+  const { opts, nsByName, gateways, servicesOfPod } = ctx;
+  const ns = pod.metadata?.namespace ?? "";
+  const name = pod.metadata?.name ?? "";
+  const ips = podIps(pod);
+  if (ips.length === 0 || pod.spec?.hostNetwork) return {}; // nothing to address (pending, or shares the node's IP)
+  if (!pod.spec?.nodeName) return { note: { kind: "Pod", namespace: ns, name, status: "Ignored", reason: "not scheduled to a node yet" } };
+  const labels = pod.metadata?.labels ?? {};
+  const nsObj = nsByName.get(ns);
+  const wl = workloadName(pod);
+  // Waypoint pods and pods with a sidecar take HBONE themselves (on 15008) without being captured;
+  // sidecars never go through a waypoint (as in Istio).
+  const gw = labels[GATEWAY_NAME_LABEL];
+  const isWaypoint = gw !== undefined && gateways.has(`${ns}/${gw}`);
+  const isSidecar = labels[LABELS.proxy] === "sidecar";
+  const { ref: wp } = isSidecar ? {} : waypointFor(labels, nsObj?.metadata?.labels, ns, opts.clusterDomain, "workload", gateways);
+  const workload: Workload = {
+    uid: `${opts.clusterId}//Pod/${ns}/${name}`,
+    name,
+    namespace: ns,
+    ips,
+    trustDomain: opts.trustDomain,
+    serviceAccount: pod.spec.serviceAccountName || "default",
+    node: pod.spec.nodeName,
+    protocol: isWaypoint || isSidecar || isEnrolled(pod, nsObj) ? "HBONE" : "NONE",
+    status: isReady(pod) ? "Healthy" : "Unhealthy",
+    services: servicesOfPod(pod),
+    authorizationPolicies: policiesFor(pod),
+    canonicalName: labels[LABELS.canonicalName] ?? labels["app.kubernetes.io/name"] ?? labels.app ?? wl,
+    canonicalRevision: labels[LABELS.canonicalRevision] ?? labels["app.kubernetes.io/version"] ?? labels.version ?? "latest",
+    workloadName: wl,
+    ...(wp ? { waypoint: wp } : {}),
+    ...(isWaypoint || isSidecar ? { nativeHbone: true as const } : {}),
+  };
+  return { workload };
+}
+
+export function translateWorkloads(
+  snap: ClusterSnapshot,
+  opts: TranslateOptions,
+  policiesFor: (pod: V1Pod) => string[],
+  reuse?: PodReuse,
+): WorkloadTranslation & { byPod: Map<string, { pod: V1Pod; workload: Workload }>; ctx: PodContext } {
+  const { services, notes, ctx } = serviceIndex(snap, opts);
   const workloads: Workload[] = [];
   const byPod = new Map<string, { pod: V1Pod; workload: Workload }>();
   for (const pod of snap.Pod) {
-    const ns = pod.metadata?.namespace ?? "";
-    const name = pod.metadata?.name ?? "";
-    const prev = reuse?.get(`${ns}/${name}`);
+    const key = `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`;
+    const prev = reuse?.get(key);
     if (prev && prev.pod === pod) {
       // Same pod object and (the caller guarantees) nothing else changed: the workload is the same.
       workloads.push(prev.workload);
-      byPod.set(`${ns}/${name}`, prev);
+      byPod.set(key, prev);
       continue;
     }
-    const ips = podIps(pod);
-    if (ips.length === 0 || pod.spec?.hostNetwork) continue; // nothing to address (pending, or shares the node's IP)
-    if (!pod.spec?.nodeName) {
-      notes.push({ kind: "Pod", namespace: ns, name, status: "Ignored", reason: "not scheduled to a node yet" });
-      continue;
+    const r = translatePod(pod, ctx, policiesFor);
+    if (r.note) notes.push(r.note);
+    if (r.workload) {
+      workloads.push(r.workload);
+      byPod.set(key, { pod, workload: r.workload });
     }
-    const labels = pod.metadata?.labels ?? {};
-    const nsObj = nsByName.get(ns);
-    const wl = workloadName(pod);
-    // Waypoint pods and pods with a sidecar take HBONE themselves (on 15008) without being captured;
-    // sidecars never go through a waypoint (as in Istio).
-    const gw = labels[GATEWAY_NAME_LABEL];
-    const isWaypoint = gw !== undefined && gateways.has(`${ns}/${gw}`);
-    const isSidecar = labels[LABELS.proxy] === "sidecar";
-    const { ref: wp } = isSidecar ? {} : waypointFor(labels, nsObj?.metadata?.labels, ns, opts.clusterDomain, "workload", gateways);
-    const workload: Workload = {
-      uid: `${opts.clusterId}//Pod/${ns}/${name}`,
-      name,
-      namespace: ns,
-      ips,
-      trustDomain: opts.trustDomain,
-      serviceAccount: pod.spec.serviceAccountName || "default",
-      node: pod.spec.nodeName,
-      protocol: isWaypoint || isSidecar || isEnrolled(pod, nsObj) ? "HBONE" : "NONE",
-      status: isReady(pod) ? "Healthy" : "Unhealthy",
-      services: servicesOfPod(pod),
-      authorizationPolicies: policiesFor(pod),
-      canonicalName: labels[LABELS.canonicalName] ?? labels["app.kubernetes.io/name"] ?? labels.app ?? wl,
-      canonicalRevision: labels[LABELS.canonicalRevision] ?? labels["app.kubernetes.io/version"] ?? labels.version ?? "latest",
-      workloadName: wl,
-      ...(wp ? { waypoint: wp } : {}),
-      ...(isWaypoint || isSidecar ? { nativeHbone: true as const } : {}),
-    };
-    workloads.push(workload);
-    byPod.set(`${ns}/${name}`, { pod, workload });
   }
   workloads.sort((a, b) => compareStrings(a.uid, b.uid));
-  services.sort((a, b) => compareStrings(`${a.namespace}/${a.hostname}`, `${b.namespace}/${b.hostname}`));
-  return { workloads, services, notes, byPod };
+  return { workloads, services, notes, byPod, ctx };
 }
 
 export { matchesSelector };
