@@ -13,7 +13,15 @@ import { serviceKey } from "../../api/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { Kind } from "../model/kube.ts";
-import { translateIncremental, type TranslateOptions, type Translation, type TranslationMemo } from "../translate/index.ts";
+import {
+  translateIncremental,
+  translatePodChanges,
+  type TranslateOptions,
+  type Translation,
+  type TranslationMemo,
+  type WorkloadChanges,
+} from "../translate/index.ts";
+import type { Workload } from "../../api/index.ts";
 
 export interface VersionedResource {
   name: string;
@@ -45,6 +53,44 @@ function versioned(name: string, bytes: Uint8Array, resource: Any): VersionedRes
   return { name, version: createHash("sha256").update(bytes).digest("hex").slice(0, 16), resource };
 }
 
+function encodeWorkload(w: Workload): VersionedResource {
+  const msg = workloadToProto(w);
+  return versioned(w.uid, toBinary(AddressSchema, msg), anyPack(AddressSchema, msg));
+}
+
+/**
+ * The resources after a change to pods only: the previous maps, with the changed workloads re-encoded and
+ * the dropped ones removed; what actually changed comes back as the delta. O(changes) plus one copy of
+ * the address map, where buildResources walks and compares every resource.
+ */
+export function patchWorkloads(
+  prev: PushSnapshot,
+  changes: WorkloadChanges,
+  cache: EncodeCache,
+): { types: Map<string, Map<string, VersionedResource>>; delta: SnapshotDelta } {
+  const before = prev.types.get(TYPE_ADDRESS) ?? new Map<string, VersionedResource>();
+  const addresses = new Map(before);
+  const changed: VersionedResource[] = [];
+  const removed: string[] = [];
+  for (const uid of changes.removed) {
+    addresses.delete(uid);
+    cache.delete(`a:${uid}`);
+    if (before.has(uid)) removed.push(uid);
+  }
+  for (const w of changes.upserted) {
+    const cached = cache.get(`a:${w.uid}`);
+    const encoded = cached && (cached.source === w || isDeepStrictEqual(cached.source, w)) ? cached.encoded : encodeWorkload(w);
+    cache.set(`a:${w.uid}`, { source: w, encoded });
+    addresses.set(w.uid, encoded);
+    if (before.get(w.uid)?.version !== encoded.version) changed.push(encoded);
+  }
+  const types = new Map(prev.types);
+  types.set(TYPE_ADDRESS, addresses);
+  const delta: SnapshotDelta = { from: prev.version, types: new Map([...types.keys()].map((t) => [t, { changed: [], removed: [] }])) };
+  delta.types.set(TYPE_ADDRESS, { changed, removed: removed.sort() });
+  return { types, delta };
+}
+
 /** Previously encoded resources by name, with the value they were encoded from. */
 export type EncodeCache = Map<string, { source: unknown; encoded: VersionedResource }>;
 
@@ -61,15 +107,7 @@ export function buildResources(t: Translation, cache: EncodeCache = new Map()): 
     return encoded;
   };
   const addresses = new Map<string, VersionedResource>();
-  for (const w of t.workloads) {
-    addresses.set(
-      w.uid,
-      encode(`a:${w.uid}`, w, (v) => {
-        const msg = workloadToProto(v);
-        return versioned(v.uid, toBinary(AddressSchema, msg), anyPack(AddressSchema, msg));
-      }),
-    );
-  }
+  for (const w of t.workloads) addresses.set(w.uid, encode(`a:${w.uid}`, w, encodeWorkload));
   for (const s of t.services) {
     const name = serviceKey(s);
     addresses.set(
@@ -121,15 +159,6 @@ export function buildResources(t: Translation, cache: EncodeCache = new Map()): 
     [TYPE_HTTP_ROUTE, routes],
     [TYPE_L7_POLICY, l7],
   ]);
-}
-
-function sameResources(a: Map<string, Map<string, VersionedResource>>, b: Map<string, Map<string, VersionedResource>>): boolean {
-  for (const [type, am] of a) {
-    const bm = b.get(type);
-    if (!bm || bm.size !== am.size) return false;
-    for (const [name, r] of am) if (bm.get(name)?.version !== r.version) return false;
-  }
-  return true;
 }
 
 function diff(prev: PushSnapshot, types: Map<string, Map<string, VersionedResource>>): SnapshotDelta {
@@ -185,19 +214,35 @@ export class SnapshotBuilder {
     const changedAt = this.firstChangeAt ?? performance.now();
     this.firstChangeAt = undefined;
     const t0 = performance.now();
+    // Nothing changed since the last translation (a flush with no store change in between): nothing to do.
+    if (this.memo && this.current && this.changedKinds.size === 0) return this.current;
     const podsOnly = this.memo !== undefined && this.changedKinds.size > 0 && [...this.changedKinds].every((k) => k === "Pod");
     this.changedKinds.clear();
-    const result = translateIncremental(this.store.snapshot(), this.opts, this.memo ? { memo: this.memo, podsOnly } : undefined);
-    this.memo = result.memo;
-    const translation = result.translation;
-    const types = buildResources(translation, this.encodeCache);
+    const podKeys = this.store.takeChanges().get("Pod");
+    const prev = this.current;
+    let translation: Translation;
+    let types: Map<string, Map<string, VersionedResource>>;
+    let delta: SnapshotDelta | undefined;
+    if (podsOnly && this.memo && prev && podKeys && podKeys !== "all") {
+      // Pods changed and we know which: work proportional to them (issue 13), nothing else is walked.
+      const r = translatePodChanges(this.memo, { keys: podKeys, get: (k) => this.store.get("Pod", k) });
+      this.memo = r.memo;
+      translation = r.translation;
+      ({ types, delta } = patchWorkloads(prev, r.changes, this.encodeCache));
+    } else {
+      const result = translateIncremental(this.store.snapshot(), this.opts, this.memo ? { memo: this.memo, podsOnly } : undefined);
+      this.memo = result.memo;
+      translation = result.translation;
+      types = buildResources(translation, this.encodeCache);
+      if (prev) delta = diff(prev, types);
+    }
     this.lastTranslateMs = performance.now() - t0;
-    if (this.current && sameResources(this.current.types, types) && sameResources(types, this.current.types)) {
-      this.current = { ...this.current, translation };
+    const unchanged = delta ? [...delta.types.values()].every((c) => c.changed.length === 0 && c.removed.length === 0) : false;
+    if (prev && unchanged) {
+      this.current = { ...prev, translation };
       return this.current;
     }
-    const prev = this.current;
-    const snap: PushSnapshot = { version: (prev?.version ?? 0) + 1, changedAt, types, translation, ...(prev ? { delta: diff(prev, types) } : {}) };
+    const snap: PushSnapshot = { version: (prev?.version ?? 0) + 1, changedAt, types, translation, ...(delta ? { delta } : {}) };
     this.current = snap;
     this.log.info(
       {

@@ -12,6 +12,8 @@ export class ObjectStore {
   private changes = 0;
   /** Sorted per-kind arrays, kept until that kind changes: several readers take a snapshot per change. */
   private readonly sorted = new Map<Kind, AnyObject[]>();
+  /** Keys changed per kind since takeChanges() last ran; "all" after a wholesale replace (a relist). */
+  private pending = new Map<Kind, Set<string> | "all">();
 
   /** Number of effective changes so far. */
   get revision(): number {
@@ -30,12 +32,14 @@ export class ObjectStore {
     const key = objectKey(obj);
     if (isDeepStrictEqual(m.get(key), obj)) return false;
     m.set(key, obj);
+    this.touch(kind, key);
     this.notify(new Set([kind]));
     return true;
   }
 
   remove(kind: Kind, key: string): boolean {
     if (!this.data.get(kind)!.delete(key)) return false;
+    this.touch(kind, key);
     this.notify(new Set([kind]));
     return true;
   }
@@ -48,10 +52,25 @@ export class ObjectStore {
       const cur = this.data.get(kind)!;
       if (cur.size === next.size && [...next].every(([k, v]) => isDeepStrictEqual(cur.get(k), v))) continue;
       this.data.set(kind, next);
+      this.pending.set(kind, "all");
       changed.add(kind);
     }
     this.notify(changed);
     return changed.size > 0;
+  }
+
+  private touch(kind: Kind, key: string): void {
+    const keys = this.pending.get(kind);
+    if (keys === "all") return;
+    if (keys) keys.add(key);
+    else this.pending.set(kind, new Set([key]));
+  }
+
+  /** What changed since the last call, per kind: the keys, or "all" when the kind was replaced wholesale. */
+  takeChanges(): ReadonlyMap<Kind, ReadonlySet<string> | "all"> {
+    const out = this.pending;
+    this.pending = new Map();
+    return out;
   }
 
   get<K extends Kind>(kind: K, key: string): KindTypes[K] | undefined {
