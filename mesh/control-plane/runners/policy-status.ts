@@ -7,6 +7,10 @@ import { SerialQueue, type Runner } from "./runner.ts";
 
 export type StatusUpdate = (t: Translation, allPolicyKeys: string[], waypointKeys: ReadonlySet<string>) => Promise<void>;
 
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 export class PolicyStatusRunner implements Runner {
   readonly name = "policy-status";
   private readonly deps: { store: ObjectStore; builder: Pick<SnapshotBuilder, "subscribe">; update: StatusUpdate; log: Logger };
@@ -19,8 +23,15 @@ export class PolicyStatusRunner implements Runner {
   }
 
   start(): void {
+    let last: { policies: unknown; l7: unknown; notes: readonly unknown[] } | undefined;
     this.unsubscribe = this.deps.builder.subscribe((snap) => {
-      const aps = this.deps.store.snapshot().AuthorizationPolicy;
+      const t = snap.translation;
+      // Statuses follow the policies and the notes about non-pod objects: a change to pods alone (the
+      // common one, which keeps those arrays) needs no status work.
+      const notes = t.notes.filter((n) => n.kind !== "Pod");
+      if (last && last.policies === t.policies && last.l7 === t.l7Policies && sameItems(last.notes, notes)) return;
+      last = { policies: t.policies, l7: t.l7Policies, notes };
+      const aps = this.deps.store.list("AuthorizationPolicy");
       const key = (p: (typeof aps)[number]) => `${p.metadata?.namespace}/${p.metadata?.name}`;
       // Policies attached to a waypoint (targetRef/targetRefs) get their status from the waypoint's view.
       const waypointKeys = new Set(aps.filter((p) => p.spec?.targetRef || p.spec?.targetRefs?.length).map(key));
