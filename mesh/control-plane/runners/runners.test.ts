@@ -108,7 +108,7 @@ describe("waypoint sync", () => {
 });
 
 describe("policy status", () => {
-  it("writes after each translation with every policy and the waypoint-attached ones, until stopped", async () => {
+  it("writes after each translation of the policies with every policy and the waypoint-attached ones, until stopped", async () => {
     const store = new ObjectStore();
     store.replace({
       AuthorizationPolicy: [policy("l4", {}), policy("l7", { targetRefs: [{ kind: "Gateway", group: "gateway.networking.k8s.io", name: "waypoint" }] })],
@@ -129,9 +129,18 @@ describe("policy status", () => {
       log,
     });
     runner.start();
-    emit!({ translation: {} as never });
+    const podNote = { kind: "Pod", namespace: "n", name: "p", status: "Ignored", reason: "not scheduled" };
+    const first = { policies: [], l7Policies: [], workloads: [], notes: [] };
+    emit!({ translation: first as never });
+    // Pods alone changed (same policy arrays, only pod notes differ): nothing to write.
+    emit!({ translation: { ...first, workloads: [{}], notes: [podNote] } as never });
+    // A new translation of the policies: written again.
+    emit!({ translation: { ...first, policies: [] } as never });
     await runner.stop();
-    expect(writes).toEqual([{ keys: ["n/l4", "n/l7"], waypoint: ["n/l7"] }]);
+    expect(writes).toEqual([
+      { keys: ["n/l4", "n/l7"], waypoint: ["n/l7"] },
+      { keys: ["n/l4", "n/l7"], waypoint: ["n/l7"] },
+    ]);
     expect(unsubscribed).toBe(true);
   });
 });
