@@ -3,7 +3,6 @@
 // differs (added/changed resources, removed names). A reconnecting proxy sends what it holds in
 // initial_resource_versions and gets exactly the difference: a clean resync. ACKs and NACKs are
 // matched to the nonce of the response they answer.
-import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/index.ts";
@@ -63,6 +62,8 @@ export class AdsServer {
   private readonly conns = new Set<ProxyConnection>();
   private readonly ackListeners = new Set<AckListener>();
   private nextId = 1;
+  /** Nonces only need to be unique per stream (a proxy echoes them): a counter, not random bytes per response. */
+  private nonces = 0;
   private unsubscribe: (() => void) | undefined;
 
   private readonly mayReceive: TypeAuthorizer;
@@ -184,7 +185,7 @@ export class AdsServer {
     const removed = d ? d.removed : [...sub.known.keys()].filter((n) => !current.has(n)).sort();
     sub.syncedTo = snap.version;
     if (!initial && changed.length === 0 && removed.length === 0) return;
-    const nonce = randomBytes(8).toString("hex");
+    const nonce = (++this.nonces).toString(16);
     const resp = create(DeltaDiscoveryResponseSchema, {
       systemVersionInfo: String(snap.version),
       typeUrl: type,
