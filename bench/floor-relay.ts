@@ -10,16 +10,13 @@
 //   out: --route LPORT=HOST:PORT (repeatable) --listen IP --via IP:PORT   each LPORT tunnels to HOST:PORT via the `in` relay
 //   in:  --listen IP:PORT                                                  serves CONNECT, dials the authority
 // both: --cert FILE --key FILE --ca FILE [--framing h2|tls]
-import { readFileSync } from "node:fs";
-import http2 from "node:http2";
+import type http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
+import { clientTls as mutualTls, hboneServer, hboneSession, hostPort as parseHostPort, need as needArg, tlsFiles as readTlsFiles } from "./floor-common.ts";
 
-// As mesh/proxy/tuning.ts and the HBONE pool/guard set them.
-const STREAM_WINDOW = 1024 * 1024;
-const CONNECTION_WINDOW = 4 * 1024 * 1024;
-const MAX_FRAME = 1 << 20;
+const PROGRAM = "floor-relay";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -34,20 +31,9 @@ const { positionals, values } = parseArgs({
   },
 });
 
-function need(name: keyof typeof values): string {
-  const v = values[name];
-  if (typeof v !== "string") throw new Error(`floor-relay: --${name} is required`);
-  return v;
-}
-
-function hostPort(s: string): { host: string; port: number } {
-  const i = s.lastIndexOf(":");
-  const port = Number(s.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port)) throw new Error(`floor-relay: ${s} is not HOST:PORT`);
-  return { host: s.slice(0, i), port };
-}
-
-const tlsFiles = { cert: readFileSync(need("cert")), key: readFileSync(need("key")), ca: readFileSync(need("ca")) };
+const need = (name: keyof typeof values) => needArg(PROGRAM, values, name);
+const hostPort = (s: string) => parseHostPort(PROGRAM, s);
+const tlsFiles = readTlsFiles(PROGRAM, values);
 
 function relay(a: net.Socket, b: NodeJS.ReadWriteStream & { destroy(): void }): void {
   a.pipe(b).on("error", () => a.destroy());
@@ -56,12 +42,7 @@ function relay(a: net.Socket, b: NodeJS.ReadWriteStream & { destroy(): void }): 
   a.on("close", () => b.destroy());
 }
 
-const clientTls = (via: { host: string; port: number }, alpn: string[]): tls.TLSSocket => {
-  // The chain is verified against the CA; the peer's SPIFFE name is not checked (ztunnel does, cheaply).
-  const socket = tls.connect({ host: via.host, port: via.port, ...tlsFiles, ALPNProtocols: alpn, minVersion: "TLSv1.3", checkServerIdentity: () => undefined });
-  socket.setNoDelay(true);
-  return socket;
-};
+const clientTls = (via: { host: string; port: number }, alpn: string[]): tls.TLSSocket => mutualTls(via, alpn, tlsFiles);
 
 function runOutTls(): void {
   const via = hostPort(need("via"));
@@ -102,13 +83,7 @@ function runOut(): void {
   let session: http2.ClientHttp2Session | undefined;
   const connect = (): http2.ClientHttp2Session => {
     if (session && !session.closed && !session.destroyed) return session;
-    const socket = clientTls(via, ["h2"]);
-    const s = http2.connect(`https://${via.host}:${via.port}`, {
-      createConnection: () => socket,
-      settings: { initialWindowSize: STREAM_WINDOW, maxFrameSize: MAX_FRAME, enablePush: false },
-    });
-    s.once("connect", () => s.setLocalWindowSize(CONNECTION_WINDOW));
-    s.on("error", () => undefined);
+    const s = hboneSession(via, tlsFiles);
     session = s;
     return s;
   };
@@ -127,15 +102,7 @@ function runOut(): void {
 
 function runIn(): void {
   const where = hostPort(need("listen"));
-  const server = http2.createSecureServer({
-    ...tlsFiles,
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: "TLSv1.3",
-    settings: { initialWindowSize: STREAM_WINDOW, maxFrameSize: MAX_FRAME },
-  });
-  server.on("connection", (s: net.Socket) => s.setNoDelay(true));
-  server.on("session", (s) => s.once("localSettings", () => s.setLocalWindowSize(CONNECTION_WINDOW)));
+  const server = hboneServer(tlsFiles);
   server.on("stream", (stream, headers) => {
     const { host, port } = hostPort(String(headers[":authority"]));
     const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });

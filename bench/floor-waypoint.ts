@@ -6,18 +6,14 @@
 // certificate rotation or config: what it costs under the bench's load is the floor that node:http2,
 // node:http and undici set for the waypoint.
 //   --listen IP:PORT --via IP:PORT --upstream HOST:PORT --cert FILE --key FILE --ca FILE
-import { readFileSync } from "node:fs";
 import http from "node:http";
-import http2 from "node:http2";
+import type http2 from "node:http2";
 import type { Duplex } from "node:stream";
-import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
+import { hboneServer, hboneSession, hostPort, need as needArg, tlsFiles as readTlsFiles } from "./floor-common.ts";
 
-// As mesh/proxy/tuning.ts and the HBONE pool/guard set them.
-const STREAM_WINDOW = 1024 * 1024;
-const CONNECTION_WINDOW = 4 * 1024 * 1024;
-const MAX_FRAME = 1 << 20;
+const PROGRAM = "floor-waypoint";
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"]);
 
 const { values } = parseArgs({
@@ -31,21 +27,9 @@ const { values } = parseArgs({
   },
 });
 
-function need(name: keyof typeof values): string {
-  const v = values[name];
-  if (typeof v !== "string") throw new Error(`floor-waypoint: --${name} is required`);
-  return v;
-}
-
-function hostPort(s: string): { host: string; port: number } {
-  const i = s.lastIndexOf(":");
-  const port = Number(s.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port)) throw new Error(`floor-waypoint: ${s} is not HOST:PORT`);
-  return { host: s.slice(0, i), port };
-}
-
-const tlsFiles = { cert: readFileSync(need("cert")), key: readFileSync(need("key")), ca: readFileSync(need("ca")) };
-const via = hostPort(need("via"));
+const need = (name: keyof typeof values) => needArg(PROGRAM, values, name);
+const tlsFiles = readTlsFiles(PROGRAM, values);
+const via = hostPort(PROGRAM, need("via"));
 const upstream = need("upstream");
 
 // What the waypoint's asSocketLike does (mesh/waypoint/upstream.ts), for the same reasons.
@@ -59,23 +43,8 @@ function socketLike<T extends Duplex>(stream: T): T {
 let session: http2.ClientHttp2Session | undefined;
 function hbone(): http2.ClientHttp2Session {
   if (session && !session.closed && !session.destroyed) return session;
-  const socket = tls.connect({
-    host: via.host,
-    port: via.port,
-    ...tlsFiles,
-    ALPNProtocols: ["h2"],
-    minVersion: "TLSv1.3",
-    checkServerIdentity: () => undefined,
-  });
-  socket.setNoDelay(true);
-  const s = http2.connect(`https://${via.host}:${via.port}`, {
-    createConnection: () => socket,
-    settings: { initialWindowSize: STREAM_WINDOW, maxFrameSize: MAX_FRAME, enablePush: false },
-  });
-  s.once("connect", () => s.setLocalWindowSize(CONNECTION_WINDOW));
-  s.on("error", () => undefined);
-  session = s;
-  return s;
+  session = hboneSession(via, tlsFiles);
+  return session;
 }
 
 const pool = new Pool(`http://${upstream}`, {
@@ -107,19 +76,11 @@ const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }
   );
 });
 
-const where = hostPort(need("listen"));
-const hboneServer = http2.createSecureServer({
-  ...tlsFiles,
-  requestCert: true,
-  rejectUnauthorized: true,
-  minVersion: "TLSv1.3",
-  settings: { initialWindowSize: STREAM_WINDOW, maxFrameSize: MAX_FRAME },
-});
-hboneServer.on("connection", (s: import("node:net").Socket) => s.setNoDelay(true));
-hboneServer.on("session", (s) => s.once("localSettings", () => s.setLocalWindowSize(CONNECTION_WINDOW)));
-hboneServer.on("stream", (stream) => {
+const where = hostPort(PROGRAM, need("listen"));
+const tunnels = hboneServer(tlsFiles);
+tunnels.on("stream", (stream) => {
   stream.respond({ ":status": 200 });
   stream.on("error", () => stream.destroy());
   server.emit("connection", socketLike(stream));
 });
-hboneServer.listen(where.port, where.host);
+tunnels.listen(where.port, where.host);
