@@ -31,6 +31,8 @@ describe("snapshot builder, pod changes", () => {
         const pods = new Map(base.Pod.map((p) => [podKey(p), p]));
         for (const batch of batches) {
           const before = builder.current!;
+          // Versions as they were: the pod path updates the superseded snapshot's address map in place.
+          const beforeVersions = versions(before.types);
           for (const s of batch) {
             const key = applyPodStep(pods, s);
             if (!key) continue;
@@ -46,9 +48,9 @@ describe("snapshot builder, pod changes", () => {
             const d = after.delta!;
             expect(d.from).toBe(before.version);
             for (const [type, m] of after.types) {
-              const old = before.types.get(type)!;
-              const changed = [...m.values()].filter((r) => old.get(r.name)?.version !== r.version).map((r) => r.name);
-              const removed = [...old.keys()].filter((n) => !m.has(n));
+              const old = beforeVersions[type]!;
+              const changed = [...m.values()].filter((r) => old[r.name] !== r.version).map((r) => r.name);
+              const removed = Object.keys(old).filter((n) => !m.has(n));
               expect(
                 d.types
                   .get(type)!
