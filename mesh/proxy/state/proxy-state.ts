@@ -102,76 +102,29 @@ export class ProxyState {
     const prev = this.ix;
     const ix: Indexes = { ...prev };
     if (d.workloads) {
-      ix.workloads = new Map(prev.workloads);
-      const touched = new Set<string>();
-      const ips = new Set<string>();
-      const keys = new Set<string>();
-      const mark = (w: Workload | undefined) => {
-        if (!w) return;
-        for (const ip of w.ips) ips.add(ip);
-        for (const k of w.services.keys()) keys.add(k);
-      };
-      for (const uid of d.workloads.remove) {
-        touched.add(uid);
-        mark(ix.workloads.get(uid));
-        ix.workloads.delete(uid);
-      }
-      for (const w of d.workloads.upsert) {
-        touched.add(w.uid);
-        mark(ix.workloads.get(w.uid));
-        mark(w);
-        ix.workloads.set(w.uid, w);
-      }
-      const live = (w: Workload) => !touched.has(w.uid);
-      ix.ipClaims = patchLists(prev.ipClaims, ips, live, d.workloads.upsert, (w, ip) => w.ips.includes(ip), byUid);
-      ix.endpointsByService = patchLists(prev.endpointsByService, keys, live, d.workloads.upsert, (w, k) => w.services.has(k), byUid);
+      const r = applyChange(prev.workloads, d.workloads, (w) => w.uid, [
+        { lists: prev.ipClaims, keysOf: (w) => w.ips, has: (w, ip) => w.ips.includes(ip), order: byUid },
+        { lists: prev.endpointsByService, keysOf: (w) => w.services.keys(), has: (w, k) => w.services.has(k), order: byUid },
+      ]);
+      ix.workloads = r.byKey;
+      [ix.ipClaims, ix.endpointsByService] = r.lists as [Map<string, Workload[]>, Map<string, Workload[]>];
     }
     if (d.services) {
-      ix.services = new Map(prev.services);
-      const touched = new Set<string>();
-      const vips = new Set<string>();
-      const mark = (s: Service | undefined) => s?.vips.forEach((v) => vips.add(v));
-      for (const key of d.services.remove) {
-        touched.add(key);
-        mark(ix.services.get(key));
-        ix.services.delete(key);
-      }
-      for (const s of d.services.upsert) {
-        const key = serviceKey(s);
-        touched.add(key);
-        mark(ix.services.get(key));
-        mark(s);
-        ix.services.set(key, s);
-      }
-      ix.vipClaims = patchLists(
-        prev.vipClaims,
-        vips,
-        (s) => !touched.has(serviceKey(s)),
-        d.services.upsert,
-        (s, v) => s.vips.includes(v),
-        byService,
-      );
+      const r = applyChange(prev.services, d.services, serviceKey, [
+        { lists: prev.vipClaims, keysOf: (s) => s.vips, has: (s, v) => s.vips.includes(v), order: byService },
+      ]);
+      ix.services = r.byKey;
+      ix.vipClaims = r.lists[0]!;
     }
-    if (d.policies) ix.policies = patchMap(prev.policies, d.policies);
+    if (d.policies) ix.policies = applyChange(prev.policies, d.policies, policyKey, []).byKey;
     if (d.routes) {
-      const parents = new Set<string>();
-      for (const key of d.routes.remove) prev.routes.get(key)?.parents.forEach((p) => parents.add(p));
-      for (const r of d.routes.upsert) {
-        prev.routes.get(policyKey(r))?.parents.forEach((p) => parents.add(p));
-        r.parents.forEach((p) => parents.add(p));
-      }
-      ix.routes = patchMap(prev.routes, d.routes);
-      const touched = new Set([...d.routes.remove, ...d.routes.upsert.map(policyKey)]);
-      ix.routesByParent = patchLists(
-        prev.routesByParent,
-        parents,
-        (r) => !touched.has(policyKey(r)),
-        d.routes.upsert,
-        (r, p) => r.parents.includes(p),
-        byName,
-      );
+      const r = applyChange(prev.routes, d.routes, policyKey, [
+        { lists: prev.routesByParent, keysOf: (r) => r.parents, has: (r, p) => r.parents.includes(p), order: byName },
+      ]);
+      ix.routes = r.byKey;
+      ix.routesByParent = r.lists[0]!;
     }
-    if (d.l7Policies) ix.l7Policies = patchMap(prev.l7Policies, d.l7Policies);
+    if (d.l7Policies) ix.l7Policies = applyChange(prev.l7Policies, d.l7Policies, policyKey, []).byKey;
     return ProxyState.fromIndexes(ix, this.rootNamespace);
   }
 
@@ -266,11 +219,47 @@ export class ProxyState {
   }
 }
 
-function patchMap<V extends { namespace: string; name: string }>(prev: Map<string, V>, d: { upsert: readonly V[]; remove: readonly string[] }): Map<string, V> {
-  const m = new Map(prev);
-  for (const k of d.remove) m.delete(k);
-  for (const v of d.upsert) m.set(policyKey(v), v);
-  return m;
+/** A list index over values: which keys a value sits under, and the order of each list. */
+interface ListIndex<V> {
+  lists: Map<string, V[]>;
+  keysOf: (v: V) => Iterable<string>;
+  has: (v: V, key: string) => boolean;
+  order: (a: V, b: V) => number;
+}
+
+/**
+ * `byKey` with the change applied (a copy), and each list index patched under the keys where an old or a
+ * new value of a changed key sits; everything else is shared with the previous version.
+ */
+function applyChange<V>(
+  byKey: Map<string, V>,
+  change: { upsert: readonly V[]; remove: readonly string[] },
+  keyOf: (v: V) => string,
+  indexes: ReadonlyArray<ListIndex<V>>,
+): { byKey: Map<string, V>; lists: Array<Map<string, V[]>> } {
+  const next = new Map(byKey);
+  const touched = new Set<string>();
+  const dirty = indexes.map(() => new Set<string>());
+  const mark = (v: V | undefined) => {
+    if (v)
+      indexes.forEach((index, i) => {
+        for (const k of index.keysOf(v)) dirty[i]!.add(k);
+      });
+  };
+  for (const key of change.remove) {
+    touched.add(key);
+    mark(next.get(key));
+    next.delete(key);
+  }
+  for (const v of change.upsert) {
+    const key = keyOf(v);
+    touched.add(key);
+    mark(next.get(key));
+    mark(v);
+    next.set(key, v);
+  }
+  const untouched = (v: V) => !touched.has(keyOf(v));
+  return { byKey: next, lists: indexes.map((index, i) => patchLists(index.lists, dirty[i]!, untouched, change.upsert, index.has, index.order)) };
 }
 
 /**
