@@ -165,9 +165,12 @@ export class XdsClient implements ConfigSource {
         const value = decode(type, r.resource);
         const before = held.get(r.name);
         held.set(r.name, { version: r.version, value });
+        // Until the first whole config is published, `held` is all there is to say.
+        if (!this.published) continue;
         const next = slot(value);
+        const old = before && slot(before.value);
         // A name that now holds another kind of resource (a workload became a service) leaves its old slot.
-        if (before && slot(before.value).kind !== next.kind) this.pending[slot(before.value).kind].remove.push(slot(before.value).key);
+        if (old && old.kind !== next.kind) this.pending[old.kind].remove.push(old.key);
         this.pending[next.kind].upsert.push(next.value);
       } catch (err) {
         errors[r.name] = describeError(err);
@@ -176,9 +179,10 @@ export class XdsClient implements ConfigSource {
     for (const name of resp.removedResources) {
       const before = held.get(name);
       if (!before) continue;
+      held.delete(name);
+      if (!this.published) continue;
       const { kind, key } = slot(before.value);
       this.pending[kind].remove.push(key);
-      held.delete(name);
     }
     this.synced.add(type);
     // Publish only once both types arrived: workloads without their policies would briefly allow too much.
