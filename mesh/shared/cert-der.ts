@@ -75,7 +75,7 @@ function sanUris(extensions: Buffer): string[] {
 }
 
 /** ecdsa-with-SHA256 (RFC 5758), no parameters. */
-export const ECDSA_WITH_SHA256 = tlv(TAG.SEQUENCE, encodeOid("1.2.840.10045.4.3.2"));
+const ECDSA_WITH_SHA256 = tlv(TAG.SEQUENCE, encodeOid("1.2.840.10045.4.3.2"));
 const V3 = tlv(0xa0, tlv(TAG.INTEGER, Buffer.from([2])));
 const EMPTY_NAME = tlv(TAG.SEQUENCE);
 
