@@ -14,7 +14,7 @@ import {
   type Match as PbMatch,
   type StringMatch as PbStringMatch,
 } from "./gen/ambientlab/v1/authorization_pb.js";
-import { AddressSchema, TunnelProtocol, WorkloadStatus, type Address as PbAddress, type GatewayAddress, type Port } from "./gen/ambientlab/v1/workload_pb.js";
+import { AddressSchema, TunnelProtocol, WorkloadStatus, type Address as PbAddress } from "./gen/ambientlab/v1/workload_pb.js";
 import type { Authorization, Match, PortMap, Service, StringMatch, WaypointRef, Workload } from "./types.ts";
 
 export const TYPE_ADDRESS = "type.googleapis.com/ambientlab.v1.Address";
@@ -108,6 +108,47 @@ export function authorizationToProto(p: Authorization): PbAuthorization {
 
 // ---- decoding (proxy side): validate, convert, reject per resource ----
 
+/** The fields of the wire messages decoding reads: what fromBinary makes, and what address-wire.ts reads directly. */
+export interface PortFields {
+  servicePort: number;
+  targetPort: number;
+}
+export interface GatewayFields {
+  hostname: string;
+  namespace: string;
+  hbonePort: number;
+}
+export interface WorkloadFields {
+  uid: string;
+  name: string;
+  namespace: string;
+  addresses: string[];
+  trustDomain: string;
+  serviceAccount: string;
+  node: string;
+  tunnelProtocol: number;
+  status: number;
+  services: Record<string, { ports: PortFields[] }>;
+  authorizationPolicies: string[];
+  canonicalName: string;
+  canonicalRevision: string;
+  workloadName: string;
+  waypoint?: GatewayFields | undefined;
+  nativeHbone: boolean;
+  clusterId: string;
+}
+export interface ServiceFields {
+  name: string;
+  namespace: string;
+  hostname: string;
+  vips: string[];
+  ports: PortFields[];
+  waypoint?: GatewayFields | undefined;
+}
+export interface AddressFields {
+  type: { case: "workload"; value: WorkloadFields } | { case: "service"; value: ServiceFields } | { case: undefined; value?: undefined };
+}
+
 export function bad(what: string): never {
   throw new MeshError(ErrorCode.InvalidResource, what);
 }
@@ -128,7 +169,7 @@ function cidrList(list: readonly string[], field: string): string[] {
   return [...list];
 }
 
-function portMapFrom(list: readonly Port[], field: string): PortMap {
+function portMapFrom(list: readonly PortFields[], field: string): PortMap {
   const out = new Map<number, number>();
   for (const p of list) {
     if (p.servicePort < 1 || p.servicePort > 65535) bad(`${field}: service port ${p.servicePort} is outside 1..65535`);
@@ -138,11 +179,11 @@ function portMapFrom(list: readonly Port[], field: string): PortMap {
   return new Map([...out.entries()].sort((a, b) => a[0] - b[0]));
 }
 
-function waypointFrom(g: GatewayAddress | undefined): WaypointRef | undefined {
+function waypointFrom(g: GatewayFields | undefined): WaypointRef | undefined {
   return g && g.hostname ? { hostname: g.hostname, namespace: g.namespace, hbonePort: g.hbonePort || 15008 } : undefined;
 }
 
-export function addressFromProto(a: PbAddress): { workload: Workload } | { service: Service } {
+export function addressFromProto(a: AddressFields): { workload: Workload } | { service: Service } {
   if (a.type.case === "workload") {
     const w = a.type.value;
     if (!w.uid || !w.name || !w.namespace || !w.node) bad("workload needs uid, name, namespace and node");

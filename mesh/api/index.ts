@@ -4,6 +4,7 @@
 // services the two ends need are exported, under their generated names.
 export * from "./types.ts";
 export * from "./convert.ts";
+export { addressFieldsFromBinary } from "./address-wire.ts";
 export * from "./convert-l7.ts";
 export * from "./string-match.ts";
 export { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";

@@ -3,7 +3,6 @@
 // at the edges: where objects, CA material and callers' identities come from.
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import { parseAddr, DEFAULT_CLUSTER_DOMAIN } from "../shared/index.ts";
 import { loadOrCreateCaDir } from "../shared/index.ts";
 import { describeError } from "../shared/index.ts";
@@ -22,6 +21,7 @@ import { FileSource } from "./discovery/file-source.ts";
 import { KubeSource } from "./discovery/kube-source.ts";
 import type { ObjectStore } from "./store/object-store.ts";
 import { PolicyStatusWriter } from "./status-writer.ts";
+import { PooledKubeConfig } from "./kube-config.ts";
 import { BootstrapTokenKeeper } from "./runners/bootstrap-token-keeper.ts";
 import { PolicyStatusRunner } from "./runners/policy-status.ts";
 import { RootCertPublisher } from "./runners/root-cert-publisher.ts";
@@ -39,6 +39,8 @@ interface ModeSetup {
   discovery: (store: ObjectStore) => DiscoverySource[];
   /** The side pipelines this mode runs: publishing the trust bundle, keeping bootstrap tokens, ... */
   runners: (cp: ControlPlane) => Runner[];
+  /** Releases what the mode holds beyond the control plane (the API server connections). */
+  close?: () => Promise<void>;
 }
 
 async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup> {
@@ -63,7 +65,8 @@ async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup
 }
 
 async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup> {
-  const kubeConfig = new KubeConfig();
+  // One connection pool for every API call (client-node alone makes a new one per request: kube-config.ts).
+  const kubeConfig = new PooledKubeConfig();
   try {
     kubeConfig.loadFromDefault(); // in-cluster service account, else KUBECONFIG / ~/.kube/config
   } catch (err) {
@@ -111,6 +114,7 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
       }),
       ...(waypointController ? [new WaypointSync({ store: cp.store, sync: (gateways) => waypointController.sync(gateways), log })] : []),
     ],
+    close: () => kubeConfig.closeConnections(),
   };
 }
 
@@ -138,7 +142,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    void cp.stop().then(() => process.exit(0));
+    void cp
+      .stop()
+      .then(() => mode.close?.())
+      .then(() => process.exit(0));
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));

@@ -8,7 +8,7 @@ import { createClient, type Transport } from "@connectrpc/connect";
 import { addressFromProto, authorizationFromProto, TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/index.ts";
 import { AuthorizationSchema } from "../../api/index.ts";
 import { AggregatedDiscoveryService, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../api/index.ts";
-import { AddressSchema } from "../../api/index.ts";
+import { AddressSchema, addressFieldsFromBinary } from "../../api/index.ts";
 import { HttpRouteSchema, L7PolicySchema } from "../../api/index.ts";
 import { httpRouteFromProto, l7PolicyFromProto, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
 import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/index.ts";
@@ -53,9 +53,9 @@ function slot(v: Held["value"]): { kind: keyof PendingDelta; key: string; value:
 
 function decode(type: string, any: Parameters<typeof anyUnpack>[0]): Held["value"] {
   if (type === TYPE_ADDRESS) {
-    const msg = anyUnpack(any, AddressSchema);
-    if (!msg) throw new Error(`resource is not a ${AddressSchema.typeName}`);
-    return addressFromProto(msg);
+    // Read from the wire directly: a first sync decodes every workload in the cluster (address-wire.ts).
+    if (any.typeUrl !== TYPE_ADDRESS) throw new Error(`resource is not a ${AddressSchema.typeName}`);
+    return addressFromProto(addressFieldsFromBinary(any.value));
   }
   if (type === TYPE_HTTP_ROUTE) {
     const msg = anyUnpack(any, HttpRouteSchema);

@@ -1,0 +1,169 @@
+// The direct Address reader against the library's fromBinary, its oracle: on generated messages and on
+// the same bytes corrupted (bytes flipped, cut short, records inserted), both must fail or both must
+// read the same fields, and addressFromProto must make the same resource (or the same error) of both.
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { addressFieldsFromBinary } from "./address-wire.ts";
+import { addressFromProto } from "./convert.ts";
+import { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";
+
+/** A message's fields without the library's bookkeeping ($typeName, $unknown) or unset message fields. */
+function plain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === "object" && !(v instanceof Uint8Array)) {
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k, x]) => !k.startsWith("$") && x !== undefined)
+        .map(([k, x]) => [k, plain(x)]),
+    );
+  }
+  return v;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: string };
+function outcome(f: () => unknown): Outcome {
+  try {
+    return { ok: true, value: f() };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+/** The resource each side makes, with map key order made visible (toEqual ignores it). */
+function resource(fields: Parameters<typeof addressFromProto>[0]): unknown {
+  const r = addressFromProto(fields);
+  return "workload" in r ? { ...r, order: [...r.workload.services.keys()] } : r;
+}
+
+function same(bytes: Uint8Array): void {
+  const oracle = outcome(() => fromBinary(AddressSchema, bytes));
+  const ours = outcome(() => addressFieldsFromBinary(bytes));
+  expect(ours.ok).toBe(oracle.ok);
+  if (!oracle.ok || !ours.ok) return;
+  expect(plain(ours.value)).toEqual(plain(oracle.value));
+  const a = outcome(() => resource(oracle.value as Parameters<typeof addressFromProto>[0]));
+  const b = outcome(() => resource(ours.value as Parameters<typeof addressFromProto>[0]));
+  expect(b).toEqual(a);
+}
+
+const text = fc.oneof(fc.constantFrom("", "a", "ns-1", "__proto__", "10", "2", "198.18.0.1", "fd00::1", "x.y.svc"), fc.string({ maxLength: 8 }));
+const u32 = fc.oneof(fc.constantFrom(0, 1, 80, 15008, 65535, 65536, 4294967295), fc.nat());
+const port = fc.record({ servicePort: u32, targetPort: u32 });
+const gateway = fc.option(fc.record({ hostname: text, namespace: text, hbonePort: u32 }), { nil: undefined });
+const workload = fc.record({
+  uid: text,
+  name: text,
+  namespace: text,
+  addresses: fc.array(text, { maxLength: 3 }),
+  trustDomain: text,
+  serviceAccount: text,
+  node: text,
+  tunnelProtocol: fc.constantFrom(0, 1, 7, -1),
+  status: fc.constantFrom(0, 1, 9, -2147483648),
+  services: fc.dictionary(text, fc.record({ ports: fc.array(port, { maxLength: 3 }) }), { maxKeys: 3 }),
+  authorizationPolicies: fc.array(text, { maxLength: 3 }),
+  canonicalName: text,
+  canonicalRevision: text,
+  workloadName: text,
+  waypoint: gateway,
+  nativeHbone: fc.boolean(),
+  clusterId: text,
+});
+const service = fc.record({
+  name: text,
+  namespace: text,
+  hostname: text,
+  vips: fc.array(text, { maxLength: 3 }),
+  ports: fc.array(port, { maxLength: 3 }),
+  waypoint: gateway,
+});
+const address = fc.oneof(
+  workload.map((value) => ({ type: { case: "workload" as const, value } })),
+  service.map((value) => ({ type: { case: "service" as const, value } })),
+  fc.constant({}),
+);
+const encoded = address.map((a) => toBinary(AddressSchema, create(AddressSchema, a as Parameters<typeof create<typeof AddressSchema>>[1])));
+
+/** A record the schema may or may not know, in any wire type: what a newer or hostile sender adds. */
+const record = fc.record({
+  no: fc.integer({ min: 1, max: 20 }),
+  wire: fc.constantFrom(WireType.Varint, WireType.LengthDelimited, WireType.Bit32, WireType.Bit64),
+  n: fc.nat(),
+});
+function encodeRecord(r: { no: number; wire: WireType; n: number }): Uint8Array {
+  const w = new BinaryWriter().tag(r.no, r.wire);
+  if (r.wire === WireType.Varint) w.uint32(r.n);
+  else if (r.wire === WireType.Bit32) w.fixed32(r.n);
+  else if (r.wire === WireType.Bit64) w.fixed64(r.n);
+  else w.bytes(new Uint8Array(r.n % 5).fill(0x41));
+  return w.finish();
+}
+const concat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+};
+
+describe("addressFieldsFromBinary", () => {
+  it("reads what fromBinary reads from generated messages", () => {
+    fc.assert(fc.property(encoded, same), { numRuns: 500 });
+  });
+
+  it("merges a repeated workload, keeps the last oneof case, and reads records of other messages", () => {
+    fc.assert(
+      fc.property(fc.array(encoded, { minLength: 2, maxLength: 4 }), (parts) => same(concat(...parts))),
+      { numRuns: 300 },
+    );
+  });
+
+  it("agrees on corrupted bytes: flipped, cut short, or with records inserted", () => {
+    const corrupted = fc
+      .tuple(encoded, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat(), fc.array(record, { maxLength: 3 }))
+      .map(([b, at, byte, cut, recs]) => {
+        const flipped = b.slice();
+        if (flipped.length) flipped[at % flipped.length] = byte;
+        const extra = concat(...recs.map(encodeRecord));
+        return [flipped, b.subarray(0, b.length ? cut % b.length : 0), concat(extra, b), concat(b, extra)];
+      });
+    fc.assert(
+      fc.property(corrupted, (variants) => {
+        for (const v of variants) same(v);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("merges a map entry's repeated value and defaults its missing key, as fromBinary does", () => {
+    const ports = (n: number) => new BinaryWriter().tag(1, WireType.LengthDelimited).fork().uint32(8).uint32(n).join().finish();
+    const entry = new BinaryWriter()
+      .tag(1, WireType.LengthDelimited)
+      .string("k")
+      .tag(2, WireType.LengthDelimited)
+      .bytes(ports(80))
+      .tag(2, WireType.LengthDelimited)
+      .bytes(ports(81))
+      .finish();
+    const keyless = new BinaryWriter().tag(2, WireType.LengthDelimited).bytes(ports(82)).finish();
+    const w = new BinaryWriter().tag(10, WireType.LengthDelimited).bytes(entry).tag(10, WireType.LengthDelimited).bytes(keyless).finish();
+    const bytes = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(w).finish();
+    same(bytes);
+    const fields = addressFieldsFromBinary(bytes).type;
+    expect(fields.case === "workload" && plain(fields.value.services)).toEqual({
+      k: {
+        ports: [
+          { servicePort: 80, targetPort: 0 },
+          { servicePort: 81, targetPort: 0 },
+        ],
+      },
+      "": { ports: [{ servicePort: 82, targetPort: 0 }] },
+    });
+  });
+
+  it("fails on bytes that are not a message, as fromBinary does", () => {
+    for (const b of [Uint8Array.of(0x0a, 0x05, 0x0a), Uint8Array.of(0x0a), Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), Uint8Array.of(0x0b)]) same(b);
+    expect(() => addressFieldsFromBinary(Uint8Array.of(0x0a, 0x05, 0x0a))).toThrow();
+  });
+});
