@@ -5,6 +5,7 @@
 export * from "./types.ts";
 export * from "./convert.ts";
 export { addressFieldsFromBinary } from "./address-wire.ts";
+export { DELTA_AGGREGATED_RESOURCES_ENCODED, encodeResource } from "./ads-encoded.ts";
 export * from "./convert-l7.ts";
 export * from "./string-match.ts";
 export { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";
@@ -13,8 +14,10 @@ export {
   AggregatedDiscoveryService,
   DeltaDiscoveryRequestSchema,
   DeltaDiscoveryResponseSchema,
+  DeltaDiscoveryResponseEncodedSchema,
   type DeltaDiscoveryRequest,
   type DeltaDiscoveryResponse,
+  type DeltaDiscoveryResponseEncoded,
 } from "./gen/ambientlab/v1/discovery_pb.js";
 export { HttpRouteSchema, L7PolicySchema } from "./gen/ambientlab/v1/waypoint_pb.js";
 export { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";

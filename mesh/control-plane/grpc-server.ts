@@ -5,7 +5,7 @@ import http2 from "node:http2";
 import type net from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { CertificateService } from "../api/index.ts";
-import { AggregatedDiscoveryService } from "../api/index.ts";
+import { DELTA_AGGREGATED_RESOURCES_ENCODED } from "../api/index.ts";
 import type { SockAddr } from "../shared/index.ts";
 import { describeError } from "../shared/index.ts";
 import type { Identity } from "../shared/index.ts";
@@ -51,7 +51,8 @@ export class GrpcServer implements Server {
       // gzip get identity encoding.
       acceptCompression: [],
       routes: (router) => {
-        router.service(AggregatedDiscoveryService, { deltaAggregatedResources: (reqs, ctx) => opts.ads.stream(reqs, ctx) });
+        // The config stream with resources encoded once per change (api/ads-encoded.ts).
+        router.rpc(DELTA_AGGREGATED_RESOURCES_ENCODED, (reqs, ctx) => opts.ads.stream(reqs, ctx));
         router.service(CertificateService, { createCertificate: (req, ctx) => opts.ca.createCertificate(req, ctx) });
       },
     });

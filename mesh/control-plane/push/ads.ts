@@ -7,7 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/index.ts";
 import { TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
-import { DeltaDiscoveryResponseSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../api/index.ts";
+import { DeltaDiscoveryResponseEncodedSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponseEncoded } from "../../api/index.ts";
 import { AsyncQueue } from "../../shared/index.ts";
 import { describeError } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
@@ -33,7 +33,7 @@ export interface ProxyConnection {
   proxyId: string;
   connectedAt: Date;
   subs: Map<string, Subscription>;
-  queue: AsyncQueue<DeltaDiscoveryResponse>;
+  queue: AsyncQueue<DeltaDiscoveryResponseEncoded>;
 }
 
 /**
@@ -97,7 +97,7 @@ export class AdsServer {
   }
 
   /** The RPC handler: an async generator of responses while a reader consumes requests. */
-  async *stream(requests: AsyncIterable<DeltaDiscoveryRequest>, ctx: HandlerContext): AsyncGenerator<DeltaDiscoveryResponse> {
+  async *stream(requests: AsyncIterable<DeltaDiscoveryRequest>, ctx: HandlerContext): AsyncGenerator<DeltaDiscoveryResponseEncoded> {
     const caller = await this.auth.authenticate(ctx.requestHeader.get("authorization"));
     const conn: ProxyConnection = {
       id: this.nextId++,
@@ -186,10 +186,10 @@ export class AdsServer {
     sub.syncedTo = snap.version;
     if (!initial && changed.length === 0 && removed.length === 0) return;
     const nonce = (++this.nonces).toString(16);
-    const resp = create(DeltaDiscoveryResponseSchema, {
+    const resp = create(DeltaDiscoveryResponseEncodedSchema, {
       systemVersionInfo: String(snap.version),
       typeUrl: type,
-      resources: changed.map((r) => ({ name: r.name, version: r.version, resource: r.resource })),
+      resources: changed.map((r) => r.encoded),
       removedResources: removed,
       nonce,
     });

@@ -3,13 +3,12 @@
 import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { toBinary } from "@bufbuild/protobuf";
-import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { authorizationToProto, serviceToProto, TYPE_ADDRESS, TYPE_AUTHORIZATION, workloadToProto } from "../../api/index.ts";
 import { httpRouteToProto, l7PolicyToProto, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
 import { AuthorizationSchema } from "../../api/index.ts";
 import { HttpRouteSchema, L7PolicySchema } from "../../api/index.ts";
 import { AddressSchema } from "../../api/index.ts";
-import { serviceKey } from "../../api/index.ts";
+import { encodeResource, serviceKey } from "../../api/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { Kind } from "../model/kube.ts";
@@ -26,7 +25,8 @@ import type { Workload } from "../../api/index.ts";
 export interface VersionedResource {
   name: string;
   version: string;
-  resource: Any;
+  /** The whole Resource message (name, version, the value as an Any), encoded once and sent to every proxy as is. */
+  encoded: Uint8Array;
 }
 
 export interface SnapshotDelta {
@@ -49,13 +49,14 @@ export interface PushSnapshot {
 
 export type SnapshotListener = (s: PushSnapshot) => void;
 
-function versioned(name: string, bytes: Uint8Array, resource: Any): VersionedResource {
-  return { name, version: createHash("sha256").update(bytes).digest("hex").slice(0, 16), resource };
+/** A resource's value encoded once: its version is the hash of those bytes, its Resource message wraps them. */
+function versioned(name: string, typeUrl: string, bytes: Uint8Array): VersionedResource {
+  const version = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  return { name, version, encoded: encodeResource(name, version, typeUrl, bytes) };
 }
 
 function encodeWorkload(w: Workload): VersionedResource {
-  const msg = workloadToProto(w);
-  return versioned(w.uid, toBinary(AddressSchema, msg), anyPack(AddressSchema, msg));
+  return versioned(w.uid, TYPE_ADDRESS, toBinary(AddressSchema, workloadToProto(w)));
 }
 
 /**
@@ -114,8 +115,7 @@ export function buildResources(t: Translation, cache: EncodeCache = new Map()): 
     addresses.set(
       name,
       encode(`a:${name}`, s, (v) => {
-        const msg = serviceToProto(v);
-        return versioned(name, toBinary(AddressSchema, msg), anyPack(AddressSchema, msg));
+        return versioned(name, TYPE_ADDRESS, toBinary(AddressSchema, serviceToProto(v)));
       }),
     );
   }
@@ -125,8 +125,7 @@ export function buildResources(t: Translation, cache: EncodeCache = new Map()): 
     policies.set(
       name,
       encode(`p:${name}`, p, (v) => {
-        const msg = authorizationToProto(v);
-        return versioned(name, toBinary(AuthorizationSchema, msg), anyPack(AuthorizationSchema, msg));
+        return versioned(name, TYPE_AUTHORIZATION, toBinary(AuthorizationSchema, authorizationToProto(v)));
       }),
     );
   }
@@ -136,8 +135,7 @@ export function buildResources(t: Translation, cache: EncodeCache = new Map()): 
     routes.set(
       name,
       encode(`r:${name}`, r, (v) => {
-        const msg = httpRouteToProto(v);
-        return versioned(name, toBinary(HttpRouteSchema, msg), anyPack(HttpRouteSchema, msg));
+        return versioned(name, TYPE_HTTP_ROUTE, toBinary(HttpRouteSchema, httpRouteToProto(v)));
       }),
     );
   }
@@ -147,8 +145,7 @@ export function buildResources(t: Translation, cache: EncodeCache = new Map()): 
     l7.set(
       name,
       encode(`l:${name}`, p, (v) => {
-        const msg = l7PolicyToProto(v);
-        return versioned(name, toBinary(L7PolicySchema, msg), anyPack(L7PolicySchema, msg));
+        return versioned(name, TYPE_L7_POLICY, toBinary(L7PolicySchema, l7PolicyToProto(v)));
       }),
     );
   }

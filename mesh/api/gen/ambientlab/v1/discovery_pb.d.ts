@@ -185,6 +185,50 @@ export declare type DeltaDiscoveryResponse = Message<"ambientlab.v1.DeltaDiscove
 export declare const DeltaDiscoveryResponseSchema: GenMessage<DeltaDiscoveryResponse>;
 
 /**
+ * DeltaDiscoveryResponse as the control plane writes it: each Resource already encoded. A message field
+ * and a bytes field are both length-delimited on the wire, so proxies read this as a
+ * DeltaDiscoveryResponse; the control plane encodes a resource once per change instead of once per
+ * proxy per push (issue 13: re-encoding every resource for each of 10 proxies was most of a first sync's
+ * cost on the control plane).
+ *
+ * @generated from message ambientlab.v1.DeltaDiscoveryResponseEncoded
+ */
+export declare type DeltaDiscoveryResponseEncoded = Message<"ambientlab.v1.DeltaDiscoveryResponseEncoded"> & {
+  /**
+   * @generated from field: string system_version_info = 1;
+   */
+  systemVersionInfo: string;
+
+  /**
+   * @generated from field: string type_url = 2;
+   */
+  typeUrl: string;
+
+  /**
+   * Each an encoded Resource.
+   *
+   * @generated from field: repeated bytes resources = 3;
+   */
+  resources: Uint8Array[];
+
+  /**
+   * @generated from field: repeated string removed_resources = 4;
+   */
+  removedResources: string[];
+
+  /**
+   * @generated from field: string nonce = 5;
+   */
+  nonce: string;
+};
+
+/**
+ * Describes the message ambientlab.v1.DeltaDiscoveryResponseEncoded.
+ * Use `create(DeltaDiscoveryResponseEncodedSchema)` to create a new message.
+ */
+export declare const DeltaDiscoveryResponseEncodedSchema: GenMessage<DeltaDiscoveryResponseEncoded>;
+
+/**
  * @generated from service ambientlab.v1.AggregatedDiscoveryService
  */
 export declare const AggregatedDiscoveryService: GenService<{
