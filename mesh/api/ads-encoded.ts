@@ -10,6 +10,17 @@ export const DELTA_AGGREGATED_RESOURCES_ENCODED = {
   output: DeltaDiscoveryResponseEncodedSchema,
 };
 
+/**
+ * The service with that method, for clients: proxies receive the resources as bytes too and read each
+ * with resourceFieldsFromBinary (wire-read.ts), instead of the reflective decoder building a message per
+ * resource and per Any.
+ */
+export const AGGREGATED_DISCOVERY_ENCODED = {
+  ...AggregatedDiscoveryService,
+  methods: [DELTA_AGGREGATED_RESOURCES_ENCODED],
+  method: { deltaAggregatedResources: DELTA_AGGREGATED_RESOURCES_ENCODED },
+};
+
 /** One Resource message (name, version, the value as an Any of `typeUrl`), for DeltaDiscoveryResponseEncoded.resources. */
 export function encodeResource(name: string, version: string, typeUrl: string, value: Uint8Array): Uint8Array {
   return toBinary(ResourceSchema, create(ResourceSchema, { name, version, resource: { typeUrl, value } }));

@@ -108,7 +108,7 @@ export function authorizationToProto(p: Authorization): PbAuthorization {
 
 // ---- decoding (proxy side): validate, convert, reject per resource ----
 
-/** The fields of the wire messages decoding reads: what fromBinary makes, and what address-wire.ts reads directly. */
+/** The fields of the wire messages decoding reads: what fromBinary makes, and what wire-read.ts reads directly. */
 export interface PortFields {
   servicePort: number;
   targetPort: number;

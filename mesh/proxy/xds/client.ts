@@ -2,12 +2,12 @@
 // (decoding every resource on its own: a bad one is NACKed with its reason and the previous version
 // kept, the rest applies), ACKs or NACKs by nonce, and reconnects with backoff. While the control
 // plane is away the store keeps the last good config, so traffic and new connections keep working.
-import { anyUnpack } from "@bufbuild/protobuf/wkt";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, type DescMessage } from "@bufbuild/protobuf";
 import { createClient, type Transport } from "@connectrpc/connect";
 import { addressFromProto, authorizationFromProto, TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/index.ts";
 import { AuthorizationSchema } from "../../api/index.ts";
-import { AggregatedDiscoveryService, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../api/index.ts";
+import { AGGREGATED_DISCOVERY_ENCODED, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponseEncoded } from "../../api/index.ts";
+import { resourceFieldsFromBinary, type ResourceFields } from "../../api/index.ts";
 import { AddressSchema, addressFieldsFromBinary } from "../../api/index.ts";
 import { HttpRouteSchema, L7PolicySchema } from "../../api/index.ts";
 import { httpRouteFromProto, l7PolicyFromProto, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
@@ -51,25 +51,18 @@ function slot(v: Held["value"]): { kind: keyof PendingDelta; key: string; value:
   return { kind: "policies", key: policyKey(v.policy), value: v.policy };
 }
 
-function decode(type: string, any: Parameters<typeof anyUnpack>[0]): Held["value"] {
-  if (type === TYPE_ADDRESS) {
-    // Read from the wire directly: a first sync decodes every workload in the cluster (address-wire.ts).
-    if (any.typeUrl !== TYPE_ADDRESS) throw new Error(`resource is not a ${AddressSchema.typeName}`);
-    return addressFromProto(addressFieldsFromBinary(any.value));
-  }
-  if (type === TYPE_HTTP_ROUTE) {
-    const msg = anyUnpack(any, HttpRouteSchema);
-    if (!msg) throw new Error(`resource is not a ${HttpRouteSchema.typeName}`);
-    return { route: httpRouteFromProto(msg) };
-  }
-  if (type === TYPE_L7_POLICY) {
-    const msg = anyUnpack(any, L7PolicySchema);
-    if (!msg) throw new Error(`resource is not a ${L7PolicySchema.typeName}`);
-    return { l7Policy: l7PolicyFromProto(msg) };
-  }
-  const msg = anyUnpack(any, AuthorizationSchema);
-  if (!msg) throw new Error(`resource is not a ${AuthorizationSchema.typeName}`);
-  return { policy: authorizationFromProto(msg) };
+/** The Any's value, if it holds a `schema` message (the name after the type URL's last "/", as anyUnpack checks). */
+function valueOf(any: ResourceFields["resource"] & {}, schema: DescMessage): Uint8Array {
+  if (any.typeUrl.slice(any.typeUrl.lastIndexOf("/") + 1) !== schema.typeName) throw new Error(`resource is not a ${schema.typeName}`);
+  return any.value;
+}
+
+function decode(type: string, any: ResourceFields["resource"] & {}): Held["value"] {
+  // Addresses are read from the wire directly: a first sync decodes every workload in the cluster (wire-read.ts).
+  if (type === TYPE_ADDRESS) return addressFromProto(addressFieldsFromBinary(valueOf(any, AddressSchema)));
+  if (type === TYPE_HTTP_ROUTE) return { route: httpRouteFromProto(fromBinary(HttpRouteSchema, valueOf(any, HttpRouteSchema))) };
+  if (type === TYPE_L7_POLICY) return { l7Policy: l7PolicyFromProto(fromBinary(L7PolicySchema, valueOf(any, L7PolicySchema))) };
+  return { policy: authorizationFromProto(fromBinary(AuthorizationSchema, valueOf(any, AuthorizationSchema))) };
 }
 
 export class XdsClient implements ConfigSource {
@@ -128,7 +121,7 @@ export class XdsClient implements ConfigSource {
 
   private async streamOnce(): Promise<void> {
     this.abort = new AbortController();
-    const client = createClient(AggregatedDiscoveryService, this.transport);
+    const client = createClient(AGGREGATED_DISCOVERY_ENCODED, this.transport);
     const requests = new AsyncQueue<DeltaDiscoveryRequest>();
     for (const [i, type] of this.types.entries()) {
       requests.push(
@@ -151,7 +144,7 @@ export class XdsClient implements ConfigSource {
   }
 
   /** Applies one response and returns the ACK or NACK for it. */
-  private apply(resp: DeltaDiscoveryResponse): DeltaDiscoveryRequest {
+  private apply(resp: DeltaDiscoveryResponseEncoded): DeltaDiscoveryRequest {
     const type = resp.typeUrl;
     const held = this.held.get(type);
     if (!held) {
@@ -159,8 +152,10 @@ export class XdsClient implements ConfigSource {
       return create(DeltaDiscoveryRequestSchema, { typeUrl: type, responseNonce: resp.nonce, errorDetail: { message: `unsupported type ${type}` } });
     }
     const errors: Record<string, string> = {};
-    for (const r of resp.resources) {
+    for (const [i, bytes] of resp.resources.entries()) {
+      let r: ResourceFields = { name: "", version: "", resource: undefined };
       try {
+        r = resourceFieldsFromBinary(bytes);
         if (!r.resource) throw new Error("resource body is missing");
         const value = decode(type, r.resource);
         const before = held.get(r.name);
@@ -173,7 +168,8 @@ export class XdsClient implements ConfigSource {
         if (old && old.kind !== next.kind) this.pending[old.kind].remove.push(old.key);
         this.pending[next.kind].upsert.push(next.value);
       } catch (err) {
-        errors[r.name] = describeError(err);
+        // A resource too broken to have a name is named by its place in the response.
+        errors[r.name || `resources[${i}]`] = describeError(err);
       }
     }
     for (const name of resp.removedResources) {

@@ -5,9 +5,10 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addressFieldsFromBinary } from "./address-wire.ts";
+import { addressFieldsFromBinary, resourceFieldsFromBinary } from "./wire-read.ts";
 import { addressFromProto } from "./convert.ts";
 import { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";
+import { ResourceSchema } from "./gen/ambientlab/v1/discovery_pb.js";
 
 /** A message's fields without the library's bookkeeping ($typeName, $unknown) or unset message fields. */
 function plain(v: unknown): unknown {
@@ -165,5 +166,37 @@ describe("addressFieldsFromBinary", () => {
   it("fails on bytes that are not a message, as fromBinary does", () => {
     for (const b of [Uint8Array.of(0x0a, 0x05, 0x0a), Uint8Array.of(0x0a), Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), Uint8Array.of(0x0b)]) same(b);
     expect(() => addressFieldsFromBinary(Uint8Array.of(0x0a, 0x05, 0x0a))).toThrow();
+  });
+});
+
+describe("resourceFieldsFromBinary", () => {
+  const resource = fc
+    .record({ name: text, version: text, resource: fc.option(fc.record({ typeUrl: text, value: fc.uint8Array({ maxLength: 12 }) }), { nil: undefined }) })
+    .map((r) => toBinary(ResourceSchema, create(ResourceSchema, r)));
+  const sameResource = (bytes: Uint8Array) => {
+    const oracle = outcome(() => fromBinary(ResourceSchema, bytes));
+    const ours = outcome(() => resourceFieldsFromBinary(bytes));
+    expect(ours.ok).toBe(oracle.ok);
+    if (oracle.ok && ours.ok) expect(plain(ours.value)).toEqual(plain(oracle.value));
+  };
+
+  it("reads what fromBinary reads, merging a repeated value and on corrupted bytes", () => {
+    fc.assert(
+      fc.property(
+        fc.array(resource, { minLength: 1, maxLength: 3 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.nat(),
+        fc.array(record, { maxLength: 3 }),
+        (parts, at, byte, cut, recs) => {
+          const b = concat(...parts);
+          const flipped = b.slice();
+          if (flipped.length) flipped[at % flipped.length] = byte;
+          const extra = concat(...recs.map(encodeRecord));
+          for (const v of [b, flipped, b.subarray(0, b.length ? cut % b.length : 0), concat(extra, b), concat(b, extra)]) sameResource(v);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -1,14 +1,21 @@
-// Address resources read straight from the wire. A proxy's first sync decodes every workload and
-// service in the cluster (10,000 pods: 12,000 resources), and the reflective decoder
-// (fromBinary + anyUnpack) spent ~50 us on each creating and filling generic message objects: 0.5 s
-// of CPU per proxy, times every proxy on a node's cores (issue 13). This reader walks the same
-// bytes with the library's BinaryReader into plain objects of the same shape, following
-// fromBinary's rules exactly (fields dispatched by number and read by their declared type, the last
-// scalar wins, repeated fields append, a repeated message field or oneof case merges, map entries
-// default a missing key or value, unknown fields skipped); address-wire.test.ts holds it equal to
-// fromBinary on generated and on corrupted messages. Validation stays in addressFromProto.
+// Config resources (Resource envelopes and Address values) read straight from the wire. A proxy's first
+// sync decodes every workload and service in the cluster (10,000 pods: 12,000 resources), and the
+// reflective decoder (fromBinary + anyUnpack) spent ~50 us on each creating and filling generic
+// message objects: 0.5 s of CPU per proxy, times every proxy on a node's cores (issue 13). These
+// readers walk the same bytes with the library's BinaryReader into plain objects of the same shape,
+// following fromBinary's rules exactly (fields dispatched by number and read by their declared type,
+// the last scalar wins, repeated fields append, a repeated message field or oneof case merges, map
+// entries default a missing key or value, unknown fields skipped); wire-read.test.ts holds them equal
+// to fromBinary on generated and on corrupted messages. Validation stays in addressFromProto.
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import type { AddressFields, GatewayFields, PortFields, ServiceFields, WorkloadFields } from "./convert.ts";
+
+/** A Resource of the config stream: its value is an Any (`typeUrl`, encoded `value`), absent if not sent. */
+export interface ResourceFields {
+  name: string;
+  version: string;
+  resource: { typeUrl: string; value: Uint8Array } | undefined;
+}
 
 /** fromBinary's default recursion limit: what is left of it bounds how deep an unknown group is skipped. */
 const RECURSION_LIMIT = 100;
@@ -205,4 +212,26 @@ export function addressFieldsFromBinary(bytes: Uint8Array): AddressFields {
     return true;
   });
   return { type };
+}
+
+/** An ambientlab.v1.Resource message's fields, as fromBinary(ResourceSchema, bytes) reads them. */
+export function resourceFieldsFromBinary(bytes: Uint8Array): ResourceFields {
+  const r = new BinaryReader(bytes);
+  const out: ResourceFields = { name: "", version: "", resource: undefined };
+  body(r, bytes.byteLength, 1, (no) => {
+    if (no === 1) out.name = str(r);
+    else if (no === 2) out.version = str(r);
+    else if (no === 3) {
+      const any = out.resource ?? { typeUrl: "", value: new Uint8Array(0) };
+      message(r, 2, (f) => {
+        if (f === 1) any.typeUrl = str(r);
+        else if (f === 2) any.value = r.bytes();
+        else return false;
+        return true;
+      });
+      out.resource = any;
+    } else return false;
+    return true;
+  });
+  return out;
 }
