@@ -42,6 +42,17 @@ describe("wire conversion", () => {
     expect(authorizationFromProto(fromBinary(AuthorizationSchema, toBinary(AuthorizationSchema, authorizationToProto(p))))).toEqual(p);
   });
 
+  it("orders a service's ports by number, the last of a repeated port winning, whatever order they come in", () => {
+    const s = { name: "s", namespace: "demo", hostname: "s.demo", vips: [], waypoint: undefined };
+    const ports = (list: Array<[number, number]>) => {
+      const r = addressFromProto({ type: { case: "service", value: { ...s, ports: list.map(([servicePort, targetPort]) => ({ servicePort, targetPort })) } } });
+      return "service" in r ? [...r.service.ports] : [];
+    };
+    expect(ports([[443, 0], [80, 8080], [80, 9090]])).toEqual([[80, 9090], [443, 0]]);
+    expect(ports([[80, 1], [443, 2]])).toEqual([[80, 1], [443, 2]]);
+    expect(ports([[80, 1], [80, 2]])).toEqual([[80, 2]]);
+  });
+
   it("rejects invalid resources with the field named", () => {
     const w = workloadToProto({ ...cfg.workloads[0]!, ips: ["not-ip"] });
     expect(() => addressFromProto(w)).toThrow(/addresses: "not-ip" is not an IP address/);
