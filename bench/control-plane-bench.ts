@@ -257,6 +257,13 @@ async function main(): Promise<void> {
       controlPlaneRssMb: { loaded: Math.round(memLoaded.current), peak: Math.round(memPeak.peak) },
       proxies: nProxies,
       initialSyncMs: Math.round(initialSyncMs),
+      // Where the sync's CPU went: every process shares this machine's cores, so the sum over the cores
+      // is the least the sync can take here.
+      initialSyncCpuMs: {
+        controlPlane: Math.round(syncCpuMs),
+        perProxy: Math.round(proxyCpuMs),
+        cpuBoundMs: Math.round((syncCpuMs + proxyCpuMs * nProxies) / os.cpus().length),
+      },
       debounceMs: Number(values.debounce),
       changeToAllAppliedMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), samples: latencies.length },
       cpuMsPerChange: r1(cpuPerChange * 1000),
@@ -275,7 +282,8 @@ async function main(): Promise<void> {
       `| a pod change (watch event) -> applied by all proxies, p50 / p99 | ${result.changeToAllAppliedMs.p50} / ${result.changeToAllAppliedMs.p99} ms (debounce ${result.debounceMs} ms) | p99 <= 100 ms |`,
       `| control plane CPU per change | ${result.cpuMsPerChange} ms | <= 5 ms |`,
       `| certificates signed per second (gRPC, 16 in flight, after one call per node) | ${result.certificates.perSecond} | >= 600 |`,
-      `| initial full sync of ${nProxies} proxies | ${result.initialSyncMs} ms | <= 1500 ms |`,
+      `| initial full sync of ${nProxies} proxies (loaded first, connecting together) | ${result.initialSyncMs} ms | <= 1500 ms |`,
+      `| CPU of that sync: control plane / each proxy (mean) / all of it spread over the ${result.machine.cpus} CPUs | ${result.initialSyncCpuMs.controlPlane} / ${result.initialSyncCpuMs.perProxy} / ${result.initialSyncCpuMs.cpuBoundMs} ms | |`,
       ``,
     ].join("\n");
     const out = join(ROOT, "results");

@@ -48,9 +48,31 @@ describe("wire conversion", () => {
       const r = addressFromProto({ type: { case: "service", value: { ...s, ports: list.map(([servicePort, targetPort]) => ({ servicePort, targetPort })) } } });
       return "service" in r ? [...r.service.ports] : [];
     };
-    expect(ports([[443, 0], [80, 8080], [80, 9090]])).toEqual([[80, 9090], [443, 0]]);
-    expect(ports([[80, 1], [443, 2]])).toEqual([[80, 1], [443, 2]]);
-    expect(ports([[80, 1], [80, 2]])).toEqual([[80, 2]]);
+    expect(
+      ports([
+        [443, 0],
+        [80, 8080],
+        [80, 9090],
+      ]),
+    ).toEqual([
+      [80, 9090],
+      [443, 0],
+    ]);
+    expect(
+      ports([
+        [80, 1],
+        [443, 2],
+      ]),
+    ).toEqual([
+      [80, 1],
+      [443, 2],
+    ]);
+    expect(
+      ports([
+        [80, 1],
+        [80, 2],
+      ]),
+    ).toEqual([[80, 2]]);
   });
 
   it("rejects invalid resources with the field named", () => {
