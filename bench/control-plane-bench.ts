@@ -181,6 +181,14 @@ async function main(): Promise<void> {
 
     // 4. A change (a watch event) -> every proxy has applied it.
     const latencies: number[] = [];
+    // The control plane's own share of the latency: its convergence histogram (watch event received ->
+    // response queued for a proxy), read before and after the changes.
+    const convergence = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+      const read = (name: string) => Number(new RegExp(`^${name}\\{type="Address"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+      return { sum: read("pilot_proxy_convergence_time_sum"), count: read("pilot_proxy_convergence_time_count") };
+    };
+    const conv0 = await convergence();
     const cpu0 = await cpuSeconds(cp.pid!);
     const pod0 = objects.Pod[0] as unknown as FakeObject & { metadata: { labels: Record<string, string> } };
     for (let c = 0; c < Number(values.changes); c++) {
@@ -193,8 +201,10 @@ async function main(): Promise<void> {
       latencies.push(Math.max(...seen.get(version)!) - at);
     }
     const cpuPerChange = ((await cpuSeconds(cp.pid!)) - cpu0) / Number(values.changes);
+    const conv1 = await convergence();
+    const queuedMs = conv1.count > conv0.count ? ((conv1.sum - conv0.sum) / (conv1.count - conv0.count)) * 1000 : 0;
     say(
-      `change -> all ${nProxies} proxies applied it: p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms (debounce ${values.debounce} ms); control plane CPU ${r1(cpuPerChange * 1000)} ms per change`,
+      `change -> all ${nProxies} proxies applied it: p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms (debounce ${values.debounce} ms); control plane CPU ${r1(cpuPerChange * 1000)} ms per change; watch event -> response queued ${r1(queuedMs)} ms (mean)`,
     );
 
     // 5. Certificates per second over gRPC, 16 in flight, identities that run on the caller's node.
@@ -266,6 +276,7 @@ async function main(): Promise<void> {
       },
       debounceMs: Number(values.debounce),
       changeToAllAppliedMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), samples: latencies.length },
+      eventToQueuedMsMean: r1(queuedMs),
       cpuMsPerChange: r1(cpuPerChange * 1000),
       certificates: { signed, refused, perSecond: Math.round(csrPerSec) },
     };

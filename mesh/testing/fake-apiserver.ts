@@ -142,10 +142,14 @@ export class FakeApiServer {
       const plural = coll.slice(coll.lastIndexOf("/") + 1);
       // The object may be stored under its namespaced path or the cluster-wide one (as seeded for lists).
       let existing: FakeObject | undefined;
-      for (const [p, c] of this.collections) if (p.endsWith(`/${plural}`)) existing ??= c.get(`${ns}/${name}`);
+      let at = "";
+      for (const [p, c] of this.collections) if (p.endsWith(`/${plural}`) && !existing) [existing, at] = [c.get(`${ns}/${name}`), p];
       if (!existing) return void res.writeHead(404).end(JSON.stringify({ kind: "Status", code: 404, reason: "NotFound" }));
       this.patches.push({ path, contentType: String(req.headers["content-type"]), body });
       existing.status = (body as unknown as { status: unknown }).status;
+      // As the API server does: a status write is a new resourceVersion and a MODIFIED event for watchers.
+      existing.metadata.resourceVersion = String(++this.rv);
+      this.emit(at, "MODIFIED", existing);
       return void res.end(JSON.stringify(existing));
     }
     if (req.method === "PATCH" && String(req.headers["content-type"]).startsWith("application/apply-patch")) {

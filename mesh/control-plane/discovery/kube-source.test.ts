@@ -60,7 +60,8 @@ describe("Kubernetes discovery", () => {
     await eventually(() => api!.watching(PODS) === 1);
     api.put(PODS, pod("b"));
     await eventually(() => store.count("Pod") === 2);
-    const lastRv = store.get("Pod", "demo/b")!.metadata!.resourceVersion!;
+    // The informer tracks resourceVersions itself (the store does not keep them: projection.ts).
+    const lastRv = api.get(PODS, "demo", "b")!.metadata.resourceVersion!;
     const lists = () => api!.requests.filter((r) => r.path === PODS && !r.watch).length;
     expect(lists()).toBe(1);
     api.endWatches(PODS);
@@ -92,5 +93,27 @@ describe("Kubernetes discovery", () => {
     api = again;
     await started;
     expect(store.get("Pod", "demo/late")).toBeDefined();
+  });
+
+  it("does not report status-only writes (our policy conditions, kubelet probes) as changes", async () => {
+    const AP = "/apis/security.istio.io/v1/authorizationpolicies";
+    api = new FakeApiServer();
+    api.seed(AP, { metadata: { name: "p", namespace: "demo" }, spec: { action: "DENY" } } as never);
+    const store = new ObjectStore();
+    const changes: unknown[] = [];
+    store.subscribe((kinds) => changes.push(kinds));
+    const server = await api.start();
+    source = new KubeSource({ kubeConfig: kubeConfig(server), store, log: silentLogger(), kinds: ["AuthorizationPolicy"] });
+    await source.start();
+    await eventually(() => api!.watching(AP) === 1);
+    const before = changes.length;
+    const { PolicyStatusWriter } = await import("../status-writer.ts");
+    const t = { workloads: [], services: [], policies: [], routes: [], l7Policies: [], notes: [] };
+    await new PolicyStatusWriter(kubeConfig(server), silentLogger()).update(t, ["demo/p"]);
+    expect(api.patches).toHaveLength(1);
+    // The MODIFIED event it caused has arrived (a later spec change is seen after it) and changed nothing.
+    api.put(AP, { metadata: { name: "p", namespace: "demo" }, spec: { action: "ALLOW" } } as never);
+    await eventually(() => (store.get("AuthorizationPolicy", "demo/p") as { spec?: { action?: string } } | undefined)?.spec?.action === "ALLOW");
+    expect(changes.length - before).toBe(1);
   });
 });

@@ -16,6 +16,7 @@ import { describeError } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import { KINDS, objectKey, type AnyObject, type Kind } from "../model/kube.ts";
 import type { ObjectStore } from "../store/object-store.ts";
+import { project } from "./projection.ts";
 
 type Lister = () => Promise<KubernetesListObject<KubernetesObject>>;
 
@@ -45,9 +46,12 @@ function listers(kc: KubeConfig): Record<Kind, Lister> {
   };
 }
 
-/** Objects arrive without apiVersion/kind inside lists; give them theirs, as files have them. */
+/**
+ * Objects arrive without apiVersion/kind inside lists; give them theirs, as files have them, and keep
+ * what the control plane reads (projection.ts: status-only writes then change nothing).
+ */
 function typed(kind: Kind, o: KubernetesObject): AnyObject {
-  return { ...o, apiVersion: KINDS[kind].apiVersion, kind } as unknown as AnyObject;
+  return project(kind, { ...o, apiVersion: KINDS[kind].apiVersion, kind } as unknown as AnyObject);
 }
 
 export class KubeSource {
