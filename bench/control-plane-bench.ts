@@ -107,6 +107,17 @@ async function main(): Promise<void> {
     stdio: ["ignore", "ignore", "inherit"],
   });
   const fleet: ChildProcess[] = [];
+  // Every wait below also ends if the control plane exits or the wait is far past any plausible figure:
+  // a benchmark that hangs measures nothing.
+  const cpExited = new Promise<never>((_, reject) =>
+    cp.once("exit", (code, signal) => reject(new Error(`the control plane exited (${signal ?? `code ${code}`}); its stderr is above`))),
+  );
+  cpExited.catch(() => undefined);
+  const bounded = <T>(what: string, p: Promise<T>, ms: number): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms / 1000} s`)), ms)));
+    return Promise.race([p, cpExited, late]).finally(() => clearTimeout(timer));
+  };
   try {
     const t0 = performance.now();
     for (let ready = false; !ready; ) {
@@ -166,11 +177,11 @@ async function main(): Promise<void> {
         if (m) seen.set(m[1]!, [...(seen.get(m[1]!) ?? []), Number(m[2])]);
       });
     }
-    await Promise.all(loaded);
+    await bounded("loading the proxy processes", Promise.all(loaded), 120_000);
     const syncCpu0 = await cpuSeconds(cp.pid!);
     const t1 = performance.now();
     for (const p of fleet) p.stdin!.write("go\n");
-    await Promise.all(synced);
+    await bounded("the proxies' first sync", Promise.all(synced), 120_000);
     const initialSyncMs = performance.now() - t1;
     const syncCpuMs = ((await cpuSeconds(cp.pid!)) - syncCpu0) * 1000;
     const proxyCpuMs = proxySyncCpuMs.reduce((a, b) => a + b, 0) / proxySyncCpuMs.length;
@@ -197,7 +208,11 @@ async function main(): Promise<void> {
       changed.metadata.labels = { ...changed.metadata.labels, version };
       const at = Date.now();
       api.put(collectionPath("Pod"), changed);
-      while ((seen.get(version)?.length ?? 0) < nProxies) await new Promise((r) => setTimeout(r, 2));
+      while ((seen.get(version)?.length ?? 0) < nProxies) {
+        if (cp.exitCode !== null || cp.signalCode !== null) throw new Error("the control plane exited during the changes; its stderr is above");
+        if (Date.now() - at > 30_000) throw new Error(`change ${c} reached ${seen.get(version)?.length ?? 0} of ${nProxies} proxies in 30 s`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
       latencies.push(Math.max(...seen.get(version)!) - at);
     }
     const cpuPerChange = ((await cpuSeconds(cp.pid!)) - cpu0) / Number(values.changes);
