@@ -1,9 +1,11 @@
 // An immutable, indexed view of one config version. Lookups used on every connection are O(1).
 // A new version is either built whole (a local file, the first config) or derived from the previous one
-// with a delta (`applyDelta`, the config stream): copying the indexes and patching what the delta touched
-// costs O(changes) plus a few native Map copies, where rebuilding them took 15-25 ms per response for
-// 10,000 workloads in each proxy (issue 13). state-delta.test.ts checks both ways agree.
+// with a delta (`applyDelta`, the config stream): each index is a LayeredMap, so a new version shares the
+// previous one's entries and costs about the delta's size (rebuilding took 15-25 ms per response for
+// 10,000 workloads in each proxy, and copying every index ~10 ms: issue 13). state-delta.test.ts checks
+// both ways agree.
 import { compareStrings, normalizeIp } from "../../shared/index.ts";
+import { LayeredMap } from "./layered-map.ts";
 import type { ProxyResources } from "./types.ts";
 import { policyKey, serviceKey, type Authorization, type HttpRoute, type L7Policy, type Service, type Workload } from "./types.ts";
 
@@ -25,16 +27,16 @@ export interface ProxyDelta {
 }
 
 interface Indexes {
-  workloads: Map<string, Workload>;
-  services: Map<string, Service>;
-  policies: Map<string, Authorization>;
-  routes: Map<string, HttpRoute>;
-  l7Policies: Map<string, L7Policy>;
+  workloads: LayeredMap<Workload>;
+  services: LayeredMap<Service>;
+  policies: LayeredMap<Authorization>;
+  routes: LayeredMap<HttpRoute>;
+  l7Policies: LayeredMap<L7Policy>;
   /** Every workload claiming an IP, in order; the last one wins (a stale pod and its successor). */
-  ipClaims: Map<string, Workload[]>;
-  vipClaims: Map<string, Service[]>;
-  endpointsByService: Map<string, Workload[]>;
-  routesByParent: Map<string, HttpRoute[]>;
+  ipClaims: LayeredMap<Workload[]>;
+  vipClaims: LayeredMap<Service[]>;
+  endpointsByService: LayeredMap<Workload[]>;
+  routesByParent: LayeredMap<HttpRoute[]>;
 }
 
 // The order the config stream client publishes in, which a delta-derived state keeps.
@@ -64,16 +66,16 @@ export class ProxyState {
     const routes = snapshot.routes ?? [];
     const l7Policies = snapshot.l7Policies ?? [];
     this.lists = { workloads: snapshot.workloads, services: snapshot.services, policies: snapshot.policies, routes, l7Policies };
-    const ix: Indexes = {
-      workloads: new Map(),
-      services: new Map(),
-      policies: new Map(),
-      routes: new Map(),
-      l7Policies: new Map(),
-      ipClaims: new Map(),
-      vipClaims: new Map(),
-      endpointsByService: new Map(),
-      routesByParent: new Map(),
+    const ix = {
+      workloads: new Map<string, Workload>(),
+      services: new Map<string, Service>(),
+      policies: new Map<string, Authorization>(),
+      routes: new Map<string, HttpRoute>(),
+      l7Policies: new Map<string, L7Policy>(),
+      ipClaims: new Map<string, Workload[]>(),
+      vipClaims: new Map<string, Service[]>(),
+      endpointsByService: new Map<string, Workload[]>(),
+      routesByParent: new Map<string, HttpRoute[]>(),
     };
     for (const w of snapshot.workloads) {
       ix.workloads.set(w.uid, w);
@@ -90,7 +92,17 @@ export class ProxyState {
       for (const parent of r.parents) push(ix.routesByParent, parent, r);
     }
     for (const p of l7Policies) ix.l7Policies.set(policyKey(p), p);
-    this.ix = ix;
+    this.ix = {
+      workloads: LayeredMap.of(ix.workloads),
+      services: LayeredMap.of(ix.services),
+      policies: LayeredMap.of(ix.policies),
+      routes: LayeredMap.of(ix.routes),
+      l7Policies: LayeredMap.of(ix.l7Policies),
+      ipClaims: LayeredMap.of(ix.ipClaims),
+      vipClaims: LayeredMap.of(ix.vipClaims),
+      endpointsByService: LayeredMap.of(ix.endpointsByService),
+      routesByParent: LayeredMap.of(ix.routesByParent),
+    };
   }
 
   static empty(): ProxyState {
@@ -107,7 +119,7 @@ export class ProxyState {
         { lists: prev.endpointsByService, keysOf: (w) => w.services.keys(), has: (w, k) => w.services.has(k), order: byUid },
       ]);
       ix.workloads = r.byKey;
-      [ix.ipClaims, ix.endpointsByService] = r.lists as [Map<string, Workload[]>, Map<string, Workload[]>];
+      [ix.ipClaims, ix.endpointsByService] = r.lists as [LayeredMap<Workload[]>, LayeredMap<Workload[]>];
     }
     if (d.services) {
       const r = applyChange(prev.services, d.services, serviceKey, [
@@ -221,24 +233,26 @@ export class ProxyState {
 
 /** A list index over values: which keys a value sits under, and the order of each list. */
 interface ListIndex<V> {
-  lists: Map<string, V[]>;
+  lists: LayeredMap<V[]>;
   keysOf: (v: V) => Iterable<string>;
   has: (v: V, key: string) => boolean;
   order: (a: V, b: V) => number;
 }
 
 /**
- * `byKey` with the change applied (a copy), and each list index patched under the keys where an old or a
- * new value of a changed key sits; everything else is shared with the previous version.
+ * `byKey` with the change applied (a new version), and each list index patched under the keys where an
+ * old or a new value of a changed key sits; everything else is shared with the previous version.
  */
 function applyChange<V>(
-  byKey: Map<string, V>,
+  byKey: LayeredMap<V>,
   change: { upsert: readonly V[]; remove: readonly string[] },
   keyOf: (v: V) => string,
   indexes: ReadonlyArray<ListIndex<V>>,
-): { byKey: Map<string, V>; lists: Array<Map<string, V[]>> } {
-  const next = new Map(byKey);
-  const touched = new Set<string>();
+): { byKey: LayeredMap<V>; lists: Array<LayeredMap<V[]>> } {
+  const set = new Map<string, V>();
+  const removed = new Set<string>();
+  // What a key holds with the change applied so far (the change is read in order, removals first).
+  const current = (key: string) => (set.has(key) ? set.get(key) : removed.has(key) ? undefined : byKey.get(key));
   const dirty = indexes.map(() => new Set<string>());
   const mark = (v: V | undefined) => {
     if (v)
@@ -247,41 +261,45 @@ function applyChange<V>(
       });
   };
   for (const key of change.remove) {
-    touched.add(key);
-    mark(next.get(key));
-    next.delete(key);
+    mark(current(key));
+    set.delete(key);
+    removed.add(key);
   }
   for (const v of change.upsert) {
     const key = keyOf(v);
-    touched.add(key);
-    mark(next.get(key));
+    mark(current(key));
     mark(v);
-    next.set(key, v);
+    set.set(key, v);
+    removed.delete(key);
   }
-  const untouched = (v: V) => !touched.has(keyOf(v));
-  return { byKey: next, lists: indexes.map((index, i) => patchLists(index.lists, dirty[i]!, untouched, change.upsert, index.has, index.order)) };
+  const untouched = (v: V) => !set.has(keyOf(v)) && !removed.has(keyOf(v));
+  return {
+    byKey: byKey.with(set, removed),
+    lists: indexes.map((index, i) => patchLists(index.lists, dirty[i]!, untouched, [...set.values()], index.has, index.order)),
+  };
 }
 
 /**
- * A copy of `prev` where the lists under `dirty` keys keep their untouched members and gain the
+ * The next version of `prev` where the lists under `dirty` keys keep their untouched members and gain the
  * upserted ones that belong there, in `order`. Lists of other keys are shared with `prev`.
  */
 function patchLists<V>(
-  prev: Map<string, V[]>,
+  prev: LayeredMap<V[]>,
   dirty: ReadonlySet<string>,
   untouched: (v: V) => boolean,
   upserted: readonly V[],
   belongs: (v: V, key: string) => boolean,
   order: (a: V, b: V) => number,
-): Map<string, V[]> {
+): LayeredMap<V[]> {
   if (dirty.size === 0) return prev;
-  const m = new Map(prev);
+  const set = new Map<string, V[]>();
+  const gone: string[] = [];
   for (const key of dirty) {
     const list = (prev.get(key) ?? []).filter(untouched);
     for (const v of upserted) if (belongs(v, key)) list.push(v);
     list.sort(order);
-    if (list.length) m.set(key, list);
-    else m.delete(key);
+    if (list.length) set.set(key, list);
+    else gone.push(key);
   }
-  return m;
+  return prev.with(set, gone);
 }
