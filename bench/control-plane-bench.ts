@@ -5,7 +5,7 @@
 // watch event) until all proxies (one process each) have applied it, and certificates signed per
 // second over gRPC. Prints a table and writes results/control-plane-bench.{json,md}.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,9 +20,15 @@ import { controlPlaneTransport } from "../mesh/proxy/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { syntheticCluster } from "./synthetic-cluster.ts";
 
-const USAGE = `Usage: npm run bench:control-plane [-- --pods N --services N --policies N --proxies N --changes N --csrs N --debounce MS]
+const USAGE = `Usage: npm run bench:control-plane [-- --pods N --services N --policies N --proxies N --changes N --csrs N --debounce MS
+                                      --many-proxies N --per-process N]
   the control plane in Kubernetes mode against a synthetic cluster (defaults 10000 pods, 2000 services,
-  500 policies, 10 proxies, 50 changes, 1000 CSRs, 10 ms debounce); writes results/control-plane-bench.{json,md}
+  500 policies, 10 proxies, 50 changes, 1000 CSRs, 10 ms debounce); then the initial sync of --many-proxies
+  (100; 0 skips it) in processes of --per-process clients (10); writes results/control-plane-bench.{json,md}
+Usage: npm run bench:control-plane -- --scaling 1000,10000,50000
+  CPU per pod change at each cluster size (services pods/5, policies pods/20; 10 proxies, 30 changes, no
+  CSRs), and each size's ratio to the smallest: work proportional to the change stays flat; writes
+  results/control-plane-scaling.{json,md}
 `;
 const { values } = scriptArgs("bench:control-plane", USAGE, {
   options: {
@@ -33,6 +39,10 @@ const { values } = scriptArgs("bench:control-plane", USAGE, {
     changes: { type: "string", default: "50" },
     csrs: { type: "string", default: "1000" },
     debounce: { type: "string", default: "10" },
+    "many-proxies": { type: "string", default: "100" },
+    scaling: { type: "string" },
+    "json-out": { type: "string" },
+    "per-process": { type: "string", default: "10" },
   },
 });
 const size = { pods: Number(values.pods), services: Number(values.services), policies: Number(values.policies), namespaces: 100, nodes: 50 };
@@ -84,7 +94,8 @@ async function main(): Promise<void> {
     `apiVersion: v1\nkind: Config\nclusters: [{ name: b, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]\nusers: [{ name: b, user: {} }]\ncontexts: [{ name: b, context: { cluster: b, user: b } }]\ncurrent-context: b\n`,
   );
   await mkdir(join(dir, "tokens"));
-  for (let i = 0; i < size.nodes; i++) {
+  // A token per node, and per proxy beyond the nodes (a proxy's identity is its node's).
+  for (let i = 0; i < Math.max(size.nodes, Number(values.proxies), Number(values["many-proxies"])); i++) {
     api.tokens.set(`token-${i}`, {
       username: "system:serviceaccount:istio-system:ztunnel",
       extra: { "authentication.kubernetes.io/node-name": [`node-${i}`] },
@@ -150,41 +161,62 @@ async function main(): Promise<void> {
     const nProxies = Number(values.proxies);
     const watched = "Kubernetes//Pod/ns-0/pod-0";
     const seen = new Map<string, number[]>();
-    const loaded: Array<Promise<void>> = [];
-    const synced: Array<Promise<void>> = [];
-    const proxySyncCpuMs: number[] = [];
-    for (let i = 0; i < nProxies; i++) {
-      const p = spawn(
-        process.execPath,
-        [join(ROOT, "bench/proxy-fleet.ts"), address, join(dir, "root.pem"), join(dir, "tokens"), "1", String(size.pods), String(i), watched],
-        { stdio: ["pipe", "pipe", "inherit"] },
-      );
-      fleet.push(p);
-      const exited = new Promise<never>((_, reject) => p.once("exit", (code) => reject(new Error(`a proxy process exited with ${code}`))));
-      exited.catch(() => undefined);
-      let onLoaded = () => {};
-      let onSynced = () => {};
-      loaded.push(Promise.race([new Promise<void>((r) => (onLoaded = r)), exited]));
-      synced.push(Promise.race([new Promise<void>((r) => (onSynced = r)), exited]));
-      lines(p, (l) => {
-        if (l === "loaded") onLoaded();
-        const s = /^synced (\d+) (\d+)$/.exec(l);
-        if (s) {
-          proxySyncCpuMs.push(Number(s[2]));
-          onSynced();
-        }
-        const m = /^seen (\S+) (\d+)$/.exec(l);
-        if (m) seen.set(m[1]!, [...(seen.get(m[1]!) ?? []), Number(m[2])]);
-      });
-    }
-    await bounded("loading the proxy processes", Promise.all(loaded), 120_000);
-    const syncCpu0 = await cpuSeconds(cp.pid!);
-    const t1 = performance.now();
-    for (const p of fleet) p.stdin!.write("go\n");
-    await bounded("the proxies' first sync", Promise.all(synced), 120_000);
-    const initialSyncMs = performance.now() - t1;
-    const syncCpuMs = ((await cpuSeconds(cp.pid!)) - syncCpu0) * 1000;
-    const proxyCpuMs = proxySyncCpuMs.reduce((a, b) => a + b, 0) / proxySyncCpuMs.length;
+    // N proxy processes of `perProcess` config-stream clients each, loaded and waiting for "go".
+    const startFleet = async (processes: number, perProcess: number) => {
+      const procs: ChildProcess[] = [];
+      const loaded: Array<Promise<void>> = [];
+      const synced: Array<Promise<void>> = [];
+      const cpuMs: number[] = [];
+      for (let i = 0; i < processes; i++) {
+        const p = spawn(
+          process.execPath,
+          [
+            join(ROOT, "bench/proxy-fleet.ts"),
+            address,
+            join(dir, "root.pem"),
+            join(dir, "tokens"),
+            String(perProcess),
+            String(size.pods),
+            String(i * perProcess),
+            watched,
+          ],
+          { stdio: ["pipe", "pipe", "inherit"] },
+        );
+        procs.push(p);
+        fleet.push(p);
+        const exited = new Promise<never>((_, reject) => p.once("exit", (code) => reject(new Error(`a proxy process exited with ${code}`))));
+        exited.catch(() => undefined);
+        let onLoaded = () => {};
+        let onSynced = () => {};
+        loaded.push(Promise.race([new Promise<void>((r) => (onLoaded = r)), exited]));
+        synced.push(Promise.race([new Promise<void>((r) => (onSynced = r)), exited]));
+        lines(p, (l) => {
+          if (l === "loaded") onLoaded();
+          const s = /^synced (\d+) (\d+)$/.exec(l);
+          if (s) {
+            cpuMs.push(Number(s[2]));
+            onSynced();
+          }
+          const m = /^seen (\S+) (\d+)$/.exec(l);
+          if (m) seen.set(m[1]!, [...(seen.get(m[1]!) ?? []), Number(m[2])]);
+        });
+      }
+      await bounded("loading the proxy processes", Promise.all(loaded), 120_000);
+      return { procs, synced, cpuMs };
+    };
+    // "go" to every process of a loaded fleet; the time until all its clients hold the whole config, and CPU.
+    const syncFleet = async (f: Awaited<ReturnType<typeof startFleet>>) => {
+      const cpu0 = await cpuSeconds(cp.pid!);
+      const t = performance.now();
+      for (const p of f.procs) p.stdin!.write("go\n");
+      await bounded("the proxies' first sync", Promise.all(f.synced), 180_000);
+      const ms = performance.now() - t;
+      return { ms, cpMs: ((await cpuSeconds(cp.pid!)) - cpu0) * 1000, perProcessCpuMs: f.cpuMs.reduce((a, b) => a + b, 0) / f.cpuMs.length };
+    };
+    const sync10 = await syncFleet(await startFleet(nProxies, 1));
+    const initialSyncMs = sync10.ms;
+    const syncCpuMs = sync10.cpMs;
+    const proxyCpuMs = sync10.perProcessCpuMs;
     say(
       `${nProxies} proxies (started and loaded first) connected together and synced the full snapshot in ${Math.round(initialSyncMs)} ms; CPU: control plane ${Math.round(syncCpuMs)} ms, each proxy ${Math.round(proxyCpuMs)} ms (mean)`,
     );
@@ -222,7 +254,21 @@ async function main(): Promise<void> {
       `change -> all ${nProxies} proxies applied it: p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms (debounce ${values.debounce} ms); control plane CPU ${r1(cpuPerChange * 1000)} ms per change; watch event -> response queued ${r1(queuedMs)} ms (mean)`,
     );
 
-    // 5. Certificates per second over gRPC, 16 in flight, identities that run on the caller's node.
+    // 5. The initial sync of many proxies: processes of several config-stream clients each (each client
+    // its own stream, TLS connection and state, as a ztunnel has), after the first fleet has gone.
+    await Promise.all(
+      fleet.splice(0).map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : (p.once("exit", r), p.kill("SIGTERM"))))),
+    );
+    const many = Number(values["many-proxies"]);
+    const perProcess = Number(values["per-process"]);
+    const syncMany = many > 0 ? await syncFleet(await startFleet(Math.ceil(many / perProcess), perProcess)) : undefined;
+    if (syncMany) {
+      say(
+        `${many} proxies (${Math.ceil(many / perProcess)} processes of ${perProcess}) synced the full snapshot in ${Math.round(syncMany.ms)} ms; CPU: control plane ${Math.round(syncMany.cpMs)} ms, each process ${Math.round(syncMany.perProcessCpuMs)} ms (mean)`,
+      );
+    }
+
+    // 6. Certificates per second over gRPC, 16 in flight, identities that run on the caller's node.
     for (const p of fleet) p.kill("SIGTERM");
     const n = Number(values.csrs);
     const reqs = await Promise.all(
@@ -251,8 +297,8 @@ async function main(): Promise<void> {
     // 8,000 gave 598/s).
     await Promise.all(
       clients.map((c, i) => {
-        const r = reqs.find((x) => x.node === i) ?? reqs[0]!;
-        return c.sign({ csrPem: r.csrPem, identity: r.identity, ttlSeconds: 3600 }).catch(() => undefined);
+        const r = reqs.find((x) => x.node === i) ?? reqs[0];
+        return r && c.sign({ csrPem: r.csrPem, identity: r.identity, ttlSeconds: 3600 }).catch(() => undefined);
       }),
     );
     let next = 0;
@@ -282,6 +328,17 @@ async function main(): Promise<void> {
       controlPlaneRssMb: { loaded: Math.round(memLoaded.current), peak: Math.round(memPeak.peak) },
       proxies: nProxies,
       initialSyncMs: Math.round(initialSyncMs),
+      ...(syncMany
+        ? {
+            initialSyncMany: {
+              proxies: many,
+              perProcess,
+              ms: Math.round(syncMany.ms),
+              controlPlaneCpuMs: Math.round(syncMany.cpMs),
+              perProcessCpuMs: Math.round(syncMany.perProcessCpuMs),
+            },
+          }
+        : {}),
       // Where the sync's CPU went: every process shares this machine's cores, so the sum over the cores
       // is the least the sync can take here.
       initialSyncCpuMs: {
@@ -310,10 +367,19 @@ async function main(): Promise<void> {
       `| certificates signed per second (gRPC, 16 in flight, after one call per node) | ${result.certificates.perSecond} | >= 600 |`,
       `| initial full sync of ${nProxies} proxies (loaded first, connecting together) | ${result.initialSyncMs} ms | <= 1500 ms |`,
       `| CPU of that sync: control plane / each proxy (mean) / all of it spread over the ${result.machine.cpus} CPUs | ${result.initialSyncCpuMs.controlPlane} / ${result.initialSyncCpuMs.perProxy} / ${result.initialSyncCpuMs.cpuBoundMs} ms | |`,
+      ...(syncMany
+        ? [
+            `| initial full sync of ${many} proxies (${Math.ceil(many / perProcess)} processes of ${perProcess}); CPU: control plane / each process | ${Math.round(syncMany.ms)} ms; ${Math.round(syncMany.cpMs)} / ${Math.round(syncMany.perProcessCpuMs)} ms | |`,
+          ]
+        : []),
       ``,
     ].join("\n");
     const out = join(ROOT, "results");
     await mkdir(out, { recursive: true });
+    if (values["json-out"]) {
+      await writeFile(values["json-out"], JSON.stringify(result, null, 2) + "\n");
+      return;
+    }
     await writeFile(join(out, "control-plane-bench.json"), JSON.stringify(result, null, 2) + "\n");
     await writeFile(join(out, "control-plane-bench.md"), md);
     process.stdout.write(md);
@@ -326,7 +392,71 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+/** One run of this benchmark per cluster size, in its own process; the CPU per change side by side. */
+async function scaling(sizes: number[]): Promise<void> {
+  const dir = await mkdtemp(join(os.tmpdir(), "al-cpscale-"));
+  const rows: Array<{ size: { pods: number }; cpuMsPerChange: number; changeToAllAppliedMs: { p50: number; p99: number }; translateMs: number }> = [];
+  try {
+    for (const pods of sizes) {
+      say(`scaling point: ${pods} pods`);
+      const file = join(dir, `${pods}.json`);
+      const args = [
+        fileURLToPath(import.meta.url),
+        "--pods",
+        String(pods),
+        "--services",
+        String(Math.max(1, pods / 5)),
+        "--policies",
+        String(Math.max(1, pods / 20)),
+      ];
+      args.push("--changes", "30", "--csrs", "0", "--many-proxies", "0", "--proxies", values.proxies!, "--debounce", values.debounce!, "--json-out", file);
+      const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
+      const code = await new Promise((r) => child.once("exit", r));
+      if (code !== 0) throw new Error(`the ${pods}-pod run failed (exit ${code}); its output is above`);
+      rows.push(JSON.parse(await readFile(file, "utf8")));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const base = rows[0]!.cpuMsPerChange;
+  const table = rows.map((r) => ({
+    pods: r.size.pods,
+    cpuMsPerChange: r.cpuMsPerChange,
+    ratio: Math.round((r.cpuMsPerChange / base) * 100) / 100,
+    changeToAllAppliedMs: r.changeToAllAppliedMs,
+    translateMs: r.translateMs,
+  }));
+  const md = [
+    `# control plane benchmark: scaling`,
+    ``,
+    `${values.proxies} proxies, 30 pod changes per size; services pods/5, policies pods/20; ${os.cpus().length} CPUs, Node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}.`,
+    ``,
+    `| pods | CPU per change | ratio to ${sizes[0]} pods | change -> all proxies p50 / p99 | full translation |`,
+    `|---|---|---|---|---|`,
+    ...table.map(
+      (r) => `| ${r.pods} | ${r.cpuMsPerChange} ms | ${r.ratio} | ${r.changeToAllAppliedMs.p50} / ${r.changeToAllAppliedMs.p99} ms | ${r.translateMs} ms |`,
+    ),
+    ``,
+  ].join("\n");
+  const out = join(ROOT, "results");
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, "control-plane-scaling.json"), JSON.stringify(table, null, 2) + "\n");
+  await writeFile(join(out, "control-plane-scaling.md"), md);
+  process.stdout.write(md);
+}
+
+const run = values.scaling
+  ? () =>
+      scaling(
+        values.scaling!.split(",").map((x) => {
+          const n = Number(x);
+          if (!Number.isInteger(n) || n < 100) throw new Error(`--scaling: "${x}" is not a pod count of 100 or more`);
+          return n;
+        }),
+      )
+  : main;
+
+run().catch((err) => {
   process.stderr.write(`bench:control-plane failed: ${(err as Error).stack ?? err}\n`);
   process.exitCode = 1;
 });
