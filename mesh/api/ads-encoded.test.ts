@@ -3,7 +3,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { anyPack, anyUnpack } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { DELTA_AGGREGATED_RESOURCES_ENCODED, encodeResource } from "./ads-encoded.ts";
+import { DELTA_AGGREGATED_RESOURCES_ENCODED, encodeResource, joinResources, withJoinedResources } from "./ads-encoded.ts";
 import { TYPE_AUTHORIZATION } from "./convert.ts";
 import { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";
 import { AggregatedDiscoveryService, DeltaDiscoveryResponseEncodedSchema, DeltaDiscoveryResponseSchema } from "./gen/ambientlab/v1/discovery_pb.js";
@@ -29,6 +29,23 @@ describe("encoded config responses", () => {
       ["demo/a", "v-a", false],
       ["demo/b", "v-b", true],
     ]);
+  });
+
+  it("carries joined resources as the repeated field, in order, and none when there are none", () => {
+    const encoded = ["a", "b", "c"].map((n) =>
+      encodeResource(`demo/${n}`, `v-${n}`, TYPE_AUTHORIZATION, toBinary(AuthorizationSchema, create(AuthorizationSchema, { name: n }))),
+    );
+    const fields = { systemVersionInfo: "3", typeUrl: TYPE_AUTHORIZATION, removedResources: ["demo/old"], nonce: "9" };
+    const joined = toBinary(
+      DeltaDiscoveryResponseEncodedSchema,
+      withJoinedResources(create(DeltaDiscoveryResponseEncodedSchema, fields), joinResources(encoded)),
+    );
+    const listed = toBinary(DeltaDiscoveryResponseEncodedSchema, create(DeltaDiscoveryResponseEncodedSchema, { ...fields, resources: encoded }));
+    expect(fromBinary(DeltaDiscoveryResponseSchema, joined)).toEqual(fromBinary(DeltaDiscoveryResponseSchema, listed));
+    expect(fromBinary(DeltaDiscoveryResponseSchema, joined).resources.map((r) => r.name)).toEqual(["demo/a", "demo/b", "demo/c"]);
+    const none = toBinary(DeltaDiscoveryResponseEncodedSchema, withJoinedResources(create(DeltaDiscoveryResponseEncodedSchema, fields), joinResources([])));
+    expect(fromBinary(DeltaDiscoveryResponseSchema, none).resources).toEqual([]);
+    expect(() => withJoinedResources(create(DeltaDiscoveryResponseEncodedSchema, { resources: encoded }), joinResources(encoded))).toThrow(/already lists/);
   });
 
   it("is served under the same service and method as the ordinary stream", () => {

@@ -5,7 +5,7 @@
 export * from "./types.ts";
 export * from "./convert.ts";
 export { addressFieldsFromBinary, resourceFieldsFromBinary, type ResourceFields } from "./wire-read.ts";
-export { AGGREGATED_DISCOVERY_ENCODED, DELTA_AGGREGATED_RESOURCES_ENCODED, encodeResource } from "./ads-encoded.ts";
+export { AGGREGATED_DISCOVERY_ENCODED, DELTA_AGGREGATED_RESOURCES_ENCODED, encodeResource, joinResources, withJoinedResources } from "./ads-encoded.ts";
 export * from "./convert-l7.ts";
 export * from "./string-match.ts";
 export { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";

@@ -8,11 +8,12 @@ import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/index.ts";
 import { TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
 import { DeltaDiscoveryResponseEncodedSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponseEncoded } from "../../api/index.ts";
+import { joinResources, withJoinedResources } from "../../api/index.ts";
 import { AsyncQueue } from "../../shared/index.ts";
 import { describeError } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import type { Authenticator, Caller } from "../auth/authenticator.ts";
-import type { PushSnapshot, SnapshotBuilder } from "./snapshot.ts";
+import type { PushSnapshot, SnapshotBuilder, VersionedResource } from "./snapshot.ts";
 import type { ControlPlaneMetrics } from "./metrics.ts";
 
 export const SUPPORTED_TYPES = [TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY] as const;
@@ -65,6 +66,8 @@ export class AdsServer {
   /** Nonces only need to be unique per stream (a proxy echoes them): a counter, not random bytes per response. */
   private nonces = 0;
   private unsubscribe: (() => void) | undefined;
+  /** Whole-type responses by snapshot (wholeType); a superseded snapshot's go with it. */
+  private readonly wholeTypes = new WeakMap<PushSnapshot, Map<string, { resources: VersionedResource[]; joined: Uint8Array }>>();
 
   private readonly mayReceive: TypeAuthorizer;
 
@@ -181,7 +184,9 @@ export class AdsServer {
     const d = snap.delta && sub.syncedTo === snap.delta.from ? snap.delta.types.get(type) : undefined;
     // A proxy that holds exactly the previous snapshot gets the precomputed delta; others are compared
     // resource by resource (first subscription, reconnect, or after a skipped snapshot).
-    const changed = d ? d.changed : [...current.values()].filter((r) => sub.known.get(r.name) !== r.version);
+    // A proxy that holds nothing (a first connect) gets the whole type, joined once per snapshot.
+    const whole = !d && sub.known.size === 0 ? this.wholeType(snap, type) : undefined;
+    const changed = whole ? whole.resources : d ? d.changed : [...current.values()].filter((r) => sub.known.get(r.name) !== r.version);
     const removed = d ? d.removed : [...sub.known.keys()].filter((n) => !current.has(n)).sort();
     sub.syncedTo = snap.version;
     if (!initial && changed.length === 0 && removed.length === 0) return;
@@ -189,16 +194,30 @@ export class AdsServer {
     const resp = create(DeltaDiscoveryResponseEncodedSchema, {
       systemVersionInfo: String(snap.version),
       typeUrl: type,
-      resources: changed.map((r) => r.encoded),
+      resources: whole ? [] : changed.map((r) => r.encoded),
       removedResources: removed,
       nonce,
     });
+    if (whole) withJoinedResources(resp, whole.joined);
     for (const r of changed) sub.known.set(r.name, r.version);
     for (const n of removed) sub.known.delete(n);
     sub.pending.set(nonce, { version: snap.version, sentAt: performance.now(), changedAt: snap.changedAt });
     conn.queue.push(resp);
     this.metrics.pushes.inc({ type: short(type) });
     this.metrics.pushLatency.observe({ type: short(type) }, initial ? 0 : (performance.now() - snap.changedAt) / 1000);
+  }
+
+  /** Every resource of a type in a snapshot, and their joined wire form (joinResources), made once per snapshot. */
+  private wholeType(snap: PushSnapshot, type: string): { resources: VersionedResource[]; joined: Uint8Array } {
+    let byType = this.wholeTypes.get(snap);
+    if (!byType) this.wholeTypes.set(snap, (byType = new Map()));
+    let w = byType.get(type);
+    if (!w) {
+      const resources = [...(snap.types.get(type)?.values() ?? [])];
+      w = { resources, joined: joinResources(resources.map((r) => r.encoded)) };
+      byType.set(type, w);
+    }
+    return w;
   }
 
   /** For /debug/connections. */
