@@ -1,5 +1,6 @@
 // A synthetic cluster of the benchmark's size, generated deterministically (no randomness): namespaces,
-// nodes, pods, services selecting pods, and a mix of AuthorizationPolicies.
+// nodes, pods, services selecting pods with the EndpointSlices Kubernetes' EndpointSlice controller makes
+// for them, and a mix of AuthorizationPolicies.
 import type { AnyObject, Kind } from "../mesh/control-plane/index.ts";
 import { LABELS } from "../mesh/api/index.ts";
 
@@ -46,7 +47,39 @@ export function syntheticCluster(size: SyntheticSize): Record<Kind, AnyObject[]>
       status: { podIP: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, conditions: [{ type: "Ready", status: "True" }] },
     } as AnyObject);
   }
+  // As the EndpointSlice controller writes them: one slice per service here (it holds up to 100 endpoints),
+  // named <service>-<5 generated characters>, labelled with the service and the managing controller.
+  const members = new Map<number, AnyObject[]>();
+  for (const [i, pod] of out.Pod.entries()) {
+    const svc = i % size.services;
+    members.set(svc, [...(members.get(svc) ?? []), pod]);
+  }
   for (let s = 0; s < size.services; s++) {
+    const suffix = ((s * 2654435761) >>> 0).toString(36).slice(-5).padStart(5, "x");
+    out.EndpointSlice.push({
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: `svc-${s}-${suffix}`,
+        namespace: ns(s),
+        labels: { "kubernetes.io/service-name": `svc-${s}`, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io" },
+        ownerReferences: [{ apiVersion: "v1", kind: "Service", name: `svc-${s}`, uid: `uid-svc-${s}`, controller: true, blockOwnerDeletion: true }],
+      },
+      addressType: "IPv4",
+      endpoints: (members.get(s) ?? []).map((pod) => {
+        const p = pod as unknown as { metadata: { name: string; namespace: string }; spec: { nodeName: string }; status: { podIP: string } };
+        return {
+          addresses: [p.status.podIP],
+          conditions: { ready: true, serving: true, terminating: false },
+          nodeName: p.spec.nodeName,
+          targetRef: { kind: "Pod", namespace: p.metadata.namespace, name: p.metadata.name, uid: `uid-${p.metadata.name}` },
+        };
+      }),
+      ports: [
+        { name: "http", port: 8080, protocol: "TCP" },
+        { name: "grpc", port: 9090, protocol: "TCP" },
+      ],
+    } as AnyObject);
     out.Service.push({
       apiVersion: "v1",
       kind: "Service",

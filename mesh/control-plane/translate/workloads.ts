@@ -149,7 +149,11 @@ export function serviceIndex(snap: ClusterSnapshot, opts: TranslateOptions): { s
     specPorts: Array<{ port: number; targetPort?: number | string }>;
   }
   const svcByName = new Map<string, SvcInfo>();
-  const selectorSvcsByNs = new Map<string, SvcInfo[]>();
+  // Services without EndpointSlices (file mode), by namespace and by one label of their selector: a pod
+  // can only match a selector that has one of its labels, so it is checked against those alone (scanning
+  // every service of its namespace was pods x services: 2 s of a 50,000-pod translation).
+  const selectorSvcsByNs = new Map<string, Map<string, SvcInfo[]>>();
+  const labelKey = (k: string, v: string) => `${k}\u0000${v}`;
   const services: Service[] = [];
   for (const svc of snap.Service) {
     const ns = svc.metadata?.namespace ?? "";
@@ -190,10 +194,14 @@ export function serviceIndex(snap: ClusterSnapshot, opts: TranslateOptions): { s
     services.push({ name, namespace: ns, hostname, vips, ports: svcPorts, ...(wp ? { waypoint: wp } : {}) });
     const info: SvcInfo = { svc, key: `${ns}/${hostname}`, specPorts: specPorts as SvcInfo["specPorts"] };
     svcByName.set(`${ns}/${name}`, info);
-    if (!slicesBySvc.has(`${ns}/${name}`) && svc.spec?.selector && Object.keys(svc.spec.selector).length > 0) {
-      const list = selectorSvcsByNs.get(ns);
+    const first = Object.entries(svc.spec?.selector ?? {})[0];
+    if (!slicesBySvc.has(`${ns}/${name}`) && first) {
+      let byLabel = selectorSvcsByNs.get(ns);
+      if (!byLabel) selectorSvcsByNs.set(ns, (byLabel = new Map()));
+      const k = labelKey(first[0], first[1]);
+      const list = byLabel.get(k);
       if (list) list.push(info);
-      else selectorSvcsByNs.set(ns, [info]);
+      else byLabel.set(k, [info]);
     }
   }
 
@@ -206,7 +214,12 @@ export function serviceIndex(snap: ClusterSnapshot, opts: TranslateOptions): { s
       const info = svcByName.get(s);
       if (info) infos.push(info);
     }
-    for (const info of selectorSvcsByNs.get(ns) ?? []) if (matchesSelector(info.svc.spec?.selector, pod.metadata?.labels)) infos.push(info);
+    const byLabel = selectorSvcsByNs.get(ns);
+    if (byLabel) {
+      for (const [k, v] of Object.entries(pod.metadata?.labels ?? {})) {
+        for (const info of byLabel.get(labelKey(k, v)) ?? []) if (matchesSelector(info.svc.spec?.selector, pod.metadata?.labels)) infos.push(info);
+      }
+    }
     const out = new Map<string, Map<number, number>>();
     for (const info of infos.sort((a, b) => compareStrings(a.key, b.key))) {
       const portMap = new Map<number, number>();
