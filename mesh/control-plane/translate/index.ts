@@ -115,6 +115,19 @@ export function translatePodChanges(
     }
     return lo;
   };
+  // Notes stay sorted by binary insertion: a pod's note is the only one with its kind/namespace/name, so
+  // this is the order sorting them all gives (re-sorting every note per change grew with the cluster).
+  const notes = [...memo.translation.notes];
+  const noteIndex = (n: ResourceNote) => {
+    let lo = 0;
+    let hi = notes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byNote(notes[mid]!, n) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
   for (const key of changed.keys) {
     const before = pods.get(key);
     const pod = changed.get(key);
@@ -125,8 +138,13 @@ export function translatePodChanges(
       upserted.delete(before.workload.uid);
       removed.add(before.workload.uid);
     }
+    const oldNote = podNotes.get(key);
+    if (oldNote) notes.splice(noteIndex(oldNote), 1);
     podNotes.delete(key);
-    if (r.note) podNotes.set(key, r.note);
+    if (r.note) {
+      podNotes.set(key, r.note);
+      notes.splice(noteIndex(r.note), 0, r.note);
+    }
     if (r.workload && pod) {
       workloads.splice(indexOf(r.workload.uid), 0, r.workload);
       pods.set(key, { pod, workload: r.workload });
@@ -134,7 +152,6 @@ export function translatePodChanges(
       upserted.set(r.workload.uid, r.workload);
     }
   }
-  const notes = [...memo.translation.notes.filter((n) => n.kind !== "Pod"), ...podNotes.values()].sort(byNote);
   const translation = { ...memo.translation, workloads, notes };
   return { translation, memo: { ...memo, pods, podNotes, translation }, changes: { upserted: [...upserted.values()], removed: [...removed] } };
 }
