@@ -19,6 +19,7 @@ import { GrpcCaClient } from "../mesh/proxy/index.ts";
 import { controlPlaneTransport } from "../mesh/proxy/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { syntheticCluster } from "./synthetic-cluster.ts";
+import { imageNodeFlags } from "./floor.ts";
 
 const USAGE = `Usage: npm run bench:control-plane [-- --pods N --services N --policies N --proxies N --changes N --csrs N --debounce MS
                                       --many-proxies N --per-process N]
@@ -104,7 +105,8 @@ async function main(): Promise<void> {
   }
   const grpcPort = 30000 + Math.floor(Math.random() * 10000);
   const adminPort = grpcPort + 1;
-  const cp = spawn(process.execPath, [join(ROOT, "mesh/control-plane/main.ts")], {
+  // With the node flags its image runs it with (mesh/Dockerfile's ENTRYPOINT: a small young generation).
+  const cp = spawn(process.execPath, [...imageNodeFlags("control-plane"), join(ROOT, "mesh/control-plane/main.ts")], {
     env: {
       ...process.env,
       NODE_OPTIONS: process.env.AL_CP_NODE_OPTIONS ?? "",

@@ -29,7 +29,7 @@ async function certFiles(dir: string, name: string, ca: Awaited<ReturnType<typeo
 }
 
 /** The node flags an image's ENTRYPOINT gives (between `node` and the program). */
-function imageNodeFlags(image: "ztunnel" | "waypoint"): string[] {
+export function imageNodeFlags(image: "ztunnel" | "waypoint" | "control-plane"): string[] {
   const ep = meshImages().get(image)?.entrypoint ?? [];
   return ep.slice(1, -1);
 }
