@@ -14,7 +14,16 @@ import {
   type Match as PbMatch,
   type StringMatch as PbStringMatch,
 } from "./gen/ambientlab/v1/authorization_pb.js";
-import { AddressSchema, TunnelProtocol, WorkloadStatus, type Address as PbAddress } from "./gen/ambientlab/v1/workload_pb.js";
+import {
+  AddressSchema,
+  TunnelProtocol,
+  WorkloadStatus,
+  type Address as PbAddress,
+  type GatewayAddress,
+  type Port,
+  type Service as PbService,
+  type Workload as PbWorkload,
+} from "./gen/ambientlab/v1/workload_pb.js";
 import type { Authorization, Match, PortMap, Service, StringMatch, WaypointRef, Workload } from "./types.ts";
 
 export const TYPE_ADDRESS = "type.googleapis.com/ambientlab.v1.Address";
@@ -108,43 +117,18 @@ export function authorizationToProto(p: Authorization): PbAuthorization {
 
 // ---- decoding (proxy side): validate, convert, reject per resource ----
 
-/** The fields of the wire messages decoding reads: what fromBinary makes, and what wire-read.ts reads directly. */
-export interface PortFields {
-  servicePort: number;
-  targetPort: number;
-}
-export interface GatewayFields {
-  hostname: string;
-  namespace: string;
-  hbonePort: number;
-}
-export interface WorkloadFields {
-  uid: string;
-  name: string;
-  namespace: string;
-  addresses: string[];
-  trustDomain: string;
-  serviceAccount: string;
-  node: string;
-  tunnelProtocol: number;
-  status: number;
+/**
+ * The fields of the wire messages decoding reads: the generated messages' own fields (so they follow the
+ * .proto), without the library's bookkeeping; what fromBinary makes, and what wire-read.ts reads directly.
+ */
+type Fields<T> = Omit<T, "$typeName" | "$unknown">;
+export type PortFields = Fields<Port>;
+export type GatewayFields = Fields<GatewayAddress>;
+export type WorkloadFields = Omit<Fields<PbWorkload>, "services" | "waypoint"> & {
   services: Record<string, { ports: PortFields[] }>;
-  authorizationPolicies: string[];
-  canonicalName: string;
-  canonicalRevision: string;
-  workloadName: string;
   waypoint?: GatewayFields | undefined;
-  nativeHbone: boolean;
-  clusterId: string;
-}
-export interface ServiceFields {
-  name: string;
-  namespace: string;
-  hostname: string;
-  vips: string[];
-  ports: PortFields[];
-  waypoint?: GatewayFields | undefined;
-}
+};
+export type ServiceFields = Omit<Fields<PbService>, "ports" | "waypoint"> & { ports: PortFields[]; waypoint?: GatewayFields | undefined };
 export interface AddressFields {
   type: { case: "workload"; value: WorkloadFields } | { case: "service"; value: ServiceFields } | { case: undefined; value?: undefined };
 }
