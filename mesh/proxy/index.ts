@@ -9,6 +9,7 @@ export { StateStore, type StateListener } from "./state/store.ts";
 export { LocalConfigSource } from "./state/file-source.ts";
 export type { ConfigSource } from "./state/config-source.ts";
 export { XdsClient, WAYPOINT_TYPES, ZTUNNEL_TYPES } from "./xds/client.ts";
+export { HeldConfig, type ConfigResponse } from "./xds/held-config.ts";
 export { controlPlaneTransport, type ControlPlaneConnection } from "./xds/transport.ts";
 export type { CaClient, CertificateRequest } from "./identity/ca-client.ts";
 export { FileCaClient } from "./identity/file-ca.ts";

@@ -1,0 +1,182 @@
+// What a proxy holds from the config stream, per type and resource name: each response's resources are
+// decoded one by one (a bad one is reported with its reason and its previous version kept, the rest
+// apply), and the store gets the first whole config once every subscribed type has arrived, then each
+// later response as a delta (ProxyState.applyDelta). Kept apart from the stream (client.ts) so a first
+// sync's cost can be measured on its own (bench/proxy-sync.ts).
+import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
+import { addressFromProto, authorizationFromProto, TYPE_ADDRESS, TYPE_HTTP_ROUTE } from "../../api/index.ts";
+import { AuthorizationSchema, AddressSchema, addressFieldsFromBinary, HttpRouteSchema, L7PolicySchema } from "../../api/index.ts";
+import { resourceFieldsFromBinary, type ResourceFields } from "../../api/index.ts";
+import { httpRouteFromProto, l7PolicyFromProto, TYPE_L7_POLICY } from "../../api/index.ts";
+import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/index.ts";
+import { policyKey, serviceKey } from "../../api/index.ts";
+import { compareStrings, describeError } from "../../shared/index.ts";
+import type { StateStore } from "../state/store.ts";
+import type { ProxyDelta } from "../state/proxy-state.ts";
+
+type Value = { workload: Workload } | { service: Service } | { policy: Authorization } | { route: HttpRoute } | { l7Policy: L7Policy };
+type Held = { version: string; value: Value };
+
+type Change = { upsert: unknown[]; remove: string[] };
+type PendingDelta = Record<"workloads" | "services" | "policies" | "routes" | "l7Policies", Change>;
+
+const emptyDelta = (): PendingDelta => ({
+  workloads: { upsert: [], remove: [] },
+  services: { upsert: [], remove: [] },
+  policies: { upsert: [], remove: [] },
+  routes: { upsert: [], remove: [] },
+  l7Policies: { upsert: [], remove: [] },
+});
+
+/** Where a held resource goes in a delta, and its key there. */
+function slot(v: Value): { kind: keyof PendingDelta; key: string; value: unknown } {
+  if ("workload" in v) return { kind: "workloads", key: v.workload.uid, value: v.workload };
+  if ("service" in v) return { kind: "services", key: serviceKey(v.service), value: v.service };
+  if ("route" in v) return { kind: "routes", key: policyKey(v.route), value: v.route };
+  if ("l7Policy" in v) return { kind: "l7Policies", key: policyKey(v.l7Policy), value: v.l7Policy };
+  return { kind: "policies", key: policyKey(v.policy), value: v.policy };
+}
+
+/** Throws unless the type URL names a `schema` message (the name after its last "/", as anyUnpack checks). */
+function checkType(typeUrl: string, schema: DescMessage): void {
+  if (typeUrl.slice(typeUrl.lastIndexOf("/") + 1) !== schema.typeName) throw new Error(`resource is not a ${schema.typeName}`);
+}
+
+/** The Any's value, if it holds a `schema` message. */
+function valueOf(any: ResourceFields["resource"] & {}, schema: DescMessage): Uint8Array {
+  checkType(any.typeUrl, schema);
+  return any.value;
+}
+
+/** A resource of a type other than Address: its envelope, then its value with the library's decoder. */
+function decodeOther(type: string, any: ResourceFields["resource"] & {}): Value {
+  if (type === TYPE_HTTP_ROUTE) return { route: httpRouteFromProto(fromBinary(HttpRouteSchema, valueOf(any, HttpRouteSchema))) };
+  if (type === TYPE_L7_POLICY) return { l7Policy: l7PolicyFromProto(fromBinary(L7PolicySchema, valueOf(any, L7PolicySchema))) };
+  return { policy: authorizationFromProto(fromBinary(AuthorizationSchema, valueOf(any, AuthorizationSchema))) };
+}
+
+/** One response of the stream as HeldConfig reads it (DeltaDiscoveryResponseEncoded's fields). */
+export interface ConfigResponse {
+  typeUrl: string;
+  resources: readonly Uint8Array[];
+  removedResources: readonly string[];
+}
+
+export class HeldConfig {
+  private readonly types: readonly string[];
+  private readonly held: Map<string, Map<string, Held>>;
+  private readonly synced = new Set<string>();
+  private readonly store: StateStore;
+  /** After the first whole config, each response reaches the store as a delta. */
+  private published = false;
+  private pending = emptyDelta();
+
+  constructor(types: readonly string[], store: StateStore) {
+    this.types = types;
+    this.store = store;
+    this.held = new Map(types.map((t) => [t, new Map()]));
+  }
+
+  /** Whether the type is subscribed to (a response of another type is refused whole). */
+  holds(type: string): boolean {
+    return this.held.has(type);
+  }
+
+  /** Names and versions held of a type: what a reconnecting stream tells the control plane it has. */
+  versions(type: string): Record<string, string> {
+    return Object.fromEntries([...(this.held.get(type) ?? new Map<string, Held>()).entries()].map(([n, h]) => [n, h.version]));
+  }
+
+  /** True once the store has had a whole config (every type arrived at least once). */
+  get ready(): boolean {
+    return this.published;
+  }
+
+  /**
+   * Applies one response of a subscribed type; returns the resources refused, by name (or by place in the
+   * response, `resources[i]`, when a resource is too broken to have a name), with the reason.
+   */
+  apply(resp: ConfigResponse): Record<string, string> {
+    const type = resp.typeUrl;
+    const held = this.held.get(type);
+    if (!held) throw new Error(`unsupported type ${type}`);
+    const errors: Record<string, string> = {};
+    for (const [i, bytes] of resp.resources.entries()) {
+      let r: { name: string; version: string } = { name: "", version: "" };
+      try {
+        let value: Value;
+        if (type === TYPE_ADDRESS) {
+          // Addresses are read from the wire directly: a first sync reads every workload in the cluster (wire-read.ts).
+          const f = resourceFieldsFromBinary(bytes);
+          r = f;
+          if (!f.resource) throw new Error("resource body is missing");
+          value = addressFromProto(addressFieldsFromBinary(valueOf(f.resource, AddressSchema)));
+        } else {
+          const f = resourceFieldsFromBinary(bytes);
+          r = f;
+          if (!f.resource) throw new Error("resource body is missing");
+          value = decodeOther(type, f.resource);
+        }
+        const before = held.get(r.name);
+        held.set(r.name, { version: r.version, value });
+        // Until the first whole config is published, `held` is all there is to say.
+        if (!this.published) continue;
+        const next = slot(value);
+        const old = before && slot(before.value);
+        // A name that now holds another kind of resource (a workload became a service) leaves its old slot.
+        if (old && old.kind !== next.kind) this.pending[old.kind].remove.push(old.key);
+        this.pending[next.kind].upsert.push(next.value);
+      } catch (err) {
+        errors[r.name || `resources[${i}]`] = describeError(err);
+      }
+    }
+    for (const name of resp.removedResources) {
+      const before = held.get(name);
+      if (!before) continue;
+      held.delete(name);
+      if (!this.published) continue;
+      const { kind, key } = slot(before.value);
+      this.pending[kind].remove.push(key);
+    }
+    this.synced.add(type);
+    // Publish only once every type arrived: workloads without their policies would briefly allow too much.
+    if (this.types.every((t) => this.synced.has(t))) this.publish();
+    return errors;
+  }
+
+  private publish(): void {
+    const pending = this.pending;
+    this.pending = emptyDelta();
+    if (this.published) {
+      const delta: ProxyDelta = {};
+      for (const [kind, c] of Object.entries(pending) as Array<[keyof PendingDelta, Change]>) {
+        if (c.upsert.length || c.remove.length) (delta as Record<string, Change>)[kind] = c;
+      }
+      if (Object.keys(delta).length) this.store.applyDelta(delta);
+      return;
+    }
+    this.published = true;
+    const workloads: Workload[] = [];
+    const services: Service[] = [];
+    const policies: Authorization[] = [];
+    const routes: HttpRoute[] = [];
+    const l7Policies: L7Policy[] = [];
+    for (const m of this.held.values()) {
+      for (const h of m.values()) {
+        if ("workload" in h.value) workloads.push(h.value.workload);
+        else if ("service" in h.value) services.push(h.value.service);
+        else if ("route" in h.value) routes.push(h.value.route);
+        else if ("l7Policy" in h.value) l7Policies.push(h.value.l7Policy);
+        else policies.push(h.value.policy);
+      }
+    }
+    const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) =>
+      compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`);
+    // Stable order: config dumps and the proxy's indexes do not depend on arrival order.
+    workloads.sort((a, b) => compareStrings(a.uid, b.uid));
+    services.sort((a, b) => compareStrings(`${a.namespace}/${a.hostname}`, `${b.namespace}/${b.hostname}`));
+    policies.sort(byName);
+    const l7 = this.types.includes(TYPE_HTTP_ROUTE) ? { routes: routes.sort(byName), l7Policies: l7Policies.sort(byName) } : {};
+    this.store.replace({ workloads, services, policies, ...l7 }, "changed");
+  }
+}
