@@ -5,6 +5,7 @@
 // watch event) until all proxies (one process each) have applied it, and certificates signed per
 // second over gRPC. Prints a table and writes results/control-plane-bench.{json,md}.
 import { spawn, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
@@ -54,6 +55,25 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const r1 = (n: number) => Math.round(n * 10) / 10;
 const collectionPath = (kind: Kind) =>
   KINDS[kind].apiVersion === "v1" ? `/api/v1/${KINDS[kind].plural}` : `/apis/${KINDS[kind].apiVersion}/${KINDS[kind].plural}`;
+
+/**
+ * Until the returned function is called, an interrupt (Ctrl-C, SIGTERM) ends the given processes and
+ * removes `dir` before exiting: the control plane and the proxies are processes of their own and would
+ * otherwise outlive the benchmark.
+ */
+function cleanupOnInterrupt(procs: () => ChildProcess[], dir: string): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    for (const p of procs()) p.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+}
 
 function lines(p: ChildProcess, onLine: (l: string) => void): void {
   let buf = "";
@@ -123,6 +143,7 @@ async function main(): Promise<void> {
     stdio: ["ignore", "ignore", "inherit"],
   });
   const fleet: ChildProcess[] = [];
+  const uninstall = cleanupOnInterrupt(() => [...fleet, cp], dir);
   // Every wait below also ends if the control plane exits or the wait is far past any plausible figure:
   // a benchmark that hangs measures nothing.
   const cpExited = new Promise<never>((_, reject) =>
@@ -389,6 +410,7 @@ async function main(): Promise<void> {
     await writeFile(join(out, "control-plane-bench.md"), md);
     process.stdout.write(md);
   } finally {
+    uninstall();
     for (const p of fleet) p.kill("SIGTERM");
     cp.kill("SIGTERM");
     await new Promise((r) => (cp.exitCode !== null ? r(null) : cp.once("exit", r)));
@@ -401,6 +423,8 @@ async function main(): Promise<void> {
 async function scaling(sizes: number[]): Promise<void> {
   const dir = await mkdtemp(join(os.tmpdir(), "al-cpscale-"));
   const rows: Array<{ size: { pods: number }; cpuMsPerChange: number; changeToAllAppliedMs: { p50: number; p99: number }; translateMs: number }> = [];
+  let child: ChildProcess | undefined;
+  const uninstall = cleanupOnInterrupt(() => (child ? [child] : []), dir);
   try {
     for (const pods of sizes) {
       say(`scaling point: ${pods} pods`);
@@ -415,12 +439,13 @@ async function scaling(sizes: number[]): Promise<void> {
         String(Math.max(1, pods / 20)),
       ];
       args.push("--changes", "30", "--csrs", "0", "--many-proxies", "0", "--proxies", values.proxies!, "--debounce", values.debounce!, "--json-out", file);
-      const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
-      const code = await new Promise((r) => child.once("exit", r));
+      const run = (child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] }));
+      const code = await new Promise((r) => run.once("exit", r));
       if (code !== 0) throw new Error(`the ${pods}-pod run failed (exit ${code}); its output is above`);
       rows.push(JSON.parse(await readFile(file, "utf8")));
     }
   } finally {
+    uninstall();
     await rm(dir, { recursive: true, force: true });
   }
   const base = rows[0]!.cpuMsPerChange;

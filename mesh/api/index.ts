@@ -4,7 +4,7 @@
 // services the two ends need are exported, under their generated names.
 export * from "./types.ts";
 export * from "./convert.ts";
-export { addressFieldsFromBinary, resourceFieldsFromBinary, type ResourceFields } from "./wire-read.ts";
+export { addressAt, addressFieldsFromBinary, envelopeFromBinary, resourceFieldsFromBinary, type EnvelopeFields, type ResourceFields } from "./wire-read.ts";
 export { AGGREGATED_DISCOVERY_ENCODED, DELTA_AGGREGATED_RESOURCES_ENCODED, encodeResource, joinResources, withJoinedResources } from "./ads-encoded.ts";
 export * from "./convert-l7.ts";
 export * from "./string-match.ts";

@@ -5,7 +5,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addressFieldsFromBinary, resourceFieldsFromBinary } from "./wire-read.ts";
+import { addressAt, addressFieldsFromBinary, envelopeFromBinary, resourceFieldsFromBinary } from "./wire-read.ts";
+import { INTERN_MAX_ENTRIES, internTableSize } from "./wire-cursor.ts";
 import { addressFromProto } from "./convert.ts";
 import { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";
 import { ResourceSchema } from "./gen/ambientlab/v1/discovery_pb.js";
@@ -163,6 +164,28 @@ describe("addressFieldsFromBinary", () => {
     });
   });
 
+  it("reads a bool from any varint encoding, as fromBinary does (ten bytes, only the last byte's low bit counts there)", () => {
+    const withBool = (raw: number[]) => {
+      const w = Uint8Array.of(0x88, 0x01, ...raw); // field 17, varint
+      return concat(Uint8Array.of(0x0a, w.length), w);
+    };
+    const nines = Array<number>(9).fill(0x80);
+    for (const raw of [
+      [0],
+      [1],
+      [2],
+      [0x81, 0],
+      [...nines, 0],
+      [...nines, 1],
+      [...nines, 2],
+      [...nines, 3],
+      [...nines, 0x80],
+      [0x80, 0x80, 0x80, 0x80, 0x90, 0],
+    ]) {
+      same(withBool(raw));
+    }
+  });
+
   it("fails on bytes that are not a message, as fromBinary does", () => {
     for (const b of [Uint8Array.of(0x0a, 0x05, 0x0a), Uint8Array.of(0x0a), Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), Uint8Array.of(0x0b)]) same(b);
     expect(() => addressFieldsFromBinary(Uint8Array.of(0x0a, 0x05, 0x0a))).toThrow();
@@ -198,5 +221,89 @@ describe("resourceFieldsFromBinary", () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("envelopeFromBinary and addressAt", () => {
+  const TYPE = "type.googleapis.com/ambientlab.v1.Address";
+  const checkType = (typeUrl: string) => {
+    if (typeUrl !== TYPE) throw new Error(`not an Address: ${typeUrl}`);
+  };
+  /** The two-step read it replaces: the envelope, the type check, then the Address in the Any's value. */
+  const twoStep = (bytes: Uint8Array) => {
+    const r = resourceFieldsFromBinary(bytes);
+    if (!r.resource) return { name: r.name, version: r.version, typeUrl: "", address: undefined };
+    checkType(r.resource.typeUrl);
+    return { name: r.name, version: r.version, typeUrl: r.resource.typeUrl, address: addressFieldsFromBinary(r.resource.value) };
+  };
+  const sameOnePass = (bytes: Uint8Array) => {
+    const oracle = outcome(() => twoStep(bytes));
+    const ours = outcome(() => {
+      const e = envelopeFromBinary(bytes);
+      if (!e.hasBody) return { name: e.name, version: e.version, typeUrl: "", address: undefined };
+      checkType(e.typeUrl);
+      return { name: e.name, version: e.version, typeUrl: e.typeUrl, address: addressAt(bytes, e) };
+    });
+    expect(ours.ok).toBe(oracle.ok);
+    if (oracle.ok && ours.ok) expect(plain(ours.value)).toEqual(plain(oracle.value));
+    if (!oracle.ok && !ours.ok && oracle.error.startsWith("not an Address")) expect(ours.error).toBe(oracle.error);
+  };
+  // The envelope's name is usually the workload's uid: the reader reuses it when the bytes are equal.
+  const envelope = fc
+    .tuple(text, text, fc.option(fc.constantFrom(TYPE, "type.googleapis.com/ambientlab.v1.Authorization", ""), { nil: undefined }), encoded)
+    .map(([name, version, typeUrl, value]) =>
+      toBinary(ResourceSchema, create(ResourceSchema, { name, version, ...(typeUrl === undefined ? {} : { resource: { typeUrl, value } }) })),
+    );
+
+  it("reads what the envelope and then the Address read, on valid, merged and corrupted bytes", () => {
+    fc.assert(
+      fc.property(fc.array(envelope, { minLength: 1, maxLength: 3 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat(), (parts, at, byte, cut) => {
+        const b = concat(...parts);
+        const flipped = b.slice();
+        if (flipped.length) flipped[at % flipped.length] = byte;
+        for (const v of [b, flipped, b.subarray(0, b.length ? cut % b.length : 0)]) sameOnePass(v);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("reuses the envelope's name as the uid only when the bytes are the same ASCII", () => {
+    const uid = (name: string, uidBytes: Uint8Array) => {
+      const w = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(uidBytes).finish();
+      const address = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(w).finish();
+      return toBinary(ResourceSchema, create(ResourceSchema, { name, version: "1", resource: { typeUrl: TYPE, value: address } }));
+    };
+    // "é" is one UTF-16 unit; the single byte 0xe9 is not UTF-8 and must fail, as fromBinary fails.
+    sameOnePass(uid("é", Uint8Array.of(0xe9)));
+    const bytes = uid("é", Uint8Array.of(0xe9));
+    expect(() => addressAt(bytes, envelopeFromBinary(bytes))).toThrow();
+    sameOnePass(uid("ab", new TextEncoder().encode("ab")));
+    sameOnePass(uid("ab", new TextEncoder().encode("ac")));
+  });
+});
+
+describe("the intern table", () => {
+  it("stays bounded and reads right after being filled with distinct values", () => {
+    const ns = (s: string) => toBinary(AddressSchema, create(AddressSchema, { type: { case: "service", value: { name: "s", namespace: s, hostname: "h" } } }));
+    for (let i = 0; i < INTERN_MAX_ENTRIES * 2 + 10; i++) {
+      const fields = addressFieldsFromBinary(ns(`ns-${i}`));
+      expect(fields.type.case === "service" && fields.type.value.namespace).toBe(`ns-${i}`);
+      expect(internTableSize()).toBeLessThanOrEqual(INTERN_MAX_ENTRIES);
+    }
+    // Values seen before (and possibly dropped since) still read as themselves.
+    for (const i of [0, 1, INTERN_MAX_ENTRIES, INTERN_MAX_ENTRIES * 2 + 9]) same(ns(`ns-${i}`));
+  });
+
+  it("tells apart two values with the same hash and length", () => {
+    // Found by search: equal FNV-1a hashes and lengths, so they share an intern slot.
+    const read = (s: string) => {
+      const bytes = toBinary(AddressSchema, create(AddressSchema, { type: { case: "service", value: { name: "s", namespace: s, hostname: "h" } } }));
+      const f = addressFieldsFromBinary(bytes).type;
+      return f.case === "service" ? f.value.namespace : undefined;
+    };
+    for (let round = 0; round < 2; round++) {
+      expect(read("ns-005vl8")).toBe("ns-005vl8");
+      expect(read("ns-00mpd6")).toBe("ns-00mpd6");
+    }
   });
 });

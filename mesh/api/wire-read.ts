@@ -2,12 +2,13 @@
 // sync decodes every workload and service in the cluster (10,000 pods: 12,000 resources), and the
 // reflective decoder (fromBinary + anyUnpack) spent ~50 us on each creating and filling generic
 // message objects: 0.5 s of CPU per proxy, times every proxy on a node's cores (issue 13). These
-// readers walk the same bytes with the library's BinaryReader into plain objects of the same shape,
-// following fromBinary's rules exactly (fields dispatched by number and read by their declared type,
-// the last scalar wins, repeated fields append, a repeated message field or oneof case merges, map
-// entries default a missing key or value, unknown fields skipped); wire-read.test.ts holds them equal
-// to fromBinary on generated and on corrupted messages. Validation stays in addressFromProto.
-import { BinaryReader } from "@bufbuild/protobuf/wire";
+// readers walk the same bytes with a WireCursor (wire-cursor.ts: BinaryReader's rules without its
+// garbage) into plain objects of the same shape, following fromBinary's rules exactly (fields
+// dispatched by number and read by their declared type, the last scalar wins, repeated fields append,
+// a repeated message field or oneof case merges, map entries default a missing key or value, unknown
+// fields skipped); wire-read.test.ts holds them equal to fromBinary on generated and on corrupted
+// messages. Validation stays in addressFromProto.
+import { WireCursor } from "./wire-cursor.ts";
 import type { AddressFields, GatewayFields, PortFields, ServiceFields, WorkloadFields } from "./convert.ts";
 
 /** A Resource of the config stream: its value is an Any (`typeUrl`, encoded `value`), absent if not sent. */
@@ -17,59 +18,66 @@ export interface ResourceFields {
   resource: { typeUrl: string; value: Uint8Array } | undefined;
 }
 
+/** A Resource envelope as read in place: the Any's type URL and where its value lies in the same bytes. */
+export interface EnvelopeFields {
+  name: string;
+  version: string;
+  /** False if the resource has no body (the Any is absent). */
+  hasBody: boolean;
+  typeUrl: string;
+  start: number;
+  end: number;
+}
+
 /** fromBinary's default recursion limit: what is left of it bounds how deep an unknown group is skipped. */
 const RECURSION_LIMIT = 100;
 
-type Reader = BinaryReader;
+type Reader = WireCursor;
 
-/**
- * Reads a length-delimited message (its length comes next) at nesting `depth` (the Address is 1),
- * calling `field` per record; a record it does not take is skipped.
- */
-function message(r: Reader, depth: number, field: (no: number) => boolean): void {
-  const end = r.uint32() + r.pos;
-  body(r, end, depth, field);
+/** Skips a record the reader does not take, at nesting `depth` (the Address is 1). */
+function skip(r: Reader, tag: number, depth: number): void {
+  r.skip(tag & 7, tag >>> 3, RECURSION_LIMIT - depth);
 }
 
-function body(r: Reader, end: number, depth: number, field: (no: number) => boolean): void {
-  while (r.pos < end) {
-    const [no, wireType] = r.tag();
-    if (!field(no)) r.skip(wireType, no, RECURSION_LIMIT - depth);
-  }
-}
-
-const str = (r: Reader) => r.string(true);
+const str = (r: Reader) => r.string();
+/** A field whose values repeat across resources (namespaces, nodes, service keys): interned. */
+const shared = (r: Reader) => r.string(true);
 
 function gateway(r: Reader, depth: number, into: GatewayFields | undefined): GatewayFields {
   const g = into ?? { hostname: "", namespace: "", hbonePort: 0 };
-  message(r, depth, (no) => {
-    if (no === 1) g.hostname = str(r);
-    else if (no === 2) g.namespace = str(r);
+  const end = r.uint32() + r.pos;
+  while (r.pos < end) {
+    const tag = r.tag();
+    const no = tag >>> 3;
+    if (no === 1) g.hostname = shared(r);
+    else if (no === 2) g.namespace = shared(r);
     else if (no === 3) g.hbonePort = r.uint32();
-    else return false;
-    return true;
-  });
+    else skip(r, tag, depth);
+  }
   return g;
 }
 
 function port(r: Reader, depth: number): PortFields {
   const p = { servicePort: 0, targetPort: 0 };
-  message(r, depth, (no) => {
+  const end = r.uint32() + r.pos;
+  while (r.pos < end) {
+    const tag = r.tag();
+    const no = tag >>> 3;
     if (no === 1) p.servicePort = r.uint32();
     else if (no === 2) p.targetPort = r.uint32();
-    else return false;
-    return true;
-  });
+    else skip(r, tag, depth);
+  }
   return p;
 }
 
 function portList(r: Reader, depth: number, into: { ports: PortFields[] } | undefined): { ports: PortFields[] } {
   const l = into ?? { ports: [] };
-  message(r, depth, (no) => {
-    if (no !== 1) return false;
-    l.ports.push(port(r, depth + 1));
-    return true;
-  });
+  const end = r.uint32() + r.pos;
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag >>> 3 === 1) l.ports.push(port(r, depth + 1));
+    else skip(r, tag, depth);
+  }
   return l;
 }
 
@@ -80,16 +88,19 @@ function portList(r: Reader, depth: number, into: { ports: PortFields[] } | unde
 function servicesEntry(r: Reader, depth: number, into: Record<string, { ports: PortFields[] }>): void {
   let key: string | undefined;
   let value: { ports: PortFields[] } | undefined;
-  message(r, depth, (no) => {
-    if (no === 1) key = str(r);
+  const end = r.uint32() + r.pos;
+  while (r.pos < end) {
+    const tag = r.tag();
+    const no = tag >>> 3;
+    if (no === 1) key = shared(r);
     else if (no === 2) value = portList(r, depth + 1, value);
-    else return false;
-    return true;
-  });
+    else skip(r, tag, depth);
+  }
   into[key ?? ""] = value ?? { ports: [] };
 }
 
-function workload(r: Reader, depth: number, into: WorkloadFields | undefined): WorkloadFields {
+/** `uidHint` is the envelope's name, which is the workload's uid: equal bytes reuse that string. */
+function workload(r: Reader, depth: number, into: WorkloadFields | undefined, uidHint: string | undefined): WorkloadFields {
   const w: WorkloadFields = into ?? {
     uid: "",
     name: "",
@@ -110,28 +121,30 @@ function workload(r: Reader, depth: number, into: WorkloadFields | undefined): W
     nativeHbone: false,
     clusterId: "",
   };
-  message(r, depth, (no) => {
-    switch (no) {
+  const end = r.uint32() + r.pos;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
       case 1:
-        w.uid = str(r);
+        w.uid = uidHint !== undefined && r.stringEquals(uidHint) ? uidHint : str(r);
         break;
       case 2:
         w.name = str(r);
         break;
       case 3:
-        w.namespace = str(r);
+        w.namespace = shared(r);
         break;
       case 4:
         w.addresses.push(str(r));
         break;
       case 5:
-        w.trustDomain = str(r);
+        w.trustDomain = shared(r);
         break;
       case 6:
-        w.serviceAccount = str(r);
+        w.serviceAccount = shared(r);
         break;
       case 7:
-        w.node = str(r);
+        w.node = shared(r);
         break;
       case 8:
         w.tunnelProtocol = r.int32();
@@ -143,43 +156,44 @@ function workload(r: Reader, depth: number, into: WorkloadFields | undefined): W
         servicesEntry(r, depth, w.services);
         break;
       case 11:
-        w.authorizationPolicies.push(str(r));
+        w.authorizationPolicies.push(shared(r));
         break;
       case 12:
-        w.canonicalName = str(r);
+        w.canonicalName = shared(r);
         break;
       case 13:
-        w.canonicalRevision = str(r);
+        w.canonicalRevision = shared(r);
         break;
       case 14:
-        w.workloadName = str(r);
+        w.workloadName = shared(r);
         break;
       case 15:
         w.waypoint = gateway(r, depth + 1, w.waypoint);
         break;
       case 16:
-        w.clusterId = str(r);
+        w.clusterId = shared(r);
         break;
       case 17:
         w.nativeHbone = r.bool();
         break;
       default:
-        return false;
+        skip(r, tag, depth);
     }
-    return true;
-  });
+  }
   return w;
 }
 
 function service(r: Reader, depth: number, into: ServiceFields | undefined): ServiceFields {
   const s: ServiceFields = into ?? { name: "", namespace: "", hostname: "", vips: [], ports: [], waypoint: undefined };
-  message(r, depth, (no) => {
-    switch (no) {
+  const end = r.uint32() + r.pos;
+  while (r.pos < end) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
       case 1:
         s.name = str(r);
         break;
       case 2:
-        s.namespace = str(r);
+        s.namespace = shared(r);
         break;
       case 3:
         s.hostname = str(r);
@@ -194,44 +208,74 @@ function service(r: Reader, depth: number, into: ServiceFields | undefined): Ser
         s.waypoint = gateway(r, depth + 1, s.waypoint);
         break;
       default:
-        return false;
+        skip(r, tag, depth);
     }
-    return true;
-  });
+  }
   return s;
+}
+
+/** The Address message between the cursor's position and its `len`. */
+function address(r: Reader, uidHint: string | undefined): AddressFields {
+  let type: AddressFields["type"] = { case: undefined };
+  while (r.pos < r.len) {
+    const tag = r.tag();
+    const no = tag >>> 3;
+    if (no === 1) type = { case: "workload", value: workload(r, 2, type.case === "workload" ? type.value : undefined, uidHint) };
+    else if (no === 2) type = { case: "service", value: service(r, 2, type.case === "service" ? type.value : undefined) };
+    else skip(r, tag, 1);
+  }
+  return { type };
 }
 
 /** An ambientlab.v1.Address message's fields, as fromBinary(AddressSchema, bytes) reads them. */
 export function addressFieldsFromBinary(bytes: Uint8Array): AddressFields {
-  const r = new BinaryReader(bytes);
-  let type: AddressFields["type"] = { case: undefined };
-  body(r, bytes.byteLength, 1, (no) => {
-    if (no === 1) type = { case: "workload", value: workload(r, 2, type.case === "workload" ? type.value : undefined) };
-    else if (no === 2) type = { case: "service", value: service(r, 2, type.case === "service" ? type.value : undefined) };
-    else return false;
-    return true;
-  });
-  return { type };
+  return address(new WireCursor(bytes), undefined);
+}
+
+/**
+ * Reads a Resource envelope at the cursor (up to its `len`): name and version, and the Any's type URL and
+ * the range of its value; `value` ranges merge as fromBinary merges a repeated message field (the last wins).
+ */
+function envelope(r: Reader): EnvelopeFields {
+  const out = { name: "", version: "", typeUrl: "", start: 0, end: 0, hasBody: false };
+  while (r.pos < r.len) {
+    const tag = r.tag();
+    const no = tag >>> 3;
+    if (no === 1) out.name = str(r);
+    else if (no === 2) out.version = str(r);
+    else if (no === 3) {
+      out.hasBody = true;
+      const end = r.uint32() + r.pos;
+      while (r.pos < end) {
+        const t = r.tag();
+        const f = t >>> 3;
+        if (f === 1) out.typeUrl = shared(r);
+        else if (f === 2) {
+          const len = r.length();
+          out.start = r.pos;
+          out.end = r.pos += len;
+        } else skip(r, t, 2);
+      }
+    } else skip(r, tag, 1);
+  }
+  return out;
 }
 
 /** An ambientlab.v1.Resource message's fields, as fromBinary(ResourceSchema, bytes) reads them. */
 export function resourceFieldsFromBinary(bytes: Uint8Array): ResourceFields {
-  const r = new BinaryReader(bytes);
-  const out: ResourceFields = { name: "", version: "", resource: undefined };
-  body(r, bytes.byteLength, 1, (no) => {
-    if (no === 1) out.name = str(r);
-    else if (no === 2) out.version = str(r);
-    else if (no === 3) {
-      const any = out.resource ?? { typeUrl: "", value: new Uint8Array(0) };
-      message(r, 2, (f) => {
-        if (f === 1) any.typeUrl = str(r);
-        else if (f === 2) any.value = r.bytes();
-        else return false;
-        return true;
-      });
-      out.resource = any;
-    } else return false;
-    return true;
-  });
-  return out;
+  const e = envelope(new WireCursor(bytes));
+  return { name: e.name, version: e.version, resource: e.hasBody ? { typeUrl: e.typeUrl, value: bytes.subarray(e.start, e.end) } : undefined };
+}
+
+/**
+ * A Resource envelope read in place (a first sync reads 12,000 of them): its Address value is then read
+ * with addressAt, from the same bytes, without a subarray or a second reader.
+ */
+export function envelopeFromBinary(bytes: Uint8Array): EnvelopeFields {
+  return envelope(new WireCursor(bytes));
+}
+
+/** The Address in an envelope's value: what addressFieldsFromBinary reads from resourceFieldsFromBinary(bytes).resource.value. */
+export function addressAt(bytes: Uint8Array, e: EnvelopeFields): AddressFields {
+  return address(new WireCursor(bytes, e.start, e.end), e.name);
 }

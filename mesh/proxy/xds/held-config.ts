@@ -5,7 +5,7 @@
 // sync's cost can be measured on its own (bench/proxy-sync.ts).
 import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
 import { addressFromProto, authorizationFromProto, TYPE_ADDRESS, TYPE_HTTP_ROUTE } from "../../api/index.ts";
-import { AuthorizationSchema, AddressSchema, addressFieldsFromBinary, HttpRouteSchema, L7PolicySchema } from "../../api/index.ts";
+import { AuthorizationSchema, AddressSchema, addressAt, envelopeFromBinary, HttpRouteSchema, L7PolicySchema } from "../../api/index.ts";
 import { resourceFieldsFromBinary, type ResourceFields } from "../../api/index.ts";
 import { httpRouteFromProto, l7PolicyFromProto, TYPE_L7_POLICY } from "../../api/index.ts";
 import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/index.ts";
@@ -106,11 +106,12 @@ export class HeldConfig {
       try {
         let value: Value;
         if (type === TYPE_ADDRESS) {
-          // Addresses are read from the wire directly: a first sync reads every workload in the cluster (wire-read.ts).
-          const f = resourceFieldsFromBinary(bytes);
-          r = f;
-          if (!f.resource) throw new Error("resource body is missing");
-          value = addressFromProto(addressFieldsFromBinary(valueOf(f.resource, AddressSchema)));
+          // Addresses are read in one pass from the wire: a first sync reads every workload in the cluster (wire-read.ts).
+          const e = envelopeFromBinary(bytes);
+          r = e;
+          if (!e.hasBody) throw new Error("resource body is missing");
+          checkType(e.typeUrl, AddressSchema);
+          value = addressFromProto(addressAt(bytes, e));
         } else {
           const f = resourceFieldsFromBinary(bytes);
           r = f;
