@@ -5,29 +5,63 @@
 // measured sync is the control plane's and the proxies' work, not Node's start-up of N processes), prints
 // "synced <ms since go> <CPU ms since go>" once every client holds the expected number of workloads, then, whenever the
 // watched pod's version label changes, "seen <version> <epoch ms>".
-//   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> <firstIndex> <watchedPodUid>
+// With --receive-only the clients subscribe and ACK like a proxy but keep nothing: the sync's floor, what
+// TLS, HTTP/2 and gRPC cost a Node.js process before any resource is read.
+//   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> <firstIndex> <watchedPodUid> [--receive-only]
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { AGGREGATED_DISCOVERY_ENCODED, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest } from "../mesh/api/index.ts";
+import { AsyncQueue } from "../mesh/shared/index.ts";
 import { silentLogger } from "../mesh/shared/index.ts";
 import { StateStore } from "../mesh/proxy/index.ts";
-import { XdsClient } from "../mesh/proxy/index.ts";
+import { XdsClient, ZTUNNEL_TYPES } from "../mesh/proxy/index.ts";
 import { controlPlaneTransport } from "../mesh/proxy/index.ts";
 
-const [address, rootCertFile, tokenDir, count, expected, first = "0", watched = ""] = process.argv.slice(2);
+const receiveOnly = process.argv.includes("--receive-only");
+const [address, rootCertFile, tokenDir, count, expected, first = "0", watched = ""] = process.argv.slice(2).filter((a) => a !== "--receive-only");
 if (!address || !rootCertFile || !tokenDir || !count || !expected) {
   process.stderr.write("usage: proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> [firstIndex] [watchedPodUid]\n");
   process.exit(2);
 }
 
-function connect(k: number): StateStore {
-  const i = Number(first) + k;
-  const store = new StateStore();
-  const transport = controlPlaneTransport({
+function transportFor(i: number) {
+  return controlPlaneTransport({
     address: address!,
     rootCertFile: rootCertFile!,
     tokenFile: join(tokenDir!, `node-${i}.token`),
     expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod",
   });
+}
+
+/** A client that subscribes and ACKs as XdsClient does and counts what arrives; synced once every type arrived. */
+function receive(k: number): { synced: () => boolean } {
+  const i = Number(first) + k;
+  const requests = new AsyncQueue<DeltaDiscoveryRequest>();
+  ZTUNNEL_TYPES.forEach((typeUrl, n) =>
+    requests.push(
+      create(DeltaDiscoveryRequestSchema, {
+        ...(n === 0 ? { node: { id: `ztunnel~node-${i}`, nodeName: `node-${i}`, clusterId: "Kubernetes" } } : {}),
+        typeUrl,
+        resourceNamesSubscribe: ["*"],
+      }),
+    ),
+  );
+  const arrived = new Set<string>();
+  void (async () => {
+    for await (const resp of createClient(AGGREGATED_DISCOVERY_ENCODED, transportFor(i)).deltaAggregatedResources(requests)) {
+      if (resp.resources.length) arrived.add(resp.typeUrl);
+      requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: resp.typeUrl, responseNonce: resp.nonce }));
+    }
+  })();
+  return { synced: () => arrived.size === ZTUNNEL_TYPES.length };
+}
+
+function connect(k: number): { synced: () => boolean } {
+  const i = Number(first) + k;
+  const store = new StateStore();
+  const transport = transportFor(i);
   void new XdsClient({ transport, node: `node-${i}`, clusterId: "Kubernetes", store, log: silentLogger() }).start();
   let last = "";
   store.subscribe((s) => {
@@ -37,7 +71,7 @@ function connect(k: number): StateStore {
       process.stdout.write(`seen ${last} ${Date.now()}\n`);
     }
   });
-  return store;
+  return { synced: () => store.current.workloads.length >= Number(expected) };
 }
 
 process.on("SIGTERM", () => process.exit(0));
@@ -45,9 +79,9 @@ const lines = createInterface({ input: process.stdin });
 lines.once("line", () => {
   const go = performance.now();
   const cpu = process.cpuUsage();
-  const stores = Array.from({ length: Number(count) }, (_, k) => connect(k));
+  const clients = Array.from({ length: Number(count) }, (_, k) => (receiveOnly ? receive(k) : connect(k)));
   const timer = setInterval(() => {
-    if (stores.every((s) => s.current.workloads.length >= Number(expected))) {
+    if (clients.every((c) => c.synced())) {
       const used = process.cpuUsage(cpu);
       process.stdout.write(`synced ${Math.round(performance.now() - go)} ${Math.round((used.user + used.system) / 1000)}\n`);
       clearInterval(timer);
