@@ -34,6 +34,11 @@ export function imageNodeFlags(image: "ztunnel" | "waypoint" | "control-plane"):
   return ep.slice(1, -1);
 }
 
+/** The ENV an image sets (mesh/Dockerfile), for a benchmark that runs its program as the image does. */
+export function imageEnv(image: "ztunnel" | "waypoint" | "control-plane"): Record<string, string> {
+  return meshImages().get(image)?.env ?? {};
+}
+
 export function ztunnelNodeFlags(): string[] {
   return imageNodeFlags("ztunnel");
 }

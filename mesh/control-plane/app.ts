@@ -2,7 +2,7 @@
 // sources are injected (files today; the Kubernetes API through the same store), as are the CA material
 // and the authenticator.
 import type { SockAddr } from "../shared/index.ts";
-import { HttpServer } from "../shared/index.ts";
+import { HttpServer, systemClock } from "../shared/index.ts";
 import { formatIdentity, type Identity } from "../shared/index.ts";
 import { Readiness } from "../shared/index.ts";
 import type { Logger } from "../shared/index.ts";
@@ -12,6 +12,7 @@ import type { Authenticator } from "./auth/authenticator.ts";
 import { CaService } from "./ca/ca-service.ts";
 import { NodeIdentityIndex } from "./ca/node-index.ts";
 import { GrpcServer, servingCert } from "./grpc-server.ts";
+import { BurstCollector, type MajorGc } from "./push/burst-collector.ts";
 import { AdsServer, waypointTypesOnlyForWaypoints } from "./push/ads.ts";
 import { isWaypointGateway } from "./waypoints/objects.ts";
 import { ControlPlaneMetrics } from "./push/metrics.ts";
@@ -39,6 +40,11 @@ export interface ControlPlaneOptions {
   certTtlSeconds?: number;
   maxCertTtlSeconds?: number;
   processMetrics?: boolean;
+  /**
+   * A major collection, asked for after a burst of whole-config sends (push/burst-collector.ts; the
+   * image exposes V8's with --expose-gc), and when. Without one, V8 decides alone when that garbage goes.
+   */
+  afterBurst?: { collect: MajorGc; thresholdBytes?: number; quietMs?: number };
   /** Builds the discovery sources once the store exists. */
   discovery: (store: ObjectStore) => DiscoverySource[];
   /** Side pipelines (status, trust bundle, waypoints, tokens): started once serving, stopped first. */
@@ -75,6 +81,9 @@ export class ControlPlane {
       metrics: this.metrics,
       log: opts.log,
       mayReceive: waypointTypesOnlyForWaypoints(isWaypoint),
+      ...(opts.afterBurst
+        ? { afterBurst: new BurstCollector({ ...opts.afterBurst, collect: this.countedGc(opts.afterBurst.collect), clock: systemClock }) }
+        : {}),
     });
     this.sources = opts.discovery(this.store);
     this.admin = new HttpServer(
@@ -82,6 +91,13 @@ export class ControlPlane {
       controlPlaneAdmin({ configDump: () => this.configDump(), connections: () => this.ads.describe(), metrics: this.metrics, readiness: this.readiness }),
       opts.log,
     );
+  }
+
+  private countedGc(gc: MajorGc): MajorGc {
+    return () => {
+      this.metrics.burstCollections.inc();
+      gc();
+    };
   }
 
   async start(): Promise<void> {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../api/index.ts";
 import { CertificateService } from "../api/index.ts";
 import { AggregatedDiscoveryService, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../api/index.ts";
@@ -33,6 +33,7 @@ const badTokenFile = join(dir, "bad.token");
 let ca: CaMaterial;
 let cp: ControlPlane;
 let tokens: BootstrapTokens;
+let collections = 0;
 
 const base = `
 apiVersion: v1
@@ -89,6 +90,8 @@ beforeAll(async () => {
     auth: () => new BootstrapTokenAuthenticator((t) => tokens.lookup(t)),
     log: silentLogger(),
     debounceMs: 20,
+    // Any whole-config send is a burst here: the test sees the collection asked for.
+    afterBurst: { collect: () => collections++, thresholdBytes: 1, quietMs: 50 },
     discovery: (store) => [new FileSource(configDir, store, silentLogger())],
   });
   await cp.start();
@@ -149,6 +152,13 @@ describe("config stream", () => {
     expect(s.responses[3]!.removedResources).toEqual(["demo/deny-sleep"]);
     expect(s.responses[3]!.resources).toEqual([]);
     s.close();
+  });
+
+  it("asks for a major collection once whole-config sends go quiet, and counts it", async () => {
+    // The tests above connected proxies that received whole configs.
+    await vi.waitFor(() => expect(collections).toBeGreaterThan(0), { timeout: 5000 });
+    const text = await cp.metrics.registry.metrics();
+    expect(Number(/^ambientlab_burst_collections_total (\d+)$/m.exec(text)?.[1])).toBe(collections);
   });
 
   it("resyncs a reconnecting proxy with only what it lacks", async () => {

@@ -9,6 +9,7 @@ import { describeError } from "../shared/index.ts";
 import { createLogger, type Logger } from "../shared/index.ts";
 import type { CaMaterial } from "../shared/index.ts";
 import { ControlPlane, type DiscoverySource } from "./app.ts";
+import { exposedMajorGc } from "./push/burst-collector.ts";
 import { BootstrapTokenAuthenticator, type Authenticator } from "./auth/authenticator.ts";
 import { controlPlaneEndpoint } from "../manifests/index.ts";
 import { WaypointController } from "./waypoints/controller.ts";
@@ -122,6 +123,8 @@ async function main(): Promise<void> {
   const cfg = loadConfig(process.env);
   const log = createLogger({ component: "control-plane", level: cfg.LOG_LEVEL });
   const mode = cfg.DISCOVERY === "kubernetes" ? await kubernetesMode(cfg, log) : await fileMode(cfg, log);
+  const majorGc = exposedMajorGc();
+  if (!majorGc) log.info("run node with --expose-gc (the image does) to return the memory of a burst of proxy syncs promptly");
   const cp = new ControlPlane({
     listen: { grpc: parseAddr(cfg.GRPC_ADDRESS), admin: parseAddr(cfg.ADMIN_ADDRESS) },
     translate: { clusterId: cfg.CLUSTER_ID, trustDomain: cfg.TRUST_DOMAIN, rootNamespace: cfg.ROOT_NAMESPACE, clusterDomain: DEFAULT_CLUSTER_DOMAIN },
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
     certTtlSeconds: cfg.DEFAULT_CERT_TTL,
     maxCertTtlSeconds: cfg.MAX_CERT_TTL,
     processMetrics: true,
+    ...(majorGc ? { afterBurst: { collect: majorGc } } : {}),
     discovery: mode.discovery,
     runners: mode.runners,
   });

@@ -8,6 +8,9 @@ describe("mesh images on this machine", () => {
     expect([...images.keys()].sort()).toEqual(["control-plane", "waypoint", "ztunnel"]);
     expect(images.get("ztunnel")).toEqual({ entrypoint: ["node", "--max-semi-space-size=2", "/app/ztunnel.mjs"] });
     expect(images.get("waypoint")).toMatchObject({ user: 1337 });
+    // Large buffers always mmap'd, so their memory goes back when freed (push/burst-collector.ts).
+    expect(images.get("control-plane")?.env).toEqual({ MALLOC_MMAP_THRESHOLD_: "131072" });
+    expect(localEntrypoint("ambient-lab/control-plane:local", meshImages()).env).toEqual({ MALLOC_MMAP_THRESHOLD_: "131072" });
   });
 
   it("runs the sources by default and the bundle when asked, with this Node and the image's flags", () => {
@@ -19,10 +22,12 @@ describe("mesh images on this machine", () => {
     );
   });
 
-  it("refuses a shell-form ENTRYPOINT and a named USER, with the line", () => {
+  it("refuses a shell-form ENTRYPOINT, a named USER and a quoted ENV, with the line", () => {
     expect(() => parseImageConfigs("FROM a AS x\nENTRYPOINT node /app/x.mjs\n")).toThrow(MeshError);
     expect(() => parseImageConfigs("FROM a AS x\nENTRYPOINT node /app/x.mjs\n")).toThrow(/line 2: ENTRYPOINT must be the exec form/);
     expect(() => parseImageConfigs("FROM a AS x\nUSER node\n")).toThrow(/line 2: USER must be numeric/);
+    expect(() => parseImageConfigs('FROM a AS x\nENV A "b c"\n')).toThrow(/line 2: ENV must be KEY=value pairs/);
+    expect(parseImageConfigs('FROM a AS x\nENV A=1 B=\nENV A=2\nENTRYPOINT ["node"]\n').get("x")).toEqual({ entrypoint: ["node"], env: { A: "2", B: "" } });
     // Build stages without an ENTRYPOINT are not images this machine runs.
     expect([...parseImageConfigs('FROM a AS build\nRUN x\nFROM b AS run\nUSER 7:7\nENTRYPOINT ["node"]\n')]).toEqual([
       ["run", { entrypoint: ["node"], user: 7 }],

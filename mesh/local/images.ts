@@ -11,9 +11,11 @@ export interface ImageConfig {
   entrypoint: string[];
   /** USER's uid, when the image sets one. */
   user?: number;
+  /** ENV, which a container's own env overrides. */
+  env?: Record<string, string>;
 }
 
-/** Pure: the final stages of a Dockerfile, by target name, with their ENTRYPOINT and USER. */
+/** Pure: the final stages of a Dockerfile, by target name, with their ENTRYPOINT, USER and ENV. */
 export function parseImageConfigs(dockerfile: string): Map<string, ImageConfig> {
   const out = new Map<string, ImageConfig>();
   let current: { target: string; config: Partial<ImageConfig> } | undefined;
@@ -32,6 +34,14 @@ export function parseImageConfigs(dockerfile: string): Map<string, ImageConfig> 
     const user = /^USER\s+(\d+)(?::\d+)?$/i.exec(line);
     if (user) current.config.user = Number(user[1]);
     else if (/^USER\s/i.test(line)) throw new MeshError(ErrorCode.Config, `Dockerfile line ${i + 1}: USER must be numeric (uid[:gid]), got "${line}"`);
+    const envLine = /^ENV\s+(.*)$/i.exec(line);
+    if (envLine) {
+      for (const pair of envLine[1]!.trim().split(/\s+/)) {
+        const kv = /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(pair);
+        if (!kv) throw new MeshError(ErrorCode.Config, `Dockerfile line ${i + 1}: ENV must be KEY=value pairs without quotes or spaces, got "${line}"`);
+        current.config.env = { ...current.config.env, [kv[1]!]: kv[2]! };
+      }
+    }
     const entry = /^ENTRYPOINT\s+(.*)$/i.exec(line);
     if (entry) {
       let argv: unknown;
@@ -64,7 +74,11 @@ export interface ImageRuntime {
  * The argv that runs `image` here: its ENTRYPOINT with `node` as this Node and /app/<program>.mjs as the
  * program's sources (mesh/<program>/main.ts) or bundle (dist/<program>.mjs).
  */
-export function localEntrypoint(image: string, configs: Map<string, ImageConfig>, runtime: ImageRuntime = {}): { argv: string[]; user?: number } {
+export function localEntrypoint(
+  image: string,
+  configs: Map<string, ImageConfig>,
+  runtime: ImageRuntime = {},
+): { argv: string[]; user?: number; env?: Record<string, string> } {
   const m = /^ambient-lab\/([a-z-]+):local$/.exec(image);
   const config = m ? configs.get(m[1]!) : undefined;
   if (!config) {
@@ -86,7 +100,7 @@ export function localEntrypoint(image: string, configs: Map<string, ImageConfig>
     }
     return file;
   });
-  return { argv, ...(config.user !== undefined ? { user: config.user } : {}) };
+  return { argv, ...(config.user !== undefined ? { user: config.user } : {}), ...(config.env ? { env: config.env } : {}) };
 }
 
 let cached: Map<string, ImageConfig> | undefined;

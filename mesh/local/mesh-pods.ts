@@ -194,7 +194,11 @@ export interface ResolvedPod {
 }
 
 /** Pure: a mesh pod -> the process to start and the files to project (podProcess, plus this machine's differences). */
-export function resolvePod(view: ClusterView, pod: LocalPod, image: (ref: string) => { argv: string[]; user?: number }): ResolvedPod {
+export function resolvePod(
+  view: ClusterView,
+  pod: LocalPod,
+  image: (ref: string) => { argv: string[]; user?: number; env?: Record<string, string> },
+): ResolvedPod {
   const p = podProcess(pod.template, pod.container, {
     pod: pod.fields,
     image,

@@ -3,7 +3,8 @@ import { podProcess, type PodProcessContext, type PodTemplateLike } from "./pod-
 
 const ctx: PodProcessContext = {
   pod: { namespace: "demo", name: "web-1", nodeName: "node-2", podIP: "198.18.2.10" },
-  image: (ref) => (ref === "img/proxy" ? { argv: ["/bin/node", "--flag", "/src/main.ts"], user: 1337 } : { argv: ["/bin/app"] }),
+  image: (ref) =>
+    ref === "img/proxy" ? { argv: ["/bin/node", "--flag", "/src/main.ts"], user: 1337, env: { FROM_IMAGE: "1", LOG_LEVEL: "image" } } : { argv: ["/bin/app"] },
   volumeDir: (v) => `/secrets/demo-web-1/${v}`,
   configMapKeys: (name) => (name === "istio-ca-root-cert" ? ["root-cert.pem"] : undefined),
 };
@@ -38,6 +39,8 @@ describe("podProcess", () => {
           { name: "NS", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
           { name: "NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
           { name: "SA", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
+          // The container's env overrides the image's ENV.
+          { name: "LOG_LEVEL", value: "debug" },
         ],
         volumeMounts: [
           { name: "token", mountPath: "/var/tokens", readOnly: true },
@@ -51,6 +54,8 @@ describe("podProcess", () => {
     expect(p).toEqual({
       argv: ["/bin/node", "--flag", "/src/main.ts", "--root", "/secrets/demo-web-1/root/root-cert.pem"],
       env: {
+        FROM_IMAGE: "1",
+        LOG_LEVEL: "debug",
         TOKEN_FILE: "/secrets/demo-web-1/token/istio-token",
         ROOT_CERT: "/secrets/demo-web-1/root/root-cert.pem",
         // A prefix of a mount path's text, not a path under it: left alone.

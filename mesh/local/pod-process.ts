@@ -38,7 +38,8 @@ export interface PodFields {
 export interface PodProcessContext {
   pod: PodFields;
   /** The image's ENTRYPOINT and USER, with its program located on this machine. */
-  image: (ref: string) => { argv: string[]; user?: number };
+  /** An image's entrypoint, user and ENV (the container's env overrides ENV, as a container runtime does). */
+  image: (ref: string) => { argv: string[]; user?: number; env?: Record<string, string> };
   /** The directory holding volume `name`'s files for this pod. */
   volumeDir: (volume: string) => string;
   /** The keys a ConfigMap has (each becomes a file), or undefined if it does not exist. */
@@ -93,7 +94,8 @@ export function podProcess(template: PodTemplateLike, containerName: string, ctx
     return m ? m.dir + value.slice(m.mountPath.length) : value;
   };
 
-  const env: Record<string, string> = {};
+  const image = ctx.image(c.image);
+  const env: Record<string, string> = { ...image.env };
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = localPath(e.value);
     else if (e.valueFrom?.fieldRef) {
@@ -104,7 +106,6 @@ export function podProcess(template: PodTemplateLike, containerName: string, ctx
     else env[e.name] = "";
   }
 
-  const image = ctx.image(c.image);
   const argv = [...(c.command ?? image.argv), ...(c.args ?? [])].map(localPath);
   const podUser = (spec.securityContext as { runAsUser?: number } | undefined)?.runAsUser;
   const probe = c.readinessProbe?.httpGet;

@@ -15,6 +15,7 @@ import type { Logger } from "../../shared/index.ts";
 import type { Authenticator, Caller } from "../auth/authenticator.ts";
 import type { PushSnapshot, SnapshotBuilder, VersionedResource } from "./snapshot.ts";
 import type { ControlPlaneMetrics } from "./metrics.ts";
+import type { BurstCollector } from "./burst-collector.ts";
 
 export const SUPPORTED_TYPES = [TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY] as const;
 
@@ -70,9 +71,19 @@ export class AdsServer {
   private readonly wholeTypes = new WeakMap<PushSnapshot, Map<string, { resources: VersionedResource[]; joined: Uint8Array }>>();
 
   private readonly mayReceive: TypeAuthorizer;
+  private readonly afterBurst: BurstCollector | undefined;
 
-  constructor(opts: { builder: SnapshotBuilder; auth: Authenticator; metrics: ControlPlaneMetrics; log: Logger; mayReceive?: TypeAuthorizer }) {
+  constructor(opts: {
+    builder: SnapshotBuilder;
+    auth: Authenticator;
+    metrics: ControlPlaneMetrics;
+    log: Logger;
+    mayReceive?: TypeAuthorizer;
+    /** Told the size of every whole-type response, to return their memory once a burst of them is over. */
+    afterBurst?: BurstCollector;
+  }) {
     this.mayReceive = opts.mayReceive ?? (() => undefined);
+    this.afterBurst = opts.afterBurst;
     this.builder = opts.builder;
     this.auth = opts.auth;
     this.metrics = opts.metrics;
@@ -87,6 +98,7 @@ export class AdsServer {
 
   stop(): void {
     this.unsubscribe?.();
+    this.afterBurst?.close();
     for (const c of this.conns) c.queue.close();
   }
 
@@ -198,7 +210,10 @@ export class AdsServer {
       removedResources: removed,
       nonce,
     });
-    if (whole) withJoinedResources(resp, whole.joined);
+    if (whole) {
+      withJoinedResources(resp, whole.joined);
+      this.afterBurst?.noteSent(whole.joined.length);
+    }
     for (const r of changed) sub.known.set(r.name, r.version);
     for (const n of removed) sub.known.delete(n);
     sub.pending.set(nonce, { version: snap.version, sentAt: performance.now(), changedAt: snap.changedAt });

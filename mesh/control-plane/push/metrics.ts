@@ -10,6 +10,7 @@ export class ControlPlaneMetrics {
   readonly certsSigned: Counter;
   readonly certsRefused: Counter<"reason">;
   readonly translateSeconds: Histogram;
+  readonly burstCollections: Counter;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -29,6 +30,11 @@ export class ControlPlaneMetrics {
       name: "ambientlab_translate_seconds",
       help: "Duration of a full translation",
       buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2],
+      registers,
+    });
+    this.burstCollections = new Counter({
+      name: "ambientlab_burst_collections_total",
+      help: "Major collections asked for after a burst of whole-config sends (push/burst-collector.ts)",
       registers,
     });
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });

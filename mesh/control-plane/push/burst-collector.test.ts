@@ -1,0 +1,76 @@
+// When the control plane asks V8 for a major collection after whole-config sends: once per burst, after
+// it has been quiet, only past the threshold, never more often than the interval.
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../shared/index.ts";
+import { BurstCollector, exposedMajorGc } from "./burst-collector.ts";
+
+const MB = 2 ** 20;
+
+function setup() {
+  const clock = new ManualClock();
+  let collected = 0;
+  const c = new BurstCollector({ collect: () => collected++, clock, thresholdBytes: 16 * MB, quietMs: 1000, minIntervalMs: 30_000 });
+  return { clock, c, collected: () => collected };
+}
+
+describe("BurstCollector", () => {
+  it("collects once, after a burst past the threshold has been quiet", () => {
+    const { clock, c, collected } = setup();
+    for (let i = 0; i < 10; i++) {
+      c.noteSent(3.2 * MB);
+      clock.advance(100);
+    }
+    expect(collected()).toBe(0);
+    clock.advance(1000);
+    expect(collected()).toBe(1);
+    clock.advance(60_000);
+    expect(collected()).toBe(1);
+  });
+
+  it("does nothing for sends that stay under the threshold", () => {
+    const { clock, c, collected } = setup();
+    for (let i = 0; i < 4; i++) c.noteSent(3.2 * MB);
+    clock.advance(120_000);
+    expect(collected()).toBe(0);
+  });
+
+  it("waits out the interval after a collection, then collects for what was sent since", () => {
+    const { clock, c, collected } = setup();
+    c.noteSent(20 * MB);
+    clock.advance(1000);
+    expect(collected()).toBe(1);
+    c.noteSent(20 * MB);
+    clock.advance(29_999);
+    expect(collected()).toBe(1);
+    // 30 s after the first collection.
+    clock.advance(1);
+    expect(collected()).toBe(2);
+  });
+
+  it("forgets a pending collection when closed", () => {
+    const { clock, c, collected } = setup();
+    c.noteSent(20 * MB);
+    c.close();
+    clock.advance(10_000);
+    expect(collected()).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe("exposedMajorGc", () => {
+  it("is V8's gc() as a major collection in its own task when exposed, and absent otherwise", () => {
+    const g = globalThis as { gc?: unknown };
+    const saved = g.gc;
+    try {
+      delete g.gc;
+      expect(exposedMajorGc()).toBeUndefined();
+      const calls: unknown[] = [];
+      g.gc = (o: unknown) => calls.push(o);
+      exposedMajorGc()!();
+      expect(calls).toEqual([{ type: "major", execution: "async" }]);
+    } finally {
+      if (saved === undefined) delete g.gc;
+      else g.gc = saved;
+    }
+  });
+});
