@@ -17,6 +17,8 @@ export class FakeApiServer {
   readonly requests: Array<{ path: string; watch: boolean; resourceVersion: string | null }> = [];
   /** When set, the next watch on a path is answered with an ERROR 410 event. */
   readonly expireNextWatch = new Set<string>();
+  /** Paths whose watches end as soon as they start, without an event (a server or proxy that drops them). */
+  readonly dropWatches = new Set<string>();
   /** TokenReview answers by token; unknown tokens are unauthenticated. */
   readonly tokens = new Map<string, { username: string; extra?: Record<string, string[]> }>();
 
@@ -82,6 +84,10 @@ export class FakeApiServer {
           object: { kind: "Status", apiVersion: "v1", status: "Failure", code: 410, reason: "Expired", message: "too old resource version" },
         }) + "\n",
       );
+      return;
+    }
+    if (this.dropWatches.has(url.pathname)) {
+      res.end();
       return;
     }
     const set = this.watchers.get(url.pathname) ?? new Set();

@@ -77,6 +77,21 @@ describe("Kubernetes discovery", () => {
     await eventually(() => store.count("Pod") === 1 && store.get("Pod", "demo/b") !== undefined);
   });
 
+  it("backs off from a server that ends every watch at once, instead of reconnecting in a loop", async () => {
+    api = new FakeApiServer();
+    api.seed(PODS, pod("a"));
+    api.dropWatches.add(PODS);
+    const store = new ObjectStore();
+    source = new KubeSource({ kubeConfig: kubeConfig(await api.start()), store, log: silentLogger(), kinds: ["Pod"] });
+    await source.start();
+    await new Promise((r) => setTimeout(r, 2000));
+    // 500 ms, 1 s, ... between attempts: a handful in 2 s (without the backoff: hundreds).
+    const watches = api.requests.filter((r) => r.watch).length;
+    expect(watches).toBeGreaterThanOrEqual(2);
+    expect(watches).toBeLessThanOrEqual(5);
+    expect(store.count("Pod")).toBe(1);
+  });
+
   it("keeps trying while the API server is unreachable and catches up when it is back", async () => {
     api = new FakeApiServer();
     const url = await api.start();
