@@ -58,7 +58,7 @@ describe("BurstCollector", () => {
 });
 
 describe("exposedMajorGc", () => {
-  it("is V8's gc() as a major collection in its own task when exposed, and absent otherwise", () => {
+  it("is V8's gc() as a memory-reducing major collection in its own task when exposed, and absent otherwise", () => {
     const g = globalThis as { gc?: unknown };
     const saved = g.gc;
     try {
@@ -67,7 +67,7 @@ describe("exposedMajorGc", () => {
       const calls: unknown[] = [];
       g.gc = (o: unknown) => calls.push(o);
       exposedMajorGc()!();
-      expect(calls).toEqual([{ type: "major", execution: "async" }]);
+      expect(calls).toEqual([{ type: "major", execution: "async", flavor: "last-resort" }]);
     } finally {
       if (saved === undefined) delete g.gc;
       else g.gc = saved;
