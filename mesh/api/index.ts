@@ -9,7 +9,12 @@ export { AGGREGATED_DISCOVERY_ENCODED, DELTA_AGGREGATED_RESOURCES_ENCODED, encod
 export * from "./convert-l7.ts";
 export * from "./string-match.ts";
 export { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";
-export { CertificateService, CertificateResponseSchema, type CertificateRequest as CertificateRequestMessage } from "./gen/ambientlab/v1/ca_pb.js";
+export {
+  CertificateService,
+  CertificateRequestSchema,
+  CertificateResponseSchema,
+  type CertificateRequest as CertificateRequestMessage,
+} from "./gen/ambientlab/v1/ca_pb.js";
 export {
   AggregatedDiscoveryService,
   DeltaDiscoveryRequestSchema,

@@ -3,8 +3,9 @@
 // with bearer tokens; anything that is not TLS + HTTP/2 is dropped at the handshake.
 import http2 from "node:http2";
 import type net from "node:net";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { CertificateService } from "../api/index.ts";
+import { CertificateService, CertificateRequestSchema, CertificateResponseSchema } from "../api/index.ts";
 import { DELTA_AGGREGATED_RESOURCES_ENCODED } from "../api/index.ts";
 import type { SockAddr } from "../shared/index.ts";
 import { describeError } from "../shared/index.ts";
@@ -15,6 +16,22 @@ import type { Logger } from "../shared/index.ts";
 import { createCsr, signWorkloadCert, type CaMaterial } from "../shared/index.ts";
 import type { CaService } from "./ca/ca-service.ts";
 import type { AdsServer } from "./push/ads.ts";
+import { serveUnary, type UnaryMethod } from "./grpc-unary.ts";
+
+/** The certificate service's one method, served without connect (grpc-unary.ts). */
+function createCertificateMethod(ca: CaService): UnaryMethod<ReturnType<typeof fromBinary<typeof CertificateRequestSchema>>> {
+  return {
+    path: `/${CertificateService.typeName}/${CertificateService.method.createCertificate.name}`,
+    // A CSR is ~500 bytes of PEM; 64 KiB leaves room and bounds what a caller makes us buffer.
+    maxRequestBytes: 64 * 1024,
+    decode: (bytes) => fromBinary(CertificateRequestSchema, bytes),
+    handle: async (req, headers) => {
+      const auth = headers.authorization;
+      const resp = await ca.createCertificate(req, typeof auth === "string" ? auth : undefined);
+      return toBinary(CertificateResponseSchema, create(CertificateResponseSchema, resp));
+    },
+  };
+}
 
 export async function servingCert(
   ca: CaMaterial,
@@ -53,12 +70,12 @@ export class GrpcServer implements Server {
       routes: (router) => {
         // The config stream with resources encoded once per change (api/ads-encoded.ts).
         router.rpc(DELTA_AGGREGATED_RESOURCES_ENCODED, (reqs, ctx) => opts.ads.stream(reqs, ctx));
-        router.service(CertificateService, { createCertificate: (req, ctx) => opts.ca.createCertificate(req, ctx) });
       },
     });
+    const certificates = createCertificateMethod(opts.ca);
     this.server = http2.createSecureServer(
       { cert: opts.credentials.cert, key: opts.credentials.key, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], allowHTTP1: false },
-      handler,
+      (req, res) => (req.headers[":path"] === certificates.path ? serveUnary(req, res, certificates, this.log) : handler(req, res)),
     );
     this.server.on("session", (s) => {
       this.sessions.add(s);

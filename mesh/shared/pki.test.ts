@@ -30,6 +30,21 @@ describe("pki", () => {
     expect(v.notAfter.getTime() - v.notBefore.getTime()).toBeLessThan(3600_000 + 120_000);
   });
 
+  it("gives every certificate its own positive 16-byte serial, across refills of the random pool", async () => {
+    const ca = await createRootCa({ trustDomain: "cluster.local" });
+    const { csrPem } = await createCsr(id);
+    const serials = new Set<string>();
+    // 300 certificates: more than one pool of 256 serials.
+    for (let i = 0; i < 300; i++) {
+      const issued = await signWorkloadCert({ ca, csrPem, identity: id, ttlSeconds: 60 });
+      const serial = new X509Certificate(issued.chainPem[0]!).serialNumber;
+      expect(serial).toMatch(/^[0-7][0-9A-F]{31}$/);
+      expect(Number.parseInt(serial.slice(0, 2), 16)).toBeGreaterThan(0);
+      serials.add(serial);
+    }
+    expect(serials.size).toBe(300);
+  });
+
   it("refuses a CSR for another identity than the one allowed", async () => {
     const ca = await createRootCa({ trustDomain: "cluster.local" });
     const { csrPem } = await createCsr(id);

@@ -2,7 +2,7 @@
 //   UNAUTHENTICATED   no or bad token
 //   INVALID_ARGUMENT  malformed CSR (not PEM, bad signature, not exactly one SPIFFE URI SAN)
 //   PERMISSION_DENIED identity in another trust domain, neither the caller's own nor on the caller's node
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { CertificateRequestMessage as CertificateRequest, CertificateResponseSchema } from "../../api/index.ts";
 import { describeError } from "../../shared/index.ts";
@@ -35,14 +35,15 @@ export class CaService {
     this.log = opts.log;
   }
 
-  async createCertificate(req: CertificateRequest, ctx: HandlerContext): Promise<MessageInitShape<typeof CertificateResponseSchema>> {
+  /** `authorization` is the call's authorization header (a bearer token). */
+  async createCertificate(req: CertificateRequest, authorization: string | undefined): Promise<MessageInitShape<typeof CertificateResponseSchema>> {
     const refuse = (code: Code, reason: string, message: string): never => {
       this.metrics.certsRefused.inc({ reason });
       throw new ConnectError(message, code);
     };
     let caller;
     try {
-      caller = await this.auth.authenticate(ctx.requestHeader.get("authorization"));
+      caller = await this.auth.authenticate(authorization ?? null);
     } catch (err) {
       const msg = err instanceof ConnectError ? err.rawMessage : describeError(err);
       return refuse(Code.Unauthenticated, "unauthenticated", msg);
