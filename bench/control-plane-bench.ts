@@ -26,7 +26,7 @@ import { bundle } from "../mesh/build.ts";
 const USAGE = `Usage: npm run bench:control-plane [-- --pods N --services N --policies N --proxies N --changes N --csrs N --debounce MS
                                       --warmup-changes N --many-proxies N --per-process N]
   the control plane in Kubernetes mode against a synthetic cluster (defaults 10000 pods, 2000 services,
-  500 policies, 10 proxies, 20 warm-up changes then 50 measured, 1000 CSRs, 10 ms debounce); then the initial sync of --many-proxies
+  500 policies, 10 proxies, 20 warm-up changes then 200 measured, 2000 CSRs, 10 ms debounce); then the initial sync of --many-proxies
   (100; 0 skips it) in processes of --per-process clients (10); writes results/control-plane-bench.{json,md}
 Usage: npm run bench:control-plane -- --scaling 1000,10000,50000
   CPU per pod change at each cluster size (services pods/5, policies pods/20; 10 proxies, 30 changes, no
@@ -39,9 +39,10 @@ const { values } = scriptArgs("bench:control-plane", USAGE, {
     services: { type: "string", default: "2000" },
     policies: { type: "string", default: "500" },
     proxies: { type: "string", default: "10" },
-    changes: { type: "string", default: "50" },
+    // 200: CPU per change includes the collections the changes cause, and 50 were too few to average them.
+    changes: { type: "string", default: "200" },
     "warmup-changes": { type: "string", default: "20" },
-    csrs: { type: "string", default: "1000" },
+    csrs: { type: "string", default: "2000" },
     debounce: { type: "string", default: "10" },
     "many-proxies": { type: "string", default: "100" },
     scaling: { type: "string" },
