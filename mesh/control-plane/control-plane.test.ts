@@ -331,6 +331,30 @@ describe("certificate service", () => {
     expect((denied as ConnectError).rawMessage).toContain("may only request its own identity");
   });
 
+  it("answers the Connect protocol too (JSON, as curl sends it), beside gRPC's direct path", async () => {
+    const { default: http2 } = await import("node:http2");
+    const session = http2.connect(`https://127.0.0.1:${cp.addresses().grpc.port}`, { rejectUnauthorized: false });
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = session.request({
+          ":method": "POST",
+          ":path": "/ambientlab.v1.CertificateService/CreateCertificate",
+          "content-type": "application/json",
+          authorization: "Bearer not-a-token",
+        });
+        let out = "";
+        req.setEncoding("utf8");
+        req.on("data", (d: string) => (out += d));
+        req.on("end", () => resolve(out));
+        req.on("error", reject);
+        req.end("{}");
+      });
+      expect(JSON.parse(body)).toMatchObject({ code: "unauthenticated" });
+    } finally {
+      session.close();
+    }
+  });
+
   it("drops garbage on the gRPC port and keeps serving", async () => {
     const a = cp.addresses().grpc;
     await new Promise<void>((resolve) => {

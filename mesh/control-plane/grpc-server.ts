@@ -16,7 +16,7 @@ import type { Logger } from "../shared/index.ts";
 import { createCsr, signWorkloadCert, type CaMaterial } from "../shared/index.ts";
 import type { CaService } from "./ca/ca-service.ts";
 import type { AdsServer } from "./push/ads.ts";
-import { serveUnary, type UnaryMethod } from "./grpc-unary.ts";
+import { isGrpc, serveUnary, type UnaryMethod } from "./grpc-unary.ts";
 
 /** The certificate service's one method, served without connect (grpc-unary.ts). */
 function createCertificateMethod(ca: CaService): UnaryMethod<ReturnType<typeof fromBinary<typeof CertificateRequestSchema>>> {
@@ -70,12 +70,17 @@ export class GrpcServer implements Server {
       routes: (router) => {
         // The config stream with resources encoded once per change (api/ads-encoded.ts).
         router.rpc(DELTA_AGGREGATED_RESOURCES_ENCODED, (reqs, ctx) => opts.ads.stream(reqs, ctx));
+        // The Connect and gRPC-web protocols (curl with JSON, browsers) still go through connect; gRPC,
+        // what the proxies speak, takes the direct path below.
+        router.service(CertificateService, {
+          createCertificate: (req, ctx) => opts.ca.createCertificate(req, ctx.requestHeader.get("authorization") ?? undefined),
+        });
       },
     });
     const certificates = createCertificateMethod(opts.ca);
     this.server = http2.createSecureServer(
       { cert: opts.credentials.cert, key: opts.credentials.key, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], allowHTTP1: false },
-      (req, res) => (req.headers[":path"] === certificates.path ? serveUnary(req, res, certificates, this.log) : handler(req, res)),
+      (req, res) => (req.headers[":path"] === certificates.path && isGrpc(req.headers) ? serveUnary(req, res, certificates, this.log) : handler(req, res)),
     );
     this.server.on("session", (s) => {
       this.sessions.add(s);

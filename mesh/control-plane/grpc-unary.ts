@@ -21,6 +21,11 @@ export interface UnaryMethod<I> {
   handle(req: I, headers: http2.IncomingHttpHeaders): Promise<Uint8Array>;
 }
 
+/** Whether a request speaks gRPC (not the Connect protocol or gRPC-web, which share the path). */
+export function isGrpc(headers: http2.IncomingHttpHeaders): boolean {
+  return /^application\/grpc(\+proto)?(;|$)/.test(String(headers["content-type"] ?? ""));
+}
+
 /** grpc-message is percent-encoded (the gRPC HTTP/2 protocol: printable ASCII except "%" stays as is). */
 export function encodeGrpcMessage(message: string): string {
   let out = "";
@@ -50,8 +55,7 @@ export function serveUnary<I>(req: http2.Http2ServerRequest, res: http2.Http2Ser
   const headers = req.headers;
   req.on("error", () => undefined);
   res.on("error", () => undefined);
-  const contentType = String(headers["content-type"] ?? "");
-  if (headers[":method"] !== "POST" || !/^application\/grpc(\+proto)?(;|$)/.test(contentType)) {
+  if (headers[":method"] !== "POST" || !isGrpc(headers)) {
     if (!res.headersSent) res.writeHead(415, { "content-type": "text/plain" }).end();
     return;
   }
