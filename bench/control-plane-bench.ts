@@ -5,8 +5,7 @@
 // watch event) until all proxies (one process each) have applied it, and certificates signed per
 // second over gRPC. Prints a table and writes results/control-plane-bench.{json,md}.
 import { spawn, type ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +20,8 @@ import { controlPlaneTransport } from "../mesh/proxy/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { syntheticCluster } from "./synthetic-cluster.ts";
 import { imageEnv, imageNodeFlags } from "./floor.ts";
+import { cleanupOnInterrupt } from "./interrupt.ts";
+import { scaling } from "./control-plane-scaling.ts";
 import { bundle } from "../mesh/build.ts";
 
 const USAGE = `Usage: npm run bench:control-plane [-- --pods N --services N --policies N --proxies N --changes N --csrs N --debounce MS
@@ -29,7 +30,7 @@ const USAGE = `Usage: npm run bench:control-plane [-- --pods N --services N --po
   500 policies, 10 proxies, 20 warm-up changes then 200 measured, 2000 CSRs, 10 ms debounce); then the initial sync of --many-proxies
   (100; 0 skips it) in processes of --per-process clients (10); writes results/control-plane-bench.{json,md}
 Usage: npm run bench:control-plane -- --scaling 1000,10000,50000
-  CPU per pod change at each cluster size (services pods/5, policies pods/20; 10 proxies, 30 changes, no
+  CPU per pod change at each cluster size (services pods/5, policies pods/20; 10 proxies, 100 changes, no
   CSRs), and each size's ratio to the smallest: work proportional to the change stays flat; writes
   results/control-plane-scaling.{json,md}
 `;
@@ -57,25 +58,6 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const r1 = (n: number) => Math.round(n * 10) / 10;
 const collectionPath = (kind: Kind) =>
   KINDS[kind].apiVersion === "v1" ? `/api/v1/${KINDS[kind].plural}` : `/apis/${KINDS[kind].apiVersion}/${KINDS[kind].plural}`;
-
-/**
- * Until the returned function is called, an interrupt (Ctrl-C, SIGTERM) ends the given processes and
- * removes `dir` before exiting: the control plane and the proxies are processes of their own and would
- * otherwise outlive the benchmark.
- */
-function cleanupOnInterrupt(procs: () => ChildProcess[], dir: string): () => void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    for (const p of procs()) p.kill("SIGTERM");
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(signal === "SIGINT" ? 130 : 143);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
-}
 
 function lines(p: ChildProcess, onLine: (l: string) => void): void {
   let buf = "";
@@ -477,71 +459,19 @@ async function main(): Promise<void> {
   }
 }
 
-/** One run of this benchmark per cluster size, in its own process; the CPU per change side by side. */
-async function scaling(sizes: number[]): Promise<void> {
-  const dir = await mkdtemp(join(os.tmpdir(), "al-cpscale-"));
-  const rows: Array<{ size: { pods: number }; cpuMsPerChange: number; changeToAllAppliedMs: { p50: number; p99: number }; translateMs: number }> = [];
-  let child: ChildProcess | undefined;
-  const uninstall = cleanupOnInterrupt(() => (child ? [child] : []), dir);
-  try {
-    for (const pods of sizes) {
-      say(`scaling point: ${pods} pods`);
-      const file = join(dir, `${pods}.json`);
-      const args = [
-        fileURLToPath(import.meta.url),
-        "--pods",
-        String(pods),
-        "--services",
-        String(Math.max(1, pods / 5)),
-        "--policies",
-        String(Math.max(1, pods / 20)),
-      ];
-      args.push("--changes", "30", "--csrs", "0", "--many-proxies", "0", "--proxies", values.proxies!, "--debounce", values.debounce!, "--json-out", file);
-      const run = (child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] }));
-      const code = await new Promise((r) => run.once("exit", r));
-      if (code !== 0) throw new Error(`the ${pods}-pod run failed (exit ${code}); its output is above`);
-      rows.push(JSON.parse(await readFile(file, "utf8")));
-    }
-  } finally {
-    uninstall();
-    await rm(dir, { recursive: true, force: true });
-  }
-  const base = rows[0]!.cpuMsPerChange;
-  const table = rows.map((r) => ({
-    pods: r.size.pods,
-    cpuMsPerChange: r.cpuMsPerChange,
-    ratio: Math.round((r.cpuMsPerChange / base) * 100) / 100,
-    changeToAllAppliedMs: r.changeToAllAppliedMs,
-    translateMs: r.translateMs,
-  }));
-  const md = [
-    `# control plane benchmark: scaling`,
-    ``,
-    `${values.proxies} proxies, 30 pod changes per size; services pods/5, policies pods/20; ${os.cpus().length} CPUs, Node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}.`,
-    ``,
-    `| pods | CPU per change | ratio to ${sizes[0]} pods | change -> all proxies p50 / p99 | full translation |`,
-    `|---|---|---|---|---|`,
-    ...table.map(
-      (r) => `| ${r.pods} | ${r.cpuMsPerChange} ms | ${r.ratio} | ${r.changeToAllAppliedMs.p50} / ${r.changeToAllAppliedMs.p99} ms | ${r.translateMs} ms |`,
-    ),
-    ``,
-  ].join("\n");
-  const out = join(ROOT, "results");
-  await mkdir(out, { recursive: true });
-  await writeFile(join(out, "control-plane-scaling.json"), JSON.stringify(table, null, 2) + "\n");
-  await writeFile(join(out, "control-plane-scaling.md"), md);
-  process.stdout.write(md);
-}
-
 const run = values.scaling
   ? () =>
-      scaling(
-        values.scaling!.split(",").map((x) => {
+      scaling({
+        sizes: values.scaling!.split(",").map((x) => {
           const n = Number(x);
           if (!Number.isInteger(n) || n < 100) throw new Error(`--scaling: "${x}" is not a pod count of 100 or more`);
           return n;
         }),
-      )
+        proxies: values.proxies!,
+        debounce: values.debounce!,
+        script: fileURLToPath(import.meta.url),
+        say,
+      })
   : main;
 
 run().catch((err) => {
