@@ -93,6 +93,14 @@ export class ObjectStore {
     return this.sortedList(kind) as unknown as ReadonlyArray<KindTypes[K]>;
   }
 
+  /**
+   * One kind in no particular order, without copying or sorting: for readers that only scan (sorting
+   * 50,000 pods on every change was a quarter of a change's CPU at that size, issue 13).
+   */
+  values<K extends Kind>(kind: K): Iterable<KindTypes[K]> {
+    return this.data.get(kind)!.values() as Iterable<KindTypes[K]>;
+  }
+
   private sortedList(kind: Kind): AnyObject[] {
     let list = this.sorted.get(kind);
     if (!list) {

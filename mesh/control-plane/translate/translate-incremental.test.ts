@@ -27,10 +27,11 @@ describe("incremental translation of pod changes", () => {
         for (const batch of batches) {
           const keys = new Set(batch.map((s) => applyPodStep(pods, s)).filter((k): k is string => k !== undefined));
           const snap: ClusterSnapshot = { ...base, Pod: [...pods.values()] };
+          // Read before the call: it takes the memo over and updates its arrays in place.
+          const before = new Map(memo.translation.workloads.map((w) => [w.uid, w]));
           const inc = translatePodChanges(memo, { keys, get: (k) => pods.get(k) });
           expect(translationToYaml(inc.translation)).toBe(translationToYaml(translate(snap, DEFAULT)));
           // What changed is what an encoder must redo: every workload object that is new, every uid gone.
-          const before = new Map(memo.translation.workloads.map((w) => [w.uid, w]));
           const after = new Map(inc.translation.workloads.map((w) => [w.uid, w]));
           const replaced = [...after].filter(([uid, w]) => before.get(uid) !== w).map(([uid]) => uid);
           const gone = [...before.keys()].filter((uid) => !after.has(uid));
