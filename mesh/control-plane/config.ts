@@ -26,6 +26,10 @@ export const ENV_DOCS: Array<[string, string]> = [
   ["ADMIN_ADDRESS", "debug, metrics, readiness (default 0.0.0.0:15014)"],
   ["DEBOUNCE", "how long to gather changes before translating, ms (default 100)"],
   ["DEFAULT_CERT_TTL, MAX_CERT_TTL", "workload certificate lifetimes in seconds (default 86400, 2592000)"],
+  [
+    "AFTER_BURST_GC",
+    "after a burst of proxies' first syncs: compact (default: a memory-reducing collection, ~1.2 s pause at 10,000 pods, the least memory), plain (one ordinary major collection, shorter pause, ~80 MB more resident), off (V8 alone decides); needs node --expose-gc",
+  ],
   ["LOG_LEVEL", `one of ${LOG_LEVELS.join(", ")} (default info)`],
 ];
 
@@ -57,6 +61,7 @@ const schema = z
       .int()
       .min(60)
       .default(30 * 86_400),
+    AFTER_BURST_GC: z.enum(["compact", "plain", "off"]).default("compact"),
     LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default("info"),
   })
   .superRefine((e, ctx) => {

@@ -123,8 +123,8 @@ async function main(): Promise<void> {
   const cfg = loadConfig(process.env);
   const log = createLogger({ component: "control-plane", level: cfg.LOG_LEVEL });
   const mode = cfg.DISCOVERY === "kubernetes" ? await kubernetesMode(cfg, log) : await fileMode(cfg, log);
-  const majorGc = exposedMajorGc();
-  if (!majorGc) log.info("run node with --expose-gc (the image does) to return the memory of a burst of proxy syncs promptly");
+  const majorGc = cfg.AFTER_BURST_GC === "off" ? undefined : exposedMajorGc(cfg.AFTER_BURST_GC);
+  if (!majorGc && cfg.AFTER_BURST_GC !== "off") log.info("run node with --expose-gc (the image does) to return the memory of a burst of proxy syncs promptly");
   const cp = new ControlPlane({
     listen: { grpc: parseAddr(cfg.GRPC_ADDRESS), admin: parseAddr(cfg.ADMIN_ADDRESS) },
     translate: { clusterId: cfg.CLUSTER_ID, trustDomain: cfg.TRUST_DOMAIN, rootNamespace: cfg.ROOT_NAMESPACE, clusterDomain: DEFAULT_CLUSTER_DOMAIN },

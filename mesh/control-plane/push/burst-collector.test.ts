@@ -58,16 +58,20 @@ describe("BurstCollector", () => {
 });
 
 describe("exposedMajorGc", () => {
-  it("is V8's gc() as a memory-reducing major collection in its own task when exposed, and absent otherwise", () => {
+  it("is V8's gc() as a memory-reducing (compact) or plain major collection in its own task when exposed, and absent otherwise", () => {
     const g = globalThis as { gc?: unknown };
     const saved = g.gc;
     try {
       delete g.gc;
-      expect(exposedMajorGc()).toBeUndefined();
+      expect(exposedMajorGc("compact")).toBeUndefined();
       const calls: unknown[] = [];
       g.gc = (o: unknown) => calls.push(o);
-      exposedMajorGc()!();
-      expect(calls).toEqual([{ type: "major", execution: "async", flavor: "last-resort" }]);
+      exposedMajorGc("compact")!();
+      exposedMajorGc("plain")!();
+      expect(calls).toEqual([
+        { type: "major", execution: "async", flavor: "last-resort" },
+        { type: "major", execution: "async" },
+      ]);
     } finally {
       if (saved === undefined) delete g.gc;
       else g.gc = saved;

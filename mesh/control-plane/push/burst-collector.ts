@@ -67,15 +67,18 @@ export class BurstCollector {
 }
 
 /**
- * The process's gc() as a MajorGc, if it was exposed (--expose-gc); undefined otherwise. The "last-resort"
- * flavor is V8's memory-reducing collection: besides the garbage it compacts the old generation, shrinks
- * the young one and gives the freed pages back. Side by side in bench:control-plane, a plain major
- * collection left 258-296 MB resident after 10 proxies synced, this one 181-203 MB. It also discards
- * bytecode, which cost 20-25 % more CPU per change and per certificate while V8 compiled it again; the
- * image runs node with --no-flush-bytecode, which keeps most of that (a change costs about what it does
- * without the collection once the young generation has grown back).
+ * The process's gc() as a MajorGc, if it was exposed (--expose-gc); undefined otherwise. "compact" is V8's
+ * memory-reducing collection ("last-resort" flavor): besides the garbage it compacts the old generation,
+ * shrinks the young one and gives the freed pages back. Side by side in bench:control-plane, a plain major
+ * collection left 258-296 MB resident after 10 proxies synced, this one 180-203 MB; but it is several
+ * collections in a row, a pause of ~1.2 s at 10,000 pods and ~2.2 s at 50,000 (CPU profiles), against one
+ * collection for "plain". It also discards bytecode, which cost 20-25 % more CPU per change and per
+ * certificate while V8 compiled it again: the image runs node with --no-flush-bytecode.
  */
-export function exposedMajorGc(): MajorGc | undefined {
-  const gc = (globalThis as { gc?: (o: { type: "major"; execution: "async"; flavor: "last-resort" }) => unknown }).gc;
-  return gc ? () => void gc({ type: "major", execution: "async", flavor: "last-resort" }) : undefined;
+export function exposedMajorGc(kind: "compact" | "plain"): MajorGc | undefined {
+  const gc = (globalThis as { gc?: (o: { type: "major"; execution: "async"; flavor?: "last-resort" }) => unknown }).gc;
+  if (!gc) return undefined;
+  return kind === "compact"
+    ? () => void gc({ type: "major", execution: "async", flavor: "last-resort" })
+    : () => void gc({ type: "major", execution: "async" });
 }
