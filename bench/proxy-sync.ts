@@ -6,6 +6,7 @@
 // Prints, per run, the CPU and wall time of the sync and the heap it leaves; then the same sync again
 // in the same process (warm), which separates the code's cost from V8 compiling it.
 //   npm run bench:proxy-sync [-- --pods N --services N --policies N --runs N]
+// AL_SYNC_NODE_OPTIONS adds node flags to the sync processes, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile them.
 import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
