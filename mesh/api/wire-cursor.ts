@@ -7,13 +7,7 @@
 // strings (namespaces, nodes, service keys, type URLs) from a small intern table without decoding them.
 // wire-read.test.ts holds everything read through it equal to fromBinary, on valid and corrupted bytes.
 
-/** The wire types (as in WireType). */
-export const VARINT = 0;
-export const BIT64 = 1;
-export const LENGTH_DELIMITED = 2;
-export const START_GROUP = 3;
-export const END_GROUP = 4;
-export const BIT32 = 5;
+import { WireType } from "@bufbuild/protobuf/wire";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -111,27 +105,27 @@ export class WireCursor {
   /** Skips one value of `wireType`; groups nest at most `recursionLimit` deep. */
   skip(wireType: number, fieldNo: number, recursionLimit: number): void {
     switch (wireType) {
-      case VARINT:
+      case WireType.Varint:
         while (this.byte() & 0x80) {
           // a continuation byte
         }
         break;
-      case BIT64:
+      case WireType.Bit64:
         this.pos += 8;
         break;
-      case BIT32:
+      case WireType.Bit32:
         this.pos += 4;
         break;
-      case LENGTH_DELIMITED: {
+      case WireType.LengthDelimited: {
         const len = this.uint32();
         this.pos += len;
         break;
       }
-      case START_GROUP:
+      case WireType.StartGroup:
         if (recursionLimit <= 0) throw new Error("maximum recursion depth reached");
         for (;;) {
           const t = this.tag();
-          if ((t & 7) === END_GROUP) {
+          if ((t & 7) === WireType.EndGroup) {
             if (t >>> 3 !== fieldNo) throw new Error("invalid end group tag");
             break;
           }

@@ -6,7 +6,7 @@
 import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
 import { addressFromProto, authorizationFromProto, TYPE_ADDRESS, TYPE_HTTP_ROUTE } from "../../api/index.ts";
 import { AuthorizationSchema, AddressSchema, addressAt, envelopeFromBinary, HttpRouteSchema, L7PolicySchema } from "../../api/index.ts";
-import { resourceFieldsFromBinary, type ResourceFields } from "../../api/index.ts";
+import type { EnvelopeFields } from "../../api/index.ts";
 import { httpRouteFromProto, l7PolicyFromProto, TYPE_L7_POLICY } from "../../api/index.ts";
 import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/index.ts";
 import { policyKey, serviceKey } from "../../api/index.ts";
@@ -42,17 +42,22 @@ function checkType(typeUrl: string, schema: DescMessage): void {
   if (typeUrl.slice(typeUrl.lastIndexOf("/") + 1) !== schema.typeName) throw new Error(`resource is not a ${schema.typeName}`);
 }
 
-/** The Any's value, if it holds a `schema` message. */
-function valueOf(any: ResourceFields["resource"] & {}, schema: DescMessage): Uint8Array {
-  checkType(any.typeUrl, schema);
-  return any.value;
-}
-
-/** A resource of a type other than Address: its envelope, then its value with the library's decoder. */
-function decodeOther(type: string, any: ResourceFields["resource"] & {}): Value {
-  if (type === TYPE_HTTP_ROUTE) return { route: httpRouteFromProto(fromBinary(HttpRouteSchema, valueOf(any, HttpRouteSchema))) };
-  if (type === TYPE_L7_POLICY) return { l7Policy: l7PolicyFromProto(fromBinary(L7PolicySchema, valueOf(any, L7PolicySchema))) };
-  return { policy: authorizationFromProto(fromBinary(AuthorizationSchema, valueOf(any, AuthorizationSchema))) };
+/**
+ * A resource's value, read from the envelope's bytes: Addresses in place with the wire cursor (a first
+ * sync reads every workload in the cluster, wire-read.ts), the rest with the library's decoder.
+ */
+function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Value {
+  const value = (schema: DescMessage) => {
+    checkType(e.typeUrl, schema);
+    return bytes.subarray(e.start, e.end);
+  };
+  if (type === TYPE_ADDRESS) {
+    checkType(e.typeUrl, AddressSchema);
+    return addressFromProto(addressAt(bytes, e));
+  }
+  if (type === TYPE_HTTP_ROUTE) return { route: httpRouteFromProto(fromBinary(HttpRouteSchema, value(HttpRouteSchema))) };
+  if (type === TYPE_L7_POLICY) return { l7Policy: l7PolicyFromProto(fromBinary(L7PolicySchema, value(L7PolicySchema))) };
+  return { policy: authorizationFromProto(fromBinary(AuthorizationSchema, value(AuthorizationSchema))) };
 }
 
 /** One response of the stream as HeldConfig reads it (DeltaDiscoveryResponseEncoded's fields). */
@@ -104,20 +109,10 @@ export class HeldConfig {
     for (const [i, bytes] of resp.resources.entries()) {
       let r: { name: string; version: string } = { name: "", version: "" };
       try {
-        let value: Value;
-        if (type === TYPE_ADDRESS) {
-          // Addresses are read in one pass from the wire: a first sync reads every workload in the cluster (wire-read.ts).
-          const e = envelopeFromBinary(bytes);
-          r = e;
-          if (!e.hasBody) throw new Error("resource body is missing");
-          checkType(e.typeUrl, AddressSchema);
-          value = addressFromProto(addressAt(bytes, e));
-        } else {
-          const f = resourceFieldsFromBinary(bytes);
-          r = f;
-          if (!f.resource) throw new Error("resource body is missing");
-          value = decodeOther(type, f.resource);
-        }
+        const e = envelopeFromBinary(bytes);
+        r = e;
+        if (!e.hasBody) throw new Error("resource body is missing");
+        const value = decode(type, bytes, e);
         const before = held.get(r.name);
         held.set(r.name, { version: r.version, value });
         // Until the first whole config is published, `held` is all there is to say.
