@@ -44,7 +44,7 @@ export interface ControlPlaneOptions {
    * A major collection, asked for after a burst of whole-config sends (push/burst-collector.ts; the
    * image exposes V8's with --expose-gc), and when. Without one, V8 decides alone when that garbage goes.
    */
-  afterBurst?: { collect: MajorGc; thresholdBytes?: number; quietMs?: number };
+  afterBurst?: { collect: MajorGc; thresholdBytes?: number; quietMs?: number; minIntervalMs?: number };
   /** Builds the discovery sources once the store exists. */
   discovery: (store: ObjectStore) => DiscoverySource[];
   /** Side pipelines (status, trust bundle, waypoints, tokens): started once serving, stopped first. */

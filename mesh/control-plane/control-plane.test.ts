@@ -91,7 +91,7 @@ beforeAll(async () => {
     log: silentLogger(),
     debounceMs: 20,
     // Any whole-config send is a burst here: the test sees the collection asked for.
-    afterBurst: { collect: () => collections++, thresholdBytes: 1, quietMs: 50 },
+    afterBurst: { collect: () => collections++, thresholdBytes: 1, quietMs: 50, minIntervalMs: 0 },
     discovery: (store) => [new FileSource(configDir, store, silentLogger())],
   });
   await cp.start();
@@ -154,11 +154,31 @@ describe("config stream", () => {
     s.close();
   });
 
-  it("asks for a major collection once whole-config sends go quiet, and counts it", async () => {
-    // The tests above connected proxies that received whole configs.
+  it("asks for a major collection once whole-config sends are answered (or their stream is gone) and quiet, and counts it", async () => {
+    // The tests above connected proxies that received whole configs and answered them.
     await vi.waitFor(() => expect(collections).toBeGreaterThan(0), { timeout: 5000 });
     const text = await cp.metrics.registry.metrics();
     expect(Number(/^ambientlab_burst_collections_total (\d+)$/m.exec(text)?.[1])).toBe(collections);
+
+    const s = rawStream("node-1");
+    s.requests.push(create(DeltaDiscoveryRequestSchema, { node: { nodeName: "node-1" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"] }));
+    await eventually(() => s.responses.length >= 1);
+    // Received but not answered: the proxy may still be reading it, so nothing is collected yet.
+    const before = collections;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(collections).toBe(before);
+    s.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_ADDRESS, responseNonce: s.responses[0]!.nonce }));
+    await vi.waitFor(() => expect(collections).toBe(before + 1), { timeout: 5000 });
+
+    // A proxy that goes away without answering ends its part of the burst too.
+    const gone = rawStream("node-1");
+    gone.requests.push(create(DeltaDiscoveryRequestSchema, { node: { nodeName: "node-1" }, typeUrl: TYPE_ADDRESS, resourceNamesSubscribe: ["*"] }));
+    await eventually(() => gone.responses.length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(collections).toBe(before + 1);
+    gone.close();
+    await vi.waitFor(() => expect(collections).toBe(before + 2), { timeout: 5000 });
+    s.close();
   });
 
   it("resyncs a reconnecting proxy with only what it lacks", async () => {

@@ -23,7 +23,8 @@ interface Subscription {
   known: Map<string, string>;
   /** The snapshot version whose resources `known` matches exactly, if any. */
   syncedTo: number | undefined;
-  pending: Map<string, { version: number; sentAt: number; changedAt: number }>;
+  /** `answered` tells the burst collector a whole-config response was answered (or never will be). */
+  pending: Map<string, { version: number; sentAt: number; changedAt: number; answered?: () => void }>;
   acked: { version: number; nonce: string; at: number } | undefined;
   lastNack: { version: number; message: string; resourceErrors: Record<string, string> } | undefined;
 }
@@ -133,6 +134,7 @@ export class AdsServer {
     try {
       yield* conn.queue;
     } finally {
+      for (const sub of conn.subs.values()) for (const p of sub.pending.values()) p.answered?.();
       this.conns.delete(conn);
       this.metrics.connected.set(this.conns.size);
       this.log.info({ conn: conn.id, node: conn.nodeName }, "proxy disconnected");
@@ -159,6 +161,7 @@ export class AdsServer {
     let sub = conn.subs.get(req.typeUrl);
     if (!req.responseNonce) {
       // A new subscription (first connect or reconnect): start from what the proxy says it holds.
+      for (const p of sub?.pending.values() ?? []) p.answered?.();
       sub = { known: new Map(Object.entries(req.initialResourceVersions)), syncedTo: undefined, pending: new Map(), acked: undefined, lastNack: undefined };
       conn.subs.set(req.typeUrl, sub);
       const snap = this.builder.current;
@@ -169,6 +172,7 @@ export class AdsServer {
     const p = sub.pending.get(req.responseNonce);
     if (!p) return; // an answer to a response we no longer track (superseded); nothing to do
     sub.pending.delete(req.responseNonce);
+    p.answered?.();
     if (req.errorDetail) {
       this.metrics.rejects.inc({ type: short(req.typeUrl) });
       sub.lastNack = { version: p.version, message: req.errorDetail.message, resourceErrors: req.errorDetail.resourceErrors };
@@ -210,13 +214,11 @@ export class AdsServer {
       removedResources: removed,
       nonce,
     });
-    if (whole) {
-      withJoinedResources(resp, whole.joined);
-      this.afterBurst?.noteSent(whole.joined.length);
-    }
+    if (whole) withJoinedResources(resp, whole.joined);
+    const answered = whole && this.afterBurst?.noteSent(whole.joined.length);
     for (const r of changed) sub.known.set(r.name, r.version);
     for (const n of removed) sub.known.delete(n);
-    sub.pending.set(nonce, { version: snap.version, sentAt: performance.now(), changedAt: snap.changedAt });
+    sub.pending.set(nonce, { version: snap.version, sentAt: performance.now(), changedAt: snap.changedAt, ...(answered ? { answered } : {}) });
     conn.queue.push(resp);
     this.metrics.pushes.inc({ type: short(type) });
     this.metrics.pushLatency.observe({ type: short(type) }, initial ? 0 : (performance.now() - snap.changedAt) / 1000);

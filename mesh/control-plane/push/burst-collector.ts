@@ -4,9 +4,15 @@
 // ArrayBuffers. V8 frees an ArrayBuffer only when it collects the object holding it, and it runs no major
 // collection while the old generation has room: it tolerates up to ~64 MB of external memory growth before
 // forcing one. Measured: 85 MB of external memory held minutes after the sync, 3.5 MB of it live (issue 13).
-// So after a burst has been quiet for a moment, and only if it sent enough to matter, we ask for one
-// major collection, in a task of its own (`execution: "async"`: never inside a push), at most once per
-// interval. Its pause is that of any major collection of this heap (the gc duration metric shows it).
+// So after a burst is over, and only if it sent enough to matter, we ask for one major collection, in a
+// task of its own (`execution: "async"`: never inside a push), at most once per interval. Its pause is that
+// of any major collection of this heap (the gc duration metric shows it).
+// A burst is over when every whole-config response of it has been answered (ACK, NACK or the stream
+// gone) and nothing was sent for a moment. Until a proxy answers, its response may still sit in the
+// HTTP/2 send queue (collecting then frees nothing), and the proxies are still reading: on a machine
+// the control plane shares with them (the benchmark, a kind node), a collection started when the last
+// response was queued took one core for ~1.6 s in the middle of 10 proxies' first sync. A proxy that
+// never answers does not hold the collection back for longer than `maxWaitMs`.
 import type { Clock } from "../../shared/index.ts";
 
 /** V8's gc(), when the process runs with --expose-gc (the control-plane image does). */
@@ -21,6 +27,8 @@ export interface BurstCollectorOptions {
   quietMs?: number;
   /** The least time between two collections, whatever is sent. */
   minIntervalMs?: number;
+  /** How long unanswered sends may delay a collection after the last send or answer. */
+  maxWaitMs?: number;
 }
 
 export class BurstCollector {
@@ -29,7 +37,10 @@ export class BurstCollector {
   private readonly thresholdBytes: number;
   private readonly quietMs: number;
   private readonly minIntervalMs: number;
+  private readonly maxWaitMs: number;
   private sent = 0;
+  /** Whole-config sends not yet answered. */
+  private unanswered = 0;
   private timer: { cancel(): void } | undefined;
   private lastCollectAt = Number.NEGATIVE_INFINITY;
   /** How many collections were asked for (for metrics and tests). */
@@ -41,14 +52,31 @@ export class BurstCollector {
     this.thresholdBytes = o.thresholdBytes ?? 16 * 2 ** 20;
     this.quietMs = o.quietMs ?? 1000;
     this.minIntervalMs = o.minIntervalMs ?? 10_000;
+    this.maxWaitMs = o.maxWaitMs ?? 30_000;
   }
 
-  /** A whole-config response of `bytes` was queued for a proxy. */
-  noteSent(bytes: number): void {
+  /**
+   * A whole-config response of `bytes` was queued for a proxy. Returns what to call once the proxy has
+   * answered it or its stream is gone (calling it again does nothing).
+   */
+  noteSent(bytes: number): () => void {
     this.sent += bytes;
+    this.unanswered++;
+    this.schedule();
+    let answered = false;
+    return () => {
+      if (answered) return;
+      answered = true;
+      this.unanswered--;
+      this.schedule();
+    };
+  }
+
+  private schedule(): void {
     if (this.sent < this.thresholdBytes) return;
     this.timer?.cancel();
-    const wait = Math.max(this.quietMs, this.lastCollectAt + this.minIntervalMs - this.clock.now());
+    const quiet = this.unanswered > 0 ? this.maxWaitMs : this.quietMs;
+    const wait = Math.max(quiet, this.lastCollectAt + this.minIntervalMs - this.clock.now());
     this.timer = this.clock.setTimeout(() => this.run(), wait);
   }
 
