@@ -19,6 +19,7 @@ workloads:
     authorizationPolicies: [demo/sel]
 services:
   - { name: web, namespace: demo, hostname: web.demo.svc.cluster.local, vips: [198.19.0.10], ports: { 80: 8080 } }
+  - { name: rpc, namespace: demo, hostname: rpc.demo.svc.cluster.local, vips: [198.19.0.11], ports: { 80: 8080, 81: 0, 82: 0, 83: 0 }, appProtocols: { 80: grpc, 81: http2, 82: http } }
 policies:
   - name: p
     namespace: demo
@@ -36,16 +37,39 @@ describe("wire conversion", () => {
     const w = cfg.workloads[0]!;
     const wBack = addressFromProto(fromBinary(AddressSchema, toBinary(AddressSchema, workloadToProto(w))));
     expect(wBack).toEqual({ workload: w });
-    const s = cfg.services[0]!;
-    expect(addressFromProto(fromBinary(AddressSchema, toBinary(AddressSchema, serviceToProto(s))))).toEqual({ service: s });
+    for (const s of cfg.services) {
+      expect(addressFromProto(fromBinary(AddressSchema, toBinary(AddressSchema, serviceToProto(s))))).toEqual({ service: s });
+    }
+    expect(cfg.services[1]!.appProtocols).toEqual(
+      new Map([
+        [80, "grpc"],
+        [81, "http2"],
+        [82, "http"],
+      ]),
+    );
+    expect(cfg.services[0]!.appProtocols).toBeUndefined();
     const p = cfg.policies[0]!;
     expect(authorizationFromProto(fromBinary(AuthorizationSchema, toBinary(AuthorizationSchema, authorizationToProto(p))))).toEqual(p);
+  });
+
+  it("refuses a port that declares an application protocol it does not know", () => {
+    const value = {
+      name: "s",
+      namespace: "demo",
+      hostname: "s.demo",
+      vips: [],
+      waypoint: undefined,
+      ports: [{ servicePort: 80, targetPort: 0, appProtocol: 9 }],
+    };
+    expect(() => addressFromProto({ type: { case: "service", value } })).toThrow(/port 80 declares an unknown application protocol \(9\)/);
   });
 
   it("orders a service's ports by number, the last of a repeated port winning, whatever order they come in", () => {
     const s = { name: "s", namespace: "demo", hostname: "s.demo", vips: [], waypoint: undefined };
     const ports = (list: Array<[number, number]>) => {
-      const r = addressFromProto({ type: { case: "service", value: { ...s, ports: list.map(([servicePort, targetPort]) => ({ servicePort, targetPort })) } } });
+      const r = addressFromProto({
+        type: { case: "service", value: { ...s, ports: list.map(([servicePort, targetPort]) => ({ servicePort, targetPort, appProtocol: 0 })) } },
+      });
       return "service" in r ? [...r.service.ports] : [];
     };
     expect(

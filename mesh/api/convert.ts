@@ -16,6 +16,7 @@ import {
 } from "./gen/ambientlab/v1/authorization_pb.js";
 import {
   AddressSchema,
+  AppProtocol as PbAppProtocol,
   TunnelProtocol,
   WorkloadStatus,
   type Address as PbAddress,
@@ -24,13 +25,19 @@ import {
   type Service as PbService,
   type Workload as PbWorkload,
 } from "./gen/ambientlab/v1/workload_pb.js";
-import type { Authorization, Match, PortMap, Service, StringMatch, WaypointRef, Workload } from "./types.ts";
+import type { AppProtocol, Authorization, Match, PortMap, Service, StringMatch, WaypointRef, Workload } from "./types.ts";
 
 export const TYPE_ADDRESS = "type.googleapis.com/ambientlab.v1.Address";
 export const TYPE_AUTHORIZATION = "type.googleapis.com/ambientlab.v1.Authorization";
 
-const ports = (m: PortMap): Array<{ servicePort: number; targetPort: number }> =>
-  [...m.entries()].map(([servicePort, targetPort]) => ({ servicePort, targetPort }));
+const ports = (m: PortMap, protocols?: ReadonlyMap<number, AppProtocol>): Array<{ servicePort: number; targetPort: number; appProtocol?: PbAppProtocol }> =>
+  [...m.entries()].map(([servicePort, targetPort]) => {
+    const p = protocols?.get(servicePort);
+    return p ? { servicePort, targetPort, appProtocol: APP_PROTOCOL_OUT[p] } : { servicePort, targetPort };
+  });
+
+const APP_PROTOCOL_OUT: Record<AppProtocol, PbAppProtocol> = { http: PbAppProtocol.HTTP11, http2: PbAppProtocol.HTTP2, grpc: PbAppProtocol.GRPC };
+const APP_PROTOCOL_IN: Partial<Record<number, AppProtocol>> = { [PbAppProtocol.HTTP11]: "http", [PbAppProtocol.HTTP2]: "http2", [PbAppProtocol.GRPC]: "grpc" };
 
 function waypointOut(w: WaypointRef | undefined) {
   return w ? { hostname: w.hostname, namespace: w.namespace, hbonePort: w.hbonePort } : undefined;
@@ -71,7 +78,7 @@ export function serviceToProto(s: Service): PbAddress {
         namespace: s.namespace,
         hostname: s.hostname,
         vips: [...s.vips],
-        ports: ports(s.ports),
+        ports: ports(s.ports, s.appProtocols),
         ...(s.waypoint ? { waypoint: waypointOut(s.waypoint) } : {}),
       },
     },
@@ -168,6 +175,18 @@ function portMapFrom(list: readonly PortFields[], field: string): PortMap {
   return ascending ? out : new Map([...out.entries()].sort((a, b) => a[0] - b[0]));
 }
 
+/** The ports that declare a protocol; undefined when none does. A value this build does not know is refused. */
+function appProtocolsFrom(list: readonly PortFields[]): ReadonlyMap<number, AppProtocol> | undefined {
+  let out: Map<number, AppProtocol> | undefined;
+  for (const p of list) {
+    if (!p.appProtocol) continue;
+    const name = APP_PROTOCOL_IN[p.appProtocol];
+    if (!name) bad(`ports: port ${p.servicePort} declares an unknown application protocol (${p.appProtocol})`);
+    (out ??= new Map()).set(p.servicePort, name);
+  }
+  return out;
+}
+
 function waypointFrom(g: GatewayFields | undefined): WaypointRef | undefined {
   return g && g.hostname ? { hostname: g.hostname, namespace: g.namespace, hbonePort: g.hbonePort || 15008 } : undefined;
 }
@@ -203,6 +222,7 @@ export function addressFromProto(a: AddressFields): { workload: Workload } | { s
     const s = a.type.value;
     if (!s.name || !s.namespace || !s.hostname) bad("service needs name, namespace and hostname");
     const wp = waypointFrom(s.waypoint);
+    const protocols = appProtocolsFrom(s.ports);
     return {
       service: {
         name: s.name,
@@ -210,6 +230,7 @@ export function addressFromProto(a: AddressFields): { workload: Workload } | { s
         hostname: s.hostname,
         vips: ipList(s.vips, "vips"),
         ports: portMapFrom(s.ports, "ports"),
+        ...(protocols ? { appProtocols: protocols } : {}),
         ...(wp ? { waypoint: wp } : {}),
       },
     };

@@ -38,12 +38,17 @@ export interface Workload {
   nativeHbone?: true;
 }
 
+/** What a service port declares it speaks (Istio's explicit protocol selection: appProtocol, else the port name's prefix). */
+export type AppProtocol = "http" | "http2" | "grpc";
+
 export interface Service {
   name: string;
   namespace: string;
   hostname: string;
   vips: readonly string[];
   ports: PortMap;
+  /** Service port -> declared protocol, for the ports that declare one. */
+  appProtocols?: ReadonlyMap<number, AppProtocol>;
   waypoint?: WaypointRef;
 }
 

@@ -52,7 +52,8 @@ function same(bytes: Uint8Array): void {
 
 const text = fc.oneof(fc.constantFrom("", "a", "ns-1", "__proto__", "10", "2", "198.18.0.1", "fd00::1", "x.y.svc"), fc.string({ maxLength: 8 }));
 const u32 = fc.oneof(fc.constantFrom(0, 1, 80, 15008, 65535, 65536, 4294967295), fc.nat());
-const port = fc.record({ servicePort: u32, targetPort: u32 });
+// appProtocol: the known values, 0 (none) and unknown ones, which both readers keep as numbers.
+const port = fc.record({ servicePort: u32, targetPort: u32, appProtocol: fc.constantFrom(0, 1, 2, 3, 7, -1) });
 const gateway = fc.option(fc.record({ hostname: text, namespace: text, hbonePort: u32 }), { nil: undefined });
 const workload = fc.record({
   uid: text,
@@ -156,11 +157,11 @@ describe("addressFieldsFromBinary", () => {
     expect(fields.case === "workload" && plain(fields.value.services)).toEqual({
       k: {
         ports: [
-          { servicePort: 80, targetPort: 0 },
-          { servicePort: 81, targetPort: 0 },
+          { servicePort: 80, targetPort: 0, appProtocol: 0 },
+          { servicePort: 81, targetPort: 0, appProtocol: 0 },
         ],
       },
-      "": { ports: [{ servicePort: 82, targetPort: 0 }] },
+      "": { ports: [{ servicePort: 82, targetPort: 0, appProtocol: 0 }] },
     });
   });
 

@@ -58,13 +58,14 @@ function gateway(r: Reader, depth: number, into: GatewayFields | undefined): Gat
 }
 
 function port(r: Reader, depth: number): PortFields {
-  const p = { servicePort: 0, targetPort: 0 };
+  const p: PortFields = { servicePort: 0, targetPort: 0, appProtocol: 0 };
   const end = r.uint32() + r.pos;
   while (r.pos < end) {
     const tag = r.tag();
     const no = tag >>> 3;
     if (no === 1) p.servicePort = r.uint32();
     else if (no === 2) p.targetPort = r.uint32();
+    else if (no === 3) p.appProtocol = r.int32();
     else skip(r, tag, depth);
   }
   return p;

@@ -1,9 +1,10 @@
 // Pods -> workloads and Services -> services, with Istio's enrolment and waypoint-binding rules. Pure.
 import net from "node:net";
-import type { PortMap, Service, WaypointRef, Workload } from "../../api/index.ts";
+import type { AppProtocol, PortMap, Service, WaypointRef, Workload } from "../../api/index.ts";
 import type { ClusterSnapshot, V1Namespace, V1Pod, V1Service } from "../model/kube.ts";
 import { LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
 import { compareStrings } from "../../shared/index.ts";
+import { appProtocolOf } from "./app-protocol.ts";
 
 /** Enrolled: pod label ambient, or namespace label ambient unless the pod says none. Host-network pods never are. */
 export function isEnrolled(pod: V1Pod, ns: V1Namespace | undefined): boolean {
@@ -191,7 +192,20 @@ export function serviceIndex(snap: ClusterSnapshot, opts: TranslateOptions): { s
     );
     const { ref: wp, missing } = waypointFor(svc.metadata?.labels, nsByName.get(ns)?.metadata?.labels, ns, opts.clusterDomain, "service", gateways);
     if (missing) notes.push({ kind: "Service", namespace: ns, name, status: "Partial", reason: missing });
-    services.push({ name, namespace: ns, hostname, vips, ports: svcPorts, ...(wp ? { waypoint: wp } : {}) });
+    const protocols = new Map<number, AppProtocol>();
+    for (const p of specPorts) {
+      const declared = appProtocolOf(p);
+      if (declared) protocols.set(p.port, declared);
+    }
+    services.push({
+      name,
+      namespace: ns,
+      hostname,
+      vips,
+      ports: svcPorts,
+      ...(protocols.size ? { appProtocols: protocols } : {}),
+      ...(wp ? { waypoint: wp } : {}),
+    });
     const info: SvcInfo = { svc, key: `${ns}/${hostname}`, specPorts: specPorts as SvcInfo["specPorts"] };
     svcByName.set(`${ns}/${name}`, info);
     const first = Object.entries(svc.spec?.selector ?? {})[0];

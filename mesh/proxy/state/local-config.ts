@@ -70,6 +70,8 @@ const serviceSchema = z.strictObject({
   hostname: name,
   vips: z.array(ip).default([]),
   ports: portMap.default({}),
+  /** Service port -> what it speaks (http, http2, grpc): a Service port's appProtocol or name prefix. */
+  appProtocols: z.record(z.string(), z.enum(["http", "http2", "grpc"])).optional(),
   waypoint: waypointSchema.optional(),
 });
 
@@ -196,8 +198,15 @@ export function convertConfig(doc: unknown): ParsedConfig {
       continue;
     }
     for (const v of r.data.vips) seenVips.set(v, label);
-    const { waypoint, ...svc } = r.data;
-    out.services.push({ ...svc, ports: toPortMap(svc.ports), ...(waypoint ? { waypoint } : {}) });
+    const { waypoint, appProtocols, ...svc } = r.data;
+    const ports = toPortMap(svc.ports);
+    const undeclared = Object.keys(appProtocols ?? {}).filter((k) => !ports.has(Number(k)));
+    if (undeclared.length) {
+      out.rejected.push({ kind: "service", name: label, reason: `appProtocols names port(s) ${undeclared.join(", ")} that are not in ports` });
+      continue;
+    }
+    const protocols = appProtocols && new Map(Object.entries(appProtocols).map(([k, v]) => [Number(k), v] as const));
+    out.services.push({ ...svc, ports, ...(protocols?.size ? { appProtocols: protocols } : {}), ...(waypoint ? { waypoint } : {}) });
   }
   for (const raw of listOf(d, "policies")) {
     const label = nameOf(raw, ["namespace", "name"]);

@@ -28,6 +28,13 @@ export declare type Port = Message<"ambientlab.v1.Port"> & {
    * @generated from field: uint32 target_port = 2;
    */
   targetPort: number;
+
+  /**
+   * Only on a Service's own ports.
+   *
+   * @generated from field: ambientlab.v1.AppProtocol app_protocol = 3;
+   */
+  appProtocol: AppProtocol;
 };
 
 /**
@@ -292,4 +299,37 @@ export enum WorkloadStatus {
  * Describes the enum ambientlab.v1.WorkloadStatus.
  */
 export declare const WorkloadStatusSchema: GenEnum<WorkloadStatus>;
+
+/**
+ * The application protocol a service port declares (its appProtocol, or its name's prefix, as Istio
+ * reads them): what a waypoint speaks to the port's endpoints.
+ *
+ * @generated from enum ambientlab.v1.AppProtocol
+ */
+export enum AppProtocol {
+  /**
+   * @generated from enum value: APP_PROTOCOL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: APP_PROTOCOL_HTTP11 = 1;
+   */
+  HTTP11 = 1,
+
+  /**
+   * @generated from enum value: APP_PROTOCOL_HTTP2 = 2;
+   */
+  HTTP2 = 2,
+
+  /**
+   * @generated from enum value: APP_PROTOCOL_GRPC = 3;
+   */
+  GRPC = 3,
+}
+
+/**
+ * Describes the enum ambientlab.v1.AppProtocol.
+ */
+export declare const AppProtocolSchema: GenEnum<AppProtocol>;
 
