@@ -26,4 +26,5 @@ export {
 } from "./gen/ambientlab/v1/discovery_pb.js";
 export { HttpRouteSchema, L7PolicySchema } from "./gen/ambientlab/v1/waypoint_pb.js";
 export { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";
+export { EchoService, EchoRequestSchema, EchoResponseSchema } from "./gen/ambientlab/v1/echo_pb.js";
 export * from "./labels.ts";

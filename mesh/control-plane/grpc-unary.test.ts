@@ -5,7 +5,7 @@ import type net from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../shared/index.ts";
-import { encodeGrpcMessage, serveUnary, timeoutMs, type UnaryMethod } from "./grpc-unary.ts";
+import { serveUnary, timeoutMs, type UnaryMethod } from "./grpc-unary.ts";
 
 /** Echoes its request, refuses "deny" with a non-ASCII message, fails on "boom". */
 const echo: UnaryMethod<Buffer> = {
@@ -132,12 +132,6 @@ describe("serveUnary", () => {
 });
 
 describe("grpc-unary helpers", () => {
-  it("percent-encodes grpc-message as the protocol says", () => {
-    expect(encodeGrpcMessage("plain text: ok")).toBe("plain text: ok");
-    expect(encodeGrpcMessage("50%\n")).toBe("50%25%0A");
-    expect(encodeGrpcMessage("é")).toBe("%C3%A9");
-  });
-
   it("reads grpc-timeout in every unit, and treats a missing or malformed one as no deadline", () => {
     expect(timeoutMs("2H")).toBe(7_200_000);
     expect(timeoutMs("3M")).toBe(180_000);

@@ -8,7 +8,7 @@
 // the gRPC over HTTP/2 protocol has them; connect's client (GrpcCaClient) and raw frames test it.
 import type http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { describeError } from "../shared/index.ts";
+import { describeError, encodeGrpcMessage } from "../shared/index.ts";
 import type { Logger } from "../shared/index.ts";
 
 export interface UnaryMethod<I> {
@@ -24,15 +24,6 @@ export interface UnaryMethod<I> {
 /** Whether a request speaks gRPC (not the Connect protocol or gRPC-web, which share the path). */
 export function isGrpc(headers: http2.IncomingHttpHeaders): boolean {
   return /^application\/grpc(\+proto)?(;|$)/.test(String(headers["content-type"] ?? ""));
-}
-
-/** grpc-message is percent-encoded (the gRPC HTTP/2 protocol: printable ASCII except "%" stays as is). */
-export function encodeGrpcMessage(message: string): string {
-  let out = "";
-  for (const b of Buffer.from(message, "utf8")) {
-    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
 }
 
 const TIMEOUT_UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };

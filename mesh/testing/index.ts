@@ -6,6 +6,7 @@ export * from "./fake-apiserver.ts";
 export * from "./fuzz-network.ts";
 export * from "./fuzz-targets.ts";
 export * from "./gitops-fixture.ts";
+export * from "./grpc-echo.ts";
 export * from "./h2-raw.ts";
 export * from "./inprocess.ts";
 export * from "./loopback-network.ts";

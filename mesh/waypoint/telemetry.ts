@@ -21,6 +21,7 @@ export const HTTP_LABELS = [
   "destination_canonical_service",
   "request_protocol",
   "response_code",
+  "grpc_response_status",
   "response_flags",
   "connection_security_policy",
 ] as const;
@@ -68,7 +69,8 @@ export interface RequestParties {
   dstIdentity: Identity | undefined;
 }
 
-export function requestLabels(p: RequestParties, code: number, flag: HttpResponseFlag): HttpLabels {
+/** `protocol`: "grpc" for gRPC calls, else "http" (either HTTP version), as Istio's request_protocol. */
+export function requestLabels(p: RequestParties, code: number, flag: HttpResponseFlag, protocol: "http" | "grpc" = "http", grpcStatus = ""): HttpLabels {
   const unknown = "unknown";
   return {
     reporter: "waypoint",
@@ -84,8 +86,9 @@ export function requestLabels(p: RequestParties, code: number, flag: HttpRespons
     destination_workload_namespace: p.dstWorkload?.namespace ?? unknown,
     destination_principal: p.dstIdentity ? formatIdentity(p.dstIdentity) : unknown,
     destination_canonical_service: p.dstWorkload?.canonicalName ?? unknown,
-    request_protocol: "http",
+    request_protocol: protocol,
     response_code: String(code),
+    grpc_response_status: grpcStatus,
     response_flags: flag,
     connection_security_policy: "mutual_tls",
   };

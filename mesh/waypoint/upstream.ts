@@ -89,7 +89,7 @@ export class Upstreams {
       connections: MAX_CONNECTIONS_PER_ENDPOINT,
       pipelining: 1,
       connect: (_opts, cb) => {
-        this.open(target).then(
+        this.connect(target).then(
           (s) => cb(null, s as never),
           (err: Error) => cb(err, null),
         );
@@ -111,7 +111,8 @@ export class Upstreams {
     return this.pools.size;
   }
 
-  private async open(target: UpstreamTarget): Promise<Duplex> {
+  /** A new connection to the endpoint: an HBONE CONNECT stream to a mesh endpoint, TCP otherwise. */
+  async connect(target: UpstreamTarget): Promise<Duplex> {
     const { workload, port } = target;
     const ip = workload.ips[0]!;
     // An HTTP client connection, not a relay: the server's FIN ends it (undici then drops it from the pool).

@@ -1,0 +1,125 @@
+// What the waypoint does with one request, whatever HTTP version carried it: who is asking (the tunnel's
+// authenticated peer), L7 AuthorizationPolicy, HTTPRoute, then a healthy endpoint of the routed backend
+// and the protocol its port declares. Either a local answer (403 policy, 404 no route, 500 no usable
+// backend, 503 no healthy endpoint) or a target to forward to. The HTTP/1.1 and HTTP/2 front ends
+// (l7-proxy.ts, h2-proxy.ts) share it, so a gRPC call and a curl request are judged alike.
+import { formatAddr, formatIdentity } from "../shared/index.ts";
+import { identityOf } from "../proxy/index.ts";
+import type { ProxyState } from "../proxy/index.ts";
+import type { StateStore } from "../proxy/index.ts";
+import { serviceKey, type AppProtocol, type HeaderModifier, type L7Policy, type Service } from "../proxy/index.ts";
+import type { Tunnel } from "./hbone-listener.ts";
+import { authorizeRequest, policiesFor } from "./l7/authz.ts";
+import { orderRules, routeRequest, type RequestView, type RouteCandidate } from "./l7/route.ts";
+import type { HttpResponseFlag, RequestParties } from "./telemetry.ts";
+import { endpointTarget, type UpstreamTarget } from "./upstream.ts";
+
+export interface Outcome {
+  code: number;
+  flag: HttpResponseFlag;
+  detail: string;
+  route?: string;
+  policy?: string;
+}
+
+export type RequestPlan =
+  | { kind: "answer"; outcome: Outcome; body: string; parties: RequestParties }
+  | {
+      kind: "forward";
+      target: UpstreamTarget;
+      parties: RequestParties;
+      route?: string;
+      policy?: string;
+      requestHeaders?: HeaderModifier;
+      /** What the backend's port declares it speaks; undefined: the client's protocol is used. */
+      declared?: AppProtocol;
+    };
+
+export interface RequestPlannerDeps {
+  gateway: { namespace: string; name: string };
+  state: StateStore;
+  pick: (n: number) => number;
+}
+
+export class RequestPlanner {
+  private readonly deps: RequestPlannerDeps;
+  /** Per config version and destination: ordered route candidates and the L7 policies that apply. */
+  private readonly perState = new WeakMap<ProxyState, Map<string, { routes: RouteCandidate[]; policies: L7Policy[] }>>();
+
+  constructor(deps: RequestPlannerDeps) {
+    this.deps = deps;
+  }
+
+  /** Computed once per config version and destination, not per request. */
+  private configFor(state: ProxyState, service: Service | undefined): { routes: RouteCandidate[]; policies: L7Policy[] } {
+    let byDst = this.perState.get(state);
+    if (!byDst) {
+      byDst = new Map();
+      this.perState.set(state, byDst);
+    }
+    const key = service ? serviceKey(service) : "";
+    let c = byDst.get(key);
+    if (!c) {
+      c = {
+        routes: service ? orderRules(state.routesFor(key)) : [],
+        policies: policiesFor(state.l7Policies, this.deps.gateway, service ? { namespace: service.namespace, name: service.name } : undefined),
+      };
+      byDst.set(key, c);
+    }
+    return c;
+  }
+
+  plan(t: Tunnel, req: RequestView): RequestPlan {
+    const state = this.deps.state.current;
+    const service = state.serviceByVip(t.authority.ip);
+    const podTarget = service ? undefined : state.workloadByIp(t.authority.ip);
+    const clientWorkload = t.clientAddr ? state.workloadByIp(t.clientAddr.ip) : undefined;
+    // Source labels only when the workload at the claimed address really has the authenticated identity.
+    const srcWorkload = clientWorkload && formatIdentity(identityOf(clientWorkload)) === formatIdentity(t.peer) ? clientWorkload : undefined;
+    const parties: RequestParties = { src: t.peer, srcWorkload, service, dstWorkload: undefined, dstIdentity: undefined };
+    const answer = (outcome: Outcome, body: string): RequestPlan => ({ kind: "answer", outcome, body, parties });
+
+    const config = this.configFor(state, service);
+    const decision = authorizeRequest(config.policies, { srcIdentity: t.peer, method: req.method, path: req.path, port: t.authority.port });
+    if (!decision.allowed) {
+      const policy = decision.policy ? { policy: decision.policy } : {};
+      return answer({ code: 403, flag: "-", detail: `rbac_access_denied_matched_policy[${decision.policy ?? "none"}]`, ...policy }, "RBAC: access denied");
+    }
+    const policy = decision.policy ? { policy: decision.policy } : {};
+    if (!service) {
+      if (!podTarget) {
+        return answer(
+          { code: 503, flag: "UH", detail: `${formatAddr(t.authority)} is neither a service nor a workload this waypoint knows` },
+          "no healthy upstream",
+        );
+      }
+      return this.forward(parties, { workload: podTarget, port: t.authority.port }, { ...policy });
+    }
+    const d = routeRequest(config.routes, { service: serviceKey(service), port: t.authority.port, weight: 1 }, req, this.deps.pick);
+    if (d.kind === "no-route") return answer({ code: 404, flag: "NR", detail: d.message }, "route not found\n");
+    if (d.kind === "no-backend") return answer({ code: 500, flag: "-", detail: d.message, route: d.route }, "no backend\n");
+    const route = d.route ? { route: d.route } : {};
+    const backend = state.service(d.backend.service);
+    const eps = backend ? state.endpoints(backend, d.backend.port) : [];
+    if (eps.length === 0) {
+      return answer({ code: 503, flag: "UH", detail: `no healthy endpoint for ${d.backend.service}:${d.backend.port}`, ...route }, "no healthy upstream");
+    }
+    const declared = backend?.appProtocols?.get(d.backend.port);
+    return this.forward(parties, endpointTarget(eps[this.deps.pick(eps.length)]!), {
+      ...route,
+      ...policy,
+      ...(d.requestHeaders ? { requestHeaders: d.requestHeaders } : {}),
+      ...(declared ? { declared } : {}),
+    });
+  }
+
+  private forward(
+    parties: RequestParties,
+    target: UpstreamTarget,
+    extra: { route?: string; policy?: string; requestHeaders?: HeaderModifier; declared?: AppProtocol },
+  ): RequestPlan {
+    parties.dstWorkload = target.workload;
+    parties.dstIdentity = target.workload.protocol === "HBONE" ? identityOf(target.workload) : undefined;
+    return { kind: "forward", target, parties, ...extra };
+  }
+}
