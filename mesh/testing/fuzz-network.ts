@@ -1,5 +1,6 @@
-// Fuzzing over real sockets: arbitrary HTTP/2 frames on an authenticated HBONE session to a ztunnel, and
-// arbitrary bytes as HTTP/1.1 inside a tunnel through a waypoint. Both proxies must survive every input,
+// Fuzzing over real sockets: arbitrary HTTP/2 frames on an authenticated HBONE session to a ztunnel,
+// arbitrary bytes as HTTP/1.1 inside a tunnel through a waypoint, and arbitrary HTTP/2 frames after the
+// preface inside a tunnel through the waypoint (its h2c front end). Both proxies must survive every input,
 // and after each target their file descriptors and open connections must be back to the baseline.
 import http from "node:http";
 import type net from "node:net";
@@ -27,7 +28,7 @@ workloads:
   - { uid: u-echo, name: echo, namespace: demo, workloadIps: [${ECHO.ip}], serviceAccount: echo, node: node-2, services: { "demo/web.demo.svc.cluster.local": { 80: 8080 } } }
   - { uid: u-wp, name: waypoint, namespace: demo, workloadIps: [127.0.44.10], serviceAccount: waypoint, node: waypoint-node, services: { "demo/waypoint.demo.svc.cluster.local": { 15008: 15008 } } }
 services:
-  - { name: web, namespace: demo, hostname: web.demo.svc.cluster.local, vips: [${WEB.ip}], ports: { 80: 8080 }, waypoint: ${JSON.stringify(WP)} }
+  - { name: web, namespace: demo, hostname: web.demo.svc.cluster.local, vips: [${WEB.ip}], ports: { 80: 8080 }, appProtocols: { 80: http }, waypoint: ${JSON.stringify(WP)} }
   - { name: waypoint, namespace: demo, hostname: waypoint.demo.svc.cluster.local, vips: [127.0.43.20], ports: { 15008: 15008 } }
 httpRoutes:
   - { name: web, namespace: demo, parents: [demo/web.demo.svc.cluster.local], rules: [{ matches: [{ path: { type: PathPrefix, value: /x } }], backends: [{ service: demo/web.demo.svc.cluster.local, port: 80 }], requestHeaders: { set: { x-a: b }, remove: [x-r] } }, { backends: [{ service: demo/web.demo.svc.cluster.local, port: 80 }] }] }
@@ -163,8 +164,37 @@ export async function networkFuzz(): Promise<NetworkFuzz> {
       ),
   };
 
+  const waypointH2: FuzzTarget = {
+    name: "HTTP/2 frames through the waypoint",
+    run: async (runs, seed) =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.oneof(
+              frameArb.map((f) => frame(f.type, f.flags, f.streamId, Buffer.from(f.payload))),
+              fc.constant(null),
+            ),
+            { maxLength: 8 },
+          ),
+          async (frames) => {
+            const s = await mesh.dial(SLEEP, WEB);
+            // null stands for a well-formed GET, so streams reach routing and the upstream.
+            const get = headerBlock([
+              [":method", "GET"],
+              [":path", "/x"],
+              [":scheme", "http"],
+              [":authority", "web"],
+            ]);
+            const body = frames.map((f, i) => f ?? frame(1, 0x5, 1 + 2 * i, get));
+            await exchange(s, Buffer.concat([PREFACE, settingsFrame(), ...body]), 60);
+          },
+        ),
+        { numRuns: runs, ...(seed !== undefined ? { seed } : {}) },
+      ),
+  };
+
   return {
-    targets: [hbone, waypointHttp],
+    targets: [hbone, waypointHttp, waypointH2],
     async checkBaseline() {
       const z2 = mesh.ztunnel("node-2");
       const quiet = await waitFor(() => z2.ctx.tracker.size === 0 && mesh.ztunnel("node-1").ctx.tracker.size === 0 && fdCount() <= baseline, 15_000, 100);

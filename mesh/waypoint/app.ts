@@ -50,6 +50,8 @@ export interface WaypointOptions {
   processMetrics?: boolean;
   onQuit?: () => void;
   pick?: (n: number) => number;
+  /** How long a tunnel may take to show which HTTP version it speaks (default 10 s). */
+  sniffTimeoutMs?: number;
 }
 
 export class Waypoint {
@@ -83,6 +85,7 @@ export class Waypoint {
       log,
       accessLog: opts.accessLog,
       pick: opts.pick ?? random,
+      ...(opts.sniffTimeoutMs ? { sniffTimeoutMs: opts.sniffTimeoutMs } : {}),
     });
     const l = opts.listen;
     this.hbone = new WaypointHboneListener(

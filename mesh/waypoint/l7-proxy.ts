@@ -1,8 +1,9 @@
 // The waypoint's HTTP layer. Every HBONE tunnel is read as HTTP: HTTP/2 when it opens with the HTTP/2
 // connection preface (prior knowledge, h2c: gRPC clients and `curl --http2-prior-knowledge`), HTTP/1.1
 // otherwise, as Envoy's codec detection does (preface.ts). Each request then goes through the same
-// exchange (exchange.ts: L7 policy, routing, forwarding, metrics). Errors become HTTP answers (or gRPC
-// statuses), never crashes.
+// exchange (exchange.ts: L7 policy, routing, forwarding, metrics); an HTTP/1.1 Upgrade (WebSocket) is
+// judged the same way and then relayed (upgrade.ts). Errors become HTTP answers (or gRPC statuses),
+// never crashes.
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import { describeError } from "../shared/index.ts";
@@ -14,6 +15,7 @@ import { H2Front } from "./h2-front.ts";
 import { H2Upstreams } from "./h2-upstreams.ts";
 import type { Tunnel } from "./hbone-listener.ts";
 import { sniffHttp2 } from "./preface.ts";
+import { forwardUpgrade } from "./upgrade.ts";
 import { RequestPlanner } from "./request-plan.ts";
 import type { WaypointMetrics } from "./telemetry.ts";
 import { asSocketLike, type Upstreams } from "./upstream.ts";
@@ -27,10 +29,9 @@ export interface L7ProxyDeps {
   /** One JSON line per request; undefined turns access logging off (Istio's default for waypoints). */
   accessLog: Logger | undefined;
   pick: (n: number) => number;
+  /** How long a tunnel may take to show which HTTP version it speaks (its first 24 bytes). */
+  sniffTimeoutMs?: number;
 }
-
-/** How long a tunnel may take to show which HTTP version it speaks (its first 24 bytes). */
-const SNIFF_TIMEOUT_MS = 10_000;
 
 export class L7Proxy {
   private readonly deps: L7ProxyDeps;
@@ -50,6 +51,12 @@ export class L7Proxy {
     };
     this.h2 = new H2Front(this.exchange, deps.log, deps.metrics);
     this.server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    // Upgrade (WebSockets): judged like any request, then relayed as bytes (upgrade.ts).
+    this.server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      const t = this.tunnels.get(socket);
+      if (!t) return socket.destroy();
+      forwardUpgrade(this.exchange, deps.log, t, req, socket, head);
+    });
     // Bytes that are not HTTP/1.1 get a 400 and the tunnel closes; nothing reaches an upstream.
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
       deps.log.debug({ err: describeError(err) }, "malformed HTTP in tunnel");
@@ -64,7 +71,7 @@ export class L7Proxy {
     const stream = asSocketLike(t.stream);
     this.deps.metrics.tunnelsOpen.inc();
     stream.once("close", () => this.deps.metrics.tunnelsOpen.dec());
-    sniffHttp2(stream, SNIFF_TIMEOUT_MS).then(
+    sniffHttp2(stream, this.deps.sniffTimeoutMs ?? 10_000).then(
       (version) => {
         if (version === "HTTP/2") return this.h2.handleTunnel(t);
         this.tunnels.set(stream, t);

@@ -3,16 +3,30 @@
 // declared grpc; L7 policy and HTTPRoute match gRPC methods as paths; an HTTP/2 client reaches an
 // HTTP/1.1 service (the port declares http); a rude client breaking HTTP/2 gets the protocol's answer.
 import http from "node:http";
+import { readdirSync } from "node:fs";
 import http2 from "node:http2";
 import type net from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
 import { EchoRequestSchema, EchoService } from "../api/index.ts";
 import type { SockAddr } from "../shared/index.ts";
 import { memoryLogger, silentLogger } from "../shared/index.ts";
-import { Flag, frame, FrameType, headerBlock, inProcessMesh, PREFACE, startGrpcEcho, type InProcessMesh } from "../testing/index.ts";
+import {
+  Flag,
+  frame,
+  FrameType,
+  headerBlock,
+  headersFrame,
+  inProcessMesh,
+  PREFACE,
+  readFrames,
+  settingsFrame,
+  startGrpcEcho,
+  type InProcessMesh,
+} from "../testing/index.ts";
 import { FileCaClient } from "../proxy/index.ts";
 import { parseLocalConfig, toResources } from "../proxy/index.ts";
 import { StateStore } from "../proxy/index.ts";
@@ -25,12 +39,14 @@ workloads:
   - { uid: u-e1, name: echo-v1, namespace: demo, workloadIps: [127.0.2.20], serviceAccount: echo, node: node-2, services: { "demo/echo.demo.svc.cluster.local": { 9090: 9090 }, "demo/echo-v1.demo.svc.cluster.local": { 9090: 9090 } } }
   - { uid: u-e2, name: echo-v2, namespace: demo, workloadIps: [127.0.2.21], serviceAccount: echo, node: node-2, services: { "demo/echo-v2.demo.svc.cluster.local": { 9090: 9090 } } }
   - { uid: u-web, name: web, namespace: demo, workloadIps: [127.0.2.22], serviceAccount: web, node: node-2, services: { "demo/web.demo.svc.cluster.local": { 80: 8080 } } }
+  - { uid: u-ws, name: chat, namespace: demo, workloadIps: [127.0.2.23], serviceAccount: chat, node: node-2, services: { "demo/chat.demo.svc.cluster.local": { 80: 8081 } } }
   - { uid: u-wp, name: waypoint, namespace: demo, workloadIps: [127.0.4.11], serviceAccount: waypoint, node: waypoint-node, services: { "demo/waypoint.demo.svc.cluster.local": { 15008: 15008 } } }
 services:
   - { name: echo, namespace: demo, hostname: echo.demo.svc.cluster.local, vips: [127.0.3.30], ports: { 9090: 9090 }, appProtocols: { 9090: grpc }, waypoint: ${JSON.stringify(WP)} }
   - { name: echo-v1, namespace: demo, hostname: echo-v1.demo.svc.cluster.local, vips: [127.0.3.31], ports: { 9090: 9090 }, appProtocols: { 9090: grpc } }
   - { name: echo-v2, namespace: demo, hostname: echo-v2.demo.svc.cluster.local, vips: [127.0.3.32], ports: { 9090: 9090 }, appProtocols: { 9090: grpc } }
   - { name: web, namespace: demo, hostname: web.demo.svc.cluster.local, vips: [127.0.3.33], ports: { 80: 8080 }, appProtocols: { 80: http }, waypoint: ${JSON.stringify(WP)} }
+  - { name: chat, namespace: demo, hostname: chat.demo.svc.cluster.local, vips: [127.0.3.34], ports: { 80: 8081 }, waypoint: ${JSON.stringify(WP)} }
   - { name: waypoint, namespace: demo, hostname: waypoint.demo.svc.cluster.local, vips: [127.0.3.40], ports: { 15008: 15008 } }
 httpRoutes:
   - name: echo
@@ -46,10 +62,16 @@ l7Policies:
     action: Deny
     targets: [{ kind: Service, namespace: demo, name: echo }]
     rules: [{ to: [{ paths: [/ambientlab.v1.EchoService/EchoChat] }] }]
+  - name: no-admin-socket
+    namespace: demo
+    action: Deny
+    targets: [{ kind: Service, namespace: demo, name: chat }]
+    rules: [{ to: [{ paths: [/admin] }] }]
 `;
 
 const ECHO: SockAddr = { ip: "127.0.3.30", port: 9090 };
 const WEB: SockAddr = { ip: "127.0.3.33", port: 80 };
+const CHAT: SockAddr = { ip: "127.0.3.34", port: 80 };
 
 let mesh: InProcessMesh;
 let waypoint: Waypoint;
@@ -77,6 +99,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => web.listen(8080, "127.0.2.22", () => r()));
   closers.push(() => new Promise((r) => web.close(() => r())));
+  const chat = new WebSocketServer({ host: "127.0.2.23", port: 8081 });
+  chat.on("connection", (ws, req) => ws.on("message", (m) => ws.send(`echo ${req.url}: ${String(m)}`)));
+  await new Promise<void>((r) => chat.once("listening", () => r()));
+  closers.push(() => new Promise((r) => chat.close(() => r())));
   mesh = await inProcessMesh({ nodes: ["node-1", "node-2"], config, logs: true });
   const store = new StateStore();
   store.replace(toResources(parseLocalConfig(config)));
@@ -92,6 +118,7 @@ beforeAll(async () => {
     log: silentLogger(),
     accessLog: m.logger,
     pick: () => 0,
+    sniffTimeoutMs: 500,
   });
   await waypoint.start();
   mesh.network.hboneListeners.set("127.0.4.11", waypoint.addresses().hbone);
@@ -219,5 +246,108 @@ describe("waypoint: HTTP/2 and gRPC", () => {
     const { client, socket: s2 } = await echoClient();
     expect((await client.echo({ message: "still here" })).message).toBe("still here");
     s2.destroy();
+  });
+
+  it("passes a WebSocket through after policy, and refuses a denied one with 403", async () => {
+    const open = async (path: string) => {
+      const socket = await mesh.dial("127.0.1.10", CHAT);
+      return new WebSocket(`ws://chat.demo${path}`, { createConnection: () => socket as net.Socket });
+    };
+    const ws = await open("/chat");
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.once("open", () => ws.send("hi"));
+      ws.once("message", (m) => resolve(String(m)));
+      ws.once("error", reject);
+    });
+    expect(reply).toBe("echo /chat: hi");
+    ws.close();
+    const denied = await open("/admin");
+    const refusal = await new Promise<string>((resolve) => {
+      denied.once("unexpected-response", (_req, res) => resolve(String(res.statusCode)));
+      denied.once("error", (e) => resolve(e.message));
+    });
+    expect(refusal).toBe("403");
+    const text = await waypoint.metrics.registry.metrics();
+    expect(text).toMatch(/istio_requests_total\{[^}]*destination_service="chat\.demo\.svc\.cluster\.local"[^}]*response_code="101"/);
+    expect(wpLog.some((r) => r.code === 403 && r.path === "/admin")).toBe(true);
+  });
+
+  it("speaks HTTP/2 to a port declared grpc when the client speaks HTTP/1.1 (a Connect-protocol JSON call)", async () => {
+    const socket = await mesh.dial("127.0.1.10", ECHO);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const body = JSON.stringify({ message: "over h1" });
+      const req = http.request(
+        {
+          createConnection: () => socket as net.Socket,
+          method: "POST",
+          path: "/ambientlab.v1.EchoService/Echo",
+          headers: { host: "echo.demo:9090", "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (text += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    socket.destroy();
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toEqual({ message: "over h1", servedBy: "echo-v1" });
+  });
+
+  it("bounds what a rude HTTP/2 client holds: huge headers, a stream flood, a stalled preface; fds return to baseline", async () => {
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const warm = await echoClient();
+    await warm.client.echo({ message: "warm" });
+    warm.socket.destroy();
+    await vi.waitFor(() => expect(waypoint.metrics.tunnelsOpen.get()).resolves.toMatchObject({ values: [{ value: 0 }] }));
+    const baseline = fds();
+    const req = [
+      [":method", "POST"],
+      [":path", "/ambientlab.v1.EchoService/Echo"],
+      [":scheme", "http"],
+      [":authority", "echo.demo"],
+    ] as const;
+
+    // 1. A 96 KiB header list (the limit is 60 KiB), split over HEADERS and CONTINUATION frames.
+    const huge = await mesh.dial("127.0.1.10", ECHO);
+    const hugeLog = readFrames(huge);
+    const block = headerBlock([...req, ["x-big", "a".repeat(96 * 1024)]]);
+    const parts = [];
+    for (let at = 0; at < block.length; at += 16_384) parts.push(block.subarray(at, at + 16_384));
+    huge.write(
+      Buffer.concat([
+        PREFACE,
+        settingsFrame(),
+        ...parts.map((p, i) => frame(i === 0 ? FrameType.HEADERS : FrameType.CONTINUATION, i === parts.length - 1 ? Flag.END_HEADERS : 0, 1, p)),
+      ]),
+    );
+    // Refused: the stream reset or the connection told to go away; never forwarded.
+    await vi.waitFor(() => expect(hugeLog.frames.some((f) => f.type === FrameType.RST_STREAM || f.type === FrameType.GOAWAY)).toBe(true));
+
+    // 2. 1,200 streams opened at once on one connection (the limit is 1,000 concurrent), never finished.
+    const flood = await mesh.dial("127.0.1.10", ECHO);
+    const floodLog = readFrames(flood);
+    const streams = Array.from({ length: 1200 }, (_, i) => headersFrame(2 * i + 1, req));
+    flood.write(Buffer.concat([PREFACE, settingsFrame(), ...streams]));
+    await vi.waitFor(() => expect(floodLog.frames.some((f) => f.type === FrameType.RST_STREAM || f.type === FrameType.GOAWAY)).toBe(true));
+
+    // 3. Half a preface, then nothing: the tunnel is closed once the sniff times out.
+    const stalled = await mesh.dial("127.0.1.10", ECHO);
+    const stalledClosed = new Promise<void>((r) => stalled.once("close", () => r()));
+    stalled.on("error", () => undefined);
+    stalled.write(PREFACE.subarray(0, 10));
+    await stalledClosed;
+
+    for (const s of [huge, flood]) s.destroy();
+    // The waypoint still serves, and everything the attacks held is given back.
+    const after = await echoClient();
+    expect((await after.client.echo({ message: "after" })).message).toBe("after");
+    after.socket.destroy();
+    await vi.waitFor(() => expect(waypoint.metrics.tunnelsOpen.get()).resolves.toMatchObject({ values: [{ value: 0 }] }), { timeout: 5000 });
+    await vi.waitFor(() => expect(fds()).toBeLessThanOrEqual(baseline), { timeout: 5000 });
   });
 });
