@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { run } from "../shared/index.ts";
 import { alive } from "./processes.ts";
 import { CONTROL_PLANE_UID } from "./cluster-view.ts";
+import { ECHO_CALL } from "./apps.ts";
 
 const CLI = fileURLToPath(new URL("./cli.ts", import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), "al-ctl-"));
@@ -223,6 +224,7 @@ describe("ambientctl local", () => {
       [
         "apiVersion: v1\nkind: Namespace\nmetadata: { name: ambient-demo, labels: { istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint } }",
         'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: { name: httpbin, namespace: ambient-demo }\nspec:\n  parentRefs: [{ group: "", kind: Service, name: httpbin, port: 8000 }]\n  rules:\n    - matches: [{ path: { type: PathPrefix, value: /bench } }]\n      backendRefs: [{ name: bench-server, port: 8080 }]\n    - filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: X-Routed-By, value: waypoint }] } }]\n      backendRefs: [{ name: httpbin, port: 8000 }]',
+        'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: no-echo-stream, namespace: ambient-demo }\nspec:\n  targetRefs: [{ kind: Service, group: "", name: echo }]\n  action: DENY\n  rules: [{ to: [{ operation: { paths: [/ambientlab.v1.EchoService/EchoStream] } }] }]',
         "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: no-delete, namespace: ambient-demo }\nspec:\n  targetRefs: [{ kind: Gateway, group: gateway.networking.k8s.io, name: waypoint }]\n  action: DENY\n  rules: [{ to: [{ operation: { methods: [DELETE] } }] }]",
       ].join("\n---\n") + "\n",
     );
@@ -238,10 +240,34 @@ describe("ambientctl local", () => {
     const del = await ctl(["exec", "ambient-demo/sleep", "--", "curl", "-sS", "-m", "3", "-X", "DELETE", "-w", " %{http_code}", "http://httpbin:8000/delete"]);
     expect(del.stdout).toBe("RBAC: access denied 403");
     expect((await curl("ambient-demo/sleep", "http://httpbin:8000/bench/x")).out).toBe("a".repeat(1024));
+    // HTTP/2 with prior knowledge from curl, HTTP/1.1 to httpbin (its port is named http), routed alike.
+    const h2 = await ctl([
+      "exec",
+      "ambient-demo/sleep",
+      "--",
+      "curl",
+      "-sS",
+      "-m",
+      "3",
+      "--http2-prior-knowledge",
+      "-w",
+      " %{http_version} %{http_code}",
+      "http://httpbin:8000/get",
+    ]);
+    expect(h2.stdout).toMatch(/"X-Routed-By": ?"waypoint"[\s\S]* 2 200$/);
+    // gRPC (the echo pod's port is named grpc): unary, a server stream, and a method the policy denies.
+    const echo = (args: string[]) => ctl(["exec", "ambient-demo/sleep", "--", process.execPath, ECHO_CALL, ...args]);
+    expect(JSON.parse((await echo(["grpc", "http://echo:9090", "hi"])).stdout)).toEqual({ message: "hi", servedBy: "echo" });
+    const denied = await echo(["grpc", "http://echo:9090", "hi", "--stream", "2"]);
+    expect(JSON.parse(denied.stdout)).toEqual({ error: "PermissionDenied", message: "RBAC: access denied" });
+    // A WebSocket, upgraded through the waypoint.
+    expect(JSON.parse((await echo(["ws", "ws://echo:8080/chat", "hi"])).stdout)).toEqual({ message: "echo /chat: hi" });
     const metrics = (await ctl(["exec", "ambient-demo/waypoint", "--", "curl", "-s", "-m", "2", "http://127.0.0.1:15020/metrics"])).stdout;
     const lines = metrics.split("\n").filter((l) => l.startsWith("istio_requests_total{"));
     expect(lines.some((l) => l.includes('reporter="waypoint"') && l.includes('source_workload="sleep"') && l.includes('response_code="403"'))).toBe(true);
     expect(lines.some((l) => l.includes('destination_workload="bench-server"') && l.includes('response_code="200"'))).toBe(true);
+    expect(lines.some((l) => l.includes('request_protocol="grpc"') && l.includes('grpc_response_status="0"'))).toBe(true);
+    expect(lines.some((l) => l.includes('destination_service="echo.ambient-demo.svc.cluster.local"') && l.includes('response_code="101"'))).toBe(true);
     // The destination's ztunnel sees the waypoint as the peer (as in Istio).
     const zt = (await ctl(["exec", "node/node-2", "--", "curl", "-s", "-m", "2", "http://127.0.0.1:15020/metrics"])).stdout;
     expect(zt).toMatch(

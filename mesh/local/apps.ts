@@ -5,6 +5,9 @@ import { fileURLToPath } from "node:url";
 import { NODE_BIN } from "./cluster.ts";
 
 const HTTP_APP = fileURLToPath(new URL("../testing/http-app.ts", import.meta.url));
+const ECHO_APP = fileURLToPath(new URL("../testing/echo-app.ts", import.meta.url));
+/** The echo pod's client, run inside a pod: `node ECHO_CALL grpc http://echo:9090 hi`, `... ws ws://echo:8080/chat hi`. */
+export const ECHO_CALL = fileURLToPath(new URL("../testing/echo-call.ts", import.meta.url));
 
 export interface AppCommand {
   cmd: string;
@@ -16,6 +19,11 @@ export interface AppCommand {
 /** Our small Node HTTP app (names itself; ?size=N answers N bytes). */
 export function nodeHttpApp(name: string, port = 8080): AppCommand {
   return { cmd: NODE_BIN, args: [HTTP_APP, "--port", String(port), "--name", name] };
+}
+
+/** The gRPC Echo sample on 9090 and a WebSocket echo on 8080 (mesh/testing/echo-app.ts). */
+export function echoApp(name: string): AppCommand {
+  return { cmd: NODE_BIN, args: [ECHO_APP, "--name", name, "--grpc-port", "9090", "--ws-port", "8080"] };
 }
 
 /**

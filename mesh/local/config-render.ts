@@ -2,13 +2,15 @@
 import { stringify } from "yaml";
 import type { PlannedPod, TopologyPlan } from "./plan.ts";
 import { DEFAULT_CLUSTER_DOMAIN } from "../shared/index.ts";
+import { appProtocolOf } from "../control-plane/index.ts";
 
 export interface ServiceSpec {
   namespace: string;
   name: string;
   /** Pods (by name, in the same namespace) that back the service. */
   selector: string[];
-  ports: Array<{ port: number; targetPort: number }>;
+  /** `name` as a Service port's: its prefix declares the protocol (http, http2, grpc), as Istio reads it. */
+  ports: Array<{ port: number; targetPort: number; name?: string }>;
   labels?: Record<string, string>;
 }
 
@@ -55,13 +57,20 @@ export function renderLocalConfig(opts: { plan: TopologyPlan; pods: PodMeta[]; s
       ...(m?.gateway || m?.sidecar ? { nativeHbone: true } : {}),
     };
   });
-  const services = opts.services.map((s) => ({
-    name: s.name,
-    namespace: s.namespace,
-    hostname: s.hostname,
-    vips: [s.vip],
-    ports: Object.fromEntries(s.ports.map((x) => [x.port, x.targetPort])),
-  }));
+  const services = opts.services.map((s) => {
+    const protocols = s.ports.flatMap((x) => {
+      const p = appProtocolOf({ name: x.name });
+      return p ? [[x.port, p] as const] : [];
+    });
+    return {
+      name: s.name,
+      namespace: s.namespace,
+      hostname: s.hostname,
+      vips: [s.vip],
+      ports: Object.fromEntries(s.ports.map((x) => [x.port, x.targetPort])),
+      ...(protocols.length ? { appProtocols: Object.fromEntries(protocols) } : {}),
+    };
+  });
   return stringify({ workloads, services, policies: opts.policies }, { sortMapEntries: false });
 }
 

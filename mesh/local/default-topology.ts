@@ -1,10 +1,12 @@
 // The default single-machine cluster: two namespaces, one in the mesh and one not, each with Istio's
 // sample shapes: sleep (a curl client) on the first node, httpbin (Debian's python3-httpbin under
 // gunicorn) and bench-server (nginx answering 1 KB) on the last node; the mesh namespace also has a
-// waypoint (its Gateway, pod and Service, as Istio's deployment controller would create them); and
-// sidecar-demo runs sleep and bench-server with our proxy as a sidecar, for the sidecar-vs-ambient benchmark.
+// waypoint (its Gateway, pod and Service, as Istio's deployment controller would create them) and an
+// echo pod (the gRPC Echo sample and a WebSocket echo, for HTTP/2, gRPC and Upgrade through the
+// waypoint); and sidecar-demo runs sleep and bench-server with our proxy as a sidecar, for the
+// sidecar-vs-ambient benchmark. Service ports are named as Istio's samples name them (http, grpc).
 import { join } from "node:path";
-import { nginxApp } from "./apps.ts";
+import { echoApp, nginxApp } from "./apps.ts";
 import type { ClusterPod, ClusterSpec } from "./cluster.ts";
 import type { ServiceSpec } from "./config-render.ts";
 
@@ -36,6 +38,7 @@ export async function defaultTopology(opts: { nodes: number; workDir: string; pr
       },
     );
   }
+  pods.push({ namespace: DEMO_NAMESPACES.mesh, name: "echo", node: server, serviceAccount: "echo", ambient: true, app: echoApp("echo") });
   // The mesh namespace's waypoint (Gateway "waypoint", for service traffic), idle until something binds
   // to it with istio.io/use-waypoint=waypoint.
   pods.push({ namespace: DEMO_NAMESPACES.mesh, name: WAYPOINT, node: server, serviceAccount: WAYPOINT, ambient: false, gateway: WAYPOINT });
@@ -53,10 +56,24 @@ export async function defaultTopology(opts: { nodes: number; workDir: string; pr
     },
   );
   const services: ServiceSpec[] = [DEMO_NAMESPACES.mesh, DEMO_NAMESPACES.plain].flatMap((ns) => [
-    { namespace: ns, name: "httpbin", selector: ["httpbin"], ports: [{ port: 8000, targetPort: 8080 }] },
-    { namespace: ns, name: "bench-server", selector: ["bench-server"], ports: [{ port: 8080, targetPort: 8080 }] },
+    { namespace: ns, name: "httpbin", selector: ["httpbin"], ports: [{ port: 8000, targetPort: 8080, name: "http" }] },
+    { namespace: ns, name: "bench-server", selector: ["bench-server"], ports: [{ port: 8080, targetPort: 8080, name: "http" }] },
   ]);
-  services.push({ namespace: DEMO_NAMESPACES.sidecar, name: "bench-server", selector: ["bench-server"], ports: [{ port: 8080, targetPort: 8080 }] });
+  services.push({
+    namespace: DEMO_NAMESPACES.mesh,
+    name: "echo",
+    selector: ["echo"],
+    ports: [
+      { port: 9090, targetPort: 9090, name: "grpc" },
+      { port: 8080, targetPort: 8080, name: "http-ws" },
+    ],
+  });
+  services.push({
+    namespace: DEMO_NAMESPACES.sidecar,
+    name: "bench-server",
+    selector: ["bench-server"],
+    ports: [{ port: 8080, targetPort: 8080, name: "http" }],
+  });
   services.push({
     namespace: DEMO_NAMESPACES.mesh,
     name: WAYPOINT,

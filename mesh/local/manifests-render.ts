@@ -64,7 +64,7 @@ export function renderClusterManifests(
         clusterIPs: [s.vip],
         // Each local pod carries app=<its name>; a service selects its listed pods.
         ...(s.selector.length === 1 ? { selector: { app: s.selector[0] } } : {}),
-        ports: s.ports.map((x) => ({ name: `tcp-${x.port}`, port: x.port, targetPort: x.targetPort, protocol: "TCP" })),
+        ports: s.ports.map((x) => ({ name: x.name ?? `tcp-${x.port}`, port: x.port, targetPort: x.targetPort, protocol: "TCP" })),
       },
     });
     if (s.selector.length !== 1) {
@@ -77,7 +77,7 @@ export function renderClusterManifests(
         endpoints: plan.pods
           .filter((p) => p.namespace === s.namespace && s.selector.includes(p.name))
           .map((p) => ({ addresses: [p.ip], targetRef: { kind: "Pod", name: p.name, namespace: p.namespace } })),
-        ports: s.ports.map((x) => ({ name: `tcp-${x.port}`, port: x.targetPort, protocol: "TCP" })),
+        ports: s.ports.map((x) => ({ name: x.name ?? `tcp-${x.port}`, port: x.targetPort, protocol: "TCP" })),
       });
     }
   }

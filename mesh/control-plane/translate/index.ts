@@ -11,6 +11,7 @@ import { compareStrings } from "../../shared/index.ts";
 
 export { DEFAULT_TRANSLATE_OPTIONS, LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
 export { isEnrolled } from "./workloads.ts";
+export { appProtocolOf } from "./app-protocol.ts";
 
 export interface Translation {
   workloads: Workload[];
