@@ -7,17 +7,91 @@ import {
   L7PolicySchema,
   L7Target_Kind,
   PathMatch_Type,
+  PathModifier_Type,
+  type HeaderModifier as PbHeaderModifier,
+  type PathModifier as PbPathModifier,
   type HttpRoute as PbHttpRoute,
   type L7Policy as PbL7Policy,
 } from "./gen/ambientlab/v1/waypoint_pb.js";
 import { bad, portsFrom, stringMatchFrom, stringMatchToProto } from "./convert.ts";
-import type { HttpRoute, L7Policy } from "./types.ts";
+import type { HeaderModifier, HttpRoute, L7Policy, PathModifier, RouteRule } from "./types.ts";
 
 export const TYPE_HTTP_ROUTE = "type.googleapis.com/ambientlab.v1.HttpRoute";
 export const TYPE_L7_POLICY = "type.googleapis.com/ambientlab.v1.L7Policy";
 
 const SERVICE_KEY = /^[^/]+\/[^/]+$/;
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+/** A header value or hostname a peer could not use to split a request (no CR, LF or NUL). */
+const SAFE_VALUE = /^[^\r\n\0]*$/;
+const HOSTNAME = /^[A-Za-z0-9.-]{1,253}$/;
+
+const headersOut = (m: HeaderModifier) => ({ set: { ...m.set }, add: { ...m.add }, remove: [...m.remove] });
+const pathOut = (m: PathModifier) => ({
+  type: m.type === "ReplaceFullPath" ? PathModifier_Type.REPLACE_FULL_PATH : PathModifier_Type.REPLACE_PREFIX_MATCH,
+  value: m.value,
+});
+
+function headersFrom(m: PbHeaderModifier, at: string): HeaderModifier {
+  for (const k of [...Object.keys(m.set), ...Object.keys(m.add), ...m.remove]) if (!HEADER_NAME.test(k)) bad(`${at}: "${k}" is not a lower-case header name`);
+  for (const v of [...Object.values(m.set), ...Object.values(m.add)]) if (!SAFE_VALUE.test(v)) bad(`${at}: a header value holds CR, LF or NUL`);
+  return { set: { ...m.set }, add: { ...m.add }, remove: [...m.remove] };
+}
+
+function pathFrom(m: PbPathModifier, at: string): PathModifier {
+  if (!m.value.startsWith("/") || !SAFE_VALUE.test(m.value) || m.value.includes(" "))
+    bad(`${at}: path "${m.value}" must start with / and hold no spaces or line breaks`);
+  return { type: m.type === PathModifier_Type.REPLACE_FULL_PATH ? "ReplaceFullPath" : "ReplacePrefixMatch", value: m.value };
+}
+
+function hostnameFrom(h: string, at: string): string | undefined {
+  if (h && !HOSTNAME.test(h)) bad(`${at}: "${h}" is not a hostname`);
+  return h || undefined;
+}
+
+/** The rule's filters and timeouts, checked as the Gateway API constrains them. */
+function ruleExtrasFrom(rule: PbHttpRoute["rules"][number], i: number, matches: RouteRule["matches"]): Partial<RouteRule> {
+  const at = `rules[${i}]`;
+  const out: { -readonly [K in keyof RouteRule]?: RouteRule[K] } = {};
+  if (rule.requestHeaders) out.requestHeaders = headersFrom(rule.requestHeaders, `${at}.requestHeaders`);
+  if (rule.responseHeaders) out.responseHeaders = headersFrom(rule.responseHeaders, `${at}.responseHeaders`);
+  const prefixOnly = (m: PathModifier | undefined, where: string) => {
+    if (m?.type === "ReplacePrefixMatch" && (matches.length === 0 || matches.some((x) => x.path?.type !== "PathPrefix"))) {
+      bad(`${where}: ReplacePrefixMatch needs every match of the rule to be a PathPrefix`);
+    }
+  };
+  if (rule.rewrite) {
+    const hostname = hostnameFrom(rule.rewrite.hostname, `${at}.rewrite.hostname`);
+    const path = rule.rewrite.path && pathFrom(rule.rewrite.path, `${at}.rewrite.path`);
+    prefixOnly(path, `${at}.rewrite.path`);
+    out.rewrite = { ...(hostname ? { hostname } : {}), ...(path ? { path } : {}) };
+  }
+  if (rule.redirect) {
+    const r = rule.redirect;
+    if (rule.backends.length) bad(`${at}: a redirect answers the request itself and takes no backends`);
+    if (rule.rewrite) bad(`${at}: a redirect and a rewrite cannot be on one rule`);
+    if (r.scheme && r.scheme !== "http" && r.scheme !== "https") bad(`${at}.redirect.scheme: "${r.scheme}" is not http or https`);
+    if (r.port > 65535) bad(`${at}.redirect.port ${r.port} is outside 1..65535`);
+    if (r.statusCode !== 301 && r.statusCode !== 302) bad(`${at}.redirect.statusCode ${r.statusCode} is not 301 or 302`);
+    const hostname = hostnameFrom(r.hostname, `${at}.redirect.hostname`);
+    const path = r.path && pathFrom(r.path, `${at}.redirect.path`);
+    prefixOnly(path, `${at}.redirect.path`);
+    out.redirect = {
+      ...(r.scheme ? { scheme: r.scheme } : {}),
+      ...(hostname ? { hostname } : {}),
+      ...(path ? { path } : {}),
+      ...(r.port ? { port: r.port } : {}),
+      statusCode: r.statusCode,
+    };
+  }
+  if (rule.requestTimeoutMs || rule.backendRequestTimeoutMs) {
+    if (rule.requestTimeoutMs && rule.backendRequestTimeoutMs > rule.requestTimeoutMs) bad(`${at}: the backend request timeout exceeds the request timeout`);
+    out.timeouts = {
+      ...(rule.requestTimeoutMs ? { requestMs: rule.requestTimeoutMs } : {}),
+      ...(rule.backendRequestTimeoutMs ? { backendRequestMs: rule.backendRequestTimeoutMs } : {}),
+    };
+  }
+  return out;
+}
 
 export function httpRouteToProto(r: HttpRoute): PbHttpRoute {
   return create(HttpRouteSchema, {
@@ -31,9 +105,22 @@ export function httpRouteToProto(r: HttpRoute): PbHttpRoute {
         headers: m.headers.map((h) => ({ name: h.name, value: h.value })),
       })),
       backends: rule.backends.map((b) => ({ service: b.service, port: b.port, weight: b.weight })),
-      ...(rule.requestHeaders
-        ? { requestHeaders: { set: { ...rule.requestHeaders.set }, add: { ...rule.requestHeaders.add }, remove: [...rule.requestHeaders.remove] } }
+      ...(rule.requestHeaders ? { requestHeaders: headersOut(rule.requestHeaders) } : {}),
+      ...(rule.responseHeaders ? { responseHeaders: headersOut(rule.responseHeaders) } : {}),
+      ...(rule.rewrite ? { rewrite: { hostname: rule.rewrite.hostname ?? "", ...(rule.rewrite.path ? { path: pathOut(rule.rewrite.path) } : {}) } } : {}),
+      ...(rule.redirect
+        ? {
+            redirect: {
+              scheme: rule.redirect.scheme ?? "",
+              hostname: rule.redirect.hostname ?? "",
+              ...(rule.redirect.path ? { path: pathOut(rule.redirect.path) } : {}),
+              port: rule.redirect.port ?? 0,
+              statusCode: rule.redirect.statusCode,
+            },
+          }
         : {}),
+      requestTimeoutMs: rule.timeouts?.requestMs ?? 0,
+      backendRequestTimeoutMs: rule.timeouts?.backendRequestMs ?? 0,
     })),
   });
 }
@@ -46,8 +133,8 @@ export function httpRouteFromProto(p: PbHttpRoute): HttpRoute {
     name: p.name,
     namespace: p.namespace,
     parents: [...p.parents],
-    rules: p.rules.map((rule, i) => ({
-      matches: rule.matches.map((m) => {
+    rules: p.rules.map((rule, i) => {
+      const matches = rule.matches.map((m) => {
         if (m.path && !m.path.value.startsWith("/")) bad(`rules[${i}]: path "${m.path.value}" must start with /`);
         for (const h of m.headers) if (!HEADER_NAME.test(h.name)) bad(`rules[${i}]: "${h.name}" is not a lower-case header name`);
         return {
@@ -55,16 +142,17 @@ export function httpRouteFromProto(p: PbHttpRoute): HttpRoute {
           ...(m.method ? { method: m.method } : {}),
           headers: m.headers.map((h) => ({ name: h.name, value: h.value })),
         };
-      }),
-      backends: rule.backends.map((b) => {
-        if (!SERVICE_KEY.test(b.service)) bad(`rules[${i}]: backend "${b.service}" is not namespace/hostname`);
-        if (b.port < 1 || b.port > 65535) bad(`rules[${i}]: backend port ${b.port} is outside 1..65535`);
-        return { service: b.service, port: b.port, weight: b.weight };
-      }),
-      ...(rule.requestHeaders
-        ? { requestHeaders: { set: { ...rule.requestHeaders.set }, add: { ...rule.requestHeaders.add }, remove: [...rule.requestHeaders.remove] } }
-        : {}),
-    })),
+      });
+      return {
+        matches,
+        backends: rule.backends.map((b) => {
+          if (!SERVICE_KEY.test(b.service)) bad(`rules[${i}]: backend "${b.service}" is not namespace/hostname`);
+          if (b.port < 1 || b.port > 65535) bad(`rules[${i}]: backend port ${b.port} is outside 1..65535`);
+          return { service: b.service, port: b.port, weight: b.weight };
+        }),
+        ...ruleExtrasFrom(rule, i, matches),
+      };
+    }),
   };
 }
 

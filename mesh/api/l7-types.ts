@@ -30,11 +30,33 @@ export interface HeaderModifier {
   remove: readonly string[];
 }
 
+/** The Gateway API's HTTPPathModifier: the whole path, or the part the rule's PathPrefix matched. */
+export type PathModifier = { type: "ReplaceFullPath" | "ReplacePrefixMatch"; value: string };
+
+export interface UrlRewrite {
+  hostname?: string;
+  path?: PathModifier;
+}
+
+export interface RequestRedirect {
+  scheme?: string;
+  hostname?: string;
+  path?: PathModifier;
+  port?: number;
+  statusCode: 301 | 302;
+}
+
 export interface RouteRule {
   /** Any may match; none means every request. */
   matches: readonly RouteMatch[];
   backends: readonly BackendRef[];
   requestHeaders?: HeaderModifier;
+  responseHeaders?: HeaderModifier;
+  rewrite?: UrlRewrite;
+  /** Answered by the waypoint: the rule has no backends. */
+  redirect?: RequestRedirect;
+  /** HTTPRoute timeouts, in milliseconds. */
+  timeouts?: { requestMs?: number; backendRequestMs?: number };
 }
 
 export interface HttpRoute {

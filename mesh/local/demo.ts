@@ -9,7 +9,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "../shared/index.ts";
 import { cpuPer1000Requests, measureProcesses, runLoad, type LoadResult, type LoadSpec } from "../measure/index.ts";
-import { destroyFromState, LocalCluster } from "./cluster.ts";
+import { destroyFromState, LocalCluster, NODE_BIN } from "./cluster.ts";
+import { ECHO_CALL } from "./apps.ts";
 import { DEMO_NAMESPACES as NS, defaultTopology } from "./default-topology.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 import { startSupervisor, supervisorRunning } from "./supervisor.ts";
@@ -60,7 +61,8 @@ metadata: { name: deny-sleep, namespace: ${NS.mesh} }
 spec: { action: DENY, rules: [{ from: [{ source: { principals: ["cluster.local/ns/${NS.mesh}/sa/sleep"] } }] }] }
 `;
 
-// The waypoint part: an HTTPRoute on httpbin that marks what it routes, and an L7 policy on the waypoint.
+// The waypoint part: an HTTPRoute on httpbin that marks what it routes, an L7 policy on the waypoint,
+// and one on the echo service that denies a gRPC method by its path.
 const L7 = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: httpbin, namespace: ${NS.mesh} }
@@ -77,6 +79,14 @@ spec:
   targetRefs: [{ kind: Gateway, group: gateway.networking.k8s.io, name: waypoint }]
   action: DENY
   rules: [{ to: [{ operation: { methods: [DELETE] } }] }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: no-echo-stream, namespace: ${NS.mesh} }
+spec:
+  targetRefs: [{ kind: Service, group: "", name: echo }]
+  action: DENY
+  rules: [{ to: [{ operation: { paths: [/ambientlab.v1.EchoService/EchoStream] } }] }]
 `;
 
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -295,6 +305,37 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         `http://httpbin.${NS.mesh}:8000/delete`,
       ]);
       step("the waypoint's L7 policy refuses DELETE", del.stdout.trim() === "RBAC: access denied (403)", del.stdout.trim() || del.stderr.trim());
+      const h2 = await cluster.exec(`${NS.mesh}/sleep`, "curl", [
+        "-sS",
+        "-m",
+        "3",
+        "--http2-prior-knowledge",
+        "-o",
+        "/dev/null",
+        "-w",
+        "HTTP/%{http_version} %{http_code}",
+        url,
+      ]);
+      step(
+        "HTTP/2 with prior knowledge (curl --http2-prior-knowledge) through the waypoint",
+        h2.stdout.trim() === "HTTP/2 200",
+        h2.stdout.trim() || h2.stderr.trim(),
+      );
+      const echo = (args: string[]) => cluster.exec(`${NS.mesh}/sleep`, NODE_BIN, [ECHO_CALL, ...args]);
+      const unary = await echo(["grpc", `http://echo.${NS.mesh}:9090`, "hello"]);
+      step(
+        "a gRPC call through the waypoint (the echo Service's port is named grpc)",
+        unary.stdout.includes('"servedBy":"echo"'),
+        unary.stdout.trim() || unary.stderr.trim(),
+      );
+      const stream = await echo(["grpc", `http://echo.${NS.mesh}:9090`, "hello", "--stream", "3"]);
+      step(
+        "the L7 policy denies the EchoStream method by its path: PERMISSION_DENIED",
+        stream.stdout.includes('"error":"PermissionDenied"'),
+        stream.stdout.trim() || stream.stderr.trim(),
+      );
+      const ws = await echo(["ws", `ws://echo.${NS.mesh}:8080/chat`, "hello"]);
+      step("a WebSocket upgraded through the waypoint", ws.stdout.includes("echo /chat: hello"), ws.stdout.trim() || ws.stderr.trim());
       const wpMetrics = (await cluster.exec(`${NS.mesh}/waypoint`, "curl", ["-s", "http://127.0.0.1:15020/metrics"])).stdout;
       const req = wpMetrics.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('response_code="403"'));
       step(

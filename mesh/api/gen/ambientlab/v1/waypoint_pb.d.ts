@@ -162,6 +162,112 @@ export declare type HeaderModifier = Message<"ambientlab.v1.HeaderModifier"> & {
 export declare const HeaderModifierSchema: GenMessage<HeaderModifier>;
 
 /**
+ * How a rewrite or redirect changes the path (the Gateway API's HTTPPathModifier).
+ *
+ * @generated from message ambientlab.v1.PathModifier
+ */
+export declare type PathModifier = Message<"ambientlab.v1.PathModifier"> & {
+  /**
+   * @generated from field: ambientlab.v1.PathModifier.Type type = 1;
+   */
+  type: PathModifier_Type;
+
+  /**
+   * @generated from field: string value = 2;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message ambientlab.v1.PathModifier.
+ * Use `create(PathModifierSchema)` to create a new message.
+ */
+export declare const PathModifierSchema: GenMessage<PathModifier>;
+
+/**
+ * @generated from enum ambientlab.v1.PathModifier.Type
+ */
+export enum PathModifier_Type {
+  /**
+   * @generated from enum value: TYPE_REPLACE_FULL_PATH = 0;
+   */
+  REPLACE_FULL_PATH = 0,
+
+  /**
+   * @generated from enum value: TYPE_REPLACE_PREFIX_MATCH = 1;
+   */
+  REPLACE_PREFIX_MATCH = 1,
+}
+
+/**
+ * Describes the enum ambientlab.v1.PathModifier.Type.
+ */
+export declare const PathModifier_TypeSchema: GenEnum<PathModifier_Type>;
+
+/**
+ * URLRewrite: the request is forwarded with this host and/or path.
+ *
+ * @generated from message ambientlab.v1.UrlRewrite
+ */
+export declare type UrlRewrite = Message<"ambientlab.v1.UrlRewrite"> & {
+  /**
+   * @generated from field: string hostname = 1;
+   */
+  hostname: string;
+
+  /**
+   * @generated from field: ambientlab.v1.PathModifier path = 2;
+   */
+  path?: PathModifier | undefined;
+};
+
+/**
+ * Describes the message ambientlab.v1.UrlRewrite.
+ * Use `create(UrlRewriteSchema)` to create a new message.
+ */
+export declare const UrlRewriteSchema: GenMessage<UrlRewrite>;
+
+/**
+ * RequestRedirect: the waypoint answers with a redirect instead of forwarding.
+ *
+ * @generated from message ambientlab.v1.RequestRedirect
+ */
+export declare type RequestRedirect = Message<"ambientlab.v1.RequestRedirect"> & {
+  /**
+   * @generated from field: string scheme = 1;
+   */
+  scheme: string;
+
+  /**
+   * @generated from field: string hostname = 2;
+   */
+  hostname: string;
+
+  /**
+   * @generated from field: ambientlab.v1.PathModifier path = 3;
+   */
+  path?: PathModifier | undefined;
+
+  /**
+   * @generated from field: uint32 port = 4;
+   */
+  port: number;
+
+  /**
+   * 301 or 302.
+   *
+   * @generated from field: uint32 status_code = 5;
+   */
+  statusCode: number;
+};
+
+/**
+ * Describes the message ambientlab.v1.RequestRedirect.
+ * Use `create(RequestRedirectSchema)` to create a new message.
+ */
+export declare const RequestRedirectSchema: GenMessage<RequestRedirect>;
+
+/**
  * @generated from message ambientlab.v1.RouteRule
  */
 export declare type RouteRule = Message<"ambientlab.v1.RouteRule"> & {
@@ -181,6 +287,33 @@ export declare type RouteRule = Message<"ambientlab.v1.RouteRule"> & {
    * @generated from field: ambientlab.v1.HeaderModifier request_headers = 3;
    */
   requestHeaders?: HeaderModifier | undefined;
+
+  /**
+   * @generated from field: ambientlab.v1.HeaderModifier response_headers = 4;
+   */
+  responseHeaders?: HeaderModifier | undefined;
+
+  /**
+   * @generated from field: ambientlab.v1.UrlRewrite rewrite = 5;
+   */
+  rewrite?: UrlRewrite | undefined;
+
+  /**
+   * @generated from field: ambientlab.v1.RequestRedirect redirect = 6;
+   */
+  redirect?: RequestRedirect | undefined;
+
+  /**
+   * HTTPRoute timeouts.request and timeouts.backendRequest; 0: none.
+   *
+   * @generated from field: uint32 request_timeout_ms = 7;
+   */
+  requestTimeoutMs: number;
+
+  /**
+   * @generated from field: uint32 backend_request_timeout_ms = 8;
+   */
+  backendRequestTimeoutMs: number;
 };
 
 /**

@@ -13,7 +13,7 @@ import { file_ambientlab_v1_authorization } from "./authorization_pb.js";
  * Describes the file ambientlab/v1/waypoint.proto.
  */
 export const file_ambientlab_v1_waypoint = /*@__PURE__*/
-  fileDesc("ChxhbWJpZW50bGFiL3YxL3dheXBvaW50LnByb3RvEg1hbWJpZW50bGFiLnYxInUKCVBhdGhNYXRjaBIrCgR0eXBlGAEgASgOMh0uYW1iaWVudGxhYi52MS5QYXRoTWF0Y2guVHlwZRINCgV2YWx1ZRgCIAEoCSIsCgRUeXBlEhQKEFRZUEVfUEFUSF9QUkVGSVgQABIOCgpUWVBFX0VYQUNUEAEiKgoLSGVhZGVyTWF0Y2gSDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSJxCgpSb3V0ZU1hdGNoEiYKBHBhdGgYASABKAsyGC5hbWJpZW50bGFiLnYxLlBhdGhNYXRjaBIOCgZtZXRob2QYAiABKAkSKwoHaGVhZGVycxgDIAMoCzIaLmFtYmllbnRsYWIudjEuSGVhZGVyTWF0Y2giOwoKQmFja2VuZFJlZhIPCgdzZXJ2aWNlGAEgASgJEgwKBHBvcnQYAiABKA0SDgoGd2VpZ2h0GAMgASgNIuIBCg5IZWFkZXJNb2RpZmllchIzCgNzZXQYASADKAsyJi5hbWJpZW50bGFiLnYxLkhlYWRlck1vZGlmaWVyLlNldEVudHJ5EjMKA2FkZBgCIAMoCzImLmFtYmllbnRsYWIudjEuSGVhZGVyTW9kaWZpZXIuQWRkRW50cnkSDgoGcmVtb3ZlGAMgAygJGioKCFNldEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaKgoIQWRkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKcAQoJUm91dGVSdWxlEioKB21hdGNoZXMYASADKAsyGS5hbWJpZW50bGFiLnYxLlJvdXRlTWF0Y2gSKwoIYmFja2VuZHMYAiADKAsyGS5hbWJpZW50bGFiLnYxLkJhY2tlbmRSZWYSNgoPcmVxdWVzdF9oZWFkZXJzGAMgASgLMh0uYW1iaWVudGxhYi52MS5IZWFkZXJNb2RpZmllciJmCglIdHRwUm91dGUSDAoEbmFtZRgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSDwoHcGFyZW50cxgDIAMoCRInCgVydWxlcxgEIAMoCzIYLmFtYmllbnRsYWIudjEuUm91dGVSdWxlItIBCghMN1NvdXJjZRIuCgpwcmluY2lwYWxzGAEgAygLMhouYW1iaWVudGxhYi52MS5TdHJpbmdNYXRjaBIyCg5ub3RfcHJpbmNpcGFscxgCIAMoCzIaLmFtYmllbnRsYWIudjEuU3RyaW5nTWF0Y2gSLgoKbmFtZXNwYWNlcxgDIAMoCzIaLmFtYmllbnRsYWIudjEuU3RyaW5nTWF0Y2gSMgoObm90X25hbWVzcGFjZXMYBCADKAsyGi5hbWJpZW50bGFiLnYxLlN0cmluZ01hdGNoIq8BCgtMN09wZXJhdGlvbhIPCgdtZXRob2RzGAEgAygJEhMKC25vdF9tZXRob2RzGAIgAygJEikKBXBhdGhzGAMgAygLMhouYW1iaWVudGxhYi52MS5TdHJpbmdNYXRjaBItCglub3RfcGF0aHMYBCADKAsyGi5hbWJpZW50bGFiLnYxLlN0cmluZ01hdGNoEg0KBXBvcnRzGAUgAygNEhEKCW5vdF9wb3J0cxgGIAMoDSJXCgZMN1J1bGUSJQoEZnJvbRgBIAMoCzIXLmFtYmllbnRsYWIudjEuTDdTb3VyY2USJgoCdG8YAiADKAsyGi5hbWJpZW50bGFiLnYxLkw3T3BlcmF0aW9uIoMBCghMN1RhcmdldBIqCgRraW5kGAEgASgOMhwuYW1iaWVudGxhYi52MS5MN1RhcmdldC5LaW5kEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJIioKBEtpbmQSEAoMS0lORF9HQVRFV0FZEAASEAoMS0lORF9TRVJWSUNFEAEiswEKCEw3UG9saWN5EgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEiUKBmFjdGlvbhgDIAEoDjIVLmFtYmllbnRsYWIudjEuQWN0aW9uEigKB3RhcmdldHMYBCADKAsyFy5hbWJpZW50bGFiLnYxLkw3VGFyZ2V0EiQKBXJ1bGVzGAUgAygLMhUuYW1iaWVudGxhYi52MS5MN1J1bGUSDwoHZHJ5X3J1bhgGIAEoCGIGcHJvdG8z", [file_ambientlab_v1_authorization]);
+  fileDesc("ChxhbWJpZW50bGFiL3YxL3dheXBvaW50LnByb3RvEg1hbWJpZW50bGFiLnYxInUKCVBhdGhNYXRjaBIrCgR0eXBlGAEgASgOMh0uYW1iaWVudGxhYi52MS5QYXRoTWF0Y2guVHlwZRINCgV2YWx1ZRgCIAEoCSIsCgRUeXBlEhQKEFRZUEVfUEFUSF9QUkVGSVgQABIOCgpUWVBFX0VYQUNUEAEiKgoLSGVhZGVyTWF0Y2gSDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSJxCgpSb3V0ZU1hdGNoEiYKBHBhdGgYASABKAsyGC5hbWJpZW50bGFiLnYxLlBhdGhNYXRjaBIOCgZtZXRob2QYAiABKAkSKwoHaGVhZGVycxgDIAMoCzIaLmFtYmllbnRsYWIudjEuSGVhZGVyTWF0Y2giOwoKQmFja2VuZFJlZhIPCgdzZXJ2aWNlGAEgASgJEgwKBHBvcnQYAiABKA0SDgoGd2VpZ2h0GAMgASgNIuIBCg5IZWFkZXJNb2RpZmllchIzCgNzZXQYASADKAsyJi5hbWJpZW50bGFiLnYxLkhlYWRlck1vZGlmaWVyLlNldEVudHJ5EjMKA2FkZBgCIAMoCzImLmFtYmllbnRsYWIudjEuSGVhZGVyTW9kaWZpZXIuQWRkRW50cnkSDgoGcmVtb3ZlGAMgAygJGioKCFNldEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaKgoIQWRkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKQAQoMUGF0aE1vZGlmaWVyEi4KBHR5cGUYASABKA4yIC5hbWJpZW50bGFiLnYxLlBhdGhNb2RpZmllci5UeXBlEg0KBXZhbHVlGAIgASgJIkEKBFR5cGUSGgoWVFlQRV9SRVBMQUNFX0ZVTExfUEFUSBAAEh0KGVRZUEVfUkVQTEFDRV9QUkVGSVhfTUFUQ0gQASJJCgpVcmxSZXdyaXRlEhAKCGhvc3RuYW1lGAEgASgJEikKBHBhdGgYAiABKAsyGy5hbWJpZW50bGFiLnYxLlBhdGhNb2RpZmllciKBAQoPUmVxdWVzdFJlZGlyZWN0Eg4KBnNjaGVtZRgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRIpCgRwYXRoGAMgASgLMhsuYW1iaWVudGxhYi52MS5QYXRoTW9kaWZpZXISDAoEcG9ydBgEIAEoDRITCgtzdGF0dXNfY29kZRgFIAEoDSLzAgoJUm91dGVSdWxlEioKB21hdGNoZXMYASADKAsyGS5hbWJpZW50bGFiLnYxLlJvdXRlTWF0Y2gSKwoIYmFja2VuZHMYAiADKAsyGS5hbWJpZW50bGFiLnYxLkJhY2tlbmRSZWYSNgoPcmVxdWVzdF9oZWFkZXJzGAMgASgLMh0uYW1iaWVudGxhYi52MS5IZWFkZXJNb2RpZmllchI3ChByZXNwb25zZV9oZWFkZXJzGAQgASgLMh0uYW1iaWVudGxhYi52MS5IZWFkZXJNb2RpZmllchIqCgdyZXdyaXRlGAUgASgLMhkuYW1iaWVudGxhYi52MS5VcmxSZXdyaXRlEjAKCHJlZGlyZWN0GAYgASgLMh4uYW1iaWVudGxhYi52MS5SZXF1ZXN0UmVkaXJlY3QSGgoScmVxdWVzdF90aW1lb3V0X21zGAcgASgNEiIKGmJhY2tlbmRfcmVxdWVzdF90aW1lb3V0X21zGAggASgNImYKCUh0dHBSb3V0ZRIMCgRuYW1lGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIPCgdwYXJlbnRzGAMgAygJEicKBXJ1bGVzGAQgAygLMhguYW1iaWVudGxhYi52MS5Sb3V0ZVJ1bGUi0gEKCEw3U291cmNlEi4KCnByaW5jaXBhbHMYASADKAsyGi5hbWJpZW50bGFiLnYxLlN0cmluZ01hdGNoEjIKDm5vdF9wcmluY2lwYWxzGAIgAygLMhouYW1iaWVudGxhYi52MS5TdHJpbmdNYXRjaBIuCgpuYW1lc3BhY2VzGAMgAygLMhouYW1iaWVudGxhYi52MS5TdHJpbmdNYXRjaBIyCg5ub3RfbmFtZXNwYWNlcxgEIAMoCzIaLmFtYmllbnRsYWIudjEuU3RyaW5nTWF0Y2girwEKC0w3T3BlcmF0aW9uEg8KB21ldGhvZHMYASADKAkSEwoLbm90X21ldGhvZHMYAiADKAkSKQoFcGF0aHMYAyADKAsyGi5hbWJpZW50bGFiLnYxLlN0cmluZ01hdGNoEi0KCW5vdF9wYXRocxgEIAMoCzIaLmFtYmllbnRsYWIudjEuU3RyaW5nTWF0Y2gSDQoFcG9ydHMYBSADKA0SEQoJbm90X3BvcnRzGAYgAygNIlcKBkw3UnVsZRIlCgRmcm9tGAEgAygLMhcuYW1iaWVudGxhYi52MS5MN1NvdXJjZRImCgJ0bxgCIAMoCzIaLmFtYmllbnRsYWIudjEuTDdPcGVyYXRpb24igwEKCEw3VGFyZ2V0EioKBGtpbmQYASABKA4yHC5hbWJpZW50bGFiLnYxLkw3VGFyZ2V0LktpbmQSEQoJbmFtZXNwYWNlGAIgASgJEgwKBG5hbWUYAyABKAkiKgoES2luZBIQCgxLSU5EX0dBVEVXQVkQABIQCgxLSU5EX1NFUlZJQ0UQASKzAQoITDdQb2xpY3kSDAoEbmFtZRgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSJQoGYWN0aW9uGAMgASgOMhUuYW1iaWVudGxhYi52MS5BY3Rpb24SKAoHdGFyZ2V0cxgEIAMoCzIXLmFtYmllbnRsYWIudjEuTDdUYXJnZXQSJAoFcnVsZXMYBSADKAsyFS5hbWJpZW50bGFiLnYxLkw3UnVsZRIPCgdkcnlfcnVuGAYgASgIYgZwcm90bzM", [file_ambientlab_v1_authorization]);
 
 /**
  * Describes the message ambientlab.v1.PathMatch.
@@ -63,52 +63,85 @@ export const HeaderModifierSchema = /*@__PURE__*/
   messageDesc(file_ambientlab_v1_waypoint, 4);
 
 /**
+ * Describes the message ambientlab.v1.PathModifier.
+ * Use `create(PathModifierSchema)` to create a new message.
+ */
+export const PathModifierSchema = /*@__PURE__*/
+  messageDesc(file_ambientlab_v1_waypoint, 5);
+
+/**
+ * Describes the enum ambientlab.v1.PathModifier.Type.
+ */
+export const PathModifier_TypeSchema = /*@__PURE__*/
+  enumDesc(file_ambientlab_v1_waypoint, 5, 0);
+
+/**
+ * @generated from enum ambientlab.v1.PathModifier.Type
+ */
+export const PathModifier_Type = /*@__PURE__*/
+  tsEnum(PathModifier_TypeSchema);
+
+/**
+ * Describes the message ambientlab.v1.UrlRewrite.
+ * Use `create(UrlRewriteSchema)` to create a new message.
+ */
+export const UrlRewriteSchema = /*@__PURE__*/
+  messageDesc(file_ambientlab_v1_waypoint, 6);
+
+/**
+ * Describes the message ambientlab.v1.RequestRedirect.
+ * Use `create(RequestRedirectSchema)` to create a new message.
+ */
+export const RequestRedirectSchema = /*@__PURE__*/
+  messageDesc(file_ambientlab_v1_waypoint, 7);
+
+/**
  * Describes the message ambientlab.v1.RouteRule.
  * Use `create(RouteRuleSchema)` to create a new message.
  */
 export const RouteRuleSchema = /*@__PURE__*/
-  messageDesc(file_ambientlab_v1_waypoint, 5);
+  messageDesc(file_ambientlab_v1_waypoint, 8);
 
 /**
  * Describes the message ambientlab.v1.HttpRoute.
  * Use `create(HttpRouteSchema)` to create a new message.
  */
 export const HttpRouteSchema = /*@__PURE__*/
-  messageDesc(file_ambientlab_v1_waypoint, 6);
+  messageDesc(file_ambientlab_v1_waypoint, 9);
 
 /**
  * Describes the message ambientlab.v1.L7Source.
  * Use `create(L7SourceSchema)` to create a new message.
  */
 export const L7SourceSchema = /*@__PURE__*/
-  messageDesc(file_ambientlab_v1_waypoint, 7);
+  messageDesc(file_ambientlab_v1_waypoint, 10);
 
 /**
  * Describes the message ambientlab.v1.L7Operation.
  * Use `create(L7OperationSchema)` to create a new message.
  */
 export const L7OperationSchema = /*@__PURE__*/
-  messageDesc(file_ambientlab_v1_waypoint, 8);
+  messageDesc(file_ambientlab_v1_waypoint, 11);
 
 /**
  * Describes the message ambientlab.v1.L7Rule.
  * Use `create(L7RuleSchema)` to create a new message.
  */
 export const L7RuleSchema = /*@__PURE__*/
-  messageDesc(file_ambientlab_v1_waypoint, 9);
+  messageDesc(file_ambientlab_v1_waypoint, 12);
 
 /**
  * Describes the message ambientlab.v1.L7Target.
  * Use `create(L7TargetSchema)` to create a new message.
  */
 export const L7TargetSchema = /*@__PURE__*/
-  messageDesc(file_ambientlab_v1_waypoint, 10);
+  messageDesc(file_ambientlab_v1_waypoint, 13);
 
 /**
  * Describes the enum ambientlab.v1.L7Target.Kind.
  */
 export const L7Target_KindSchema = /*@__PURE__*/
-  enumDesc(file_ambientlab_v1_waypoint, 10, 0);
+  enumDesc(file_ambientlab_v1_waypoint, 13, 0);
 
 /**
  * @generated from enum ambientlab.v1.L7Target.Kind
@@ -121,5 +154,5 @@ export const L7Target_Kind = /*@__PURE__*/
  * Use `create(L7PolicySchema)` to create a new message.
  */
 export const L7PolicySchema = /*@__PURE__*/
-  messageDesc(file_ambientlab_v1_waypoint, 11);
+  messageDesc(file_ambientlab_v1_waypoint, 14);
 
