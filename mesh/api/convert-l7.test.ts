@@ -30,4 +30,18 @@ describe("waypoint resources on the wire", () => {
       l7PolicyFromProto(create(L7PolicySchema, { name: "p", namespace: "n", targets: [{ name: "w", namespace: "n" }], rules: [{ to: [{ ports: [70000] }] }] })),
     ).toThrow(/outside 1..65535/);
   });
+
+  it("rejects filters and timeouts the Gateway API does not allow, by name", () => {
+    const route = (rule: Record<string, unknown>) => () =>
+      httpRouteFromProto(create(HttpRouteSchema, { name: "r", namespace: "n", parents: ["n/s"], rules: [rule as never] }));
+    const backends = [{ service: "n/s", port: 80, weight: 1 }];
+    expect(route({ backends, redirect: { statusCode: 302 } })).toThrow(/takes no backends/);
+    expect(route({ redirect: { statusCode: 400 } })).toThrow(/not 301, 302, 303, 307 or 308/);
+    expect(route({ redirect: { statusCode: 302, scheme: "ftp" } })).toThrow(/not http or https/);
+    expect(route({ backends, responseHeaders: { set: { "x-a": "b\r\nx-injected: 1" } } })).toThrow(/CR, LF or NUL/);
+    expect(route({ backends, requestHeaders: { set: { "X-Upper": "v" } } })).toThrow(/not a lower-case header name/);
+    expect(route({ backends, rewrite: { path: { type: 1, value: "/x" } } })).toThrow(/ReplacePrefixMatch needs every match/);
+    expect(route({ backends, rewrite: { hostname: "a b" } })).toThrow(/not a hostname/);
+    expect(route({ backends, requestTimeoutMs: 100, backendRequestTimeoutMs: 200 })).toThrow(/exceeds the request timeout/);
+  });
 });

@@ -14,7 +14,7 @@ import {
   type L7Policy as PbL7Policy,
 } from "./gen/ambientlab/v1/waypoint_pb.js";
 import { bad, portsFrom, stringMatchFrom, stringMatchToProto } from "./convert.ts";
-import type { HeaderModifier, HttpRoute, L7Policy, PathModifier, RouteRule } from "./types.ts";
+import type { HeaderModifier, HttpRoute, L7Policy, PathModifier, RequestRedirect, RouteRule } from "./types.ts";
 
 export const TYPE_HTTP_ROUTE = "type.googleapis.com/ambientlab.v1.HttpRoute";
 export const TYPE_L7_POLICY = "type.googleapis.com/ambientlab.v1.L7Policy";
@@ -24,6 +24,7 @@ const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 /** A header value or hostname a peer could not use to split a request (no CR, LF or NUL). */
 const SAFE_VALUE = /^[^\r\n\0]*$/;
 const HOSTNAME = /^[A-Za-z0-9.-]{1,253}$/;
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 
 const headersOut = (m: HeaderModifier) => ({ set: { ...m.set }, add: { ...m.add }, remove: [...m.remove] });
 const pathOut = (m: PathModifier) => ({
@@ -71,7 +72,7 @@ function ruleExtrasFrom(rule: PbHttpRoute["rules"][number], i: number, matches: 
     if (rule.rewrite) bad(`${at}: a redirect and a rewrite cannot be on one rule`);
     if (r.scheme && r.scheme !== "http" && r.scheme !== "https") bad(`${at}.redirect.scheme: "${r.scheme}" is not http or https`);
     if (r.port > 65535) bad(`${at}.redirect.port ${r.port} is outside 1..65535`);
-    if (r.statusCode !== 301 && r.statusCode !== 302) bad(`${at}.redirect.statusCode ${r.statusCode} is not 301 or 302`);
+    if (!REDIRECT_CODES.has(r.statusCode)) bad(`${at}.redirect.statusCode ${r.statusCode} is not 301, 302, 303, 307 or 308`);
     const hostname = hostnameFrom(r.hostname, `${at}.redirect.hostname`);
     const path = r.path && pathFrom(r.path, `${at}.redirect.path`);
     prefixOnly(path, `${at}.redirect.path`);
@@ -80,7 +81,7 @@ function ruleExtrasFrom(rule: PbHttpRoute["rules"][number], i: number, matches: 
       ...(hostname ? { hostname } : {}),
       ...(path ? { path } : {}),
       ...(r.port ? { port: r.port } : {}),
-      statusCode: r.statusCode,
+      statusCode: r.statusCode as RequestRedirect["statusCode"],
     };
   }
   if (rule.requestTimeoutMs || rule.backendRequestTimeoutMs) {

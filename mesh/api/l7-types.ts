@@ -43,7 +43,7 @@ export interface RequestRedirect {
   hostname?: string;
   path?: PathModifier;
   port?: number;
-  statusCode: 301 | 302;
+  statusCode: 301 | 302 | 303 | 307 | 308;
 }
 
 export interface RouteRule {

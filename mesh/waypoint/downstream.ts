@@ -86,3 +86,19 @@ export function http2Downstream(stream: http2.ServerHttp2Stream): Downstream {
       }),
   };
 }
+
+/** The same client, with `edit` applied to the response headers it is sent. */
+export function editingResponseHeaders(down: Downstream, edit: (h: HeaderValues) => HeaderValues): Downstream {
+  return {
+    version: down.version,
+    get headersSent() {
+      return down.headersSent;
+    },
+    respond: (status, headers, end) => down.respond(status, edit({ ...headers }), end),
+    write: (chunk) => down.write(chunk),
+    end: (trailers) => down.end(trailers),
+    abort: () => down.abort(),
+    onDrain: (cb) => down.onDrain(cb),
+    onGone: (cb) => down.onGone(cb),
+  };
+}

@@ -5,10 +5,11 @@
 // (trailers-only, HTTP 200), as Envoy answers gRPC clients.
 import { encodeGrpcMessage, formatAddr, formatIdentity, grpcStatusForHttp, isGrpcContentType } from "../shared/index.ts";
 import type { Logger } from "../shared/index.ts";
-import type { Downstream } from "./downstream.ts";
+import { editingResponseHeaders, type Downstream } from "./downstream.ts";
 import { forwardHttp1 } from "./forward-http1.ts";
 import { forwardHttp2 } from "./forward-http2.ts";
-import { forwardHeaders, type Forwarded, type ForwardRequest } from "./forward-request.ts";
+import { applyHeaderModifier, forwardHeaders, type Forwarded, type ForwardRequest } from "./forward-request.ts";
+import { modifyPath } from "./l7/rewrite.ts";
 import type { H2Upstreams } from "./h2-upstreams.ts";
 import type { Tunnel } from "./hbone-listener.ts";
 import type { RequestPlanner, Outcome } from "./request-plan.ts";
@@ -42,7 +43,7 @@ export function runExchange(deps: ExchangeDeps, t: Tunnel, req: IncomingRequest,
   const started = performance.now();
   const path = req.url.split("?")[0]!;
   const grpc = isGrpcContentType(req.headers["content-type"]);
-  const plan = deps.planner.plan(t, { method: req.method, path, headers: req.headers });
+  const plan = deps.planner.plan(t, { method: req.method, path, headers: req.headers, url: req.url, host: req.authority });
   const finish = (o: Outcome, resBytes: number, grpcStatus: string | undefined) => {
     const ms = performance.now() - started;
     const labels = requestLabels(plan.parties, o.code, o.flag, grpc ? "grpc" : "http", grpcStatus ?? "");
@@ -70,33 +71,53 @@ export function runExchange(deps: ExchangeDeps, t: Tunnel, req: IncomingRequest,
       "request",
     );
   };
-  const local = (o: Outcome, body: string) => {
+  const local = (o: Outcome, body: string, headers: Record<string, string> = {}) => {
     req.body?.resume();
-    const answered = answerLocally(down, o.code, body, grpc);
+    const answered = answerLocally(down, o.code, body, grpc, headers);
     finish(o, answered.bytes, answered.grpcStatus);
   };
-  if (plan.kind === "answer") return local(plan.outcome, plan.body);
+  if (plan.kind === "answer") return local(plan.outcome, plan.body, plan.headers);
 
   const tags = { ...(plan.route ? { route: plan.route } : {}), ...(plan.policy ? { policy: plan.policy } : {}) };
-  const fwd: ForwardRequest = {
-    method: req.method,
-    path: req.url,
-    authority: req.authority,
-    headers: forwardHeaders(req.headers, plan.requestHeaders),
-    body: req.body,
-    grpc,
-  };
+  const headers = forwardHeaders(req.headers, plan.requestHeaders);
+  const fwd: ForwardRequest = { method: req.method, path: req.url, authority: req.authority, headers, body: req.body, grpc };
+  // URLRewrite: forwarded with another path and/or host; policy and routing saw the original.
+  if (plan.rewrite?.path) fwd.path = modifyPath(path, plan.rewrite.path, plan.matchedPrefix) + req.url.slice(path.length);
+  if (plan.rewrite?.hostname) fwd.authority = plan.rewrite.hostname;
+  const responseHeaders = plan.responseHeaders;
+  const to = responseHeaders ? editingResponseHeaders(down, (h) => applyHeaderModifier(h, responseHeaders)) : down;
+  let over = false;
+  let timer: NodeJS.Timeout | undefined;
   const done = (f: Forwarded) => {
+    if (over) return;
+    over = true;
+    clearTimeout(timer);
     if (f.local) return local({ code: f.code, flag: f.flag, detail: f.detail, ...tags }, "upstream connect error or disconnect/reset before headers");
     finish({ code: f.code, flag: f.flag, detail: f.detail, ...tags }, f.bytes, f.grpcStatus);
   };
   const speak = plan.declared ?? (down.version === "HTTP/2" ? "http2" : "http");
-  if (speak === "http") forwardHttp1(deps.upstreams, plan.target, fwd, down, done);
-  else forwardHttp2(deps.h2, plan.target, fwd, down, done);
+  const cancel = speak === "http" ? forwardHttp1(deps.upstreams, plan.target, fwd, to, done) : forwardHttp2(deps.h2, plan.target, fwd, to, done);
+  // HTTPRoute timeouts: with no retries, the backend request's timeout bounds the whole request too.
+  const limit = Math.min(plan.timeouts?.requestMs ?? Infinity, plan.timeouts?.backendRequestMs ?? Infinity);
+  if (limit !== Infinity && !over) {
+    timer = setTimeout(() => {
+      if (over) return;
+      over = true;
+      cancel();
+      // Envoy's answer and flag for a route timeout: 504 "upstream request timeout", UT.
+      local({ code: 504, flag: "UT", detail: `request timeout (${limit} ms)`, ...tags }, "upstream request timeout");
+    }, limit);
+  }
 }
 
 /** The waypoint's own answer: plain text, or for a gRPC call its gRPC status in a trailers-only response. */
-function answerLocally(down: Downstream, code: number, body: string, grpc: boolean): { bytes: number; grpcStatus: string | undefined } {
+function answerLocally(
+  down: Downstream,
+  code: number,
+  body: string,
+  grpc: boolean,
+  headers: Record<string, string>,
+): { bytes: number; grpcStatus: string | undefined } {
   if (down.headersSent) {
     down.abort();
     return { bytes: 0, grpcStatus: undefined };
@@ -106,7 +127,7 @@ function answerLocally(down: Downstream, code: number, body: string, grpc: boole
     down.respond(200, { "content-type": "application/grpc", "grpc-status": status, "grpc-message": encodeGrpcMessage(body.trim()) }, true);
     return { bytes: 0, grpcStatus: status };
   }
-  down.respond(code, { "content-type": "text/plain", "content-length": String(Buffer.byteLength(body)) });
+  down.respond(code, { ...headers, "content-type": "text/plain", "content-length": String(Buffer.byteLength(body)) });
   down.write(Buffer.from(body));
   down.end();
   return { bytes: Buffer.byteLength(body), grpcStatus: undefined };

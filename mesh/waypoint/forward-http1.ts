@@ -8,7 +8,8 @@ import type { Downstream, HeaderValues } from "./downstream.ts";
 import { responseHeaders, type Forwarded, type ForwardRequest } from "./forward-request.ts";
 import type { Upstreams, UpstreamTarget } from "./upstream.ts";
 
-export function forwardHttp1(upstreams: Upstreams, target: UpstreamTarget, req: ForwardRequest, down: Downstream, done: (f: Forwarded) => void): void {
+/** Returns what cancels the request (a timeout): the upstream request is aborted, `done` is not called. */
+export function forwardHttp1(upstreams: Upstreams, target: UpstreamTarget, req: ForwardRequest, down: Downstream, done: (f: Forwarded) => void): () => void {
   let settled = false;
   const settle = (f: Forwarded) => {
     if (settled) return;
@@ -60,6 +61,11 @@ export function forwardHttp1(upstreams: Upstreams, target: UpstreamTarget, req: 
       },
     },
   );
+  return () => {
+    settled = true;
+    gone = true;
+    controller?.abort(new Error("request timeout"));
+  };
 }
 
 function grpcStatusOf(h: HeaderValues | undefined): string | undefined {

@@ -9,7 +9,8 @@ import type { H2Upstreams } from "./h2-upstreams.ts";
 import type { UpstreamTarget } from "./upstream.ts";
 import { describeError } from "../shared/index.ts";
 
-export function forwardHttp2(sessions: H2Upstreams, target: UpstreamTarget, req: ForwardRequest, down: Downstream, done: (f: Forwarded) => void): void {
+/** Returns what cancels the request (a timeout): the upstream stream is reset, `done` is not called. */
+export function forwardHttp2(sessions: H2Upstreams, target: UpstreamTarget, req: ForwardRequest, down: Downstream, done: (f: Forwarded) => void): () => void {
   let settled = false;
   const settle = (f: Forwarded) => {
     if (settled) return;
@@ -41,6 +42,11 @@ export function forwardHttp2(sessions: H2Upstreams, target: UpstreamTarget, req:
     },
     (err: unknown) => settle({ code: 503, flag: "UF", detail: describeError(err), bytes: 0, local: true }),
   );
+  return () => {
+    settled = true;
+    gone = true;
+    up?.close(http2.constants.NGHTTP2_CANCEL);
+  };
 }
 
 function relay(up: http2.ClientHttp2Stream, req: ForwardRequest, down: Downstream, settle: (f: Forwarded) => void): void {

@@ -56,13 +56,18 @@ export function forwardHeaders(h: Readonly<Record<string, string | string[] | un
     if (v !== undefined && !HOP_BY_HOP.has(k) && k !== "expect" && k[0] !== ":") out[k] = v;
   }
   if (String(h.te ?? "").toLowerCase() === "trailers") out.te = "trailers";
-  if (mod) {
-    for (const [k, v] of Object.entries(mod.set)) out[k] = v;
-    for (const [k, v] of Object.entries(mod.add)) out[k] = out[k] === undefined ? v : [...[out[k]].flat().map(String), v];
-    for (const k of mod.remove) delete out[k];
-  }
+  if (mod) applyHeaderModifier(out, mod);
   out["x-request-id"] ??= randomUUID();
   out["x-forwarded-proto"] ??= "http";
+  return out;
+}
+
+/** HTTPRoute's RequestHeaderModifier / ResponseHeaderModifier, in place: set, then add, then remove. */
+export function applyHeaderModifier(out: HeaderValues, mod: HeaderModifier): HeaderValues {
+  for (const [k, v] of Object.entries(mod.set)) out[k] = v;
+  // Appended to the value as one comma-separated list (RFC 9110 5.3), as the conformance suite expects.
+  for (const [k, v] of Object.entries(mod.add)) out[k] = out[k] === undefined ? v : `${[out[k]].flat().join(",")},${v}`;
+  for (const k of mod.remove) delete out[k];
   return out;
 }
 

@@ -7,10 +7,11 @@ import { formatAddr, formatIdentity } from "../shared/index.ts";
 import { identityOf } from "../proxy/index.ts";
 import type { ProxyState } from "../proxy/index.ts";
 import type { StateStore } from "../proxy/index.ts";
-import { serviceKey, type AppProtocol, type HeaderModifier, type L7Policy, type Service } from "../proxy/index.ts";
+import { serviceKey, type AppProtocol, type L7Policy, type Service } from "../proxy/index.ts";
 import type { Tunnel } from "./hbone-listener.ts";
 import { authorizeRequest, policiesFor } from "./l7/authz.ts";
-import { orderRules, routeRequest, type RequestView, type RouteCandidate } from "./l7/route.ts";
+import { redirectLocation } from "./l7/rewrite.ts";
+import { orderRules, routeRequest, type RequestView, type RouteCandidate, type RuleActions } from "./l7/route.ts";
 import type { HttpResponseFlag, RequestParties } from "./telemetry.ts";
 import { endpointTarget, type UpstreamTarget } from "./upstream.ts";
 
@@ -23,17 +24,16 @@ export interface Outcome {
 }
 
 export type RequestPlan =
-  | { kind: "answer"; outcome: Outcome; body: string; parties: RequestParties }
-  | {
+  | { kind: "answer"; outcome: Outcome; body: string; parties: RequestParties; headers?: Record<string, string> }
+  | ({
       kind: "forward";
       target: UpstreamTarget;
       parties: RequestParties;
       route?: string;
       policy?: string;
-      requestHeaders?: HeaderModifier;
       /** What the backend's port declares it speaks; undefined: the client's protocol is used. */
       declared?: AppProtocol;
-    };
+    } & RuleActions);
 
 export interface RequestPlannerDeps {
   gateway: { namespace: string; name: string };
@@ -69,7 +69,8 @@ export class RequestPlanner {
     return c;
   }
 
-  plan(t: Tunnel, req: RequestView): RequestPlan {
+  /** `req.url` (path and query) and `req.host` are what a redirect keeps. */
+  plan(t: Tunnel, req: RequestView & { url: string; host: string }): RequestPlan {
     const state = this.deps.state.current;
     const service = state.serviceByVip(t.authority.ip);
     const podTarget = service ? undefined : state.workloadByIp(t.authority.ip);
@@ -98,6 +99,16 @@ export class RequestPlanner {
     const d = routeRequest(config.routes, { service: serviceKey(service), port: t.authority.port, weight: 1 }, req, this.deps.pick);
     if (d.kind === "no-route") return answer({ code: 404, flag: "NR", detail: d.message }, "route not found\n");
     if (d.kind === "no-backend") return answer({ code: 500, flag: "-", detail: d.message, route: d.route }, "no backend\n");
+    if (d.kind === "redirect") {
+      const location = redirectLocation(req.host, req.url, d.redirect, d.matchedPrefix);
+      return {
+        kind: "answer",
+        outcome: { code: d.redirect.statusCode, flag: "-", detail: "redirect", route: d.route, ...policy },
+        body: "",
+        parties,
+        headers: { location },
+      };
+    }
     const route = d.route ? { route: d.route } : {};
     const backend = state.service(d.backend.service);
     const eps = backend ? state.endpoints(backend, d.backend.port) : [];
@@ -105,18 +116,14 @@ export class RequestPlanner {
       return answer({ code: 503, flag: "UH", detail: `no healthy endpoint for ${d.backend.service}:${d.backend.port}`, ...route }, "no healthy upstream");
     }
     const declared = backend?.appProtocols?.get(d.backend.port);
-    return this.forward(parties, endpointTarget(eps[this.deps.pick(eps.length)]!), {
-      ...route,
-      ...policy,
-      ...(d.requestHeaders ? { requestHeaders: d.requestHeaders } : {}),
-      ...(declared ? { declared } : {}),
-    });
+    const { kind: _k, backend: _b, route: _r, ...actions } = d;
+    return this.forward(parties, endpointTarget(eps[this.deps.pick(eps.length)]!), { ...route, ...policy, ...actions, ...(declared ? { declared } : {}) });
   }
 
   private forward(
     parties: RequestParties,
     target: UpstreamTarget,
-    extra: { route?: string; policy?: string; requestHeaders?: HeaderModifier; declared?: AppProtocol },
+    extra: { route?: string; policy?: string; declared?: AppProtocol } & RuleActions,
   ): RequestPlan {
     parties.dstWorkload = target.workload;
     parties.dstIdentity = target.workload.protocol === "HBONE" ? identityOf(target.workload) : undefined;

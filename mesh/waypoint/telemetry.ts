@@ -29,7 +29,7 @@ export const HTTP_LABELS = [
 export type HttpLabels = Record<(typeof HTTP_LABELS)[number], string>;
 
 /** Envoy's response flags for what a waypoint can decide itself. */
-export type HttpResponseFlag = "-" | "NR" | "UH" | "UF" | "UPE" | "DC";
+export type HttpResponseFlag = "-" | "NR" | "UH" | "UF" | "UPE" | "DC" | "UT";
 
 export class WaypointMetrics {
   readonly registry = new Registry();

@@ -3,6 +3,7 @@
 // allowed, it is sent on a connection of its own to the endpoint (an HBONE stream or TCP, never a pooled
 // one: after the upgrade it belongs to this client) and from then on the bytes are relayed both ways
 // unread. The upstream's answer (101, or a refusal) reaches the client as the upstream wrote it.
+import { STATUS_CODES } from "node:http";
 import type http from "node:http";
 import type { Duplex } from "node:stream";
 import { describeError, formatIdentity } from "../shared/index.ts";
@@ -11,7 +12,7 @@ import type { ExchangeDeps } from "./exchange.ts";
 import type { HeaderValues } from "./downstream.ts";
 import { forwardHeaders } from "./forward-request.ts";
 import type { Tunnel } from "./hbone-listener.ts";
-import { requestLabels } from "./telemetry.ts";
+import { requestLabels, type HttpResponseFlag } from "./telemetry.ts";
 
 /** The request head as HTTP/1.1 bytes; header values that could split it (CR, LF) are dropped. */
 export function requestHead(method: string, url: string, headers: HeaderValues): string {
@@ -32,15 +33,19 @@ export function forwardUpgrade(deps: ExchangeDeps, log: Logger, t: Tunnel, req: 
   const started = performance.now();
   const path = (req.url ?? "/").split("?")[0]!;
   const method = req.method ?? "GET";
-  const plan = deps.planner.plan(t, { method, path, headers: req.headers });
-  const record = (code: number, flag: "-" | "UF" | "NR" | "UH" | "UPE" | "DC", detail: string) => {
+  const plan = deps.planner.plan(t, { method, path, headers: req.headers, url: req.url ?? "/", host: req.headers.host ?? "" });
+  const record = (code: number, flag: HttpResponseFlag, detail: string) => {
     deps.metrics.http.record(requestLabels(plan.parties, code, flag), [performance.now() - started, 0, 0]);
     deps.accessLog?.info({ "src.identity": formatIdentity(t.peer), method, path, upgrade: req.headers.upgrade, code, flags: flag, detail }, "request");
   };
   client.on("error", () => undefined);
   if (plan.kind === "answer") {
+    const extra = Object.entries(plan.headers ?? {})
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join("");
+    const code = plan.outcome.code;
     client.end(
-      `HTTP/1.1 ${plan.outcome.code} ${plan.outcome.code === 403 ? "Forbidden" : "Error"}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(plan.body)}\r\nconnection: close\r\n\r\n${plan.body}`,
+      `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? "Error"}\r\n${extra}content-type: text/plain\r\ncontent-length: ${Buffer.byteLength(plan.body)}\r\nconnection: close\r\n\r\n${plan.body}`,
     );
     return record(plan.outcome.code, plan.outcome.flag, plan.outcome.detail);
   }

@@ -12,6 +12,7 @@ import { compareStrings } from "../../shared/index.ts";
 export { DEFAULT_TRANSLATE_OPTIONS, LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
 export { isEnrolled } from "./workloads.ts";
 export { appProtocolOf } from "./app-protocol.ts";
+export { translateHttpRoutes } from "./l7.ts";
 
 export interface Translation {
   workloads: Workload[];

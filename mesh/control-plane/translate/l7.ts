@@ -2,7 +2,20 @@
 // AuthorizationPolicies bound with targetRefs (a waypoint Gateway or a Service) -> L7Policy.
 // Anything a waypoint cannot enforce exactly rejects the whole object with a note that says why:
 // a route or policy applied with parts missing would route or authorize differently than written.
-import type { BackendRef, HeaderModifier, HttpRoute, L7Operation, L7Policy, L7Rule, L7Source, L7Target, RouteMatch, RouteRule } from "../../api/index.ts";
+import type {
+  BackendRef,
+  HeaderModifier,
+  HttpRoute,
+  PathModifier,
+  RequestRedirect,
+  L7Operation,
+  L7Policy,
+  L7Rule,
+  L7Source,
+  L7Target,
+  RouteMatch,
+  RouteRule,
+} from "../../api/index.ts";
 import { compareStrings } from "../../shared/index.ts";
 import { parseStringMatch } from "../../api/index.ts";
 import type { AuthorizationPolicy, AuthorizationPolicyRule, HTTPRoute } from "../model/kube.ts";
@@ -21,10 +34,41 @@ interface RouteSpec {
     }>;
     filters?: Array<{
       type?: string;
-      requestHeaderModifier?: { set?: Array<{ name: string; value: string }>; add?: Array<{ name: string; value: string }>; remove?: string[] };
+      requestHeaderModifier?: HeaderFilter;
+      responseHeaderModifier?: HeaderFilter;
+      urlRewrite?: { hostname?: string; path?: PathFilter };
+      requestRedirect?: { scheme?: string; hostname?: string; path?: PathFilter; port?: number; statusCode?: number };
     }>;
+    timeouts?: { request?: string; backendRequest?: string };
     backendRefs?: Array<{ group?: string; kind?: string; name?: string; namespace?: string; port?: number; weight?: number }>;
   }>;
+}
+
+type HeaderFilter = { set?: Array<{ name: string; value: string }>; add?: Array<{ name: string; value: string }>; remove?: string[] };
+type PathFilter = { type?: string; replaceFullPath?: string; replacePrefixMatch?: string };
+
+const SUPPORTED_FILTERS = "RequestHeaderModifier, ResponseHeaderModifier, URLRewrite, RequestRedirect";
+
+/** A Gateway API Duration ("1h", "500ms", "1m30s"; at most four parts) in milliseconds; undefined if malformed. */
+export function durationMs(d: string): number | undefined {
+  if (!/^([0-9]{1,5}(h|m|s|ms)){1,4}$/.test(d)) return undefined;
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let ms = 0;
+  for (const [, n, u] of d.matchAll(/([0-9]{1,5})(ms|h|m|s)/g)) ms += Number(n) * unit[u!]!;
+  return ms;
+}
+
+function headerModifier(m: HeaderFilter | undefined): HeaderModifier {
+  const kv = (list: Array<{ name: string; value: string }> | undefined) => Object.fromEntries((list ?? []).map((x) => [x.name.toLowerCase(), x.value]));
+  return { set: kv(m?.set), add: kv(m?.add), remove: (m?.remove ?? []).map((x) => x.toLowerCase()) };
+}
+
+function pathModifier(p: PathFilter | undefined, at: string, problems: string[]): PathModifier | undefined {
+  if (!p) return undefined;
+  if (p.type === "ReplaceFullPath" && p.replaceFullPath?.startsWith("/")) return { type: "ReplaceFullPath", value: p.replaceFullPath };
+  if (p.type === "ReplacePrefixMatch" && p.replacePrefixMatch?.startsWith("/")) return { type: "ReplacePrefixMatch", value: p.replacePrefixMatch };
+  problems.push(`${at}: a path modifier needs type ReplaceFullPath or ReplacePrefixMatch and its value starting with /`);
+  return undefined;
 }
 
 const isCoreService = (group: string | undefined, kind: string | undefined) =>
@@ -53,15 +97,43 @@ function translateRouteRule(r: NonNullable<RouteSpec["rules"]>[number], i: numbe
     if (method && !METHODS.has(method)) problems.push(`${at}.method ${m.method} is not an HTTP method`);
     matches.push({ ...(path ? { path } : {}), ...(method ? { method } : {}), headers });
   }
-  let requestHeaders: HeaderModifier | undefined;
+  const extras: { -readonly [K in keyof RouteRule]?: RouteRule[K] } = {};
   for (const [j, f] of (r.filters ?? []).entries()) {
-    if (f.type !== "RequestHeaderModifier") {
-      problems.push(`rules[${i}].filters[${j}]: filter ${f.type} is not supported (RequestHeaderModifier)`);
-      continue;
-    }
-    const m = f.requestHeaderModifier ?? {};
-    const kv = (list: Array<{ name: string; value: string }> | undefined) => Object.fromEntries((list ?? []).map((x) => [x.name.toLowerCase(), x.value]));
-    requestHeaders = { set: kv(m.set), add: kv(m.add), remove: (m.remove ?? []).map((x) => x.toLowerCase()) };
+    const at = `rules[${i}].filters[${j}]`;
+    if (f.type === "RequestHeaderModifier") extras.requestHeaders = headerModifier(f.requestHeaderModifier);
+    else if (f.type === "ResponseHeaderModifier") extras.responseHeaders = headerModifier(f.responseHeaderModifier);
+    else if (f.type === "URLRewrite") {
+      const path = pathModifier(f.urlRewrite?.path, `${at}.urlRewrite.path`, problems);
+      extras.rewrite = { ...(f.urlRewrite?.hostname ? { hostname: f.urlRewrite.hostname } : {}), ...(path ? { path } : {}) };
+    } else if (f.type === "RequestRedirect") {
+      const rd = f.requestRedirect ?? {};
+      const statusCode = rd.statusCode ?? 302;
+      if (![301, 302, 303, 307, 308].includes(statusCode))
+        problems.push(`${at}.requestRedirect.statusCode ${statusCode} is not supported (301, 302, 303, 307, 308)`);
+      const path = pathModifier(rd.path, `${at}.requestRedirect.path`, problems);
+      extras.redirect = {
+        ...(rd.scheme ? { scheme: rd.scheme } : {}),
+        ...(rd.hostname ? { hostname: rd.hostname } : {}),
+        ...(path ? { path } : {}),
+        ...(rd.port ? { port: rd.port } : {}),
+        statusCode: statusCode as RequestRedirect["statusCode"],
+      };
+    } else problems.push(`${at}: filter ${f.type} is not supported (${SUPPORTED_FILTERS})`);
+  }
+  if (extras.redirect && extras.rewrite) problems.push(`rules[${i}]: RequestRedirect and URLRewrite cannot be on one rule`);
+  const prefixMatched = matches.length > 0 && matches.every((m) => m.path?.type === "PathPrefix");
+  for (const m of [extras.rewrite?.path, extras.redirect?.path]) {
+    if (m?.type === "ReplacePrefixMatch" && !prefixMatched) problems.push(`rules[${i}]: ReplacePrefixMatch needs every match of the rule to be a PathPrefix`);
+  }
+  if (r.timeouts) {
+    const request = r.timeouts.request === undefined ? undefined : durationMs(r.timeouts.request);
+    const backend = r.timeouts.backendRequest === undefined ? undefined : durationMs(r.timeouts.backendRequest);
+    if (r.timeouts.request !== undefined && request === undefined) problems.push(`rules[${i}].timeouts.request "${r.timeouts.request}" is not a duration`);
+    if (r.timeouts.backendRequest !== undefined && backend === undefined)
+      problems.push(`rules[${i}].timeouts.backendRequest "${r.timeouts.backendRequest}" is not a duration`);
+    // "0s" means no timeout, as the Gateway API says.
+    if (request && backend && backend > request) problems.push(`rules[${i}].timeouts.backendRequest must not exceed timeouts.request`);
+    if (request || backend) extras.timeouts = { ...(request ? { requestMs: request } : {}), ...(backend ? { backendRequestMs: backend } : {}) };
   }
   const backends: BackendRef[] = [];
   for (const [j, b] of (r.backendRefs ?? []).entries()) {
@@ -72,7 +144,8 @@ function translateRouteRule(r: NonNullable<RouteSpec["rules"]>[number], i: numbe
       backends.push({ service: `${bns}/${b.name}.${bns}.svc.${opts.clusterDomain}`, port: b.port, weight: b.weight ?? 1 });
     }
   }
-  return { matches, backends, ...(requestHeaders ? { requestHeaders } : {}) };
+  // A redirect answers the request itself: its rule's backendRefs are never used (as in Istio).
+  return { matches, backends: extras.redirect ? [] : backends, ...extras };
 }
 
 export function translateHttpRoutes(routes: readonly HTTPRoute[], opts: TranslateOptions): { routes: HttpRoute[]; notes: ResourceNote[] } {

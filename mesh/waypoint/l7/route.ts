@@ -2,7 +2,7 @@
 // destination service, the most specific match wins: an exact path, then the longest prefix, then a
 // method match, then the most header matches, then route namespace/name, then rule order.
 import { compareStrings } from "../../shared/index.ts";
-import type { BackendRef, HeaderModifier, HttpRoute, RouteMatch } from "../../api/index.ts";
+import type { BackendRef, HttpRoute, RequestRedirect, RouteMatch, RouteRule } from "../../api/index.ts";
 
 export interface RequestView {
   method: string;
@@ -12,8 +12,16 @@ export interface RequestView {
   headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
+/** What the matched rule does to the request and response besides choosing a backend. */
+export type RuleActions = Pick<RouteRule, "requestHeaders" | "responseHeaders" | "rewrite" | "timeouts"> & {
+  /** The PathPrefix the request matched, for ReplacePrefixMatch. */
+  matchedPrefix?: string;
+};
+
 export type RouteDecision =
-  | { kind: "backend"; backend: BackendRef; route?: string; requestHeaders?: HeaderModifier }
+  | ({ kind: "backend"; backend: BackendRef; route?: string } & RuleActions)
+  /** The rule redirects: the waypoint answers with a Location. */
+  | { kind: "redirect"; route: string; redirect: RequestRedirect; matchedPrefix?: string }
   /** Routes are attached but none matches: 404, as the Gateway API requires. */
   | { kind: "no-route"; message: string }
   /** The matched rule has no backend with weight: 500. */
@@ -83,14 +91,24 @@ export function routeRequest(ordered: readonly Candidate[], fallback: BackendRef
   if (!hit) return { kind: "no-route", message: `no HTTPRoute rule matches ${r.method} ${r.path}` };
   const rule = hit.route.rules[hit.ruleIndex]!;
   const name = `${hit.route.namespace}/${hit.route.name}`;
+  const matchedPrefix = hit.match.path?.type === "PathPrefix" ? hit.match.path.value : undefined;
+  const prefix = matchedPrefix !== undefined ? { matchedPrefix } : {};
+  if (rule.redirect) return { kind: "redirect", route: name, redirect: rule.redirect, ...prefix };
   const total = rule.backends.reduce((n, b) => n + b.weight, 0);
   if (total <= 0) return { kind: "no-backend", route: name, message: `HTTPRoute ${name} rule ${hit.ruleIndex} has no backend with weight` };
+  const actions: RuleActions = {
+    ...(rule.requestHeaders ? { requestHeaders: rule.requestHeaders } : {}),
+    ...(rule.responseHeaders ? { responseHeaders: rule.responseHeaders } : {}),
+    ...(rule.rewrite ? { rewrite: rule.rewrite } : {}),
+    ...(rule.timeouts ? { timeouts: rule.timeouts } : {}),
+    ...prefix,
+  };
   let at = pick(total);
   for (const b of rule.backends) {
-    if (at < b.weight) return { kind: "backend", backend: b, route: name, ...(rule.requestHeaders ? { requestHeaders: rule.requestHeaders } : {}) };
+    if (at < b.weight) return { kind: "backend", backend: b, route: name, ...actions };
     at -= b.weight;
   }
-  return { kind: "backend", backend: rule.backends[rule.backends.length - 1]!, route: name };
+  return { kind: "backend", backend: rule.backends[rule.backends.length - 1]!, route: name, ...actions };
 }
 
 export type { Candidate as RouteCandidate };

@@ -254,7 +254,7 @@ export declare type RequestRedirect = Message<"ambientlab.v1.RequestRedirect"> &
   port: number;
 
   /**
-   * 301 or 302.
+   * 301, 302, 303, 307 or 308.
    *
    * @generated from field: uint32 status_code = 5;
    */
