@@ -116,7 +116,13 @@ export class RequestPlanner {
       return answer({ code: 503, flag: "UH", detail: `no healthy endpoint for ${d.backend.service}:${d.backend.port}`, ...route }, "no healthy upstream");
     }
     const declared = backend?.appProtocols?.get(d.backend.port);
-    const { kind: _k, backend: _b, route: _r, ...actions } = d;
+    const actions: RuleActions = {
+      ...(d.requestHeaders ? { requestHeaders: d.requestHeaders } : {}),
+      ...(d.responseHeaders ? { responseHeaders: d.responseHeaders } : {}),
+      ...(d.rewrite ? { rewrite: d.rewrite } : {}),
+      ...(d.timeouts ? { timeouts: d.timeouts } : {}),
+      ...(d.matchedPrefix !== undefined ? { matchedPrefix: d.matchedPrefix } : {}),
+    };
     return this.forward(parties, endpointTarget(eps[this.deps.pick(eps.length)]!), { ...route, ...policy, ...actions, ...(declared ? { declared } : {}) });
   }
 
