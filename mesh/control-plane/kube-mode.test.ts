@@ -216,3 +216,60 @@ describe("policy status", () => {
     expect(api!.get(AP, "demo", "good")).toMatchObject({ status: { conditions: [{ type: "ZtunnelAccepted", status: "True", reason: "Accepted" }] } });
   });
 });
+
+describe("HTTPRoute status", () => {
+  it("reports each mesh route Accepted, or not and why, per Service parent; gateway routes get nothing", async () => {
+    const { RouteStatusWriter, MESH_CONTROLLER } = await import("./route-status.ts");
+    const kc = await setup();
+    const HR = "/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes";
+    const route = (name: string, parentRefs: unknown[]) =>
+      ({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name, namespace: "shop", generation: 3 }, spec: { parentRefs } }) as never;
+    const routes = [
+      route("ok", [{ group: "", kind: "Service", name: "cart", port: 80 }]),
+      route("mirror", [{ kind: "Service", name: "cart" }]),
+      route("ingress", [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "public" }]),
+    ];
+    for (const r of ["ok", "mirror", "ingress"]) api!.seed(HR, { metadata: { name: r, namespace: "shop" } });
+    const notes = [
+      {
+        kind: "HTTPRoute",
+        namespace: "shop",
+        name: "mirror",
+        status: "Rejected" as const,
+        reason: "rules[0].filters[0]: filter RequestMirror is not supported",
+      },
+    ];
+    const w = new RouteStatusWriter(kc, silentLogger());
+    await w.update(routes, notes);
+    await w.update(routes, notes);
+    // Written once each, only for the mesh routes.
+    expect(api!.patches.map((p) => p.path)).toEqual([`${HR}/ok/status`, `${HR}/mirror/status`]);
+    expect(api!.get(HR, "shop", "ok")).toMatchObject({
+      status: {
+        parents: [
+          {
+            parentRef: { group: "", kind: "Service", name: "cart", namespace: "shop", port: 80 },
+            controllerName: MESH_CONTROLLER,
+            conditions: [
+              { type: "Accepted", status: "True", reason: "Accepted", observedGeneration: 3 },
+              { type: "ResolvedRefs", status: "True" },
+            ],
+          },
+        ],
+      },
+    });
+    expect(api!.get(HR, "shop", "mirror")).toMatchObject({
+      status: {
+        parents: [
+          {
+            conditions: [
+              { type: "Accepted", status: "False", reason: "UnsupportedValue", message: expect.stringMatching(/RequestMirror/) },
+              { type: "ResolvedRefs" },
+            ],
+          },
+        ],
+      },
+    });
+    expect((api!.get(HR, "shop", "ingress") as { status?: unknown }).status).toBeUndefined();
+  });
+});

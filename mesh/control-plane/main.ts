@@ -22,6 +22,7 @@ import { FileSource } from "./discovery/file-source.ts";
 import { KubeSource } from "./discovery/kube-source.ts";
 import type { ObjectStore } from "./store/object-store.ts";
 import { PolicyStatusWriter } from "./status-writer.ts";
+import { RouteStatusWriter } from "./route-status.ts";
 import { PooledKubeConfig } from "./kube-config.ts";
 import { BootstrapTokenKeeper } from "./runners/bootstrap-token-keeper.ts";
 import { PolicyStatusRunner } from "./runners/policy-status.ts";
@@ -91,6 +92,7 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
     : undefined;
   if (!waypointController) log.info("WAYPOINT_IMAGE is not set: istio-waypoint Gateways get no Deployment from this control plane");
   const status = new PolicyStatusWriter(kubeConfig, log);
+  const routeStatus = new RouteStatusWriter(kubeConfig, log);
   return {
     ca,
     // One TokenReview per token while it is trusted (cached-authenticator.ts), not one per CSR.
@@ -106,7 +108,15 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
       ),
     discovery: (store) => [new KubeSource({ kubeConfig, store, log })],
     runners: (cp) => [
-      new PolicyStatusRunner({ store: cp.store, builder: cp.builder, update: (t, keys, waypointKeys) => status.update(t, keys, waypointKeys), log }),
+      new PolicyStatusRunner({
+        store: cp.store,
+        builder: cp.builder,
+        update: async (t, keys, waypointKeys, routes) => {
+          await status.update(t, keys, waypointKeys);
+          await routeStatus.update(routes, t.notes);
+        },
+        log,
+      }),
       new RootCertPublisher({
         store: cp.store,
         ownNamespace: cfg.POD_NAMESPACE,

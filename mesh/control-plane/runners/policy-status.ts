@@ -1,11 +1,13 @@
-// Writes each AuthorizationPolicy's status (accepted, or why not) after every translation.
+// Writes each AuthorizationPolicy's status (accepted, or why not) after every translation, and each
+// mesh HTTPRoute's (route-status.ts).
 import type { Logger } from "../../shared/index.ts";
 import type { SnapshotBuilder } from "../push/snapshot.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { Translation } from "../translate/index.ts";
+import type { HTTPRoute } from "../model/kube.ts";
 import { SerialQueue, type Runner } from "./runner.ts";
 
-export type StatusUpdate = (t: Translation, allPolicyKeys: string[], waypointKeys: ReadonlySet<string>) => Promise<void>;
+export type StatusUpdate = (t: Translation, allPolicyKeys: string[], waypointKeys: ReadonlySet<string>, routes: readonly HTTPRoute[]) => Promise<void>;
 
 function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -35,7 +37,8 @@ export class PolicyStatusRunner implements Runner {
       const key = (p: (typeof aps)[number]) => `${p.metadata?.namespace}/${p.metadata?.name}`;
       // Policies attached to a waypoint (targetRef/targetRefs) get their status from the waypoint's view.
       const waypointKeys = new Set(aps.filter((p) => p.spec?.targetRef || p.spec?.targetRefs?.length).map(key));
-      this.queue.push(() => this.deps.update(snap.translation, aps.map(key), waypointKeys));
+      const routes = this.deps.store.list("HTTPRoute");
+      this.queue.push(() => this.deps.update(snap.translation, aps.map(key), waypointKeys, routes));
     });
   }
 
