@@ -23,6 +23,7 @@ export function syntheticCluster(size: SyntheticSize): Record<Kind, AnyObject[]>
     PeerAuthentication: [],
     Gateway: [],
     HTTPRoute: [],
+    GRPCRoute: [],
   };
   const ns = (i: number) => `ns-${i % size.namespaces}`;
   for (let i = 0; i < size.namespaces; i++) {

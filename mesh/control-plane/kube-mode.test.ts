@@ -224,12 +224,20 @@ describe("HTTPRoute status", () => {
     const HR = "/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes";
     const route = (name: string, parentRefs: unknown[]) =>
       ({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name, namespace: "shop", generation: 3 }, spec: { parentRefs } }) as never;
+    const GR = "/apis/gateway.networking.k8s.io/v1/namespaces/shop/grpcroutes";
     const routes = [
       route("ok", [{ group: "", kind: "Service", name: "cart", port: 80 }]),
       route("mirror", [{ kind: "Service", name: "cart" }]),
       route("ingress", [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "public" }]),
+      {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "GRPCRoute",
+        metadata: { name: "rpc", namespace: "shop" },
+        spec: { parentRefs: [{ kind: "Service", name: "cart" }] },
+      } as never,
     ];
     for (const r of ["ok", "mirror", "ingress"]) api!.seed(HR, { metadata: { name: r, namespace: "shop" } });
+    api!.seed(GR, { metadata: { name: "rpc", namespace: "shop" } });
     const notes = [
       {
         kind: "HTTPRoute",
@@ -243,7 +251,10 @@ describe("HTTPRoute status", () => {
     await w.update(routes, notes);
     await w.update(routes, notes);
     // Written once each, only for the mesh routes.
-    expect(api!.patches.map((p) => p.path)).toEqual([`${HR}/ok/status`, `${HR}/mirror/status`]);
+    expect(api!.patches.map((p) => p.path)).toEqual([`${HR}/ok/status`, `${HR}/mirror/status`, `${GR}/rpc/status`]);
+    expect(api!.get(GR, "shop", "rpc")).toMatchObject({
+      status: { parents: [{ conditions: [{ type: "Accepted", status: "True" }, { type: "ResolvedRefs" }] }] },
+    });
     expect(api!.get(HR, "shop", "ok")).toMatchObject({
       status: {
         parents: [

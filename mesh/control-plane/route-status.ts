@@ -1,11 +1,14 @@
-// Kubernetes mode: each mesh HTTPRoute's status, as the Gateway API has a route's implementation report
+// Kubernetes mode: each mesh HTTPRoute's and GRPCRoute's status, as the Gateway API has a route's implementation report
 // it: per Service parentRef, Accepted (True, or False with the reason translation rejected it: a filter,
 // match or timeout the waypoint cannot enforce exactly is never applied in part) and ResolvedRefs.
 // Routes whose parents are not Services belong to a gateway controller and get nothing from us.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { describeError } from "../shared/index.ts";
 import type { Logger } from "../shared/index.ts";
-import type { HTTPRoute } from "./model/kube.ts";
+import type { GRPCRoute, HTTPRoute } from "./model/kube.ts";
+
+type Route = HTTPRoute | GRPCRoute;
+const PLURAL = { HTTPRoute: "httproutes", GRPCRoute: "grpcroutes" } as const;
 import type { ResourceNote } from "./translate/index.ts";
 
 export const MESH_CONTROLLER = "ambient-lab.io/mesh-controller";
@@ -26,13 +29,13 @@ export interface RouteParentStatus {
 
 type ParentRef = { group?: string; kind?: string; name?: string; namespace?: string; port?: number };
 
-/** Pure: the status.parents each mesh HTTPRoute should carry, by "namespace/name". */
-export function routeStatuses(routes: readonly HTTPRoute[], notes: readonly ResourceNote[]): Map<string, RouteParentStatus[]> {
-  const rejected = new Map(notes.filter((n) => n.kind === "HTTPRoute" && n.status === "Rejected").map((n) => [`${n.namespace}/${n.name}`, n.reason]));
+/** Pure: the status.parents each mesh route should carry, by "Kind/namespace/name". */
+export function routeStatuses(routes: readonly Route[], notes: readonly ResourceNote[]): Map<string, RouteParentStatus[]> {
+  const rejected = new Map(notes.filter((n) => n.status === "Rejected").map((n) => [`${n.kind}/${n.namespace}/${n.name}`, n.reason]));
   const out = new Map<string, RouteParentStatus[]>();
   for (const r of routes) {
     const ns = r.metadata?.namespace ?? "";
-    const key = `${ns}/${r.metadata?.name ?? ""}`;
+    const key = `${r.kind}/${ns}/${r.metadata?.name ?? ""}`;
     const refs = ((r.spec as { parentRefs?: ParentRef[] } | undefined)?.parentRefs ?? []).filter(
       (p) => ((p.group ?? "") === "" || p.group === "core") && (p.kind ?? "Service") === "Service" && p.name,
     );
@@ -67,12 +70,12 @@ export class RouteStatusWriter {
     this.log = log;
   }
 
-  async update(routes: readonly HTTPRoute[], notes: readonly ResourceNote[]): Promise<void> {
+  async update(routes: readonly Route[], notes: readonly ResourceNote[]): Promise<void> {
     const want = routeStatuses(routes, notes);
     for (const [key, parents] of want) {
       const text = JSON.stringify(parents);
       if (this.written.get(key) === text) continue;
-      const [namespace, name] = key.split("/") as [string, string];
+      const [kind, namespace, name] = key.split("/") as [Route["kind"], string, string];
       const now = new Date().toISOString();
       try {
         await this.api.patchNamespacedCustomObjectStatus(
@@ -80,7 +83,7 @@ export class RouteStatusWriter {
             group: "gateway.networking.k8s.io",
             version: "v1",
             namespace,
-            plural: "httproutes",
+            plural: PLURAL[kind],
             name,
             body: { status: { parents: parents.map((p) => ({ ...p, conditions: p.conditions.map((c) => ({ ...c, lastTransitionTime: now })) })) } },
           },
@@ -88,7 +91,7 @@ export class RouteStatusWriter {
         );
         this.written.set(key, text);
       } catch (err) {
-        this.log.warn({ route: key, err: describeError(err) }, "writing the HTTPRoute status failed (may the control plane patch httproutes/status?)");
+        this.log.warn({ route: key, err: describeError(err) }, `writing the ${kind} status failed (may the control plane patch ${PLURAL[kind]}/status?)`);
       }
     }
     for (const key of [...this.written.keys()]) if (!want.has(key)) this.written.delete(key);

@@ -292,7 +292,7 @@ async function exec(args: string[]): Promise<number> {
   });
 }
 
-const APPLY_KINDS = new Set(["AuthorizationPolicy", "PeerAuthentication", "Gateway", "HTTPRoute", "Namespace"]);
+const APPLY_KINDS = new Set(["AuthorizationPolicy", "PeerAuthentication", "Gateway", "HTTPRoute", "GRPCRoute", "Namespace"]);
 
 function manifestName(kind: string, ns: string, name: string): string {
   return `user-${kind.toLowerCase()}-${ns}-${name}`.replace(/[^a-z0-9-]/g, "-");

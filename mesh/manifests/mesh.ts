@@ -54,12 +54,12 @@ export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] 
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["security.istio.io"], resources: ["authorizationpolicies", "peerauthentications"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["security.istio.io"], resources: ["authorizationpolicies/status"], verbs: ["patch", "update"] },
-        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes", "grpcroutes"], verbs: ["get", "list", "watch"] },
         // The waypoint deployment controller: each istio-waypoint Gateway's ServiceAccount, Deployment
         // and Service (server-side apply), and the Gateway's status.
         { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways/status"], verbs: ["patch", "update"] },
         // Mesh HTTPRoutes: accepted, or the reason they are not (route-status.ts).
-        { apiGroups: ["gateway.networking.k8s.io"], resources: ["httproutes/status"], verbs: ["patch", "update"] },
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["httproutes/status", "grpcroutes/status"], verbs: ["patch", "update"] },
         { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "create", "patch", "update"] },
         { apiGroups: [""], resources: ["services", "serviceaccounts"], verbs: ["get", "create", "patch", "update"] },
         { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },

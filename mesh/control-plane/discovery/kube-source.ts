@@ -38,6 +38,7 @@ function listers(kc: KubeConfig): Record<Kind, Lister> {
     PeerAuthentication: crd("PeerAuthentication"),
     Gateway: crd("Gateway"),
     HTTPRoute: crd("HTTPRoute"),
+    GRPCRoute: crd("GRPCRoute"),
   };
 }
 

@@ -90,6 +90,13 @@ export interface HTTPRoute {
   spec?: Record<string, unknown>;
 }
 
+export interface GRPCRoute {
+  apiVersion: string;
+  kind: "GRPCRoute";
+  metadata: V1ObjectMeta;
+  spec?: Record<string, unknown>;
+}
+
 /** Every kind discovery watches, with its API group/version. */
 export const KINDS = {
   Namespace: { apiVersion: "v1", plural: "namespaces", namespaced: false },
@@ -101,6 +108,7 @@ export const KINDS = {
   PeerAuthentication: { apiVersion: "security.istio.io/v1", plural: "peerauthentications", namespaced: true },
   Gateway: { apiVersion: "gateway.networking.k8s.io/v1", plural: "gateways", namespaced: true },
   HTTPRoute: { apiVersion: "gateway.networking.k8s.io/v1", plural: "httproutes", namespaced: true },
+  GRPCRoute: { apiVersion: "gateway.networking.k8s.io/v1", plural: "grpcroutes", namespaced: true },
 } as const;
 
 export type Kind = keyof typeof KINDS;
@@ -115,6 +123,7 @@ export interface KindTypes {
   PeerAuthentication: PeerAuthentication;
   Gateway: Gateway;
   HTTPRoute: HTTPRoute;
+  GRPCRoute: GRPCRoute;
 }
 
 export type AnyObject = KindTypes[Kind];
@@ -129,5 +138,16 @@ export function objectKey(o: { metadata?: V1ObjectMeta }): string {
 export type ClusterSnapshot = { [K in Kind]: ReadonlyArray<KindTypes[K]> };
 
 export function emptySnapshot(): ClusterSnapshot {
-  return { Namespace: [], Node: [], Pod: [], Service: [], EndpointSlice: [], AuthorizationPolicy: [], PeerAuthentication: [], Gateway: [], HTTPRoute: [] };
+  return {
+    Namespace: [],
+    Node: [],
+    Pod: [],
+    Service: [],
+    EndpointSlice: [],
+    AuthorizationPolicy: [],
+    PeerAuthentication: [],
+    Gateway: [],
+    HTTPRoute: [],
+    GRPCRoute: [],
+  };
 }

@@ -3,7 +3,7 @@
 import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/index.ts";
 import type { ClusterSnapshot } from "../model/kube.ts";
 import { DEFAULT_TRANSLATE_OPTIONS, type ResourceNote, type TranslateOptions } from "./options.ts";
-import { translateHttpRoutes, translateL7Policies } from "./l7.ts";
+import { translateGrpcRoutes, translateHttpRoutes, translateL7Policies } from "./l7.ts";
 import { STATIC_STRICT_NAME, translatePolicies } from "./policies.ts";
 import { matchesSelector, translatePod, translateWorkloads, type PodContext } from "./workloads.ts";
 import type { V1Pod } from "../model/kube.ts";
@@ -12,7 +12,7 @@ import { compareStrings } from "../../shared/index.ts";
 export { DEFAULT_TRANSLATE_OPTIONS, LABELS, type ResourceNote, type TranslateOptions } from "./options.ts";
 export { isEnrolled } from "./workloads.ts";
 export { appProtocolOf } from "./app-protocol.ts";
-export { translateHttpRoutes } from "./l7.ts";
+export { translateGrpcRoutes, translateHttpRoutes } from "./l7.ts";
 
 export interface Translation {
   workloads: Workload[];
@@ -88,9 +88,11 @@ export function translateIncremental(
   };
   const w = translateWorkloads(snap, opts, selected, previous?.podsOnly ? previous.memo.pods : undefined);
   const r = translateHttpRoutes(snap.HTTPRoute, opts);
+  const g = translateGrpcRoutes(snap.GRPCRoute ?? [], opts);
+  const routes = g.routes.length ? [...r.routes, ...g.routes].sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`)) : r.routes;
   const l7 = translateL7Policies(snap.AuthorizationPolicy);
-  const notes = [...p.notes, ...w.notes, ...r.notes, ...l7.notes].sort(byNote);
-  const translation = { workloads: w.workloads, services: w.services, policies: p.policies, routes: r.routes, l7Policies: l7.policies, notes };
+  const notes = [...p.notes, ...w.notes, ...r.notes, ...g.notes, ...l7.notes].sort(byNote);
+  const translation = { workloads: w.workloads, services: w.services, policies: p.policies, routes, l7Policies: l7.policies, notes };
   const podNotes = new Map(notes.filter((n) => n.kind === "Pod").map((n) => [`${n.namespace}/${n.name}`, n]));
   return { translation, memo: { pods: w.byPod, ctx: w.ctx, selected, translation, podNotes } };
 }

@@ -18,7 +18,7 @@ import type {
 } from "../../api/index.ts";
 import { compareStrings } from "../../shared/index.ts";
 import { parseStringMatch } from "../../api/index.ts";
-import type { AuthorizationPolicy, AuthorizationPolicyRule, HTTPRoute } from "../model/kube.ts";
+import type { AuthorizationPolicy, AuthorizationPolicyRule, GRPCRoute, HTTPRoute } from "../model/kube.ts";
 import type { ResourceNote, TranslateOptions } from "./options.ts";
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
@@ -175,6 +175,72 @@ export function translateHttpRoutes(routes: readonly HTTPRoute[], opts: Translat
     out.push({ name, namespace: ns, parents: [...new Set(parents)].sort(compareStrings), rules });
   }
   out.sort((a, b) => compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
+  return { routes: out, notes };
+}
+
+interface GrpcRouteSpec {
+  parentRefs?: RouteSpec["parentRefs"];
+  rules?: Array<{
+    matches?: Array<{ method?: { type?: string; service?: string; method?: string }; headers?: Array<{ type?: string; name?: string; value?: string }> }>;
+    filters?: Array<{ type?: string; requestHeaderModifier?: HeaderFilter; responseHeaderModifier?: HeaderFilter }>;
+    backendRefs?: NonNullable<RouteSpec["rules"]>[number]["backendRefs"];
+  }>;
+}
+
+const GRPC_FILTERS = new Set(["RequestHeaderModifier", "ResponseHeaderModifier"]);
+
+/**
+ * GRPCRoute -> the same HttpRoute a waypoint routes by: a gRPC method is the path /service/method, so a
+ * match on service and method is an Exact path and a match on a service alone a PathPrefix /service.
+ * What that cannot express (a method without its service, regular expressions) rejects the route.
+ * Its name on the wire is "grpcroute:<name>", apart from any HTTPRoute's.
+ */
+export function grpcRouteAsHttpRoute(route: GRPCRoute, problems: string[]): HTTPRoute {
+  const spec = (route.spec ?? {}) as GrpcRouteSpec;
+  const rules = (spec.rules ?? [{}]).map((r, i) => ({
+    matches: (r.matches ?? []).map((m, j) => {
+      const at = `rules[${i}].matches[${j}].method`;
+      const mm = m.method;
+      let path: { type: string; value: string } | undefined;
+      if (mm) {
+        if ((mm.type ?? "Exact") !== "Exact") problems.push(`${at}.type ${mm.type} is not supported (Exact)`);
+        else if (!mm.service) problems.push(`${at}: a method without its service is not supported`);
+        else if (/[/\s]/.test(mm.service) || (mm.method && /[/\s]/.test(mm.method))) problems.push(`${at}: service and method are names, not paths`);
+        else path = mm.method ? { type: "Exact", value: `/${mm.service}/${mm.method}` } : { type: "PathPrefix", value: `/${mm.service}` };
+      }
+      return { ...(path ? { path } : {}), ...(m.headers ? { headers: m.headers } : {}) };
+    }),
+    filters: (r.filters ?? []).filter((f, j) => {
+      if (GRPC_FILTERS.has(f.type ?? "")) return true;
+      problems.push(`rules[${i}].filters[${j}]: filter ${f.type} is not supported on a GRPCRoute (RequestHeaderModifier, ResponseHeaderModifier)`);
+      return false;
+    }),
+    ...(r.backendRefs ? { backendRefs: r.backendRefs } : {}),
+  }));
+  return {
+    apiVersion: route.apiVersion,
+    kind: "HTTPRoute",
+    metadata: { ...route.metadata, name: `grpcroute:${route.metadata?.name ?? ""}` },
+    spec: { parentRefs: spec.parentRefs ?? [], rules },
+  };
+}
+
+/** GRPCRoutes attached to Services, through the HTTPRoute translation; notes name the GRPCRoute. */
+export function translateGrpcRoutes(routes: readonly GRPCRoute[], opts: TranslateOptions): { routes: HttpRoute[]; notes: ResourceNote[] } {
+  const out: HttpRoute[] = [];
+  const notes: ResourceNote[] = [];
+  for (const route of routes) {
+    const problems: string[] = [];
+    const r = translateHttpRoutes([grpcRouteAsHttpRoute(route, problems)], opts);
+    const name = route.metadata?.name ?? "";
+    const ns = route.metadata?.namespace ?? "";
+    const reasons = [...problems, ...r.notes.filter((n) => n.status === "Rejected").map((n) => n.reason)];
+    if (reasons.length) notes.push({ kind: "GRPCRoute", namespace: ns, name, status: "Rejected", reason: reasons.join("; ") });
+    else {
+      for (const n of r.notes) notes.push({ ...n, kind: "GRPCRoute", name });
+      out.push(...r.routes);
+    }
+  }
   return { routes: out, notes };
 }
 
