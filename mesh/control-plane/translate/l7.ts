@@ -40,6 +40,8 @@ interface RouteSpec {
       requestRedirect?: { scheme?: string; hostname?: string; path?: PathFilter; port?: number; statusCode?: number };
     }>;
     timeouts?: { request?: string; backendRequest?: string };
+    retry?: unknown;
+    sessionPersistence?: unknown;
     backendRefs?: Array<{ group?: string; kind?: string; name?: string; namespace?: string; port?: number; weight?: number }>;
   }>;
 }
@@ -75,6 +77,9 @@ const isCoreService = (group: string | undefined, kind: string | undefined) =>
   (group ?? "") === "" || group === "core" ? (kind ?? "Service") === "Service" : false;
 
 function translateRouteRule(r: NonNullable<RouteSpec["rules"]>[number], i: number, ns: string, opts: TranslateOptions, problems: string[]): RouteRule {
+  // Fields the waypoint does not enforce reject the route: never accepted and silently ignored.
+  if (r.retry !== undefined) problems.push(`rules[${i}].retry is not supported`);
+  if (r.sessionPersistence !== undefined) problems.push(`rules[${i}].sessionPersistence is not supported`);
   const matches: RouteMatch[] = [];
   for (const [j, m] of (r.matches ?? []).entries()) {
     const at = `rules[${i}].matches[${j}]`;
@@ -184,6 +189,7 @@ interface GrpcRouteSpec {
     matches?: Array<{ method?: { type?: string; service?: string; method?: string }; headers?: Array<{ type?: string; name?: string; value?: string }> }>;
     filters?: Array<{ type?: string; requestHeaderModifier?: HeaderFilter; responseHeaderModifier?: HeaderFilter }>;
     backendRefs?: NonNullable<RouteSpec["rules"]>[number]["backendRefs"];
+    sessionPersistence?: unknown;
   }>;
 }
 
@@ -216,6 +222,7 @@ export function grpcRouteAsHttpRoute(route: GRPCRoute, problems: string[]): HTTP
       return false;
     }),
     ...(r.backendRefs ? { backendRefs: r.backendRefs } : {}),
+    ...(r.sessionPersistence !== undefined ? { sessionPersistence: r.sessionPersistence } : {}),
   }));
   return {
     apiVersion: route.apiVersion,
