@@ -101,7 +101,8 @@ describe("the Pulumi program with the dev stack", () => {
     const crds = all("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition").map(
       (r) => r.inputs as { spec: { group: string; names: { kind: string } } },
     );
-    const builtIn = /^kubernetes:(core|apps|batch|rbac\.authorization\.k8s\.io|apiextensions\.k8s\.io|policy|networking\.k8s\.io)\//;
+    const builtIn =
+      /^kubernetes:(core|apps|batch|rbac\.authorization\.k8s\.io|apiextensions\.k8s\.io|admissionregistration\.k8s\.io|policy|networking\.k8s\.io)\//;
     const customs = registered.filter(
       (r) =>
         /^kubernetes:[a-z0-9.-]+\.[a-z]+\/v[0-9a-z]+:/.test(r.type) &&

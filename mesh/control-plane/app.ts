@@ -21,6 +21,8 @@ import { ObjectStore } from "./store/object-store.ts";
 import { toPlain } from "./translate/serialize.ts";
 import type { TranslateOptions } from "./translate/index.ts";
 import type { Runner } from "./runners/runner.ts";
+import { InjectionWebhook } from "./injection/webhook-server.ts";
+import type { SidecarOptions } from "../manifests/index.ts";
 
 export interface DiscoverySource {
   start(): Promise<void>;
@@ -45,6 +47,8 @@ export interface ControlPlaneOptions {
    * image exposes V8's with --expose-gc), and when. Without one, V8 decides alone when that garbage goes.
    */
   afterBurst?: { collect: MajorGc; thresholdBytes?: number; quietMs?: number; minIntervalMs?: number };
+  /** The sidecar injection webhook (Kubernetes mode with SIDECAR_IMAGE): where, with which sidecar, for which names. */
+  injection?: { listen: SockAddr; sidecar: SidecarOptions; dnsNames: string[] };
   /** Builds the discovery sources once the store exists. */
   discovery: (store: ObjectStore) => DiscoverySource[];
   /** Side pipelines (status, trust bundle, waypoints, tokens): started once serving, stopped first. */
@@ -63,6 +67,7 @@ export class ControlPlane {
   private runners: Runner[] = [];
   private readonly admin: HttpServer;
   private grpc: GrpcServer | undefined;
+  private webhook: InjectionWebhook | undefined;
 
   constructor(opts: ControlPlaneOptions) {
     this.opts = opts;
@@ -133,13 +138,32 @@ export class ControlPlane {
     });
     await this.grpc.start();
     this.readiness.satisfy("grpc");
+    const inj = this.opts.injection;
+    if (inj) {
+      this.webhook = new InjectionWebhook(
+        {
+          ca: () => this.opts.ca,
+          dnsNames: inj.dnsNames,
+          sidecar: inj.sidecar,
+          namespaceLabels: (ns) => this.store.get("Namespace", ns)?.metadata?.labels,
+          meshNamespace: this.opts.identity.namespace,
+          log: this.opts.log,
+          onDecision: (injected) => {
+            this.metrics.injection.requests.inc();
+            (injected ? this.metrics.injection.success : this.metrics.injection.skip).inc();
+          },
+        },
+        inj.listen,
+      );
+      await this.webhook.start();
+    }
     this.runners = this.opts.runners?.(this) ?? [];
     for (const r of this.runners) r.start();
     this.opts.log.info({ grpc: this.grpc.address(), admin: this.admin.address(), identity: formatIdentity(this.opts.identity) }, "control plane started");
   }
 
-  addresses(): { grpc: SockAddr; admin: SockAddr } {
-    return { grpc: this.grpc!.address(), admin: this.admin.address() };
+  addresses(): { grpc: SockAddr; admin: SockAddr; webhook?: SockAddr } {
+    return { grpc: this.grpc!.address(), admin: this.admin.address(), ...(this.webhook ? { webhook: this.webhook.address() } : {}) };
   }
 
   configDump(): unknown {
@@ -156,6 +180,7 @@ export class ControlPlane {
     for (const r of this.runners) await r.stop();
     this.ads.stop();
     await this.grpc?.drain(deadlineMs);
+    await this.webhook?.drain(deadlineMs);
     this.builder.stop();
     for (const s of this.sources) await s.close();
     await this.admin.close();

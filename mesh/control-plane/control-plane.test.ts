@@ -25,6 +25,8 @@ import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
 import { FileSource } from "./discovery/file-source.ts";
 import { DEFAULT_TRANSLATE_OPTIONS } from "./translate/index.ts";
 import { eventually } from "../testing/expect.ts";
+import { sidecarOptionsFor } from "../manifests/index.ts";
+import https from "node:https";
 
 const dir = mkdtempSync(join(tmpdir(), "al-cp-"));
 const configDir = join(dir, "config");
@@ -92,6 +94,11 @@ beforeAll(async () => {
     debounceMs: 20,
     // Any whole-config send is a burst here: the test sees the collection asked for.
     afterBurst: { collect: () => collections++, thresholdBytes: 1, quietMs: 50, minIntervalMs: 0 },
+    injection: {
+      listen: { ip: "127.0.0.1", port: 0 },
+      sidecar: sidecarOptionsFor({ namespace: "istio-system", trustDomain: "cluster.local", image: "proxy:dev", pullPolicy: "IfNotPresent" }),
+      dnsNames: ["istiod.istio-system.svc"],
+    },
     discovery: (store) => [new FileSource(configDir, store, silentLogger())],
   });
   await cp.start();
@@ -385,5 +392,50 @@ describe("certificate service", () => {
     const id = { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "sleep" };
     const { csrPem } = await createCsr(id);
     expect(await caClient("node-1").sign({ csrPem, identity: id, ttlSeconds: 60 })).toHaveLength(2);
+  });
+});
+
+describe("sidecar injection webhook", () => {
+  it("serves AdmissionReviews with the mesh CA's certificate for the Service name, counts them, and drains with the control plane", async () => {
+    const at = cp.addresses().webhook!;
+    const review = (labels: Record<string, string>) =>
+      JSON.stringify({
+        apiVersion: "admission.k8s.io/v1",
+        kind: "AdmissionReview",
+        request: {
+          uid: "u",
+          kind: { group: "", version: "v1", kind: "Pod" },
+          namespace: "demo",
+          operation: "CREATE",
+          object: { metadata: { name: "p", namespace: "demo", labels }, spec: { containers: [{ name: "a", image: "b" }] } },
+        },
+      });
+    const post = (body: string) =>
+      new Promise<{ response: { patch?: string } }>((resolve, reject) => {
+        const req = https.request(
+          {
+            host: at.ip,
+            port: at.port,
+            method: "POST",
+            path: "/inject",
+            ca: ca.rootPem,
+            servername: "istiod.istio-system.svc",
+            headers: { "content-type": "application/json" },
+          },
+          (res) => {
+            let t = "";
+            res.on("data", (c: Buffer) => (t += c.toString()));
+            res.on("end", () => resolve(JSON.parse(t) as { response: { patch?: string } }));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    expect((await post(review({ "sidecar.istio.io/inject": "true" }))).response.patch).toBeDefined();
+    expect((await post(review({}))).response.patch).toBeUndefined();
+    const text = await cp.metrics.registry.metrics();
+    expect(text).toMatch(/^sidecar_injection_requests_total 2$/m);
+    expect(text).toMatch(/^sidecar_injection_success_total 1$/m);
+    expect(text).toMatch(/^sidecar_injection_skip_total 1$/m);
   });
 });

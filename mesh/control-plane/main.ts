@@ -8,10 +8,11 @@ import { loadOrCreateCaDir } from "../shared/index.ts";
 import { describeError } from "../shared/index.ts";
 import { createLogger, type Logger } from "../shared/index.ts";
 import type { CaMaterial } from "../shared/index.ts";
-import { ControlPlane, type DiscoverySource } from "./app.ts";
+import { ControlPlane, type ControlPlaneOptions, type DiscoverySource } from "./app.ts";
 import { exposedMajorGc } from "./push/burst-collector.ts";
 import { BootstrapTokenAuthenticator, type Authenticator } from "./auth/authenticator.ts";
-import { controlPlaneEndpoint } from "../manifests/index.ts";
+import { controlPlaneEndpoint, sidecarOptionsFor } from "../manifests/index.ts";
+import { CaBundlePatcher } from "./injection/ca-bundle.ts";
 import { WaypointController } from "./waypoints/controller.ts";
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
 import { TokenReviewAuthenticator } from "./auth/token-review.ts";
@@ -43,6 +44,8 @@ interface ModeSetup {
   runners: (cp: ControlPlane) => Runner[];
   /** Releases what the mode holds beyond the control plane (the API server connections). */
   close?: () => Promise<void>;
+  /** Kubernetes mode with SIDECAR_IMAGE: the injection webhook. */
+  injection?: ControlPlaneOptions["injection"];
 }
 
 async function fileMode(cfg: ControlPlaneConfig, log: Logger): Promise<ModeSetup> {
@@ -91,6 +94,7 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
       })
     : undefined;
   if (!waypointController) log.info("WAYPOINT_IMAGE is not set: istio-waypoint Gateways get no Deployment from this control plane");
+  if (!cfg.SIDECAR_IMAGE) log.info("SIDECAR_IMAGE is not set: no sidecar injection webhook (render-time injection still works)");
   const status = new PolicyStatusWriter(kubeConfig, log);
   const routeStatus = new RouteStatusWriter(kubeConfig, log);
   return {
@@ -124,7 +128,22 @@ async function kubernetesMode(cfg: ControlPlaneConfig, log: Logger): Promise<Mod
         log,
       }),
       ...(waypointController ? [new WaypointSync({ store: cp.store, sync: (gateways) => waypointController.sync(gateways), log })] : []),
+      ...(cfg.SIDECAR_IMAGE ? [new CaBundlePatcher({ kubeConfig, rootPem: ca.rootPem, log })] : []),
     ],
+    ...(cfg.SIDECAR_IMAGE
+      ? {
+          injection: {
+            listen: parseAddr(cfg.WEBHOOK_ADDRESS),
+            sidecar: sidecarOptionsFor({
+              namespace: cfg.POD_NAMESPACE,
+              trustDomain: cfg.TRUST_DOMAIN,
+              image: cfg.SIDECAR_IMAGE,
+              pullPolicy: cfg.SIDECAR_PULL_POLICY,
+            }),
+            dnsNames: [`istiod.${cfg.POD_NAMESPACE}.svc`, `istiod.${cfg.POD_NAMESPACE}.svc.${DEFAULT_CLUSTER_DOMAIN}`],
+          },
+        }
+      : {}),
     close: () => kubeConfig.closeConnections(),
   };
 }
@@ -149,6 +168,7 @@ async function main(): Promise<void> {
     ...(majorGc ? { afterBurst: { collect: majorGc } } : {}),
     discovery: mode.discovery,
     runners: mode.runners,
+    ...(mode.injection ? { injection: mode.injection } : {}),
   });
   await cp.start();
   let stopping = false;

@@ -11,7 +11,8 @@ type Route = HTTPRoute | GRPCRoute;
 const PLURAL = { HTTPRoute: "httproutes", GRPCRoute: "grpcroutes" } as const;
 import type { ResourceNote } from "./translate/index.ts";
 
-export const MESH_CONTROLLER = "ambient-lab.io/mesh-controller";
+/** The istio-waypoint GatewayClass's controller (manifests/mesh.ts): the mesh's name in route statuses. */
+export const MESH_CONTROLLER = "istio.io/mesh-controller";
 
 interface Condition {
   type: "Accepted" | "ResolvedRefs";

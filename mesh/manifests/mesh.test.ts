@@ -26,6 +26,7 @@ describe("mesh manifests", () => {
       "RoleBinding",
       "Deployment",
       "Service",
+      "MutatingWebhookConfiguration",
       "ServiceAccount",
       "DaemonSet",
       "GatewayClass",

@@ -63,6 +63,13 @@ export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] 
         { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "create", "patch", "update"] },
         { apiGroups: [""], resources: ["services", "serviceaccounts"], verbs: ["get", "create", "patch", "update"] },
         { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+        // The injection webhook's registration: its caBundle (injection/ca-bundle.ts), and nothing else's.
+        {
+          apiGroups: ["admissionregistration.k8s.io"],
+          resources: ["mutatingwebhookconfigurations"],
+          resourceNames: ["ambient-lab-sidecar-injector"],
+          verbs: ["get", "update"],
+        },
         // The trust bundle ConfigMap in every enrolled namespace.
         { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update"] },
       ],
@@ -107,10 +114,57 @@ export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] 
         ports: [
           { name: "grpc-xds", port: 15012, targetPort: 15012, protocol: "TCP" },
           { name: "http-admin", port: 15014, targetPort: 15014, protocol: "TCP" },
+          // The sidecar injection webhook, as istiod's: 443 on the Service, 15017 in the pod.
+          { name: "https-webhook", port: 443, targetPort: 15017, protocol: "TCP" },
         ],
       },
     },
+    sidecarInjectorWebhook(ns),
   ];
+}
+
+export const INJECTOR_CONFIGURATION = "ambient-lab-sidecar-injector";
+
+/**
+ * The sidecar injection webhook's registration, as Istio's: one webhook for namespaces labelled
+ * istio-injection=enabled (pods saying sidecar.istio.io/inject=false excepted), one for pods labelled
+ * sidecar.istio.io/inject=true in namespaces without the label. failurePolicy Fail: while the control
+ * plane is down, pods of those namespaces are not created rather than created outside the mesh (as
+ * Istio). reinvocationPolicy Never: the patch only adds our container, which no later webhook removes.
+ * caBundle is left out: the control plane sets it (injection/ca-bundle.ts), and GitOps tools, owning
+ * no such field, never reset it.
+ */
+export function sidecarInjectorWebhook(ns: string): KubeObject {
+  const common = {
+    clientConfig: { service: { name: "istiod", namespace: ns, path: "/inject", port: 443 } },
+    rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" }],
+    sideEffects: "None",
+    admissionReviewVersions: ["v1"],
+    failurePolicy: "Fail",
+    reinvocationPolicy: "Never",
+    matchPolicy: "Equivalent",
+    timeoutSeconds: 10,
+  };
+  const notMesh = { key: "kubernetes.io/metadata.name", operator: "NotIn", values: [ns, "kube-system"] };
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "MutatingWebhookConfiguration",
+    metadata: { name: INJECTOR_CONFIGURATION, labels: APP_LABELS("istiod") },
+    webhooks: [
+      {
+        name: "namespace.sidecar-injector.ambient-lab.io",
+        ...common,
+        namespaceSelector: { matchLabels: { "istio-injection": "enabled" }, matchExpressions: [notMesh] },
+        objectSelector: { matchExpressions: [{ key: "sidecar.istio.io/inject", operator: "NotIn", values: ["false"] }] },
+      },
+      {
+        name: "object.sidecar-injector.ambient-lab.io",
+        ...common,
+        namespaceSelector: { matchExpressions: [{ key: "istio-injection", operator: "DoesNotExist" }, notMesh] },
+        objectSelector: { matchLabels: { "sidecar.istio.io/inject": "true" } },
+      },
+    ],
+  };
 }
 
 export function ztunnelObjects<I>(o: MeshManifestOptions<I>): KubeObject[] {
@@ -210,10 +264,14 @@ export function controlPlanePodTemplate<I>(o: MeshManifestOptions<I>, uid = 1337
             { name: "SERVICE_ACCOUNT", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
             { name: "WAYPOINT_IMAGE", value: o.images.waypoint },
             { name: "WAYPOINT_PULL_POLICY", value: o.pullPolicy },
+            // The sidecar the injection webhook adds: the ztunnel image in sidecar mode.
+            { name: "SIDECAR_IMAGE", value: o.images.ztunnel },
+            { name: "SIDECAR_PULL_POLICY", value: o.pullPolicy },
           ],
           ports: [
             { name: "grpc-xds", containerPort: 15012, protocol: "TCP" },
             { name: "http-admin", containerPort: 15014, protocol: "TCP" },
+            { name: "https-webhook", containerPort: 15017, protocol: "TCP" },
           ],
           readinessProbe: { httpGet: { path: "/ready", port: 15014 }, periodSeconds: 5 },
           resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },

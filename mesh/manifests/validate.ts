@@ -1,5 +1,6 @@
 // Validates rendered objects against the Kubernetes, Gateway API, cert-manager and prometheus-operator schemas (kubernetes-models),
 // so an object that a real API server would refuse fails a test here first.
+import * as admission from "kubernetes-models/admissionregistration.k8s.io/v1";
 import * as apiextensions from "kubernetes-models/apiextensions.k8s.io/v1";
 import * as apps from "kubernetes-models/apps/v1";
 import * as batch from "kubernetes-models/batch/v1";
@@ -26,6 +27,7 @@ const MODELS: Record<string, Model> = {
   "rbac.authorization.k8s.io/v1/Role": rbac.Role,
   "rbac.authorization.k8s.io/v1/RoleBinding": rbac.RoleBinding,
   "apiextensions.k8s.io/v1/CustomResourceDefinition": apiextensions.CustomResourceDefinition,
+  "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration": admission.MutatingWebhookConfiguration,
   "gateway.networking.k8s.io/v1/GatewayClass": gateway.GatewayClass,
   "gateway.networking.k8s.io/v1/Gateway": gateway.Gateway,
   "gateway.networking.k8s.io/v1/HTTPRoute": gateway.HTTPRoute,

@@ -253,3 +253,40 @@ export function certValidity(certPem: string): { notBefore: Date; notAfter: Date
   const cert = new x509.X509Certificate(certPem);
   return { notBefore: cert.notBefore, notAfter: cert.notAfter, serial: cert.serialNumber };
 }
+
+/**
+ * A TLS server certificate for DNS names (the control plane's admission webhook, which the API server
+ * reaches as https://<service>.<namespace>.svc), signed by the mesh CA: the webhook configuration's
+ * caBundle is the mesh root. Rare (once a week), so @peculiar/x509 rather than the DER template.
+ */
+export async function issueServingCert(opts: {
+  ca: CaMaterial;
+  dnsNames: string[];
+  ttlSeconds: number;
+  now?: Date;
+}): Promise<{ certPem: string; keyPem: string; notAfter: Date }> {
+  if (opts.dnsNames.length === 0) throw new MeshError(ErrorCode.Ca, "a serving certificate needs at least one DNS name");
+  const { keys, privateKeyPem } = await generateKeys();
+  const issuer = new x509.X509Certificate(opts.ca.certPem);
+  const caKey = await webcrypto.subtle.importKey("pkcs8", createPrivateKey(opts.ca.keyPem).export({ format: "der", type: "pkcs8" }), EC_ALG, false, ["sign"]);
+  const now = (opts.now ?? new Date()).getTime();
+  const notAfter = new Date(Math.min(now + opts.ttlSeconds * 1000, issuer.notAfter.getTime()));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerialHex(),
+    subject: `CN=${opts.dnsNames[0]}`,
+    issuer: issuer.subject,
+    notBefore: new Date(now - 60_000),
+    notAfter,
+    signingAlgorithm: SIGN_ALG,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(opts.dnsNames.map((value) => ({ type: "dns" as const, value }))),
+    ],
+  });
+  const intermediates = opts.ca.certPem === opts.ca.rootPem ? [] : [opts.ca.certPem, ...opts.ca.chainPem];
+  return { certPem: [cert.toString("pem") + "\n", ...intermediates].join(""), keyPem: privateKeyPem, notAfter };
+}

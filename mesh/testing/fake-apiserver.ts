@@ -65,6 +65,14 @@ export class FakeApiServer {
       res.end(JSON.stringify(obj));
       return;
     }
+    // A cluster-scoped object (a MutatingWebhookConfiguration, a Namespace): its collection holds "/<name>".
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const clusterScoped = this.collections.get(path.slice(0, path.lastIndexOf("/")))?.get(`/${path.slice(path.lastIndexOf("/") + 1)}`);
+    if (clusterScoped) {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(clusterScoped));
+      return;
+    }
     const url = new URL(req.url ?? "/", "http://x");
     const watch = url.searchParams.get("watch") === "true";
     this.requests.push({ path: url.pathname, watch, resourceVersion: url.searchParams.get("resourceVersion") });

@@ -11,6 +11,8 @@ export class ControlPlaneMetrics {
   readonly certsRefused: Counter<"reason">;
   readonly translateSeconds: Histogram;
   readonly burstCollections: Counter;
+  /** istiod's injection counters: every review, the pods injected, the pods let through as they were. */
+  readonly injection: { requests: Counter; success: Counter; skip: Counter };
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -37,6 +39,11 @@ export class ControlPlaneMetrics {
       help: "Major collections asked for after a burst of whole-config sends (push/burst-collector.ts)",
       registers,
     });
+    this.injection = {
+      requests: new Counter({ name: "sidecar_injection_requests_total", help: "AdmissionReviews answered by the injection webhook", registers }),
+      success: new Counter({ name: "sidecar_injection_success_total", help: "Pods given the sidecar", registers }),
+      skip: new Counter({ name: "sidecar_injection_skip_total", help: "Pods the webhook let through without the sidecar", registers }),
+    };
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 }
