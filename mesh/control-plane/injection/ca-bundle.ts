@@ -2,7 +2,7 @@
 // MutatingWebhookConfiguration gets the mesh root as its clientConfig.caBundle. The rendered manifests
 // leave caBundle out (so GitOps tools, which do not own the field, never reset it); the control plane
 // sets it at start and checks it every 30 s (a configuration re-created or edited by hand is repaired).
-import { AdmissionregistrationV1Api, type KubeConfig, type V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
+import { CustomObjectsApi, type KubeConfig, type V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
 import { describeError } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import type { Runner } from "../runners/runner.ts";
@@ -19,7 +19,8 @@ export function withCaBundle(c: V1MutatingWebhookConfiguration, bundle: string):
 
 export class CaBundlePatcher implements Runner {
   readonly name = "webhook-ca-bundle";
-  private readonly api: AdmissionregistrationV1Api;
+  // The generic client: AdmissionregistrationV1Api and its models would add ~240 KB to the bundle.
+  private readonly api: CustomObjectsApi;
   private readonly bundle: string;
   private readonly log: Logger;
   private readonly intervalMs: number;
@@ -29,7 +30,7 @@ export class CaBundlePatcher implements Runner {
   private stopped = false;
 
   constructor(o: { kubeConfig: KubeConfig; rootPem: string; log: Logger; intervalMs?: number }) {
-    this.api = o.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    this.api = o.kubeConfig.makeApiClient(CustomObjectsApi);
     this.bundle = Buffer.from(o.rootPem).toString("base64");
     this.log = o.log;
     this.intervalMs = o.intervalMs ?? 30_000;
@@ -47,11 +48,12 @@ export class CaBundlePatcher implements Runner {
   /** One check: read the configuration, write it back with the bundle if any webhook lacks it. */
   async check(): Promise<void> {
     try {
-      const current = await this.api.readMutatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION });
+      const at = { group: "admissionregistration.k8s.io", version: "v1", plural: "mutatingwebhookconfigurations", name: WEBHOOK_CONFIGURATION };
+      const current = (await this.api.getClusterCustomObject(at)) as V1MutatingWebhookConfiguration;
       const next = withCaBundle(current, this.bundle);
       if (!next) return;
       // A replace carries the resourceVersion read: a concurrent change makes it fail, and the next check retries.
-      await this.api.replaceMutatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION, body: next });
+      await this.api.replaceClusterCustomObject({ ...at, body: next });
       this.log.info({ configuration: WEBHOOK_CONFIGURATION }, "injection webhook now trusts the mesh root (caBundle set)");
       this.warned = false;
     } catch (err) {
