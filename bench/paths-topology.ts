@@ -1,9 +1,10 @@
 // The cluster the waypoint benchmark and the soak share: one client and one server per path, so the
 // same load can go through no mesh (plain), the ztunnels (mesh), the sidecar mode (legacy) and the
-// ztunnels plus a waypoint (mesh/server-wp, an HTTPRoute on a Service bound to it).
+// ztunnels plus a waypoint (mesh/server-wp, an HTTPRoute on a Service bound to it); and gRPC, the Echo
+// sample (mesh/grpc) behind a Service (port named grpc) for the ztunnels alone and one bound to the waypoint.
 import { join } from "node:path";
 import { bundle } from "../mesh/build.ts";
-import { nginxApp } from "../mesh/local/index.ts";
+import { echoApp, nginxApp } from "../mesh/local/index.ts";
 import { type ClusterSpec, type LocalCluster } from "../mesh/local/index.ts";
 import { LABELS } from "../mesh/api/index.ts";
 
@@ -32,6 +33,7 @@ export async function pathsTopology(o: { prefix: string; workDir: string; payloa
         ambient: true,
         app: await nginxApp(join(o.workDir, "nginx"), 8080, o.payloadBytes),
       },
+      { namespace: "mesh", name: "grpc", node: "node-2", serviceAccount: "grpc", ambient: true, app: echoApp("grpc") },
       { namespace: "mesh", name: "waypoint", node: "node-1", serviceAccount: "waypoint", ambient: false, gateway: "waypoint" },
       { namespace: "legacy", name: "client", node: "node-1", serviceAccount: "client", ambient: false, sidecar: true },
       {
@@ -65,6 +67,14 @@ export async function pathsTopology(o: { prefix: string; workDir: string; payloa
         ports: [{ port: 8080, targetPort: 8080 }],
         labels: { [LABELS.useWaypoint]: "waypoint" },
       },
+      { namespace: "mesh", name: "grpc", selector: ["grpc"], ports: [{ port: 9090, targetPort: 9090, name: "grpc" }] },
+      {
+        namespace: "mesh",
+        name: "grpc-wp",
+        selector: ["grpc"],
+        ports: [{ port: 9090, targetPort: 9090, name: "grpc" }],
+        labels: { [LABELS.useWaypoint]: "waypoint" },
+      },
       {
         namespace: "mesh",
         name: "waypoint",
@@ -79,8 +89,8 @@ export async function pathsTopology(o: { prefix: string; workDir: string; payloa
   };
 }
 
-export function pathUrl(cluster: LocalCluster, service: string): string {
-  return `http://${cluster.service(service).vip}:8080/`;
+export function pathUrl(cluster: LocalCluster, service: string, port = 8080): string {
+  return `http://${cluster.service(service).vip}:${port}/`;
 }
 
 /** Applies the HTTPRoute and waits until the waypoint routes with it. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run bench:waypoint: the same HTTP load four ways in one netns cluster with the control plane:
 // no mesh, the ztunnels alone (L4), the sidecar mode (a proxy in each pod), and the ztunnels plus a
-// waypoint (L7, an HTTPRoute on the service); and, as the floor, through a waypoint that is node:http2,
+// waypoint (L7, an HTTPRoute on the service); unary gRPC calls through the ztunnels and through the
+// waypoint (its HTTP/2 path); and, as the floor, through a waypoint that is node:http2,
 // node:http and undici and nothing else (bench/floor-waypoint.ts).
 // Reads bench/scenarios/waypoint.yaml, prints progress, writes results/waypoint-bench.{json,md}.
 import { chmod, mkdir, readFile } from "node:fs/promises";
@@ -78,10 +79,10 @@ async function main(): Promise<void> {
   };
   await onPathsCluster({ prefix: "al-w", payloadBytes: s.payloadBytes, say, adjust }, async (cluster) => {
     await routeThroughWaypoint(cluster);
-    const url = (svc: string) => pathUrl(cluster, svc);
-    const run = async (name: string, pod: string, target: string): Promise<LoadResult> => {
+    const url = (svc: string, port?: number) => pathUrl(cluster, svc, port);
+    const run = async (name: string, pod: string, target: string, protocol?: "grpc"): Promise<LoadResult> => {
       say(`${name}: ${s.rate} req/s for ${s.warmupSeconds}+${s.durationSeconds} s`);
-      const out = await runLoad(cluster, pod, target, s);
+      const out = await runLoad(cluster, pod, target, { ...s, ...(protocol ? { protocol } : {}) });
       if (out.errors > 0) say(`  ${out.errors} errors (first: ${out.firstError ?? "?"})`);
       return out;
     };
@@ -104,6 +105,11 @@ async function main(): Promise<void> {
       const waypoint = await run("ambient + waypoint", "mesh/client", url("mesh/server-wp"));
       const cpu = (await cpuSeconds(wpPid)) - before;
       const mem = await memoryMb(wpPid);
+      const grpcAmbient = await run("gRPC, ambient L4", "mesh/client", url("mesh/grpc", 9090), "grpc");
+      const grpcBefore = await cpuSeconds(wpPid);
+      const grpcWaypoint = await run("gRPC, ambient + waypoint", "mesh/client", url("mesh/grpc-wp", 9090), "grpc");
+      const grpcCpu = (await cpuSeconds(wpPid)) - grpcBefore;
+      const grpcMem = await memoryMb(wpPid);
       const floorBefore = await cpuSeconds(floorPid);
       const floorLoad = await run("floor waypoint", "plain/client", floorUrl);
       const floorCpu = (await cpuSeconds(floorPid)) - floorBefore;
@@ -116,6 +122,11 @@ async function main(): Promise<void> {
         waypointProxy: { cpuPer1000Requests: cpuPer1000Requests(cpu, total), rssMb: mem.current, peakRssMb: mem.peak },
         sidecar,
         sidecarProxies: scPods.map((pod, i) => ({ pod, cpuPer1000Requests: cpuPer1000Requests(scAfter[i]! - scBefore[i]!, total), rssMb: scMem[i]!.current })),
+        grpc: {
+          ambient: grpcAmbient,
+          waypoint: grpcWaypoint,
+          waypointProxy: { cpuPer1000Requests: cpuPer1000Requests(grpcCpu, total), rssMb: grpcMem.current, peakRssMb: grpcMem.peak },
+        },
       });
     }
     const result: WaypointBenchResult = {

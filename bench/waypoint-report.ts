@@ -22,8 +22,16 @@ export interface WaypointBenchResult {
    * and undici and nothing else, between two floor relays standing in for the ztunnels.
    */
   floor?: FloorWaypoint;
+  /** Unary gRPC Echo calls (1 KB) at the same rate: through the ztunnels alone, and through the waypoint. */
+  grpc?: GrpcPaths;
   /** Every round's own figures, when there was more than one. */
   rounds?: WaypointRound[];
+}
+
+export interface GrpcPaths {
+  ambient: LoadResult;
+  waypoint: LoadResult;
+  waypointProxy: { cpuPer1000Requests: number; rssMb: number; peakRssMb: number };
 }
 
 export interface FloorWaypoint {
@@ -32,13 +40,27 @@ export interface FloorWaypoint {
 }
 
 export type WaypointRound = Required<Pick<WaypointBenchResult, "direct" | "ambient" | "waypoint" | "waypointProxy" | "sidecar" | "sidecarProxies">> &
-  Pick<WaypointBenchResult, "floor">;
+  Pick<WaypointBenchResult, "floor" | "grpc">;
 
 /** Medians of the rounds (bench/median.ts); the waypoint's peak is the highest. */
 export function medianWaypointRounds(rounds: readonly WaypointRound[]): WaypointRound {
   const load = (f: (r: WaypointRound) => LoadResult) => medianLoad(rounds.map(f));
   const floors = rounds.flatMap((r) => (r.floor ? [r.floor] : []));
+  const grpcs = rounds.flatMap((r) => (r.grpc ? [r.grpc] : []));
   return {
+    ...(grpcs.length === rounds.length
+      ? {
+          grpc: {
+            ambient: medianLoad(grpcs.map((g) => g.ambient)),
+            waypoint: medianLoad(grpcs.map((g) => g.waypoint)),
+            waypointProxy: {
+              cpuPer1000Requests: median(grpcs.map((g) => g.waypointProxy.cpuPer1000Requests)),
+              rssMb: median(grpcs.map((g) => g.waypointProxy.rssMb)),
+              peakRssMb: Math.max(...grpcs.map((g) => g.waypointProxy.peakRssMb)),
+            },
+          },
+        }
+      : {}),
     ...(floors.length === rounds.length
       ? {
           floor: {
@@ -124,6 +146,20 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
     added(r.waypoint, r.ambient),
     ...(f ? [row("floor waypoint (node:http2, node:http, undici; floor relays for the ztunnels)", f.load)] : []),
     ``,
+    ...(r.grpc
+      ? [
+          `gRPC: unary Echo calls with a 1 KB message, ${s.rate} calls/s over ${s.connections} HTTP/2 connections:`,
+          ``,
+          `| path | p50 ms | p90 ms | p99 ms | max ms | achieved calls/s | errors |`,
+          `|---|---|---|---|---|---|---|`,
+          row("ambient L4 (two ztunnels)", r.grpc.ambient),
+          row("ambient + waypoint (L7)", r.grpc.waypoint),
+          added(r.grpc.waypoint, r.grpc.ambient),
+          ``,
+          `Waypoint during the gRPC run: ${r3(r.grpc.waypointProxy.cpuPer1000Requests)} vCPU per 1000 calls/s, RSS ${r3(r.grpc.waypointProxy.rssMb)} MB (peak ${r3(r.grpc.waypointProxy.peakRssMb)}).`,
+          ``,
+        ]
+      : []),
     `| waypoint | measured | ${f ? "floor waypoint | " : ""}Istio's Envoy waypoint (published) |`,
     `|---|---|${f ? "---|" : ""}---|`,
     `| vCPU per 1000 req/s | ${r3(w.cpuPer1000Requests)} | ${f ? `${r3(f.proxy.cpuPer1000Requests)} | ` : ""}~0.25 |`,

@@ -92,6 +92,7 @@ describe("ambientctl local", () => {
     expect(status.pods.find((p) => p.namespace === "baseline" && p.name === "sleep")).toMatchObject({ ambient: false });
     expect(status.services.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual([
       "ambient-demo/bench-server",
+      "ambient-demo/echo",
       "ambient-demo/httpbin",
       "ambient-demo/waypoint",
       "baseline/bench-server",

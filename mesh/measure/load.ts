@@ -10,6 +10,8 @@ export interface LoadSpec {
   warmupSeconds: number;
   /** Run the generator on these CPUs only (taskset's list, e.g. "1"), apart from what it measures. */
   cpus?: string;
+  /** HTTP/1.1 GETs (default), HTTP/2 GETs with prior knowledge, or unary gRPC Echo calls. */
+  protocol?: "http1" | "h2c" | "grpc";
 }
 
 export interface LoadResult {
@@ -38,6 +40,7 @@ export async function runLoad(pods: PodExec, pod: string, url: string, s: LoadSp
     String(s.durationSeconds),
     "--warmup",
     String(s.warmupSeconds),
+    ...(s.protocol ? ["--protocol", s.protocol] : []),
   ];
   const timeoutMs = (s.durationSeconds + s.warmupSeconds + 60) * 1000;
   const r = s.cpus

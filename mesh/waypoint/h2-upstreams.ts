@@ -17,16 +17,26 @@ export class H2Upstreams {
     this.upstreams = upstreams;
   }
 
-  /** The endpoint's session, opened on first use; rejects when the connection cannot be made. */
-  session(target: UpstreamTarget): Promise<http2.ClientHttp2Session> {
+  /**
+   * The endpoint's session, opened on first use (or when the one held has closed since: its "close"
+   * event may not have been seen yet); rejects when the connection cannot be made.
+   */
+  async session(target: UpstreamTarget): Promise<http2.ClientHttp2Session> {
     const key = upstreamKey(target);
-    let s = this.sessions.get(key);
-    if (!s) {
-      s = this.open(target, key);
-      this.sessions.set(key, s);
-      s.catch(() => this.sessions.get(key) === s && this.sessions.delete(key));
+    const held = this.sessions.get(key);
+    if (held) {
+      const s = await held.catch(() => undefined);
+      if (s && !s.closed && !s.destroyed) return s;
+      if (this.sessions.get(key) === held) this.sessions.delete(key);
     }
-    return s;
+    let opening = this.sessions.get(key);
+    if (!opening) {
+      const p = this.open(target, key);
+      this.sessions.set(key, p);
+      p.catch(() => this.sessions.get(key) === p && this.sessions.delete(key));
+      opening = p;
+    }
+    return opening;
   }
 
   private async open(target: UpstreamTarget, key: string): Promise<http2.ClientHttp2Session> {

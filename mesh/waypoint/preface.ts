@@ -27,9 +27,8 @@ export function sniffHttp2(stream: Duplex, timeoutMs: number): Promise<"HTTP/2" 
       stream.off("error", onError);
     };
     const onEnd = () => {
+      // Still undecided: nothing, or part of a preface, was sent. There is no request to answer.
       cleanup();
-      // An HTTP/1.1 server answers (or ignores) what little was sent; a preface cut short is nothing.
-      if (seen.length && prefaceVerdict(seen) !== undefined) return resolve("HTTP/1.1");
       reject(new Error("the tunnel closed before its first request"));
     };
     const onError = (err: Error) => {
