@@ -68,9 +68,12 @@ export class H2Front {
       return;
     }
     let bytes = 0;
-    stream.on("data", (c: Buffer) => (bytes += c.length));
-    // Counting must not start the flow before a forwarder is attached: it resumes the stream.
-    stream.pause();
+    const body = stream.readableEnded || (stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders ? null : stream;
+    if (body) {
+      body.on("data", (c: Buffer) => (bytes += c.length));
+      // Counting must not start the flow before a forwarder is attached: it resumes the stream.
+      body.pause();
+    }
     try {
       runExchange(
         this.exchange,
@@ -80,7 +83,7 @@ export class H2Front {
           url: headers[":path"] ?? "/",
           authority: headers[":authority"] ?? headers.host ?? "",
           headers,
-          body: stream.readableEnded || (stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders ? null : stream,
+          body,
           bodyBytes: () => bytes,
         },
         http2Downstream(stream),

@@ -88,9 +88,12 @@ export class L7Proxy {
       return;
     }
     let bytes = 0;
-    req.on("data", (c: Buffer) => (bytes += c.length));
-    // Counting must not start the flow before a forwarder is attached: it resumes the request.
-    req.pause();
+    const body = hasBody(req) ? req : null;
+    if (body) {
+      body.on("data", (c: Buffer) => (bytes += c.length));
+      // Counting must not start the flow before a forwarder is attached: it resumes the request.
+      body.pause();
+    } else req.resume();
     try {
       runExchange(
         this.exchange,
@@ -100,7 +103,7 @@ export class L7Proxy {
           url: req.url ?? "/",
           authority: req.headers.host ?? "",
           headers: req.headers,
-          body: hasBody(req) ? req : null,
+          body,
           bodyBytes: () => bytes,
         },
         http1Downstream(res),
