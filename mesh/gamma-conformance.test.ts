@@ -8,10 +8,9 @@ import type net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { DEFAULT_TRANSLATE_OPTIONS, translateHttpRoutes, type HTTPRoute } from "./control-plane/index.ts";
-import { silentLogger } from "./shared/index.ts";
-import { inProcessMesh, type InProcessMesh } from "./testing/index.ts";
-import { FileCaClient, parseLocalConfig, StateStore, toResources } from "./proxy/index.ts";
-import { Waypoint } from "./waypoint/index.ts";
+import { inProcessMesh, inProcessWaypoint, type InProcessMesh } from "./testing/index.ts";
+import { parseLocalConfig, StateStore, toResources } from "./proxy/index.ts";
+import type { Waypoint } from "./waypoint/index.ts";
 
 const NS = "gateway-conformance-mesh";
 const WP = { hostname: `waypoint.${NS}.svc.cluster.local`, namespace: NS };
@@ -302,18 +301,7 @@ beforeAll(async () => {
   }
   mesh = await inProcessMesh({ nodes: ["node-1", "node-2"], config: BASE });
   store.replace(base);
-  waypoint = new Waypoint({
-    gateway: { namespace: NS, name: "waypoint" },
-    identity: { trustDomain: "cluster.local", namespace: NS, serviceAccount: "waypoint" },
-    listen: { host: "127.0.8.10", hbone: 0, metrics: 0, readiness: 0, admin: 0 },
-    state: store,
-    ca: FileCaClient.fromMaterial(mesh.ca),
-    network: mesh.network,
-    log: silentLogger(),
-    pick: () => 0,
-  });
-  await waypoint.start();
-  mesh.network.hboneListeners.set("127.0.8.10", waypoint.addresses().hbone);
+  waypoint = await inProcessWaypoint(mesh, { host: "127.0.8.10", namespace: NS, state: store });
 });
 
 afterAll(async () => {

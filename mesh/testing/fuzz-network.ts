@@ -7,7 +7,6 @@ import type net from "node:net";
 import tls from "node:tls";
 import fc from "fast-check";
 import { silentLogger } from "../shared/index.ts";
-import { Waypoint } from "../waypoint/index.ts";
 import { CertManager } from "../proxy/index.ts";
 import { FileCaClient } from "../proxy/index.ts";
 import { parseLocalConfig, toResources } from "../proxy/index.ts";
@@ -16,6 +15,7 @@ import { echoServer, roundTrip, type TestServer } from "./echo.ts";
 import type { FuzzTarget } from "./fuzz-targets.ts";
 import { connectHeaders, frame, headerBlock, PREFACE, settingsFrame } from "./h2-raw.ts";
 import { inProcessMesh, type InProcessMesh } from "./inprocess.ts";
+import { inProcessWaypoint } from "./inprocess-waypoint.ts";
 import { fdCount, sleep, waitFor } from "./wait.ts";
 
 const SLEEP = "127.0.41.10";
@@ -51,18 +51,7 @@ export async function networkFuzz(): Promise<NetworkFuzz> {
   const mesh: InProcessMesh = await inProcessMesh({ nodes: ["node-1", "node-2"], config: CONFIG, tuning: { handshakeTimeoutMs: 2000 } });
   const store = new StateStore();
   store.replace(toResources(parseLocalConfig(CONFIG)));
-  const waypoint = new Waypoint({
-    gateway: { namespace: "demo", name: "waypoint" },
-    identity: { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "waypoint" },
-    listen: { host: "127.0.44.10", hbone: 0, metrics: 0, readiness: 0, admin: 0 },
-    state: store,
-    ca: FileCaClient.fromMaterial(mesh.ca),
-    network: mesh.network,
-    log: silentLogger(),
-    pick: () => 0,
-  });
-  await waypoint.start();
-  mesh.network.hboneListeners.set("127.0.44.10", waypoint.addresses().hbone);
+  const waypoint = await inProcessWaypoint(mesh, { host: "127.0.44.10", namespace: "demo", state: store });
   await waitFor(() => waypoint.readiness.ready, 5000);
   const certs = new CertManager({ ca: FileCaClient.fromMaterial(mesh.ca), ttlSeconds: 3600, log: silentLogger() });
   const sleepCert = await certs.get({ trustDomain: "cluster.local", namespace: "demo", serviceAccount: "sleep" });

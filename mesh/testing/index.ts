@@ -9,6 +9,7 @@ export * from "./gitops-fixture.ts";
 export * from "./grpc-echo.ts";
 export * from "./h2-raw.ts";
 export * from "./inprocess.ts";
+export * from "./inprocess-waypoint.ts";
 export * from "./loopback-network.ts";
 export * from "./wait.ts";
 export * from "./mesh-metrics.ts";

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { EchoRequestSchema, EchoService } from "../api/index.ts";
 import type { SockAddr } from "../shared/index.ts";
-import { memoryLogger, silentLogger } from "../shared/index.ts";
+import { memoryLogger } from "../shared/index.ts";
 import {
   Flag,
   frame,
@@ -21,16 +21,16 @@ import {
   headerBlock,
   headersFrame,
   inProcessMesh,
+  inProcessWaypoint,
   PREFACE,
   readFrames,
   settingsFrame,
   startGrpcEcho,
   type InProcessMesh,
 } from "../testing/index.ts";
-import { FileCaClient } from "../proxy/index.ts";
 import { parseLocalConfig, toResources } from "../proxy/index.ts";
 import { StateStore } from "../proxy/index.ts";
-import { Waypoint } from "./app.ts";
+import type { Waypoint } from "./app.ts";
 
 const WP = { hostname: "waypoint.demo.svc.cluster.local", namespace: "demo" };
 const config = `
@@ -108,20 +108,7 @@ beforeAll(async () => {
   store.replace(toResources(parseLocalConfig(config)));
   const m = memoryLogger("debug");
   wpLog = m.records;
-  waypoint = new Waypoint({
-    gateway: { namespace: "demo", name: "waypoint" },
-    identity: { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "waypoint" },
-    listen: { host: "127.0.4.11", hbone: 0, metrics: 0, readiness: 0, admin: 0 },
-    state: store,
-    ca: FileCaClient.fromMaterial(mesh.ca),
-    network: mesh.network,
-    log: silentLogger(),
-    accessLog: m.logger,
-    pick: () => 0,
-    sniffTimeoutMs: 500,
-  });
-  await waypoint.start();
-  mesh.network.hboneListeners.set("127.0.4.11", waypoint.addresses().hbone);
+  waypoint = await inProcessWaypoint(mesh, { host: "127.0.4.11", namespace: "demo", state: store, accessLog: m.logger, sniffTimeoutMs: 500 });
 });
 
 afterAll(async () => {

@@ -6,12 +6,11 @@ import net from "node:net";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SockAddr } from "../shared/index.ts";
-import { memoryLogger, silentLogger } from "../shared/index.ts";
-import { inProcessMesh, type InProcessMesh } from "../testing/index.ts";
-import { FileCaClient } from "../proxy/index.ts";
+import { memoryLogger } from "../shared/index.ts";
+import { inProcessMesh, inProcessWaypoint, type InProcessMesh } from "../testing/index.ts";
 import { parseLocalConfig, toResources } from "../proxy/index.ts";
 import { StateStore } from "../proxy/index.ts";
-import { Waypoint } from "./app.ts";
+import type { Waypoint } from "./app.ts";
 
 const WP = { hostname: "waypoint.demo.svc.cluster.local", namespace: "demo" };
 const base = `
@@ -113,20 +112,8 @@ beforeAll(async () => {
   store.replace(toResources(parseLocalConfig(base + l7)));
   const m = memoryLogger("debug");
   wpLog = m.records;
-  waypoint = new Waypoint({
-    gateway: { namespace: "demo", name: "waypoint" },
-    identity: { trustDomain: "cluster.local", namespace: "demo", serviceAccount: "waypoint" },
-    listen: { host: "127.0.4.10", hbone: 0, metrics: 0, readiness: 0, admin: 0 },
-    state: store,
-    ca: FileCaClient.fromMaterial(mesh.ca),
-    network: mesh.network,
-    log: silentLogger(),
-    accessLog: m.logger,
-    pick: () => 0,
-  });
-  await waypoint.start();
   // Ztunnels reach the waypoint pod's own HBONE listener.
-  mesh.network.hboneListeners.set("127.0.4.10", waypoint.addresses().hbone);
+  waypoint = await inProcessWaypoint(mesh, { host: "127.0.4.10", namespace: "demo", state: store, accessLog: m.logger });
 });
 
 afterAll(async () => {
