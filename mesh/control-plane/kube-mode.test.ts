@@ -287,23 +287,23 @@ describe("HTTPRoute status", () => {
 
 describe("injection webhook caBundle", () => {
   it("sets the mesh root as every webhook's caBundle, repairs it when reset, and writes nothing when it is right", async () => {
-    const { CaBundlePatcher, WEBHOOK_CONFIGURATION } = await import("./injection/ca-bundle.ts");
-    const { sidecarInjectorWebhook } = await import("../manifests/index.ts");
+    const { CaBundlePatcher } = await import("./injection/ca-bundle.ts");
+    const { sidecarInjectorWebhook, INJECTOR_CONFIGURATION } = await import("../manifests/index.ts");
     const kc = await setup();
     const MWC = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations";
     api!.seed(MWC, sidecarInjectorWebhook("istio-system") as never);
     const rootPem = "-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n";
     const p = new CaBundlePatcher({ kubeConfig: kc, rootPem, log: silentLogger(), intervalMs: 60_000 });
     const bundles = () =>
-      (api!.get(MWC, "", WEBHOOK_CONFIGURATION) as unknown as { webhooks: Array<{ clientConfig: { caBundle?: string } }> }).webhooks.map(
+      (api!.get(MWC, "", INJECTOR_CONFIGURATION) as unknown as { webhooks: Array<{ clientConfig: { caBundle?: string } }> }).webhooks.map(
         (w) => w.clientConfig.caBundle,
       );
     await p.check();
     const want = Buffer.from(rootPem).toString("base64");
     expect(bundles()).toEqual([want, want]);
-    const rv = api!.get(MWC, "", WEBHOOK_CONFIGURATION)!.metadata.resourceVersion;
+    const rv = api!.get(MWC, "", INJECTOR_CONFIGURATION)!.metadata.resourceVersion;
     await p.check();
-    expect(api!.get(MWC, "", WEBHOOK_CONFIGURATION)!.metadata.resourceVersion).toBe(rv);
+    expect(api!.get(MWC, "", INJECTOR_CONFIGURATION)!.metadata.resourceVersion).toBe(rv);
     // A GitOps tool re-applying the rendered object (no caBundle): the next check puts it back.
     api!.put(MWC, sidecarInjectorWebhook("istio-system") as never);
     expect(bundles()).toEqual([undefined, undefined]);

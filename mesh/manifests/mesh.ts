@@ -67,7 +67,7 @@ export function controlPlaneObjects<I>(o: MeshManifestOptions<I>): KubeObject[] 
         {
           apiGroups: ["admissionregistration.k8s.io"],
           resources: ["mutatingwebhookconfigurations"],
-          resourceNames: ["ambient-lab-sidecar-injector"],
+          resourceNames: [INJECTOR_CONFIGURATION],
           verbs: ["get", "update"],
         },
         // The trust bundle ConfigMap in every enrolled namespace.

@@ -26,7 +26,9 @@ export function forwardHttp1(upstreams: Upstreams, target: UpstreamTarget, req: 
   });
   down.onDrain(() => controller?.resume());
   let status = 0;
-  const headers: HeaderValues = { ...req.headers, host: req.authority };
+  // The headers are this request's own (forwardHeaders builds them per request): Host is set in place.
+  const headers: HeaderValues = req.headers;
+  headers.host = req.authority;
   upstreams.pool(target).dispatch(
     { path: req.path, method: req.method, headers, body: req.body as Readable | null },
     {

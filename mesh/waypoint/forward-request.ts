@@ -13,7 +13,7 @@ export interface ForwardRequest {
   path: string;
   /** The client's Host or :authority. */
   authority: string;
-  /** Lower-case names, no pseudo-headers, no hop-by-hop headers. */
+  /** Lower-case names, no pseudo-headers, no hop-by-hop headers, no Host (each forwarder adds its own form); the forwarder's to change. */
   headers: HeaderValues;
   /** The request body, or null when the request has none. */
   body: Readable | null;

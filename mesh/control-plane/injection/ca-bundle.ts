@@ -7,8 +7,7 @@ import { describeError } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import type { Runner } from "../runners/runner.ts";
 
-export { INJECTOR_CONFIGURATION as WEBHOOK_CONFIGURATION } from "../../manifests/index.ts";
-import { INJECTOR_CONFIGURATION as WEBHOOK_CONFIGURATION } from "../../manifests/index.ts";
+import { INJECTOR_CONFIGURATION } from "../../manifests/index.ts";
 
 /** Pure: the configuration with every webhook's caBundle set, or undefined when all already are. */
 export function withCaBundle(c: V1MutatingWebhookConfiguration, bundle: string): V1MutatingWebhookConfiguration | undefined {
@@ -48,19 +47,19 @@ export class CaBundlePatcher implements Runner {
   /** One check: read the configuration, write it back with the bundle if any webhook lacks it. */
   async check(): Promise<void> {
     try {
-      const at = { group: "admissionregistration.k8s.io", version: "v1", plural: "mutatingwebhookconfigurations", name: WEBHOOK_CONFIGURATION };
+      const at = { group: "admissionregistration.k8s.io", version: "v1", plural: "mutatingwebhookconfigurations", name: INJECTOR_CONFIGURATION };
       const current = (await this.api.getClusterCustomObject(at)) as V1MutatingWebhookConfiguration;
       const next = withCaBundle(current, this.bundle);
       if (!next) return;
       // A replace carries the resourceVersion read: a concurrent change makes it fail, and the next check retries.
       await this.api.replaceClusterCustomObject({ ...at, body: next });
-      this.log.info({ configuration: WEBHOOK_CONFIGURATION }, "injection webhook now trusts the mesh root (caBundle set)");
+      this.log.info({ configuration: INJECTOR_CONFIGURATION }, "injection webhook now trusts the mesh root (caBundle set)");
       this.warned = false;
     } catch (err) {
       if (!this.warned)
         this.log.warn(
           { err: describeError(err) },
-          `could not set the caBundle of MutatingWebhookConfiguration ${WEBHOOK_CONFIGURATION} (is it installed, and may the control plane get and update it?)`,
+          `could not set the caBundle of MutatingWebhookConfiguration ${INJECTOR_CONFIGURATION} (is it installed, and may the control plane get and update it?)`,
         );
       this.warned = true;
     }
