@@ -43,5 +43,21 @@ describe("waypoint resources on the wire", () => {
     expect(route({ backends, rewrite: { path: { type: 1, value: "/x" } } })).toThrow(/ReplacePrefixMatch needs every match/);
     expect(route({ backends, rewrite: { hostname: "a b" } })).toThrow(/not a hostname/);
     expect(route({ backends, requestTimeoutMs: 100, backendRequestTimeoutMs: 200 })).toThrow(/exceeds the request timeout/);
+    expect(route({ backends, retry: { attempts: 11 } })).toThrow(/retry.attempts 11 is above 10/);
+    expect(route({ backends, retry: { attempts: 1, codes: [200] } })).toThrow(/200 is not an HTTP status in 400..599/);
+    expect(route({ backends, retry: { attempts: 1, backoffMs: 600_000 } })).toThrow(/backoffMs 600000 is above/);
+    const mirror = { service: "n/m", port: 80, partsPerMillion: 1_000_000 };
+    expect(route({ backends, mirrors: [mirror, mirror, mirror, mirror, mirror] })).toThrow(/5 mirrors, at most 4/);
+    expect(route({ backends, mirrors: [{ ...mirror, partsPerMillion: 1_000_001 }] })).toThrow(/above 1000000/);
+    expect(route({ backends, mirrors: [{ ...mirror, service: "m" }] })).toThrow(/not namespace\/hostname/);
+  });
+
+  it("the golden routes carry retries and mirrors", () => {
+    const resilient = t.routes.find((r) => r.name === "resilient");
+    expect(resilient?.rules[0]).toMatchObject({
+      retry: { attempts: 2, codes: [502, 503], backoffMs: 100 },
+      timeouts: { requestMs: 10_000, backendRequestMs: 1000 },
+    });
+    expect(resilient?.rules[0]?.mirrors?.map((m) => m.partsPerMillion)).toEqual([1_000_000, 250_000, 333_333]);
   });
 });

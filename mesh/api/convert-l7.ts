@@ -25,6 +25,12 @@ const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 const SAFE_VALUE = /^[^\r\n\0]*$/;
 const HOSTNAME = /^[A-Za-z0-9.-]{1,253}$/;
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
+/** Every attempt holds a request's resources again: a route asks for at most this many retries. */
+export const MAX_RETRY_ATTEMPTS = 10;
+/** A wait between attempts longer than this is a configuration mistake, not a backoff. */
+export const MAX_RETRY_BACKOFF_MS = 60_000;
+/** Mirrors per rule (each one is another upstream request per request). */
+export const MAX_MIRRORS = 4;
 
 const headersOut = (m: HeaderModifier) => ({ set: { ...m.set }, add: { ...m.add }, remove: [...m.remove] });
 const pathOut = (m: PathModifier) => ({
@@ -91,6 +97,22 @@ function ruleExtrasFrom(rule: PbHttpRoute["rules"][number], i: number, matches: 
       ...(rule.backendRequestTimeoutMs ? { backendRequestMs: rule.backendRequestTimeoutMs } : {}),
     };
   }
+  if (rule.retry) {
+    const r = rule.retry;
+    if (r.attempts > MAX_RETRY_ATTEMPTS) bad(`${at}.retry.attempts ${r.attempts} is above ${MAX_RETRY_ATTEMPTS}`);
+    for (const c of r.codes) if (c < 400 || c > 599) bad(`${at}.retry.codes: ${c} is not an HTTP status in 400..599`);
+    if (r.backoffMs > MAX_RETRY_BACKOFF_MS) bad(`${at}.retry.backoffMs ${r.backoffMs} is above ${MAX_RETRY_BACKOFF_MS}`);
+    out.retry = { attempts: r.attempts, codes: [...r.codes], backoffMs: r.backoffMs };
+  }
+  if (rule.mirrors.length) {
+    if (rule.mirrors.length > MAX_MIRRORS) bad(`${at}: ${rule.mirrors.length} mirrors, at most ${MAX_MIRRORS}`);
+    out.mirrors = rule.mirrors.map((m, j) => {
+      if (!SERVICE_KEY.test(m.service)) bad(`${at}.mirrors[${j}]: "${m.service}" is not namespace/hostname`);
+      if (m.port < 1 || m.port > 65535) bad(`${at}.mirrors[${j}]: port ${m.port} is outside 1..65535`);
+      if (m.partsPerMillion > 1_000_000) bad(`${at}.mirrors[${j}]: ${m.partsPerMillion} parts per million is above 1000000`);
+      return { service: m.service, port: m.port, partsPerMillion: m.partsPerMillion };
+    });
+  }
   return out;
 }
 
@@ -122,6 +144,8 @@ export function httpRouteToProto(r: HttpRoute): PbHttpRoute {
         : {}),
       requestTimeoutMs: rule.timeouts?.requestMs ?? 0,
       backendRequestTimeoutMs: rule.timeouts?.backendRequestMs ?? 0,
+      ...(rule.retry ? { retry: { attempts: rule.retry.attempts, codes: [...rule.retry.codes], backoffMs: rule.retry.backoffMs } } : {}),
+      mirrors: (rule.mirrors ?? []).map((m) => ({ service: m.service, port: m.port, partsPerMillion: m.partsPerMillion })),
     })),
   });
 }

@@ -46,6 +46,25 @@ export interface RequestRedirect {
   statusCode: 301 | 302 | 303 | 307 | 308;
 }
 
+/** HTTPRoute retry, as Istio applies it (see waypoint.proto RouteRetry). */
+export interface RouteRetry {
+  /** Retries after the first attempt. */
+  attempts: number;
+  /** HTTP statuses that are retried (connection failures, refused streams and gRPC UNAVAILABLE/CANCELLED always are). */
+  codes: readonly number[];
+  /** The first wait between attempts; doubled per retry, capped at ten times this. */
+  backoffMs: number;
+}
+
+/** RequestMirror: a copy of the request goes to this backend; its answer is dropped. */
+export interface RequestMirror {
+  /** "namespace/hostname". */
+  service: string;
+  port: number;
+  /** Share of requests mirrored, 0..1_000_000 parts per million. */
+  partsPerMillion: number;
+}
+
 export interface RouteRule {
   /** Any may match; none means every request. */
   matches: readonly RouteMatch[];
@@ -57,6 +76,8 @@ export interface RouteRule {
   redirect?: RequestRedirect;
   /** HTTPRoute timeouts, in milliseconds. */
   timeouts?: { requestMs?: number; backendRequestMs?: number };
+  retry?: RouteRetry;
+  mirrors?: readonly RequestMirror[];
 }
 
 export interface HttpRoute {

@@ -227,7 +227,7 @@ describe("HTTPRoute status", () => {
     const GR = "/apis/gateway.networking.k8s.io/v1/namespaces/shop/grpcroutes";
     const routes = [
       route("ok", [{ group: "", kind: "Service", name: "cart", port: 80 }]),
-      route("mirror", [{ kind: "Service", name: "cart" }]),
+      route("sticky", [{ kind: "Service", name: "cart" }]),
       route("ingress", [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "public" }]),
       {
         apiVersion: "gateway.networking.k8s.io/v1",
@@ -236,22 +236,22 @@ describe("HTTPRoute status", () => {
         spec: { parentRefs: [{ kind: "Service", name: "cart" }] },
       } as never,
     ];
-    for (const r of ["ok", "mirror", "ingress"]) api!.seed(HR, { metadata: { name: r, namespace: "shop" } });
+    for (const r of ["ok", "sticky", "ingress"]) api!.seed(HR, { metadata: { name: r, namespace: "shop" } });
     api!.seed(GR, { metadata: { name: "rpc", namespace: "shop" } });
     const notes = [
       {
         kind: "HTTPRoute",
         namespace: "shop",
-        name: "mirror",
+        name: "sticky",
         status: "Rejected" as const,
-        reason: "rules[0].filters[0]: filter RequestMirror is not supported",
+        reason: "rules[0].sessionPersistence is not supported",
       },
     ];
     const w = new RouteStatusWriter(kc, silentLogger());
     await w.update(routes, notes);
     await w.update(routes, notes);
     // Written once each, only for the mesh routes.
-    expect(api!.patches.map((p) => p.path)).toEqual([`${HR}/ok/status`, `${HR}/mirror/status`, `${GR}/rpc/status`]);
+    expect(api!.patches.map((p) => p.path)).toEqual([`${HR}/ok/status`, `${HR}/sticky/status`, `${GR}/rpc/status`]);
     expect(api!.get(GR, "shop", "rpc")).toMatchObject({
       status: { parents: [{ conditions: [{ type: "Accepted", status: "True" }, { type: "ResolvedRefs" }] }] },
     });
@@ -269,12 +269,12 @@ describe("HTTPRoute status", () => {
         ],
       },
     });
-    expect(api!.get(HR, "shop", "mirror")).toMatchObject({
+    expect(api!.get(HR, "shop", "sticky")).toMatchObject({
       status: {
         parents: [
           {
             conditions: [
-              { type: "Accepted", status: "False", reason: "UnsupportedValue", message: expect.stringMatching(/RequestMirror/) },
+              { type: "Accepted", status: "False", reason: "UnsupportedValue", message: expect.stringMatching(/sessionPersistence/) },
               { type: "ResolvedRefs" },
             ],
           },

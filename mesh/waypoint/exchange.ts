@@ -8,7 +8,9 @@ import type { Logger } from "../shared/index.ts";
 import { editingResponseHeaders, type Downstream } from "./downstream.ts";
 import { forwardHttp1 } from "./forward-http1.ts";
 import { forwardHttp2 } from "./forward-http2.ts";
-import { applyHeaderModifier, forwardHeaders, type Forwarded, type ForwardRequest } from "./forward-request.ts";
+import { runAttempts } from "./attempts.ts";
+import type { Mirrors } from "./mirror.ts";
+import { applyHeaderModifier, forwardHeaders, type ForwardRequest } from "./forward-request.ts";
 import { modifyPath } from "./l7/rewrite.ts";
 import type { H2Upstreams } from "./h2-upstreams.ts";
 import type { Tunnel } from "./hbone-listener.ts";
@@ -21,6 +23,7 @@ export interface ExchangeDeps {
   planner: RequestPlanner;
   upstreams: Upstreams;
   h2: H2Upstreams;
+  mirrors: Mirrors;
   metrics: WaypointMetrics;
   /** One JSON line per request; undefined turns access logging off (Istio's default for waypoints). */
   accessLog: Logger | undefined;
@@ -86,28 +89,39 @@ export function runExchange(deps: ExchangeDeps, t: Tunnel, req: IncomingRequest,
   if (plan.rewrite?.hostname) fwd.authority = plan.rewrite.hostname;
   const responseHeaders = plan.responseHeaders;
   const to = responseHeaders ? editingResponseHeaders(down, (h) => applyHeaderModifier(h, responseHeaders)) : down;
-  let over = false;
-  let timer: NodeJS.Timeout | undefined;
-  const done = (f: Forwarded) => {
-    if (over) return;
-    over = true;
-    clearTimeout(timer);
-    if (f.local) return local({ code: f.code, flag: f.flag, detail: f.detail, ...tags }, "upstream connect error or disconnect/reset before headers");
-    finish({ code: f.code, flag: f.flag, detail: f.detail, ...tags }, f.bytes, f.grpcStatus);
-  };
-  const speak = plan.declared ?? (down.version === "HTTP/2" ? "http2" : "http");
-  const cancel = speak === "http" ? forwardHttp1(deps.upstreams, plan.target, fwd, to, done) : forwardHttp2(deps.h2, plan.target, fwd, to, done);
-  // HTTPRoute timeouts: with no retries, the backend request's timeout bounds the whole request too.
-  const limit = Math.min(plan.timeouts?.requestMs ?? Infinity, plan.timeouts?.backendRequestMs ?? Infinity);
-  if (limit !== Infinity && !over) {
-    timer = setTimeout(() => {
-      if (over) return;
-      over = true;
-      cancel();
+  const clientProtocol = down.version === "HTTP/2" ? "http2" : "http";
+  // Mirrors read the body beside the real request, so they start before it does.
+  if (plan.mirrorTargets) deps.mirrors.send(plan.mirrorTargets, fwd, clientProtocol);
+  const speak = plan.declared === "http2" || plan.declared === "grpc" ? "http2" : plan.declared === "http" ? "http" : clientProtocol;
+  const backend = plan.backend;
+  runAttempts(
+    plan.target,
+    to,
+    {
+      forward: (target, d, cb) => (speak === "http" ? forwardHttp1(deps.upstreams, target, fwd, d, cb) : forwardHttp2(deps.h2, target, fwd, d, cb)),
+      retarget: () => (backend ? deps.planner.retarget(backend) : undefined),
+    },
+    {
+      // A request with a body is not retried: its bytes are streamed to the first attempt, not kept.
+      retry: req.body === null && backend ? plan.retry : undefined,
+      requestMs: plan.timeouts?.requestMs,
+      backendRequestMs: plan.timeouts?.backendRequestMs,
+    },
+    {
+      done: (f, retries) => {
+        const o: Outcome = {
+          code: f.code,
+          flag: f.flag,
+          detail: retries ? `${f.detail} (after ${retries} ${retries === 1 ? "retry" : "retries"})` : f.detail,
+          ...tags,
+        };
+        if (f.local) return local(o, "upstream connect error or disconnect/reset before headers");
+        finish(o, f.bytes, f.grpcStatus);
+      },
       // Envoy's answer and flag for a route timeout: 504 "upstream request timeout", UT.
-      local({ code: 504, flag: "UT", detail: `request timeout (${limit} ms)`, ...tags }, "upstream request timeout");
-    }, limit);
-  }
+      timedOut: (ms) => local({ code: 504, flag: "UT", detail: `request timeout (${ms} ms)`, ...tags }, "upstream request timeout"),
+    },
+  );
 }
 
 /** The waypoint's own answer: plain text, or for a gRPC call its gRPC status in a trailers-only response. */

@@ -16,6 +16,7 @@ import { H2Upstreams } from "./h2-upstreams.ts";
 import type { Tunnel } from "./hbone-listener.ts";
 import { sniffHttp2 } from "./preface.ts";
 import { forwardUpgrade } from "./upgrade.ts";
+import { Mirrors } from "./mirror.ts";
 import { RequestPlanner } from "./request-plan.ts";
 import type { WaypointMetrics } from "./telemetry.ts";
 import { asSocketLike, type Upstreams } from "./upstream.ts";
@@ -42,10 +43,12 @@ export class L7Proxy {
 
   constructor(deps: L7ProxyDeps) {
     this.deps = deps;
+    const h2 = new H2Upstreams(deps.upstreams);
     this.exchange = {
       planner: new RequestPlanner({ gateway: deps.gateway, state: deps.state, pick: deps.pick }),
       upstreams: deps.upstreams,
-      h2: new H2Upstreams(deps.upstreams),
+      h2,
+      mirrors: new Mirrors(deps.upstreams, h2),
       metrics: deps.metrics,
       accessLog: deps.accessLog,
     };

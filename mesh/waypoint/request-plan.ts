@@ -7,7 +7,7 @@ import { formatAddr, formatIdentity } from "../shared/index.ts";
 import { identityOf } from "../proxy/index.ts";
 import type { ProxyState } from "../proxy/index.ts";
 import type { StateStore } from "../proxy/index.ts";
-import { serviceKey, type AppProtocol, type L7Policy, type Service } from "../proxy/index.ts";
+import { serviceKey, type AppProtocol, type BackendRef, type L7Policy, type RequestMirror, type Service } from "../proxy/index.ts";
 import type { Tunnel } from "./hbone-listener.ts";
 import { authorizeRequest, policiesFor } from "./l7/authz.ts";
 import { redirectLocation } from "./l7/rewrite.ts";
@@ -33,6 +33,10 @@ export type RequestPlan =
       policy?: string;
       /** What the backend's port declares it speaks; undefined: the client's protocol is used. */
       declared?: AppProtocol;
+      /** The routed backend (a retry picks one of its endpoints again); undefined for a pod address. */
+      backend?: BackendRef;
+      /** Where copies of the request go (RequestMirror), each already chosen by its share. */
+      mirrorTargets?: Array<{ target: UpstreamTarget; declared?: AppProtocol }>;
     } & RuleActions);
 
 export interface RequestPlannerDeps {
@@ -121,15 +125,46 @@ export class RequestPlanner {
       ...(d.responseHeaders ? { responseHeaders: d.responseHeaders } : {}),
       ...(d.rewrite ? { rewrite: d.rewrite } : {}),
       ...(d.timeouts ? { timeouts: d.timeouts } : {}),
+      ...(d.retry ? { retry: d.retry } : {}),
       ...(d.matchedPrefix !== undefined ? { matchedPrefix: d.matchedPrefix } : {}),
     };
-    return this.forward(parties, endpointTarget(eps[this.deps.pick(eps.length)]!), { ...route, ...policy, ...actions, ...(declared ? { declared } : {}) });
+    const mirrorTargets = d.mirrors ? this.mirrorTargets(state, d.mirrors) : [];
+    return this.forward(parties, endpointTarget(eps[this.deps.pick(eps.length)]!), {
+      ...route,
+      ...policy,
+      ...actions,
+      ...(declared ? { declared } : {}),
+      backend: d.backend,
+      ...(mirrorTargets.length ? { mirrorTargets } : {}),
+    });
+  }
+
+  /** A healthy endpoint of `backend` picked again (a retry), from the config in force now; undefined if none. */
+  retarget(backend: BackendRef): UpstreamTarget | undefined {
+    const state = this.deps.state.current;
+    const svc = state.service(backend.service);
+    const eps = svc ? state.endpoints(svc, backend.port) : [];
+    return eps.length ? endpointTarget(eps[this.deps.pick(eps.length)]!) : undefined;
+  }
+
+  /** The mirrors this request goes to: each by its share, to one of its endpoints; a mirror without one is skipped. */
+  private mirrorTargets(state: ProxyState, mirrors: readonly RequestMirror[]): NonNullable<Extract<RequestPlan, { kind: "forward" }>["mirrorTargets"]> {
+    const out: NonNullable<Extract<RequestPlan, { kind: "forward" }>["mirrorTargets"]> = [];
+    for (const m of mirrors) {
+      if (m.partsPerMillion < 1_000_000 && this.deps.pick(1_000_000) >= m.partsPerMillion) continue;
+      const svc = state.service(m.service);
+      const eps = svc ? state.endpoints(svc, m.port) : [];
+      if (!svc || eps.length === 0) continue;
+      const declared = svc.appProtocols?.get(m.port);
+      out.push({ target: endpointTarget(eps[this.deps.pick(eps.length)]!), ...(declared ? { declared } : {}) });
+    }
+    return out;
   }
 
   private forward(
     parties: RequestParties,
     target: UpstreamTarget,
-    extra: { route?: string; policy?: string; declared?: AppProtocol } & RuleActions,
+    extra: Omit<Extract<RequestPlan, { kind: "forward" }>, "kind" | "target" | "parties">,
   ): RequestPlan {
     parties.dstWorkload = target.workload;
     parties.dstIdentity = target.workload.protocol === "HBONE" ? identityOf(target.workload) : undefined;

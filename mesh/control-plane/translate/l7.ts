@@ -7,7 +7,9 @@ import type {
   HeaderModifier,
   HttpRoute,
   PathModifier,
+  RequestMirror,
   RequestRedirect,
+  RouteRetry,
   L7Operation,
   L7Policy,
   L7Rule,
@@ -17,7 +19,7 @@ import type {
   RouteRule,
 } from "../../api/index.ts";
 import { compareStrings } from "../../shared/index.ts";
-import { parseStringMatch } from "../../api/index.ts";
+import { MAX_MIRRORS, MAX_RETRY_ATTEMPTS, MAX_RETRY_BACKOFF_MS, parseStringMatch } from "../../api/index.ts";
 import type { AuthorizationPolicy, AuthorizationPolicyRule, GRPCRoute, HTTPRoute } from "../model/kube.ts";
 import type { ResourceNote, TranslateOptions } from "./options.ts";
 
@@ -38,9 +40,14 @@ interface RouteSpec {
       responseHeaderModifier?: HeaderFilter;
       urlRewrite?: { hostname?: string; path?: PathFilter };
       requestRedirect?: { scheme?: string; hostname?: string; path?: PathFilter; port?: number; statusCode?: number };
+      requestMirror?: {
+        backendRef?: { group?: string; kind?: string; name?: string; namespace?: string; port?: number };
+        percent?: number;
+        fraction?: { numerator?: number; denominator?: number };
+      };
     }>;
     timeouts?: { request?: string; backendRequest?: string };
-    retry?: unknown;
+    retry?: { codes?: number[]; attempts?: number; backoff?: string };
     sessionPersistence?: unknown;
     backendRefs?: Array<{ group?: string; kind?: string; name?: string; namespace?: string; port?: number; weight?: number }>;
   }>;
@@ -49,7 +56,11 @@ interface RouteSpec {
 type HeaderFilter = { set?: Array<{ name: string; value: string }>; add?: Array<{ name: string; value: string }>; remove?: string[] };
 type PathFilter = { type?: string; replaceFullPath?: string; replacePrefixMatch?: string };
 
-const SUPPORTED_FILTERS = "RequestHeaderModifier, ResponseHeaderModifier, URLRewrite, RequestRedirect";
+const SUPPORTED_FILTERS = "RequestHeaderModifier, ResponseHeaderModifier, URLRewrite, RequestRedirect, RequestMirror";
+/** Istio's retry attempts when an HTTPRoute's retry leaves them out. */
+export const DEFAULT_RETRY_ATTEMPTS = 2;
+/** Envoy's base retry interval, used when an HTTPRoute's retry gives no backoff. */
+export const DEFAULT_RETRY_BACKOFF_MS = 25;
 
 /** A Gateway API Duration ("1h", "500ms", "1m30s"; at most four parts) in milliseconds; undefined if malformed. */
 export function durationMs(d: string): number | undefined {
@@ -78,7 +89,6 @@ const isCoreService = (group: string | undefined, kind: string | undefined) =>
 
 function translateRouteRule(r: NonNullable<RouteSpec["rules"]>[number], i: number, ns: string, opts: TranslateOptions, problems: string[]): RouteRule {
   // Fields the waypoint does not enforce reject the route: never accepted and silently ignored.
-  if (r.retry !== undefined) problems.push(`rules[${i}].retry is not supported`);
   if (r.sessionPersistence !== undefined) problems.push(`rules[${i}].sessionPersistence is not supported`);
   const matches: RouteMatch[] = [];
   for (const [j, m] of (r.matches ?? []).entries()) {
@@ -123,6 +133,9 @@ function translateRouteRule(r: NonNullable<RouteSpec["rules"]>[number], i: numbe
         ...(rd.port ? { port: rd.port } : {}),
         statusCode: statusCode as RequestRedirect["statusCode"],
       };
+    } else if (f.type === "RequestMirror") {
+      const m = requestMirror(f.requestMirror, at, ns, opts, problems);
+      if (m) extras.mirrors = [...(extras.mirrors ?? []), m];
     } else problems.push(`${at}: filter ${f.type} is not supported (${SUPPORTED_FILTERS})`);
   }
   if (extras.redirect && extras.rewrite) problems.push(`rules[${i}]: RequestRedirect and URLRewrite cannot be on one rule`);
@@ -140,6 +153,8 @@ function translateRouteRule(r: NonNullable<RouteSpec["rules"]>[number], i: numbe
     if (request && backend && backend > request) problems.push(`rules[${i}].timeouts.backendRequest must not exceed timeouts.request`);
     if (request || backend) extras.timeouts = { ...(request ? { requestMs: request } : {}), ...(backend ? { backendRequestMs: backend } : {}) };
   }
+  if (r.retry) extras.retry = retryOf(r.retry, `rules[${i}].retry`, problems);
+  if ((extras.mirrors?.length ?? 0) > MAX_MIRRORS) problems.push(`rules[${i}]: at most ${MAX_MIRRORS} RequestMirror filters`);
   const backends: BackendRef[] = [];
   for (const [j, b] of (r.backendRefs ?? []).entries()) {
     if (!isCoreService(b.group, b.kind)) problems.push(`rules[${i}].backendRefs[${j}]: kind ${b.kind} is not supported (Service)`);
@@ -151,6 +166,44 @@ function translateRouteRule(r: NonNullable<RouteSpec["rules"]>[number], i: numbe
   }
   // A redirect answers the request itself: its rule's backendRefs are never used (as in Istio).
   return { matches, backends: extras.redirect ? [] : backends, ...extras };
+}
+
+/** HTTPRoute retry -> RouteRetry: Istio's defaults (2 attempts; Envoy's 25 ms base backoff) where the route is silent. */
+function retryOf(r: NonNullable<NonNullable<RouteSpec["rules"]>[number]["retry"]>, at: string, problems: string[]): RouteRetry | undefined {
+  const attempts = r.attempts ?? DEFAULT_RETRY_ATTEMPTS;
+  if (!Number.isInteger(attempts) || attempts < 0 || attempts > MAX_RETRY_ATTEMPTS)
+    problems.push(`${at}.attempts ${r.attempts} is not in 0..${MAX_RETRY_ATTEMPTS}`);
+  const codes = r.codes ?? [];
+  for (const c of codes) if (!Number.isInteger(c) || c < 400 || c > 599) problems.push(`${at}.codes: ${c} is not an HTTP status in 400..599`);
+  const backoffMs = r.backoff === undefined ? DEFAULT_RETRY_BACKOFF_MS : durationMs(r.backoff);
+  if (backoffMs === undefined) problems.push(`${at}.backoff "${r.backoff}" is not a duration`);
+  else if (backoffMs > MAX_RETRY_BACKOFF_MS) problems.push(`${at}.backoff "${r.backoff}" is above ${MAX_RETRY_BACKOFF_MS / 1000} s`);
+  return { attempts, codes: [...new Set(codes)].sort((a, b) => a - b), backoffMs: backoffMs ?? DEFAULT_RETRY_BACKOFF_MS };
+}
+
+type MirrorFilter = NonNullable<NonNullable<NonNullable<RouteSpec["rules"]>[number]["filters"]>[number]["requestMirror"]>;
+
+/** RequestMirror -> a mirror backend and the share mirrored (percent or fraction; all when neither is given). */
+function requestMirror(m: MirrorFilter | undefined, at: string, ns: string, opts: TranslateOptions, problems: string[]): RequestMirror | undefined {
+  const b = m?.backendRef;
+  if (!b || !isCoreService(b.group, b.kind) || !b.name || !b.port) {
+    problems.push(`${at}.requestMirror.backendRef needs a Service name and a port`);
+    return undefined;
+  }
+  if (m.percent !== undefined && m.fraction !== undefined) problems.push(`${at}.requestMirror: percent and fraction cannot both be set`);
+  let ppm = 1_000_000;
+  if (m.percent !== undefined) {
+    if (!Number.isInteger(m.percent) || m.percent < 0 || m.percent > 100) problems.push(`${at}.requestMirror.percent ${m.percent} is not in 0..100`);
+    else ppm = m.percent * 10_000;
+  } else if (m.fraction !== undefined) {
+    const num = m.fraction.numerator ?? 0;
+    const den = m.fraction.denominator ?? 100;
+    if (!Number.isInteger(num) || !Number.isInteger(den) || num < 0 || den < 1 || num > den)
+      problems.push(`${at}.requestMirror.fraction ${num}/${den} must satisfy 0 <= numerator <= denominator, denominator >= 1`);
+    else ppm = Math.round((num / den) * 1_000_000);
+  }
+  const bns = b.namespace ?? ns;
+  return { service: `${bns}/${b.name}.${bns}.svc.${opts.clusterDomain}`, port: b.port, partsPerMillion: ppm };
 }
 
 export function translateHttpRoutes(routes: readonly HTTPRoute[], opts: TranslateOptions): { routes: HttpRoute[]; notes: ResourceNote[] } {

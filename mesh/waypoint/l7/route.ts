@@ -13,7 +13,7 @@ export interface RequestView {
 }
 
 /** What the matched rule does to the request and response besides choosing a backend. */
-export type RuleActions = Pick<RouteRule, "requestHeaders" | "responseHeaders" | "rewrite" | "timeouts"> & {
+export type RuleActions = Pick<RouteRule, "requestHeaders" | "responseHeaders" | "rewrite" | "timeouts" | "retry" | "mirrors"> & {
   /** The PathPrefix the request matched, for ReplacePrefixMatch. */
   matchedPrefix?: string;
 };
@@ -101,6 +101,8 @@ export function routeRequest(ordered: readonly Candidate[], fallback: BackendRef
     ...(rule.responseHeaders ? { responseHeaders: rule.responseHeaders } : {}),
     ...(rule.rewrite ? { rewrite: rule.rewrite } : {}),
     ...(rule.timeouts ? { timeouts: rule.timeouts } : {}),
+    ...(rule.retry ? { retry: rule.retry } : {}),
+    ...(rule.mirrors?.length ? { mirrors: rule.mirrors } : {}),
     ...prefix,
   };
   let at = pick(total);

@@ -268,6 +268,73 @@ export declare type RequestRedirect = Message<"ambientlab.v1.RequestRedirect"> &
 export declare const RequestRedirectSchema: GenMessage<RequestRedirect>;
 
 /**
+ * HTTPRoute retry (the Gateway API's HTTPRouteRetry, as Istio applies it): a request is sent again on a
+ * connection failure or a refused stream, a gRPC status UNAVAILABLE or CANCELLED, or one of `codes`.
+ *
+ * @generated from message ambientlab.v1.RouteRetry
+ */
+export declare type RouteRetry = Message<"ambientlab.v1.RouteRetry"> & {
+  /**
+   * Retries after the first attempt (Istio's default is 2).
+   *
+   * @generated from field: uint32 attempts = 1;
+   */
+  attempts: number;
+
+  /**
+   * HTTP statuses (400..599) that are retried.
+   *
+   * @generated from field: repeated uint32 codes = 2;
+   */
+  codes: number[];
+
+  /**
+   * The first wait between attempts; doubled per retry, at most ten times this.
+   *
+   * @generated from field: uint32 backoff_ms = 3;
+   */
+  backoffMs: number;
+};
+
+/**
+ * Describes the message ambientlab.v1.RouteRetry.
+ * Use `create(RouteRetrySchema)` to create a new message.
+ */
+export declare const RouteRetrySchema: GenMessage<RouteRetry>;
+
+/**
+ * RequestMirror: a copy of the request goes to this backend; its answer is dropped.
+ *
+ * @generated from message ambientlab.v1.RequestMirror
+ */
+export declare type RequestMirror = Message<"ambientlab.v1.RequestMirror"> & {
+  /**
+   * "namespace/hostname".
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * @generated from field: uint32 port = 2;
+   */
+  port: number;
+
+  /**
+   * Share of requests mirrored, in parts per million (1000000: all).
+   *
+   * @generated from field: uint32 parts_per_million = 3;
+   */
+  partsPerMillion: number;
+};
+
+/**
+ * Describes the message ambientlab.v1.RequestMirror.
+ * Use `create(RequestMirrorSchema)` to create a new message.
+ */
+export declare const RequestMirrorSchema: GenMessage<RequestMirror>;
+
+/**
  * @generated from message ambientlab.v1.RouteRule
  */
 export declare type RouteRule = Message<"ambientlab.v1.RouteRule"> & {
@@ -314,6 +381,16 @@ export declare type RouteRule = Message<"ambientlab.v1.RouteRule"> & {
    * @generated from field: uint32 backend_request_timeout_ms = 8;
    */
   backendRequestTimeoutMs: number;
+
+  /**
+   * @generated from field: ambientlab.v1.RouteRetry retry = 9;
+   */
+  retry?: RouteRetry | undefined;
+
+  /**
+   * @generated from field: repeated ambientlab.v1.RequestMirror mirrors = 10;
+   */
+  mirrors: RequestMirror[];
 };
 
 /**
