@@ -7,3 +7,4 @@ export * from "./translate/index.ts";
 export * from "./translate/options.ts";
 export * from "./translate/policies.ts";
 export * from "./waypoints/objects.ts";
+export { injectionDecision, INJECT_LABEL, NAMESPACE_INJECTION_LABEL, type InjectionDecision } from "./injection/decide.ts";

@@ -320,6 +320,80 @@ describe("ambientctl local", () => {
     expect(await ourNamespaces()).toEqual([]);
   }, 120_000);
 
+  it("workloads: a Pod injected with a sidecar, a Deployment of ambient pods and a second waypoint start, carry mTLS traffic, and go with delete", async () => {
+    await ctl(["down"]);
+    const up = await ctl(["up"]);
+    expect(up.code, up.stderr).toBe(0);
+    const bad = join(stateDir, "bad.yaml");
+    writeFileSync(bad, "apiVersion: v1\nkind: Pod\nmetadata: { name: bad, namespace: ambient-demo }\nspec: { containers: [{ name: c, image: nginx }] }\n");
+    const refused = await ctl(["apply", "-f", bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/nothing was applied:[\s\S]*container c has no command/);
+    const w = join(stateDir, "workloads.yaml");
+    writeFileSync(
+      w,
+      [
+        "apiVersion: v1\nkind: Namespace\nmetadata: { name: sidecar-demo, labels: { istio-injection: enabled } }",
+        'apiVersion: v1\nkind: Pod\nmetadata: { name: web, namespace: sidecar-demo }\nspec:\n  serviceAccountName: web\n  containers: [{ name: web, image: python:3, command: [python3, -m, http.server, "8080"] }]',
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: api, namespace: ambient-demo }\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers: [{ name: api, image: python:3, command: [python3, -m, http.server], args: ["8081"] }]',
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: { name: reviews-wp, namespace: ambient-demo }\nspec: { gatewayClassName: istio-waypoint, listeners: [{ name: mesh, port: 15008, protocol: HBONE }] }",
+      ].join("\n---\n") + "\n",
+    );
+    const applied = await ctl(["apply", "-f", w]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/pod sidecar-demo\/web running on node-\d at [\d.]+ with a sidecar/);
+    type Status = {
+      pods: Array<{ namespace: string; name: string; ip: string; ambient: boolean; app: { running: boolean } | null }>;
+      waypoints: Array<{ gateway: string; running: boolean }>;
+    };
+    const status = JSON.parse((await ctl(["status", "--json"])).stdout) as Status;
+    const pod = (ns: string, name: string) => status.pods.find((p) => p.namespace === ns && p.name === name)!;
+    expect(pod("sidecar-demo", "web")).toMatchObject({ ambient: false, app: { running: true } });
+    expect(pod("ambient-demo", "api-0")).toMatchObject({ ambient: true, app: { running: true } });
+    expect(pod("ambient-demo", "api-1")).toMatchObject({ ambient: true, app: { running: true } });
+    expect(status.waypoints).toEqual(expect.arrayContaining([expect.objectContaining({ gateway: "ambient-demo/reviews-wp", running: true })]));
+    const code = async (from: string, url: string) =>
+      (await ctl(["exec", from, "--", "curl", "-sS", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", url])).stdout;
+    // The injected pod: reached from another sidecar pod over mTLS, its sidecar seeing sleep's identity.
+    expect(await code("sidecar-demo/sleep", `http://${pod("sidecar-demo", "web").ip}:8080/`)).toBe("200");
+    const web = (await ctl(["exec", "sidecar-demo/web", "--", "curl", "-s", "-m", "2", `http://${pod("sidecar-demo", "web").ip}:15020/metrics`])).stdout;
+    expect(web).toMatch(
+      /istio_tcp_connections_opened_total\{reporter="destination"[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/sidecar-demo\/sa\/sleep"[^}]*destination_principal="spiffe:\/\/cluster\.local\/ns\/sidecar-demo\/sa\/web"[^}]*connection_security_policy="mutual_tls"/,
+    );
+    // The Deployment's pods are captured by their node's ztunnel like the others in ambient-demo.
+    expect(await code("ambient-demo/sleep", `http://${pod("ambient-demo", "api-1").ip}:8081/`)).toBe("200");
+    const node = status.pods.find((p) => p.name === "api-1")!.ip.split(".")[2];
+    const zt = (await ctl(["exec", `node/node-${node}`, "--", "curl", "-s", "-m", "2", "http://127.0.0.1:15020/metrics"])).stdout;
+    expect(zt).toMatch(/istio_tcp_connections_opened_total\{reporter="destination"[^}]*destination_workload="api-1"/);
+    // The second waypoint serves the namespace once it is bound to it.
+    const ns = join(stateDir, "ns.yaml");
+    writeFileSync(
+      ns,
+      "apiVersion: v1\nkind: Namespace\nmetadata: { name: ambient-demo, labels: { istio.io/dataplane-mode: ambient, istio.io/use-waypoint: reviews-wp } }\n",
+    );
+    expect((await ctl(["apply", "-f", ns])).code).toBe(0);
+    let counted = "";
+    for (let i = 0; i < 50 && !counted.includes('destination_service="httpbin.ambient-demo.svc.cluster.local"'); i++) {
+      await code("ambient-demo/sleep", "http://httpbin:8000/get");
+      counted = (await ctl(["exec", "ambient-demo/reviews-wp", "--", "curl", "-s", "-m", "2", "http://127.0.0.1:15020/metrics"])).stdout;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(counted).toMatch(
+      /istio_requests_total\{reporter="waypoint"[^}]*destination_service="httpbin\.ambient-demo\.svc\.cluster\.local"[^}]*response_code="200"/,
+    );
+    expect((await ctl(["delete", "-f", ns])).code).toBe(0);
+    // Deleted: their processes and network namespaces are gone, the cluster's own pods are untouched.
+    const before = (await ourNamespaces()).length;
+    const deleted = await ctl(["delete", "-f", w]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect((await ourNamespaces()).length).toBe(before - 4);
+    const after = JSON.parse((await ctl(["status", "--json"])).stdout) as Status;
+    expect(after.pods.some((p) => ["web", "api-0", "api-1", "reviews-wp"].includes(p.name))).toBe(false);
+    expect(await code("ambient-demo/sleep", "http://httpbin:8000/get")).toBe("200");
+    expect((await ctl(["down"])).code).toBe(0);
+    expect(await ourNamespaces()).toEqual([]);
+  }, 180_000);
+
   it("an up interrupted halfway is fully removed by down", async () => {
     await ctl(["down"]);
     const child = spawn(process.execPath, [CLI, "local", "up"], { env, stdio: ["ignore", "pipe", "pipe"] });

@@ -19,6 +19,8 @@ import { defaultTopology } from "./default-topology.ts";
 import { checkPrereqs, describeMissing } from "./prereqs.ts";
 import { commandLine, describeExit, isOurProcess, type ExitInfo } from "./processes.ts";
 import { runSupervisor, startSupervisor, supervisorRunning } from "./supervisor.ts";
+import { ApplyError, type AppliedWorkload } from "./applied.ts";
+import { commitWorkloads, isWorkload, planWorkloads, takeDeployments, workloadKey, type WorkloadObject } from "./apply-workloads.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 import { LABELS } from "../api/index.ts";
 import { PROC, processName, componentKey, componentName } from "./process-key.ts";
@@ -38,7 +40,10 @@ ambientctl bench results [--stack dev] [--file F]
   exec [--root] <ns>/<pod> -- <cmd...>
                                  run a command inside a pod as the pod's user (with its name resolution);
                                  --root as root; node/<name> or network (the control plane's) also work
-  apply -f <file>                apply AuthorizationPolicy, PeerAuthentication, Gateway, HTTPRoute, Namespace labels
+  apply -f <file>                apply AuthorizationPolicy, PeerAuthentication, Gateway, HTTPRoute, GRPCRoute,
+                                 Namespace labels, and workloads: Pods and Deployments (a container's command
+                                 runs as a program in the pod; injection and ambient labels apply) and
+                                 istio-waypoint Gateways (their waypoint pod and Service start)
   delete -f <file>               remove what apply -f added
   logs <component>               control-plane, ztunnel/<node>, waypoint/<ns>/<pod>, sidecar/<ns>/<pod>, <ns>/<pod>
   down                           remove every namespace, rule, file and process the cluster created
@@ -292,7 +297,7 @@ async function exec(args: string[]): Promise<number> {
   });
 }
 
-const APPLY_KINDS = new Set(["AuthorizationPolicy", "PeerAuthentication", "Gateway", "HTTPRoute", "GRPCRoute", "Namespace"]);
+const APPLY_KINDS = new Set(["AuthorizationPolicy", "PeerAuthentication", "Gateway", "HTTPRoute", "GRPCRoute", "Namespace", "Pod", "Deployment"]);
 
 function manifestName(kind: string, ns: string, name: string): string {
   return `user-${kind.toLowerCase()}-${ns}-${name}`.replace(/[^a-z0-9-]/g, "-");
@@ -309,21 +314,38 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
           process.stdin.on("data", (d) => (b += d)).on("end", () => r(b));
         })
       : await readFile(values.filename, "utf8");
-  const parsed = parseManifests(text, values.filename);
-  const problems = parsed.errors.map((e) => `${e.source}: ${e.reason}`);
+  const split = takeDeployments(text, values.filename);
+  const parsed = parseManifests(split.rest, values.filename);
+  const problems = [...split.errors, ...parsed.errors.map((e) => `${e.source}: ${e.reason}`)];
   for (const o of parsed.objects)
     if (!APPLY_KINDS.has(o.kind))
-      problems.push(`${o.kind} ${o.object.metadata?.name}: ambientctl local applies ${[...APPLY_KINDS].join(", ")}; the cluster's pods and services are fixed`);
+      problems.push(
+        `${o.kind} ${o.object.metadata?.name}: ambientctl local applies ${[...APPLY_KINDS].join(", ")}; the cluster's nodes and services are fixed`,
+      );
   const aps = parsed.objects.filter((o) => o.kind === "AuthorizationPolicy").map((o) => o.object as AuthorizationPolicy);
   const pas = parsed.objects.filter((o) => o.kind === "PeerAuthentication").map((o) => o.object as PeerAuthentication);
   if (!del)
     for (const n of translatePolicies(aps, pas, DEFAULT_TRANSLATE_OPTIONS).notes.filter((x) => x.status === "Rejected"))
       problems.push(`${n.kind} ${n.namespace}/${n.name}: ${n.reason}`);
+  const workloads: WorkloadObject[] = [...parsed.objects.filter((o) => isWorkload(o as WorkloadObject)), ...split.deployments] as WorkloadObject[];
+  const { recorder, cluster } = await mustLoad();
+  // The namespace labels pods are admitted under: this file's Namespace objects over the recorded ones.
+  const labels = { ...recorder.state.namespaceLabels };
+  for (const o of parsed.objects)
+    if (o.kind === "Namespace") labels[o.object.metadata?.name ?? ""] = del ? {} : ((o.object.metadata?.labels ?? {}) as Record<string, string>);
+  let planned: AppliedWorkload[] = [];
+  if (!del && problems.length === 0) {
+    try {
+      planned = planWorkloads(recorder, workloads, labels);
+    } catch (err) {
+      if (!(err instanceof ApplyError)) throw err;
+      problems.push(err.message);
+    }
+  }
   if (problems.length) {
     process.stderr.write(`nothing was ${del ? "deleted" : "applied"}:\n  ${problems.join("\n  ")}\n`);
     return 1;
   }
-  const { cluster } = await mustLoad();
   // The control plane is what takes objects in: without it nothing would happen, so say so (finding 4).
   if (!(await cluster.controlPlaneReady())) {
     process.stderr.write(
@@ -331,19 +353,54 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
     );
     return 1;
   }
-  for (const o of parsed.objects) {
+  const progress = (line: string) => out(`  ${line}`);
+  const workloadKeys = new Set(workloads.map(workloadKey));
+  // Namespaces first (pods are admitted under their labels), pods before the objects that name them;
+  // deleting, the other way round.
+  const namespaces = parsed.objects.filter((o) => o.kind === "Namespace");
+  const others = parsed.objects.filter((o) => o.kind !== "Namespace" && !workloadKeys.has(workloadKey(o as WorkloadObject)));
+  if (!del) {
+    // A namespace that only this file's pods create gets its labels once they exist.
+    const exists = (o: (typeof namespaces)[number]) => cluster.plan.pods.some((p) => p.namespace === o.object.metadata?.name);
+    for (const o of namespaces.filter(exists)) await setLabels(cluster, o.object.metadata?.name ?? "", labels[o.object.metadata?.name ?? ""] ?? {}, false);
+    if (planned.length) {
+      await commitWorkloads(recorder, { set: planned, remove: [] }, progress);
+      for (const w of planned) out(`${describeKey(w.key)} applied (${w.pods.length} pod${w.pods.length === 1 ? "" : "s"})`);
+    }
+    const reloaded = (await mustLoad()).cluster;
+    for (const o of namespaces.filter((x) => !exists(x)))
+      await setLabels(reloaded, o.object.metadata?.name ?? "", labels[o.object.metadata?.name ?? ""] ?? {}, false);
+  }
+  for (const o of others) {
     const ns = o.object.metadata?.namespace ?? "";
     const name = o.object.metadata?.name ?? "";
-    if (o.kind === "Namespace") {
-      const labels = del ? {} : ((o.object.metadata?.labels ?? {}) as Record<string, string>);
-      await cluster.setNamespaceLabels(name, labels);
-      out(`namespace/${name} labels ${del ? "reset" : "set"}`);
-      continue;
-    }
     await cluster.applyManifest(manifestName(o.kind, ns, name), del ? null : stringify(o.object));
     out(`${o.kind.toLowerCase()}/${name} in ${ns} ${del ? "deleted" : "applied"}`);
   }
+  if (del) {
+    const known = new Set((recorder.state.applied ?? []).map((a) => a.key));
+    const gone = [...workloadKeys].filter((k) => known.has(k));
+    for (const k of workloadKeys) if (!known.has(k)) out(`${k}: not applied, nothing to delete`);
+    if (gone.length) {
+      await commitWorkloads(recorder, { set: [], remove: gone }, progress);
+      for (const k of gone) out(`${describeKey(k)} deleted`);
+    }
+    const after = (await mustLoad()).cluster;
+    for (const o of namespaces)
+      if (after.plan.pods.some((p) => p.namespace === o.object.metadata?.name)) await setLabels(after, o.object.metadata?.name ?? "", {}, true);
+  }
   return 0;
+}
+
+/** "Pod/ns/name" -> "pod/name in ns", as the other objects are reported. */
+function describeKey(key: string): string {
+  const [kind, ns, name] = key.split("/");
+  return `${kind!.toLowerCase()}/${name} in ${ns}`;
+}
+
+async function setLabels(cluster: LocalCluster, name: string, labels: Record<string, string>, reset: boolean): Promise<void> {
+  await cluster.setNamespaceLabels(name, labels);
+  out(`namespace/${name} labels ${reset ? "reset" : "set"}`);
 }
 
 async function logs(args: string[]): Promise<number> {

@@ -39,6 +39,12 @@ export function podSecretsDir(prefix: string): string {
 
 export interface ClusterPod extends PodMeta {
   node: string;
+  /** Its place on the node (plan.ts); pods created with the cluster take their order instead. */
+  slot?: number;
+  /** Which users it runs as (podUsers); pods created with the cluster take their index instead. */
+  userIndex?: number;
+  /** Added by `ambientctl local apply`: the applied object's `<Kind>/<namespace>/<name>`. */
+  applied?: string;
   /** The application; `ownedDirs` are given to the pod's user (its writable files). */
   app?: { cmd: string; args: string[]; ownedDirs?: string[] };
 }
@@ -123,7 +129,7 @@ export class ClusterView {
   users(namespaceName: string): PodUsers {
     const i = this.spec.pods.findIndex((p) => `${p.namespace}/${p.name}` === namespaceName);
     if (i < 0) throw new MeshError(ErrorCode.Config, `no pod ${namespaceName}`);
-    return podUsers(i);
+    return podUsers(this.spec.pods[i]!.userIndex ?? i);
   }
 
   pod(namespaceName: string): PlannedPod {

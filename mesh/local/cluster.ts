@@ -8,25 +8,29 @@ import { basename, dirname, join } from "node:path";
 import { DEFAULT_CLUSTER_DOMAIN, ErrorCode, MeshError } from "../shared/index.ts";
 import { controlPlaneEndpoint } from "../manifests/index.ts";
 import { run as defaultRun } from "../shared/index.ts";
-import { ClusterView, CONTROL_PLANE_UID, podSecretsDir, type ClusterSpec, type PodUsers } from "./cluster-view.ts";
+import { ClusterView, CONTROL_PLANE_UID, podSecretsDir, type ClusterPod, type ClusterSpec, type PodUsers } from "./cluster-view.ts";
 import { renderHosts, renderLocalConfig, type PlannedService } from "./config-render.ts";
 import { localEntrypoint, meshImages } from "./images.ts";
 import { renderKubeProxy } from "./kube-proxy.ts";
 import { renderClusterManifests } from "./manifests-render.ts";
 import { controlPlanePod, MESH_NAMESPACE, meshPods, resolvePod, sidecarPod, waypointPod, ztunnelPod, type LocalPod, type ResolvedPod } from "./mesh-pods.ts";
-import type { PlannedNode, PlannedPod, TopologyPlan } from "./plan.ts";
+import { addPodBatches, type PlannedNode, type PlannedPod, type TopologyPlan } from "./plan.ts";
 import { allowTraverse, chownTree, projectVolumes, refreshVolumes } from "./pod-volumes.ts";
 import { logFileName, PROC, processName, type ProcessKey } from "./process-key.ts";
 import { commandLine, isOurProcess, ProcessGroup, stopPid, type ManagedProcess, type ProcessGroupOptions } from "./processes.ts";
 import { renderPrometheusConfig } from "./prometheus.ts";
 import type { StateRecorder } from "./state.ts";
-import { destroyNamespaces, Topology, type Runner } from "./topology.ts";
+import { destroyNamespaces, NETNS_ETC, Topology, type Runner } from "./topology.ts";
 
 export { ClusterView, CONTROL_PLANE_UID, POD_UID_BASE, podSecretsDir, podUsers, type ClusterPod, type ClusterSpec, type PodUsers } from "./cluster-view.ts";
 export { LOCAL_IMAGES, meshImages, NODE_BIN, ROOT } from "./images.ts";
 
+/** The PATH a container image usually sets. */
+const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 export class LocalCluster {
-  readonly view: ClusterView;
+  /** Replaced when applied workloads change the cluster (reconcile). */
+  view: ClusterView;
   readonly processes: ProcessGroup;
   readonly recorder: StateRecorder | undefined;
   private readonly topology: Topology;
@@ -140,25 +144,101 @@ export class LocalCluster {
       await Promise.all(started.map((r) => this.waitPodReady(r)));
     }
     progress("starting the applications");
-    for (const p of this.spec.pods) {
-      if (!p.app) continue;
-      const name = `${p.namespace}/${p.name}`;
-      const users = this.users(name);
-      for (const dir of p.app.ownedDirs ?? []) await chownTree(dir, users.app);
-      await this.processes.start({
-        name: processName(PROC.app(name)),
-        netns: this.pod(name).netns,
-        cmd: p.app.cmd,
-        args: p.app.args,
-        runAs: users.app,
-        logFile: join(v.logsDir, logFileName(PROC.app(name))),
-      }).recorded;
-    }
+    for (const p of this.spec.pods) await this.startApp(p);
     if (this.spec.monitoring) {
       progress("starting Prometheus");
       await this.startPrometheus();
     }
     await this.recorder?.setStatus("up");
+  }
+
+  private async startApp(p: ClusterPod): Promise<void> {
+    if (!p.app) return;
+    const name = `${p.namespace}/${p.name}`;
+    const users = this.users(name);
+    for (const dir of p.app.ownedDirs ?? []) await chownTree(dir, users.app);
+    await this.processes.start({
+      name: processName(PROC.app(name)),
+      netns: this.pod(name).netns,
+      cmd: p.app.cmd,
+      args: p.app.args,
+      runAs: users.app,
+      logFile: join(this.view.logsDir, logFileName(PROC.app(name))),
+      // An applied pod's command is found as a container's is, on a standard PATH, not on root's.
+      ...(p.applied ? { env: { PATH: CONTAINER_PATH, HOME: "/" } } : {}),
+    }).recorded;
+  }
+
+  /**
+   * Makes the running cluster match `next` (the spec with applied workloads, applied.ts), as the
+   * kubelet, the endpoint controller and kube-proxy would: removed pods stop and lose their network
+   * namespace; new pods get theirs (their node's side too), every hosts file and node's service rules
+   * follow the services, the control plane reads the new objects, a sidecar or waypoint starts and is
+   * ready before the application, and an ambient pod's application starts once its node's ztunnel
+   * knows it (so its first connection is captured). Only pods and services `apply` added may change.
+   */
+  async reconcile(next: ClusterSpec, say: (line: string) => void = () => undefined): Promise<void> {
+    const key = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
+    const before = this.view;
+    const after = new ClusterView(next);
+    const now = new Set(after.spec.pods.map(key));
+    const had = new Set(before.spec.pods.map(key));
+    const removed = before.spec.pods.filter((p) => !now.has(key(p)));
+    const added = after.spec.pods.filter((p) => !had.has(key(p)));
+    for (const p of [...removed, ...added])
+      if (p.applied === undefined) throw new MeshError(ErrorCode.Config, `pod ${key(p)} was created with the cluster; only applied pods come and go`);
+    for (const p of removed) {
+      const name = key(p);
+      for (const proc of [PROC.app(name), PROC.sidecar(name), PROC.waypoint(name)]) await this.processes.stop(processName(proc));
+      await destroyNamespaces([before.pod(name).netns], this.run);
+      await this.recorder?.removeNamespace(before.pod(name).netns);
+      await rm(join(podSecretsDir(this.spec.prefix), `${p.namespace}-${p.name}`), { recursive: true, force: true });
+      say(`pod ${name} removed`);
+    }
+    this.view = after;
+    for (const p of added) {
+      const planned = after.pod(key(p));
+      await this.recorder?.addNamespace(planned.netns);
+      await this.mustRun("ip", ["netns", "add", planned.netns]);
+      for (const b of addPodBatches(after.plan, planned)) await this.mustRun("ip", ["-n", b.netns, "-batch", "-"], b.script);
+    }
+    for (const [ns, text] of this.hostsFiles()) {
+      await mkdir(join(NETNS_ETC, ns), { recursive: true });
+      await writeFile(join(NETNS_ETC, ns, "hosts"), text);
+    }
+    const rules = renderKubeProxy(this.services, this.plan.pods);
+    for (const n of this.plan.nodes) await this.mustRun("ip", ["netns", "exec", n.netns, "nft", "-f", "-"], rules);
+    if (this.mode === "control-plane") await this.writeClusterManifests();
+    else await this.writeConfig();
+    for (const p of added) {
+      const name = key(p);
+      if (p.gateway || p.sidecar) {
+        const r = await this.startPod(p.gateway ? waypointPod(this.view, name) : sidecarPod(this.view, name));
+        await this.waitPodReady(r);
+      }
+      if (p.ambient) await this.waitEnrolled(p.node, after.pod(name).ip);
+      await this.startApp(p);
+      say(
+        `pod ${name} running on ${p.node} at ${after.pod(name).ip}${p.sidecar ? " with a sidecar" : p.ambient ? " (ambient)" : p.gateway ? " (waypoint)" : ""}`,
+      );
+    }
+  }
+
+  /** Waits until `node`'s ztunnel has the pod at `ip` in its config (its capture rules follow). */
+  private async waitEnrolled(node: string, ip: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const url = "http://127.0.0.1:15000/config_dump";
+    while (Date.now() < deadline) {
+      const r = await this.run("ip", ["netns", "exec", this.node(node).netns, "curl", "-s", "-m", "1", url]);
+      if (r.code === 0 && r.stdout.includes(`"${ip}"`)) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new MeshError(ErrorCode.Exec, `the ztunnel on ${node} did not learn of ${ip} within ${timeoutMs} ms; see \`ambientctl local logs control-plane\``);
+  }
+
+  private async mustRun(cmd: string, args: string[], input?: string): Promise<void> {
+    const r = await this.run(cmd, args, input);
+    if (r.code !== 0) throw new MeshError(ErrorCode.Exec, `${cmd} ${args.join(" ")} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
   /** Every namespace's hosts file: pods see services and the control plane by name, nodes the control plane. */

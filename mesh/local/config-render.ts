@@ -12,6 +12,10 @@ export interface ServiceSpec {
   /** `name` as a Service port's: its prefix declares the protocol (http, http2, grpc), as Istio reads it. */
   ports: Array<{ port: number; targetPort: number; name?: string }>;
   labels?: Record<string, string>;
+  /** Added by `ambientctl local apply` (the applied object's key). */
+  applied?: string;
+  /** Its VIP is 198.19.0.(10+vipIndex); services created with the cluster take their order instead. */
+  vipIndex?: number;
 }
 
 export interface PodMeta {
@@ -31,7 +35,7 @@ export interface PlannedService extends ServiceSpec {
 }
 
 export function planServices(services: ServiceSpec[], clusterDomain = DEFAULT_CLUSTER_DOMAIN): PlannedService[] {
-  return services.map((s, i) => ({ ...s, vip: `198.19.0.${10 + i}`, hostname: `${s.name}.${s.namespace}.svc.${clusterDomain}` }));
+  return services.map((s, i) => ({ ...s, vip: `198.19.0.${10 + (s.vipIndex ?? i)}`, hostname: `${s.name}.${s.namespace}.svc.${clusterDomain}` }));
 }
 
 export function renderLocalConfig(opts: { plan: TopologyPlan; pods: PodMeta[]; services: PlannedService[]; policies: unknown[]; trustDomain: string }): string {

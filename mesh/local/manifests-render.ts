@@ -11,10 +11,21 @@ export interface GatewaySpec {
   name: string;
   /** istio.io/waypoint-for: service (default), workload, all. */
   waypointFor?: "service" | "workload" | "all";
+  /** Added by `ambientctl local apply` (the applied object's key). */
+  applied?: string;
 }
 
 /** Pods that run their own proxy (waypoints, sidecars) are never captured and do not decide enrolment. */
 const ownProxy = (p: PodMeta) => p.gateway !== undefined || p.sidecar === true;
+
+/** A namespace's labels as the control plane sees them: enrolled if all its pods are ambient, then `apply`'s. */
+export function effectiveNamespaceLabels(pods: PodMeta[], namespaceLabels: Record<string, Record<string, string>>, ns: string): Record<string, string> {
+  const members = pods.filter((p) => p.namespace === ns && !ownProxy(p));
+  // A namespace whose pods are all in the mesh is enrolled by its label, as users do it.
+  const enrolled = members.length > 0 && members.every((p) => p.ambient);
+  // Labels set with `ambientctl local apply` win over the default enrolment label.
+  return { ...(enrolled ? { [LABELS.dataplaneMode]: "ambient" } : {}), ...namespaceLabels[ns] };
+}
 
 export function renderClusterManifests(
   plan: TopologyPlan,
@@ -27,11 +38,7 @@ export function renderClusterManifests(
   const namespaces = [...new Set(plan.pods.map((p) => p.namespace))].sort();
   const docs: unknown[] = [];
   for (const ns of namespaces) {
-    const members = pods.filter((p) => p.namespace === ns && !ownProxy(p));
-    // A namespace whose pods are all in the mesh is enrolled by its label, as users do it.
-    const enrolled = members.length > 0 && members.every((p) => p.ambient);
-    // Labels set with `ambientctl local apply` win over the default enrolment label.
-    const labels = { ...(enrolled ? { [LABELS.dataplaneMode]: "ambient" } : {}), ...namespaceLabels[ns] };
+    const labels = effectiveNamespaceLabels(pods, namespaceLabels, ns);
     docs.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, ...(Object.keys(labels).length ? { labels } : {}) } });
   }
   for (const n of plan.nodes) {

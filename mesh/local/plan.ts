@@ -17,6 +17,12 @@ export interface PodSpec {
   namespace: string;
   name: string;
   node: string;
+  /**
+   * The pod's place on its node (its address is 198.18.<node>.(10+slot), its veth vp<slot>). Pods
+   * created with the cluster leave it out and get their order on the node; pods added later get one
+   * past every slot in use, so adding or removing a pod never moves another.
+   */
+  slot?: number;
 }
 
 export interface TopologySpec {
@@ -91,12 +97,17 @@ export function planTopology(spec: TopologySpec): TopologyPlan {
     gateway: `198.18.${i + 1}.1`,
   }));
   const counters = new Map<string, number>();
+  const slots = new Set<string>();
   const pods: PlannedPod[] = spec.pods.map((p) => {
-    const k = counters.get(p.node) ?? 0;
-    counters.set(p.node, k + 1);
+    const k = p.slot ?? counters.get(p.node) ?? 0;
+    if (p.slot === undefined) counters.set(p.node, k + 1);
+    if (slots.has(`${p.node}/${k}`)) problems.push(`pod "${p.namespace}/${p.name}" takes slot ${k} on ${p.node}, which another pod has`);
+    if (k > 239) problems.push(`pod "${p.namespace}/${p.name}": slot ${k} is past the 240 a node's /24 holds`);
+    slots.add(`${p.node}/${k}`);
     const i = nodeIndex.get(p.node)!;
     return { ...p, netns: `${spec.prefix}-${p.namespace}-${p.name}`, ip: `198.18.${i}.${10 + k}`, hostIf: `vp${k}` };
   });
+  if (problems.length) throw new MeshError(ErrorCode.Config, `invalid topology:\n  ${problems.join("\n  ")}`);
 
   const batches: TopologyPlan["batches"] = [];
   batches.push({
@@ -113,14 +124,7 @@ export function planTopology(spec: TopologySpec): TopologyPlan {
     for (const [j, other] of nodes.entries()) {
       if (j !== i) lines.push(`route add ${other.podCidr} via ${other.ip} dev ${n.uplink}`);
     }
-    for (const p of pods.filter((x) => x.node === n.name)) {
-      lines.push(
-        `link add ${p.hostIf} type veth peer name eth0 netns ${p.netns}`,
-        `addr add ${n.gateway}/32 dev ${p.hostIf}`,
-        `link set ${p.hostIf} up`,
-        `route add ${p.ip}/32 dev ${p.hostIf} src ${n.gateway}`,
-      );
-    }
+    for (const p of pods.filter((x) => x.node === n.name)) lines.push(...nodeSideLines(n, p));
     batches.push({ netns: n.netns, script: lines.join("\n") + "\n" });
   }
   batches.push({
@@ -128,20 +132,7 @@ export function planTopology(spec: TopologySpec): TopologyPlan {
     // Pod networks behind each node: the control plane and Prometheus answer pods (waypoints) too.
     script: [...nodes.map((_, i) => `link set vn${i + 1} master br0 up`), ...nodes.map((n) => `route add ${n.podCidr} via ${n.ip} dev br0`)].join("\n") + "\n",
   });
-  for (const p of pods) {
-    const gw = nodes.find((n) => n.name === p.node)!.gateway;
-    batches.push({
-      netns: p.netns,
-      script:
-        [
-          "link set lo up",
-          `addr add ${p.ip}/32 dev eth0`,
-          "link set eth0 up",
-          `route add ${gw}/32 dev eth0`,
-          `route add 198.18.0.0/15 via ${gw} dev eth0 src ${p.ip}`,
-        ].join("\n") + "\n",
-    });
-  }
+  for (const p of pods) batches.push({ netns: p.netns, script: podScript(nodes.find((n) => n.name === p.node)!, p) });
   return {
     prefix: spec.prefix,
     bridgeNetns,
@@ -152,4 +143,43 @@ export function planTopology(spec: TopologySpec): TopologyPlan {
     namespaces: [bridgeNetns, ...nodes.map((n) => n.netns), ...pods.map((p) => p.netns)],
     sysctls: nodes.flatMap((n): Array<[string, string, string]> => [[n.netns, "net.ipv4.ip_forward", "1"]]),
   };
+}
+
+/** The node's end of a pod's veth: the link (its peer created in the pod's namespace) and the route to the pod. */
+function nodeSideLines(n: PlannedNode, p: PlannedPod): string[] {
+  return [
+    `link add ${p.hostIf} type veth peer name eth0 netns ${p.netns}`,
+    `addr add ${n.gateway}/32 dev ${p.hostIf}`,
+    `link set ${p.hostIf} up`,
+    `route add ${p.ip}/32 dev ${p.hostIf} src ${n.gateway}`,
+  ];
+}
+
+/** The pod's own side: its address and routes (only 198.18.0.0/15, via its node). */
+function podScript(n: PlannedNode, p: PlannedPod): string {
+  return (
+    [
+      "link set lo up",
+      `addr add ${p.ip}/32 dev eth0`,
+      "link set eth0 up",
+      `route add ${n.gateway}/32 dev eth0`,
+      `route add 198.18.0.0/15 via ${n.gateway} dev eth0 src ${p.ip}`,
+    ].join("\n") + "\n"
+  );
+}
+
+/** The `ip -batch` scripts that add one pod to a running cluster: its node's side first, then its own. */
+export function addPodBatches(plan: TopologyPlan, pod: PlannedPod): TopologyPlan["batches"] {
+  const n = plan.nodes.find((x) => x.name === pod.node);
+  if (!n) throw new MeshError(ErrorCode.Config, `pod ${pod.namespace}/${pod.name} is on unknown node ${pod.node}`);
+  return [
+    { netns: n.netns, script: nodeSideLines(n, pod).join("\n") + "\n" },
+    { netns: pod.netns, script: podScript(n, pod) },
+  ];
+}
+
+/** The slot a pod added to `node` gets: one past every slot in use there. */
+export function nextSlot(plan: TopologyPlan, node: string): number {
+  const used = plan.pods.filter((p) => p.node === node).map((p) => Number(p.hostIf.slice(2)));
+  return used.length ? Math.max(...used) + 1 : 0;
 }

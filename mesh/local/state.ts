@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises"
 import { dirname, join } from "node:path";
 import { ErrorCode, MeshError } from "../shared/index.ts";
 import type { ClusterSpec } from "./cluster.ts";
+import type { AppliedWorkload } from "./applied.ts";
 import type { ExitInfo, SpawnSpec } from "./processes.ts";
 
 export interface RecordedProcess {
@@ -38,6 +39,8 @@ export interface ClusterStateFile {
   supervisor?: RecordedSupervisor;
   /** Namespace label overrides applied with `ambientctl local apply`. */
   namespaceLabels: Record<string, Record<string, string>>;
+  /** Workloads (Pods, Deployments, waypoint Gateways) applied with `ambientctl local apply`, in order. */
+  applied?: AppliedWorkload[];
 }
 
 /** Namespace prefix of the CLI's cluster (AMBIENT_LAB_PREFIX lets tests run beside a user's cluster). */
@@ -154,6 +157,27 @@ export class StateRecorder {
   setNamespaceLabels(namespace: string, labels: Record<string, string>): Promise<void> {
     return this.update((s) => {
       s.namespaceLabels[namespace] = labels;
+    });
+  }
+
+  /** Records an applied workload (or, with null, its deletion); the supervisor makes the pods follow. */
+  setApplied(key: string, workload: AppliedWorkload | null): Promise<void> {
+    return this.update((s) => {
+      const rest = (s.applied ?? []).filter((a) => a.key !== key);
+      s.applied = workload ? [...rest, workload] : rest;
+    });
+  }
+
+  /** The cluster as it now runs (applied workloads included). */
+  setSpec(spec: ClusterSpec): Promise<void> {
+    return this.update((s) => {
+      s.spec = spec;
+    });
+  }
+
+  removeNamespace(ns: string): Promise<void> {
+    return this.update((s) => {
+      s.namespaces = s.namespaces.filter((x) => x !== ns);
     });
   }
 

@@ -14,6 +14,7 @@ import { LocalCluster, ROOT } from "./cluster.ts";
 import { describeExit, isOurProcess, stopPid } from "./processes.ts";
 import { StateRecorder, type ClusterStateFile } from "./state.ts";
 import { parseProcessName } from "./process-key.ts";
+import { withApplied } from "./applied.ts";
 
 export const CLI_MAIN = join(ROOT, "mesh/local/cli.ts");
 /** Lines of the supervisor's log that `up` shows as progress. */
@@ -53,6 +54,24 @@ export async function runSupervisor(statePath: string): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // `ambientctl local apply` records applied workloads in the state file and sends SIGHUP: the pods
+  // follow, one reconcile at a time (the first once the cluster is up), each ending in a line the CLI
+  // waits for. Installed first: SIGHUP's default would end the supervisor.
+  let markReady: () => void = () => undefined;
+  let reconciling = new Promise<void>((r) => (markReady = r));
+  process.on("SIGHUP", () => {
+    reconciling = reconciling.then(async () => {
+      try {
+        const latest = await StateRecorder.load(statePath);
+        const next = withApplied(latest?.state.spec ?? recorder.state.spec, latest?.state.applied ?? []);
+        await cluster.reconcile(next, (line) => say(`${PROGRESS}${line}`));
+        await recorder.setSpec(next);
+        say(`${RECONCILED}ok`);
+      } catch (err) {
+        say(`${RECONCILED}failed: ${describeError(err)}`);
+      }
+    });
+  });
 
   // As the kubelet refreshes projected tokens: copies follow the control plane's rotation.
   setInterval(() => {
@@ -97,6 +116,48 @@ export async function runSupervisor(statePath: string): Promise<void> {
   }
   cluster.processes.enableRestarts();
   say(`${PROGRESS}supervising ${cluster.processes.list().length} processes`);
+  markReady();
+}
+
+/** The line that ends a reconcile in the supervisor's log: `ok` or `failed: <why>`. */
+export const RECONCILED = "reconciled: ";
+
+/**
+ * Asks the cluster's supervisor to make the pods follow the applied workloads in the state file, shows
+ * its progress through `say`, and resolves once it has (or throws what failed).
+ */
+export async function requestReconcile(state: ClusterStateFile, say: (line: string) => void, timeoutMs = 90_000): Promise<void> {
+  const sup = state.supervisor;
+  if (!sup || !isOurProcess(sup.pid, sup.cmd))
+    throw new MeshError(ErrorCode.Exec, "the cluster's supervisor is not running, so nothing would start the pods: `ambientctl local up` repairs the cluster");
+  const log = supervisorLog(state.spec);
+  const handle = await open(log, "r");
+  let offset = (await handle.stat()).size;
+  let partial = "";
+  process.kill(sup.pid, "SIGHUP");
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const { bytesRead, buffer } = await handle.read({ buffer: Buffer.alloc(64 * 1024), position: offset });
+      offset += bytesRead;
+      const lines = (partial + buffer.subarray(0, bytesRead).toString("utf8")).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        const r = line.indexOf(RECONCILED);
+        if (r >= 0) {
+          const result = line.slice(r + RECONCILED.length);
+          if (result === "ok") return;
+          throw new MeshError(ErrorCode.Exec, `${result}\n(the supervisor's log: ${log})`);
+        }
+        const i = line.indexOf(PROGRESS);
+        if (i >= 0) say(line.slice(i + PROGRESS.length));
+      }
+      if (Date.now() > deadline) throw new MeshError(ErrorCode.Exec, `the pods did not follow within ${timeoutMs / 1000} s; see ${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
