@@ -97,7 +97,7 @@ export class Mirrors {
  * sets the pace; a copy that falls MIRROR_BODY_LAG behind is cut off (its request then fails, which
  * only the mirror sees).
  */
-function teeBody(body: Readable): Readable {
+export function teeBody(body: Readable): Readable {
   const copy = new PassThrough();
   const onData = (c: Buffer) => {
     if (copy.destroyed) return;

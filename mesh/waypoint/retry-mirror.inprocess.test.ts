@@ -9,7 +9,8 @@ import { memoryLogger } from "../shared/index.ts";
 import { inProcessMesh, inProcessWaypoint, type InProcessMesh } from "../testing/index.ts";
 import { parseLocalConfig, StateStore, toResources } from "../proxy/index.ts";
 import type { Waypoint } from "./app.ts";
-import { shadowAuthority } from "./mirror.ts";
+import { PassThrough } from "node:stream";
+import { MIRROR_BODY_LAG, shadowAuthority, teeBody } from "./mirror.ts";
 
 const NS = "retry";
 const WP = { hostname: `waypoint.${NS}.svc.cluster.local`, namespace: NS };
@@ -177,6 +178,28 @@ describe("HTTPRoute RequestMirror through a waypoint", () => {
     await until(() => copies.some((c) => c.url === "/mirrored/x?q=1"));
     expect(copies.find((c) => c.url === "/mirrored/x?q=1")).toEqual({ method: "POST", url: "/mirrored/x?q=1", host: "web.retry-shadow:80", body: "mirror me" });
     await until(() => held.length === before + 1);
+  });
+
+  it("a large body reaches the real backend whole, and the mirror that reads it, while the mirror that never reads it holds nothing up", async () => {
+    const big = "x".repeat(4 * 1024 * 1024);
+    const r = await request("POST", "/mirrored/big", big);
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(big.length + r.body.indexOf("x"));
+    // The copy to `copy` (which reads) arrives whole; the one to `hole` was dropped at its lag bound.
+    await until(() => copies.some((c) => c.url === "/mirrored/big"), 5000);
+    expect(copies.find((c) => c.url === "/mirrored/big")!.body.length).toBe(big.length);
+  });
+
+  it("a copy that falls MIRROR_BODY_LAG behind the request body is cut off, never buffered further", async () => {
+    const source = new PassThrough();
+    const copy = teeBody(source);
+    const failed = new Promise<Error>((r) => copy.once("error", r));
+    source.resume(); // the real request reads on; the copy's reader reads nothing
+    for (let i = 0; i < 64; i++) source.write(Buffer.alloc(16 * 1024));
+    expect((await failed).message).toMatch(/fell behind/);
+    expect(copy.destroyed).toBe(true);
+    expect(copy.writableLength).toBeLessThanOrEqual(MIRROR_BODY_LAG + 16 * 1024);
+    expect(source.listenerCount("data")).toBe(0);
   });
 
   it("marks copies as Envoy does: -shadow after the host, before the port", () => {
