@@ -198,7 +198,7 @@ describe("HTTPRoute RequestMirror through a waypoint", () => {
     for (let i = 0; i < 64; i++) source.write(Buffer.alloc(16 * 1024));
     expect((await failed).message).toMatch(/fell behind/);
     expect(copy.destroyed).toBe(true);
-    expect(copy.writableLength).toBeLessThanOrEqual(MIRROR_BODY_LAG + 16 * 1024);
+    expect((copy as PassThrough).writableLength).toBeLessThanOrEqual(MIRROR_BODY_LAG + 16 * 1024);
     expect(source.listenerCount("data")).toBe(0);
   });
 
