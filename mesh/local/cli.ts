@@ -24,6 +24,7 @@ import { commitWorkloads, isWorkload, planWorkloads, takeDeployments, workloadKe
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 import { LABELS } from "../api/index.ts";
 import { PROC, processName, componentKey, componentName } from "./process-key.ts";
+import { renderStatus, type MeshMembership } from "./status-render.ts";
 
 const USAGE = `ambientctl local <command>     the mesh on this machine (below)
 ${CTL_USAGE.trimEnd()}
@@ -92,6 +93,8 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
       const spec = cluster.spec.pods.find((x) => x.namespace === p.namespace && x.name === p.name);
       const nsLabels = recorder.state.namespaceLabels[p.namespace];
       const ambient = nsLabels?.[LABELS.dataplaneMode] !== undefined ? nsLabels[LABELS.dataplaneMode] === "ambient" : (spec?.ambient ?? false);
+      // A pod with its own proxy is in the mesh through it, and never captured.
+      const mesh: MeshMembership = spec?.gateway ? "waypoint" : spec?.sidecar ? "sidecar" : ambient ? "ambient" : "no";
       return {
         namespace: p.namespace,
         name: p.name,
@@ -99,7 +102,8 @@ export async function statusReport(recorder: StateRecorder, cluster: LocalCluste
         ip: p.ip,
         node: p.node,
         serviceAccount: spec?.serviceAccount ?? "default",
-        ambient,
+        ambient: mesh === "ambient",
+        mesh,
         app: spec?.app
           ? {
               running: proc(processName(PROC.app(`${p.namespace}/${p.name}`)))?.running ?? false,
@@ -248,28 +252,7 @@ async function status(args: string[]): Promise<number> {
     out(JSON.stringify(r, null, 2));
     return 0;
   }
-  const ok = (b: boolean) => (b ? "running" : "NOT RUNNING");
-  const restarts = (x: { restarts: number; lastExit: string }) => (x.restarts ? `  restarts ${x.restarts} (last exit ${x.lastExit})` : "");
-  out(`cluster: ${r.status} since ${r.startedAt}`);
-  out(
-    `supervisor     ${ok(r.supervisor.running).padEnd(11)} pid ${r.supervisor.pid ?? "-"}${r.supervisor.running ? "" : "  (processes are not restarted: `ambientctl local up` repairs)"}`,
-  );
-  if (r.controlPlane)
-    out(
-      `control plane  ${ok(r.controlPlane.running).padEnd(11)} pid ${r.controlPlane.pid}  grpc ${r.controlPlane.grpc}  admin ${r.controlPlane.admin}${restarts(r.controlPlane)}`,
-    );
-  for (const z of r.ztunnels) out(`ztunnel ${z.node.padEnd(7)}${ok(z.running).padEnd(11)} pid ${z.pid}  ${z.metrics}${restarts(z)}`);
-  for (const w of r.waypoints) out(`waypoint ${w.gateway.padEnd(22)}${ok(w.running).padEnd(11)} pid ${w.pid}  ${w.metrics}${restarts(w)}`);
-  for (const s of r.sidecars) out(`sidecar  ${s.pod.padEnd(22)}${ok(s.running).padEnd(11)} pid ${s.pid}  ${s.metrics}${restarts(s)}`);
-  if (r.prometheus) out(`prometheus     ${ok(r.prometheus.running).padEnd(11)} pid ${r.prometheus.pid}  ${r.prometheus.url} (netns ${r.prometheus.netns})`);
-  out("");
-  out(`${"POD".padEnd(28)}${"IP".padEnd(15)}${"NODE".padEnd(9)}${"MESH".padEnd(6)}APP`);
-  for (const p of r.pods)
-    out(
-      `${`${p.namespace}/${p.name}`.padEnd(28)}${p.ip.padEnd(15)}${p.node.padEnd(9)}${(p.ambient ? "yes" : "no").padEnd(6)}${p.app ? ok(p.app.running) : "-"}`,
-    );
-  out("");
-  for (const s of r.services) out(`service ${`${s.namespace}/${s.name}`.padEnd(28)} ${s.vip}  ${s.ports.map((x) => `${x.port}->${x.targetPort}`).join(", ")}`);
+  process.stdout.write(renderStatus(r));
   return 0;
 }
 

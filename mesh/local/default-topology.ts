@@ -21,34 +21,38 @@ export async function defaultTopology(opts: { nodes: number; workDir: string; pr
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 20) throw new Error(`--nodes must be 1..20, got ${opts.nodes}`);
   const nodes = Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`);
   const client = nodes[0]!;
-  const server = nodes.at(-1)!;
+  // The servers spread over every node but the clients' (all of them with one node), so each extra
+  // node carries traffic: with two nodes they all share node-2; with five, node-2 to node-5 take turns.
+  const serverNodes = nodes.length > 1 ? nodes.slice(1) : nodes;
+  let turn = 0;
+  const server = () => serverNodes[turn++ % serverNodes.length]!;
   const pods: ClusterPod[] = [];
   for (const ns of [DEMO_NAMESPACES.mesh, DEMO_NAMESPACES.plain]) {
     const ambient = ns === DEMO_NAMESPACES.mesh;
     pods.push(
       { namespace: ns, name: "sleep", node: client, serviceAccount: "sleep", ambient },
-      { namespace: ns, name: "httpbin", node: server, serviceAccount: "httpbin", ambient, app: httpbinApp() },
+      { namespace: ns, name: "httpbin", node: server(), serviceAccount: "httpbin", ambient, app: httpbinApp() },
       {
         namespace: ns,
         name: "bench-server",
-        node: server,
+        node: server(),
         serviceAccount: "bench-server",
         ambient,
         app: await nginxApp(join(opts.workDir, `nginx-${ns}`), 8080, 1024),
       },
     );
   }
-  pods.push({ namespace: DEMO_NAMESPACES.mesh, name: "echo", node: server, serviceAccount: "echo", ambient: true, app: echoApp("echo") });
+  pods.push({ namespace: DEMO_NAMESPACES.mesh, name: "echo", node: server(), serviceAccount: "echo", ambient: true, app: echoApp("echo") });
   // The mesh namespace's waypoint (Gateway "waypoint", for service traffic), idle until something binds
   // to it with istio.io/use-waypoint=waypoint.
-  pods.push({ namespace: DEMO_NAMESPACES.mesh, name: WAYPOINT, node: server, serviceAccount: WAYPOINT, ambient: false, gateway: WAYPOINT });
+  pods.push({ namespace: DEMO_NAMESPACES.mesh, name: WAYPOINT, node: server(), serviceAccount: WAYPOINT, ambient: false, gateway: WAYPOINT });
   // The sidecar mode, for comparison: each pod runs our proxy beside the application.
   pods.push(
     { namespace: DEMO_NAMESPACES.sidecar, name: "sleep", node: client, serviceAccount: "sleep", ambient: false, sidecar: true },
     {
       namespace: DEMO_NAMESPACES.sidecar,
       name: "bench-server",
-      node: server,
+      node: server(),
       serviceAccount: "bench-server",
       ambient: false,
       sidecar: true,
