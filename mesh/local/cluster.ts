@@ -36,6 +36,8 @@ export class LocalCluster {
   private readonly topology: Topology;
   private readonly run: Runner;
   private policies: unknown[] = [];
+  /** Namespaces reconcile created (applied pods): removed by down() too, with or without a record. */
+  private readonly added: string[] = [];
 
   constructor(
     spec: ClusterSpec,
@@ -192,6 +194,8 @@ export class LocalCluster {
       for (const proc of [PROC.app(name), PROC.sidecar(name), PROC.waypoint(name)]) await this.processes.stop(processName(proc));
       await destroyNamespaces([before.pod(name).netns], this.run);
       await this.recorder?.removeNamespace(before.pod(name).netns);
+      const at = this.added.indexOf(before.pod(name).netns);
+      if (at >= 0) this.added.splice(at, 1);
       await rm(join(podSecretsDir(this.spec.prefix), `${p.namespace}-${p.name}`), { recursive: true, force: true });
       say(`pod ${name} removed`);
     }
@@ -199,6 +203,7 @@ export class LocalCluster {
     for (const p of added) {
       const planned = after.pod(key(p));
       await this.recorder?.addNamespace(planned.netns);
+      this.added.push(planned.netns);
       await this.mustRun("ip", ["netns", "add", planned.netns]);
       for (const b of addPodBatches(after.plan, planned)) await this.mustRun("ip", ["-n", b.netns, "-batch", "-"], b.script);
     }
@@ -434,6 +439,8 @@ export class LocalCluster {
   /** Stops every process, then removes every namespace (and with them links and nft rules). */
   async down(): Promise<void> {
     await this.processes.stopAll();
+    await destroyNamespaces([...this.added].reverse(), this.run);
+    this.added.length = 0;
     await this.topology.destroy();
     await rm(podSecretsDir(this.spec.prefix), { recursive: true, force: true });
     if (this.recorder) await destroyFromState(this.recorder, this.run);

@@ -2,4 +2,4 @@
 // with a latency summary) and what the proxies cost under it (CPU per 1000 requests, memory).
 export { runLoad, type LoadResult, type LoadSpec, type PodExec } from "./load.ts";
 export { cpuPer1000Requests, measureProcesses } from "./usage.ts";
-export { cpuSeconds, memoryMb, processTree } from "./proc-stats.ts";
+export { cpuSeconds, memoryMb, processTree, pssMb } from "./proc-stats.ts";

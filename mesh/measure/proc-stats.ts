@@ -28,3 +28,12 @@ export async function processTree(pid: number): Promise<number[]> {
   }
   return out;
 }
+
+/**
+ * Proportional set size in MB (smaps_rollup): resident pages, each shared page split among the
+ * processes that map it. Summed over many Node processes it does not count Node's code once per process.
+ */
+export async function pssMb(pid: number): Promise<number> {
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, "utf8");
+  return Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) / 1024;
+}
