@@ -65,7 +65,9 @@ async function fleetSpec(n: number, mode: FleetMode, s: Scenario, workDir: strin
     workDir,
     bundles: true,
     pods,
-    services: [{ namespace: NS[mode], name: "app", selector: Array.from({ length: n }, (_, i) => `app-${i}`), ports: [{ port: 8080, targetPort: 8080, name: "http" }] }],
+    services: [
+      { namespace: NS[mode], name: "app", selector: Array.from({ length: n }, (_, i) => `app-${i}`), ports: [{ port: 8080, targetPort: 8080, name: "http" }] },
+    ],
   };
 }
 

@@ -1,0 +1,223 @@
+// Pure: benchmark results -> the report's charts, each a Vega-Lite spec with the same figures as a table
+// (for the Markdown report and for readers of the HTML without its SVG). Only what exists is charted:
+// every input is optional. Istio's published figures (Istio's performance page, 1000 HTTP req/s, 1 KB)
+// stand beside ours where a chart compares proxies.
+import type { TopLevelSpec } from "vega-lite";
+import type { StackBenchResult } from "../../mesh/manifests/index.ts";
+import type { FleetBenchResult } from "../fleet-report.ts";
+import type { ZtunnelBenchResult } from "../report.ts";
+import type { SweepResult } from "../sweep-report.ts";
+import type { WaypointBenchResult } from "../waypoint-report.ts";
+
+export interface ReportInputs {
+  ztunnel?: ZtunnelBenchResult;
+  waypoint?: WaypointBenchResult;
+  sweep?: SweepResult;
+  fleet?: FleetBenchResult;
+  /** A Kubernetes run's stack output `benchmarkResults` (by mode). */
+  stack?: { name: string; results: Record<string, StackBenchResult> };
+}
+
+export interface Chart {
+  id: string;
+  title: string;
+  /** What the chart shows and where its figures come from. */
+  caption: string;
+  spec: TopLevelSpec;
+  table: { header: string[]; rows: string[][] };
+}
+
+/** Istio's published per-proxy figures at 1000 req/s (istio.io performance page; ztunnel, waypoint, sidecar). */
+export const ISTIO_PUBLISHED = {
+  ztunnel: { vcpu: 0.06, memoryMb: 12 },
+  waypoint: { vcpu: 0.25, memoryMb: 60 },
+  sidecar: { vcpu: 0.2, memoryMb: 60 },
+} as const;
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const WIDTH = 520;
+/** Legends show whole labels (the paths' names are long). */
+const CONFIG = { legend: { labelLimit: 0 } };
+const r2 = (n: number) => String(Math.round(n * 100) / 100);
+
+function percentileRows(paths: Array<[string, { latencyMs: { p50: number; p90: number; p99: number } }]>) {
+  return paths.flatMap(([path, l]) => (["p50", "p90", "p99"] as const).map((p) => ({ path, percentile: p, ms: l.latencyMs[p] })));
+}
+
+function latencyChart(id: string, title: string, caption: string, paths: Array<[string, { latencyMs: { p50: number; p90: number; p99: number } }]>): Chart {
+  const values = percentileRows(paths);
+  return {
+    id,
+    title,
+    caption,
+    spec: {
+      $schema: SCHEMA,
+      width: WIDTH,
+      config: CONFIG,
+      data: { values },
+      mark: "bar",
+      encoding: {
+        y: { field: "path", type: "nominal", sort: paths.map(([p]) => p), title: null },
+        yOffset: { field: "percentile", sort: ["p50", "p90", "p99"] },
+        x: { field: "ms", type: "quantitative", title: "latency (ms)" },
+        color: { field: "percentile", type: "nominal", sort: ["p50", "p90", "p99"] },
+      },
+    },
+    table: { header: ["path", "p50 ms", "p90 ms", "p99 ms"], rows: paths.map(([p, l]) => [p, r2(l.latencyMs.p50), r2(l.latencyMs.p90), r2(l.latencyMs.p99)]) },
+  };
+}
+
+export function reportCharts(i: ReportInputs): Chart[] {
+  const out: Chart[] = [];
+  if (i.waypoint) {
+    const w = i.waypoint;
+    out.push(
+      latencyChart(
+        "latency-modes",
+        "Latency per mode (local cluster)",
+        `bench:waypoint, ${w.scenario.rate} req/s over ${w.scenario.connections} connections, ${w.scenario.payloadBytes} B responses, ${w.machine.date}, ${w.machine.cpus} vCPUs.`,
+        [
+          ["no mesh", w.direct],
+          ["ambient (ztunnels)", w.ambient],
+          ...(w.sidecar ? ([["sidecar", w.sidecar]] as Array<[string, typeof w.direct]>) : []),
+          ["ambient + waypoint", w.waypoint],
+        ],
+      ),
+    );
+  } else if (i.ztunnel) {
+    const z = i.ztunnel;
+    out.push(
+      latencyChart("latency-modes", "Latency per mode (local cluster)", `bench:ztunnel, ${z.scenario.rate} req/s, ${z.machine.date}.`, [
+        ["no mesh", z.direct],
+        ["ambient (ztunnels)", z.mesh],
+      ]),
+    );
+  }
+  if (i.sweep) {
+    const values = i.sweep.series.flatMap((s) =>
+      s.steps.map((st) => ({
+        series: `${s.path}, ${s.connections} conn`,
+        offered: st.offered,
+        p99: st.result.latencyMs.p99,
+        achieved: st.result.achievedRate,
+      })),
+    );
+    out.push({
+      id: "latency-rate",
+      title: "p99 latency against offered rate",
+      caption: `bench:sweep, ${i.sweep.scenario.durationSeconds} s per step, ${i.sweep.pinning}; ${i.sweep.machine.date}.`,
+      spec: {
+        $schema: SCHEMA,
+        width: WIDTH,
+        config: CONFIG,
+        data: { values },
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "offered", type: "quantitative", title: "offered rate (req/s)" },
+          y: { field: "p99", type: "quantitative", scale: { type: "log" }, title: "p99 latency (ms, log)" },
+          color: { field: "series", type: "nominal", title: null },
+        },
+      },
+      table: {
+        header: ["series", "offered req/s", "achieved req/s", "p99 ms"],
+        rows: values.map((v) => [v.series, String(v.offered), r2(v.achieved), r2(v.p99)]),
+      },
+    });
+  }
+  const proxies: Array<{ proxy: keyof typeof ISTIO_PUBLISHED; vcpu: number; memoryMb: number }> = [];
+  if (i.ztunnel?.ztunnels.length) {
+    const busiest = [...i.ztunnel.ztunnels].sort((a, b) => b.cpuPer1000Requests - a.cpuPer1000Requests)[0]!;
+    proxies.push({ proxy: "ztunnel", vcpu: busiest.cpuPer1000Requests, memoryMb: busiest.rssAfterLoadMb });
+  }
+  if (i.waypoint) proxies.push({ proxy: "waypoint", vcpu: i.waypoint.waypointProxy.cpuPer1000Requests, memoryMb: i.waypoint.waypointProxy.rssMb });
+  if (i.waypoint?.sidecarProxies?.length) {
+    const worst = [...i.waypoint.sidecarProxies].sort((a, b) => b.cpuPer1000Requests - a.cpuPer1000Requests)[0]!;
+    proxies.push({ proxy: "sidecar", vcpu: worst.cpuPer1000Requests, memoryMb: worst.rssMb });
+  }
+  if (proxies.length) {
+    const values = proxies.flatMap((p) => [
+      { proxy: p.proxy, source: "ambient-lab (measured)", vcpu: p.vcpu, memoryMb: p.memoryMb },
+      { proxy: p.proxy, source: "Istio (published)", vcpu: ISTIO_PUBLISHED[p.proxy].vcpu, memoryMb: ISTIO_PUBLISHED[p.proxy].memoryMb },
+    ]);
+    const bars = (field: "vcpu" | "memoryMb", title: string): TopLevelSpec => ({
+      $schema: SCHEMA,
+      width: WIDTH,
+      config: CONFIG,
+      data: { values },
+      mark: "bar",
+      encoding: {
+        y: { field: "proxy", type: "nominal", title: null },
+        yOffset: { field: "source" },
+        x: { field, type: "quantitative", title },
+        color: { field: "source", type: "nominal", title: null },
+      },
+    });
+    const rows = proxies.map((p) => [p.proxy, r2(p.vcpu), String(ISTIO_PUBLISHED[p.proxy].vcpu), r2(p.memoryMb), String(ISTIO_PUBLISHED[p.proxy].memoryMb)]);
+    const header = ["proxy", "vCPU per 1000 req/s", "Istio vCPU", "RSS MB", "Istio MB"];
+    out.push(
+      {
+        id: "proxy-cpu",
+        title: "Proxy CPU per 1000 req/s, ours and Istio's",
+        caption: "bench:ztunnel (busiest ztunnel), bench:waypoint (waypoint, busiest sidecar); Istio's figures from its performance page.",
+        spec: bars("vcpu", "vCPU per 1000 req/s"),
+        table: { header, rows },
+      },
+      {
+        id: "proxy-memory",
+        title: "Proxy memory, ours and Istio's",
+        caption: "Resident memory after the load; Istio's figures from its performance page.",
+        spec: bars("memoryMb", "RSS (MB)"),
+        table: { header, rows },
+      },
+    );
+  }
+  if (i.fleet) {
+    const values = i.fleet.points.map((p) => ({ mode: p.mode, pods: p.pods, pssMbPerPod: p.idle.pssMbPerPod, vcpu: p.loaded.cpuPer1000Requests }));
+    const lines = (field: "pssMbPerPod" | "vcpu", title: string): TopLevelSpec => ({
+      $schema: SCHEMA,
+      width: WIDTH,
+      config: CONFIG,
+      data: { values },
+      mark: { type: "line", point: true },
+      encoding: {
+        x: { field: "pods", type: "quantitative", title: "application pods per node" },
+        y: { field, type: "quantitative", title },
+        color: { field: "mode", type: "nominal", title: null },
+      },
+    });
+    const rows = i.fleet.points.map((p) => [
+      p.mode,
+      String(p.pods),
+      r2(p.idle.pssMbPerPod),
+      r2(p.idle.rssMb),
+      r2(p.loaded.cpuPer1000Requests),
+      String(Math.round(p.startToReadyMs)),
+    ]);
+    const header = ["mode", "pods", "PSS MB per pod", "proxies' RSS MB", "vCPU per 1000 req/s", "start to ready ms"];
+    const caption = `bench:fleet, ${i.fleet.scenario.rate} req/s in total, ${i.fleet.machine.date}: one ztunnel per node against a proxy per pod.`;
+    out.push(
+      {
+        id: "fleet-memory",
+        title: "Mesh memory per pod as pods per node grow",
+        caption,
+        spec: lines("pssMbPerPod", "proxy PSS per pod (MB)"),
+        table: { header, rows },
+      },
+      { id: "fleet-cpu", title: "Mesh CPU as pods per node grow", caption, spec: lines("vcpu", "vCPU per 1000 req/s"), table: { header, rows } },
+    );
+  }
+  if (i.stack) {
+    const modes = Object.entries(i.stack.results).filter(([, r]) => r.latencyMs);
+    if (modes.length) {
+      out.push(
+        latencyChart(
+          "latency-kubernetes",
+          `Latency per mode (Kubernetes, stack ${i.stack.name})`,
+          "k6 in the cluster, from the stack output benchmarkResults.",
+          modes.map(([mode, r]) => [mode, { latencyMs: r.latencyMs! }]),
+        ),
+      );
+    }
+  }
+  return out;
+}
