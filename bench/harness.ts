@@ -13,8 +13,10 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 export type Say = (msg: string) => void;
 
+/** Progress lines of a benchmark, with the time since it started (benchmarks run for minutes). */
 export function sayAs(tag: string): Say {
-  return (msg) => process.stderr.write(`[${tag}] ${msg}\n`);
+  const start = performance.now();
+  return (msg) => process.stderr.write(`[${tag} ${((performance.now() - start) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
 }
 
 /** Exits 2 with the fix when not root or when the local cluster's tools are missing. */

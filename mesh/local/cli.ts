@@ -25,6 +25,7 @@ import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 import { LABELS } from "../api/index.ts";
 import { PROC, processName, componentKey, componentName } from "./process-key.ts";
 import { renderStatus, type MeshMembership } from "./status-render.ts";
+import { createProgress } from "./progress.ts";
 
 const USAGE = `ambientctl local <command>     the mesh on this machine (below)
 ${CTL_USAGE.trimEnd()}
@@ -213,12 +214,12 @@ async function up(args: string[]): Promise<number> {
     ...(tokenTtl ? { tokenTtlSeconds: tokenTtl } : {}),
   };
   const recorder = StateRecorder.fresh(defaultStatePath(), spec);
-  const t0 = Date.now();
-  const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s]`;
+  // up's steps: namespaces, control plane, ztunnels, waypoints, sidecars, applications (+ Prometheus).
+  const progress = createProgress({ stream: process.stdout, expectedSteps: 6 + (spec.monitoring ? 1 : 0) });
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;
-    out(`${stamp()} interrupted: removing what was created so far`);
+    progress.fail("interrupted: removing what was created so far");
     void StateRecorder.load(recorder.path)
       .then((r) => (r ? destroyFromState(r) : undefined))
       .then(() => process.exit(130));
@@ -226,15 +227,16 @@ async function up(args: string[]): Promise<number> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    await startSupervisor(recorder, (step) => out(`${stamp()} ${step}`));
+    await startSupervisor(recorder, (step) => (step.startsWith("supervising") ? undefined : progress.step(step)));
   } catch (err) {
     if (interrupted) return 130;
+    progress.fail(`failed: ${describeError(err)}`);
     throw err;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  out(`${stamp()} cluster up`);
+  progress.done("cluster up");
   if (spec.monitoring) {
     const { cluster } = await mustLoad();
     out(

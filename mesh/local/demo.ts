@@ -14,6 +14,7 @@ import { ECHO_CALL } from "./apps.ts";
 import { DEMO_NAMESPACES as NS, defaultTopology } from "./default-topology.ts";
 import { clusterPrefix, defaultStatePath, StateRecorder } from "./state.ts";
 import { startSupervisor, supervisorRunning } from "./supervisor.ts";
+import { createProgress } from "./progress.ts";
 import { LABELS } from "../api/index.ts";
 import { PROC, processName } from "./process-key.ts";
 
@@ -140,9 +141,15 @@ async function openCluster(say: (s: string) => void): Promise<{ cluster: LocalCl
   }
   const spec = await defaultTopology({ nodes: 2, workDir: join(defaultStatePath(), "..", "al-cluster"), prefix: clusterPrefix() });
   say("creating nodes and pods as network namespaces, starting the control plane and a ztunnel on each node (under the cluster's supervisor)");
-  const t0 = Date.now();
-  await startSupervisor(StateRecorder.fresh(defaultStatePath(), spec), (step) => say(`  ${step}`));
-  say(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  // A spinner per step on a terminal, plain timed lines in logs (progress.ts).
+  const progress = createProgress({ stream: process.stdout, expectedSteps: 6 });
+  try {
+    await startSupervisor(StateRecorder.fresh(defaultStatePath(), spec), (step) => (step.startsWith("supervising") ? undefined : progress.step(step)));
+  } catch (err) {
+    progress.fail("the cluster did not come up");
+    throw err;
+  }
+  progress.done("cluster up");
   const recorder = (await StateRecorder.load(defaultStatePath()))!;
   return { cluster: new LocalCluster(spec, undefined, { recorder }), recorder, ours: true };
 }

@@ -3,3 +3,4 @@ export * from "./apps.ts";
 export * from "./cluster.ts";
 export * from "./prereqs.ts";
 export * from "./process-key.ts";
+export * from "./progress.ts";

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectGolden } from "../testing/expect.ts";
-import { renderStatus, table, type StatusView } from "./status-render.ts";
+import { renderStatus, type StatusView } from "./status-render.ts";
 
 const health = { running: true, restarts: 0, lastExit: "-" };
 const view: StatusView = {
@@ -40,12 +40,6 @@ describe("ambientctl local status (text)", () => {
       /^sidecar-demo\/bench-server {2,}198\.18\.2\.16 {2,}node-2 {2,}sidecar {2,}NOT RUNNING$/,
     );
     expect(lines.find((l) => l.startsWith("waypoint"))).toMatch(/^waypoint {2,}ambient-demo\/waypoint {2,}running/);
-    expect(
-      table([
-        ["a", "bb"],
-        ["ccc", "d"],
-      ]),
-    ).toEqual(["a    bb", "ccc  d"]);
   });
 });
 

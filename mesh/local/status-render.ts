@@ -1,6 +1,8 @@
 // Pure: `ambientctl local status` as text. Every table's columns are as wide as their widest cell
 // (names of any length stay apart), and a pod's MESH column says how it is in the mesh: `ambient`
 // (captured by its node's ztunnel), `sidecar` (its own proxy, injected), `waypoint` (it is one), or `no`.
+import { textTable } from "../shared/index.ts";
+
 export type MeshMembership = "ambient" | "sidecar" | "waypoint" | "no";
 
 interface Health {
@@ -22,16 +24,9 @@ export interface StatusView {
   services: Array<{ namespace: string; name: string; vip: string; ports: Array<{ port: number; targetPort: number }> }>;
 }
 
-/** Rows of cells -> lines, each column padded to its widest cell plus two spaces (the last one not padded). */
-export function table(rows: string[][]): string[] {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2)))
-      .join("")
-      .trimEnd(),
-  );
+/** Rows of cells (the first one included) -> lines, each column as wide as its widest cell. */
+function table(rows: string[][]): string[] {
+  return textTable(rows[0]!, rows.slice(1)).trimEnd().split("\n");
 }
 
 export function renderStatus(r: StatusView): string {
