@@ -365,12 +365,14 @@ describe("ambientctl local", () => {
     const node = status.pods.find((p) => p.name === "api-1")!.ip.split(".")[2];
     const zt = (await ctl(["exec", `node/node-${node}`, "--", "curl", "-s", "-m", "2", "http://127.0.0.1:15020/metrics"])).stdout;
     expect(zt).toMatch(/istio_tcp_connections_opened_total\{reporter="destination"[^}]*destination_workload="api-1"/);
-    // The second waypoint serves the namespace once it is bound to it.
-    const ns = join(stateDir, "ns.yaml");
-    writeFileSync(
-      ns,
-      "apiVersion: v1\nkind: Namespace\nmetadata: { name: ambient-demo, labels: { istio.io/dataplane-mode: ambient, istio.io/use-waypoint: reviews-wp } }\n",
-    );
+    // The second waypoint serves one Service once that Service is bound to it (a waypoint per service).
+    const ns = join(stateDir, "svc.yaml");
+    writeFileSync(ns, "apiVersion: v1\nkind: Service\nmetadata: { name: httpbin, namespace: ambient-demo, labels: { istio.io/use-waypoint: reviews-wp } }\n");
+    const unknown = join(stateDir, "unknown-svc.yaml");
+    writeFileSync(unknown, "apiVersion: v1\nkind: Service\nmetadata: { name: nope, namespace: ambient-demo }\n");
+    const refusedSvc = await ctl(["apply", "-f", unknown]);
+    expect(refusedSvc.code).toBe(1);
+    expect(refusedSvc.stderr).toMatch(/Service ambient-demo\/nope: not a Service of this cluster/);
     expect((await ctl(["apply", "-f", ns])).code).toBe(0);
     let counted = "";
     for (let i = 0; i < 50 && !counted.includes('destination_service="httpbin.ambient-demo.svc.cluster.local"'); i++) {

@@ -135,3 +135,22 @@ describe("takeDeployments", () => {
     expect(r.errors).toEqual(['f.yaml document 3 (Deployment): apiVersion must be apps/v1, got "extensions/v1beta1"']);
   });
 });
+
+describe("Service labels", () => {
+  it("labels applied to a Service replace its own in what the control plane reads; others keep theirs", async () => {
+    const { renderClusterManifests } = await import("./manifests-render.ts");
+    const { parseAllDocuments } = await import("yaml");
+    const { planServices } = await import("./config-render.ts");
+    const services = planServices([
+      ...spec.services,
+      { namespace: "mesh", name: "wp", selector: [], ports: [{ port: 15008, targetPort: 15008 }], labels: { a: "b" } },
+    ]);
+    const text = renderClusterManifests(new ClusterView(spec).plan, spec.pods, services, {}, [], { "mesh/web": { "istio.io/use-waypoint": "wp" } });
+    const svc = (name: string) =>
+      parseAllDocuments(text)
+        .map((d) => d.toJS() as { kind: string; metadata: { name: string; labels?: Record<string, string> } })
+        .find((o) => o.kind === "Service" && o.metadata.name === name)!;
+    expect(svc("web").metadata.labels).toEqual({ "istio.io/use-waypoint": "wp" });
+    expect(svc("wp").metadata.labels).toEqual({ a: "b" });
+  });
+});

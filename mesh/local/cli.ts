@@ -43,7 +43,7 @@ ambientctl bench results [--stack dev] [--file F]
                                  run a command inside a pod as the pod's user (with its name resolution);
                                  --root as root; node/<name> or network (the control plane's) also work
   apply -f <file>                apply AuthorizationPolicy, PeerAuthentication, Gateway, HTTPRoute, GRPCRoute,
-                                 Namespace labels, and workloads: Pods and Deployments (a container's command
+                                 Namespace and Service labels, and workloads: Pods and Deployments (a container's command
                                  runs as a program in the pod; injection and ambient labels apply) and
                                  istio-waypoint Gateways (their waypoint pod and Service start)
   delete -f <file>               remove what apply -f added
@@ -282,7 +282,7 @@ async function exec(args: string[]): Promise<number> {
   });
 }
 
-const APPLY_KINDS = new Set(["AuthorizationPolicy", "PeerAuthentication", "Gateway", "HTTPRoute", "GRPCRoute", "Namespace", "Pod", "Deployment"]);
+const APPLY_KINDS = new Set(["AuthorizationPolicy", "PeerAuthentication", "Gateway", "HTTPRoute", "GRPCRoute", "Namespace", "Service", "Pod", "Deployment"]);
 
 function manifestName(kind: string, ns: string, name: string): string {
   return `user-${kind.toLowerCase()}-${ns}-${name}`.replace(/[^a-z0-9-]/g, "-");
@@ -304,9 +304,9 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
   const problems = [...split.errors, ...parsed.errors.map((e) => `${e.source}: ${e.reason}`)];
   for (const o of parsed.objects)
     if (!APPLY_KINDS.has(o.kind))
-      problems.push(
-        `${o.kind} ${o.object.metadata?.name}: ambientctl local applies ${[...APPLY_KINDS].join(", ")}; the cluster's nodes and services are fixed`,
-      );
+      problems.push(`${o.kind} ${o.object.metadata?.name}: ambientctl local applies ${[...APPLY_KINDS].join(", ")}; the cluster's nodes are fixed`);
+  // The cluster's Services are fixed (their addresses and selectors); apply changes their labels only.
+  const services = parsed.objects.filter((o) => o.kind === "Service");
   const aps = parsed.objects.filter((o) => o.kind === "AuthorizationPolicy").map((o) => o.object as AuthorizationPolicy);
   const pas = parsed.objects.filter((o) => o.kind === "PeerAuthentication").map((o) => o.object as PeerAuthentication);
   if (!del)
@@ -314,6 +314,13 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
       problems.push(`${n.kind} ${n.namespace}/${n.name}: ${n.reason}`);
   const workloads: WorkloadObject[] = [...parsed.objects.filter((o) => isWorkload(o as WorkloadObject)), ...split.deployments] as WorkloadObject[];
   const { recorder, cluster } = await mustLoad();
+  for (const o of services) {
+    const key = `${o.object.metadata?.namespace}/${o.object.metadata?.name}`;
+    if (!cluster.services.some((s) => `${s.namespace}/${s.name}` === key))
+      problems.push(
+        `Service ${key}: not a Service of this cluster (its Services are fixed; apply sets the labels of one, e.g. istio.io/use-waypoint); Services: ${cluster.services.map((s) => `${s.namespace}/${s.name}`).join(", ")}`,
+      );
+  }
   // The namespace labels pods are admitted under: this file's Namespace objects over the recorded ones.
   const labels = { ...recorder.state.namespaceLabels };
   for (const o of parsed.objects)
@@ -343,7 +350,16 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
   // Namespaces first (pods are admitted under their labels), pods before the objects that name them;
   // deleting, the other way round.
   const namespaces = parsed.objects.filter((o) => o.kind === "Namespace");
-  const others = parsed.objects.filter((o) => o.kind !== "Namespace" && !workloadKeys.has(workloadKey(o as WorkloadObject)));
+  const others = parsed.objects.filter((o) => o.kind !== "Namespace" && o.kind !== "Service" && !workloadKeys.has(workloadKey(o as WorkloadObject)));
+  const setServiceLabels = async (c: LocalCluster) => {
+    for (const o of services) {
+      const [ns, name] = [o.object.metadata?.namespace ?? "", o.object.metadata?.name ?? ""];
+      await c.setServiceLabels(ns, name, del ? null : ((o.object.metadata?.labels ?? {}) as Record<string, string>));
+      out(
+        `service/${name} in ${ns} labels ${del ? "reset" : "set"}${del || !(o.object as { spec?: unknown }).spec ? "" : " (its spec is the cluster's: only labels are applied)"}`,
+      );
+    }
+  };
   if (!del) {
     // A namespace that only this file's pods create gets its labels once they exist.
     const exists = (o: (typeof namespaces)[number]) => cluster.plan.pods.some((p) => p.namespace === o.object.metadata?.name);
@@ -353,6 +369,7 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
       for (const w of planned) out(`${describeKey(w.key)} applied (${w.pods.length} pod${w.pods.length === 1 ? "" : "s"})`);
     }
     const reloaded = (await mustLoad()).cluster;
+    await setServiceLabels(reloaded);
     for (const o of namespaces.filter((x) => !exists(x)))
       await setLabels(reloaded, o.object.metadata?.name ?? "", labels[o.object.metadata?.name ?? ""] ?? {}, false);
   }
@@ -363,6 +380,7 @@ async function applyOrDelete(args: string[], del: boolean): Promise<number> {
     out(`${o.kind.toLowerCase()}/${name} in ${ns} ${del ? "deleted" : "applied"}`);
   }
   if (del) {
+    await setServiceLabels(cluster);
     const known = new Set((recorder.state.applied ?? []).map((a) => a.key));
     const gone = [...workloadKeys].filter((k) => known.has(k));
     for (const k of workloadKeys) if (!known.has(k)) out(`${k}: not applied, nothing to delete`);

@@ -387,8 +387,31 @@ export class LocalCluster {
   private async writeClusterManifests(): Promise<void> {
     await this.writeFileAtomic(
       join(this.view.manifestsDir, "cluster.yaml"),
-      renderClusterManifests(this.plan, this.spec.pods, this.services, this.recorder?.state.namespaceLabels ?? {}, this.spec.gateways ?? []),
+      renderClusterManifests(
+        this.plan,
+        this.spec.pods,
+        this.services,
+        this.recorder?.state.namespaceLabels ?? {},
+        this.spec.gateways ?? [],
+        this.recorder?.state.serviceLabels ?? {},
+      ),
     );
+  }
+
+  /**
+   * control-plane mode: replaces a Service's labels (istio.io/use-waypoint binds it to a waypoint of its
+   * own), or with null restores those it was created with, and tells the control plane.
+   */
+  async setServiceLabels(namespace: string, name: string, labels: Record<string, string> | null): Promise<void> {
+    if (!this.services.some((s) => s.namespace === namespace && s.name === name)) {
+      throw new MeshError(
+        ErrorCode.Config,
+        `Service ${namespace}/${name} does not exist in this cluster; Services: ${this.services.map((s) => `${s.namespace}/${s.name}`).join(", ")}`,
+      );
+    }
+    if (!this.recorder) throw new MeshError(ErrorCode.Config, "Service labels need a recorded cluster (ambientctl local)");
+    await this.recorder.setServiceLabels(`${namespace}/${name}`, labels);
+    await this.writeClusterManifests();
   }
 
   /** control-plane mode: replaces a namespace's labels (enrolment, waypoint use) and tells the control plane. */

@@ -33,6 +33,8 @@ export function renderClusterManifests(
   services: PlannedService[],
   namespaceLabels: Record<string, Record<string, string>> = {},
   gateways: GatewaySpec[] = [],
+  /** Labels applied to Services with `ambientctl local apply`, by "namespace/name": they replace the Service's own. */
+  serviceLabels: Record<string, Record<string, string>> = {},
 ): string {
   const meta = new Map(pods.map((p) => [`${p.namespace}/${p.name}`, p]));
   const namespaces = [...new Set(plan.pods.map((p) => p.namespace))].sort();
@@ -62,10 +64,11 @@ export function renderClusterManifests(
     });
   }
   for (const s of services) {
+    const labels = serviceLabels[`${s.namespace}/${s.name}`] ?? s.labels;
     docs.push({
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: s.name, namespace: s.namespace, ...(s.labels ? { labels: s.labels } : {}) },
+      metadata: { name: s.name, namespace: s.namespace, ...(labels && Object.keys(labels).length ? { labels } : {}) },
       spec: {
         clusterIP: s.vip,
         clusterIPs: [s.vip],

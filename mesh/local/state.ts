@@ -39,6 +39,8 @@ export interface ClusterStateFile {
   supervisor?: RecordedSupervisor;
   /** Namespace label overrides applied with `ambientctl local apply`. */
   namespaceLabels: Record<string, Record<string, string>>;
+  /** Service label overrides applied with `ambientctl local apply`, by "namespace/name". */
+  serviceLabels?: Record<string, Record<string, string>>;
   /** Workloads (Pods, Deployments, waypoint Gateways) applied with `ambientctl local apply`, in order. */
   applied?: AppliedWorkload[];
 }
@@ -151,6 +153,16 @@ export class StateRecorder {
     return this.update((s) => {
       if (sup) s.supervisor = sup;
       else delete s.supervisor;
+    });
+  }
+
+  /** A Service's labels (null: back to those it was created with). */
+  setServiceLabels(key: string, labels: Record<string, string> | null): Promise<void> {
+    return this.update((s) => {
+      const all = { ...s.serviceLabels };
+      if (labels) all[key] = labels;
+      else delete all[key];
+      s.serviceLabels = all;
     });
   }
 
