@@ -40,6 +40,22 @@ const WIDTH = 520;
 const CONFIG = { legend: { labelLimit: 0 } };
 const r2 = (n: number) => String(Math.round(n * 100) / 100);
 
+/** Lines with points: `y` against `x`, one line per value of `color`. */
+function lineSpec(values: object[], x: { field: string; title: string }, y: { field: string; title: string; log?: boolean }, color: string): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    width: WIDTH,
+    config: CONFIG,
+    data: { values },
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: x.field, type: "quantitative", title: x.title },
+      y: { field: y.field, type: "quantitative", title: y.title, ...(y.log ? { scale: { type: "log" as const } } : {}) },
+      color: { field: color, type: "nominal", title: null },
+    },
+  };
+}
+
 function percentileRows(paths: Array<[string, { latencyMs: { p50: number; p90: number; p99: number } }]>) {
   return paths.flatMap(([path, l]) => (["p50", "p90", "p99"] as const).map((p) => ({ path, percentile: p, ms: l.latencyMs[p] })));
 }
@@ -106,18 +122,7 @@ export function reportCharts(i: ReportInputs): Chart[] {
       id: "latency-rate",
       title: "p99 latency against offered rate",
       caption: `bench:sweep, ${i.sweep.scenario.durationSeconds} s per step, ${i.sweep.pinning}; ${i.sweep.machine.date}.`,
-      spec: {
-        $schema: SCHEMA,
-        width: WIDTH,
-        config: CONFIG,
-        data: { values },
-        mark: { type: "line", point: true },
-        encoding: {
-          x: { field: "offered", type: "quantitative", title: "offered rate (req/s)" },
-          y: { field: "p99", type: "quantitative", scale: { type: "log" }, title: "p99 latency (ms, log)" },
-          color: { field: "series", type: "nominal", title: null },
-        },
-      },
+      spec: lineSpec(values, { field: "offered", title: "offered rate (req/s)" }, { field: "p99", title: "p99 latency (ms, log)", log: true }, "series"),
       table: {
         header: ["series", "offered req/s", "achieved req/s", "p99 ms"],
         rows: values.map((v) => [v.series, String(v.offered), r2(v.achieved), r2(v.p99)]),
@@ -173,18 +178,8 @@ export function reportCharts(i: ReportInputs): Chart[] {
   }
   if (i.fleet) {
     const values = i.fleet.points.map((p) => ({ mode: p.mode, pods: p.pods, pssMbPerPod: p.idle.pssMbPerPod, vcpu: p.loaded.cpuPer1000Requests }));
-    const lines = (field: "pssMbPerPod" | "vcpu", title: string): TopLevelSpec => ({
-      $schema: SCHEMA,
-      width: WIDTH,
-      config: CONFIG,
-      data: { values },
-      mark: { type: "line", point: true },
-      encoding: {
-        x: { field: "pods", type: "quantitative", title: "application pods per node" },
-        y: { field, type: "quantitative", title },
-        color: { field: "mode", type: "nominal", title: null },
-      },
-    });
+    const lines = (field: "pssMbPerPod" | "vcpu", title: string) =>
+      lineSpec(values, { field: "pods", title: "application pods per node" }, { field, title }, "mode");
     const rows = i.fleet.points.map((p) => [
       p.mode,
       String(p.pods),

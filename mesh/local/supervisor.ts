@@ -131,33 +131,23 @@ export async function requestReconcile(state: ClusterStateFile, say: (line: stri
   if (!sup || !isOurProcess(sup.pid, sup.cmd))
     throw new MeshError(ErrorCode.Exec, "the cluster's supervisor is not running, so nothing would start the pods: `ambientctl local up` repairs the cluster");
   const log = supervisorLog(state.spec);
-  const handle = await open(log, "r");
-  let offset = (await handle.stat()).size;
-  let partial = "";
-  process.kill(sup.pid, "SIGHUP");
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      const { bytesRead, buffer } = await handle.read({ buffer: Buffer.alloc(64 * 1024), position: offset });
-      offset += bytesRead;
-      const lines = (partial + buffer.subarray(0, bytesRead).toString("utf8")).split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) {
-        const r = line.indexOf(RECONCILED);
-        if (r >= 0) {
-          const result = line.slice(r + RECONCILED.length);
-          if (result === "ok") return;
-          throw new MeshError(ErrorCode.Exec, `${result}\n(the supervisor's log: ${log})`);
-        }
-        const i = line.indexOf(PROGRESS);
-        if (i >= 0) say(line.slice(i + PROGRESS.length));
+  await followLog(
+    log,
+    () => process.kill(sup.pid, "SIGHUP"),
+    timeoutMs,
+    `the pods did not follow within ${timeoutMs / 1000} s; see ${log}`,
+    (line) => {
+      const r = line.indexOf(RECONCILED);
+      if (r >= 0) {
+        const result = line.slice(r + RECONCILED.length);
+        if (result === "ok") return true;
+        throw new MeshError(ErrorCode.Exec, `${result}\n(the supervisor's log: ${log})`);
       }
-      if (Date.now() > deadline) throw new MeshError(ErrorCode.Exec, `the pods did not follow within ${timeoutMs / 1000} s; see ${log}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    await handle.close();
-  }
+      const i = line.indexOf(PROGRESS);
+      if (i >= 0) say(line.slice(i + PROGRESS.length));
+      return false;
+    },
+  );
 }
 
 /**
@@ -178,9 +168,44 @@ export async function startSupervisor(recorder: StateRecorder, say: (line: strin
   child.unref();
   let exited: number | null | undefined;
   child.once("exit", (code) => (exited = code ?? -1));
+  await followLog(
+    log,
+    () => undefined,
+    timeoutMs,
+    `the cluster was not up after ${timeoutMs / 1000} s; see ${log}`,
+    (line) => {
+      const i = line.indexOf(PROGRESS);
+      if (i >= 0) say(line.slice(i + PROGRESS.length));
+      const f = line.indexOf(FAILED);
+      if (f >= 0)
+        throw new MeshError(
+          ErrorCode.Exec,
+          `${line.slice(f + FAILED.length)}\n(the partial cluster is recorded; \`ambientctl local down\` removes it; log: ${log})`,
+        );
+      return line.includes(`${PROGRESS}supervising`);
+    },
+    () => {
+      if (exited !== undefined) throw new MeshError(ErrorCode.Exec, `the supervisor exited (code ${exited}) before the cluster was up; see ${log}`);
+    },
+  );
+}
+
+/**
+ * Reads the lines `log` gains after `start()` runs, giving each to `onLine` until it returns true (done)
+ * or throws; `check` runs between reads (a process that died); throws `timeout` after `timeoutMs`.
+ */
+async function followLog(
+  log: string,
+  start: () => void,
+  timeoutMs: number,
+  timeout: string,
+  onLine: (line: string) => boolean,
+  check: () => void = () => undefined,
+): Promise<void> {
   const handle = await open(log, "r");
   let offset = (await handle.stat()).size;
   let partial = "";
+  start();
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
@@ -188,19 +213,9 @@ export async function startSupervisor(recorder: StateRecorder, say: (line: strin
       offset += bytesRead;
       const lines = (partial + buffer.subarray(0, bytesRead).toString("utf8")).split("\n");
       partial = lines.pop() ?? "";
-      for (const line of lines) {
-        const i = line.indexOf(PROGRESS);
-        if (i >= 0) say(line.slice(i + PROGRESS.length));
-        const f = line.indexOf(FAILED);
-        if (f >= 0)
-          throw new MeshError(
-            ErrorCode.Exec,
-            `${line.slice(f + FAILED.length)}\n(the partial cluster is recorded; \`ambientctl local down\` removes it; log: ${log})`,
-          );
-        if (line.includes(`${PROGRESS}supervising`)) return;
-      }
-      if (exited !== undefined) throw new MeshError(ErrorCode.Exec, `the supervisor exited (code ${exited}) before the cluster was up; see ${log}`);
-      if (Date.now() > deadline) throw new MeshError(ErrorCode.Exec, `the cluster was not up after ${timeoutMs / 1000} s; see ${log}`);
+      for (const line of lines) if (onLine(line)) return;
+      check();
+      if (Date.now() > deadline) throw new MeshError(ErrorCode.Exec, timeout);
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {

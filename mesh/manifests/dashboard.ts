@@ -1,12 +1,24 @@
 // Pure: the mesh's Grafana dashboard (JSON model, schemaVersion 39). Panels read Istio's standard
 // metric names, which our ztunnel and waypoint export, plus cAdvisor's container usage for the proxies.
-import { PROXY_CONTAINERS } from "./benchmark.ts";
+import { MODE_NAMESPACES, PROXY_CONTAINERS } from "./benchmark.ts";
+import { SIDECAR_CONTAINER } from "./sidecar.ts";
 
 export interface Panel {
   title: string;
   unit: string;
   /** PromQL and its legend; checked with promtool in the tests. */
   targets: { expr: string; legend: string }[];
+}
+
+/** A proxy container's mode as the report names it: the node's ztunnel (ambient), a waypoint, a sidecar. */
+function byMode(series: string): string {
+  const tag = (inner: string, mode: string, container: string) => `label_replace(${inner}, "mode", "${mode}", "container", "${container}")`;
+  return `sum by (mode) (${tag(tag(tag(series, "ambient (ztunnel)", "ztunnel"), "waypoint", "waypoint"), "sidecar", SIDECAR_CONTAINER)})`;
+}
+
+/** Application pods (containers other than the proxy) running in a namespace. */
+function appPods(namespace: string): string {
+  return `count(count by (pod) (container_memory_working_set_bytes{namespace="${namespace}", container!="", container!="POD", container!="${SIDECAR_CONTAINER}"}))`;
 }
 
 const BY_WORKLOAD = "source_workload_namespace, source_workload, destination_workload_namespace, destination_workload";
@@ -67,6 +79,29 @@ export const PANELS: Panel[] = [
     title: "Proxy memory",
     unit: "bytes",
     targets: [{ expr: `sum by (namespace, pod) (container_memory_working_set_bytes{${PROXY_CONTAINERS}})`, legend: "{{namespace}}/{{pod}}" }],
+  },
+  // The report's per-mode views (npm run report), live: what each mode's proxies cost.
+  {
+    title: "Proxy CPU per mode",
+    unit: "cores",
+    targets: [{ expr: byMode(`rate(container_cpu_usage_seconds_total{${PROXY_CONTAINERS}}[1m])`), legend: "{{mode}}" }],
+  },
+  {
+    title: "Proxy memory per mode",
+    unit: "bytes",
+    targets: [{ expr: byMode(`container_memory_working_set_bytes{${PROXY_CONTAINERS}}`), legend: "{{mode}}" }],
+  },
+  {
+    title: "Proxy memory per application pod, per mode",
+    unit: "bytes",
+    targets: [
+      {
+        // Ambient: the ztunnels' memory shared by the pods they serve (the samples' namespace).
+        expr: `sum(container_memory_working_set_bytes{container="ztunnel"}) / ${appPods(MODE_NAMESPACES.ambient)}`,
+        legend: `ambient (ztunnel / pods in ${MODE_NAMESPACES.ambient})`,
+      },
+      { expr: `avg(container_memory_working_set_bytes{container="${SIDECAR_CONTAINER}"})`, legend: "sidecar (one proxy per pod)" },
+    ],
   },
   {
     title: "Control plane: config pushes and connected proxies",
