@@ -530,5 +530,5 @@ describe("ambientctl local", () => {
     );
     expect((await ctl(["down"])).code).toBe(0);
     expect(existsSync(secrets)).toBe(false);
-  }, 120_000);
+  }, 240_000);
 });
