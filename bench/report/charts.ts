@@ -40,6 +40,28 @@ const WIDTH = 520;
 const CONFIG = { legend: { labelLimit: 0 } };
 const r2 = (n: number) => String(Math.round(n * 100) / 100);
 
+/** Horizontal bars: `x` for each `y`, grouped by `group` (side by side, one color each). */
+function barSpec(
+  values: object[],
+  y: { field: string; sort?: string[] },
+  group: { field: string; sort?: string[] },
+  x: { field: string; title: string },
+): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    width: WIDTH,
+    config: CONFIG,
+    data: { values },
+    mark: "bar",
+    encoding: {
+      y: { field: y.field, type: "nominal", title: null, ...(y.sort ? { sort: y.sort } : {}) },
+      yOffset: { field: group.field, ...(group.sort ? { sort: group.sort } : {}) },
+      x: { field: x.field, type: "quantitative", title: x.title },
+      color: { field: group.field, type: "nominal", title: null, ...(group.sort ? { sort: group.sort } : {}) },
+    },
+  };
+}
+
 /** Lines with points: `y` against `x`, one line per value of `color`. */
 function lineSpec(values: object[], x: { field: string; title: string }, y: { field: string; title: string; log?: boolean }, color: string): TopLevelSpec {
   return {
@@ -66,19 +88,12 @@ function latencyChart(id: string, title: string, caption: string, paths: Array<[
     id,
     title,
     caption,
-    spec: {
-      $schema: SCHEMA,
-      width: WIDTH,
-      config: CONFIG,
-      data: { values },
-      mark: "bar",
-      encoding: {
-        y: { field: "path", type: "nominal", sort: paths.map(([p]) => p), title: null },
-        yOffset: { field: "percentile", sort: ["p50", "p90", "p99"] },
-        x: { field: "ms", type: "quantitative", title: "latency (ms)" },
-        color: { field: "percentile", type: "nominal", sort: ["p50", "p90", "p99"] },
-      },
-    },
+    spec: barSpec(
+      values,
+      { field: "path", sort: paths.map(([p]) => p) },
+      { field: "percentile", sort: ["p50", "p90", "p99"] },
+      { field: "ms", title: "latency (ms)" },
+    ),
     table: { header: ["path", "p50 ms", "p90 ms", "p99 ms"], rows: paths.map(([p, l]) => [p, r2(l.latencyMs.p50), r2(l.latencyMs.p90), r2(l.latencyMs.p99)]) },
   };
 }
@@ -144,19 +159,7 @@ export function reportCharts(i: ReportInputs): Chart[] {
       { proxy: p.proxy, source: "ambient-lab (measured)", vcpu: p.vcpu, memoryMb: p.memoryMb },
       { proxy: p.proxy, source: "Istio (published)", vcpu: ISTIO_PUBLISHED[p.proxy].vcpu, memoryMb: ISTIO_PUBLISHED[p.proxy].memoryMb },
     ]);
-    const bars = (field: "vcpu" | "memoryMb", title: string): TopLevelSpec => ({
-      $schema: SCHEMA,
-      width: WIDTH,
-      config: CONFIG,
-      data: { values },
-      mark: "bar",
-      encoding: {
-        y: { field: "proxy", type: "nominal", title: null },
-        yOffset: { field: "source" },
-        x: { field, type: "quantitative", title },
-        color: { field: "source", type: "nominal", title: null },
-      },
-    });
+    const bars = (field: "vcpu" | "memoryMb", title: string) => barSpec(values, { field: "proxy" }, { field: "source" }, { field, title });
     const rows = proxies.map((p) => [p.proxy, r2(p.vcpu), String(ISTIO_PUBLISHED[p.proxy].vcpu), r2(p.memoryMb), String(ISTIO_PUBLISHED[p.proxy].memoryMb)]);
     const header = ["proxy", "vCPU per 1000 req/s", "Istio vCPU", "RSS MB", "Istio MB"];
     out.push(
