@@ -7,6 +7,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkPrereqs, describeMissing, LocalCluster, type ClusterSpec } from "../mesh/local/index.ts";
+import type { BenchRun } from "../mesh/manifests/index.ts";
 import { pathsTopology } from "./paths-topology.ts";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -87,14 +88,18 @@ export function benchMachine(): { cpus: number; node: string; kernel: string; da
   return { cpus: os.cpus().length, node: process.versions.node, kernel: os.release(), date: new Date().toISOString().slice(0, 10) };
 }
 
-/** Writes results/<name>.json and .md and prints the Markdown. */
-export async function writeResults(name: string, json: string, md: string, say: Say): Promise<void> {
+/**
+ * Writes results/<name>.json and .md and prints the Markdown; with `run`, also results/<name>.run.json,
+ * the benchmark run in the schema the Kubernetes stack output shares (mesh/manifests/bench-run.ts).
+ */
+export async function writeResults(name: string, json: string, md: string, say: Say, run?: BenchRun): Promise<void> {
   const outDir = join(ROOT, "results");
   await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, `${name}.json`), json);
   await writeFile(join(outDir, `${name}.md`), md);
+  if (run) await writeFile(join(outDir, `${name}.run.json`), JSON.stringify(run, null, 2) + "\n");
   process.stdout.write(md);
-  say(`results written to ${join(outDir, `${name}.{json,md}`)}`);
+  say(`results written to ${join(outDir, `${name}.{json,md${run ? ",run.json" : ""}}`)}`);
 }
 
 /** Runs a script's main: a failure is one message and exit code 1. */

@@ -26,6 +26,7 @@ import {
 } from "./harness.ts";
 import { FLOOR_PORTS, floorWaypointApps } from "./floor.ts";
 import { pathUrl, routeThroughWaypoint } from "./paths-topology.ts";
+import { waypointBenchRun } from "./runs.ts";
 import { medianWaypointRounds, renderWaypointJson, renderWaypointMarkdown, type WaypointBenchResult, type WaypointRound } from "./waypoint-report.ts";
 
 const say = sayAs("bench");
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
       ...medianWaypointRounds(rounds),
       ...(roundCount > 1 ? { rounds } : {}),
     };
-    await writeResults("waypoint-bench", renderWaypointJson(result), renderWaypointMarkdown(result), say);
+    await writeResults("waypoint-bench", renderWaypointJson(result), renderWaypointMarkdown(result), say, waypointBenchRun(result));
   });
 }
 

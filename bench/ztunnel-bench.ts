@@ -15,6 +15,7 @@ import { bundle } from "../mesh/build.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { FLOOR_PORTS, floorRelayApps, type Framing } from "./floor.ts";
 import { benchMachine, NODE_OPTIONS_USAGE, parseRounds, proxyNodeOptions, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import { ztunnelBenchRun } from "./runs.ts";
 import { medianRounds, renderJson, renderMarkdown, type FloorResult, type RoundResult, type ZtunnelBenchResult } from "./report.ts";
 
 import { PROC, processName } from "../mesh/local/index.ts";
@@ -222,7 +223,7 @@ async function main(): Promise<void> {
       ...medianRounds(rounds),
       ...(roundCount > 1 ? { rounds } : {}),
     };
-    await writeResults("ztunnel-bench", renderJson(result), renderMarkdown(result), say);
+    await writeResults("ztunnel-bench", renderJson(result), renderMarkdown(result), say, ztunnelBenchRun(result));
   } finally {
     await stop();
   }

@@ -43,7 +43,7 @@ describe("the Pulumi program with the dev stack", () => {
       1,
     );
     expect(await value(program.sampleNamespaces)).toEqual(["ambient-demo", "waypoint-demo", "sidecar-demo", "baseline"]);
-    expect(Object.keys((await value(program.benchmarkResults!)) as object)).toEqual(["baseline", "sidecar", "ambient", "waypoint"]);
+    expect(Object.keys(((await value(program.benchmarkResults!)) as { modes: object }).modes)).toEqual(["baseline", "sidecar", "ambient", "waypoint"]);
     expect(await value(program.clusterName)).toBe("ambient-lab");
     expect(types()).toContain("kubernetes:apps/v1:DaemonSet");
     // metrics-server for kubectl top, accepting kind's self-signed kubelet certificates (issue 10, problem 10).

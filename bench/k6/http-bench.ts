@@ -41,6 +41,8 @@ export function handleSummary(data: { metrics: Record<string, { values: Record<s
   const d = data.metrics.http_req_duration?.values as unknown as TrendValues | undefined;
   const summary = {
     mode: __ENV.MODE ?? "unknown",
+    // When the run ended: the run's date in the stack output comes from k6, not from the deploying machine.
+    date: new Date().toISOString(),
     requestedRate: RATE,
     achievedRate: data.metrics.http_reqs?.values.rate ?? 0,
     requests: data.metrics.http_reqs?.values.count ?? 0,

@@ -3,7 +3,7 @@
 // every input is optional. Istio's published figures (Istio's performance page, 1000 HTTP req/s, 1 KB)
 // stand beside ours where a chart compares proxies.
 import type { TopLevelSpec } from "vega-lite";
-import type { StackBenchResult } from "../../mesh/manifests/index.ts";
+import type { BenchRun } from "../../mesh/manifests/index.ts";
 import type { FleetBenchResult } from "../fleet-report.ts";
 import type { ZtunnelBenchResult } from "../report.ts";
 import type { SweepResult } from "../sweep-report.ts";
@@ -14,8 +14,11 @@ export interface ReportInputs {
   waypoint?: WaypointBenchResult;
   sweep?: SweepResult;
   fleet?: FleetBenchResult;
-  /** A Kubernetes run's stack output `benchmarkResults` (by mode). */
-  stack?: { name: string; results: Record<string, StackBenchResult> };
+  /**
+   * Benchmark runs (one schema, local or Kubernetes: results/*.run.json, `--run`, a stack's
+   * `benchmarkResults`), drawn side by side per mode when they compare clusters, meshes or times.
+   */
+  runs?: BenchRun[];
 }
 
 export interface Chart {
@@ -204,18 +207,78 @@ export function reportCharts(i: ReportInputs): Chart[] {
       { id: "fleet-cpu", title: "Mesh CPU as pods per node grow", caption, spec: lines("vcpu", "vCPU per 1000 req/s"), table: { header, rows } },
     );
   }
-  if (i.stack) {
-    const modes = Object.entries(i.stack.results).filter(([, r]) => r.latencyMs);
-    if (modes.length) {
-      out.push(
-        latencyChart(
-          "latency-kubernetes",
-          `Latency per mode (Kubernetes, stack ${i.stack.name})`,
-          "k6 in the cluster, from the stack output benchmarkResults.",
-          modes.map(([mode, r]) => [mode, { latencyMs: r.latencyMs! }]),
-        ),
-      );
-    }
-  }
+  const runs = i.runs ?? [];
+  if (comparesRuns(runs)) out.push(...runCharts(runs));
+  return out;
+}
+
+/**
+ * Side by side only when it compares something the other charts do not: a cluster's run, another mesh,
+ * or one benchmark run twice (across time). Each local benchmark's latest run is already charted above.
+ */
+function comparesRuns(runs: BenchRun[]): boolean {
+  const local = runs.filter((r) => r.environment.kind === "local" && r.mesh === "ambient-lab");
+  return local.length < runs.length || new Set(local.map((r) => r.environment.name)).size < local.length;
+}
+
+/** How a run is named in the side-by-side charts: mesh, where, when. */
+export function runLabel(r: BenchRun): string {
+  return `${r.mesh}, ${r.environment.kind} ${r.environment.name}, ${r.environment.date.slice(0, 16).replace("T", " ")}`;
+}
+
+const MODE_ORDER = ["baseline", "sidecar", "ambient", "waypoint"];
+
+/** Runs side by side: p50 and p99 per mode, and the proxies' CPU per 1000 req/s and memory where measured. */
+function runCharts(runs: BenchRun[]): Chart[] {
+  const labels = runs.map(runLabel);
+  const rows = runs.flatMap((r, k) => Object.entries(r.modes).map(([mode, m]) => ({ run: labels[k]!, mode, scenario: r.scenario, m })));
+  const lat = rows.filter((x) => x.m.latencyMs);
+  const latencyValues = lat.flatMap((x) => (["p50", "p99"] as const).map((p) => ({ run: x.run, mode: `${x.mode} ${p}`, ms: x.m.latencyMs![p] })));
+  const modeSort = MODE_ORDER.flatMap((m) => [`${m} p50`, `${m} p99`]);
+  const scenarios = [...new Set(runs.map((r) => `${r.scenario.rate} req/s over ${r.scenario.connections} connections, ${r.scenario.payloadBytes} B`))];
+  const caption = `Each run as its benchmark recorded it (${scenarios.join("; ")}); runs with different scenarios compare only roughly.`;
+  const out: Chart[] = [];
+  if (lat.length)
+    out.push({
+      id: "runs-latency",
+      title: "Runs side by side: latency per mode",
+      caption,
+      spec: barSpec(latencyValues, { field: "mode", sort: modeSort }, { field: "run", sort: labels }, { field: "ms", title: "latency (ms)" }),
+      table: {
+        header: ["run", "mode", "achieved req/s", "errors", "p50 ms", "p90 ms", "p99 ms"],
+        rows: lat.map((x) => [
+          x.run,
+          x.mode,
+          r2(x.m.achievedRate),
+          `${r2(x.m.errorRate * 100)}%`,
+          r2(x.m.latencyMs!.p50),
+          r2(x.m.latencyMs!.p90),
+          r2(x.m.latencyMs!.p99),
+        ]),
+      },
+    });
+  const cost = rows.filter((x) => x.m.proxies.cpuPer1000Requests !== null);
+  if (cost.length)
+    out.push({
+      id: "runs-proxy-cpu",
+      title: "Runs side by side: mesh proxies' CPU per 1000 req/s",
+      caption: `${caption} The proxies each figure covers are listed; a cluster's figures sum every proxy container.`,
+      spec: barSpec(
+        cost.map((x) => ({ run: x.run, mode: x.mode, vcpu: x.m.proxies.cpuPer1000Requests })),
+        { field: "mode", sort: MODE_ORDER },
+        { field: "run", sort: labels },
+        { field: "vcpu", title: "vCPU per 1000 req/s" },
+      ),
+      table: {
+        header: ["run", "mode", "proxies", "vCPU per 1000 req/s", "largest proxy MB"],
+        rows: cost.map((x) => [
+          x.run,
+          x.mode,
+          x.m.proxies.measured.join(", "),
+          r2(x.m.proxies.cpuPer1000Requests!),
+          x.m.proxies.memoryMb === null ? "-" : r2(x.m.proxies.memoryMb),
+        ]),
+      },
+    });
   return out;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { BenchResult } from "./index.ts";
+import { type BenchRun, parseBenchRun } from "../../mesh/manifests/index.ts";
 import { installMocks, promResponse, valueOf } from "../testing/mocks.ts";
 
 const log = readFileSync(join(import.meta.dirname, "..", "..", "mesh", "manifests", "testdata", "k6-ambient.log"), "utf8");
@@ -31,9 +31,24 @@ describe("Benchmark component", () => {
       k6Version: "1.1.0",
       kubeconfig: "apiVersion: v1",
     });
-    const results: Record<string, BenchResult> = await valueOf(b.results);
-    expect(Object.keys(results)).toEqual(["baseline", "ambient"]);
-    expect(results.ambient).toMatchObject({ mode: "ambient", achievedRate: 999.6, latencyMs: { p99: 4.8 }, proxyCpuCores: null, proxyMemoryMb: null });
+    const run: BenchRun = await valueOf(b.results);
+    // The same schema the local benchmarks' runs follow, so the report reads both.
+    expect(parseBenchRun(JSON.parse(JSON.stringify(run)), "the output")).toEqual(run);
+    expect(run).toMatchObject({
+      schema: "ambient-lab/bench-run/v1",
+      mesh: "ambient-lab",
+      environment: { kind: "kubernetes", name: "test", date: "2026-11-22T10:01:02.345Z" },
+      scenario: { rate: 1000, connections: 4, payloadBytes: 1024, durationSeconds: 60 },
+    });
+    expect(Object.keys(run.modes)).toEqual(["baseline", "ambient"]);
+    expect(run.modes.ambient).toEqual({
+      requestedRate: 1000,
+      achievedRate: 999.6,
+      requests: 59976,
+      errorRate: 0,
+      latencyMs: { p50: 0.91, p90: 1.62, p95: 2.05, p99: 4.8, max: 37.2 },
+      proxies: { measured: [], cpuCores: null, cpuPer1000Requests: null, memoryMb: null },
+    });
     const jobs = registered.filter((r) => r.type === "kubernetes:batch/v1:Job").map((r) => (r.inputs.metadata as { namespace: string }).namespace);
     expect(jobs).toEqual(["baseline", "ambient-demo"]);
     const cmd = registered.find((r) => r.name === "bench-ambient-results")!;
@@ -51,8 +66,8 @@ describe("Benchmark component", () => {
       kubeconfig: "apiVersion: v1",
       proxyUsage: { prometheusNamespace: "monitoring", prometheusService: "kps-prometheus" },
     });
-    const results: Record<string, BenchResult> = await valueOf(b.results);
-    expect(results.ambient).toMatchObject({ proxyCpuCores: 0.12, proxyMemoryMb: 70 });
+    const run: BenchRun = await valueOf(b.results);
+    expect(run.modes.ambient!.proxies).toEqual({ measured: ["ztunnel", "waypoint", "sidecar"], cpuCores: 0.12, cpuPer1000Requests: 0.12, memoryMb: 70 });
     const usage = registered.find((r) => r.name === "mon-ambient-usage")!;
     expect(String(usage.inputs.create)).toContain(
       "/api/v1/namespaces/monitoring/services/kps-prometheus:9090/proxy/api/v1/query?query=sum(rate(container_cpu_usage_seconds_total",

@@ -9,7 +9,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
   benchmarkJob,
-  type StackBenchResult,
+  BENCH_RUN_SCHEMA,
+  type BenchRun,
+  kubernetesModeRun,
+  type ModeRun,
+  parseBenchRun,
   MODE_NAMESPACES,
   parseBenchLog,
   parsePromScalar,
@@ -34,10 +38,9 @@ export interface BenchmarkArgs extends BenchSettings {
   dependsOn?: pulumi.Resource[];
   /** With monitoring: read the mesh proxies' CPU and memory during each run from Prometheus. */
   proxyUsage?: { prometheusNamespace: pulumi.Input<string>; prometheusService: pulumi.Input<string> };
+  /** Which mesh the cluster runs, named in the results. */
+  mesh?: BenchRun["mesh"];
 }
-
-/** Per mode: the k6 summary and, with monitoring, the mesh proxies' CPU (cores, summed) and largest memory (MB). */
-export type BenchResult = StackBenchResult;
 
 /** "60s" / "2m" -> seconds. */
 function seconds(duration: string): number {
@@ -47,13 +50,14 @@ function seconds(duration: string): number {
 }
 
 export class Benchmark extends pulumi.ComponentResource {
-  public readonly results: pulumi.Output<Record<string, BenchResult>>;
+  /** One benchmark run (mesh/manifests/bench-run.ts): the same shape and schema as the local benchmarks' runs. */
+  public readonly results: pulumi.Output<BenchRun>;
 
   constructor(name: string, args: BenchmarkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ambient-lab:benchmark:Benchmark", name, {}, opts);
     if (args.modes.length === 0) throw new pulumi.ResourceError("modes must name at least one of baseline, sidecar, ambient, waypoint", this);
     let previous: pulumi.Resource[] = args.dependsOn ?? [];
-    const results: Array<pulumi.Output<[string, BenchResult]>> = [];
+    const results: Array<pulumi.Output<[string, ModeRun, string]>> = [];
     const window = `${seconds(args.duration) + 5}s`;
     for (const mode of args.modes) {
       const ns = MODE_NAMESPACES[mode];
@@ -85,7 +89,7 @@ export class Benchmark extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [job] },
       );
-      let usage: pulumi.Output<{ cpu: number | null; mem: number | null }> = pulumi.output({ cpu: null, mem: null });
+      let usage: pulumi.Output<{ cpuCores: number | null; memoryBytes: number | null }> = pulumi.output({ cpuCores: null, memoryBytes: null });
       let last: pulumi.Resource = readback;
       if (args.proxyUsage) {
         const u = args.proxyUsage;
@@ -105,25 +109,34 @@ export class Benchmark extends pulumi.ComponentResource {
         usage = query.stdout.apply((out) => {
           const [cpu, mem] = (out ?? "").trim().split("\n");
           if (!cpu || !mem) throw new Error(`expected two Prometheus responses from the usage query, got: ${String(out).slice(0, 200)}`);
-          return { cpu: parsePromScalar(cpu), mem: parsePromScalar(mem) };
+          return { cpuCores: parsePromScalar(cpu), memoryBytes: parsePromScalar(mem) };
         });
         last = query;
       }
       results.push(
-        pulumi
-          .all([readback.stdout, usage])
-          .apply(
-            ([log, use]) =>
-              [mode, { ...parseBenchLog(log), proxyCpuCores: use.cpu, proxyMemoryMb: use.mem === null ? null : Math.round((use.mem / 1048576) * 10) / 10 }] as [
-                string,
-                BenchResult,
-              ],
-          ),
+        pulumi.all([readback.stdout, usage]).apply(([log, use]) => {
+          const summary = parseBenchLog(log);
+          return [mode, kubernetesModeRun(summary, use), summary.date] as [string, ModeRun, string];
+        }),
       );
       // Modes run one after another: the next waits for this one's results.
       previous = [last];
     }
-    this.results = pulumi.all(results).apply((entries) => Object.fromEntries(entries));
+    const scenario = { rate: args.rate, connections: args.connections, payloadBytes: args.payloadBytes, durationSeconds: seconds(args.duration) };
+    const stack = pulumi.getStack();
+    // Validated here too: a run that would not read back in the report fails the deploy, naming the field.
+    this.results = pulumi.all(results).apply((entries) =>
+      parseBenchRun(
+        {
+          schema: BENCH_RUN_SCHEMA,
+          mesh: args.mesh ?? "ambient-lab",
+          environment: { kind: "kubernetes", name: stack, date: entries[0]![2] },
+          scenario,
+          modes: Object.fromEntries(entries.map(([m, r]) => [m, r])),
+        },
+        `the benchmark results of stack ${stack}`,
+      ),
+    );
     this.registerOutputs({ results: this.results });
   }
 }

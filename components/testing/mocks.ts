@@ -66,7 +66,7 @@ export function settle(ms = 100): Promise<void> {
 
 /** A k6 summary line as the Benchmark component reads it from a Job's log. */
 export const K6_SUMMARY_LINE =
-  'AMBIENT_LAB_SUMMARY {"mode":"x","requestedRate":1000,"achievedRate":1000,"requests":1,"errorRate":0,"droppedIterations":0,"latencyMs":null}\n';
+  'AMBIENT_LAB_SUMMARY {"mode":"x","date":"2026-11-22T10:01:02.345Z","requestedRate":1000,"achievedRate":1000,"requests":1,"errorRate":0,"droppedIterations":0,"latencyMs":null}\n';
 
 /** Invoke results an EKS stack needs: caller identity, region, ECR login. */
 export const EKS_CALLS: Record<string, Record<string, unknown>> = {

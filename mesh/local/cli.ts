@@ -13,7 +13,7 @@ import { parseManifests } from "../control-plane/index.ts";
 import { translatePolicies } from "../control-plane/index.ts";
 import { DEFAULT_TRANSLATE_OPTIONS } from "../control-plane/index.ts";
 import type { AuthorizationPolicy, PeerAuthentication } from "../control-plane/index.ts";
-import { renderBenchTable, type StackBenchResult } from "../manifests/index.ts";
+import { BenchRunError, parseBenchRun, renderBenchTable } from "../manifests/index.ts";
 import { destroyFromState, LocalCluster } from "./cluster.ts";
 import { defaultTopology } from "./default-topology.ts";
 import { checkPrereqs, describeMissing } from "./prereqs.ts";
@@ -446,14 +446,21 @@ async function benchResults(args: string[]): Promise<number> {
     if (r.status !== 0) throw new UsageError(`pulumi stack output failed for stack ${values.stack}: ${r.stderr.trim()}`);
     text = r.stdout;
   }
-  let results: Record<string, StackBenchResult>;
+  let parsed: unknown;
   try {
-    results = JSON.parse(text) as Record<string, StackBenchResult>;
+    parsed = JSON.parse(text);
   } catch {
     throw new UsageError("the benchmark results are not JSON: expected `pulumi stack output benchmarkResults --json`");
   }
-  if (!results || typeof results !== "object" || Object.keys(results).length === 0)
+  if (!parsed || typeof parsed !== "object" || Object.keys(parsed).length === 0)
     throw new UsageError("the stack has no benchmark results yet: deploy it with benchmark modes set (ambient-lab:benchmark.modes)");
+  let results;
+  try {
+    results = parseBenchRun(parsed, values.file ?? `stack ${values.stack}'s benchmarkResults`);
+  } catch (err) {
+    if (err instanceof BenchRunError) throw new UsageError(err.message);
+    throw err;
+  }
   out(renderBenchTable(results));
   return 0;
 }

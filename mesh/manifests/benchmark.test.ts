@@ -34,6 +34,7 @@ describe("benchmark manifests", () => {
     const log = readFileSync(join(import.meta.dirname, "testdata", "k6-ambient.log"), "utf8");
     expect(parseBenchLog(log)).toEqual({
       mode: "ambient",
+      date: "2026-11-22T10:01:02.345Z",
       requestedRate: 1000,
       achievedRate: 999.6,
       requests: 59976,

@@ -2,6 +2,7 @@
 import type { KubeObject } from "./mesh.ts";
 import { injectSidecar, SIDECAR_CONTAINER, type SidecarOptions } from "./sidecar.ts";
 import { textTable } from "../shared/index.ts";
+import type { BenchRun } from "./bench-run.ts";
 
 export type BenchMode = "baseline" | "sidecar" | "ambient" | "waypoint";
 
@@ -96,6 +97,8 @@ export function scriptConfigMap(namespace: string, script: string): KubeObject {
 
 export interface BenchSummary {
   mode: string;
+  /** When k6 finished (ISO 8601). */
+  date: string;
   requestedRate: number;
   achievedRate: number;
   requests: number;
@@ -110,6 +113,8 @@ export function parseBenchLog(log: string): BenchSummary {
   if (!line) throw new Error(`no AMBIENT_LAB_SUMMARY line in the k6 log; its last lines:\n${log.trim().split("\n").slice(-5).join("\n")}`);
   const s = JSON.parse(line.slice("AMBIENT_LAB_SUMMARY ".length)) as BenchSummary;
   if (typeof s.achievedRate !== "number" || typeof s.errorRate !== "number") throw new Error("the k6 summary line lacks achievedRate or errorRate");
+  if (typeof s.date !== "string")
+    throw new Error("the k6 summary line lacks its date: the ConfigMap holds an older bench/k6/http-bench.ts; run `pulumi up` again");
   return s;
 }
 
@@ -141,25 +146,23 @@ export function parsePromScalar(body: string): number | null {
   return v === undefined ? null : Number(v);
 }
 
-/** One mode's stack output: the k6 summary plus the mesh proxies' usage (null without monitoring). */
-export interface StackBenchResult extends BenchSummary {
-  proxyCpuCores: number | null;
-  proxyMemoryMb: number | null;
-}
-
-/** Pure: the stack output `benchmarkResults` as a table, for `ambientctl bench results`. */
-export function renderBenchTable(results: Record<string, StackBenchResult>): string {
-  const cols = ["mode", "req/s (asked)", "errors", "p50 ms", "p90 ms", "p99 ms", "proxy CPU", "proxy MB"];
+/** Pure: a benchmark run (the stack output `benchmarkResults`, or a local run) as a table, for `ambientctl bench results`. */
+export function renderBenchTable(run: BenchRun): string {
+  const cols = ["mode", "req/s (asked)", "errors", "p50 ms", "p90 ms", "p99 ms", "proxy vCPU", "vCPU/1000 req/s", "proxy MB"];
   const fmt = (n: number | null | undefined, d = 2) => (n === null || n === undefined ? "-" : String(Math.round(n * 10 ** d) / 10 ** d));
-  const rows = Object.entries(results).map(([mode, r]) => [
+  const rows = Object.entries(run.modes).map(([mode, r]) => [
     mode,
     `${fmt(r.achievedRate, 1)} (${r.requestedRate})`,
     `${fmt(r.errorRate * 100, 2)}%`,
     fmt(r.latencyMs?.p50),
     fmt(r.latencyMs?.p90),
     fmt(r.latencyMs?.p99),
-    fmt(r.proxyCpuCores, 3),
-    fmt(r.proxyMemoryMb, 1),
+    fmt(r.proxies.cpuCores, 3),
+    fmt(r.proxies.cpuPer1000Requests, 3),
+    fmt(r.proxies.memoryMb, 1),
   ]);
-  return textTable(cols, rows);
+  const e = run.environment;
+  const s = run.scenario;
+  const head = `${run.mesh} on ${e.kind} ${e.name}, ${e.date}: ${s.rate} req/s over ${s.connections} connections, ${s.payloadBytes} B, ${s.durationSeconds} s\n`;
+  return head + textTable(cols, rows);
 }

@@ -1,4 +1,5 @@
 // mesh/manifests: its only entry point for code outside the folder.
+export * from "./bench-run.ts";
 export * from "./benchmark.ts";
 export * from "./cert-manager-check.ts";
 export * from "./gitops.ts";
