@@ -8,6 +8,8 @@ interface Requirement {
   tool: string;
   pkg: string;
   for: Purpose[];
+  /** Installed without Debian's recommended packages (a browser's pull in systemd, avahi and CUPS). */
+  bare?: true;
 }
 
 const REQUIREMENTS: Requirement[] = [
@@ -23,7 +25,11 @@ const REQUIREMENTS: Requirement[] = [
   { tool: "prometheus", pkg: "prometheus", for: ["monitoring", "test"] },
   // `kubectl kustomize` builds every folder of the rendered GitOps tree in the tests.
   { tool: "kubectl", pkg: "kubernetes-client", for: ["test"] },
+  // The report is opened in a real browser in the tests (bench/report/browser.test.ts).
+  { tool: "chromium-headless-shell", pkg: "chromium-headless-shell", for: ["test"], bare: true },
 ];
+
+const BARE = new Set(REQUIREMENTS.filter((r) => r.bare).map((r) => r.pkg));
 
 export interface PrereqReport {
   root: boolean;
@@ -45,7 +51,16 @@ export async function checkPrereqs(purpose: Purpose): Promise<PrereqReport> {
 }
 
 export function installCommand(missing: PrereqReport["missing"]): string {
-  return `apt-get install -y ${[...new Set(missing.map((m) => m.pkg))].join(" ")}`;
+  const { plain, bare } = split(missing);
+  return [
+    ...(plain.length ? [`apt-get install -y ${plain.join(" ")}`] : []),
+    ...(bare.length ? [`apt-get install -y --no-install-recommends ${bare.join(" ")}`] : []),
+  ].join(" && ");
+}
+
+function split(missing: PrereqReport["missing"]): { plain: string[]; bare: string[] } {
+  const pkgs = [...new Set(missing.map((m) => m.pkg))];
+  return { plain: pkgs.filter((p) => !BARE.has(p)), bare: pkgs.filter((p) => BARE.has(p)) };
 }
 
 /** A message naming everything that is missing and how to fix it; empty when all is there. */
@@ -67,6 +82,13 @@ export async function installMissing(r: PrereqReport, say: (s: string) => void):
   const apt = $({ nothrow: true, quiet: true, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
   const update = await apt({ timeout: "5m" })`apt-get update -qq`;
   if (update.exitCode !== 0) throw new Error(`apt-get update failed: ${update.stderr.trim()}`);
-  const inst = await apt({ timeout: "10m" })`apt-get install -y -qq ${pkgs}`;
-  if (inst.exitCode !== 0) throw new Error(`apt-get install failed: ${inst.stderr.trim()}`);
+  const { plain, bare } = split(r.missing);
+  for (const [list, flags] of [
+    [plain, []],
+    [bare, ["--no-install-recommends"]],
+  ] as const) {
+    if (list.length === 0) continue;
+    const inst = await apt({ timeout: "10m" })`apt-get install -y -qq ${flags} ${list}`;
+    if (inst.exitCode !== 0) throw new Error(`apt-get install failed: ${inst.stderr.trim()}`);
+  }
 }
