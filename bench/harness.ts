@@ -105,7 +105,9 @@ export async function writeResults(name: string, json: string, md: string, say: 
 /** Runs a script's main: a failure is one message and exit code 1. */
 export function runMain(name: string, main: () => Promise<void>): void {
   main().catch((err) => {
-    process.stderr.write(`${name} failed: ${(err as Error).stack ?? err}\n`);
+    // A bug shows where it is; anything else (bad input, a missing tool, a failed run) its message, which names the fix.
+    const bug = err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError || err instanceof SyntaxError;
+    process.stderr.write(`${name} failed: ${err instanceof Error ? (bug ? err.stack : err.message) : String(err)}\n`);
     process.exitCode = 1;
   });
 }
