@@ -1,0 +1,140 @@
+// One HTTP/2 stream of an H2Connection, as HBONE uses it: a CONNECT tunnel carrying bytes both ways.
+// Not a node:stream Duplex on purpose: the relay moves chunks straight between a TCP socket and the
+// stream, and flow control is end to end (the receive window is returned only when the consumer says
+// it has passed the bytes on, so a slow destination slows the sender instead of growing a buffer here).
+import { ErrorCode } from "./frames.ts";
+
+export interface StreamSink {
+  /** Bytes of DATA in order. Call `consumed(n)` once they are passed on (written to the destination). */
+  data(chunk: Buffer): void;
+  /** The peer ended its side (END_STREAM): a TCP half-close. */
+  end(): void;
+  /** The stream is over: reset by either side, or the connection failed. `code` null when it ended cleanly both ways. */
+  close(code: ErrorCode | null, reason?: Error): void;
+}
+
+/** What a stream needs of its connection (connection.ts). */
+export interface StreamOwner {
+  sendData(stream: H2Stream): void;
+  sendHeaders(stream: H2Stream, headers: ReadonlyArray<readonly [string, string]>, endStream: boolean): void;
+  sendReset(stream: H2Stream, code: ErrorCode): void;
+  returnWindow(stream: H2Stream, bytes: number): void;
+  closed(stream: H2Stream): void;
+}
+
+interface Pending {
+  chunk: Buffer;
+  offset: number;
+  cb: (() => void) | undefined;
+}
+
+export class H2Stream {
+  readonly id: number;
+  /** The peer's window for what we send on this stream. */
+  sendWindow: number;
+  /** Our window for what the peer sends, as last advertised minus what arrived. */
+  recvWindow: number;
+  /** Bytes passed on by the consumer and not yet returned to the peer. */
+  unreturned = 0;
+  localEnded = false;
+  remoteEnded = false;
+  isClosed = false;
+  /** Queued DATA not yet framed (the send windows were exhausted), in order. */
+  readonly queue: Pending[] = [];
+  queuedBytes = 0;
+  /** Set once the queue fell below the high-water mark after write() returned false. */
+  onDrain: (() => void) | undefined;
+  sink: StreamSink | undefined;
+  /** Request or response headers, once received. */
+  headers: Array<[string, string]> | undefined;
+  /** Client: the response's status and headers (a final one, not 1xx). */
+  onResponse: ((status: number, headers: Array<[string, string]>) => void) | undefined;
+  private readonly owner: StreamOwner;
+  private readonly highWater: number;
+
+  constructor(id: number, owner: StreamOwner, sendWindow: number, recvWindow: number, highWater: number) {
+    this.id = id;
+    this.owner = owner;
+    this.sendWindow = sendWindow;
+    this.recvWindow = recvWindow;
+    this.highWater = highWater;
+  }
+
+  /**
+   * Queues bytes to send as DATA; `cb` runs once they are handed to the socket (so a pooled read buffer
+   * can be reused). Returns false when the queue is above the high-water mark: wait for `onDrain`.
+   */
+  write(chunk: Buffer, cb?: () => void): boolean {
+    if (this.localEnded || this.isClosed) {
+      cb?.();
+      return false;
+    }
+    if (chunk.length === 0) {
+      cb?.();
+      return true;
+    }
+    this.queue.push({ chunk, offset: 0, cb });
+    this.queuedBytes += chunk.length;
+    this.owner.sendData(this);
+    return this.queuedBytes < this.highWater;
+  }
+
+  /** Ends our side (END_STREAM after what is queued): a TCP half-close. */
+  end(): void {
+    if (this.localEnded || this.isClosed) return;
+    this.localEnded = true;
+    this.owner.sendData(this);
+  }
+
+  /** Server side: answers the CONNECT. A status other than 200 ends the stream. */
+  respond(status: number, headers: ReadonlyArray<readonly [string, string]> = []): void {
+    if (this.isClosed) return;
+    const end = status !== 200;
+    this.owner.sendHeaders(this, [[":status", String(status)], ...headers], end);
+    if (end) this.localEnded = true;
+  }
+
+  /** Tells the connection `n` received bytes were passed on: their window goes back to the peer. */
+  consumed(n: number): void {
+    if (this.isClosed) return;
+    this.owner.returnWindow(this, n);
+  }
+
+  /** Aborts the stream (RST_STREAM): a TCP reset. */
+  reset(code: ErrorCode = ErrorCode.Cancel): void {
+    if (this.isClosed) return;
+    this.owner.sendReset(this, code);
+    this.finish(code);
+  }
+
+  /** Called by the connection: the stream is over. Runs every queued callback so pooled buffers return. */
+  finish(code: ErrorCode | null, reason?: Error): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const p of this.queue.splice(0)) p.cb?.();
+    this.queuedBytes = 0;
+    this.owner.closed(this);
+    this.sink?.close(code, reason);
+  }
+
+  /** Called by the connection as it frames queued bytes. */
+  takeQueued(max: number): { bytes: Buffer; cb: (() => void) | undefined } | undefined {
+    const head = this.queue[0];
+    if (!head) return undefined;
+    const n = Math.min(max, head.chunk.length - head.offset);
+    const bytes = head.offset === 0 && n === head.chunk.length ? head.chunk : head.chunk.subarray(head.offset, head.offset + n);
+    head.offset += n;
+    this.queuedBytes -= n;
+    let cb: (() => void) | undefined;
+    if (head.offset === head.chunk.length) {
+      this.queue.shift();
+      cb = head.cb;
+    }
+    if (this.onDrain && this.queuedBytes < this.highWater) {
+      const d = this.onDrain;
+      this.onDrain = undefined;
+      queueMicrotask(d);
+    }
+    return { bytes, cb };
+  }
+}
