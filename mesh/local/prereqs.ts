@@ -10,6 +10,8 @@ interface Requirement {
   for: Purpose[];
   /** Installed without Debian's recommended packages (a browser's pull in systemd, avahi and CUPS). */
   bare?: true;
+  /** A Python module Debian's package provides: found by importing it with Debian's python3. */
+  module?: string;
 }
 
 const REQUIREMENTS: Requirement[] = [
@@ -17,7 +19,7 @@ const REQUIREMENTS: Requirement[] = [
   { tool: "nft", pkg: "nftables", for: ["test", "demo", "bench", "local"] },
   { tool: "curl", pkg: "curl", for: ["test", "demo", "bench", "local"] },
   { tool: "gunicorn", pkg: "gunicorn", for: ["test", "demo", "local"] },
-  { tool: "python3", pkg: "python3-httpbin", for: ["test", "demo", "local"] },
+  { tool: "httpbin", pkg: "python3-httpbin", for: ["test", "demo", "local"], module: "httpbin" },
   { tool: "tcpdump", pkg: "tcpdump", for: ["test", "demo"] },
   { tool: "openssl", pkg: "openssl", for: ["test"] },
   { tool: "nginx", pkg: "nginx", for: ["bench", "test", "demo", "local"] },
@@ -27,6 +29,9 @@ const REQUIREMENTS: Requirement[] = [
   { tool: "kubectl", pkg: "kubernetes-client", for: ["test"] },
   // The report is opened in a real browser in the tests (bench/report/browser.test.ts).
   { tool: "chromium-headless-shell", pkg: "chromium-headless-shell", for: ["test"], bare: true },
+  // Independent HTTP/2 peers for the HBONE framing's interop tests (mesh/proxy/h2).
+  { tool: "h2", pkg: "python3-h2", for: ["test"], module: "h2" },
+  { tool: "nghttp", pkg: "nghttp2-client", for: ["test"] },
 ];
 
 const BARE = new Set(REQUIREMENTS.filter((r) => r.bare).map((r) => r.pkg));
@@ -40,12 +45,11 @@ export interface PrereqReport {
 export async function checkPrereqs(purpose: Purpose): Promise<PrereqReport> {
   const missing: PrereqReport["missing"] = [];
   for (const r of REQUIREMENTS.filter((x) => x.for.includes(purpose))) {
-    // httpbin is a Python module: look for Debian's package, not just an interpreter.
-    const found =
-      r.pkg === "python3-httpbin"
-        ? (await $({ nothrow: true, quiet: true })`/usr/bin/python3 -c ${"import httpbin"}`).exitCode === 0
-        : (await which(r.tool, { nothrow: true })) !== null;
-    if (!found) missing.push({ tool: r.pkg === "python3-httpbin" ? "httpbin" : r.tool, pkg: r.pkg });
+    // A Python module: look for Debian's package, not just an interpreter.
+    const found = r.module
+      ? (await $({ nothrow: true, quiet: true })`/usr/bin/python3 -c ${`import ${r.module}`}`).exitCode === 0
+      : (await which(r.tool, { nothrow: true })) !== null;
+    if (!found) missing.push({ tool: r.tool, pkg: r.pkg });
   }
   return { root: process.getuid?.() === 0, linux: process.platform === "linux", missing };
 }

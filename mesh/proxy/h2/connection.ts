@@ -588,7 +588,8 @@ export class H2Connection implements StreamOwner {
     this.streams.clear();
     for (const p of this.pings.values()) p.reject(reason);
     this.pings.clear();
-    if (err instanceof ConnectionError) this.socket.end(() => this.socket.destroy());
+    // A GOAWAY goes out before the socket ends, unless the peer is not reading: then there is no point.
+    if (err instanceof ConnectionError && this.socket.writableLength <= this.maxWriteBuffer) this.socket.end(() => this.socket.destroy());
     else this.socket.destroy();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.opts.onClose?.(err);

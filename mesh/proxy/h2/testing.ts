@@ -23,14 +23,20 @@ export function pattern(n: number): Buffer {
 
 export const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-/** Our server: CONNECT streams echo their bytes back (window returned once the echo is queued); anything else 405. */
-export async function echoServer(settings: H2Settings = TEST_SETTINGS): Promise<{ port: number; connections: H2Connection[]; close(): Promise<void> }> {
+/**
+ * Our server: CONNECT streams echo their bytes back (window returned once the echo is queued); anything
+ * else 405. With `hold`, CONNECT streams accept bytes and never pass them on (a stuck destination).
+ */
+export async function echoServer(
+  settings: H2Settings = TEST_SETTINGS,
+  mode: "echo" | "hold" = "echo",
+): Promise<{ port: number; connections: H2Connection[]; close(): Promise<void> }> {
   const connections: H2Connection[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     sockets.add(sock);
     sock.once("close", () => sockets.delete(sock));
-    const conn = new H2Connection(sock, { role: "server", settings, onStream: (s, headers) => echo(s, headers) });
+    const conn = new H2Connection(sock, { role: "server", settings, onStream: (s, headers) => echo(s, headers, mode) });
     connections.push(conn);
     conn.start();
   });
@@ -46,9 +52,10 @@ export async function echoServer(settings: H2Settings = TEST_SETTINGS): Promise<
   };
 }
 
-function echo(s: H2Stream, headers: Array<[string, string]>): void {
+function echo(s: H2Stream, headers: Array<[string, string]>, mode: "echo" | "hold"): void {
   if (headers.find(([n]) => n === ":method")?.[1] !== "CONNECT") return s.respond(405);
   s.respond(200);
+  if (mode === "hold") return;
   s.sink = {
     data: (chunk) => void s.write(chunk, () => s.consumed(chunk.length)),
     end: () => s.end(),
