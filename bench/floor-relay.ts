@@ -6,7 +6,8 @@
 // It imports node: modules only, so its RSS is the runtime's and theirs.
 // With --framing tls there is no HTTP/2 at all: one mutual-TLS connection per TCP connection, its first
 // line naming the target. That is below any HBONE relay (HBONE is TLS plus framing): what a relay with
-// our own HTTP/2 framing could at best approach.
+// our own HTTP/2 framing could at best approach. With --framing own, HBONE is framed by mesh/proxy/h2 (our
+// own HTTP/2, node: modules only) straight on the TLS socket, moving chunks without stream layers.
 //   out: --route LPORT=HOST:PORT (repeatable) --listen IP --via IP:PORT   each LPORT tunnels to HOST:PORT via the `in` relay
 //   in:  --listen IP:PORT                                                  serves CONNECT, dials the authority
 // both: --cert FILE --key FILE --ca FILE [--framing h2|tls]
@@ -14,7 +15,19 @@ import type http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
-import { clientTls as mutualTls, hboneServer, hboneSession, hostPort as parseHostPort, need as needArg, tlsFiles as readTlsFiles } from "./floor-common.ts";
+import { H2Connection } from "../mesh/proxy/h2/connection.ts";
+import type { H2Stream } from "../mesh/proxy/h2/stream.ts";
+import {
+  CONNECTION_WINDOW,
+  clientTls as mutualTls,
+  hboneServer,
+  hboneSession,
+  MAX_FRAME,
+  hostPort as parseHostPort,
+  need as needArg,
+  STREAM_WINDOW,
+  tlsFiles as readTlsFiles,
+} from "./floor-common.ts";
 
 const PROGRAM = "floor-relay";
 
@@ -113,7 +126,90 @@ function runIn(): void {
   server.listen(where.port, where.host);
 }
 
-const modes: Record<string, () => void> = { "out h2": runOut, "in h2": runIn, "out tls": runOutTls, "in tls": runInTls };
+/** Moves bytes between a TCP socket and one of our HTTP/2 streams, with backpressure both ways. */
+function relayOwn(socket: net.Socket, stream: H2Stream): void {
+  socket.on("data", (c: Buffer) => {
+    if (!stream.write(c)) {
+      socket.pause();
+      stream.onDrain = () => socket.resume();
+    }
+  });
+  socket.on("end", () => stream.end());
+  socket.on("error", () => stream.reset());
+  socket.on("close", () => stream.reset());
+  stream.attach({
+    data: (c) => void socket.write(c, () => stream.consumed(c.length)),
+    end: () => socket.end(),
+    close: (code) => (code === null ? undefined : socket.destroy()),
+  });
+}
+
+const OWN_SETTINGS = {
+  streamWindow: STREAM_WINDOW,
+  connectionWindow: CONNECTION_WINDOW,
+  maxFrameSize: MAX_FRAME,
+  maxConcurrentStreams: 100,
+  maxHeaderListSize: 65_536,
+};
+
+function runOutOwn(): void {
+  const via = hostPort(need("via"));
+  let conn: H2Connection | undefined;
+  const connect = (): H2Connection => {
+    if (conn?.usable) return conn;
+    const socket = clientTls(via, ["h2"]);
+    const c = new H2Connection(socket, { role: "client", settings: OWN_SETTINGS });
+    // A TLS socket queues what is written before its handshake is done: the preface goes out after it.
+    c.start();
+    conn = c;
+    return c;
+  };
+  for (const r of values.route ?? []) {
+    const [port, target] = r.split("=");
+    hostPort(target ?? "");
+    net
+      .createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+        const stream = connect().request([
+          [":method", "CONNECT"],
+          [":authority", target!],
+        ]);
+        socket.pause();
+        stream.onResponse = (status) => (status === 200 ? socket.resume() : socket.destroy());
+        relayOwn(socket, stream);
+      })
+      .listen(Number(port), need("listen"));
+  }
+}
+
+function runInOwn(): void {
+  const where = hostPort(need("listen"));
+  const server = tls.createServer({ ...tlsFiles, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3", ALPNProtocols: ["h2"] });
+  server.on("secureConnection", (s: tls.TLSSocket) => {
+    s.setNoDelay(true);
+    const conn = new H2Connection(s, {
+      role: "server",
+      settings: OWN_SETTINGS,
+      onStream: (stream, headers) => {
+        const authority = headers.find(([n]) => n === ":authority")?.[1] ?? "";
+        const { host, port } = hostPort(authority);
+        const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+        socket.once("connect", () => stream.respond(200));
+        relayOwn(socket, stream);
+      },
+    });
+    conn.start();
+  });
+  server.listen(where.port, where.host);
+}
+
+const modes: Record<string, () => void> = {
+  "out h2": runOut,
+  "in h2": runIn,
+  "out tls": runOutTls,
+  "in tls": runInTls,
+  "out own": runOutOwn,
+  "in own": runInOwn,
+};
 const mode = modes[`${positionals[0]} ${values.framing}`];
-if (!mode) throw new Error("floor-relay: the first argument is `out` or `in`, --framing h2 or tls");
+if (!mode) throw new Error("floor-relay: the first argument is `out` or `in`, --framing h2, own or tls");
 mode();

@@ -14,7 +14,7 @@ const WAYPOINT = fileURLToPath(new URL("./floor-waypoint.ts", import.meta.url));
 export const FLOOR_PORTS = { http: 15001, bulk: 15002, hbone: 15008 } as const;
 
 /** h2: HBONE with node:http2 and nothing else; tls: mutual TLS per connection, no framing at all. */
-export type Framing = "h2" | "tls";
+export type Framing = "h2" | "own" | "tls";
 
 async function certFiles(dir: string, name: string, ca: Awaited<ReturnType<typeof createRootCa>>): Promise<string[]> {
   await mkdir(dir, { recursive: true });

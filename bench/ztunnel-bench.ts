@@ -20,8 +20,12 @@ import { medianRounds, renderJson, renderMarkdown, type FloorResult, type RoundR
 
 import { PROC, processName } from "../mesh/local/index.ts";
 
-const FRAMINGS: Framing[] = ["h2", "tls"];
-const FLOOR_NAMES: Record<Framing, string> = { h2: "HBONE over node:http2, nothing else", tls: "mutual TLS per connection, no HTTP/2" };
+const FRAMINGS: Framing[] = ["h2", "own", "tls"];
+const FLOOR_NAMES: Record<Framing, string> = {
+  h2: "HBONE over node:http2, nothing else",
+  own: "HBONE over our own HTTP/2 (mesh/proxy/h2), nothing else",
+  tls: "mutual TLS per connection, no HTTP/2",
+};
 
 const scenarioSchema = z.strictObject({
   name: z.string(),

@@ -16,6 +16,7 @@ export { FileCaClient } from "./identity/file-ca.ts";
 export { GrpcCaClient } from "./identity/grpc-ca.ts";
 export { CertManager, type WorkloadCert, type CertManagerOptions } from "./identity/cert-manager.ts";
 export { identityOf } from "./identity/workload.ts";
+export * from "./h2/index.ts";
 export { HbonePool, type HboneRequest, type PoolContext } from "./hbone/hbone-pool.ts";
 export { HboneGuard, limitReporter, peerKeyOf, type GuardDeps } from "./hbone/hbone-guard.ts";
 export { verifyHbonePeer } from "./hbone/peer.ts";

@@ -12,6 +12,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { connectHeaders, Flag, frame, FrameType, headerBlock, headersFrame, PREFACE, readFrames, settingsFrame } from "./h2-raw.ts";
+import { HpackDecoder } from "../proxy/h2/hpack.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -140,13 +141,10 @@ async function main(): Promise<void> {
         await sleep(100);
       const h = got.frames.find((f) => f.streamId === 1 && f.type === FrameType.HEADERS);
       s.destroy();
-      // :status comes first; 200 is HPACK's static index 8 (0x88), 400 index 12 (0x8c); a dynamic table
-      // size update (0x20..0x3f) may precede it. Other codes (401, 503) are literals: "other".
-      let i = 0;
-      while (h && i < h.payload.length && (h.payload[i]! & 0xe0) === 0x20) i++;
-      const first = h?.payload[i];
+      // The server's answer, decoded (the response is the connection's first header block).
+      const status = h ? new HpackDecoder({ tableSize: 4096, maxHeaderListSize: 65_536 }).decode(h.payload).find(([n]) => n === ":status")?.[1] : undefined;
       return done({
-        status: first === undefined ? "none" : first === 0x88 ? 200 : first === 0x8c ? 400 : "other",
+        status: status === undefined ? "none" : status === "200" || status === "400" ? Number(status) : "other",
         reset: got.frames.some((f) => f.type === FrameType.RST_STREAM),
       });
     }

@@ -9,7 +9,7 @@ import { Pool } from "undici";
 import { formatAddr, formatIdentity } from "../shared/index.ts";
 import type { Identity } from "../shared/index.ts";
 import { identityOf } from "../proxy/index.ts";
-import type { HbonePool } from "../proxy/index.ts";
+import { H2Duplex, type HbonePool } from "../proxy/index.ts";
 import type { Network } from "../proxy/index.ts";
 import type { Endpoint } from "../proxy/index.ts";
 import type { Workload } from "../proxy/index.ts";
@@ -126,7 +126,7 @@ export class Upstreams {
       // destination sees the waypoint as the peer, as in Istio.
       headers: {},
     });
-    return asSocketLike(s);
+    return asSocketLike(new H2Duplex(s));
   }
 
   /** Ends every upstream connection; requests still running fail and are answered 503. */

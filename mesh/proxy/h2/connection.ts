@@ -362,7 +362,7 @@ export class H2Connection implements StreamOwner {
     if (stream.recvWindow < 0) return this.streamError(stream, ErrorCode.FlowControlError);
     // Padding is not passed on: its window goes back at once.
     if (len > data.length) this.returnWindow(stream, len - data.length);
-    if (data.length > 0) stream.sink?.data(data);
+    if (data.length > 0) stream.deliverData(data);
     if (f.flags & Flag.EndStream) this.remoteEnd(stream);
   }
 
@@ -445,7 +445,7 @@ export class H2Connection implements StreamOwner {
 
   private remoteEnd(stream: H2Stream): void {
     stream.remoteEnded = true;
-    stream.sink?.end();
+    stream.deliverEnd();
     if (this.endSent.has(stream)) stream.finish(null);
   }
 

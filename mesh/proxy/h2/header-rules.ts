@@ -18,6 +18,7 @@ export function checkHeaders(headers: HeaderList, kind: "request" | "response"):
     if (name.length === 0) throw new MalformedHeaders("empty header name");
     if (/[A-Z]/.test(name)) throw new MalformedHeaders(`header name ${name} is not lowercase`);
     if (/[\0\r\n]/.test(value)) throw new MalformedHeaders(`header ${name} holds NUL, CR or LF`);
+    if (/^[ \t]|[ \t]$/.test(value)) throw new MalformedHeaders(`header ${name} starts or ends with whitespace`);
     if (name.startsWith(":")) {
       if (regular) throw new MalformedHeaders(`pseudo-header ${name} after a regular header`);
       const known = kind === "request" ? REQUEST_PSEUDO.has(name) : name === ":status";

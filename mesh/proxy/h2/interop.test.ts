@@ -144,7 +144,7 @@ describe("HTTP/2 interop", () => {
       [":authority", "198.18.0.1:80"],
     ]);
     await new Promise<void>((r) => (s.onResponse = () => r()));
-    const closed = new Promise<number | null>((r) => (s.sink = { data: () => {}, end: () => {}, close: (code) => r(code) }));
+    const closed = new Promise<number | null>((r) => s.attach({ data: () => {}, end: () => {}, close: (code) => r(code) }));
     s.reset(ErrorCode.Cancel);
     expect(await closed).toBe(ErrorCode.Cancel);
     expect(conn.openStreams).toBe(0);

@@ -44,7 +44,11 @@ export class H2Stream {
   queuedBytes = 0;
   /** Set once the queue fell below the high-water mark after write() returned false. */
   onDrain: (() => void) | undefined;
-  sink: StreamSink | undefined;
+  private sink: StreamSink | undefined;
+  /** What arrived before a sink was attached (a CONNECT's first bytes may follow its 200 in one read). */
+  private early: Buffer[] = [];
+  private earlyEnd = false;
+  private readonly closeHooks: Array<(code: ErrorCode | null) => void> = [];
   /** Request or response headers, once received. */
   headers: Array<[string, string]> | undefined;
   /** Client: the response's status and headers (a final one, not 1xx). */
@@ -59,6 +63,35 @@ export class H2Stream {
     this.recvWindow = recvWindow;
     this.highWater = highWater;
   }
+
+  /** Where received bytes go from now on; what came before is handed over first, in order. */
+  attach(sink: StreamSink): void {
+    this.sink = sink;
+    for (const c of this.early.splice(0)) sink.data(c);
+    if (this.earlyEnd) sink.end();
+    if (this.isClosed) sink.close(this.closeCode, this.closeReason);
+  }
+
+  /** Runs `hook` once the stream is over (at once if it is). */
+  whenClosed(hook: (code: ErrorCode | null) => void): void {
+    if (this.isClosed) hook(this.closeCode);
+    else this.closeHooks.push(hook);
+  }
+
+  /** Called by the connection: DATA arrived. */
+  deliverData(chunk: Buffer): void {
+    if (this.sink) this.sink.data(chunk);
+    else this.early.push(chunk);
+  }
+
+  /** Called by the connection: the peer ended its side. */
+  deliverEnd(): void {
+    if (this.sink) this.sink.end();
+    else this.earlyEnd = true;
+  }
+
+  private closeCode: ErrorCode | null = null;
+  private closeReason: Error | undefined;
 
   /**
    * Queues bytes to send as DATA; `cb` runs once they are handed to the socket (so a pooled read buffer
@@ -111,10 +144,13 @@ export class H2Stream {
   finish(code: ErrorCode | null, reason?: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.closeCode = code;
+    this.closeReason = reason;
     for (const p of this.queue.splice(0)) p.cb?.();
     this.queuedBytes = 0;
     this.owner.closed(this);
     this.sink?.close(code, reason);
+    for (const h of this.closeHooks.splice(0)) h(code);
   }
 
   /** Called by the connection as it frames queued bytes. */

@@ -56,11 +56,11 @@ function echo(s: H2Stream, headers: Array<[string, string]>, mode: "echo" | "hol
   if (headers.find(([n]) => n === ":method")?.[1] !== "CONNECT") return s.respond(405);
   s.respond(200);
   if (mode === "hold") return;
-  s.sink = {
+  s.attach({
     data: (chunk) => void s.write(chunk, () => s.consumed(chunk.length)),
     end: () => s.end(),
     close: () => {},
-  };
+  });
 }
 
 /** Our client: one CONNECT stream on `conn`, `data` sent with backpressure, the echo hashed. */
@@ -87,7 +87,7 @@ export function tunnel(conn: H2Connection, data: Buffer): Promise<{ status: numb
       };
       pump();
     };
-    s.sink = {
+    s.attach({
       data: (c) => {
         hash.update(c);
         bytes += c.length;
@@ -96,7 +96,7 @@ export function tunnel(conn: H2Connection, data: Buffer): Promise<{ status: numb
       end: () => {},
       close: (code, reason) =>
         code === null || status !== 200 ? resolve({ status, bytes, sha: hash.digest("hex") }) : reject(reason ?? new Error(`stream reset ${code}`)),
-    };
+    });
   });
 }
 

@@ -15,6 +15,9 @@ import { KeyedCounter, type RateLimitedLog } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import type { LimitHit, LimitKind, ProxyTuning } from "../tuning.ts";
 import { closeSession } from "./session.ts";
+import { H2Connection } from "../h2/connection.ts";
+import type { HeaderList } from "../h2/hpack.ts";
+import type { H2Stream } from "../h2/stream.ts";
 
 export interface GuardDeps {
   limitHit: LimitHit;
@@ -47,8 +50,8 @@ export class HboneGuard {
    * so each way a connection can end (raw close, TLS error, deadline, TLS close) releases it here.
    */
   private readonly admitted = new Map<string, { raw: net.Socket; handshaking: boolean; endHandshake(): void; release(): void }>();
-  /** Open sessions and their TLS sockets (session.socket is a proxy that may not be destroyed). */
-  private readonly sessions = new Map<http2.ServerHttp2Session, tls.TLSSocket>();
+  /** Open sessions, node:http2's or ours, each as what drain and close need of it. */
+  private readonly sessions = new Set<{ goAway(): void; close(): void }>();
 
   constructor(deps: GuardDeps) {
     this.deps = deps;
@@ -167,7 +170,13 @@ export class HboneGuard {
       },
       maxHeaderListPairs: 128,
     });
-    this.sessions.set(session, socket);
+    const handle = {
+      goAway: () => {
+        if (!session.closed && !session.destroyed) session.close();
+      },
+      close: () => closeSession(session, socket),
+    };
+    this.sessions.add(handle);
     let open = 0;
     let idle: NodeJS.Timeout | undefined;
     const armIdle = () => {
@@ -185,7 +194,7 @@ export class HboneGuard {
     });
     session.on("close", () => {
       clearTimeout(idle);
-      this.sessions.delete(session);
+      this.sessions.delete(handle);
       if (!socket.destroyed) socket.destroy();
     });
     session.on("error", (err) => this.deps.log.debug({ err: describeError(err), "src.identity": formatIdentity(identity) }, "HBONE session error"));
@@ -208,6 +217,62 @@ export class HboneGuard {
     return session;
   }
 
+  /**
+   * The same on our own HTTP/2 (mesh/proxy/h2): bounded SETTINGS, resets per second, the idle timeout,
+   * and the socket and connection ending together.
+   */
+  h2Session(socket: tls.TLSSocket, identity: Identity, onStream: (stream: H2Stream, headers: HeaderList) => void): H2Connection {
+    const t = this.deps.tuning;
+    let open = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const conn = new H2Connection(socket, {
+      role: "server",
+      settings: {
+        streamWindow: t.streamWindow,
+        connectionWindow: t.connectionWindow,
+        maxFrameSize: 1 << 20,
+        maxConcurrentStreams: t.maxConcurrentStreams,
+        maxHeaderListSize: t.maxHeaderListSize,
+      },
+      onStream: (stream, headers) => {
+        open++;
+        clearTimeout(idle);
+        stream.whenClosed(() => {
+          if (--open === 0) armIdle();
+        });
+        onStream(stream, headers);
+      },
+      onClose: (err) => {
+        clearTimeout(idle);
+        this.sessions.delete(handle);
+        if (!socket.destroyed) setTimeout(() => socket.destroy(), 1000).unref();
+        if (err) this.deps.log.debug({ err: describeError(err), "src.identity": formatIdentity(identity) }, "HBONE connection ended");
+      },
+    });
+    const handle = {
+      goAway: () => conn.close(),
+      // GOAWAY, then the socket goes after a grace period even if streams or the peer linger.
+      close: () => {
+        conn.close();
+        setTimeout(() => conn.destroy(), 1000).unref();
+      },
+    };
+    this.sessions.add(handle);
+    const armIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        if (open > 0 || !conn.usable) return;
+        this.deps.limitHit("session_idle", { "src.identity": formatIdentity(identity), ms: t.sessionIdleMs }, "idle HBONE session closed");
+        handle.close();
+      }, t.sessionIdleMs);
+      idle.unref();
+    };
+    armIdle();
+    socket.once("close", () => conn.destroy());
+    conn.start();
+    return conn;
+  }
+
   /** Abandons handshakes in progress (the listener has stopped accepting). */
   abortHandshakes(): void {
     for (const e of [...this.admitted.values()]) {
@@ -219,12 +284,12 @@ export class HboneGuard {
 
   /** GOAWAY to every session: no new streams; open ones finish. */
   goAway(): void {
-    for (const session of this.sessions.keys()) if (!session.closed && !session.destroyed) session.close();
+    for (const s of this.sessions) s.goAway();
   }
 
   /** GOAWAY to every session, then their sockets are destroyed after a grace period. */
   closeSessions(): void {
-    for (const [session, socket] of this.sessions) closeSession(session, socket);
+    for (const s of [...this.sessions]) s.close();
   }
 
   stats(): { handshaking: number; sessions: number; sources: number; identities: number } {

@@ -1,7 +1,7 @@
 // Outbound HBONE: mTLS + HTTP/2 connections pooled per (source identity, destination identity,
 // destination address), at most `poolMaxStreams` CONNECT streams each, released after `poolIdleMs` idle.
 // Concurrent checkouts for one key share a single dial, so a burst does not open a storm of tunnels.
-import http2 from "node:http2";
+// HTTP/2 is our own (mesh/proxy/h2), framed straight on the TLS socket.
 import tls from "node:tls";
 import { formatAddr, type SockAddr } from "../../shared/index.ts";
 import { describeError, ErrorCode, MeshError } from "../../shared/index.ts";
@@ -10,7 +10,14 @@ import type { Logger } from "../../shared/index.ts";
 import type { CertManager } from "../identity/cert-manager.ts";
 import type { Network } from "../net/network.ts";
 import type { ProxyTuning } from "../tuning.ts";
-import { closeSession } from "./session.ts";
+import { H2Connection } from "../h2/connection.ts";
+import { ErrorCode as H2Code } from "../h2/frames.ts";
+import type { H2Stream } from "../h2/stream.ts";
+
+/** SETTINGS_MAX_HEADER_LIST_SIZE a client advertises (Istio's ztunnel: 16 KiB); responses are one status. */
+const CLIENT_MAX_HEADER_LIST = 16 * 1024;
+/** The largest frame we accept (Istio's ztunnel: 1 MiB). */
+const MAX_FRAME = 1 << 20;
 
 export interface HboneRequest {
   src: Identity;
@@ -23,7 +30,7 @@ export interface HboneRequest {
 }
 
 interface PooledConn {
-  session: http2.ClientHttp2Session;
+  conn: H2Connection;
   socket: tls.TLSSocket;
   streams: number;
   idle: NodeJS.Timeout | undefined;
@@ -58,35 +65,37 @@ export class HbonePool {
   }
 
   /** Opens a CONNECT stream; resolves once the destination answered 200. */
-  async open(req: HboneRequest): Promise<http2.ClientHttp2Stream> {
+  async open(req: HboneRequest): Promise<H2Stream> {
     if (this.closed) throw new MeshError(ErrorCode.Draining, "ztunnel is shutting down");
     const conn = await this.checkout(req);
     if (conn.idle) {
       clearTimeout(conn.idle);
       conn.idle = undefined;
     }
-    let stream: http2.ClientHttp2Stream;
+    let stream: H2Stream;
     try {
-      stream = conn.session.request({ ":method": "CONNECT", ":authority": req.authority, ...req.headers }, { endStream: false });
+      stream = conn.conn.request([[":method", "CONNECT"], [":authority", req.authority], ...Object.entries(req.headers)]);
     } catch (err) {
       this.release(req, conn);
       throw new MeshError(ErrorCode.UpstreamConnect, `could not open an HBONE stream to ${formatAddr(req.target)}`, { cause: err });
     }
-    stream.once("close", () => this.release(req, conn));
+    stream.whenClosed(() => this.release(req, conn));
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(new MeshError(ErrorCode.UpstreamConnect, `HBONE stream to ${req.authority} failed`, { cause: err }));
-      stream.once("error", onError);
-      stream.once("close", () => reject(new MeshError(ErrorCode.UpstreamConnect, `HBONE stream to ${req.authority} closed before a response`)));
-      stream.once("response", (headers) => {
-        stream.off("error", onError);
-        stream.on("error", () => undefined); // later errors end the relay, which reports them
-        const status = Number(headers[":status"]);
+      stream.whenClosed((code) =>
+        reject(
+          new MeshError(
+            ErrorCode.UpstreamConnect,
+            `HBONE stream to ${req.authority} closed before a response${code === null ? "" : ` (HTTP/2 error ${code})`}`,
+          ),
+        ),
+      );
+      stream.onResponse = (status) => {
         if (status === 200) return resolve(stream);
-        stream.close();
+        stream.reset(H2Code.Cancel);
         reject(
           STATUS_ERRORS[status]?.(req.authority) ?? new MeshError(ErrorCode.UpstreamConnect, `destination answered ${status} to CONNECT ${req.authority}`),
         );
-      });
+      };
     });
   }
 
@@ -103,7 +112,7 @@ export class HbonePool {
     }
     for (;;) {
       // The stream slot is reserved here, synchronously, so concurrent checkouts never overfill a connection.
-      const usable = bucket.conns.find((c) => c.streams < this.ctx.tuning.poolMaxStreams && !c.session.closed && !c.session.destroyed);
+      const usable = bucket.conns.find((c) => c.streams < this.ctx.tuning.poolMaxStreams && c.conn.usable);
       if (usable) {
         usable.streams++;
         return usable;
@@ -133,10 +142,10 @@ export class HbonePool {
 
   private release(req: HboneRequest, conn: PooledConn): void {
     conn.streams = Math.max(0, conn.streams - 1);
-    if (conn.streams === 0 && !conn.idle && !conn.session.destroyed) {
+    if (conn.streams === 0 && !conn.idle && conn.conn.usable) {
       conn.idle = setTimeout(() => {
         this.drop(this.key(req), conn);
-        closeSession(conn.session, conn.socket);
+        conn.conn.close();
       }, this.ctx.tuning.poolIdleMs);
       conn.idle.unref();
     }
@@ -186,20 +195,25 @@ export class HbonePool {
       socket.destroy();
       throw new MeshError(ErrorCode.Tls, `${formatAddr(req.target)} did not negotiate ALPN h2`);
     }
-    const session = http2.connect(`https://${formatAddr(req.target)}`, {
-      createConnection: () => socket,
-      settings: { initialWindowSize: this.ctx.tuning.streamWindow, maxFrameSize: 1 << 20, enablePush: false },
+    const t = this.ctx.tuning;
+    const conn: PooledConn = { conn: undefined as unknown as H2Connection, socket, streams: 0, idle: undefined };
+    conn.conn = new H2Connection(socket, {
+      role: "client",
+      settings: {
+        streamWindow: t.streamWindow,
+        connectionWindow: t.connectionWindow,
+        maxFrameSize: MAX_FRAME,
+        // A server never opens streams to us; this only bounds a misbehaving one.
+        maxConcurrentStreams: t.maxConcurrentStreams,
+        maxHeaderListSize: CLIENT_MAX_HEADER_LIST,
+      },
+      onClose: (err) => {
+        clearTimeout(conn.idle);
+        this.drop(key, conn);
+        if (err) this.ctx.log.debug({ err: describeError(err), "dst.addr": formatAddr(req.target) }, "HBONE connection ended");
+      },
     });
-    const conn: PooledConn = { session, socket, streams: 0, idle: undefined };
-    session.on("error", (err) => this.ctx.log.debug({ err: describeError(err), "dst.addr": formatAddr(req.target) }, "HBONE session error"));
-    session.on("close", () => this.drop(key, conn));
-    session.on("goaway", () => this.drop(key, conn));
-    await new Promise<void>((resolve, reject) => {
-      session.once("connect", () => resolve());
-      session.once("error", reject);
-      session.once("close", () => reject(new MeshError(ErrorCode.UpstreamConnect, `HBONE session to ${formatAddr(req.target)} closed during setup`)));
-    });
-    session.setLocalWindowSize(this.ctx.tuning.connectionWindow);
+    conn.conn.start();
     return conn;
   }
 
@@ -213,7 +227,7 @@ export class HbonePool {
     for (const b of this.buckets.values()) {
       for (const c of b.conns) {
         clearTimeout(c.idle);
-        closeSession(c.session, c.socket);
+        c.conn.close();
       }
     }
     this.buckets.clear();

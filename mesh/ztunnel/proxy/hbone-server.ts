@@ -2,7 +2,6 @@
 // the original destination IP, since HBONE sends no SNI), take the source identity from the peer
 // certificate, accept HTTP/2 CONNECT to a workload on this node, apply L4 policy, dial the application
 // and relay. Replies: 200 connected, 400 bad request, 401 policy deny, 503 upstream connect failed.
-import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import { formatAddr, normalizeIp, tryParseAddr, type SockAddr } from "../../shared/index.ts";
@@ -18,6 +17,7 @@ import { createHboneTlsServer, refreshHboneCert, verifyHbonePeer } from "../../p
 import { ConnectionRecord } from "./record.ts";
 import { boundAddress, listen } from "../../shared/index.ts";
 import { HboneGuard, peerKeyOf } from "../../proxy/index.ts";
+import { H2ErrorCode, type H2Stream, type HeaderList } from "../../proxy/index.ts";
 
 interface Peer {
   socket: tls.TLSSocket;
@@ -106,10 +106,10 @@ export class HboneServer implements Server {
       }
       if (!this.guard.verified(s, identity)) return;
       const peer: Peer = { socket: s, identity, orig };
-      this.guard.session(s, identity, (stream, headers) => {
+      this.guard.h2Session(s, identity, (stream, headers) => {
         this.onStream(peer, stream, headers).catch((err) => {
           this.ctx.log.error({ err: describeError(err) }, "HBONE stream handler failed");
-          if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+          stream.reset(H2ErrorCode.InternalError);
         });
       });
     });
@@ -117,9 +117,10 @@ export class HboneServer implements Server {
     return server;
   }
 
-  private async onStream(peer: Peer, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
+  private async onStream(peer: Peer, stream: H2Stream, list: HeaderList): Promise<void> {
     const ctx = this.ctx;
     const state = ctx.state.current;
+    const headers = headerMap(list);
     const claimed = parseForwardedFor(headers["forwarded"]);
     // A claimed source address counts only if it belongs to a workload with the peer's own identity
     // (the peer's node ztunnel speaks with that identity): otherwise any certificate holder could pick
@@ -151,7 +152,7 @@ export class HboneServer implements Server {
     });
     const reply = (status: number, err: MeshError, flag: "-" | "DENY" | "CONNECT") => {
       record.fail(flag, err);
-      if (!stream.destroyed && !stream.headersSent) stream.respond({ ":status": status }, { endStream: true });
+      stream.respond(status);
     };
 
     if (headers[":method"] !== "CONNECT") {
@@ -186,11 +187,11 @@ export class HboneServer implements Server {
     } catch (err) {
       return reply(503, err instanceof MeshError ? err : new MeshError(ErrorCode.UpstreamConnect, "upstream connect failed", { cause: err }), "CONNECT");
     }
-    if (stream.destroyed) {
+    if (stream.isClosed) {
       upstream.destroy();
       return record.fail("-", new MeshError(ErrorCode.BadRequest, "client went away before the upstream connected"));
     }
-    stream.respond({ ":status": 200 });
+    stream.respond(200);
     await record.relay(stream, upstream, facts);
   }
 
@@ -210,4 +211,11 @@ export class HboneServer implements Server {
     this.stopAccepting();
     this.guard.closeSessions();
   }
+}
+
+/** The request's headers by name (the first of a repeated one), as the checks above read them. */
+function headerMap(list: HeaderList): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [n, v] of list) if (!(n in out)) out[n] = v;
+  return out;
 }

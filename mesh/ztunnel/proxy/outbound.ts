@@ -8,7 +8,7 @@ import type { ResponseFlag } from "../telemetry/metrics.ts";
 import { type ProxyContext } from "./context.ts";
 import { identityOf } from "../../proxy/index.ts";
 import { buildBaggage, buildForwarded } from "../../proxy/index.ts";
-import type { HbonePool } from "../../proxy/index.ts";
+import { H2Stream, type HbonePool } from "../../proxy/index.ts";
 import { planOutbound } from "./outbound-plan.ts";
 import { CaptureListener } from "./capture-listener.ts";
 import { ConnectionRecord } from "./record.ts";
@@ -53,7 +53,7 @@ export class OutboundServer extends CaptureListener {
       client.resetAndDestroy();
       return;
     }
-    let upstream: Duplex;
+    let upstream: Duplex | H2Stream;
     try {
       if (plan.kind === "hbone") {
         upstream = await this.pool.open({
@@ -72,7 +72,8 @@ export class OutboundServer extends CaptureListener {
       return;
     }
     if (client.destroyed) {
-      upstream.destroy();
+      if (upstream instanceof H2Stream) upstream.reset();
+      else upstream.destroy();
       record.fail("-", new MeshError(ErrorCode.BadRequest, "client went away before the upstream connected"));
       return;
     }

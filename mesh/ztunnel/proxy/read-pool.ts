@@ -9,7 +9,12 @@
 // same three fields Node's net module reads, found by their description. On a Node that renamed them the
 // relay falls back to pipe() (read-pool.test.ts fails, so an upgrade cannot lose this silently).
 import net from "node:net";
-import type { Writable } from "node:stream";
+
+/** What the pump writes to: a node:stream Writable, or an HBONE stream of our own HTTP/2. */
+export interface PumpTarget {
+  write(chunk: Buffer, cb?: () => void): unknown;
+  end(): unknown;
+}
 
 /** Free buffers of one size, shared by every connection of a proxy; keeps at most `maxFree`. */
 export class BufferPool {
@@ -79,7 +84,7 @@ type Handle = { useUserBuffer(b: Uint8Array): void };
  * `onBytes`. Returns false, having touched nothing, when `src` cannot read into user buffers (not a
  * TCP socket, already closed, or a Node without the fields); the caller pipes instead.
  */
-export function pumpPooled(src: unknown, dst: Writable, pools: ReadPools, onBytes: (n: number) => void): boolean {
+export function pumpPooled(src: unknown, dst: PumpTarget, pools: ReadPools, onBytes: (n: number) => void): boolean {
   if (!(src instanceof net.Socket) || src.destroyed || src.readableEnded) return false;
   const f = userBufferFields(src);
   const handle = (src as unknown as { _handle?: Handle | null })._handle;

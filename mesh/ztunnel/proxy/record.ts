@@ -6,6 +6,9 @@ import type { ProxyContext } from "./context.ts";
 import type { Duplex } from "node:stream";
 import type { ConnectionFacts } from "../rbac/evaluate.ts";
 import { relay, type RelayResult } from "./relay.ts";
+import { relayTunnel } from "./relay-tunnel.ts";
+import type net from "node:net";
+import { H2Stream } from "../../proxy/index.ts";
 
 export class ConnectionRecord {
   private readonly started = performance.now();
@@ -29,17 +32,24 @@ export class ConnectionRecord {
    * Relays until both sides are done, tracked so that drain and policy re-checks can end it.
    * `facts` (inbound only) are what a policy change is re-evaluated on.
    */
-  async relay(client: Duplex, upstream: Duplex, facts?: ConnectionFacts): Promise<void> {
+  async relay(client: Duplex | H2Stream, upstream: Duplex | H2Stream, facts?: ConnectionFacts): Promise<void> {
     this.open();
     const idleMs = this.ctx.tuning.idleTimeoutMs;
-    const r = relay(client, upstream, {
+    const opts = {
       idleMs,
       pools: this.ctx.readPools,
       onIdle: () => {
         this.ctx.limitHit("idle_timeout", { "src.addr": this.view.srcAddr, "dst.addr": this.view.dstAddr, ms: idleMs }, "idle connection closed");
         return new MeshError(ErrorCode.IdleTimeout, `no bytes either way for ${idleMs} ms`);
       },
-    });
+    };
+    // An HBONE stream of our own HTTP/2 on one side, a TCP socket on the other: no stream layer between.
+    const r =
+      upstream instanceof H2Stream
+        ? relayTunnel(client as net.Socket, upstream, "tcp-is-client", opts)
+        : client instanceof H2Stream
+          ? relayTunnel(upstream as net.Socket, client, "stream-is-client", opts)
+          : relay(client, upstream, opts);
     const untrack = this.ctx.tracker.add({
       id: this.ctx.tracker.newId(),
       direction: this.view.direction,
