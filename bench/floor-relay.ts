@@ -15,8 +15,7 @@ import type http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
-import { H2Connection } from "../mesh/proxy/h2/connection.ts";
-import type { H2Stream } from "../mesh/proxy/h2/stream.ts";
+import { H2Connection, type H2Stream } from "../mesh/proxy/h2/index.ts";
 import {
   CONNECTION_WINDOW,
   clientTls as mutualTls,

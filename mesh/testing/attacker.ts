@@ -12,7 +12,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { connectHeaders, Flag, frame, FrameType, headerBlock, headersFrame, PREFACE, readFrames, settingsFrame } from "./h2-raw.ts";
-import { HpackDecoder } from "../proxy/h2/hpack.ts";
+import { HpackDecoder } from "../proxy/h2/index.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
