@@ -82,6 +82,36 @@ describe("HTTP/2 under attack", () => {
       }),
       { numRuns: 2000 },
     );
+    // Streaming DATA: unpadded DATA payloads come out in pieces, never assembled, in order and whole.
+    fc.assert(
+      fc.property(fc.array(arbFrame, { maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 20 }), (frames, cuts) => {
+        const bytes = Buffer.concat(frames.map((f) => frame(f.type, f.flags, f.streamId, Buffer.from(f.payload))));
+        const got: string[] = [];
+        let current: Buffer[] = [];
+        const r = new FrameReader(16_384);
+        let pos = 0;
+        for (let i = 0; pos < bytes.length; i++) {
+          const n = cuts[i % cuts.length]!;
+          r.push(
+            bytes.subarray(pos, pos + n),
+            (f) => got.push(`${f.type}:${f.streamId}:${f.payload.toString("hex")}`),
+            (d) => {
+              expect(d.first).toBe(current.length === 0);
+              current.push(Buffer.from(d.part));
+              if (d.last) {
+                const whole = Buffer.concat(current);
+                expect(whole.length).toBe(d.frameLength);
+                got.push(`0:${d.streamId}:${whole.toString("hex")}`);
+                current = [];
+              }
+            },
+          );
+          pos += n;
+        }
+        expect(got).toEqual(frames.map((f) => `${f.type}:${f.streamId}:${Buffer.from(f.payload).toString("hex")}`));
+      }),
+      { numRuns: 1000 },
+    );
     // A length above what we advertised is refused before anything is allocated for it.
     expect(() => new FrameReader(16_384).push(frameHeader(16_385, FrameType.Data, 0, 1), () => {})).toThrow(/16385 bytes above the 16384/);
   });

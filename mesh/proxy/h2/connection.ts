@@ -11,6 +11,7 @@ import {
   DEFAULT_WINDOW,
   ErrorCode,
   Flag,
+  type DataPart,
   type Frame,
   FrameReader,
   FrameType,
@@ -217,6 +218,7 @@ export class H2Connection implements StreamOwner {
 
   returnWindow(stream: H2Stream, bytes: number): void {
     if (this.over || bytes <= 0) return;
+    stream.held = Math.max(0, stream.held - bytes);
     stream.unreturned += bytes;
     this.connUnreturned += bytes;
     // Returned in batches of a quarter window: fewer WINDOW_UPDATE frames, and the peer never stalls.
@@ -229,6 +231,13 @@ export class H2Connection implements StreamOwner {
   }
 
   closed(stream: H2Stream): void {
+    // Bytes delivered that the consumer will never pass on: their connection window comes back now,
+    // or every stream reset mid-transfer would shrink the connection's window for good.
+    if (stream.held > 0 && !this.over) {
+      this.connUnreturned += stream.held;
+      stream.held = 0;
+      this.returnConnectionWindow();
+    }
     this.streams.delete(stream.id);
     this.blocked.delete(stream);
     this.endSent.delete(stream);
@@ -297,7 +306,11 @@ export class H2Connection implements StreamOwner {
         this.prefaceLeft -= n;
         chunk = chunk.subarray(n);
       }
-      this.reader.push(chunk, (f) => this.onFrame(f));
+      this.reader.push(
+        chunk,
+        (f) => this.onFrame(f),
+        (d) => this.onDataPart(d),
+      );
     } catch (err) {
       this.fail(err as Error);
     }
@@ -343,27 +356,73 @@ export class H2Connection implements StreamOwner {
     return f.payload.subarray(1 + extra, f.payload.length - pad);
   }
 
-  private onDataFrame(f: Frame): void {
-    if (f.streamId === 0) throw new ConnectionError(ErrorCode.ProtocolError, "DATA on stream 0");
-    const len = f.payload.length;
-    this.connRecvWindow -= len;
+  /** The stream the DATA frame being read belongs to (undefined: its bytes are dropped). */
+  private dataTarget: H2Stream | undefined;
+
+  /**
+   * Charges a DATA frame to the windows and finds its stream; returns the stream to deliver to, or
+   * undefined when the frame's bytes are to be dropped (their connection window already returned).
+   */
+  private acceptData(streamId: number, frameLength: number): H2Stream | undefined {
+    if (this.headerBlock) throw new ConnectionError(ErrorCode.ProtocolError, "a header block was interrupted");
+    if (streamId === 0) throw new ConnectionError(ErrorCode.ProtocolError, "DATA on stream 0");
+    this.connRecvWindow -= frameLength;
     if (this.connRecvWindow < 0) throw new ConnectionError(ErrorCode.FlowControlError, "the peer sent past the connection window");
-    const data = this.unpad(f);
-    const stream = this.streams.get(f.streamId);
-    if (!stream || stream.remoteEnded) {
-      if (!stream && this.isIdle(f.streamId)) throw new ConnectionError(ErrorCode.ProtocolError, `DATA on idle stream ${f.streamId}`);
-      // A stream we closed may still get frames in flight: their bytes still count for the connection.
-      this.connUnreturned += len;
+    const stream = this.streams.get(streamId);
+    const drop = () => {
+      this.connUnreturned += frameLength;
       this.returnConnectionWindow();
+      return undefined;
+    };
+    if (!stream || stream.remoteEnded) {
+      if (!stream && this.isIdle(streamId)) throw new ConnectionError(ErrorCode.ProtocolError, `DATA on idle stream ${streamId}`);
+      // A stream we closed may still get frames in flight: their bytes still count for the connection.
       if (stream) this.streamError(stream, ErrorCode.StreamClosed);
+      return drop();
+    }
+    stream.recvWindow -= frameLength;
+    if (stream.recvWindow < 0) {
+      this.streamError(stream, ErrorCode.FlowControlError);
+      return drop();
+    }
+    return stream;
+  }
+
+  /** Unpadded DATA, piece by piece as it arrives (FrameReader): nothing assembled, nothing copied. */
+  private onDataPart(d: DataPart): void {
+    if (this.over) return;
+    if (d.first) this.dataTarget = this.acceptData(d.streamId, d.frameLength);
+    const stream = this.dataTarget;
+    if (!stream) return; // dropped whole, its window already returned
+    if (stream.isClosed) {
+      // Reset while its frame was arriving: the rest is dropped, and its share of the window comes back.
+      if (d.last) this.dataTarget = undefined;
+      this.connUnreturned += d.part.length;
+      this.returnConnectionWindow();
       return;
     }
-    stream.recvWindow -= len;
-    if (stream.recvWindow < 0) return this.streamError(stream, ErrorCode.FlowControlError);
+    if (d.part.length > 0) {
+      stream.held += d.part.length;
+      stream.deliverData(d.part);
+    }
+    if (d.last) {
+      this.dataTarget = undefined;
+      if (d.flags & Flag.EndStream && !stream.isClosed) this.remoteEnd(stream);
+    }
+  }
+
+  /** Padded DATA, which the reader assembles whole. */
+  private onDataFrame(f: Frame): void {
+    const stream = this.acceptData(f.streamId, f.payload.length);
+    const data = this.unpad(f);
+    if (!stream) return;
     // Padding is not passed on: its window goes back at once.
-    if (len > data.length) this.returnWindow(stream, len - data.length);
-    if (data.length > 0) stream.deliverData(data);
-    if (f.flags & Flag.EndStream) this.remoteEnd(stream);
+    if (f.payload.length > data.length) this.returnWindow(stream, f.payload.length - data.length);
+    if (data.length > 0) {
+      stream.held += data.length;
+      stream.deliverData(data);
+    }
+    if (f.flags & Flag.EndStream && !stream.isClosed) this.remoteEnd(stream);
   }
 
   private onHeadersFrame(f: Frame): void {

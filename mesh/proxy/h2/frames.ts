@@ -81,10 +81,23 @@ export interface Frame {
   payload: Buffer;
 }
 
+/** A piece of a DATA frame's payload, handed out as it arrives (see FrameReader). */
+export interface DataPart {
+  streamId: number;
+  flags: number;
+  /** The whole frame's payload length (windows are charged by frame). */
+  frameLength: number;
+  part: Buffer;
+  first: boolean;
+  last: boolean;
+}
+
 /**
  * Cuts frames out of the chunks a socket delivers. A frame whose payload lies within one chunk is handed
- * out as a view of it (the DATA fast path: no copy); one that spans chunks is assembled in a buffer sized
- * to it, which is bounded by `maxFrameSize` (what we advertised) before anything is allocated.
+ * out as a view of it (no copy); one that spans chunks is assembled in a buffer sized to it, which is
+ * bounded by `maxFrameSize` (what we advertised) before anything is allocated. With `onData`, unpadded
+ * DATA frames are never assembled: their payload goes out in pieces as they arrive (a bulk stream then
+ * allocates and copies nothing here).
  */
 export class FrameReader {
   maxFrameSize: number;
@@ -92,15 +105,28 @@ export class FrameReader {
   private filled = 0;
   private readonly head = Buffer.alloc(FRAME_HEADER);
   private headFilled = 0;
+  /** The DATA frame being streamed, and how many of its bytes are still to come. */
+  private data: Omit<DataPart, "part" | "last"> | undefined;
+  private dataLeft = 0;
 
   constructor(maxFrameSize: number) {
     this.maxFrameSize = maxFrameSize;
   }
 
-  /** Calls `onFrame` for each complete frame in `chunk`; throws ConnectionError on a frame too large. */
-  push(chunk: Buffer, onFrame: (f: Frame) => void): void {
+  /** Calls `onFrame` for each complete frame in `chunk` (and `onData` for DATA); throws ConnectionError on a frame too large. */
+  push(chunk: Buffer, onFrame: (f: Frame) => void, onData?: (d: DataPart) => void): void {
     let pos = 0;
     while (pos < chunk.length) {
+      if (this.data) {
+        const take = Math.min(this.dataLeft, chunk.length - pos);
+        this.dataLeft -= take;
+        const d = this.data;
+        if (this.dataLeft === 0) this.data = undefined;
+        onData!({ ...d, part: chunk.subarray(pos, pos + take), last: this.dataLeft === 0 });
+        d.first = false;
+        pos += take;
+        continue;
+      }
       if (this.partial) {
         const take = Math.min(this.partial.length - this.filled, chunk.length - pos);
         chunk.copy(this.partial, this.filled, pos, pos + take);
@@ -112,6 +138,8 @@ export class FrameReader {
         this.deliver(this.head, whole, onFrame);
         continue;
       }
+      // The frame header: read in place when whole in this chunk, else gathered across chunks.
+      let head: Buffer;
       if (this.headFilled > 0 || chunk.length - pos < FRAME_HEADER) {
         const take = Math.min(FRAME_HEADER - this.headFilled, chunk.length - pos);
         chunk.copy(this.head, this.headFilled, pos, pos + take);
@@ -119,32 +147,37 @@ export class FrameReader {
         pos += take;
         if (this.headFilled < FRAME_HEADER) return;
         this.headFilled = 0;
-        const len = this.lengthOf(this.head);
-        if (chunk.length - pos >= len) {
-          this.deliver(this.head, chunk.subarray(pos, pos + len), onFrame);
-          pos += len;
-        } else {
-          this.partial = Buffer.allocUnsafe(len);
-          this.filled = 0;
+        head = this.head;
+      } else {
+        head = chunk.subarray(pos, pos + FRAME_HEADER);
+        pos += FRAME_HEADER;
+      }
+      const len = this.lengthOf(head);
+      const type = head[3]!;
+      const flags = head[4]!;
+      if (onData && type === FrameType.Data && !(flags & Flag.Padded)) {
+        const d = { streamId: head.readUInt32BE(5) & 0x7fffffff, flags, frameLength: len, first: true };
+        if (len === 0) {
+          onData({ ...d, part: chunk.subarray(pos, pos), last: true });
+          continue;
         }
+        this.data = d;
+        this.dataLeft = len;
         continue;
       }
-      const len = this.lengthOf(chunk, pos);
-      const start = pos + FRAME_HEADER;
-      if (chunk.length - start >= len) {
-        this.deliver(chunk.subarray(pos, start), chunk.subarray(start, start + len), onFrame);
-        pos = start + len;
+      if (chunk.length - pos >= len) {
+        this.deliver(head, chunk.subarray(pos, pos + len), onFrame);
+        pos += len;
       } else {
-        chunk.copy(this.head, 0, pos, start);
+        if (head !== this.head) head.copy(this.head);
         this.partial = Buffer.allocUnsafe(len);
         this.filled = 0;
-        pos = start;
       }
     }
   }
 
-  private lengthOf(b: Buffer, at = 0): number {
-    const len = (b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!;
+  private lengthOf(b: Buffer): number {
+    const len = (b[0]! << 16) | (b[1]! << 8) | b[2]!;
     if (len > this.maxFrameSize) throw new ConnectionError(ErrorCode.FrameSizeError, `frame of ${len} bytes above the ${this.maxFrameSize} advertised`);
     return len;
   }

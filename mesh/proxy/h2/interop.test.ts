@@ -135,6 +135,26 @@ describe("HTTP/2 interop", () => {
     expect(srv.connections.every((c) => c.openStreams === 0)).toBe(true);
   });
 
+  it("streams reset with bytes unread give their connection window back (no slow leak to a stall)", async () => {
+    const port = await nodeEchoServer();
+    // A 64 KiB connection window: two streams each holding 40 KB unread would stall it for good.
+    const { conn, sock } = await clientConnection(port, SMALL);
+    cleanup.push(() => sock.destroy());
+    for (let i = 0; i < 20; i++) {
+      const s = conn.request([
+        [":method", "CONNECT"],
+        [":authority", "198.18.0.1:80"],
+      ]);
+      let got = 0;
+      const enough = new Promise<void>((r) => s.attach({ data: (c) => void ((got += c.length) >= 40_000 && r()), end: () => {}, close: () => {} }));
+      s.onResponse = () => s.write(pattern(40_000));
+      await enough; // never consumed
+      s.reset();
+    }
+    const data = pattern(500_000);
+    expect((await tunnel(conn, data)).sha).toBe(sha256(data));
+  });
+
   it("a reset stream tells the other side, and the connection carries on", async () => {
     const port = await nodeEchoServer();
     const { conn, sock } = await clientConnection(port);

@@ -36,6 +36,8 @@ export class H2Stream {
   recvWindow: number;
   /** Bytes passed on by the consumer and not yet returned to the peer. */
   unreturned = 0;
+  /** Bytes delivered to the consumer and not yet passed on (returned to the connection if the stream closes). */
+  held = 0;
   localEnded = false;
   remoteEnded = false;
   isClosed = false;
