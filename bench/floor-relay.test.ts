@@ -48,11 +48,11 @@ describe("floor relay pair (real TLS, real processes)", () => {
     throw new Error(`nothing listens on ${ip}:${port}`);
   };
 
-  it.each<Framing>(["h2", "tls"])("relays 1 MiB both ways and passes the half-close (%s)", async (framing) => {
+  it.each<Framing>(["h2", "own", "tls"])("relays 1 MiB both ways and passes the half-close (%s)", async (framing) => {
     const dir = await mkdtemp(join(os.tmpdir(), "al-floor-"));
     dirs.push(dir);
-    const outIp = framing === "h2" ? "127.0.0.61" : "127.0.0.63";
-    const inIp = framing === "h2" ? "127.0.0.62" : "127.0.0.64";
+    const outIp = { h2: "127.0.0.61", tls: "127.0.0.63", own: "127.0.0.68" }[framing];
+    const inIp = { h2: "127.0.0.62", tls: "127.0.0.64", own: "127.0.0.69" }[framing];
     const port = await echo("127.0.0.1");
     const apps = await floorRelayApps(dir, framing, { outIp, inIp, http: { ip: "127.0.0.1", port }, bulk: { ip: "127.0.0.1", port } });
     for (const app of [apps.in, apps.out]) {
