@@ -10,6 +10,7 @@ import { KindCluster } from "./components/cluster/kind.ts";
 import { contentHash, hostPlatform } from "./components/images/content-tag.ts";
 import { IMAGE_TARGETS, MeshImages } from "./components/images/index.ts";
 import { Mesh } from "./components/mesh/index.ts";
+import { IstioMesh } from "./components/mesh/istio.ts";
 import { readStackConfig } from "./components/read-config.ts";
 import { Samples } from "./components/samples/index.ts";
 import { sidecarOptionsFor } from "./mesh/manifests/index.ts";
@@ -18,11 +19,14 @@ const config = readStackConfig();
 const MESH_NAMESPACE = "istio-system";
 
 const ROOT = fileURLToPath(new URL(".", import.meta.url));
+// `ambient-lab:mesh` istio: upstream Istio's charts instead of our mesh, so nothing of ours is built.
+const ours = config.mesh.kind === "ambient-lab";
 let cluster: KindCluster | EksCluster;
-let images: MeshImages;
+let images: MeshImages | undefined;
 if (config.cluster.provider === "kind") {
   const kind = new KindCluster("kind", { name: config.cluster.kind.name, workers: config.cluster.kind.workers, nodeImage: config.cluster.kind.nodeImage });
-  images = new MeshImages("images", { tag: config.mesh.imageTag, kindCluster: kind.name, contentHash: contentHash(ROOT), hostPlatform: hostPlatform() });
+  if (ours)
+    images = new MeshImages("images", { tag: config.mesh.imageTag, kindCluster: kind.name, contentHash: contentHash(ROOT), hostPlatform: hostPlatform() });
   cluster = kind;
 } else {
   const e = config.cluster.eks;
@@ -40,11 +44,13 @@ if (config.cluster.provider === "kind") {
     },
     { providers: { aws: awsProvider } },
   );
-  images = new MeshImages(
-    "images",
-    { tag: config.mesh.imageTag, registry: { repositoryPrefix: eks.registryPrefix, auth: eks.registryAuth } },
-    { dependsOn: [eks] },
-  );
+  if (ours) {
+    images = new MeshImages(
+      "images",
+      { tag: config.mesh.imageTag, registry: { repositoryPrefix: eks.registryPrefix, auth: eks.registryAuth } },
+      { dependsOn: [eks] },
+    );
+  }
   cluster = eks;
 }
 const providers = { providers: { kubernetes: cluster.provider } };
@@ -55,32 +61,34 @@ new MetricsServer("metrics-server", { version: config.versions.metricsServer, in
 // cert-manager issues the mesh's root CA into istio-system/cacerts before the control plane starts.
 const meshCa = new MeshCa("mesh-ca", { namespace: MESH_NAMESPACE, trustDomain: config.mesh.trustDomain, certManager }, providers);
 
-const mesh = new Mesh(
-  "mesh",
-  {
-    namespace: MESH_NAMESPACE,
-    trustDomain: config.mesh.trustDomain,
-    logLevel: config.mesh.logLevel,
-    images: { controlPlane: images.refs["control-plane"], ztunnel: images.refs.ztunnel, waypoint: images.refs.waypoint },
-    // kind: images are loaded into the nodes, never pulled. EKS: pulled from ECR by digest.
-    pullPolicy: config.cluster.provider === "kind" ? "Never" : "IfNotPresent",
-    dependsOn: [gatewayApi, meshCa],
-    createNamespace: false,
-  },
-  providers,
-);
+const pullPolicy = config.cluster.provider === "kind" ? "Never" : "IfNotPresent";
+const mesh =
+  ours && images
+    ? new Mesh(
+        "mesh",
+        {
+          namespace: MESH_NAMESPACE,
+          trustDomain: config.mesh.trustDomain,
+          logLevel: config.mesh.logLevel,
+          images: { controlPlane: images.refs["control-plane"], ztunnel: images.refs.ztunnel, waypoint: images.refs.waypoint },
+          // kind: images are loaded into the nodes, never pulled. EKS: pulled from ECR by digest.
+          pullPolicy,
+          dependsOn: [gatewayApi, meshCa],
+          createNamespace: false,
+        },
+        providers,
+      )
+    : new IstioMesh("istio", { namespace: MESH_NAMESPACE, trustDomain: config.mesh.trustDomain, dependsOn: [gatewayApi, meshCa] }, providers);
 
-// Sidecar mode: our proxy (the ztunnel image) injected into sidecar-demo's pods and its k6 Job.
-const sidecar = sidecarOptionsFor({
-  namespace: MESH_NAMESPACE,
-  trustDomain: config.mesh.trustDomain,
-  image: images.refs.ztunnel,
-  pullPolicy: config.cluster.provider === "kind" ? "Never" : "IfNotPresent",
-});
+// Sidecar mode: our proxy (the ztunnel image) injected into sidecar-demo's pods and its k6 Job; with
+// Istio, its own injection webhook (the namespace's istio-injection label).
+const sidecar = images
+  ? sidecarOptionsFor({ namespace: MESH_NAMESPACE, trustDomain: config.mesh.trustDomain, image: images.refs.ztunnel, pullPolicy })
+  : undefined;
 const monitoring = config.monitoring
   ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: MESH_NAMESPACE }, providers)
   : undefined;
-const samples = new Samples("samples", { dependsOn: [mesh], sidecar }, providers);
+const samples = new Samples("samples", { dependsOn: [mesh], ...(sidecar ? { sidecar } : {}), injector: config.mesh.kind }, providers);
 
 const modes = config.benchmark.modes;
 const benchmark =
@@ -90,7 +98,8 @@ const benchmark =
         {
           ...config.benchmark,
           modes,
-          sidecar,
+          ...(sidecar ? { sidecar } : {}),
+          mesh: config.mesh.kind,
           k6Version: config.versions.k6,
           kubeconfig: cluster.kubeconfig,
           dependsOn: [samples, ...(monitoring ? [monitoring] : [])],
@@ -103,7 +112,8 @@ const benchmark =
 export const clusterProvider = config.cluster.provider;
 export const clusterName = cluster.name;
 export const kubeconfig = cluster.kubeconfig;
-export const meshImages = images.refs;
+export const meshKind = config.mesh.kind;
+export const meshImages = images?.refs;
 export const meshNamespace = mesh.namespace;
 export const controlPlaneAddress = mesh.controlPlaneAddress;
 export const sampleNamespaces = samples.namespaces;

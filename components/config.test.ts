@@ -7,7 +7,7 @@ describe("stack config", () => {
     expect(c.cluster.kind).toEqual({ name: "ambient-lab", workers: 2, nodeImage: "kindest/node:v1.33.1" });
     expect(c.cluster.eks.instanceType).toBe("t3.medium");
     expect(c.cluster.eks.desiredNodes).toBe(3);
-    expect(c.mesh).toEqual({ trustDomain: "cluster.local", imageTag: "0.1.0", logLevel: "info" });
+    expect(c.mesh).toEqual({ kind: "ambient-lab", trustDomain: "cluster.local", imageTag: "0.1.0", logLevel: "info" });
     expect(c.benchmark.modes).toEqual(["baseline", "sidecar", "ambient", "waypoint"]);
   });
 
@@ -30,6 +30,19 @@ describe("stack config", () => {
     expect(text).toContain("ambient-lab:benchmark (path duration): must be a k6 duration");
     expect(text).toContain("ambient-lab:benchmark (path modes.0)");
     expect(text).toContain("unknown key(s) colour");
+  });
+
+  it("takes the mesh as a word or as an object's kind, and names what it accepts (issue 16)", () => {
+    expect(parseStackConfig({ cluster: { provider: "kind" }, mesh: "istio" }).mesh).toEqual({
+      kind: "istio",
+      trustDomain: "cluster.local",
+      imageTag: "0.1.0",
+      logLevel: "info",
+    });
+    expect(parseStackConfig({ cluster: { provider: "kind" }, mesh: { kind: "istio", trustDomain: "example.org" } }).mesh.trustDomain).toBe("example.org");
+    expect(() => parseStackConfig({ cluster: { provider: "kind" }, mesh: "linkerd" })).toThrow(
+      /ambient-lab:mesh \(path kind\): must be "ambient-lab" \(ours\) or "istio"/,
+    );
   });
 
   it("says how to set a missing required key", () => {

@@ -53,20 +53,28 @@ const schema = z.strictObject({
         });
       }
     }),
+  // `ambient-lab:mesh` is the mesh to install: `pulumi config set ambient-lab:mesh istio` (the shorthand), or
+  // an object whose `kind` says it, beside our mesh's settings.
   mesh: z
-    .strictObject({
-      trustDomain: z
-        .string()
-        .regex(/^[a-z0-9.-]+$/, "must be a DNS name such as cluster.local")
-        .default(DEFAULT_TRUST_DOMAIN),
-      imageTag: z
-        .string()
-        .regex(/^[\w][\w.-]{0,127}$/, "must be an image tag")
-        .refine((t) => t !== "latest", { message: 'must be pinned: "latest" is not allowed' })
-        .default("0.1.0"),
-      logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
-    })
-    .default({ trustDomain: DEFAULT_TRUST_DOMAIN, imageTag: "0.1.0", logLevel: "info" }),
+    .preprocess(
+      (v) => (typeof v === "string" ? { kind: v } : v),
+      z.strictObject({
+        kind: z
+          .enum(["ambient-lab", "istio"], { error: () => 'must be "ambient-lab" (ours) or "istio" (upstream Istio, ambient and sidecar)' })
+          .default("ambient-lab"),
+        trustDomain: z
+          .string()
+          .regex(/^[a-z0-9.-]+$/, "must be a DNS name such as cluster.local")
+          .default(DEFAULT_TRUST_DOMAIN),
+        imageTag: z
+          .string()
+          .regex(/^[\w][\w.-]{0,127}$/, "must be an image tag")
+          .refine((t) => t !== "latest", { message: 'must be pinned: "latest" is not allowed' })
+          .default("0.1.0"),
+        logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+      }),
+    )
+    .default({ kind: "ambient-lab", trustDomain: DEFAULT_TRUST_DOMAIN, imageTag: "0.1.0", logLevel: "info" }),
   versions: z
     .strictObject({
       certManager: z

@@ -32,7 +32,7 @@ beforeAll(async () => {
 describe("the Pulumi program with the EKS example stack", () => {
   it("creates the EKS cluster, pushes the images to ECR and deploys them by digest", async () => {
     expect(program.clusterProvider).toBe("eks");
-    expect(await value(program.meshImages.ztunnel)).toBe("123456789012.dkr.ecr.us-east-1.amazonaws.com/ambient-lab/ztunnel@sha256:abcd");
+    expect(await value(program.meshImages!.ztunnel)).toBe("123456789012.dkr.ecr.us-east-1.amazonaws.com/ambient-lab/ztunnel@sha256:abcd");
     await settle(150);
     const types = registered.map((r) => r.type);
     for (const t of ["ambient-lab:cluster:EksCluster", "ambient-lab:images:MeshImages", "ambient-lab:mesh:Mesh", "pulumi:providers:aws"])

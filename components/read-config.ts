@@ -8,7 +8,8 @@ export function readStackConfig(): StackConfig {
   const cfg = new pulumi.Config("ambient-lab");
   const raw: Record<string, unknown> = {};
   for (const k of KEYS) {
-    const v = k === "monitoring" ? cfg.getBoolean(k) : cfg.getObject<unknown>(k);
+    // `mesh` may be a plain word (`pulumi config set ambient-lab:mesh istio`), which is not JSON.
+    const v = k === "monitoring" ? cfg.getBoolean(k) : k === "mesh" ? jsonOrWord(cfg.get(k)) : cfg.getObject<unknown>(k);
     if (v !== undefined) raw[k] = v;
   }
   try {
@@ -17,5 +18,14 @@ export function readStackConfig(): StackConfig {
     // A RunError prints the message without a stack trace: the message says what to fix.
     if (err instanceof StackConfigError) throw new pulumi.RunError(err.message);
     throw err;
+  }
+}
+
+function jsonOrWord(s: string | undefined): unknown {
+  if (s === undefined) return undefined;
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
   }
 }

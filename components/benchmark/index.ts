@@ -93,7 +93,7 @@ export class Benchmark extends pulumi.ComponentResource {
       let last: pulumi.Resource = readback;
       if (args.proxyUsage) {
         const u = args.proxyUsage;
-        const q = proxyUsageQueries(window);
+        const q = proxyUsageQueries(window, args.mesh ?? "ambient-lab");
         const path = (query: string) =>
           pulumi.all([u.prometheusNamespace, u.prometheusService, query]).apply(([pns, svc, qq]) => prometheusQueryPath(pns, svc, qq));
         const query = new command.local.Command(

@@ -2,7 +2,7 @@
 // (our proxy injected as a sidecar) and baseline.
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_SAMPLE_NAMESPACES, SAMPLE_IMAGES, sampleObjects, type SampleNamespace } from "../../mesh/manifests/index.ts";
-import type { SidecarOptions } from "../../mesh/manifests/index.ts";
+import type { SidecarInjector, SidecarOptions } from "../../mesh/manifests/index.ts";
 import { createObjects } from "../kube-objects.ts";
 
 export interface SamplesArgs {
@@ -14,6 +14,8 @@ export interface SamplesArgs {
   dependsOn?: pulumi.Resource[];
   /** How sidecar-mode namespaces get their proxy (the ztunnel image in sidecar mode). Without it they run plain. */
   sidecar?: SidecarOptions<pulumi.Input<string>>;
+  /** "istio": sidecar-mode namespaces are labelled for Istio's injection webhook instead. Default "ambient-lab". */
+  injector?: SidecarInjector;
 }
 
 export class Samples extends pulumi.ComponentResource {
@@ -23,9 +25,10 @@ export class Samples extends pulumi.ComponentResource {
     super("ambient-lab:samples:Samples", name, {}, opts);
     const namespaces = args.namespaces ?? DEFAULT_SAMPLE_NAMESPACES;
     if (namespaces.length === 0) throw new pulumi.ResourceError("namespaces must not be empty", this);
-    if (!args.sidecar && namespaces.some((n) => n.mode === "sidecar"))
+    const injector = args.injector ?? "ambient-lab";
+    if (injector === "ambient-lab" && !args.sidecar && namespaces.some((n) => n.mode === "sidecar"))
       pulumi.log.warn("sidecar-mode sample namespaces get no proxy: pass sidecar options", this);
-    createObjects(name, sampleObjects(namespaces, args.images ?? SAMPLE_IMAGES, args.sidecar), this, args.dependsOn ?? []);
+    createObjects(name, sampleObjects(namespaces, args.images ?? SAMPLE_IMAGES, args.sidecar, { injector }), this, args.dependsOn ?? []);
     this.namespaces = pulumi.output(namespaces.map((n) => n.name));
     this.registerOutputs({ namespaces: this.namespaces });
   }

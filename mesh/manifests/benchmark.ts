@@ -3,6 +3,7 @@ import type { KubeObject } from "./mesh.ts";
 import { injectSidecar, SIDECAR_CONTAINER, type SidecarOptions } from "./sidecar.ts";
 import { textTable } from "../shared/index.ts";
 import type { BenchRun } from "./bench-run.ts";
+import { ISTIO_PROXY_CONTAINER } from "./istio.ts";
 
 export type BenchMode = "baseline" | "sidecar" | "ambient" | "waypoint";
 
@@ -120,13 +121,15 @@ export function parseBenchLog(log: string): BenchSummary {
 
 /** cAdvisor's selector for every mesh proxy container: ztunnels, waypoints and injected sidecars. */
 export const PROXY_CONTAINERS = `container=~"ztunnel|waypoint|${SIDECAR_CONTAINER}"`;
+/** Istio runs every proxy (ztunnel, waypoints, sidecars) in a container named istio-proxy. */
+export const ISTIO_PROXY_CONTAINERS = `container="${ISTIO_PROXY_CONTAINER}"`;
 
 /**
  * PromQL for the mesh proxies' cost during a run: CPU cores (summed) and the largest working set, over
- * every proxy container (the names are ours alone, so no namespace filter is needed).
+ * every proxy container (the names are the mesh's own, so no namespace filter is needed).
  */
-export function proxyUsageQueries(window: string): { cpuCores: string; memoryBytes: string } {
-  const sel = PROXY_CONTAINERS;
+export function proxyUsageQueries(window: string, mesh: "ambient-lab" | "istio" = "ambient-lab"): { cpuCores: string; memoryBytes: string } {
+  const sel = mesh === "istio" ? ISTIO_PROXY_CONTAINERS : PROXY_CONTAINERS;
   return {
     cpuCores: `sum(rate(container_cpu_usage_seconds_total{${sel}}[${window}]))`,
     memoryBytes: `max(max_over_time(container_memory_working_set_bytes{${sel}}[${window}]))`,

@@ -3,6 +3,7 @@ export * from "./bench-run.ts";
 export * from "./benchmark.ts";
 export * from "./cert-manager-check.ts";
 export * from "./gitops.ts";
+export * from "./istio.ts";
 export * from "./kubelet-rules.ts";
 export * from "./mesh-ca.ts";
 export * from "./mesh.ts";

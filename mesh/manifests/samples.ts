@@ -2,6 +2,7 @@
 // labels app/version) in the demo namespaces, with pinned images.
 import { PSS_ENFORCE, PSS_REASON, type KubeObject } from "./mesh.ts";
 import { injectSidecar, type SidecarOptions } from "./sidecar.ts";
+import { istioNamespaceLabels } from "./istio.ts";
 import { LABELS } from "../api/index.ts";
 
 export const SAMPLE_IMAGES = {
@@ -27,8 +28,12 @@ export const DEFAULT_SAMPLE_NAMESPACES: SampleNamespace[] = [
   { name: "baseline", mode: "none" },
 ];
 
-function namespace(ns: SampleNamespace): KubeObject {
+/** Which injector gives sidecar-mode namespaces their proxy: ours (at render time) or Istio's webhook. */
+export type SidecarInjector = "ambient-lab" | "istio";
+
+function namespace(ns: SampleNamespace, injector: SidecarInjector): KubeObject {
   const labels: Record<string, string> = { "app.kubernetes.io/part-of": "ambient-lab" };
+  if (injector === "istio") Object.assign(labels, istioNamespaceLabels(ns.mode));
   if (ns.mode === "ambient" || ns.mode === "waypoint") labels[LABELS.dataplaneMode] = "ambient";
   if (ns.mode === "waypoint") labels[LABELS.useWaypoint] = "waypoint";
   // Pod Security Standards: ambient pods need nothing special, so their namespaces enforce "restricted";
@@ -41,7 +46,12 @@ function namespace(ns: SampleNamespace): KubeObject {
       metadata: {
         name: ns.name,
         labels,
-        annotations: { [PSS_REASON]: "the injected proxy installs its capture rules as root with NET_ADMIN, then drops to uid 1337 (as Istio's sidecar init)" },
+        annotations: {
+          [PSS_REASON]:
+            injector === "istio"
+              ? "Istio's istio-init container installs the sidecar's capture rules with NET_ADMIN and NET_RAW"
+              : "the injected proxy installs its capture rules as root with NET_ADMIN, then drops to uid 1337 (as Istio's sidecar init)",
+        },
       },
     };
   }
@@ -61,18 +71,25 @@ function waypointGateway(namespace: string): KubeObject {
   };
 }
 
-/** `sidecar` is how sidecar-mode namespaces get their proxy; without it they are rendered as plain pods. */
+/**
+ * `sidecar` is how sidecar-mode namespaces get their proxy; without it they are rendered as plain pods.
+ * With `injector: "istio"` they are labelled for Istio's injection webhook instead (and `sidecar` is unused).
+ */
 export function sampleObjects<I = string>(
   namespaces: SampleNamespace[] = DEFAULT_SAMPLE_NAMESPACES,
   images = SAMPLE_IMAGES,
   sidecar?: SidecarOptions<I>,
+  opts: { injector?: SidecarInjector } = {},
 ): KubeObject[] {
-  return namespaces.flatMap((ns) => namespaceSamples(ns, images).map((o) => (ns.mode === "sidecar" && sidecar ? injectSidecar(o, sidecar) : o)));
+  const injector = opts.injector ?? "ambient-lab";
+  return namespaces.flatMap((ns) =>
+    namespaceSamples(ns, images, injector).map((o) => (ns.mode === "sidecar" && sidecar && injector === "ambient-lab" ? injectSidecar(o, sidecar) : o)),
+  );
 }
 
-function namespaceSamples(ns: SampleNamespace, images: typeof SAMPLE_IMAGES): KubeObject[] {
+function namespaceSamples(ns: SampleNamespace, images: typeof SAMPLE_IMAGES, injector: SidecarInjector): KubeObject[] {
   return [
-    namespace(ns),
+    namespace(ns, injector),
     ...(ns.mode === "waypoint" ? [waypointGateway(ns.name)] : []),
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "httpbin", namespace: ns.name } },
     {
