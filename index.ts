@@ -86,7 +86,7 @@ const sidecar = images
   ? sidecarOptionsFor({ namespace: MESH_NAMESPACE, trustDomain: config.mesh.trustDomain, image: images.refs.ztunnel, pullPolicy })
   : undefined;
 const monitoring = config.monitoring
-  ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: MESH_NAMESPACE }, providers)
+  ? new Monitoring("monitoring", { version: config.versions.kubePrometheusStack, meshNamespace: MESH_NAMESPACE, mesh: config.mesh.kind }, providers)
   : undefined;
 const samples = new Samples("samples", { dependsOn: [mesh], ...(sidecar ? { sidecar } : {}), injector: config.mesh.kind }, providers);
 

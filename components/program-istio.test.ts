@@ -88,6 +88,16 @@ describe("the Pulumi program with ambient-lab:mesh istio", () => {
     expect(kube("Gateway", "waypoint", "waypoint-demo")!.inputs.spec).toMatchObject({ gatewayClassName: "istio-waypoint" });
   });
 
+  it("scrapes Istio's proxies where its charts expose them, with the same dashboard", async () => {
+    await settle();
+    const pm = (name: string) => kube("PodMonitor", name)?.inputs.spec as { podMetricsEndpoints: Array<{ port: string; path: string }> } | undefined;
+    expect(pm("istio-ztunnel")!.podMetricsEndpoints[0]).toMatchObject({ port: "ztunnel-stats", path: "/stats/prometheus" });
+    expect(pm("istio-sidecar")!.podMetricsEndpoints[0]).toMatchObject({ port: "http-envoy-prom", path: "/stats/prometheus" });
+    expect(pm("istio-istiod")!.podMetricsEndpoints[0]).toMatchObject({ port: "http-monitoring" });
+    expect(pm("ambient-lab-ztunnel")).toBeUndefined();
+    expect(kube("ConfigMap", "ambient-lab-dashboard")).toBeDefined();
+  });
+
   it("every Kubernetes object passes the kubelet's, admission's and the registry's rules", async () => {
     await settle();
     const objects = registered

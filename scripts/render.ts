@@ -31,15 +31,20 @@ const files = renderGitOpsTree({
   path: values.out,
   // The same pinned versions as the Pulumi stack's defaults.
   versions: defaults.versions,
+  meshKind: values.mesh,
   mesh: {
     namespace: "istio-system",
     trustDomain: values["trust-domain"],
     logLevel: "info",
-    images: {
-      controlPlane: `${values.registry}/control-plane:${values.tag}`,
-      ztunnel: `${values.registry}/ztunnel:${values.tag}`,
-      waypoint: `${values.registry}/waypoint:${values.tag}`,
-    },
+    ...(values.mesh === "ambient-lab"
+      ? {
+          images: {
+            controlPlane: `${values.registry}/control-plane:${values.tag}`,
+            ztunnel: `${values.registry}/ztunnel:${values.tag}`,
+            waypoint: `${values.registry}/waypoint:${values.tag}`,
+          },
+        }
+      : {}),
     pullPolicy: "IfNotPresent",
   },
   benchmark: {

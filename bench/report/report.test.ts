@@ -94,6 +94,33 @@ describe("npm run report", () => {
     expect(reportCharts({ runs: [earlier, inputs.runs![0]!] }).map((c) => c.id)).toEqual(["runs-latency", "runs-proxy-cpu"]);
   });
 
+  it("puts ours and Istio's runs of one cluster side by side, per mode (issue 16)", () => {
+    const summary = parseBenchLog(readFileSync(join(import.meta.dirname, "../../mesh/manifests/testdata/k6-ambient.log"), "utf8"));
+    const run = (mesh: "ambient-lab" | "istio", cpu: number) =>
+      parseBenchRun(
+        {
+          schema: BENCH_RUN_SCHEMA,
+          mesh,
+          environment: { kind: "kubernetes", name: "dev", date: summary.date },
+          scenario: { rate: 1000, connections: 4, payloadBytes: 1024, durationSeconds: 60 },
+          modes: {
+            ambient: kubernetesModeRun(summary, { cpuCores: cpu, memoryBytes: 52428800 }),
+            sidecar: kubernetesModeRun(summary, { cpuCores: cpu * 3, memoryBytes: 1 }),
+          },
+        },
+        mesh,
+      );
+    const charts = reportCharts({ runs: [run("ambient-lab", 0.3), run("istio", 0.1)] });
+    expect(charts.map((c) => c.id)).toEqual(["runs-latency", "runs-proxy-cpu"]);
+    const cpu = charts[1]!.table.rows.map((r) => [r[0]!.split(",")[0], r[1], r[3]]);
+    expect(cpu).toEqual([
+      ["ambient-lab", "ambient", "0.3"],
+      ["ambient-lab", "sidecar", "0.9"],
+      ["istio", "ambient", "0.1"],
+      ["istio", "sidecar", "0.3"],
+    ]);
+  });
+
   it("writes the local benchmarks' runs in the schema (golden), and rejects a run that is not", async () => {
     const { inputs } = await readInputs(dir);
     expectGolden(join(dir, "waypoint-bench.run.json"), JSON.stringify(waypointBenchRun(inputs.waypoint!), null, 2) + "\n");

@@ -86,6 +86,8 @@ export interface MonitoringArgs {
   version: string;
   /** Namespace of the mesh, whose control plane and ztunnels are scraped. */
   meshNamespace: string;
+  /** Whose proxies are scraped: ours, or upstream Istio's (their ports and paths differ). Default "ambient-lab". */
+  mesh?: "ambient-lab" | "istio";
 }
 
 /** kube-prometheus-stack (trimmed for small nodes), PodMonitors for the mesh and the mesh's Grafana dashboard. */
@@ -116,7 +118,7 @@ export class Monitoring extends pulumi.ComponentResource {
       { parent: this },
     );
     // The PodMonitor CRD comes with the chart, so the monitors wait for it.
-    createObjects(name, meshMonitoringObjects({ meshNamespace: args.meshNamespace }), this, [chart]);
+    createObjects(name, meshMonitoringObjects({ meshNamespace: args.meshNamespace, mesh: args.mesh ?? "ambient-lab" }), this, [chart]);
     this.namespace = ns.metadata.name;
     this.prometheusService = pulumi.output(PROMETHEUS_SERVICE);
     this.registerOutputs({ namespace: this.namespace, prometheusService: this.prometheusService });

@@ -6,11 +6,15 @@ import { benchmarkJob, MODE_NAMESPACES, scriptConfigMap, type BenchMode, type Be
 import { meshCaObjects } from "./mesh-ca.ts";
 import { meshNamespaceObject, meshObjects, policyCrds, type KubeObject, type MeshManifestOptions } from "./mesh.ts";
 import { kubePrometheusStackValues, meshMonitoringObjects, METRICS_SERVER_REPO, metricsServerValues, MONITORING_NAMESPACE } from "./monitoring.ts";
+import { ISTIO_CHART_REPO, istioCharts } from "./istio.ts";
 import { sampleObjects } from "./samples.ts";
 import { sidecarOptionsFor } from "./sidecar.ts";
 
 export interface GitOpsOptions {
-  mesh: MeshManifestOptions;
+  /** Our mesh's options; `images` is needed for ours only. */
+  mesh: Omit<MeshManifestOptions, "images"> & { images?: MeshManifestOptions["images"] };
+  /** "istio": upstream Istio's charts instead of our mesh (issue 16). Default "ambient-lab". */
+  meshKind?: "ambient-lab" | "istio";
   /** Pinned versions of what is installed from upstream rather than from this tree. */
   versions: { gatewayApi: string; certManager: string; kubePrometheusStack: string; metricsServer: string };
   /** Where the tree lives in Git: ArgoCD and Flux point at <repoURL>@<revision>:<path>/<app>. */
@@ -36,26 +40,51 @@ function fileName(o: KubeObject): string {
 }
 
 function apps(o: GitOpsOptions): App[] {
+  const bench = o.benchmark;
+  const meshCa: App = {
+    name: "mesh-ca",
+    wave: -1,
+    dependsOn: ["cert-manager"],
+    objects: [meshNamespaceObject(o.mesh.namespace), ...meshCaObjects({ namespace: o.mesh.namespace, trustDomain: o.mesh.trustDomain })],
+  };
+  if (o.meshKind === "istio") {
+    // Istio's charts are upstream installs (below); ours are the CA, the samples and the benchmark. The
+    // samples wait for ztunnel, the last of Istio's charts: their pods must be enrolled or injected at start.
+    return [
+      meshCa,
+      {
+        name: "monitoring",
+        wave: 3,
+        dependsOn: ["kube-prometheus-stack", "ztunnel"],
+        objects: meshMonitoringObjects({ meshNamespace: o.mesh.namespace, mesh: "istio" }),
+      },
+      { name: "samples", wave: 3, dependsOn: ["ztunnel"], objects: sampleObjects(undefined, undefined, undefined, { injector: "istio" }) },
+      {
+        name: "benchmark",
+        wave: 4,
+        dependsOn: ["samples"],
+        synced: false,
+        objects: bench.modes.flatMap((m) => [scriptConfigMap(MODE_NAMESPACES[m], bench.script), benchmarkJob(m, bench.settings)]),
+      },
+    ];
+  }
+  const images = o.mesh.images;
+  if (!images) throw new Error("our mesh's tree needs its images (--registry)");
+  const ours = { ...o.mesh, images };
   const crds = policyCrds();
   const crdNames = new Set(crds.map((c) => c.metadata.name));
   // The mesh namespace comes with the CA, which cert-manager issues into it before the control plane starts.
-  const rest = meshObjects({ ...o.mesh, includeNamespace: false }).filter((x) => !(x.kind === "CustomResourceDefinition" && crdNames.has(x.metadata.name)));
-  const bench = o.benchmark;
+  const rest = meshObjects({ ...ours, includeNamespace: false }).filter((x) => !(x.kind === "CustomResourceDefinition" && crdNames.has(x.metadata.name)));
   // sidecar-demo's pods and its k6 Job get our proxy injected here, as `istioctl kube-inject` would.
   const sidecar = sidecarOptionsFor({
-    namespace: o.mesh.namespace,
-    trustDomain: o.mesh.trustDomain,
-    image: o.mesh.images.ztunnel,
-    pullPolicy: o.mesh.pullPolicy,
+    namespace: ours.namespace,
+    trustDomain: ours.trustDomain,
+    image: images.ztunnel,
+    pullPolicy: ours.pullPolicy,
   });
   return [
     { name: "mesh-crds", wave: -1, dependsOn: ["gateway-api-crds"], objects: crds },
-    {
-      name: "mesh-ca",
-      wave: -1,
-      dependsOn: ["cert-manager"],
-      objects: [meshNamespaceObject(o.mesh.namespace), ...meshCaObjects({ namespace: o.mesh.namespace, trustDomain: o.mesh.trustDomain })],
-    },
+    meshCa,
     { name: "mesh", wave: 0, dependsOn: ["mesh-crds", "mesh-ca"], objects: rest },
     { name: "monitoring", wave: 1, dependsOn: ["kube-prometheus-stack", "mesh"], objects: meshMonitoringObjects({ meshNamespace: o.mesh.namespace }) },
     { name: "samples", wave: 1, dependsOn: ["mesh"], objects: sampleObjects(undefined, undefined, sidecar) },
@@ -81,17 +110,35 @@ interface Upstream {
   fluxRelease?: KubeObject[];
   /** Whether ArgoCD may prune what this app created (false for CRDs, as Flux does). Default true. */
   prune?: boolean;
+  /** Apps and upstreams whose Flux Kustomizations this one's waits for (ArgoCD: an earlier wave). */
+  dependsOn?: string[];
 }
 
 const FLUX_NS = "flux-system";
 const kustomizationName = (app: string) => `ambient-lab-${app}`;
 
 function upstreams(o: GitOpsOptions): Upstream[] {
-  const helm = (name: string, repo: string, chart: string, version: string, namespace: string, wave: number, values: Record<string, unknown>): Upstream => ({
+  const helm = (
+    name: string,
+    repo: string,
+    chart: string,
+    version: string,
+    namespace: string,
+    wave: number,
+    values: Record<string, unknown>,
+    more: Pick<Upstream, "dependsOn" | "prune"> & { releaseName?: string } = {},
+  ): Upstream => ({
     name,
     wave,
     namespace,
-    argoSource: { repoURL: repo, chart, targetRevision: version, helm: { valuesObject: values } },
+    ...(more.dependsOn ? { dependsOn: more.dependsOn } : {}),
+    ...(more.prune !== undefined ? { prune: more.prune } : {}),
+    argoSource: {
+      repoURL: repo,
+      chart,
+      targetRevision: version,
+      helm: { ...(more.releaseName ? { releaseName: more.releaseName } : {}), valuesObject: values },
+    },
     flux: [],
     // Flux's dependsOn only names Kustomizations: the HelmRelease is wrapped in one that waits for it to be Ready.
     fluxRelease: [
@@ -103,6 +150,7 @@ function upstreams(o: GitOpsOptions): Upstream[] {
         spec: {
           interval: "10m",
           targetNamespace: namespace,
+          ...(more.releaseName ? { releaseName: more.releaseName } : {}),
           install: { createNamespace: true, crds: "CreateReplace" },
           upgrade: { crds: "CreateReplace" },
           chart: { spec: { chart, version, sourceRef: { kind: "HelmRepository", name } } },
@@ -137,6 +185,19 @@ function upstreams(o: GitOpsOptions): Upstream[] {
     helm("cert-manager", "https://charts.jetstack.io", "cert-manager", o.versions.certManager, "cert-manager", -2, { crds: { enabled: true } }),
     // For `kubectl top`. On kind, add --kubelet-insecure-tls to its args (its kubelets' certificates are self-signed).
     helm("metrics-server", METRICS_SERVER_REPO, "metrics-server", o.versions.metricsServer, "kube-system", -2, metricsServerValues(false)),
+    // Istio instead of our mesh: its charts in the order its Helm documentation gives, each waiting for
+    // the one before (and istiod for the mesh CA it reads as its plug-in CA). Istio's base holds its
+    // CRDs: never pruned.
+    ...(o.meshKind === "istio"
+      ? istioCharts({ namespace: o.mesh.namespace, trustDomain: o.mesh.trustDomain }).map((c, i) =>
+          helm(c.release, ISTIO_CHART_REPO, c.chart, c.version, c.namespace, i - 1, c.values, {
+            // Istio's documented release names (Flux would otherwise name them <namespace>-<name>).
+            releaseName: c.release,
+            dependsOn: [...c.after, ...(c.chart === "base" ? ["gateway-api-crds"] : c.chart === "istiod" ? ["mesh-ca"] : [])],
+            ...(c.chart === "base" ? { prune: false } : {}),
+          }),
+        )
+      : []),
     helm(
       "kube-prometheus-stack",
       "https://prometheus-community.github.io/helm-charts",
@@ -238,7 +299,7 @@ export function renderGitOpsTree(o: GitOpsOptions): Map<string, string> {
     const docs = [...u.flux];
     if (u.fluxRelease) {
       writeFolder(files, `flux/releases/${u.name}`, u.fluxRelease);
-      docs.push(fluxKustomization(u.name, `./${o.path}/flux/releases/${u.name}`, []));
+      docs.push(fluxKustomization(u.name, `./${o.path}/flux/releases/${u.name}`, u.dependsOn ?? []));
     }
     files.set(`flux/${u.name}.yaml`, docs.map((d) => yaml(d)).join("---\n"));
   }

@@ -65,7 +65,8 @@ function podMonitor(name: string, namespace: string | undefined, matchLabels: Re
 }
 
 /** PodMonitors (the control plane's admin port; ztunnel, waypoint and sidecar metrics on 15020) and the dashboard. */
-export function meshMonitoringObjects(o: { meshNamespace: string }): KubeObject[] {
+export function meshMonitoringObjects(o: { meshNamespace: string; mesh?: "ambient-lab" | "istio" }): KubeObject[] {
+  if (o.mesh === "istio") return [...istioPodMonitors(o.meshNamespace), dashboardConfigMap()];
   return [
     podMonitor("ambient-lab-control-plane", o.meshNamespace, { app: "istiod" }, "http-admin", "/metrics"),
     podMonitor("ambient-lab-ztunnel", o.meshNamespace, { app: "ztunnel" }, "http-metrics", "/metrics"),
@@ -73,12 +74,7 @@ export function meshMonitoringObjects(o: { meshNamespace: string }): KubeObject[
     podMonitor("ambient-lab-waypoint", undefined, { "gateway.istio.io/managed": "istio.io-mesh-controller" }, "http-metrics", "/metrics"),
     // Sidecar-mode pods: our proxy's metrics port in each (a native sidecar, i.e. an init container).
     podMonitor("ambient-lab-sidecar", undefined, { [LABELS.proxy]: "sidecar" }, "http-metrics", "/metrics"),
-    {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "ambient-lab-dashboard", namespace: MONITORING_NAMESPACE, labels: { ...PART_OF, [DASHBOARD_LABEL]: "1" } },
-      data: { "ambient-lab-mesh.json": JSON.stringify(meshDashboard(), null, 2) },
-    },
+    dashboardConfigMap(),
   ];
 }
 
@@ -87,4 +83,28 @@ export const METRICS_SERVER_REPO = "https://kubernetes-sigs.github.io/metrics-se
 /** metrics-server's chart values; on kind its kubelets' self-signed serving certificates must be accepted. */
 export function metricsServerValues(insecureKubeletTls: boolean): Record<string, unknown> {
   return { args: insecureKubeletTls ? ["--kubelet-insecure-tls"] : [], resources: { requests: { cpu: "50m", memory: "64Mi" } } };
+}
+
+/** The mesh dashboard for Grafana's sidecar (the same panels for both meshes: the metric names are Istio's). */
+function dashboardConfigMap(): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "ambient-lab-dashboard", namespace: MONITORING_NAMESPACE, labels: { ...PART_OF, [DASHBOARD_LABEL]: "1" } },
+    data: { "ambient-lab-mesh.json": JSON.stringify(meshDashboard(), null, 2) },
+  };
+}
+
+/**
+ * Upstream Istio's proxies, as its 1.30 charts and templates name them: istiod's `http-monitoring` (15014);
+ * ztunnel's `ztunnel-stats` (15020, /stats/prometheus); waypoints (labelled gateway.istio.io/managed) and
+ * injected sidecars (labelled security.istio.io/tlsMode) on Envoy's `http-envoy-prom` (15090).
+ */
+function istioPodMonitors(meshNamespace: string): KubeObject[] {
+  return [
+    podMonitor("istio-istiod", meshNamespace, { app: "istiod" }, "http-monitoring", "/metrics"),
+    podMonitor("istio-ztunnel", meshNamespace, { app: "ztunnel" }, "ztunnel-stats", "/stats/prometheus"),
+    podMonitor("istio-waypoint", undefined, { "gateway.istio.io/managed": "istio.io-mesh-controller" }, "http-envoy-prom", "/stats/prometheus"),
+    podMonitor("istio-sidecar", undefined, { "security.istio.io/tlsMode": "istio" }, "http-envoy-prom", "/stats/prometheus"),
+  ];
 }

@@ -5,9 +5,11 @@ import { parseArgs } from "node:util";
 import { DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 
 export const RENDER_USAGE = `Usage: npm run render -- --registry REGISTRY [--repo URL] [--revision main] [--tag 0.1.0] [--out deploy] [--trust-domain cluster.local]
+       npm run render -- --mesh istio [--repo URL] [--revision main] [--out deploy] [--trust-domain cluster.local]
   --registry   where the mesh images are pushed (for example ghcr.io/you/ambient-lab): the tree deploys
                REGISTRY/control-plane, REGISTRY/ztunnel and REGISTRY/waypoint at --tag. Build and push them
-               first (README: GitOps).
+               first (README: GitOps). Not used with --mesh istio.
+  --mesh       ambient-lab (default: ours) or istio (upstream Istio's charts, pinned, instead)
   --repo       the Git URL ArgoCD and Flux pull this tree from; default: this clone's 'origin' remote
   --revision   branch ArgoCD and Flux follow (default main)
   --tag        the images' tag, pinned (default 0.1.0; not latest)
@@ -15,6 +17,8 @@ export const RENDER_USAGE = `Usage: npm run render -- --registry REGISTRY [--rep
 `;
 
 export interface RenderArgs {
+  mesh: "ambient-lab" | "istio";
+  /** Empty with --mesh istio. */
   registry: string;
   repo: string;
   revision: string;
@@ -34,6 +38,7 @@ export function parseRenderArgs(argv: string[], gitRemote: string | undefined): 
       strict: true,
       options: {
         registry: { type: "string" },
+        mesh: { type: "string", default: "ambient-lab" },
         repo: { type: "string" },
         revision: { type: "string", default: "main" },
         tag: { type: "string", default: "0.1.0" },
@@ -47,8 +52,13 @@ export function parseRenderArgs(argv: string[], gitRemote: string | undefined): 
   }
   if (values.help) return "help";
   const problems: string[] = [];
+  const mesh = String(values.mesh);
+  if (mesh !== "ambient-lab" && mesh !== "istio") problems.push(`--mesh "${mesh}" must be ambient-lab (ours) or istio`);
   const registry = String(values.registry ?? "").replace(/\/+$/, "");
-  if (!registry) problems.push("--registry is required: the images must come from a registry you pushed them to (e.g. --registry ghcr.io/you/ambient-lab)");
+  if (mesh === "istio") {
+    if (registry) problems.push("--registry is for our mesh's images; with --mesh istio nothing of ours is deployed: drop it");
+  } else if (!registry)
+    problems.push("--registry is required: the images must come from a registry you pushed them to (e.g. --registry ghcr.io/you/ambient-lab)");
   else if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/.test(registry))
     problems.push(`--registry "${registry}" is not a registry path (lowercase host[:port]/path)`);
   const repo = String(values.repo ?? gitRemote ?? "");
@@ -64,5 +74,5 @@ export function parseRenderArgs(argv: string[], gitRemote: string | undefined): 
     );
   }
   if (problems.length) throw new RenderArgsError(problems.join("\n"));
-  return { registry, repo, revision: String(values.revision), tag, out, trustDomain: String(values["trust-domain"]) };
+  return { mesh: mesh as RenderArgs["mesh"], registry, repo, revision: String(values.revision), tag, out, trustDomain: String(values["trust-domain"]) };
 }
