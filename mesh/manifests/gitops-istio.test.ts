@@ -17,7 +17,9 @@ import { parseRenderArgs } from "./render-args.ts";
 import { validateObject } from "./validate.ts";
 
 const options = testGitOpsOptions(["baseline", "sidecar", "ambient", "waypoint"]);
-const { images: _ours, ...meshWithoutImages } = options.mesh;
+// Without our images, as `npm run render -- --mesh istio` passes it (no --registry).
+const meshWithoutImages: Omit<typeof options.mesh, "images"> = { ...options.mesh };
+delete (meshWithoutImages as { images?: unknown }).images;
 const tree = renderGitOpsTree({ ...options, meshKind: "istio", mesh: meshWithoutImages });
 type Doc = { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec: Record<string, unknown> };
 const docs = (p: string): Doc[] => parseAllDocuments(tree.get(p)!).map((d) => d.toJS() as Doc);
