@@ -179,6 +179,14 @@ describe("HTTP/2 under attack", () => {
     await a.closed;
     expect(goaway(a.frames)).toBe(ErrorCode.EnhanceYourCalm);
 
+    // The same in one frame: a server that accepts 1 MiB frames still refuses a 100 KB header block.
+    const big = await echoServer({ ...TEST_SETTINGS, maxFrameSize: 1 << 20, maxHeaderListSize: 4096 });
+    cleanup.push(() => big.close());
+    const c = await attacker(big.port);
+    c.sock.write(frame(FrameType.Headers, Flag.EndHeaders, 1, Buffer.alloc(100_000, 0x82)));
+    await c.closed;
+    expect(goaway(c.frames)).toBe(ErrorCode.EnhanceYourCalm);
+
     // One 3 KB entry in the dynamic table, then a block indexing it 1,000 times: 3 MB of headers from 1 KB.
     const b = await attacker(srv.port);
     const add = Buffer.concat([Buffer.from([0x40, 0x05]), Buffer.from("x-big"), Buffer.from([0x7f, 0xb9, 0x16]), Buffer.alloc(3000, 0x61)]);

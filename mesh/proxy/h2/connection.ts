@@ -427,7 +427,10 @@ export class H2Connection implements StreamOwner {
 
   private onHeadersFrame(f: Frame): void {
     if (f.streamId === 0) throw new ConnectionError(ErrorCode.ProtocolError, "HEADERS on stream 0");
-    const block = this.unpad(f, f.flags & Flag.Priority ? 5 : 0);
+    const view = this.unpad(f, f.flags & Flag.Priority ? 5 : 0);
+    // A block continued in later frames outlives this read: it keeps a copy, not a view of the read buffer.
+    const block = f.flags & Flag.EndHeaders ? view : Buffer.from(view);
+    this.checkBlockSize(block.length);
     this.headerBlock = { streamId: f.streamId, parts: [block], bytes: block.length, endStream: (f.flags & Flag.EndStream) !== 0 };
     if (f.flags & Flag.EndHeaders) this.headersDone();
   }
@@ -436,10 +439,17 @@ export class H2Connection implements StreamOwner {
     const hb = this.headerBlock;
     if (!hb || f.streamId !== hb.streamId) throw new ConnectionError(ErrorCode.ProtocolError, "CONTINUATION without a header block");
     hb.bytes += f.payload.length;
-    // The block is bounded before it is decoded: twice the list limit allows for literal overhead.
-    if (hb.bytes > 2 * this.opts.settings.maxHeaderListSize + 1024) throw new ConnectionError(ErrorCode.EnhanceYourCalm, "header block too large");
+    this.checkBlockSize(hb.bytes);
     hb.parts.push(Buffer.from(f.payload));
     if (f.flags & Flag.EndHeaders) this.headersDone();
+  }
+
+  /**
+   * A header block is bounded before it is decoded, whether it comes in one frame or many: twice the
+   * list limit allows for literal overhead; more is a peer making us decode for nothing.
+   */
+  private checkBlockSize(bytes: number): void {
+    if (bytes > 2 * this.opts.settings.maxHeaderListSize + 1024) throw new ConnectionError(ErrorCode.EnhanceYourCalm, "header block too large");
   }
 
   private headersDone(): void {

@@ -158,7 +158,8 @@ export class HpackDecoder {
     };
     const emit = (name: string, value: string) => {
       listSize += name.length + value.length + ENTRY_OVERHEAD;
-      headers.push([name, value]);
+      // Past the limit nothing more is kept (the block is still read to the end for the table's sake).
+      if (listSize <= this.limits.maxHeaderListSize) headers.push([name, value]);
     };
     while (pos < block.length) {
       const b = block[pos]!;
