@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { expectGolden } from "../testing/expect.ts";
+import { expectGitOpsOrdered, expectGolden } from "../testing/expect.ts";
 import { testGitOpsOptions } from "../testing/index.ts";
 import { renderGitOpsTree } from "./gitops.ts";
 import { ISTIO_CHART_REPO, ISTIO_VERSION } from "./istio.ts";
@@ -64,20 +64,8 @@ describe("the GitOps tree for Istio", () => {
   });
 
   it("orders Istio as its docs do, after the Gateway API CRDs and the mesh CA; Flux and ArgoCD agree", () => {
-    const ks = new Map<string, { deps: string[]; file: string }>();
-    for (const [p] of tree) {
-      if (!p.startsWith("flux/") || p.startsWith("flux/releases/")) continue;
-      for (const d of docs(p))
-        if (d.kind === "Kustomization" && d.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/"))
-          ks.set(d.metadata.name, { deps: ((d.spec.dependsOn ?? []) as Array<{ name: string }>).map((x) => x.name), file: p.slice(5) });
-    }
-    const wave = (file: string) => Number(docs(`argocd/${file}`)[0]!.metadata.annotations!["argocd.argoproj.io/sync-wave"]);
-    for (const [name, k] of ks)
-      for (const dep of k.deps) {
-        expect(ks.has(dep), `${name} depends on unknown ${dep}`).toBe(true);
-        expect(wave(ks.get(dep)!.file), `${dep} before ${name}`).toBeLessThan(wave(k.file));
-      }
-    const deps = (n: string) => ks.get(`ambient-lab-${n}`)!.deps;
+    const ks = expectGitOpsOrdered(tree);
+    const deps = (n: string) => ks.get(`ambient-lab-${n}`)!;
     expect(deps("istio-base")).toEqual(["ambient-lab-gateway-api-crds"]);
     expect(deps("istiod")).toEqual(["ambient-lab-istio-base", "ambient-lab-mesh-ca"]);
     expect(deps("istio-cni")).toEqual(["ambient-lab-istiod"]);

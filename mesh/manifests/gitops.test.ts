@@ -5,7 +5,7 @@ import { testGitOpsOptions } from "../testing/index.ts";
 import { renderGitOpsTree } from "./gitops.ts";
 import type { KubeObject } from "./mesh.ts";
 import { validateObject } from "./validate.ts";
-import { expectGolden } from "../testing/expect.ts";
+import { expectGitOpsOrdered, expectGolden } from "../testing/expect.ts";
 
 const tree = renderGitOpsTree(testGitOpsOptions());
 
@@ -65,26 +65,11 @@ describe("GitOps tree", () => {
   });
 
   it("every dependency is ordered: Flux dependsOn names an existing Kustomization, and ArgoCD syncs it in an earlier wave", () => {
-    const kustomizations = new Map<string, { deps: string[]; file: string }>();
-    for (const [p] of tree) {
-      if (!p.startsWith("flux/") || p.startsWith("flux/releases/")) continue;
-      // Flux's Kustomizations, not kustomize's own kustomization.yaml.
-      for (const d of docs(p))
-        if (d.kind === "Kustomization" && d.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/"))
-          kustomizations.set(d.metadata.name, { deps: ((d.spec.dependsOn ?? []) as Array<{ name: string }>).map((x) => x.name), file: p.slice(5) });
-    }
-    const wave = (file: string) => Number(docs(`argocd/${file}`)[0]!.metadata.annotations!["argocd.argoproj.io/sync-wave"]);
-    let edges = 0;
-    for (const [name, k] of kustomizations) {
-      for (const dep of k.deps) {
-        expect(kustomizations.has(dep), `${name} depends on unknown ${dep}`).toBe(true);
-        expect(wave(kustomizations.get(dep)!.file), `${dep} before ${name}`).toBeLessThan(wave(k.file));
-        edges++;
-      }
-    }
+    const kustomizations = expectGitOpsOrdered(tree);
+    const edges = [...kustomizations.values()].reduce((n, d) => n + d.length, 0);
     expect(edges).toBeGreaterThanOrEqual(7);
-    expect(kustomizations.get("ambient-lab-mesh")!.deps).toEqual(["ambient-lab-mesh-crds", "ambient-lab-mesh-ca"]);
-    expect(kustomizations.get("ambient-lab-mesh-ca")!.deps).toEqual(["ambient-lab-cert-manager"]);
+    expect(kustomizations.get("ambient-lab-mesh")).toEqual(["ambient-lab-mesh-crds", "ambient-lab-mesh-ca"]);
+    expect(kustomizations.get("ambient-lab-mesh-ca")).toEqual(["ambient-lab-cert-manager"]);
   });
 
   it("cert-manager issues the mesh CA before the control plane starts; no secret material is rendered", () => {
