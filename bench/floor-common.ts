@@ -10,6 +10,15 @@ export const STREAM_WINDOW = 1024 * 1024;
 export const CONNECTION_WINDOW = 4 * 1024 * 1024;
 export const MAX_FRAME = 1 << 20;
 
+/** Our HTTP/2's (mesh/proxy/h2) settings for the floors' HBONE, the mesh's windows and frame size. */
+export const OWN_SETTINGS = {
+  streamWindow: STREAM_WINDOW,
+  connectionWindow: CONNECTION_WINDOW,
+  maxFrameSize: MAX_FRAME,
+  maxConcurrentStreams: 100,
+  maxHeaderListSize: 65_536,
+};
+
 export interface HostPort {
   host: string;
   port: number;

@@ -17,14 +17,12 @@ import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { H2Connection, type H2Stream } from "../mesh/proxy/h2/index.ts";
 import {
-  CONNECTION_WINDOW,
   clientTls as mutualTls,
   hboneServer,
   hboneSession,
-  MAX_FRAME,
   hostPort as parseHostPort,
   need as needArg,
-  STREAM_WINDOW,
+  OWN_SETTINGS,
   tlsFiles as readTlsFiles,
 } from "./floor-common.ts";
 
@@ -142,14 +140,6 @@ function relayOwn(socket: net.Socket, stream: H2Stream): void {
     close: (code) => (code === null ? undefined : socket.destroy()),
   });
 }
-
-const OWN_SETTINGS = {
-  streamWindow: STREAM_WINDOW,
-  connectionWindow: CONNECTION_WINDOW,
-  maxFrameSize: MAX_FRAME,
-  maxConcurrentStreams: 100,
-  maxHeaderListSize: 65_536,
-};
 
 function runOutOwn(): void {
   const via = hostPort(need("via"));

@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // The least a Node.js waypoint can be, for bench:waypoint's floor: HBONE in (HTTP/2 CONNECT over mutual
-// TLS, node:http2), each tunnel read as HTTP/1.1 by node:http's server, every request forwarded with
-// undici (as the waypoint does) over keep-alive HTTP/1.1 connections that are CONNECT streams on one
-// HBONE session to the `in` floor relay, which dials the server. No policy, routing, metrics, logs,
-// certificate rotation or config: what it costs under the bench's load is the floor that node:http2,
-// node:http and undici set for the waypoint.
+// TLS, framed by mesh/proxy/h2 as the waypoint frames it), each tunnel read as HTTP/1.1 by node:http's
+// server through one Duplex (H2Duplex), every request forwarded with undici (as the waypoint does) over
+// keep-alive HTTP/1.1 connections that are CONNECT streams on one HBONE connection to the `in` floor
+// relay (--framing own), which dials the server. No policy, routing, metrics, logs, certificate rotation
+// or config: what it costs under the bench's load is the floor that our HTTP/2, node:http and undici
+// set for the waypoint.
 //   --listen IP:PORT --via IP:PORT --upstream HOST:PORT --cert FILE --key FILE --ca FILE
 import http from "node:http";
-import type http2 from "node:http2";
 import type { Duplex } from "node:stream";
+import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
-import { hboneServer, hboneSession, hostPort, need as needArg, tlsFiles as readTlsFiles } from "./floor-common.ts";
+import { H2Connection, H2Duplex } from "../mesh/proxy/h2/index.ts";
+import { clientTls, hostPort, need as needArg, OWN_SETTINGS, tlsFiles as readTlsFiles } from "./floor-common.ts";
 
 const PROGRAM = "floor-waypoint";
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"]);
@@ -40,20 +42,24 @@ function socketLike<T extends Duplex>(stream: T): T {
   return stream;
 }
 
-let session: http2.ClientHttp2Session | undefined;
-function hbone(): http2.ClientHttp2Session {
-  if (session && !session.closed && !session.destroyed) return session;
-  session = hboneSession(via, tlsFiles);
-  return session;
+let conn: H2Connection | undefined;
+function hbone(): H2Connection {
+  if (conn?.usable) return conn;
+  conn = new H2Connection(clientTls(via, ["h2"], tlsFiles), { role: "client", settings: OWN_SETTINGS });
+  conn.start();
+  return conn;
 }
 
 const pool = new Pool(`http://${upstream}`, {
   connections: 1024,
   pipelining: 1,
   connect: (_opts, cb) => {
-    const stream = hbone().request({ ":method": "CONNECT", ":authority": upstream }, { endStream: false });
-    stream.once("response", () => cb(null, socketLike(stream) as never));
-    stream.once("error", (err) => cb(err, null));
+    const stream = hbone().request([
+      [":method", "CONNECT"],
+      [":authority", upstream],
+    ]);
+    const duplex = socketLike(new H2Duplex(stream));
+    stream.onResponse = (status) => (status === 200 ? cb(null, duplex as never) : cb(new Error(`CONNECT answered ${status}`), null));
   },
 });
 
@@ -77,10 +83,16 @@ const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }
 });
 
 const where = hostPort(PROGRAM, need("listen"));
-const tunnels = hboneServer(tlsFiles);
-tunnels.on("stream", (stream) => {
-  stream.respond({ ":status": 200 });
-  stream.on("error", () => stream.destroy());
-  server.emit("connection", socketLike(stream));
+const tunnels = tls.createServer({ ...tlsFiles, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3", ALPNProtocols: ["h2"] });
+tunnels.on("secureConnection", (s: tls.TLSSocket) => {
+  s.setNoDelay(true);
+  new H2Connection(s, {
+    role: "server",
+    settings: OWN_SETTINGS,
+    onStream: (stream) => {
+      stream.respond(200);
+      server.emit("connection", socketLike(new H2Duplex(stream)));
+    },
+  }).start();
 });
 tunnels.listen(where.port, where.host);

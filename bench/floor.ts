@@ -82,7 +82,8 @@ export async function floorRelayApps(
 
 /**
  * The waypoint's floor (bench/floor-waypoint.ts) and the two relays around it, which stand in for the
- * ztunnels: `out` tunnels FLOOR_PORTS.http to the floor waypoint at `l7Ip`, which forwards each request
+ * ztunnels (HBONE on our own HTTP/2 throughout, as the mesh frames it): `out` tunnels FLOOR_PORTS.http to
+ * the floor waypoint at `l7Ip`, which forwards each request
  * through `in` at `inIp` to `http`. The floor waypoint runs with the waypoint image's node flags.
  */
 export async function floorWaypointApps(
@@ -99,6 +100,8 @@ export async function floorWaypointApps(
       args: [
         ...relay,
         "out",
+        "--framing",
+        "own",
         "--listen",
         o.outIp,
         "--via",
@@ -124,6 +127,6 @@ export async function floorWaypointApps(
       ],
       ownedDirs: [d("l7")],
     },
-    in: { cmd: NODE_BIN, args: [...relay, "in", "--listen", hbone(o.inIp), ...(await certFiles(d("in"), "in", ca))], ownedDirs: [d("in")] },
+    in: { cmd: NODE_BIN, args: [...relay, "in", "--framing", "own", "--listen", hbone(o.inIp), ...(await certFiles(d("in"), "in", ca))], ownedDirs: [d("in")] },
   };
 }

@@ -2,7 +2,7 @@
 // npm run bench:waypoint: the same HTTP load four ways in one netns cluster with the control plane:
 // no mesh, the ztunnels alone (L4), the sidecar mode (a proxy in each pod), and the ztunnels plus a
 // waypoint (L7, an HTTPRoute on the service); unary gRPC calls through the ztunnels and through the
-// waypoint (its HTTP/2 path); and, as the floor, through a waypoint that is node:http2,
+// waypoint (its HTTP/2 path); and, as the floor, through a waypoint that is our HTTP/2 (mesh/proxy/h2),
 // node:http and undici and nothing else (bench/floor-waypoint.ts).
 // Reads bench/scenarios/waypoint.yaml, prints progress, writes results/waypoint-bench.{json,md}.
 import { chmod, mkdir, readFile } from "node:fs/promises";

@@ -18,7 +18,7 @@ export interface WaypointBenchResult {
   sidecar?: LoadResult;
   sidecarProxies?: Array<{ pod: string; cpuPer1000Requests: number; rssMb: number }>;
   /**
-   * The floor (bench/floor-waypoint.ts): the same load through a waypoint that is node:http2, node:http
+   * The floor (bench/floor-waypoint.ts): the same load through a waypoint that is our HTTP/2, node:http
    * and undici and nothing else, between two floor relays standing in for the ztunnels.
    */
   floor?: FloorWaypoint;
@@ -144,7 +144,7 @@ export function renderWaypointMarkdown(r: WaypointBenchResult): string {
     ...(r.sidecar ? [row("sidecar (a proxy in each pod)", r.sidecar)] : []),
     row("ambient + waypoint (L7)", r.waypoint),
     added(r.waypoint, r.ambient),
-    ...(f ? [row("floor waypoint (node:http2, node:http, undici; floor relays for the ztunnels)", f.load)] : []),
+    ...(f ? [row("floor waypoint (our HTTP/2, node:http, undici; floor relays for the ztunnels)", f.load)] : []),
     ``,
     ...(r.grpc
       ? [

@@ -18,7 +18,12 @@ describe("fuzz over sockets (bounded)", () => {
     net = await networkFuzz();
   }, 30_000);
   afterAll(() => net?.close());
-  for (const name of ["HBONE frames (HTTP/2 after an mTLS handshake)", "HTTP/1.1 through the waypoint", "HTTP/2 frames through the waypoint"]) {
+  for (const name of [
+    "HBONE frames (HTTP/2 after an mTLS handshake)",
+    "HBONE frames to the waypoint (HTTP/2 after an mTLS handshake)",
+    "HTTP/1.1 through the waypoint",
+    "HTTP/2 frames through the waypoint",
+  ]) {
     it(`${name}: survives, and fds and connections return to baseline`, async () => {
       await net.targets.find((t) => t.name === name)!.run(120, SEED);
       await net.checkBaseline();

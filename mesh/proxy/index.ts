@@ -21,7 +21,6 @@ export { HbonePool, type HboneRequest, type PoolContext } from "./hbone/hbone-po
 export { HboneGuard, limitReporter, peerKeyOf, type GuardDeps } from "./hbone/hbone-guard.ts";
 export { verifyHbonePeer } from "./hbone/peer.ts";
 export { buildBaggage, buildForwarded, parseForwardedFor } from "./hbone/headers.ts";
-export { closeSession } from "./hbone/session.ts";
 export { KernelNetwork, connectTcp, type Network } from "./net/network.ts";
 export { originalDst } from "./net/orig-dst.ts";
 export { DEFAULT_TUNING, type LimitHit, type LimitKind, type ProxyTuning } from "./tuning.ts";

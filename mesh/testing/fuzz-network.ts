@@ -1,7 +1,7 @@
-// Fuzzing over real sockets: arbitrary HTTP/2 frames on an authenticated HBONE session to a ztunnel,
-// arbitrary bytes as HTTP/1.1 inside a tunnel through a waypoint, and arbitrary HTTP/2 frames after the
-// preface inside a tunnel through the waypoint (its h2c front end). Both proxies must survive every input,
-// and after each target their file descriptors and open connections must be back to the baseline.
+// Fuzzing over real sockets: arbitrary HTTP/2 frames on an authenticated HBONE session to a ztunnel and
+// to a waypoint, arbitrary bytes as HTTP/1.1 inside a tunnel through a waypoint, and arbitrary HTTP/2
+// frames after the preface inside a tunnel through the waypoint (its h2c front end). Both proxies must
+// survive every input, and after each target their fds, connections and tunnels must be back to baseline.
 import http from "node:http";
 import type net from "node:net";
 import tls from "node:tls";
@@ -21,6 +21,7 @@ import { fdCount, sleep, waitFor } from "./wait.ts";
 const SLEEP = "127.0.41.10";
 const ECHO = { ip: "127.0.42.10", port: 7071 };
 const WEB = { ip: "127.0.43.10", port: 80 };
+const WAYPOINT_IP = "127.0.44.10";
 const WP = { hostname: "waypoint.demo.svc.cluster.local", namespace: "demo" };
 const CONFIG = `
 workloads:
@@ -51,7 +52,7 @@ export async function networkFuzz(): Promise<NetworkFuzz> {
   const mesh: InProcessMesh = await inProcessMesh({ nodes: ["node-1", "node-2"], config: CONFIG, tuning: { handshakeTimeoutMs: 2000 } });
   const store = new StateStore();
   store.replace(toResources(parseLocalConfig(CONFIG)));
-  const waypoint = await inProcessWaypoint(mesh, { host: "127.0.44.10", namespace: "demo", state: store });
+  const waypoint = await inProcessWaypoint(mesh, { host: WAYPOINT_IP, namespace: "demo", state: store });
   await waitFor(() => waypoint.readiness.ready, 5000);
   const certs = new CertManager({ ca: FileCaClient.fromMaterial(mesh.ca), ttlSeconds: 3600, log: silentLogger() });
   const sleepCert = await certs.get({ trustDomain: "cluster.local", namespace: "demo", serviceAccount: "sleep" });
@@ -101,8 +102,9 @@ export async function networkFuzz(): Promise<NetworkFuzz> {
     streamId: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 0x7fffffff })),
     payload: fc.uint8Array({ maxLength: 48 }),
   });
-  const hbone: FuzzTarget = {
-    name: "HBONE frames (HTTP/2 after an mTLS handshake)",
+  /** Arbitrary frames on an authenticated HBONE session to `server`'s 15008; null is a valid CONNECT to `to`. */
+  const hboneFrames = (name: string, server: string, to: string): FuzzTarget => ({
+    name,
     run: async (runs, seed) =>
       fc.assert(
         fc.asyncProperty(
@@ -114,7 +116,7 @@ export async function networkFuzz(): Promise<NetworkFuzz> {
             { maxLength: 8 },
           ),
           async (frames) => {
-            const raw = await mesh.network.connect({ ip: ECHO.ip, port: 15008 }, 2000, false);
+            const raw = await mesh.network.connect({ ip: server, port: 15008 }, 2000, false);
             raw.on("error", () => undefined);
             const s = tls.connect({ socket: raw, secureContext: sleepCert.context, ALPNProtocols: ["h2"], rejectUnauthorized: false });
             s.on("error", () => undefined);
@@ -122,15 +124,17 @@ export async function networkFuzz(): Promise<NetworkFuzz> {
               s.once("secureConnect", () => r());
               s.once("close", () => r());
             });
-            // null stands for a well-formed CONNECT to the echo server, so streams get past the first checks.
-            const body = frames.map((f, i) => f ?? frame(1, 0x4, 1 + 2 * i, headerBlock(connectHeaders(`${ECHO.ip}:${ECHO.port}`))));
+            // null stands for a well-formed CONNECT, so streams get past the first checks.
+            const body = frames.map((f, i) => f ?? frame(1, 0x4, 1 + 2 * i, headerBlock(connectHeaders(to))));
             await exchange(s, Buffer.concat([PREFACE, settingsFrame(), ...body]), 30);
             raw.destroy();
           },
         ),
         { numRuns: runs, ...(seed !== undefined ? { seed } : {}) },
       ),
-  };
+  });
+  const hbone = hboneFrames("HBONE frames (HTTP/2 after an mTLS handshake)", ECHO.ip, `${ECHO.ip}:${ECHO.port}`);
+  const waypointHbone = hboneFrames("HBONE frames to the waypoint (HTTP/2 after an mTLS handshake)", WAYPOINT_IP, `${WEB.ip}:${WEB.port}`);
 
   const VALID = "GET /x/y HTTP/1.1\r\nhost: web\r\nx-r: 1\r\ncontent-length: 3\r\n\r\nabc";
   const httpArb = fc.oneof(
@@ -183,13 +187,21 @@ export async function networkFuzz(): Promise<NetworkFuzz> {
   };
 
   return {
-    targets: [hbone, waypointHttp, waypointH2],
+    targets: [hbone, waypointHbone, waypointHttp, waypointH2],
     async checkBaseline() {
       const z2 = mesh.ztunnel("node-2");
-      const quiet = await waitFor(() => z2.ctx.tracker.size === 0 && mesh.ztunnel("node-1").ctx.tracker.size === 0 && fdCount() <= baseline, 15_000, 100);
+      let tunnels = 0;
+      const quiet = await waitFor(
+        async () => {
+          tunnels = (await waypoint.metrics.tunnelsOpen.get()).values[0]?.value ?? 0;
+          return z2.ctx.tracker.size === 0 && mesh.ztunnel("node-1").ctx.tracker.size === 0 && fdCount() <= baseline && tunnels === 0;
+        },
+        15_000,
+        100,
+      );
       if (!quiet)
         throw new Error(
-          `not back to baseline: ${fdCount()} fds (baseline ${baseline}), ${z2.ctx.tracker.size} + ${mesh.ztunnel("node-1").ctx.tracker.size} connections tracked`,
+          `not back to baseline: ${fdCount()} fds (baseline ${baseline}), ${z2.ctx.tracker.size} + ${mesh.ztunnel("node-1").ctx.tracker.size} connections tracked, ${tunnels} waypoint tunnels open`,
         );
       if (!z2.readiness.ready || !waypoint.readiness.ready) throw new Error("a proxy is no longer ready");
       if (!(await serves())) throw new Error("the ztunnels no longer relay");

@@ -1,9 +1,10 @@
 // The waypoint's only data-path listener (15008): mTLS with the waypoint's own certificate, HTTP/2,
 // CONNECT to the original destination (a service VIP:port or a pod IP:port) as ztunnel sends it.
 // Each accepted CONNECT stream becomes a Tunnel that the L7 proxy reads HTTP from. Replies: 200 accepted,
-// 400 not CONNECT or an authority that is not ip:port.
-import http2 from "node:http2";
+// 400 not CONNECT or an authority that is not ip:port. HTTP/2 is ours (mesh/proxy/h2), as in ztunnel:
+// the tunnel is one Duplex over the H2 stream, which http's server (or the h2c front) reads directly.
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { tryParseAddr, type SockAddr } from "../shared/index.ts";
 import { describeError } from "../shared/index.ts";
@@ -14,9 +15,11 @@ import type { CertManager } from "../proxy/index.ts";
 import { parseForwardedFor } from "../proxy/index.ts";
 import { HboneGuard, peerKeyOf, type GuardDeps } from "../proxy/index.ts";
 import { createHboneTlsServer, refreshHboneCert, verifyHbonePeer } from "../proxy/index.ts";
+import { H2Duplex, type H2Stream, type HeaderList } from "../proxy/h2/index.ts";
 
 export interface Tunnel {
-  stream: http2.ServerHttp2Stream;
+  /** The CONNECT stream's bytes: the client's HTTP, either version. */
+  stream: Duplex;
   /** The authenticated client (the source workload's identity, presented by its ztunnel). */
   peer: Identity;
   /** The original destination the client dialled. */
@@ -39,7 +42,7 @@ export class WaypointHboneListener implements Server {
   private tlsServer: tls.Server | undefined;
   private serial = "";
   private readonly guard: HboneGuard;
-  private readonly streams = new Set<http2.ServerHttp2Stream>();
+  private readonly streams = new Set<H2Stream>();
 
   constructor(deps: HboneListenerDeps, where: SockAddr) {
     this.deps = deps;
@@ -94,21 +97,23 @@ export class WaypointHboneListener implements Server {
   }
 
   private serve(socket: tls.TLSSocket, peer: Identity): void {
-    this.guard.session(socket, peer, (stream, headers) => {
-      const authority = typeof headers[":authority"] === "string" ? tryParseAddr(headers[":authority"]) : undefined;
-      if (headers[":method"] !== "CONNECT" || !authority) {
+    this.guard.session(socket, peer, (stream, list) => {
+      const method = headerOf(list, ":method");
+      const rawAuthority = headerOf(list, ":authority");
+      const authority = rawAuthority === undefined ? undefined : tryParseAddr(rawAuthority);
+      if (method !== "CONNECT" || !authority) {
         this.deps.peerLog.warn(
           "hbone:bad-connect",
-          { method: headers[":method"], authority: headers[":authority"], "src.identity": formatIdentity(peer) },
+          { method, authority: rawAuthority, "src.identity": formatIdentity(peer) },
           "HBONE stream refused: needs CONNECT to ip:port",
         );
-        if (!stream.destroyed) stream.respond({ ":status": 400 }, { endStream: true });
-        return;
+        return stream.respond(400);
       }
-      stream.respond({ ":status": 200 });
+      stream.respond(200);
       this.streams.add(stream);
-      stream.once("close", () => this.streams.delete(stream));
-      this.deps.onTunnel({ stream, peer, authority, clientAddr: parseForwardedFor(headers["forwarded"]) });
+      stream.whenClosed(() => this.streams.delete(stream));
+      const clientAddr = parseForwardedFor(headerOf(list, "forwarded"));
+      this.deps.onTunnel({ stream: new H2Duplex(stream), peer, authority, clientAddr });
     });
   }
 
@@ -130,4 +135,10 @@ export class WaypointHboneListener implements Server {
     this.stopAccepting();
     this.guard.closeSessions();
   }
+}
+
+/** The first value of a header (HTTP/2 names are lowercase on the wire; ours checks that). */
+function headerOf(list: HeaderList, name: string): string | undefined {
+  for (const [n, v] of list) if (n === name) return v;
+  return undefined;
 }

@@ -44,7 +44,8 @@ export function forwardUpgrade(deps: ExchangeDeps, log: Logger, t: Tunnel, req: 
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join("");
     const code = plan.outcome.code;
-    client.end(
+    refuse(
+      client,
       `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? "Error"}\r\n${extra}content-type: text/plain\r\ncontent-length: ${Buffer.byteLength(plan.body)}\r\nconnection: close\r\n\r\n${plan.body}`,
     );
     return record(plan.outcome.code, plan.outcome.flag, plan.outcome.detail);
@@ -69,8 +70,22 @@ export function forwardUpgrade(deps: ExchangeDeps, log: Logger, t: Tunnel, req: 
     (err: unknown) => {
       log.debug({ err: describeError(err) }, "upgrade: upstream connection failed");
       const body = "upstream connect error or disconnect/reset before headers";
-      client.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      refuse(client, `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
       record(503, "UF", describeError(err));
     },
   );
+}
+
+/** How long a refused client may keep its side open after the answer (nginx's lingering_timeout is 5 s). */
+const LINGER_MS = 5_000;
+
+/**
+ * Answers and closes: a lingering close, as HTTP servers do. What the client still sends is read and
+ * dropped until it ends its side, so the tunnel closes when the client's does (nothing else reads it
+ * after an upgrade request); a client that never ends loses the tunnel after LINGER_MS.
+ */
+function refuse(client: Duplex, answer: string): void {
+  client.end(answer);
+  client.resume();
+  setTimeout(() => client.destroy(), LINGER_MS).unref();
 }

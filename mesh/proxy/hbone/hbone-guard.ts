@@ -2,10 +2,9 @@
 //   before the peer is verified: connections per source address, handshakes in progress per source
 //     address, and one deadline from accept to a verified peer (then the socket is destroyed);
 //   after: sessions per source identity, SETTINGS_MAX_CONCURRENT_STREAMS and the header list size
-//     (nghttp2 refuses streams and header blocks past them), and an idle timeout for sessions without
+//     (our HTTP/2 refuses streams and header blocks past them), and an idle timeout for sessions without
 //     streams. Whatever ends the socket ends the session and its streams, and the reverse, so a peer that
 //     vanishes, half-closes or resets leaves nothing behind.
-import http2 from "node:http2";
 import type net from "node:net";
 import type tls from "node:tls";
 import { normalizeIp } from "../../shared/index.ts";
@@ -14,7 +13,6 @@ import { formatIdentity, type Identity } from "../../shared/index.ts";
 import { KeyedCounter, type RateLimitedLog } from "../../shared/index.ts";
 import type { Logger } from "../../shared/index.ts";
 import type { LimitHit, LimitKind, ProxyTuning } from "../tuning.ts";
-import { closeSession } from "./session.ts";
 import { H2Connection } from "../h2/connection.ts";
 import type { HeaderList } from "../h2/hpack.ts";
 import type { H2Stream } from "../h2/stream.ts";
@@ -50,7 +48,7 @@ export class HboneGuard {
    * so each way a connection can end (raw close, TLS error, deadline, TLS close) releases it here.
    */
   private readonly admitted = new Map<string, { raw: net.Socket; handshaking: boolean; endHandshake(): void; release(): void }>();
-  /** Open sessions, node:http2's or ours, each as what drain and close need of it. */
+  /** Open HTTP/2 connections, each as what drain and close need of it. */
   private readonly sessions = new Set<{ goAway(): void; close(): void }>();
 
   constructor(deps: GuardDeps) {
@@ -154,74 +152,11 @@ export class HboneGuard {
     this.admitted.get(peerKeyOf(s))?.release();
   }
 
-  /** Runs HTTP/2 on a verified socket with the bounded settings, closing it when idle without streams. */
-  session(
-    socket: tls.TLSSocket,
-    identity: Identity,
-    onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void,
-  ): http2.ServerHttp2Session {
-    const t = this.deps.tuning;
-    const session = http2.performServerHandshake(socket, {
-      settings: {
-        initialWindowSize: t.streamWindow,
-        maxFrameSize: 1 << 20,
-        maxHeaderListSize: t.maxHeaderListSize,
-        maxConcurrentStreams: t.maxConcurrentStreams,
-      },
-      maxHeaderListPairs: 128,
-    });
-    const handle = {
-      goAway: () => {
-        if (!session.closed && !session.destroyed) session.close();
-      },
-      close: () => closeSession(session, socket),
-    };
-    this.sessions.add(handle);
-    let open = 0;
-    let idle: NodeJS.Timeout | undefined;
-    const armIdle = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => {
-        if (open > 0 || session.closed) return;
-        this.deps.limitHit("session_idle", { "src.identity": formatIdentity(identity), ms: t.sessionIdleMs }, "idle HBONE session closed");
-        closeSession(session, socket);
-      }, t.sessionIdleMs);
-      idle.unref();
-    };
-    armIdle();
-    socket.once("close", () => {
-      if (!session.destroyed) session.destroy();
-    });
-    session.on("close", () => {
-      clearTimeout(idle);
-      this.sessions.delete(handle);
-      if (!socket.destroyed) socket.destroy();
-    });
-    session.on("error", (err) => this.deps.log.debug({ err: describeError(err), "src.identity": formatIdentity(identity) }, "HBONE session error"));
-    session.on("localSettings", () => {
-      try {
-        session.setLocalWindowSize(t.connectionWindow);
-      } catch {
-        // session already closing
-      }
-    });
-    session.on("stream", (stream, headers) => {
-      open++;
-      clearTimeout(idle);
-      stream.once("close", () => {
-        if (--open === 0) armIdle();
-      });
-      stream.on("error", () => undefined);
-      onStream(stream, headers);
-    });
-    return session;
-  }
-
   /**
-   * The same on our own HTTP/2 (mesh/proxy/h2): bounded SETTINGS, resets per second, the idle timeout,
-   * and the socket and connection ending together.
+   * Runs HTTP/2 (ours, mesh/proxy/h2) on a verified socket: bounded SETTINGS, resets per second, the
+   * idle timeout for a connection without streams, and the socket and connection ending together.
    */
-  h2Session(socket: tls.TLSSocket, identity: Identity, onStream: (stream: H2Stream, headers: HeaderList) => void): H2Connection {
+  session(socket: tls.TLSSocket, identity: Identity, onStream: (stream: H2Stream, headers: HeaderList) => void): H2Connection {
     const t = this.deps.tuning;
     let open = 0;
     let idle: NodeJS.Timeout | undefined;

@@ -106,7 +106,7 @@ export class HboneServer implements Server {
       }
       if (!this.guard.verified(s, identity)) return;
       const peer: Peer = { socket: s, identity, orig };
-      this.guard.h2Session(s, identity, (stream, headers) => {
+      this.guard.session(s, identity, (stream, headers) => {
         this.onStream(peer, stream, headers).catch((err) => {
           this.ctx.log.error({ err: describeError(err) }, "HBONE stream handler failed");
           stream.reset(H2ErrorCode.InternalError);
