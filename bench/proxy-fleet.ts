@@ -6,13 +6,17 @@
 // "synced <ms since go> <CPU ms since go>" once every client holds the expected number of workloads, then, whenever the
 // watched pod's version label changes, "seen <version> <epoch ms>".
 // With --receive-only the clients subscribe and ACK like a proxy but keep nothing: the sync's floor, what
-// TLS, HTTP/2 and gRPC cost a Node.js process before any resource is read.
-//   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> <firstIndex> <watchedPodUid> [--receive-only]
+// TLS, HTTP/2 and gRPC cost a Node.js process before any resource is read. With --index-only they also
+// read the least any proxy must read to route: each resource's envelope and each address's IPs, into one
+// map from IP to resource name (no validation, no workload objects, no policies read): the floor of a
+// proxy that knows where each address is.
+//   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> <firstIndex> <watchedPodUid> [--receive-only | --index-only]
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { AGGREGATED_DISCOVERY_ENCODED, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest } from "../mesh/api/index.ts";
+import { envelopeFromBinary, TYPE_ADDRESS, WireCursor } from "../mesh/api/index.ts";
 import { AsyncQueue } from "../mesh/shared/index.ts";
 import { silentLogger } from "../mesh/shared/index.ts";
 import { StateStore } from "../mesh/proxy/index.ts";
@@ -20,7 +24,8 @@ import { XdsClient, ZTUNNEL_TYPES } from "../mesh/proxy/index.ts";
 import { controlPlaneTransport } from "../mesh/proxy/index.ts";
 
 const receiveOnly = process.argv.includes("--receive-only");
-const [address, rootCertFile, tokenDir, count, expected, first = "0", watched = ""] = process.argv.slice(2).filter((a) => a !== "--receive-only");
+const indexOnly = process.argv.includes("--index-only");
+const [address, rootCertFile, tokenDir, count, expected, first = "0", watched = ""] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 if (!address || !rootCertFile || !tokenDir || !count || !expected) {
   process.stderr.write("usage: proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> [firstIndex] [watchedPodUid]\n");
   process.exit(2);
@@ -33,6 +38,28 @@ function transportFor(i: number) {
     tokenFile: join(tokenDir!, `node-${i}.token`),
     expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod",
   });
+}
+
+/**
+ * Each IP of an Address value (Workload field 4, Service field 4: both `addresses`/`vips`, in field 1 or 2
+ * of the Address), mapped to the resource's name; every other field skipped unread.
+ */
+function indexAddress(bytes: Uint8Array, byIp: Map<string, string>): void {
+  const e = envelopeFromBinary(bytes);
+  const r = new WireCursor(bytes, e.start, e.end);
+  while (r.pos < r.len) {
+    const tag = r.tag();
+    if (tag >>> 3 !== 1 && tag >>> 3 !== 2) {
+      r.skip(tag & 7, tag >>> 3, 99);
+      continue;
+    }
+    const end = r.uint32() + r.pos;
+    while (r.pos < end) {
+      const t = r.tag();
+      if (t >>> 3 === 4) byIp.set(r.string(), e.name);
+      else r.skip(t & 7, t >>> 3, 98);
+    }
+  }
 }
 
 /** A client that subscribes and ACKs as XdsClient does and counts what arrives; synced once every type arrived. */
@@ -49,8 +76,10 @@ function receive(k: number): { synced: () => boolean } {
     ),
   );
   const arrived = new Set<string>();
+  const byIp = new Map<string, string>();
   void (async () => {
     for await (const resp of createClient(AGGREGATED_DISCOVERY_ENCODED, transportFor(i)).deltaAggregatedResources(requests)) {
+      if (indexOnly && resp.typeUrl === TYPE_ADDRESS) for (const bytes of resp.resources) indexAddress(bytes, byIp);
       if (resp.resources.length) arrived.add(resp.typeUrl);
       requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: resp.typeUrl, responseNonce: resp.nonce }));
     }
@@ -79,7 +108,7 @@ const lines = createInterface({ input: process.stdin });
 lines.once("line", () => {
   const go = performance.now();
   const cpu = process.cpuUsage();
-  const clients = Array.from({ length: Number(count) }, (_, k) => (receiveOnly ? receive(k) : connect(k)));
+  const clients = Array.from({ length: Number(count) }, (_, k) => (receiveOnly || indexOnly ? receive(k) : connect(k)));
   const timer = setInterval(() => {
     if (clients.every((c) => c.synced())) {
       const used = process.cpuUsage(cpu);

@@ -3,7 +3,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { anyPack, anyUnpack } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { DELTA_AGGREGATED_RESOURCES_ENCODED, encodeResource, joinResources, withJoinedResources } from "./ads-encoded.ts";
+import { DELTA_AGGREGATED_RESOURCES_ENCODED, encodeResource, joinResources, responseChunks, withJoinedResources } from "./ads-encoded.ts";
 import { TYPE_AUTHORIZATION } from "./convert.ts";
 import { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";
 import { AggregatedDiscoveryService, DeltaDiscoveryResponseEncodedSchema, DeltaDiscoveryResponseSchema } from "./gen/ambientlab/v1/discovery_pb.js";
@@ -46,6 +46,24 @@ describe("encoded config responses", () => {
     const none = toBinary(DeltaDiscoveryResponseEncodedSchema, withJoinedResources(create(DeltaDiscoveryResponseEncodedSchema, fields), joinResources([])));
     expect(fromBinary(DeltaDiscoveryResponseSchema, none).resources).toEqual([]);
     expect(() => withJoinedResources(create(DeltaDiscoveryResponseEncodedSchema, { resources: encoded }), joinResources(encoded))).toThrow(/already lists/);
+  });
+
+  it("splits into pieces that join to toBinary's bytes, the joined resources handed on as they are", () => {
+    const resources = Array.from({ length: 300 }, (_, i) => encodeResource(`demo/p${i}`, `v${i}`, TYPE_AUTHORIZATION, new Uint8Array(i % 7)));
+    const joined = joinResources(resources);
+    const fields = { systemVersionInfo: "12", typeUrl: TYPE_AUTHORIZATION, nonce: "abc" };
+    const whole = withJoinedResources(create(DeltaDiscoveryResponseEncodedSchema, fields), joined);
+    const pieces = responseChunks(whole);
+    expect(Buffer.concat(pieces)).toEqual(Buffer.from(toBinary(DeltaDiscoveryResponseEncodedSchema, whole)));
+    // The big piece is the shared buffer itself, not a copy.
+    expect(pieces.some((p) => p === joined)).toBe(true);
+    // Without joined resources: one piece, the same bytes.
+    const delta = create(DeltaDiscoveryResponseEncodedSchema, { ...fields, resources: resources.slice(0, 3), removedResources: ["demo/x"] });
+    expect(responseChunks(delta)).toEqual([toBinary(DeltaDiscoveryResponseEncodedSchema, delta)]);
+    // A field number that needs a two-byte tag, as unknown fields may have.
+    const odd = create(DeltaDiscoveryResponseEncodedSchema, fields);
+    odd.$unknown = [{ no: 300, wireType: 2, data: Uint8Array.from([2, 7, 7]) }];
+    expect(Buffer.concat(responseChunks(odd))).toEqual(Buffer.from(toBinary(DeltaDiscoveryResponseEncodedSchema, odd)));
   });
 
   it("is served under the same service and method as the ordinary stream", () => {

@@ -4,8 +4,16 @@
 // services the two ends need are exported, under their generated names.
 export * from "./types.ts";
 export * from "./convert.ts";
+export { WireCursor } from "./wire-cursor.ts";
 export { addressAt, addressFieldsFromBinary, envelopeFromBinary, resourceFieldsFromBinary, type EnvelopeFields, type ResourceFields } from "./wire-read.ts";
-export { AGGREGATED_DISCOVERY_ENCODED, DELTA_AGGREGATED_RESOURCES_ENCODED, encodeResource, joinResources, withJoinedResources } from "./ads-encoded.ts";
+export {
+  AGGREGATED_DISCOVERY_ENCODED,
+  DELTA_AGGREGATED_RESOURCES_ENCODED,
+  encodeResource,
+  joinResources,
+  responseChunks,
+  withJoinedResources,
+} from "./ads-encoded.ts";
 export * from "./convert-l7.ts";
 export * from "./string-match.ts";
 export { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";

@@ -6,7 +6,8 @@ import type net from "node:net";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { CertificateService, CertificateRequestSchema, CertificateResponseSchema } from "../api/index.ts";
-import { DELTA_AGGREGATED_RESOURCES_ENCODED } from "../api/index.ts";
+import { DELTA_AGGREGATED_RESOURCES_ENCODED, DeltaDiscoveryRequestSchema, responseChunks, AggregatedDiscoveryService } from "../api/index.ts";
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponseEncoded } from "../api/index.ts";
 import type { SockAddr } from "../shared/index.ts";
 import { describeError } from "../shared/index.ts";
 import type { Identity } from "../shared/index.ts";
@@ -17,6 +18,7 @@ import { createCsr, signWorkloadCert, type CaMaterial } from "../shared/index.ts
 import type { CaService } from "./ca/ca-service.ts";
 import type { AdsServer } from "./push/ads.ts";
 import { isGrpc, serveUnary, type UnaryMethod } from "./grpc-unary.ts";
+import { serveStream, type StreamMethod } from "./grpc-stream.ts";
 
 /** The certificate service's one method, served without connect (grpc-unary.ts). */
 function createCertificateMethod(ca: CaService): UnaryMethod<ReturnType<typeof fromBinary<typeof CertificateRequestSchema>>> {
@@ -30,6 +32,19 @@ function createCertificateMethod(ca: CaService): UnaryMethod<ReturnType<typeof f
       const resp = await ca.createCertificate(req, typeof auth === "string" ? auth : undefined);
       return toBinary(CertificateResponseSchema, create(CertificateResponseSchema, resp));
     },
+  };
+}
+
+/** The config stream's one method, served without connect for gRPC clients (grpc-stream.ts). */
+function createAdsMethod(ads: AdsServer): StreamMethod<DeltaDiscoveryRequest, DeltaDiscoveryResponseEncoded> {
+  return {
+    path: `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.deltaAggregatedResources.name}`,
+    // A request lists resource names and versions it holds (a reconnecting proxy: every name), 4 MiB
+    // as connect's default read limit allowed.
+    maxRequestBytes: 4 * 1024 * 1024,
+    decode: (bytes) => fromBinary(DeltaDiscoveryRequestSchema, bytes),
+    encode: responseChunks,
+    handle: (requests, headers) => ads.stream(requests, typeof headers.authorization === "string" ? headers.authorization : undefined),
   };
 }
 
@@ -69,18 +84,24 @@ export class GrpcServer implements Server {
       acceptCompression: [],
       routes: (router) => {
         // The config stream with resources encoded once per change (api/ads-encoded.ts).
-        router.rpc(DELTA_AGGREGATED_RESOURCES_ENCODED, (reqs, ctx) => opts.ads.stream(reqs, ctx));
-        // The Connect and gRPC-web protocols (curl with JSON, browsers) still go through connect; gRPC,
-        // what the proxies speak, takes the direct path below.
+        router.rpc(DELTA_AGGREGATED_RESOURCES_ENCODED, (reqs, ctx) => opts.ads.stream(reqs, ctx.requestHeader.get("authorization")));
+        // The Connect and gRPC-web protocols (curl with JSON, browsers) still go through connect, for
+        // both services; gRPC, what the proxies speak, takes the direct paths below.
         router.service(CertificateService, {
           createCertificate: (req, ctx) => opts.ca.createCertificate(req, ctx.requestHeader.get("authorization") ?? undefined),
         });
       },
     });
     const certificates = createCertificateMethod(opts.ca);
+    const config = createAdsMethod(opts.ads);
     this.server = http2.createSecureServer(
       { cert: opts.credentials.cert, key: opts.credentials.key, minVersion: "TLSv1.3", ALPNProtocols: ["h2"], allowHTTP1: false },
-      (req, res) => (req.headers[":path"] === certificates.path && isGrpc(req.headers) ? serveUnary(req, res, certificates, this.log) : handler(req, res)),
+      (req, res) => {
+        const path = req.headers[":path"];
+        if (path === certificates.path && isGrpc(req.headers)) return serveUnary(req, res, certificates, this.log);
+        if (path === config.path && isGrpc(req.headers)) return serveStream(req, res, config, this.log);
+        return handler(req, res);
+      },
     );
     this.server.on("session", (s) => {
       this.sessions.add(s);

@@ -34,7 +34,7 @@ export function timeoutMs(value: string | string[] | undefined): number {
   return m ? Number(m[1]) * TIMEOUT_UNITS[m[2]!]! : Number.POSITIVE_INFINITY;
 }
 
-function respondStatus(res: http2.Http2ServerResponse, code: Code, message: string, extra: http2.OutgoingHttpHeaders = {}): void {
+export function respondStatus(res: http2.Http2ServerResponse, code: Code | 0, message: string, extra: http2.OutgoingHttpHeaders = {}): void {
   if (res.stream.destroyed || res.headersSent) return;
   // Trailers-only: the status in the one HEADERS frame that ends the stream.
   res.writeHead(200, { "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": encodeGrpcMessage(message), ...extra });

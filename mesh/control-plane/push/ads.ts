@@ -4,7 +4,7 @@
 // initial_resource_versions and gets exactly the difference: a clean resync. ACKs and NACKs are
 // matched to the nonce of the response they answer.
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../../api/index.ts";
 import { TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
 import { DeltaDiscoveryResponseEncodedSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponseEncoded } from "../../api/index.ts";
@@ -113,8 +113,9 @@ export class AdsServer {
   }
 
   /** The RPC handler: an async generator of responses while a reader consumes requests. */
-  async *stream(requests: AsyncIterable<DeltaDiscoveryRequest>, ctx: HandlerContext): AsyncGenerator<DeltaDiscoveryResponseEncoded> {
-    const caller = await this.auth.authenticate(ctx.requestHeader.get("authorization"));
+  /** One proxy's config stream; `authorization` is its bearer token header. */
+  async *stream(requests: AsyncIterable<DeltaDiscoveryRequest>, authorization: string | null | undefined): AsyncGenerator<DeltaDiscoveryResponseEncoded> {
+    const caller = await this.auth.authenticate(authorization ?? null);
     const conn: ProxyConnection = {
       id: this.nextId++,
       caller,
