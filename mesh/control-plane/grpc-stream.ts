@@ -9,7 +9,7 @@ import type http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AsyncQueue, describeError, encodeGrpcMessage } from "../shared/index.ts";
 import type { Logger } from "../shared/index.ts";
-import { isGrpc, respondStatus, timeoutMs } from "./grpc-unary.ts";
+import { admitGrpcCall, respondStatus, timeoutMs } from "./grpc-unary.ts";
 
 export interface StreamMethod<I, O> {
   /** "/package.Service/Method" */
@@ -72,18 +72,8 @@ export class MessageReader {
 
 /** Serves one call of `method`. Never throws: every failure is the call's status. */
 export function serveStream<I, O>(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, method: StreamMethod<I, O>, log: Logger): void {
+  if (!admitGrpcCall(req, res)) return;
   const headers = req.headers;
-  req.on("error", () => undefined);
-  res.on("error", () => undefined);
-  if (headers[":method"] !== "POST" || !isGrpc(headers)) {
-    if (!res.headersSent) res.writeHead(415, { "content-type": "text/plain" }).end();
-    return;
-  }
-  const encoding = headers["grpc-encoding"];
-  if (encoding !== undefined && encoding !== "identity") {
-    respondStatus(res, Code.Unimplemented, `grpc-encoding ${String(encoding)} is not supported`, { "grpc-accept-encoding": "identity" });
-    return;
-  }
   const requests = new AsyncQueue<I>();
   const reader = new MessageReader(method.maxRequestBytes);
   let over = false;

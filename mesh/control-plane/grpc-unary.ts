@@ -41,21 +41,32 @@ export function respondStatus(res: http2.Http2ServerResponse, code: Code | 0, me
   res.end();
 }
 
-/** Serves one call of `method`. Never throws: every failure is the call's status. */
-export function serveUnary<I>(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, method: UnaryMethod<I>, log: Logger): void {
+/**
+ * The checks every gRPC call takes before its method runs (here and in grpc-stream.ts): errors on either
+ * side are the call's to report, a request that is not a gRPC POST gets 415, a compressed one
+ * UNIMPLEMENTED. False when the call has been answered.
+ */
+export function admitGrpcCall(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): boolean {
   const headers = req.headers;
   req.on("error", () => undefined);
   res.on("error", () => undefined);
   if (headers[":method"] !== "POST" || !isGrpc(headers)) {
     if (!res.headersSent) res.writeHead(415, { "content-type": "text/plain" }).end();
-    return;
+    return false;
   }
   const encoding = headers["grpc-encoding"];
   if (encoding !== undefined && encoding !== "identity") {
     // No compression here (peers are in the cluster; see grpc-server.ts).
     respondStatus(res, Code.Unimplemented, `grpc-encoding ${String(encoding)} is not supported`, { "grpc-accept-encoding": "identity" });
-    return;
+    return false;
   }
+  return true;
+}
+
+/** Serves one call of `method`. Never throws: every failure is the call's status. */
+export function serveUnary<I>(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, method: UnaryMethod<I>, log: Logger): void {
+  if (!admitGrpcCall(req, res)) return;
+  const headers = req.headers;
   const chunks: Buffer[] = [];
   let received = 0;
   let refused = false;

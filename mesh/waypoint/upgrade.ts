@@ -87,5 +87,7 @@ const LINGER_MS = 5_000;
 function refuse(client: Duplex, answer: string): void {
   client.end(answer);
   client.resume();
-  setTimeout(() => client.destroy(), LINGER_MS).unref();
+  const linger = setTimeout(() => client.destroy(), LINGER_MS);
+  linger.unref();
+  client.once("close", () => clearTimeout(linger));
 }
