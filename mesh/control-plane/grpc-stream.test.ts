@@ -2,24 +2,15 @@
 // the method's pieces, statuses in trailers, bounds on what a client sends, and the handler ending
 // whenever the call does (the client resetting, or its requests ending).
 import http2 from "node:http2";
-import type net from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../shared/index.ts";
-import { waitFor } from "../testing/index.ts";
+import { countingH2Server, grpcFrame, waitFor, type CountingH2Server } from "../testing/index.ts";
 import { MessageReader, serveStream, type StreamMethod } from "./grpc-stream.ts";
-
-/** A length-prefixed gRPC message. */
-function frame(msg: Buffer, flags = 0): Buffer {
-  const head = Buffer.alloc(5);
-  head[0] = flags;
-  head.writeUInt32BE(msg.length, 1);
-  return Buffer.concat([head, msg]);
-}
 
 describe("MessageReader", () => {
   it("yields messages however the bytes are cut, and holds only an incomplete one", () => {
-    const wire = Buffer.concat([frame(Buffer.from("one")), frame(Buffer.alloc(0)), frame(Buffer.from("three"))]);
+    const wire = Buffer.concat([grpcFrame(Buffer.from("one")), grpcFrame(Buffer.alloc(0)), grpcFrame(Buffer.from("three"))]);
     for (let cut = 1; cut < wire.length; cut++) {
       const r = new MessageReader(100);
       const got: string[] = [];
@@ -41,9 +32,9 @@ describe("MessageReader", () => {
   });
 
   it("refuses a message over the bound from its prefix alone, and a compressed one", () => {
-    const big = new MessageReader(10).push(frame(Buffer.alloc(11)).subarray(0, 5));
+    const big = new MessageReader(10).push(grpcFrame(Buffer.alloc(11)).subarray(0, 5));
     expect("error" in big && big.error.code).toBe(Code.ResourceExhausted);
-    const zipped = new MessageReader(10).push(frame(Buffer.from("x"), 1));
+    const zipped = new MessageReader(10).push(grpcFrame(Buffer.from("x"), 1));
     expect("error" in zipped && zipped.error.code).toBe(Code.Internal);
   });
 });
@@ -81,17 +72,12 @@ const upper: StreamMethod<string, string> = {
   },
 };
 
-let server: http2.Http2Server;
+let server: CountingH2Server;
 let url: string;
-let openStreams = 0;
+const openStreams = () => server.openStreams();
 beforeAll(async () => {
-  server = http2.createServer((req, res) => serveStream(req, res, upper, silentLogger()));
-  server.on("stream", (s) => {
-    openStreams++;
-    s.on("close", () => openStreams--);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  server = await countingH2Server((req, res) => serveStream(req, res, upper, silentLogger()));
+  url = server.url;
 });
 afterAll(() => server.close());
 
@@ -139,30 +125,30 @@ function open(headers: http2.OutgoingHttpHeaders = {}): Call {
 describe("serveStream", () => {
   it("answers each request as it comes, pieces joined, and ends with status 0 when the client ends", async () => {
     const c = open();
-    c.req.write(frame(Buffer.from("hello")));
+    c.req.write(grpcFrame(Buffer.from("hello")));
     await waitFor(() => c.messages.length === 1);
     expect(c.messages).toEqual(["HELLO"]);
     // Two messages in one write, the second cut across two writes.
-    const two = Buffer.concat([frame(Buffer.from("a")), frame(Buffer.from("config"))]);
+    const two = Buffer.concat([grpcFrame(Buffer.from("a")), grpcFrame(Buffer.from("config"))]);
     c.req.write(two.subarray(0, 9));
     c.req.end(two.subarray(9));
     const end = await c.done;
     expect(c.messages).toEqual(["HELLO", "A", "CONFIG"]);
     expect(end.grpcStatus).toBe("0");
-    await waitFor(() => running === 0 && openStreams === 0);
+    await waitFor(() => running === 0 && openStreams() === 0);
   });
 
   it("puts a handler's ConnectError after responses in the trailers, and a plain error as INTERNAL", async () => {
     const c = open();
-    c.req.write(Buffer.concat([frame(Buffer.from("x")), frame(Buffer.from("fail"))]));
+    c.req.write(Buffer.concat([grpcFrame(Buffer.from("x")), grpcFrame(Buffer.from("fail"))]));
     const end = await c.done;
     expect(c.messages).toEqual(["X"]);
     expect(end).toMatchObject({ grpcStatus: String(Code.PermissionDenied), grpcMessage: "nein — 100% sicher" });
     const bug = open();
-    bug.req.write(frame(Buffer.from("bug")));
+    bug.req.write(grpcFrame(Buffer.from("bug")));
     expect(await bug.done).toMatchObject({ grpcStatus: String(Code.Internal), grpcMessage: "internal error" });
-    await waitFor(() => running === 0 && openStreams === 0, 3000);
-    expect(openStreams).toBe(0);
+    await waitFor(() => running === 0 && openStreams() === 0, 3000);
+    expect(openStreams()).toBe(0);
   });
 
   it("refuses before any response: trailers-only with the status", async () => {
@@ -176,32 +162,32 @@ describe("serveStream", () => {
 
   it("bounds what a client sends: an oversized message, one that does not decode, a stream ended mid-message", async () => {
     const big = open();
-    big.req.write(frame(Buffer.alloc(65)).subarray(0, 5));
+    big.req.write(grpcFrame(Buffer.alloc(65)).subarray(0, 5));
     expect((await big.done).grpcStatus).toBe(String(Code.ResourceExhausted));
     const bad = open();
-    bad.req.write(frame(Buffer.from([0xff])));
+    bad.req.write(grpcFrame(Buffer.from([0xff])));
     expect((await bad.done).grpcStatus).toBe(String(Code.Internal));
     const cut = open();
-    cut.req.end(frame(Buffer.from("unfinished")).subarray(0, 8));
+    cut.req.end(grpcFrame(Buffer.from("unfinished")).subarray(0, 8));
     expect(await cut.done).toMatchObject({ grpcStatus: String(Code.Internal), grpcMessage: "the request stream ended inside a message" });
-    await waitFor(() => running === 0 && openStreams === 0, 3000);
-    expect(openStreams).toBe(0);
+    await waitFor(() => running === 0 && openStreams() === 0, 3000);
+    expect(openStreams()).toBe(0);
   });
 
   it("ends the handler when the client resets or goes away mid-call", async () => {
     const c = open();
-    c.req.write(frame(Buffer.from("hi")));
+    c.req.write(grpcFrame(Buffer.from("hi")));
     await waitFor(() => c.messages.length === 1);
     expect(running).toBe(1);
     c.req.close(http2.constants.NGHTTP2_CANCEL);
-    await waitFor(() => running === 0 && openStreams === 0, 3000);
+    await waitFor(() => running === 0 && openStreams() === 0, 3000);
     expect(running).toBe(0);
     const gone = open();
-    gone.req.write(frame(Buffer.from("hi")));
+    gone.req.write(grpcFrame(Buffer.from("hi")));
     await waitFor(() => gone.messages.length === 1);
     gone.session.destroy();
-    await waitFor(() => running === 0 && openStreams === 0, 3000);
-    expect([running, openStreams]).toEqual([0, 0]);
+    await waitFor(() => running === 0 && openStreams() === 0, 3000);
+    expect([running, openStreams()]).toEqual([0, 0]);
   });
 
   it("stops reading a client that floods requests while the handler is not pulling", async () => {
@@ -211,7 +197,7 @@ describe("serveStream", () => {
     // The client reads nothing: responses back up, the handler waits on the drain, requests queue, and
     // the server stops reading them (16 queued), so HTTP/2 flow control stops the client.
     c.req.pause();
-    const msg = frame(Buffer.from(`bulk${"x".repeat(56)}`));
+    const msg = grpcFrame(Buffer.from(`bulk${"x".repeat(56)}`));
     let written = 0;
     while (written < 20_000 && c.req.write(msg)) written++;
     await new Promise((r) => setTimeout(r, 300));
@@ -222,7 +208,7 @@ describe("serveStream", () => {
     // Decoded: what was queued when reading stopped (a read delivers up to 16 KiB, ~250 of them at once).
     expect(decodedTotal).toBeLessThan(written / 2);
     c.req.close(http2.constants.NGHTTP2_CANCEL);
-    await waitFor(() => running === 0 && openStreams === 0, 3000);
+    await waitFor(() => running === 0 && openStreams() === 0, 3000);
     expect(running).toBe(0);
   });
 });

@@ -1,10 +1,10 @@
 // The unary gRPC handler against a client that plays by the rules and one that does not: each bad
 // request gets the status the gRPC protocol gives it, and the server keeps serving.
 import http2 from "node:http2";
-import type net from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../shared/index.ts";
+import { countingH2Server, grpcFrame, type CountingH2Server } from "../testing/index.ts";
 import { serveUnary, timeoutMs, type UnaryMethod } from "./grpc-unary.ts";
 
 /** Echoes its request, refuses "deny" with a non-ASCII message, fails on "boom". */
@@ -22,28 +22,14 @@ const echo: UnaryMethod<Buffer> = {
   },
 };
 
-let server: http2.Http2Server;
+let server: CountingH2Server;
 let url: string;
-/** Streams the server has open: each call's must close, whatever the client does. */
-let openStreams = 0;
+const openStreams = () => server.openStreams();
 beforeAll(async () => {
-  server = http2.createServer((req, res) => serveUnary(req, res, echo, silentLogger()));
-  server.on("stream", (s) => {
-    openStreams++;
-    s.on("close", () => openStreams--);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  server = await countingH2Server((req, res) => serveUnary(req, res, echo, silentLogger()));
+  url = server.url;
 });
 afterAll(() => server.close());
-
-/** A length-prefixed gRPC message. */
-function frame(msg: Buffer, flags = 0): Buffer {
-  const head = Buffer.alloc(5);
-  head[0] = flags;
-  head.writeUInt32BE(msg.length, 1);
-  return Buffer.concat([head, msg]);
-}
 
 interface Outcome {
   status: number;
@@ -93,31 +79,31 @@ function call(body: Buffer, headers: http2.OutgoingHttpHeaders = {}, end = true)
 
 describe("serveUnary", () => {
   it("answers a call with the length-prefixed response and grpc-status 0 in the trailers", async () => {
-    const out = await call(frame(Buffer.from("hello")));
+    const out = await call(grpcFrame(Buffer.from("hello")));
     expect(out).toMatchObject({ status: 200, grpcStatus: "0" });
-    expect(out.body).toEqual(frame(Buffer.from("hello")));
+    expect(out.body).toEqual(grpcFrame(Buffer.from("hello")));
   });
 
   it("maps a refusal to its code with the message percent-encoded, and a bug to INTERNAL without details", async () => {
-    const denied = await call(frame(Buffer.from("deny")));
+    const denied = await call(grpcFrame(Buffer.from("deny")));
     expect(denied).toMatchObject({ status: 200, grpcStatus: String(Code.PermissionDenied) });
     expect(decodeURIComponent(denied.grpcMessage!)).toBe("nein — 100% sicher");
-    const bug = await call(frame(Buffer.from("boom")));
+    const bug = await call(grpcFrame(Buffer.from("boom")));
     expect(bug).toMatchObject({ grpcStatus: String(Code.Internal), grpcMessage: "internal error" });
   });
 
   it("refuses what is not a gRPC call, a compressed one, and malformed framing, each with its status", async () => {
-    expect((await call(frame(Buffer.from("x")), { "content-type": "application/json" })).status).toBe(415);
-    const gzip = await call(frame(Buffer.from("x")), { "grpc-encoding": "gzip" });
+    expect((await call(grpcFrame(Buffer.from("x")), { "content-type": "application/json" })).status).toBe(415);
+    const gzip = await call(grpcFrame(Buffer.from("x")), { "grpc-encoding": "gzip" });
     expect(gzip).toMatchObject({ grpcStatus: String(Code.Unimplemented), acceptEncoding: "identity" });
     expect((await call(Buffer.from([0, 0]))).grpcStatus).toBe(String(Code.Internal));
-    expect((await call(frame(Buffer.from("x"), 1))).grpcStatus).toBe(String(Code.Internal));
-    expect((await call(Buffer.concat([frame(Buffer.from("a")), frame(Buffer.from("b"))]))).grpcStatus).toBe(String(Code.Unimplemented));
-    expect((await call(frame(Buffer.from([0xff, 1])))).grpcStatus).toBe(String(Code.Internal));
+    expect((await call(grpcFrame(Buffer.from("x"), 1))).grpcStatus).toBe(String(Code.Internal));
+    expect((await call(Buffer.concat([grpcFrame(Buffer.from("a")), grpcFrame(Buffer.from("b"))]))).grpcStatus).toBe(String(Code.Unimplemented));
+    expect((await call(grpcFrame(Buffer.from([0xff, 1])))).grpcStatus).toBe(String(Code.Internal));
   });
 
   it("stops reading a request larger than its limit, and ends a request that never completes at its deadline", async () => {
-    const big = await call(Buffer.concat([frame(Buffer.alloc(4000)), Buffer.alloc(100_000)]), {}, false);
+    const big = await call(Buffer.concat([grpcFrame(Buffer.alloc(4000)), Buffer.alloc(100_000)]), {}, false);
     expect(big.grpcStatus).toBe(String(Code.ResourceExhausted));
     const lying = await call(Buffer.from([0, 0x7f, 0xff, 0xff, 0xff]));
     expect(lying.grpcStatus).toBe(String(Code.ResourceExhausted));
@@ -126,8 +112,8 @@ describe("serveUnary", () => {
     expect(stalled.grpcStatus).toBe(String(Code.DeadlineExceeded));
     expect(performance.now() - t0).toBeLessThan(5000);
     // Still serving, and no stream of those calls is left open.
-    expect((await call(frame(Buffer.from("ok")))).grpcStatus).toBe("0");
-    await vi.waitFor(() => expect(openStreams).toBe(0));
+    expect((await call(grpcFrame(Buffer.from("ok")))).grpcStatus).toBe("0");
+    await vi.waitFor(() => expect(openStreams()).toBe(0));
   });
 });
 

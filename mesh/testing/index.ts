@@ -7,6 +7,7 @@ export * from "./fuzz-network.ts";
 export * from "./fuzz-targets.ts";
 export * from "./gitops-fixture.ts";
 export * from "./grpc-echo.ts";
+export * from "./grpc-server.ts";
 export * from "./h2-raw.ts";
 export * from "./inprocess.ts";
 export * from "./inprocess-waypoint.ts";

@@ -15,7 +15,7 @@ import type { CertManager } from "../proxy/index.ts";
 import { parseForwardedFor } from "../proxy/index.ts";
 import { HboneGuard, peerKeyOf, type GuardDeps } from "../proxy/index.ts";
 import { createHboneTlsServer, refreshHboneCert, verifyHbonePeer } from "../proxy/index.ts";
-import { H2Duplex, type H2Stream, type HeaderList } from "../proxy/h2/index.ts";
+import { H2Duplex, headerMap, type H2Stream } from "../proxy/h2/index.ts";
 
 export interface Tunnel {
   /** The CONNECT stream's bytes: the client's HTTP, either version. */
@@ -98,8 +98,9 @@ export class WaypointHboneListener implements Server {
 
   private serve(socket: tls.TLSSocket, peer: Identity): void {
     this.guard.session(socket, peer, (stream, list) => {
-      const method = headerOf(list, ":method");
-      const rawAuthority = headerOf(list, ":authority");
+      const headers = headerMap(list);
+      const method = headers[":method"];
+      const rawAuthority = headers[":authority"];
       const authority = rawAuthority === undefined ? undefined : tryParseAddr(rawAuthority);
       if (method !== "CONNECT" || !authority) {
         this.deps.peerLog.warn(
@@ -112,7 +113,7 @@ export class WaypointHboneListener implements Server {
       stream.respond(200);
       this.streams.add(stream);
       stream.whenClosed(() => this.streams.delete(stream));
-      const clientAddr = parseForwardedFor(headerOf(list, "forwarded"));
+      const clientAddr = parseForwardedFor(headers["forwarded"]);
       this.deps.onTunnel({ stream: new H2Duplex(stream), peer, authority, clientAddr });
     });
   }
@@ -135,10 +136,4 @@ export class WaypointHboneListener implements Server {
     this.stopAccepting();
     this.guard.closeSessions();
   }
-}
-
-/** The first value of a header (HTTP/2 names are lowercase on the wire; ours checks that). */
-function headerOf(list: HeaderList, name: string): string | undefined {
-  for (const [n, v] of list) if (n === name) return v;
-  return undefined;
 }

@@ -17,6 +17,13 @@ export class HeaderListTooLarge extends Error {
 
 export type HeaderList = Array<[string, string]>;
 
+/** A header list by name, the first of a repeated name winning: what a CONNECT's checks read. */
+export function headerMap(list: HeaderList): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [n, v] of list) if (!(n in out)) out[n] = v;
+  return out;
+}
+
 // The Huffman decoding trie: node n's children are at TRIE[2n] (bit 0) and TRIE[2n+1] (bit 1);
 // a value >= 0x8000 is a leaf holding symbol (value - 0x8000); 0 is "no child" (the root is never a child).
 const LEAF = 0x8000;

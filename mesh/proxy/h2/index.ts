@@ -3,4 +3,4 @@ export { H2Connection, type H2ConnectionOptions, type H2Settings } from "./conne
 export { ConnectionError as H2ConnectionError, ErrorCode as H2ErrorCode } from "./frames.ts";
 export { H2Duplex } from "./duplex.ts";
 export { H2Stream, type StreamSink } from "./stream.ts";
-export { type HeaderList, HpackDecoder } from "./hpack.ts";
+export { headerMap, type HeaderList, HpackDecoder } from "./hpack.ts";

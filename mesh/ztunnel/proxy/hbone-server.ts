@@ -17,7 +17,7 @@ import { createHboneTlsServer, refreshHboneCert, verifyHbonePeer } from "../../p
 import { ConnectionRecord } from "./record.ts";
 import { boundAddress, listen } from "../../shared/index.ts";
 import { HboneGuard, peerKeyOf } from "../../proxy/index.ts";
-import { H2ErrorCode, type H2Stream, type HeaderList } from "../../proxy/index.ts";
+import { H2ErrorCode, headerMap, type H2Stream, type HeaderList } from "../../proxy/index.ts";
 
 interface Peer {
   socket: tls.TLSSocket;
@@ -211,11 +211,4 @@ export class HboneServer implements Server {
     this.stopAccepting();
     this.guard.closeSessions();
   }
-}
-
-/** The request's headers by name (the first of a repeated one), as the checks above read them. */
-function headerMap(list: HeaderList): Record<string, string> {
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const [n, v] of list) if (!(n in out)) out[n] = v;
-  return out;
 }
