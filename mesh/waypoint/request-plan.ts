@@ -3,11 +3,11 @@
 // and the protocol its port declares. Either a local answer (403 policy, 404 no route, 500 no usable
 // backend, 503 no healthy endpoint) or a target to forward to. The HTTP/1.1 and HTTP/2 front ends
 // (l7-proxy.ts, h2-proxy.ts) share it, so a gRPC call and a curl request are judged alike.
-import { formatAddr, formatIdentity } from "../shared/index.ts";
+import { formatAddr, type Identity } from "../shared/index.ts";
 import { identityOf } from "../proxy/index.ts";
-import type { ProxyState } from "../proxy/index.ts";
+import type { Endpoint, ProxyState } from "../proxy/index.ts";
 import type { StateStore } from "../proxy/index.ts";
-import { serviceKey, type AppProtocol, type BackendRef, type L7Policy, type RequestMirror, type Service } from "../proxy/index.ts";
+import { serviceKey, type AppProtocol, type BackendRef, type L7Policy, type RequestMirror, type Service, type Workload } from "../proxy/index.ts";
 import type { Tunnel } from "./hbone-listener.ts";
 import { authorizeRequest, policiesFor } from "./l7/authz.ts";
 import { redirectLocation } from "./l7/rewrite.ts";
@@ -45,32 +45,68 @@ export interface RequestPlannerDeps {
   pick: (n: number) => number;
 }
 
+/** What a destination's requests share within one config version, computed on its first request. */
+interface DestinationConfig {
+  /** serviceKey of the destination service ("" for a pod address). */
+  key: string;
+  routes: RouteCandidate[];
+  policies: L7Policy[];
+}
+
+/** Per config version: each destination's config (by its Service object, `null` for pod addresses) and each backend port's endpoints. */
+interface VersionCache {
+  destinations: Map<Service | null, DestinationConfig>;
+  endpoints: Map<Service, Map<number, Endpoint[]>>;
+}
+
 export class RequestPlanner {
   private readonly deps: RequestPlannerDeps;
-  /** Per config version and destination: ordered route candidates and the L7 policies that apply. */
-  private readonly perState = new WeakMap<ProxyState, Map<string, { routes: RouteCandidate[]; policies: L7Policy[] }>>();
+  /**
+   * Keyed by objects, not by strings built per request: a config version's Service objects are its own,
+   * so a new version starts a new cache (a profile of bench:waypoint had serviceKey and formatIdentity
+   * strings, and each request's endpoint list, as a tenth of the planner's time: issue 12).
+   */
+  private readonly perState = new WeakMap<ProxyState, VersionCache>();
 
   constructor(deps: RequestPlannerDeps) {
     this.deps = deps;
   }
 
-  /** Computed once per config version and destination, not per request. */
-  private configFor(state: ProxyState, service: Service | undefined): { routes: RouteCandidate[]; policies: L7Policy[] } {
-    let byDst = this.perState.get(state);
-    if (!byDst) {
-      byDst = new Map();
-      this.perState.set(state, byDst);
-    }
-    const key = service ? serviceKey(service) : "";
-    let c = byDst.get(key);
+  private cacheOf(state: ProxyState): VersionCache {
+    let c = this.perState.get(state);
     if (!c) {
+      c = { destinations: new Map(), endpoints: new Map() };
+      this.perState.set(state, c);
+    }
+    return c;
+  }
+
+  /** Computed once per config version and destination, not per request. */
+  private configFor(state: ProxyState, service: Service | undefined): DestinationConfig {
+    const byDst = this.cacheOf(state).destinations;
+    let c = byDst.get(service ?? null);
+    if (!c) {
+      const key = service ? serviceKey(service) : "";
       c = {
+        key,
         routes: service ? orderRules(state.routesFor(key)) : [],
         policies: policiesFor(state.l7Policies, this.deps.gateway, service ? { namespace: service.namespace, name: service.name } : undefined),
       };
-      byDst.set(key, c);
+      byDst.set(service ?? null, c);
     }
     return c;
+  }
+
+  /** state.endpoints, once per config version, backend and port. */
+  private endpointsOf(state: ProxyState, key: string, port: number): readonly Endpoint[] {
+    const backend = state.service(key);
+    if (!backend) return [];
+    const cache = this.cacheOf(state).endpoints;
+    let byPort = cache.get(backend);
+    if (!byPort) cache.set(backend, (byPort = new Map()));
+    let eps = byPort.get(port);
+    if (!eps) byPort.set(port, (eps = state.endpoints(backend, port)));
+    return eps;
   }
 
   /** `req.url` (path and query) and `req.host` are what a redirect keeps. */
@@ -80,7 +116,7 @@ export class RequestPlanner {
     const podTarget = service ? undefined : state.workloadByIp(t.authority.ip);
     const clientWorkload = t.clientAddr ? state.workloadByIp(t.clientAddr.ip) : undefined;
     // Source labels only when the workload at the claimed address really has the authenticated identity.
-    const srcWorkload = clientWorkload && formatIdentity(identityOf(clientWorkload)) === formatIdentity(t.peer) ? clientWorkload : undefined;
+    const srcWorkload = clientWorkload && hasIdentity(clientWorkload, t.peer) ? clientWorkload : undefined;
     const parties: RequestParties = { src: t.peer, srcWorkload, service, dstWorkload: undefined, dstIdentity: undefined };
     const answer = (outcome: Outcome, body: string): RequestPlan => ({ kind: "answer", outcome, body, parties });
 
@@ -100,7 +136,7 @@ export class RequestPlanner {
       }
       return this.forward(parties, { workload: podTarget, port: t.authority.port }, { ...policy });
     }
-    const d = routeRequest(config.routes, { service: serviceKey(service), port: t.authority.port, weight: 1 }, req, this.deps.pick);
+    const d = routeRequest(config.routes, { service: config.key, port: t.authority.port, weight: 1 }, req, this.deps.pick);
     if (d.kind === "no-route") return answer({ code: 404, flag: "NR", detail: d.message }, "route not found\n");
     if (d.kind === "no-backend") return answer({ code: 500, flag: "-", detail: d.message, route: d.route }, "no backend\n");
     if (d.kind === "redirect") {
@@ -114,12 +150,11 @@ export class RequestPlanner {
       };
     }
     const route = d.route ? { route: d.route } : {};
-    const backend = state.service(d.backend.service);
-    const eps = backend ? state.endpoints(backend, d.backend.port) : [];
+    const eps = this.endpointsOf(state, d.backend.service, d.backend.port);
     if (eps.length === 0) {
       return answer({ code: 503, flag: "UH", detail: `no healthy endpoint for ${d.backend.service}:${d.backend.port}`, ...route }, "no healthy upstream");
     }
-    const declared = backend?.appProtocols?.get(d.backend.port);
+    const declared = state.service(d.backend.service)?.appProtocols?.get(d.backend.port);
     const actions: RuleActions = {
       ...(d.requestHeaders ? { requestHeaders: d.requestHeaders } : {}),
       ...(d.responseHeaders ? { responseHeaders: d.responseHeaders } : {}),
@@ -141,9 +176,7 @@ export class RequestPlanner {
 
   /** A healthy endpoint of `backend` picked again (a retry), from the config in force now; undefined if none. */
   retarget(backend: BackendRef): UpstreamTarget | undefined {
-    const state = this.deps.state.current;
-    const svc = state.service(backend.service);
-    const eps = svc ? state.endpoints(svc, backend.port) : [];
+    const eps = this.endpointsOf(this.deps.state.current, backend.service, backend.port);
     return eps.length ? endpointTarget(eps[this.deps.pick(eps.length)]!) : undefined;
   }
 
@@ -152,10 +185,9 @@ export class RequestPlanner {
     const out: NonNullable<Extract<RequestPlan, { kind: "forward" }>["mirrorTargets"]> = [];
     for (const m of mirrors) {
       if (m.partsPerMillion < 1_000_000 && this.deps.pick(1_000_000) >= m.partsPerMillion) continue;
-      const svc = state.service(m.service);
-      const eps = svc ? state.endpoints(svc, m.port) : [];
-      if (!svc || eps.length === 0) continue;
-      const declared = svc.appProtocols?.get(m.port);
+      const eps = this.endpointsOf(state, m.service, m.port);
+      if (eps.length === 0) continue;
+      const declared = state.service(m.service)?.appProtocols?.get(m.port);
       out.push({ target: endpointTarget(eps[this.deps.pick(eps.length)]!), ...(declared ? { declared } : {}) });
     }
     return out;
@@ -170,4 +202,9 @@ export class RequestPlanner {
     parties.dstIdentity = target.workload.protocol === "HBONE" ? identityOf(target.workload) : undefined;
     return { kind: "forward", target, parties, ...extra };
   }
+}
+
+/** Whether the workload runs as `id` (compared field by field: no SPIFFE strings built per request). */
+function hasIdentity(w: Workload, id: Identity): boolean {
+  return w.trustDomain === id.trustDomain && w.namespace === id.namespace && w.serviceAccount === id.serviceAccount;
 }
