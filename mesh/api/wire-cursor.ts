@@ -166,13 +166,13 @@ export class WireCursor {
     const end = start + len;
     this.pos = end;
     const buf = this.buf;
+    if (!intern || len > INTERN_MAX_LENGTH) return this.utf8(start, end);
     let hash = 0x811c9dc5;
     for (let i = start; i < end; i++) {
       const b = buf[i]!;
       if (b > 0x7f) return strictUtf8.decode(buf.subarray(start, end));
       hash = Math.imul(hash ^ b, 0x01000193);
     }
-    if (!intern || len > INTERN_MAX_LENGTH) return this.ascii(start, end);
     const key = (hash ^ len) >>> 0;
     const known = interned.get(key);
     if (known !== undefined && known.length === len && sameAscii(known, buf, start)) return known;
@@ -192,6 +192,18 @@ export class WireCursor {
     }
     this.pos = save;
     return false;
+  }
+
+  /**
+   * Node's UTF-8 decoder (the same work as latin1 for ASCII, and no loop over the bytes in JavaScript: that
+   * loop was a seventh of a first sync); it replaces what is not UTF-8 with U+FFFD, so a result holding one
+   * is decoded again strictly, which throws unless the bytes really spell U+FFFD.
+   */
+  private utf8(start: number, end: number): string {
+    if (end === start) return "";
+    this.view ??= Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    const s = this.view.toString("utf8", start, end);
+    return s.includes("\ufffd") ? strictUtf8.decode(this.buf.subarray(start, end)) : s;
   }
 
   private ascii(start: number, end: number): string {

@@ -283,6 +283,36 @@ describe("envelopeFromBinary and addressAt", () => {
   });
 });
 
+describe("strings", () => {
+  it("are strict UTF-8, as fromBinary reads them, whether interned or not", () => {
+    // A service's name (field 1) is read as it is; its namespace (field 2) through the intern table.
+    const service = (field: number, value: Uint8Array) => {
+      const s = new BinaryWriter().tag(field, WireType.LengthDelimited).bytes(value).finish();
+      return new BinaryWriter().tag(2, WireType.LengthDelimited).bytes(s).finish();
+    };
+    const cases = [
+      new TextEncoder().encode("plain"),
+      new TextEncoder().encode("ü-€-😀"),
+      new TextEncoder().encode("\ufeffbom"),
+      // U+FFFD itself is valid and must come back as it is.
+      new TextEncoder().encode("a\ufffdb"),
+      Uint8Array.of(0x61, 0x80), // a lone continuation byte
+      Uint8Array.of(0xc0, 0x80), // an overlong NUL
+      Uint8Array.of(0xed, 0xa0, 0x80), // a UTF-16 surrogate
+      Uint8Array.of(0xe2, 0x82), // cut short
+      Uint8Array.of(0xf4, 0x90, 0x80, 0x80), // past U+10FFFF
+    ];
+    for (const bytes of cases) {
+      for (const field of [1, 2]) {
+        const b = service(field, bytes);
+        same(b);
+        const oracle = outcome(() => fromBinary(AddressSchema, b));
+        expect(outcome(() => addressFieldsFromBinary(b)).ok).toBe(oracle.ok);
+      }
+    }
+  });
+});
+
 describe("the intern table", () => {
   it("stays bounded and reads right after being filled with distinct values", () => {
     const ns = (s: string) => toBinary(AddressSchema, create(AddressSchema, { type: { case: "service", value: { name: "s", namespace: s, hostname: "h" } } }));
