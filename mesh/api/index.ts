@@ -5,6 +5,7 @@
 export * from "./types.ts";
 export * from "./convert.ts";
 export { WireCursor } from "./wire-cursor.ts";
+export { workloadAt } from "./wire-workload.ts";
 export { addressAt, addressFieldsFromBinary, envelopeFromBinary, resourceFieldsFromBinary, type EnvelopeFields, type ResourceFields } from "./wire-read.ts";
 export {
   AGGREGATED_DISCOVERY_ENCODED,

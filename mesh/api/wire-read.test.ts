@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { addressAt, addressFieldsFromBinary, envelopeFromBinary, resourceFieldsFromBinary } from "./wire-read.ts";
 import { INTERN_MAX_ENTRIES, internTableSize } from "./wire-cursor.ts";
 import { addressFromProto } from "./convert.ts";
-import { AddressSchema } from "./gen/ambientlab/v1/workload_pb.js";
+import { WORKLOAD_INTERN_MAX_ENTRIES, workloadAt, workloadInternSize } from "./wire-workload.ts";
+import { AddressSchema, WorkloadSchema } from "./gen/ambientlab/v1/workload_pb.js";
 import { ResourceSchema } from "./gen/ambientlab/v1/discovery_pb.js";
 
 /** A message's fields without the library's bookkeeping ($typeName, $unknown) or unset message fields. */
@@ -335,6 +336,194 @@ describe("the intern table", () => {
     for (let round = 0; round < 2; round++) {
       expect(read("ns-005vl8")).toBe("ns-005vl8");
       expect(read("ns-00mpd6")).toBe("ns-00mpd6");
+    }
+  });
+});
+
+describe("workloadAt (a workload straight from the wire)", () => {
+  const TYPE = "type.googleapis.com/ambientlab.v1.Address";
+  const inEnvelope = (name: string, address: Uint8Array) =>
+    toBinary(ResourceSchema, create(ResourceSchema, { name, version: "v", resource: { typeUrl: TYPE, value: address } }));
+  /** What the general path makes of the same bytes: a workload, or why not. */
+  const general = (bytes: Uint8Array) => outcome(() => addressFromProto(addressAt(bytes, envelopeFromBinary(bytes))));
+  /** Maps as their entries in order: toEqual alone does not see a map's order, which config dumps and indexes do. */
+  const ordered = (v: unknown): unknown =>
+    v instanceof Map
+      ? [...v.entries()].map(([k, x]) => [k, ordered(x)])
+      : Array.isArray(v)
+        ? v.map(ordered)
+        : v && typeof v === "object"
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ordered(x)]))
+          : v;
+  /** The fast path either steps aside or gives exactly what the general path gives. */
+  const agrees = (bytes: Uint8Array) => {
+    const e = outcome(() => envelopeFromBinary(bytes));
+    if (!e.ok) return;
+    const fast = workloadAt(bytes, e.value as ReturnType<typeof envelopeFromBinary>);
+    if (fast === undefined) return;
+    expect(ordered(general(bytes))).toEqual(ordered({ ok: true, value: { workload: fast } }));
+  };
+
+  const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
+  const orEmpty = (a: fc.Arbitrary<string>) => fc.oneof(fc.constant(""), a);
+  const sortedPorts = fc
+    .uniqueArray(fc.integer({ min: 1, max: 65535 }), { maxLength: 3 })
+    .chain((sps) =>
+      fc.tuple(
+        ...sps
+          .sort((a, b) => a - b)
+          .map((sp) => fc.record({ servicePort: fc.constant(sp), targetPort: fc.integer({ min: 0, max: 65535 }), appProtocol: fc.constantFrom(0, 1, 2, 3) })),
+      ),
+    );
+  // In range but in any order, repeated, or at the edges: what the general path sorts or refuses.
+  const anyPorts = fc.array(
+    fc.record({
+      servicePort: fc.constantFrom(0, 1, 80, 80, 65535, 65536),
+      targetPort: fc.constantFrom(0, 8080, 65535, 65536),
+      appProtocol: fc.constantFrom(0, 1, 7),
+    }),
+    { maxLength: 3 },
+  );
+  const serviceKey = fc.stringMatching(/^[a-z][a-z0-9./-]{0,12}$/);
+  // Keys that order like array indexes in fromBinary's object, and keys an object treats specially.
+  const oddKey = fc.oneof(serviceKey, fc.constantFrom("10", "2", "0", "01", "__proto__", ""));
+  const workloadOf = (key: fc.Arbitrary<string>, ports: fc.Arbitrary<Array<{ servicePort: number; targetPort: number; appProtocol: number }>>) =>
+    fc.record({
+      uid: name,
+      name,
+      namespace: name,
+      addresses: fc.array(fc.oneof(fc.ipV4(), fc.ipV6()), { minLength: 1, maxLength: 2 }),
+      trustDomain: orEmpty(name),
+      serviceAccount: orEmpty(name),
+      node: name,
+      tunnelProtocol: fc.constantFrom(0, 1),
+      status: fc.constantFrom(0, 1),
+      services: fc.dictionary(key, fc.record({ ports }), { maxKeys: 3 }),
+      authorizationPolicies: fc.array(name, { maxLength: 2 }),
+      canonicalName: orEmpty(name),
+      canonicalRevision: orEmpty(name),
+      workloadName: orEmpty(name),
+      waypoint: fc.option(fc.record({ hostname: orEmpty(name), namespace: name, hbonePort: fc.constantFrom(0, 15008, 15009) }), { nil: undefined }),
+      nativeHbone: fc.boolean(),
+      clusterId: orEmpty(name),
+    });
+  const workloadBytes = (w: object) => toBinary(WorkloadSchema, create(WorkloadSchema, w));
+  /** An Address whose workload record holds `inner` (one workload's fields, or several concatenated: fromBinary merges them). */
+  const addressOf = (inner: Uint8Array) => new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(inner).finish();
+  const validAddress = workloadOf(serviceKey, sortedPorts).map((w) => addressOf(workloadBytes(w)));
+  const validBytes = validAddress.map((a) => {
+    const parsed = addressFieldsFromBinary(a).type;
+    return inEnvelope(parsed.case === "workload" ? parsed.value.uid : "", a);
+  });
+  const looseWorkload = workloadOf(oddKey, anyPorts).map(workloadBytes);
+  // Two workloads' fields in one record: every singular field twice, the waypoint merged, entries repeated.
+  const mergedAddress = fc.tuple(looseWorkload, looseWorkload).map(([a, b]) => addressOf(concat(a, b)));
+
+  it("reads every valid workload a control plane writes, as the general path does", () => {
+    fc.assert(
+      fc.property(validBytes, (bytes) => {
+        const fast = workloadAt(bytes, envelopeFromBinary(bytes));
+        expect(fast).toBeDefined();
+        expect(ordered(general(bytes))).toEqual(ordered({ ok: true, value: { workload: fast } }));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("steps aside, or agrees, on anything else: generated addresses, merged messages, corrupted bytes", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(encoded, validAddress, looseWorkload.map(addressOf), mergedAddress),
+        fc.array(encoded, { maxLength: 2 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.array(record, { maxLength: 2 }),
+        (address, more, at, byte, recs) => {
+          const flipped = address.slice();
+          if (flipped.length) flipped[at % flipped.length] = byte;
+          const extra = concat(...recs.map(encodeRecord));
+          for (const a of [address, flipped, concat(address, ...more), concat(extra, address), concat(address, extra)]) agrees(inEnvelope("u", a));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("steps aside when a nested message's last value runs past its end", () => {
+    const w = new BinaryWriter();
+    for (const [no, v] of [
+      [1, "u"],
+      [2, "p"],
+      [3, "ns"],
+      [4, "198.18.0.1"],
+      [7, "n"],
+    ] as const)
+      w.tag(no, WireType.LengthDelimited).string(v);
+    // A port (servicePort 128, a two-byte varint) declared one byte short, then another port and a target port.
+    const port = Uint8Array.of(0x08, 0x80, 0x01);
+    const list = concat(Uint8Array.of(0x0a, 0x02), port, Uint8Array.of(0x0a, 0x02, 0x08, 0x51));
+    const entry = new BinaryWriter().tag(1, WireType.LengthDelimited).string("ns/s").tag(2, WireType.LengthDelimited).bytes(list).finish();
+    w.tag(10, WireType.LengthDelimited).bytes(entry);
+    const bytes = inEnvelope("u", addressOf(w.finish()));
+    agrees(bytes);
+    expect(general(bytes).ok).toBe(true);
+    expect(workloadAt(bytes, envelopeFromBinary(bytes))).toBeUndefined();
+  });
+
+  it("leaves services keys that order like array indexes to the general path (fromBinary's object puts them first)", () => {
+    const entry = (key: string) =>
+      new BinaryWriter()
+        .tag(1, WireType.LengthDelimited)
+        .string(key)
+        .tag(2, WireType.LengthDelimited)
+        .bytes(new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(Uint8Array.of(0x08, 0x50)).finish())
+        .finish();
+    const w = workloadBytes({ uid: "u", name: "p", namespace: "ns", node: "n", addresses: ["198.18.0.1"] });
+    for (const keys of [
+      ["ns/a", "10"],
+      ["10", "ns/a"],
+      ["ns/a", "ns/b"],
+    ]) {
+      const fields = concat(w, ...keys.map((k) => new BinaryWriter().tag(10, WireType.LengthDelimited).bytes(entry(k)).finish()));
+      const bytes = inEnvelope("u", addressOf(fields));
+      agrees(bytes);
+      const g = general(bytes);
+      expect(g.ok && [...(g.value as { workload: { services: Map<string, unknown> } }).workload.services.keys()]).toEqual(
+        keys[0] === "ns/a" && keys[1] === "10" ? ["10", "ns/a"] : keys,
+      );
+    }
+  });
+
+  it("shares one services map among the workloads of a service, and keeps its tables bounded", () => {
+    const pod = (i: number, service: string) =>
+      inEnvelope(
+        `p${i}`,
+        toBinary(
+          AddressSchema,
+          create(AddressSchema, {
+            type: {
+              case: "workload",
+              value: {
+                uid: `p${i}`,
+                name: `p${i}`,
+                namespace: "ns",
+                node: "n",
+                addresses: [`198.18.${(i >> 8) & 255}.${i & 255}`],
+                services: { [service]: { ports: [{ servicePort: 80, targetPort: i % 7 }] } },
+              },
+            },
+          }),
+        ),
+      );
+    const read = (b: Uint8Array) => workloadAt(b, envelopeFromBinary(b))!;
+    const a = read(pod(1, "ns/a"));
+    const b = read(pod(8, "ns/a"));
+    expect(a.services).toBe(b.services);
+    expect(read(pod(2, "ns/a")).services).not.toBe(a.services);
+    for (let i = 0; i < WORKLOAD_INTERN_MAX_ENTRIES * 2; i++) {
+      const w = read(pod(i, `ns/s${i}`));
+      expect([...w.services.keys()]).toEqual([`ns/s${i}`]);
+      expect(workloadInternSize()).toBeLessThanOrEqual(2 * WORKLOAD_INTERN_MAX_ENTRIES);
     }
   });
 });

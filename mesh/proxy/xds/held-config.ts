@@ -5,7 +5,7 @@
 // sync's cost can be measured on its own (bench/proxy-sync.ts).
 import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
 import { addressFromProto, authorizationFromProto, TYPE_ADDRESS, TYPE_HTTP_ROUTE } from "../../api/index.ts";
-import { AuthorizationSchema, AddressSchema, addressAt, envelopeFromBinary, HttpRouteSchema, L7PolicySchema } from "../../api/index.ts";
+import { AuthorizationSchema, AddressSchema, addressAt, envelopeFromBinary, HttpRouteSchema, L7PolicySchema, workloadAt } from "../../api/index.ts";
 import type { EnvelopeFields } from "../../api/index.ts";
 import { httpRouteFromProto, l7PolicyFromProto, TYPE_L7_POLICY } from "../../api/index.ts";
 import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/index.ts";
@@ -44,7 +44,8 @@ function checkType(typeUrl: string, schema: DescMessage): void {
 
 /**
  * A resource's value, read from the envelope's bytes: Addresses in place with the wire cursor (a first
- * sync reads every workload in the cluster, wire-read.ts), the rest with the library's decoder.
+ * sync reads every workload in the cluster, wire-workload.ts and wire-read.ts), the rest with the
+ * library's decoder.
  */
 function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Value {
   const value = (schema: DescMessage) => {
@@ -53,7 +54,9 @@ function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Value {
   };
   if (type === TYPE_ADDRESS) {
     checkType(e.typeUrl, AddressSchema);
-    return addressFromProto(addressAt(bytes, e));
+    // A workload as a control plane writes it is read in one step (wire-workload.ts); the rest in two.
+    const workload = workloadAt(bytes, e);
+    return workload ? { workload } : addressFromProto(addressAt(bytes, e));
   }
   if (type === TYPE_HTTP_ROUTE) return { route: httpRouteFromProto(fromBinary(HttpRouteSchema, value(HttpRouteSchema))) };
   if (type === TYPE_L7_POLICY) return { l7Policy: l7PolicyFromProto(fromBinary(L7PolicySchema, value(L7PolicySchema))) };
