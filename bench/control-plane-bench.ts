@@ -25,10 +25,13 @@ import { scaling } from "./control-plane-scaling.ts";
 import { bundle } from "../mesh/build.ts";
 
 const USAGE = `Usage: npm run bench:control-plane [-- --pods N --services N --policies N --proxies N --changes N --csrs N --debounce MS
-                                      --warmup-changes N --many-proxies N --per-process N]
+                                      --warmup-changes N --many-proxies N --per-process N --sync-rounds N]
   the control plane in Kubernetes mode against a synthetic cluster (defaults 10000 pods, 2000 services,
   500 policies, 10 proxies, 20 warm-up changes then 200 measured, 2000 CSRs, 10 ms debounce); then the initial sync of --many-proxies
-  (100; 0 skips it) in processes of --per-process clients (10); writes results/control-plane-bench.{json,md}
+  (100; 0 skips it) in processes of --per-process clients (10); the 10 proxies' sync is measured --sync-rounds
+  times (3; fresh proxies each time, after the collection that follows the one before) and its median reported;
+  writes results/control-plane-bench.{json,md}. AL_CP_NODE_OPTIONS and AL_FLEET_NODE_OPTIONS add node flags to the
+  control plane and to the proxy processes, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile them
 Usage: npm run bench:control-plane -- --scaling 1000,10000,50000
   CPU per pod change at each cluster size (services pods/5, policies pods/20; 10 proxies, 100 changes, no
   CSRs), and each size's ratio to the smallest: work proportional to the change stays flat; writes
@@ -49,6 +52,8 @@ const { values } = scriptArgs("bench:control-plane", USAGE, {
     scaling: { type: "string" },
     "json-out": { type: "string" },
     "per-process": { type: "string", default: "10" },
+    // One sync on these shared cores varies by a third from run to run (2.2 to 3.0 s): the median of three.
+    "sync-rounds": { type: "string", default: "3" },
   },
 });
 const size = { pods: Number(values.pods), services: Number(values.services), policies: Number(values.policies), namespaces: 100, nodes: 50 };
@@ -185,6 +190,7 @@ async function main(): Promise<void> {
           process.execPath,
           [
             ...imageNodeFlags("ztunnel"),
+            ...(process.env.AL_FLEET_NODE_OPTIONS?.split(" ").filter(Boolean) ?? []),
             join(ROOT, "bench/proxy-fleet.ts"),
             address,
             join(dir, "root.pem"),
@@ -228,13 +234,12 @@ async function main(): Promise<void> {
       const ms = performance.now() - t;
       return { ms, cpMs: ((await cpuSeconds(cp.pid!)) - cpu0) * 1000, perProcessCpuMs: f.cpuMs.reduce((a, b) => a + b, 0) / f.cpuMs.length };
     };
-    const sync10 = await syncFleet(await startFleet(nProxies, 1));
-    const initialSyncMs = sync10.ms;
-    const syncCpuMs = sync10.cpMs;
-    const proxyCpuMs = sync10.perProcessCpuMs;
-    say(
-      `${nProxies} proxies (started and loaded first) connected together and synced the full snapshot in ${Math.round(initialSyncMs)} ms; CPU: control plane ${Math.round(syncCpuMs)} ms, each proxy ${Math.round(proxyCpuMs)} ms (mean)`,
-    );
+    const syncRounds: Array<Awaited<ReturnType<typeof syncFleet>>> = [await syncFleet(await startFleet(nProxies, 1))];
+    const saySync = (r: (typeof syncRounds)[number], round: number) =>
+      say(
+        `${nProxies} proxies (started and loaded first) connected together and synced the full snapshot in ${Math.round(r.ms)} ms (round ${round}); CPU: control plane ${Math.round(r.cpMs)} ms, each proxy ${Math.round(r.perProcessCpuMs)} ms (mean)`,
+      );
+    saySync(syncRounds[0]!, 1);
     const memLoaded = await memoryMb(cp.pid!);
     // The control plane asks for one major collection once a burst of whole-config sends is over
     // (push/burst-collector.ts); the changes are measured after it, as the status writes were, and the
@@ -320,6 +325,24 @@ async function main(): Promise<void> {
     await Promise.all(
       fleet.splice(0).map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : (p.once("exit", r), p.kill("SIGTERM"))))),
     );
+    // The 10 proxies' sync again, each round with fresh proxies once the control plane has collected
+    // after the round before (as the first round followed a quiet control plane).
+    for (let round = 2; round <= Number(values["sync-rounds"]); round++) {
+      const before = await metric("ambientlab_burst_collections_total");
+      const r = await syncFleet(await startFleet(nProxies, 1));
+      syncRounds.push(r);
+      saySync(r, round);
+      await collected(before + 1);
+      await Promise.all(
+        fleet.splice(0).map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : (p.once("exit", r), p.kill("SIGTERM"))))),
+      );
+    }
+    // The median round, with its own CPU figures.
+    const sync10 = [...syncRounds].sort((a, b) => a.ms - b.ms)[Math.floor(syncRounds.length / 2)]!;
+    const initialSyncMs = sync10.ms;
+    const syncCpuMs = sync10.cpMs;
+    const proxyCpuMs = sync10.perProcessCpuMs;
+    if (syncRounds.length > 1) say(`the ${nProxies} proxies' sync, median of ${syncRounds.length} rounds: ${Math.round(initialSyncMs)} ms`);
     const many = Number(values["many-proxies"]);
     const perProcess = Number(values["per-process"]);
     const syncMany = many > 0 ? await syncFleet(await startFleet(Math.ceil(many / perProcess), perProcess)) : undefined;
@@ -397,6 +420,7 @@ async function main(): Promise<void> {
       },
       proxies: nProxies,
       initialSyncMs: Math.round(initialSyncMs),
+      initialSyncRoundsMs: syncRounds.map((r) => Math.round(r.ms)),
       ...(syncMany
         ? {
             initialSyncMany: {
@@ -447,8 +471,8 @@ async function main(): Promise<void> {
       `| a pod change (watch event) -> applied by all proxies, p50 / p99 | ${result.changeToAllAppliedMs.p50} / ${result.changeToAllAppliedMs.p99} ms (debounce ${result.debounceMs} ms) | p99 <= 100 ms |`,
       `| control plane CPU per change (after ${result.warmupChanges.changes} warm-up changes at ${result.warmupChanges.cpuMsPerChange} ms) | ${result.cpuMsPerChange} ms | <= 5 ms |`,
       `| certificates signed per second (gRPC, 16 in flight, after one call per node) | ${result.certificates.perSecond} | >= 600 |`,
-      `| initial full sync of ${nProxies} proxies (loaded first, connecting together) | ${result.initialSyncMs} ms | <= 1500 ms |`,
-      `| CPU of that sync: control plane / each proxy (mean) / all of it spread over the ${result.machine.cpus} CPUs | ${result.initialSyncCpuMs.controlPlane} / ${result.initialSyncCpuMs.perProxy} / ${result.initialSyncCpuMs.cpuBoundMs} ms | |`,
+      `| initial full sync of ${nProxies} proxies (loaded first, connecting together; median of ${result.initialSyncRoundsMs.length} rounds: ${result.initialSyncRoundsMs.join(" / ")} ms) | ${result.initialSyncMs} ms | <= 1500 ms |`,
+      `| CPU of that sync (its median round): control plane / each proxy (mean) / all of it spread over the ${result.machine.cpus} CPUs | ${result.initialSyncCpuMs.controlPlane} / ${result.initialSyncCpuMs.perProxy} / ${result.initialSyncCpuMs.cpuBoundMs} ms | |`,
       `| the same sync with proxies that only receive and ACK (the transport's floor); CPU: control plane / each proxy | ${result.initialSyncReceiveOnly.ms} ms; ${result.initialSyncReceiveOnly.controlPlaneCpuMs} / ${result.initialSyncReceiveOnly.perProxyCpuMs} ms | |`,
       `| the same sync with proxies that read only each address's IPs (the floor of any proxy); CPU: control plane / each proxy | ${result.initialSyncIndexOnly.ms} ms; ${result.initialSyncIndexOnly.controlPlaneCpuMs} / ${result.initialSyncIndexOnly.perProxyCpuMs} ms | |`,
       ...(syncMany

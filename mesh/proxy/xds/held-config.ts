@@ -14,11 +14,13 @@ import { compareStrings, describeError } from "../../shared/index.ts";
 import type { StateStore } from "../state/store.ts";
 import type { ProxyDelta } from "../state/proxy-state.ts";
 
-type Value = { workload: Workload } | { service: Service } | { policy: Authorization } | { route: HttpRoute } | { l7Policy: L7Policy };
-type Held = { version: string; value: Value };
+type Kind = "workloads" | "services" | "policies" | "routes" | "l7Policies";
+type Value = Workload | Service | Authorization | HttpRoute | L7Policy;
+/** One object per resource held (a first sync holds 12,500 of them): its version, where it goes, and its value. */
+type Held = { version: string; kind: Kind; value: Value };
 
 type Change = { upsert: unknown[]; remove: string[] };
-type PendingDelta = Record<"workloads" | "services" | "policies" | "routes" | "l7Policies", Change>;
+type PendingDelta = Record<Kind, Change>;
 
 const emptyDelta = (): PendingDelta => ({
   workloads: { upsert: [], remove: [] },
@@ -28,13 +30,16 @@ const emptyDelta = (): PendingDelta => ({
   l7Policies: { upsert: [], remove: [] },
 });
 
-/** Where a held resource goes in a delta, and its key there. */
-function slot(v: Value): { kind: keyof PendingDelta; key: string; value: unknown } {
-  if ("workload" in v) return { kind: "workloads", key: v.workload.uid, value: v.workload };
-  if ("service" in v) return { kind: "services", key: serviceKey(v.service), value: v.service };
-  if ("route" in v) return { kind: "routes", key: policyKey(v.route), value: v.route };
-  if ("l7Policy" in v) return { kind: "l7Policies", key: policyKey(v.l7Policy), value: v.l7Policy };
-  return { kind: "policies", key: policyKey(v.policy), value: v.policy };
+/** A held resource's key in its kind's part of a delta. */
+function keyOf(h: Held): string {
+  switch (h.kind) {
+    case "workloads":
+      return (h.value as Workload).uid;
+    case "services":
+      return serviceKey(h.value as Service);
+    default:
+      return policyKey(h.value as Authorization | HttpRoute | L7Policy);
+  }
 }
 
 /** Throws unless the type URL names a `schema` message (the name after its last "/", as anyUnpack checks). */
@@ -47,20 +52,23 @@ function checkType(typeUrl: string, schema: DescMessage): void {
  * sync reads every workload in the cluster, wire-workload.ts and wire-read.ts), the rest with the
  * library's decoder.
  */
-function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Value {
+function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Held {
   const value = (schema: DescMessage) => {
     checkType(e.typeUrl, schema);
     return bytes.subarray(e.start, e.end);
   };
+  const version = e.version;
   if (type === TYPE_ADDRESS) {
     checkType(e.typeUrl, AddressSchema);
     // A workload as a control plane writes it is read in one step (wire-workload.ts); the rest in two.
     const workload = workloadAt(bytes, e);
-    return workload ? { workload } : addressFromProto(addressAt(bytes, e));
+    if (workload) return { version, kind: "workloads", value: workload };
+    const a = addressFromProto(addressAt(bytes, e));
+    return "workload" in a ? { version, kind: "workloads", value: a.workload } : { version, kind: "services", value: a.service };
   }
-  if (type === TYPE_HTTP_ROUTE) return { route: httpRouteFromProto(fromBinary(HttpRouteSchema, value(HttpRouteSchema))) };
-  if (type === TYPE_L7_POLICY) return { l7Policy: l7PolicyFromProto(fromBinary(L7PolicySchema, value(L7PolicySchema))) };
-  return { policy: authorizationFromProto(fromBinary(AuthorizationSchema, value(AuthorizationSchema))) };
+  if (type === TYPE_HTTP_ROUTE) return { version, kind: "routes", value: httpRouteFromProto(fromBinary(HttpRouteSchema, value(HttpRouteSchema))) };
+  if (type === TYPE_L7_POLICY) return { version, kind: "l7Policies", value: l7PolicyFromProto(fromBinary(L7PolicySchema, value(L7PolicySchema))) };
+  return { version, kind: "policies", value: authorizationFromProto(fromBinary(AuthorizationSchema, value(AuthorizationSchema))) };
 }
 
 /** One response of the stream as HeldConfig reads it (DeltaDiscoveryResponseEncoded's fields). */
@@ -115,15 +123,13 @@ export class HeldConfig {
         const e = envelopeFromBinary(bytes);
         r = e;
         if (!e.hasBody) throw new Error("resource body is missing");
-        const value = decode(type, bytes, e);
+        const next = decode(type, bytes, e);
         const before = held.get(r.name);
-        held.set(r.name, { version: r.version, value });
+        held.set(r.name, next);
         // Until the first whole config is published, `held` is all there is to say.
         if (!this.published) continue;
-        const next = slot(value);
-        const old = before && slot(before.value);
         // A name that now holds another kind of resource (a workload became a service) leaves its old slot.
-        if (old && old.kind !== next.kind) this.pending[old.kind].remove.push(old.key);
+        if (before && before.kind !== next.kind) this.pending[before.kind].remove.push(keyOf(before));
         this.pending[next.kind].upsert.push(next.value);
       } catch (err) {
         errors[r.name || `resources[${i}]`] = describeError(err);
@@ -134,8 +140,7 @@ export class HeldConfig {
       if (!before) continue;
       held.delete(name);
       if (!this.published) continue;
-      const { kind, key } = slot(before.value);
-      this.pending[kind].remove.push(key);
+      this.pending[before.kind].remove.push(keyOf(before));
     }
     this.synced.add(type);
     // Publish only once every type arrived: workloads without their policies would briefly allow too much.
@@ -148,7 +153,7 @@ export class HeldConfig {
     this.pending = emptyDelta();
     if (this.published) {
       const delta: ProxyDelta = {};
-      for (const [kind, c] of Object.entries(pending) as Array<[keyof PendingDelta, Change]>) {
+      for (const [kind, c] of Object.entries(pending) as Array<[Kind, Change]>) {
         if (c.upsert.length || c.remove.length) (delta as Record<string, Change>)[kind] = c;
       }
       if (Object.keys(delta).length) this.store.applyDelta(delta);
@@ -160,15 +165,8 @@ export class HeldConfig {
     const policies: Authorization[] = [];
     const routes: HttpRoute[] = [];
     const l7Policies: L7Policy[] = [];
-    for (const m of this.held.values()) {
-      for (const h of m.values()) {
-        if ("workload" in h.value) workloads.push(h.value.workload);
-        else if ("service" in h.value) services.push(h.value.service);
-        else if ("route" in h.value) routes.push(h.value.route);
-        else if ("l7Policy" in h.value) l7Policies.push(h.value.l7Policy);
-        else policies.push(h.value.policy);
-      }
-    }
+    const lists = { workloads, services, policies, routes, l7Policies } as Record<Kind, Value[]>;
+    for (const m of this.held.values()) for (const h of m.values()) lists[h.kind].push(h.value);
     const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) =>
       compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`);
     // Stable order: config dumps and the proxy's indexes do not depend on arrival order.
