@@ -56,6 +56,11 @@ const { values } = scriptArgs("bench:control-plane", USAGE, {
     "sync-rounds": { type: "string", default: "3" },
   },
 });
+const syncRounds = Number(values["sync-rounds"]);
+if (!Number.isInteger(syncRounds) || syncRounds < 1 || syncRounds > 20) {
+  process.stderr.write(`bench:control-plane: --sync-rounds takes a whole number from 1 to 20, not ${JSON.stringify(values["sync-rounds"])}\n`);
+  process.exit(2);
+}
 const size = { pods: Number(values.pods), services: Number(values.services), policies: Number(values.policies), namespaces: 100, nodes: 50 };
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
@@ -234,12 +239,12 @@ async function main(): Promise<void> {
       const ms = performance.now() - t;
       return { ms, cpMs: ((await cpuSeconds(cp.pid!)) - cpu0) * 1000, perProcessCpuMs: f.cpuMs.reduce((a, b) => a + b, 0) / f.cpuMs.length };
     };
-    const syncRounds: Array<Awaited<ReturnType<typeof syncFleet>>> = [await syncFleet(await startFleet(nProxies, 1))];
-    const saySync = (r: (typeof syncRounds)[number], round: number) =>
+    const syncs: Array<Awaited<ReturnType<typeof syncFleet>>> = [await syncFleet(await startFleet(nProxies, 1))];
+    const saySync = (r: (typeof syncs)[number], round: number) =>
       say(
         `${nProxies} proxies (started and loaded first) connected together and synced the full snapshot in ${Math.round(r.ms)} ms (round ${round}); CPU: control plane ${Math.round(r.cpMs)} ms, each proxy ${Math.round(r.perProcessCpuMs)} ms (mean)`,
       );
-    saySync(syncRounds[0]!, 1);
+    saySync(syncs[0]!, 1);
     const memLoaded = await memoryMb(cp.pid!);
     // The control plane asks for one major collection once a burst of whole-config sends is over
     // (push/burst-collector.ts); the changes are measured after it, as the status writes were, and the
@@ -327,10 +332,10 @@ async function main(): Promise<void> {
     );
     // The 10 proxies' sync again, each round with fresh proxies once the control plane has collected
     // after the round before (as the first round followed a quiet control plane).
-    for (let round = 2; round <= Number(values["sync-rounds"]); round++) {
+    for (let round = 2; round <= syncRounds; round++) {
       const before = await metric("ambientlab_burst_collections_total");
       const r = await syncFleet(await startFleet(nProxies, 1));
-      syncRounds.push(r);
+      syncs.push(r);
       saySync(r, round);
       await collected(before + 1);
       await Promise.all(
@@ -338,11 +343,11 @@ async function main(): Promise<void> {
       );
     }
     // The median round, with its own CPU figures.
-    const sync10 = [...syncRounds].sort((a, b) => a.ms - b.ms)[Math.floor(syncRounds.length / 2)]!;
+    const sync10 = [...syncs].sort((a, b) => a.ms - b.ms)[Math.floor(syncs.length / 2)]!;
     const initialSyncMs = sync10.ms;
     const syncCpuMs = sync10.cpMs;
     const proxyCpuMs = sync10.perProcessCpuMs;
-    if (syncRounds.length > 1) say(`the ${nProxies} proxies' sync, median of ${syncRounds.length} rounds: ${Math.round(initialSyncMs)} ms`);
+    if (syncs.length > 1) say(`the ${nProxies} proxies' sync, median of ${syncs.length} rounds: ${Math.round(initialSyncMs)} ms`);
     const many = Number(values["many-proxies"]);
     const perProcess = Number(values["per-process"]);
     const syncMany = many > 0 ? await syncFleet(await startFleet(Math.ceil(many / perProcess), perProcess)) : undefined;
@@ -420,7 +425,7 @@ async function main(): Promise<void> {
       },
       proxies: nProxies,
       initialSyncMs: Math.round(initialSyncMs),
-      initialSyncRoundsMs: syncRounds.map((r) => Math.round(r.ms)),
+      initialSyncRoundsMs: syncs.map((r) => Math.round(r.ms)),
       ...(syncMany
         ? {
             initialSyncMany: {
