@@ -2,14 +2,14 @@
 // writes: each singular field once, map entries with one key and one value, ports in ascending order,
 // no field this build does not know, and valid values. A first sync reads every workload of the cluster
 // (10,000 pods), and the general path builds each twice (the message's fields, then the Workload, with
-// a dictionary and a Map per pod): collection was a third of a first sync and the heap it left 58 MB
-// (issue 13). Here each workload is one object, and the services maps, which every pod of a service
+// a dictionary and a Map per pod): collection was a third of a first sync, and the heap stood at 58 MB
+// at its end (issue 13). Here each workload is one object, and the services maps, which every pod of a service
 // shares, are shared objects (they are read-only).
 //
 // Anything else (a repeated singular field, which fromBinary merges; an unknown field; a value the
 // validation refuses) returns undefined, and the caller takes the general path (wire-read.ts, then
 // addressFromProto), which merges, defaults and refuses exactly as fromBinary and the validation do.
-// wire-workload.test.ts holds the two paths equal on generated and on corrupted messages.
+// wire-read.test.ts ("workloadAt") holds the two paths equal on generated, merged and corrupted messages.
 import net from "node:net";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
