@@ -14,14 +14,13 @@
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
-import { AGGREGATED_DISCOVERY_ENCODED, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest } from "../mesh/api/index.ts";
+import { DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest } from "../mesh/api/index.ts";
 import { envelopeFromBinary, TYPE_ADDRESS, WireCursor } from "../mesh/api/index.ts";
 import { AsyncQueue } from "../mesh/shared/index.ts";
 import { silentLogger } from "../mesh/shared/index.ts";
 import { StateStore } from "../mesh/proxy/index.ts";
-import { XdsClient, ZTUNNEL_TYPES } from "../mesh/proxy/index.ts";
-import { controlPlaneTransport } from "../mesh/proxy/index.ts";
+import { configStream, XdsClient, ZTUNNEL_TYPES } from "../mesh/proxy/index.ts";
+import { controlPlaneEndpoint } from "../mesh/proxy/index.ts";
 
 const receiveOnly = process.argv.includes("--receive-only");
 const indexOnly = process.argv.includes("--index-only");
@@ -31,13 +30,15 @@ if (!address || !rootCertFile || !tokenDir || !count || !expected) {
   process.exit(2);
 }
 
-function transportFor(i: number) {
-  return controlPlaneTransport({
-    address: address!,
-    rootCertFile: rootCertFile!,
-    tokenFile: join(tokenDir!, `node-${i}.token`),
-    expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod",
-  });
+function streamFor(i: number) {
+  return configStream(
+    controlPlaneEndpoint({
+      address: address!,
+      rootCertFile: rootCertFile!,
+      tokenFile: join(tokenDir!, `node-${i}.token`),
+      expectedIdentity: "spiffe://cluster.local/ns/istio-system/sa/istiod",
+    }),
+  );
 }
 
 /**
@@ -78,7 +79,7 @@ function receive(k: number): { synced: () => boolean } {
   const arrived = new Set<string>();
   const byIp = new Map<string, string>();
   void (async () => {
-    for await (const resp of createClient(AGGREGATED_DISCOVERY_ENCODED, transportFor(i)).deltaAggregatedResources(requests)) {
+    for await (const resp of streamFor(i)(requests, new AbortController().signal)) {
       if (indexOnly && resp.typeUrl === TYPE_ADDRESS) for (const bytes of resp.resources) indexAddress(bytes, byIp);
       if (resp.resources.length) arrived.add(resp.typeUrl);
       requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: resp.typeUrl, responseNonce: resp.nonce }));
@@ -90,8 +91,7 @@ function receive(k: number): { synced: () => boolean } {
 function connect(k: number): { synced: () => boolean } {
   const i = Number(first) + k;
   const store = new StateStore();
-  const transport = transportFor(i);
-  void new XdsClient({ transport, node: `node-${i}`, clusterId: "Kubernetes", store, log: silentLogger() }).start();
+  void new XdsClient({ stream: streamFor(i), node: `node-${i}`, clusterId: "Kubernetes", store, log: silentLogger() }).start();
   let last = "";
   store.subscribe((s) => {
     const w = s.workload(watched);

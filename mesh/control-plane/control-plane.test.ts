@@ -18,7 +18,7 @@ import { createCsr, createRootCa, type CaMaterial } from "../shared/index.ts";
 import { GrpcCaClient } from "../proxy/index.ts";
 import { StateStore, type ProxyDelta } from "../proxy/index.ts";
 import { WAYPOINT_TYPES, XdsClient } from "../proxy/index.ts";
-import { controlPlaneTransport } from "../proxy/index.ts";
+import { configStream, controlPlaneEndpoint, controlPlaneTransport } from "../proxy/index.ts";
 import { ControlPlane } from "./app.ts";
 import { BootstrapTokenAuthenticator, identityTokenName } from "./auth/authenticator.ts";
 import { BootstrapTokens } from "./auth/bootstrap-tokens.ts";
@@ -227,7 +227,13 @@ describe("config stream", () => {
 
   it("feeds ztunnel's store, and ztunnel keeps its config when the stream breaks", async () => {
     const store = new StateStore();
-    const x = new XdsClient({ transport: controlPlaneTransport(endpoint("node-1")), node: "node-1", clusterId: "Kubernetes", store, log: silentLogger() });
+    const x = new XdsClient({
+      stream: configStream(controlPlaneEndpoint(endpoint("node-1"))),
+      node: "node-1",
+      clusterId: "Kubernetes",
+      store,
+      log: silentLogger(),
+    });
     const deltas: ProxyDelta[] = [];
     const applyDelta = store.applyDelta.bind(store);
     store.applyDelta = (d) => (deltas.push(d), applyDelta(d));
@@ -264,7 +270,7 @@ describe("config stream", () => {
     const spyStore = new StateStore();
     const spyLog = memoryLogger("warn");
     const wp = new XdsClient({
-      transport: controlPlaneTransport({ ...endpoint("node-1"), tokenFile: tokens.path(name) }),
+      stream: configStream(controlPlaneEndpoint({ ...endpoint("node-1"), tokenFile: tokens.path(name) })),
       node: "demo/waypoint",
       nodeId: "waypoint~demo/waypoint",
       types: WAYPOINT_TYPES,
@@ -273,7 +279,7 @@ describe("config stream", () => {
       log: silentLogger(),
     });
     const zt = new XdsClient({
-      transport: controlPlaneTransport(endpoint("node-1")),
+      stream: configStream(controlPlaneEndpoint(endpoint("node-1"))),
       node: "node-1",
       clusterId: "Kubernetes",
       store: ztStore,
@@ -281,7 +287,7 @@ describe("config stream", () => {
     });
     // A ztunnel's token asking for the waypoint types, as a compromised or misconfigured node proxy would.
     const spy = new XdsClient({
-      transport: controlPlaneTransport(endpoint("node-2")),
+      stream: configStream(controlPlaneEndpoint(endpoint("node-2"))),
       node: "node-2",
       nodeId: "waypoint~demo/waypoint",
       types: WAYPOINT_TYPES,

@@ -7,7 +7,7 @@
 // stream to drain, and whatever ends the call (the client, an error, the server) ends the handler too.
 import type http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AsyncQueue, describeError, encodeGrpcMessage } from "../shared/index.ts";
+import { AsyncQueue, describeError, encodeGrpcMessage, MessageReader } from "../shared/index.ts";
 import type { Logger } from "../shared/index.ts";
 import { admitGrpcCall, respondStatus, timeoutMs } from "./grpc-unary.ts";
 
@@ -25,50 +25,6 @@ export interface StreamMethod<I, O> {
 
 /** Requests decoded but not yet taken by the handler before the client is no longer read. */
 const MAX_QUEUED_REQUESTS = 16;
-
-/**
- * Splits the request body into length-prefixed messages. Returns an error message for a message that
- * is compressed or larger than `max`; otherwise the complete messages so far.
- */
-export class MessageReader {
-  private readonly max: number;
-  private parts: Buffer[] = [];
-  private buffered = 0;
-
-  constructor(max: number) {
-    this.max = max;
-  }
-
-  /** Bytes held for an incomplete message. */
-  get pending(): number {
-    return this.buffered;
-  }
-
-  push(chunk: Buffer): Uint8Array[] | { error: ConnectError } {
-    this.parts.push(chunk);
-    this.buffered += chunk.length;
-    const out: Uint8Array[] = [];
-    for (;;) {
-      if (this.buffered < 5) return out;
-      const head = this.parts[0]!.length >= 5 ? this.parts[0]! : this.join();
-      if (head[0]! & 1) return { error: new ConnectError("a compressed message without grpc-encoding", Code.Internal) };
-      const length = head.readUInt32BE(1);
-      if (length > this.max) return { error: new ConnectError(`request message larger than ${this.max} bytes`, Code.ResourceExhausted) };
-      if (this.buffered < 5 + length) return out;
-      const all = this.parts.length === 1 ? this.parts[0]! : this.join();
-      out.push(all.subarray(5, 5 + length));
-      const rest = all.subarray(5 + length);
-      this.parts = rest.length ? [rest] : [];
-      this.buffered = rest.length;
-    }
-  }
-
-  private join(): Buffer {
-    const all = Buffer.concat(this.parts, this.buffered);
-    this.parts = [all];
-    return all;
-  }
-}
 
 /** Serves one call of `method`. Never throws: every failure is the call's status. */
 export function serveStream<I, O>(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, method: StreamMethod<I, O>, log: Logger): void {

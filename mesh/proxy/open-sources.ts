@@ -9,8 +9,8 @@ import { GrpcCaClient } from "./identity/grpc-ca.ts";
 import type { ConfigSource } from "./state/config-source.ts";
 import { LocalConfigSource } from "./state/file-source.ts";
 import type { StateStore } from "./state/store.ts";
-import { XdsClient } from "./xds/client.ts";
-import { controlPlaneTransport } from "./xds/transport.ts";
+import { configStream, XdsClient } from "./xds/client.ts";
+import { controlPlaneEndpoint, controlPlaneTransport, type ControlPlaneConnection } from "./xds/transport.ts";
 
 export interface SourceIdentity {
   /** The node (ztunnel) or gateway (waypoint) this proxy serves, for logs and the stream's node. */
@@ -31,15 +31,15 @@ export interface OpenedSources {
 /** Builds (does not start) the config source and CA client; a file CA directory is created if missing. */
 export async function openSources(sources: ProxySources, who: SourceIdentity, store: StateStore, log: Logger): Promise<OpenedSources> {
   const cp = sources.controlPlane;
-  const transport = (address: string) => {
+  const connection = (address: string): ControlPlaneConnection => {
     // resolveSources only leaves controlPlane out when neither XDS_ADDRESS nor CA_ADDRESS is set.
     if (!cp) throw new Error(`control plane ${address} configured without ROOT_CERT and TOKEN_FILE`);
-    return controlPlaneTransport({ address, rootCertFile: cp.rootCert, tokenFile: cp.tokenFile, expectedIdentity: cp.identity });
+    return { address, rootCertFile: cp.rootCert, tokenFile: cp.tokenFile, expectedIdentity: cp.identity };
   };
   const source: ConfigSource =
     sources.config.kind === "xds"
       ? new XdsClient({
-          transport: transport(sources.config.address),
+          stream: configStream(controlPlaneEndpoint(connection(sources.config.address))),
           node: who.node,
           clusterId: who.clusterId,
           store,
@@ -49,6 +49,8 @@ export async function openSources(sources: ProxySources, who: SourceIdentity, st
         })
       : new LocalConfigSource(sources.config.path, store, log);
   const ca: CaClient =
-    sources.ca.kind === "grpc" ? new GrpcCaClient(transport(sources.ca.address), cp!.rootCert) : await FileCaClient.open(sources.ca.path, who.trustDomain);
+    sources.ca.kind === "grpc"
+      ? new GrpcCaClient(controlPlaneTransport(connection(sources.ca.address)), cp!.rootCert)
+      : await FileCaClient.open(sources.ca.path, who.trustDomain);
   return { source, ca };
 }

@@ -11,6 +11,7 @@ export * from "./http-server.ts";
 export * from "./identity.ts";
 export * from "./lifecycle.ts";
 export * from "./grpc-wire.ts";
+export * from "./grpc-messages.ts";
 export * from "./limits.ts";
 export * from "./listen.ts";
 export * from "./logging.ts";

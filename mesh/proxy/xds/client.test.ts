@@ -1,10 +1,10 @@
 // The config stream client against a control plane that sends broken resources: each bad one is NACKed
 // by name (or by its place, when it has none) with the reason, the good ones apply, and the client
-// keeps running. A real gRPC stream over HTTP/2 (connect-node on both ends).
+// keeps running. A real gRPC stream over HTTP/2 (our client, connect-node's server).
 import http2 from "node:http2";
 import type net from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { createGrpcTransport, connectNodeAdapter } from "@connectrpc/connect-node";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   AddressSchema,
@@ -16,7 +16,7 @@ import {
 import { TYPE_ADDRESS, TYPE_AUTHORIZATION, workloadToProto, type DeltaDiscoveryRequest } from "../../api/index.ts";
 import { silentLogger } from "../../shared/index.ts";
 import { StateStore } from "../state/store.ts";
-import { XdsClient } from "./client.ts";
+import { configStream, XdsClient } from "./client.ts";
 
 const workload = (name: string) =>
   toBinary(
@@ -84,9 +84,9 @@ describe("XdsClient with a control plane sending broken resources", () => {
       }),
     );
     await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
-    const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` });
+    const stream = configStream({ address: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` });
     const store = new StateStore();
-    client = new XdsClient({ transport, node: "n1", clusterId: "Kubernetes", store, log: silentLogger() });
+    client = new XdsClient({ stream, node: "n1", clusterId: "Kubernetes", store, log: silentLogger() });
     await client.start();
     for (let i = 0; i < 200 && acks.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
 

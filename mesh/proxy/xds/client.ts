@@ -2,10 +2,10 @@
 // (HeldConfig: every resource decoded on its own, a bad one NACKed with its reason and its previous
 // version kept, the rest applied), ACKs or NACKs by nonce, and reconnects with backoff. While the control
 // plane is away the store keeps the last good config, so traffic and new connections keep working.
-import { create } from "@bufbuild/protobuf";
-import { createClient, type Transport } from "@connectrpc/connect";
-import { TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
-import { AGGREGATED_DISCOVERY_ENCODED, DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponseEncoded } from "../../api/index.ts";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { AggregatedDiscoveryService, TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
+import { DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseEncodedSchema } from "../../api/index.ts";
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponseEncoded } from "../../api/index.ts";
 import { AsyncQueue } from "../../shared/index.ts";
 import { Backoff } from "../../shared/index.ts";
 import { describeError } from "../../shared/index.ts";
@@ -13,13 +13,29 @@ import type { Logger } from "../../shared/index.ts";
 import type { StateStore } from "../state/store.ts";
 import type { ConfigSource } from "../state/config-source.ts";
 import { HeldConfig } from "./held-config.ts";
+import { callStream, type StreamEndpoint } from "./stream-client.ts";
 
 /** What ztunnel subscribes to; a waypoint adds its routes and L7 policies. */
 export const ZTUNNEL_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATION];
 export const WAYPOINT_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY];
 
+/** Opens one config stream: requests in, responses out, until either side ends it or `signal` aborts. */
+export type ConfigStream = (requests: AsyncIterable<DeltaDiscoveryRequest>, signal: AbortSignal) => AsyncIterable<DeltaDiscoveryResponseEncoded>;
+
+const DELTA_AGGREGATED_RESOURCES = {
+  path: `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.deltaAggregatedResources.name}`,
+  encode: (r: DeltaDiscoveryRequest) => toBinary(DeltaDiscoveryRequestSchema, r),
+  // Resources stay bytes (views of the message) until HeldConfig reads them.
+  decode: (bytes: Uint8Array) => fromBinary(DeltaDiscoveryResponseEncodedSchema, bytes),
+};
+
+/** The config stream (DeltaAggregatedResources, resources as bytes) to a gRPC endpoint. */
+export function configStream(ep: StreamEndpoint): ConfigStream {
+  return (requests, signal) => callStream(ep, DELTA_AGGREGATED_RESOURCES, requests, signal);
+}
+
 export class XdsClient implements ConfigSource {
-  private readonly transport: Transport;
+  private readonly open: ConfigStream;
   private readonly node: string;
   private readonly clusterId: string;
   private readonly log: Logger;
@@ -37,10 +53,10 @@ export class XdsClient implements ConfigSource {
   private readonly nodeId: string;
 
   /** `nodeId` names the proxy to the control plane: ztunnel~<node> (default) or waypoint~<ns>/<name>. */
-  constructor(opts: { transport: Transport; node: string; clusterId: string; store: StateStore; log: Logger; nodeId?: string; types?: readonly string[] }) {
+  constructor(opts: { stream: ConfigStream; node: string; clusterId: string; store: StateStore; log: Logger; nodeId?: string; types?: readonly string[] }) {
     this.types = opts.types ?? ZTUNNEL_TYPES;
     this.config = new HeldConfig(this.types, opts.store);
-    this.transport = opts.transport;
+    this.open = opts.stream;
     this.node = opts.node;
     this.nodeId = opts.nodeId ?? `ztunnel~${opts.node}`;
     this.clusterId = opts.clusterId;
@@ -68,7 +84,6 @@ export class XdsClient implements ConfigSource {
 
   private async streamOnce(): Promise<void> {
     this.abort = new AbortController();
-    const client = createClient(AGGREGATED_DISCOVERY_ENCODED, this.transport);
     const requests = new AsyncQueue<DeltaDiscoveryRequest>();
     for (const [i, type] of this.types.entries()) {
       requests.push(
@@ -81,7 +96,7 @@ export class XdsClient implements ConfigSource {
       );
     }
     try {
-      for await (const resp of client.deltaAggregatedResources(requests, { signal: this.abort.signal })) {
+      for await (const resp of this.open(requests, this.abort.signal)) {
         requests.push(this.apply(resp));
         this.backoff.reset();
       }
