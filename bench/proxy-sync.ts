@@ -1,83 +1,32 @@
 #!/usr/bin/env node
 // A proxy's first sync on its own: the whole config of a synthetic cluster, as the control plane sends it
 // (one DeltaDiscoveryResponseEncoded per type, joined), read by a fresh process with the ztunnel image's
-// node flags and applied to a StateStore exactly as the config stream client does (HeldConfig). No
-// sockets: what is left of the control-plane benchmark's "CPU per proxy" is TLS, HTTP/2 and gRPC framing.
+// node flags (bench/proxy-sync-child.ts, which loads only what a proxy loads) and applied to a StateStore
+// exactly as the config stream client does (HeldConfig). No sockets: what is left of the control-plane
+// benchmark's "CPU per proxy" is TLS, HTTP/2 and gRPC framing.
 // Prints, per run, the CPU and wall time of the sync and the heap it leaves; then the same sync again
 // in the same process (warm), which separates the code's cost from V8 compiling it.
 //   npm run bench:proxy-sync [-- --pods N --services N --policies N --runs N]
 // AL_SYNC_NODE_OPTIONS adds node flags to the sync processes, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile them.
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import v8 from "node:v8";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { DeltaDiscoveryResponseEncodedSchema, joinResources, withJoinedResources, TYPE_ADDRESS, TYPE_AUTHORIZATION } from "../mesh/api/index.ts";
 import { buildResources, translate, DEFAULT_TRANSLATE_OPTIONS, type ClusterSnapshot } from "../mesh/control-plane/index.ts";
-import { HeldConfig, StateStore, ZTUNNEL_TYPES } from "../mesh/proxy/index.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { imageNodeFlags } from "./floor.ts";
 import { syntheticCluster } from "./synthetic-cluster.ts";
+import type { ChildRun } from "./proxy-sync-child.ts";
 
 const USAGE = `Usage: npm run bench:proxy-sync [-- --pods N --services N --policies N --runs N]
   one proxy's first sync of the whole config (defaults: 10000 pods, 2000 services, 500 policies, 5 runs),
   each run in a fresh process with the ztunnel image's node flags; prints CPU and wall time, cold and warm
 `;
 
-interface Run {
-  /** Collections during the cold sync, and their total pause. */
-  gcs: number;
-  gcMs: number;
-  coldCpuMs: number;
-  coldWallMs: number;
-  warmCpuMs: number;
-  heapMb: number;
-  workloads: number;
-}
-
-/** Child: apply the responses in `file` (length-prefixed) twice, print one JSON line. */
-async function child(file: string): Promise<void> {
-  const bytes = new Uint8Array(await readFile(file));
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const responses: Uint8Array[] = [];
-  for (let at = 0; at < bytes.length; ) {
-    const n = view.getUint32(at);
-    responses.push(bytes.subarray(at + 4, at + 4 + n));
-    at += 4 + n;
-  }
-  const sync = () => {
-    const store = new StateStore();
-    const held = new HeldConfig(ZTUNNEL_TYPES, store);
-    const cpu = process.cpuUsage();
-    const t0 = performance.now();
-    for (const r of responses) {
-      const errors = held.apply(fromBinary(DeltaDiscoveryResponseEncodedSchema, r));
-      if (Object.keys(errors).length) throw new Error(`rejected: ${JSON.stringify(errors).slice(0, 300)}`);
-    }
-    const used = process.cpuUsage(cpu);
-    return { cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - t0, store };
-  };
-  const profiler = new v8.GCProfiler();
-  profiler.start();
-  const cold = sync();
-  const stats = profiler.stop()?.statistics ?? [];
-  // `cost` is in microseconds.
-  const gc = { count: stats.length, ms: stats.reduce((n, s) => n + s.cost, 0) / 1000 };
-  const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
-  const warm = sync();
-  const run: Run = {
-    gcs: gc.count,
-    gcMs: gc.ms,
-    coldCpuMs: cold.cpuMs,
-    coldWallMs: cold.wallMs,
-    warmCpuMs: warm.cpuMs,
-    heapMb,
-    workloads: cold.store.current.workloads.length,
-  };
-  process.stdout.write(`${JSON.stringify(run)}\n`);
-}
+type Run = ChildRun;
 
 async function main(): Promise<void> {
   const { values } = scriptArgs("bench:proxy-sync", USAGE, {
@@ -86,10 +35,8 @@ async function main(): Promise<void> {
       services: { type: "string", default: "2000" },
       policies: { type: "string", default: "500" },
       runs: { type: "string", default: "5" },
-      child: { type: "string" },
     },
   });
-  if (values.child) return child(values.child);
   const size = { pods: Number(values.pods), services: Number(values.services), policies: Number(values.policies), namespaces: 100, nodes: 50 };
   const t = translate(syntheticCluster(size) as unknown as ClusterSnapshot, DEFAULT_TRANSLATE_OPTIONS);
   const types = buildResources(t);
@@ -120,14 +67,17 @@ async function main(): Promise<void> {
         [
           ...imageNodeFlags("ztunnel"),
           ...(process.env.AL_SYNC_NODE_OPTIONS?.split(" ").filter(Boolean) ?? []),
-          fileURLToPath(import.meta.url),
-          "--child",
+          fileURLToPath(new URL("./proxy-sync-child.ts", import.meta.url)),
           file,
         ],
         { encoding: "utf8" },
       );
       if (p.status !== 0) throw new Error(`the sync process failed (${p.status}): ${p.stderr}`);
-      const run = JSON.parse(p.stdout) as Run;
+      // The child's last line is its result; anything before it (node flags such as --trace-gc print to
+      // stdout) is passed on.
+      const lines = p.stdout.trimEnd().split("\n");
+      const run = JSON.parse(lines.pop() ?? "") as Run;
+      if (lines.length) process.stderr.write(`${lines.join("\n")}\n`);
       if (run.workloads !== size.pods) throw new Error(`the sync held ${run.workloads} workloads, not ${size.pods}`);
       runs.push(run);
       process.stderr.write(
