@@ -209,6 +209,21 @@ describe("config stream", () => {
     await eventually(() => again.responses.length >= 1);
     expect(again.responses[0]!.resources.map((r) => r.name)).toEqual([webKey]);
     expect(again.responses[0]!.removedResources).toEqual(["Kubernetes//Pod/demo/gone"]);
+    // After that resync the control plane counts the proxy as holding the snapshot itself: the next
+    // change reaches it as just that change, and its removal as just that removal.
+    again.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_ADDRESS, responseNonce: again.responses[0]!.nonce }));
+    again.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_AUTHORIZATION, resourceNamesSubscribe: ["*"], initialResourceVersions: {} }));
+    await eventually(() => again.responses.length >= 2);
+    again.requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: TYPE_AUTHORIZATION, responseNonce: again.responses[1]!.nonce }));
+    const conn = cp.ads.describe().filter((c) => c.node === "node-2");
+    expect(conn).toHaveLength(1);
+    expect(conn[0]!.types).toMatchObject({ Address: { resources: first.responses[0]!.resources.length } });
+    writeFileSync(join(configDir, "deny.yaml"), deny);
+    await eventually(() => again.responses.length >= 3);
+    expect([again.responses[2]!.typeUrl, again.responses[2]!.resources.map((r) => r.name)]).toEqual([TYPE_AUTHORIZATION, ["demo/deny-sleep"]]);
+    rmSync(join(configDir, "deny.yaml"));
+    await eventually(() => again.responses.length >= 4);
+    expect([again.responses[3]!.removedResources, again.responses[3]!.resources]).toEqual([["demo/deny-sleep"], []]);
     again.close();
   });
 
