@@ -16,16 +16,8 @@ export const DELTA_AGGREGATED_RESOURCES_ENCODED = {
   output: DeltaDiscoveryResponseEncodedSchema,
 };
 
-/**
- * The service with that method, for clients: proxies receive the resources as bytes too and read each
- * with resourceFieldsFromBinary (wire-read.ts), instead of the reflective decoder building a message per
- * resource and per Any.
- */
-export const AGGREGATED_DISCOVERY_ENCODED = {
-  ...AggregatedDiscoveryService,
-  methods: [DELTA_AGGREGATED_RESOURCES_ENCODED],
-  method: { deltaAggregatedResources: DELTA_AGGREGATED_RESOURCES_ENCODED },
-};
+/** Its HTTP/2 path, which the control plane serves and the proxies call without connect (grpc-stream.ts, stream-client.ts). */
+export const DELTA_AGGREGATED_RESOURCES_PATH = `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.deltaAggregatedResources.name}`;
 
 /** One Resource message (name, version, the value as an Any of `typeUrl`), for DeltaDiscoveryResponseEncoded.resources. */
 export function encodeResource(name: string, version: string, typeUrl: string, value: Uint8Array): Uint8Array {

@@ -8,8 +8,8 @@ export { WireCursor } from "./wire-cursor.ts";
 export { workloadAt } from "./wire-workload.ts";
 export { addressAt, addressFieldsFromBinary, envelopeFromBinary, resourceFieldsFromBinary, type EnvelopeFields, type ResourceFields } from "./wire-read.ts";
 export {
-  AGGREGATED_DISCOVERY_ENCODED,
   DELTA_AGGREGATED_RESOURCES_ENCODED,
+  DELTA_AGGREGATED_RESOURCES_PATH,
   encodeResource,
   joinResources,
   responseChunks,

@@ -6,7 +6,7 @@ import type net from "node:net";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { CertificateService, CertificateRequestSchema, CertificateResponseSchema } from "../api/index.ts";
-import { DELTA_AGGREGATED_RESOURCES_ENCODED, DeltaDiscoveryRequestSchema, responseChunks, AggregatedDiscoveryService } from "../api/index.ts";
+import { DELTA_AGGREGATED_RESOURCES_ENCODED, DELTA_AGGREGATED_RESOURCES_PATH, DeltaDiscoveryRequestSchema, responseChunks } from "../api/index.ts";
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponseEncoded } from "../api/index.ts";
 import type { SockAddr } from "../shared/index.ts";
 import { describeError } from "../shared/index.ts";
@@ -38,7 +38,7 @@ function createCertificateMethod(ca: CaService): UnaryMethod<ReturnType<typeof f
 /** The config stream's one method, served without connect for gRPC clients (grpc-stream.ts). */
 function createAdsMethod(ads: AdsServer): StreamMethod<DeltaDiscoveryRequest, DeltaDiscoveryResponseEncoded> {
   return {
-    path: `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.deltaAggregatedResources.name}`,
+    path: DELTA_AGGREGATED_RESOURCES_PATH,
     // A request lists resource names and versions it holds (a reconnecting proxy: every name), 4 MiB
     // as connect's default read limit allowed.
     maxRequestBytes: 4 * 1024 * 1024,

@@ -3,7 +3,7 @@
 // version kept, the rest applied), ACKs or NACKs by nonce, and reconnects with backoff. While the control
 // plane is away the store keeps the last good config, so traffic and new connections keep working.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { AggregatedDiscoveryService, TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
+import { DELTA_AGGREGATED_RESOURCES_PATH, TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
 import { DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseEncodedSchema } from "../../api/index.ts";
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponseEncoded } from "../../api/index.ts";
 import { AsyncQueue } from "../../shared/index.ts";
@@ -23,7 +23,7 @@ export const WAYPOINT_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATI
 export type ConfigStream = (requests: AsyncIterable<DeltaDiscoveryRequest>, signal: AbortSignal) => AsyncIterable<DeltaDiscoveryResponseEncoded>;
 
 const DELTA_AGGREGATED_RESOURCES = {
-  path: `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.deltaAggregatedResources.name}`,
+  path: DELTA_AGGREGATED_RESOURCES_PATH,
   encode: (r: DeltaDiscoveryRequest) => toBinary(DeltaDiscoveryRequestSchema, r),
   // Resources stay bytes (views of the message) until HeldConfig reads them.
   decode: (bytes: Uint8Array) => fromBinary(DeltaDiscoveryResponseEncodedSchema, bytes),
