@@ -182,6 +182,26 @@ export class WireCursor {
     return s;
   }
 
+  /**
+   * Passes over a string, checked as `string` checks it (strict UTF-8) but not built; returns its length
+   * in bytes. For fields read later, on first use (lazy-workload.ts): a proxy must refuse a bad resource
+   * when it arrives, and most of a cluster's workloads are never looked at by a given proxy.
+   */
+  checkString(): number {
+    const len = this.length();
+    const start = this.pos;
+    const end = start + len;
+    this.pos = end;
+    const buf = this.buf;
+    for (let i = start; i < end; i++) {
+      if (buf[i]! > 0x7f) {
+        strictUtf8.decode(buf.subarray(start, end));
+        break;
+      }
+    }
+    return len;
+  }
+
   /** True if the next length-delimited value holds exactly the ASCII string `s` (read only if so). */
   stringEquals(s: string): boolean {
     const save = this.pos;

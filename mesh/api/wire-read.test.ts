@@ -9,6 +9,8 @@ import { addressAt, addressFieldsFromBinary, envelopeFromBinary, resourceFieldsF
 import { INTERN_MAX_ENTRIES, internTableSize } from "./wire-cursor.ts";
 import { addressFromProto } from "./convert.ts";
 import { WORKLOAD_INTERN_MAX_ENTRIES, workloadAt, workloadInternSize } from "./wire-workload.ts";
+import { LazyWorkload } from "./lazy-workload.ts";
+import type { Workload } from "./types.ts";
 import { AddressSchema, WorkloadSchema } from "./gen/ambientlab/v1/workload_pb.js";
 import { ResourceSchema } from "./gen/ambientlab/v1/discovery_pb.js";
 
@@ -346,15 +348,26 @@ describe("workloadAt (a workload straight from the wire)", () => {
     toBinary(ResourceSchema, create(ResourceSchema, { name, version: "v", resource: { typeUrl: TYPE, value: address } }));
   /** What the general path makes of the same bytes: a workload, or why not. */
   const general = (bytes: Uint8Array) => outcome(() => addressFromProto(addressAt(bytes, envelopeFromBinary(bytes))));
-  /** Maps as their entries in order: toEqual alone does not see a map's order, which config dumps and indexes do. */
+  /**
+   * Maps as their entries in order: toEqual alone does not see a map's order, which config dumps and indexes
+   * do. A lazy workload as its fields read one by one through its getters, which must also equal its JSON.
+   */
   const ordered = (v: unknown): unknown =>
-    v instanceof Map
-      ? [...v.entries()].map(([k, x]) => [k, ordered(x)])
-      : Array.isArray(v)
-        ? v.map(ordered)
-        : v && typeof v === "object"
-          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ordered(x)]))
-          : v;
+    v instanceof LazyWorkload
+      ? ordered(throughGetters(v))
+      : v instanceof Map
+        ? [...v.entries()].map(([k, x]) => [k, ordered(x)])
+        : Array.isArray(v)
+          ? v.map(ordered)
+          : v && typeof v === "object"
+            ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ordered(x)]))
+            : v;
+  const throughGetters = (w: LazyWorkload): Record<string, unknown> => {
+    const json = w.toJSON();
+    const read = Object.fromEntries(Object.keys(json).map((k) => [k, w[k as keyof Workload]]));
+    expect(read).toEqual(json);
+    return read;
+  };
   /** The fast path either steps aside or gives exactly what the general path gives. */
   const agrees = (bytes: Uint8Array) => {
     const e = outcome(() => envelopeFromBinary(bytes));

@@ -4,7 +4,9 @@
 // (10,000 pods), and the general path builds each twice (the message's fields, then the Workload, with
 // a dictionary and a Map per pod): collection was a third of a first sync, and the heap stood at 58 MB
 // at its end (issue 13). Here each workload is one object, and the services maps, which every pod of a service
-// shares, are shared objects (they are read-only).
+// shares, are shared objects (they are read-only). Only what the proxy's indexes need is built on arrival
+// (uid, IPs, node, protocol, status, services, waypoint); the other fields are checked here and built on
+// first use from the same bytes (lazy-workload.ts), which must therefore not change afterwards.
 //
 // Anything else (a repeated singular field, which fromBinary merges; an unknown field; a value the
 // validation refuses) returns undefined, and the caller takes the general path (wire-read.ts, then
@@ -12,15 +14,14 @@
 // wire-read.test.ts ("workloadAt") holds the two paths equal on generated, merged and corrupted messages.
 import net from "node:net";
 import { WireType } from "@bufbuild/protobuf/wire";
-import { DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 import { TunnelProtocol, WorkloadStatus } from "./gen/ambientlab/v1/workload_pb.js";
 import type { PortMap, WaypointRef, Workload } from "./types.ts";
 import type { EnvelopeFields } from "./wire-read.ts";
 import { WireCursor } from "./wire-cursor.ts";
+import { LazyWorkload } from "./lazy-workload.ts";
 
 const LEN = WireType.LengthDelimited;
 const VARINT = WireType.Varint;
-const NO_POLICIES: readonly string[] = Object.freeze([]);
 
 /** Values keyed by the bytes they were read from; cleared when full, so a peer cannot grow it. */
 class ByteIntern<V> {
@@ -166,21 +167,16 @@ const REPEATED = (1 << 4) | (1 << 10) | (1 << 11);
 
 function workload(r: WireCursor, uidHint: string): Workload {
   const end = open(r);
+  const start = r.pos;
   let uid = "";
-  let name = "";
-  let namespace = "";
+  let hasName = false;
+  let hasNamespace = false;
   let ips: string[] | undefined;
-  let trustDomain = "";
-  let serviceAccount = "";
   let node = "";
   let tunnelProtocol = 0;
   let status = 0;
   let services: ReadonlyMap<string, PortMap> | undefined;
   let entries: Map<string, PortMap> | undefined;
-  let policies: string[] | undefined;
-  let canonicalName = "";
-  let canonicalRevision = "";
-  let workloadName = "";
   let wp: WaypointRef | undefined;
   let nativeHbone = false;
   let seen = 0;
@@ -196,10 +192,10 @@ function workload(r: WireCursor, uidHint: string): Workload {
         uid = r.stringEquals(uidHint) ? uidHint : r.string();
         break;
       case 2:
-        name = r.string();
+        hasName = r.checkString() > 0;
         break;
       case 3:
-        namespace = r.string(true);
+        hasNamespace = r.checkString() > 0;
         break;
       case 4: {
         const ip = r.string();
@@ -207,12 +203,6 @@ function workload(r: WireCursor, uidHint: string): Workload {
         (ips ??= []).push(ip);
         break;
       }
-      case 5:
-        trustDomain = r.string(true);
-        break;
-      case 6:
-        serviceAccount = r.string(true);
-        break;
       case 7:
         node = r.string(true);
         break;
@@ -238,50 +228,34 @@ function workload(r: WireCursor, uidHint: string): Workload {
         (entries ??= new Map(services)).set(key, ports);
         break;
       }
-      case 11:
-        (policies ??= []).push(r.string(true));
-        break;
-      case 12:
-        canonicalName = r.string(true);
-        break;
-      case 13:
-        canonicalRevision = r.string(true);
-        break;
-      case 14:
-        workloadName = name && r.stringEquals(name) ? name : r.string(true);
-        break;
       case 15:
         wp = waypoint(r);
-        break;
-      case 16:
-        // The cluster's id: not part of the model, but it must be UTF-8 as everywhere else.
-        r.string(true);
         break;
       case 17:
         nativeHbone = r.bool();
         break;
       default:
-        fail();
+        // Read on first use (lazy-workload.ts): the name (2) and namespace (3) above, trust domain (5),
+        // service account (6), policies (11), canonical name (12) and revision (13), workload name
+        // (14); and the cluster's id (16), not part of the model. All must be UTF-8 as everywhere else.
+        r.checkString();
     }
   }
   closeAt(r, end);
-  if (!uid || !name || !namespace || !node || !ips) fail();
-  const w: Workload = {
-    uid,
-    name,
-    namespace,
-    ips,
-    trustDomain: trustDomain || DEFAULT_TRUST_DOMAIN,
-    serviceAccount: serviceAccount || "default",
-    node,
-    protocol: tunnelProtocol === TunnelProtocol.HBONE ? "HBONE" : "NONE",
-    status: status === WorkloadStatus.UNHEALTHY ? "Unhealthy" : "Healthy",
-    services: entries ?? services ?? NO_SERVICES,
-    authorizationPolicies: policies ?? NO_POLICIES,
-    canonicalName: canonicalName || name,
-    canonicalRevision: canonicalRevision || "latest",
-    workloadName: workloadName || name,
-  };
+  if (!uid || !hasName || !hasNamespace || !node || !ips) fail();
+  const w = new LazyWorkload(
+    {
+      uid,
+      ips,
+      node,
+      protocol: tunnelProtocol === TunnelProtocol.HBONE ? "HBONE" : "NONE",
+      status: status === WorkloadStatus.UNHEALTHY ? "Unhealthy" : "Healthy",
+      services: entries ?? services ?? NO_SERVICES,
+    },
+    r.buf,
+    start,
+    end,
+  );
   if (wp) w.waypoint = wp;
   if (nativeHbone) w.nativeHbone = true;
   return w;

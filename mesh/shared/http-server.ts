@@ -59,6 +59,8 @@ export function sortedJson(value: unknown): string {
     if (v instanceof Map) return norm(Object.fromEntries([...v.entries()].map(([k, x]) => [String(k), x])));
     if (v instanceof Set) return [...v].map(norm);
     if (Array.isArray(v)) return v.map(norm);
+    // As JSON.stringify does: an object with its own JSON form (a workload read lazily from the wire) is that form.
+    if (v && typeof (v as { toJSON?: unknown }).toJSON === "function" && !(v instanceof Date)) return norm((v as { toJSON(): unknown }).toJSON());
     if (v && typeof v === "object" && !(v instanceof Date)) {
       return Object.fromEntries(
         Object.keys(v)
