@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { create } from "@bufbuild/protobuf";
 import { DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest } from "../mesh/api/index.ts";
-import { envelopeFromBinary, TYPE_ADDRESS, WireCursor } from "../mesh/api/index.ts";
+import { envelopeAt, TYPE_ADDRESS, WireCursor } from "../mesh/api/index.ts";
 import { AsyncQueue } from "../mesh/shared/index.ts";
 import { silentLogger } from "../mesh/shared/index.ts";
 import { StateStore } from "../mesh/proxy/index.ts";
@@ -45,8 +45,8 @@ function streamFor(i: number) {
  * Each IP of an Address value (Workload field 4, Service field 4: both `addresses`/`vips`, in field 1 or 2
  * of the Address), mapped to the resource's name; every other field skipped unread.
  */
-function indexAddress(bytes: Uint8Array, byIp: Map<string, string>): void {
-  const e = envelopeFromBinary(bytes);
+function indexAddress(bytes: Uint8Array, start: number, end: number, byIp: Map<string, string>): void {
+  const e = envelopeAt(bytes, start, end);
   const r = new WireCursor(bytes, e.start, e.end);
   while (r.pos < r.len) {
     const tag = r.tag();
@@ -80,8 +80,9 @@ function receive(k: number): { synced: () => boolean } {
   const byIp = new Map<string, string>();
   void (async () => {
     for await (const resp of streamFor(i)(requests, new AbortController().signal)) {
-      if (indexOnly && resp.typeUrl === TYPE_ADDRESS) for (const bytes of resp.resources) indexAddress(bytes, byIp);
-      if (resp.resources.length) arrived.add(resp.typeUrl);
+      if (indexOnly && resp.typeUrl === TYPE_ADDRESS)
+        for (let k = 0; k < resp.ranges.length; k += 2) indexAddress(resp.bytes, resp.ranges[k]!, resp.ranges[k + 1]!, byIp);
+      if (resp.ranges.length) arrived.add(resp.typeUrl);
       requests.push(create(DeltaDiscoveryRequestSchema, { typeUrl: resp.typeUrl, responseNonce: resp.nonce }));
     }
   })();

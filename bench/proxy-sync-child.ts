@@ -9,8 +9,7 @@
 //   node bench/proxy-sync-child.ts FILE
 import { readFile } from "node:fs/promises";
 import v8 from "node:v8";
-import { fromBinary } from "@bufbuild/protobuf";
-import { DeltaDiscoveryResponseEncodedSchema } from "../mesh/api/index.ts";
+import { configResponseFromBinary } from "../mesh/api/index.ts";
 import { HeldConfig, StateStore, ZTUNNEL_TYPES } from "../mesh/proxy/index.ts";
 
 export interface ChildRun {
@@ -39,7 +38,7 @@ async function child(file: string): Promise<void> {
     const cpu = process.cpuUsage();
     const t0 = performance.now();
     for (const r of responses) {
-      const errors = held.apply(fromBinary(DeltaDiscoveryResponseEncodedSchema, r));
+      const errors = held.apply(configResponseFromBinary(r));
       if (Object.keys(errors).length) throw new Error(`rejected: ${JSON.stringify(errors).slice(0, 300)}`);
     }
     const used = process.cpuUsage(cpu);

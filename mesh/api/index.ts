@@ -6,7 +6,16 @@ export * from "./types.ts";
 export * from "./convert.ts";
 export { WireCursor } from "./wire-cursor.ts";
 export { workloadAt } from "./wire-workload.ts";
-export { addressAt, addressFieldsFromBinary, envelopeFromBinary, resourceFieldsFromBinary, type EnvelopeFields, type ResourceFields } from "./wire-read.ts";
+export { configResponseFromBinary, resourcesOf, type ConfigResponse } from "./wire-response.ts";
+export {
+  addressAt,
+  addressFieldsFromBinary,
+  envelopeAt,
+  envelopeFromBinary,
+  resourceFieldsFromBinary,
+  type EnvelopeFields,
+  type ResourceFields,
+} from "./wire-read.ts";
 export {
   DELTA_AGGREGATED_RESOURCES_ENCODED,
   DELTA_AGGREGATED_RESOURCES_PATH,

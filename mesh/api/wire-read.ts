@@ -276,6 +276,11 @@ export function envelopeFromBinary(bytes: Uint8Array): EnvelopeFields {
   return envelope(new WireCursor(bytes));
 }
 
+/** The envelope in bytes[start, end) (a resource left in its response's bytes); its ranges are offsets into `bytes`. */
+export function envelopeAt(bytes: Uint8Array, start: number, end: number): EnvelopeFields {
+  return envelope(new WireCursor(bytes, start, end));
+}
+
 /** The Address in an envelope's value: what addressFieldsFromBinary reads from resourceFieldsFromBinary(bytes).resource.value. */
 export function addressAt(bytes: Uint8Array, e: EnvelopeFields): AddressFields {
   return address(new WireCursor(bytes, e.start, e.end), e.name);

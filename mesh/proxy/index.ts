@@ -10,7 +10,7 @@ export { LocalConfigSource } from "./state/file-source.ts";
 export type { ConfigSource } from "./state/config-source.ts";
 export { configStream, XdsClient, WAYPOINT_TYPES, ZTUNNEL_TYPES, type ConfigStream } from "./xds/client.ts";
 export { callStream, DEFAULT_MAX_RESPONSE_BYTES, type StreamCall, type StreamEndpoint } from "./xds/stream-client.ts";
-export { HeldConfig, type ConfigResponse } from "./xds/held-config.ts";
+export { HeldConfig } from "./xds/held-config.ts";
 export { controlPlaneEndpoint, controlPlaneTransport, type ControlPlaneConnection } from "./xds/transport.ts";
 export type { CaClient, CertificateRequest } from "./identity/ca-client.ts";
 export { FileCaClient } from "./identity/file-ca.ts";

@@ -2,10 +2,10 @@
 // (HeldConfig: every resource decoded on its own, a bad one NACKed with its reason and its previous
 // version kept, the rest applied), ACKs or NACKs by nonce, and reconnects with backoff. While the control
 // plane is away the store keeps the last good config, so traffic and new connections keep working.
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { DELTA_AGGREGATED_RESOURCES_PATH, TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY } from "../../api/index.ts";
-import { DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseEncodedSchema } from "../../api/index.ts";
-import type { DeltaDiscoveryRequest, DeltaDiscoveryResponseEncoded } from "../../api/index.ts";
+import { configResponseFromBinary, DeltaDiscoveryRequestSchema } from "../../api/index.ts";
+import type { ConfigResponse, DeltaDiscoveryRequest } from "../../api/index.ts";
 import { AsyncQueue } from "../../shared/index.ts";
 import { Backoff } from "../../shared/index.ts";
 import { describeError } from "../../shared/index.ts";
@@ -20,13 +20,13 @@ export const ZTUNNEL_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATIO
 export const WAYPOINT_TYPES: readonly string[] = [TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_HTTP_ROUTE, TYPE_L7_POLICY];
 
 /** Opens one config stream: requests in, responses out, until either side ends it or `signal` aborts. */
-export type ConfigStream = (requests: AsyncIterable<DeltaDiscoveryRequest>, signal: AbortSignal) => AsyncIterable<DeltaDiscoveryResponseEncoded>;
+export type ConfigStream = (requests: AsyncIterable<DeltaDiscoveryRequest>, signal: AbortSignal) => AsyncIterable<ConfigResponse>;
 
 const DELTA_AGGREGATED_RESOURCES = {
   path: DELTA_AGGREGATED_RESOURCES_PATH,
   encode: (r: DeltaDiscoveryRequest) => toBinary(DeltaDiscoveryRequestSchema, r),
-  // Resources stay bytes (views of the message) until HeldConfig reads them.
-  decode: (bytes: Uint8Array) => fromBinary(DeltaDiscoveryResponseEncodedSchema, bytes),
+  // Resources stay where they are in the message's bytes until HeldConfig reads them.
+  decode: configResponseFromBinary,
 };
 
 /** The config stream (DeltaAggregatedResources, resources as bytes) to a gRPC endpoint. */
@@ -106,7 +106,7 @@ export class XdsClient implements ConfigSource {
   }
 
   /** Applies one response and returns the ACK or NACK for it. */
-  private apply(resp: DeltaDiscoveryResponseEncoded): DeltaDiscoveryRequest {
+  private apply(resp: ConfigResponse): DeltaDiscoveryRequest {
     const type = resp.typeUrl;
     if (!this.config.holds(type)) {
       this.nacks++;

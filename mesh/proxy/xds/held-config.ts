@@ -5,8 +5,8 @@
 // sync's cost can be measured on its own (bench/proxy-sync.ts).
 import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
 import { addressFromProto, authorizationFromProto, TYPE_ADDRESS, TYPE_HTTP_ROUTE } from "../../api/index.ts";
-import { AuthorizationSchema, AddressSchema, addressAt, envelopeFromBinary, HttpRouteSchema, L7PolicySchema, workloadAt } from "../../api/index.ts";
-import type { EnvelopeFields } from "../../api/index.ts";
+import { AuthorizationSchema, AddressSchema, addressAt, envelopeAt, HttpRouteSchema, L7PolicySchema, workloadAt } from "../../api/index.ts";
+import type { ConfigResponse, EnvelopeFields } from "../../api/index.ts";
 import { httpRouteFromProto, l7PolicyFromProto, TYPE_L7_POLICY } from "../../api/index.ts";
 import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/index.ts";
 import { policyKey, serviceKey } from "../../api/index.ts";
@@ -16,8 +16,6 @@ import type { ProxyDelta } from "../state/proxy-state.ts";
 
 type Kind = "workloads" | "services" | "policies" | "routes" | "l7Policies";
 type Value = Workload | Service | Authorization | HttpRoute | L7Policy;
-/** One object per resource held (a first sync holds 12,500 of them): its version, where it goes, and its value. */
-type Held = { version: string; kind: Kind; value: Value };
 
 type Change = { upsert: unknown[]; remove: string[] };
 type PendingDelta = Record<Kind, Change>;
@@ -30,15 +28,23 @@ const emptyDelta = (): PendingDelta => ({
   l7Policies: { upsert: [], remove: [] },
 });
 
+/** The part of the store a resource of `type` goes to (an Address is a workload or a service). */
+function kindOf(type: string, v: Value): Kind {
+  if (type === TYPE_ADDRESS) return "uid" in v ? "workloads" : "services";
+  if (type === TYPE_HTTP_ROUTE) return "routes";
+  if (type === TYPE_L7_POLICY) return "l7Policies";
+  return "policies";
+}
+
 /** A held resource's key in its kind's part of a delta. */
-function keyOf(h: Held): string {
-  switch (h.kind) {
+function keyOf(kind: Kind, v: Value): string {
+  switch (kind) {
     case "workloads":
-      return (h.value as Workload).uid;
+      return (v as Workload).uid;
     case "services":
-      return serviceKey(h.value as Service);
+      return serviceKey(v as Service);
     default:
-      return policyKey(h.value as Authorization | HttpRoute | L7Policy);
+      return policyKey(v as Authorization | HttpRoute | L7Policy);
   }
 }
 
@@ -52,35 +58,33 @@ function checkType(typeUrl: string, schema: DescMessage): void {
  * sync reads every workload in the cluster, wire-workload.ts and wire-read.ts), the rest with the
  * library's decoder.
  */
-function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Held {
+function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Value {
   const value = (schema: DescMessage) => {
     checkType(e.typeUrl, schema);
     return bytes.subarray(e.start, e.end);
   };
-  const version = e.version;
   if (type === TYPE_ADDRESS) {
     checkType(e.typeUrl, AddressSchema);
     // A workload as a control plane writes it is read in one step (wire-workload.ts); the rest in two.
     const workload = workloadAt(bytes, e);
-    if (workload) return { version, kind: "workloads", value: workload };
+    if (workload) return workload;
     const a = addressFromProto(addressAt(bytes, e));
-    return "workload" in a ? { version, kind: "workloads", value: a.workload } : { version, kind: "services", value: a.service };
+    return "workload" in a ? a.workload : a.service;
   }
-  if (type === TYPE_HTTP_ROUTE) return { version, kind: "routes", value: httpRouteFromProto(fromBinary(HttpRouteSchema, value(HttpRouteSchema))) };
-  if (type === TYPE_L7_POLICY) return { version, kind: "l7Policies", value: l7PolicyFromProto(fromBinary(L7PolicySchema, value(L7PolicySchema))) };
-  return { version, kind: "policies", value: authorizationFromProto(fromBinary(AuthorizationSchema, value(AuthorizationSchema))) };
-}
-
-/** One response of the stream as HeldConfig reads it (DeltaDiscoveryResponseEncoded's fields). */
-export interface ConfigResponse {
-  typeUrl: string;
-  resources: readonly Uint8Array[];
-  removedResources: readonly string[];
+  if (type === TYPE_HTTP_ROUTE) return httpRouteFromProto(fromBinary(HttpRouteSchema, value(HttpRouteSchema)));
+  if (type === TYPE_L7_POLICY) return l7PolicyFromProto(fromBinary(L7PolicySchema, value(L7PolicySchema)));
+  return authorizationFromProto(fromBinary(AuthorizationSchema, value(AuthorizationSchema)));
 }
 
 export class HeldConfig {
   private readonly types: readonly string[];
-  private readonly held: Map<string, Map<string, Held>>;
+  /**
+   * Per type, each resource's value and version by name. Two maps rather than a record per resource: a
+   * first sync holds 12,500 resources, and a map's table is one large object that no young-generation
+   * collection copies, where 12,500 small records were each copied as they aged (issue 13).
+   */
+  private readonly values: Map<string, Map<string, Value>>;
+  private readonly versionsByType: Map<string, Map<string, string>>;
   private readonly synced = new Set<string>();
   private readonly store: StateStore;
   /** After the first whole config, each response reaches the store as a delta. */
@@ -90,17 +94,18 @@ export class HeldConfig {
   constructor(types: readonly string[], store: StateStore) {
     this.types = types;
     this.store = store;
-    this.held = new Map(types.map((t) => [t, new Map()]));
+    this.values = new Map(types.map((t) => [t, new Map()]));
+    this.versionsByType = new Map(types.map((t) => [t, new Map()]));
   }
 
   /** Whether the type is subscribed to (a response of another type is refused whole). */
   holds(type: string): boolean {
-    return this.held.has(type);
+    return this.values.has(type);
   }
 
   /** Names and versions held of a type: what a reconnecting stream tells the control plane it has. */
   versions(type: string): Record<string, string> {
-    return Object.fromEntries([...(this.held.get(type) ?? new Map<string, Held>()).entries()].map(([n, h]) => [n, h.version]));
+    return Object.fromEntries(this.versionsByType.get(type) ?? []);
   }
 
   /** True once the store has had a whole config (every type arrived at least once). */
@@ -112,35 +117,46 @@ export class HeldConfig {
    * Applies one response of a subscribed type; returns the resources refused, by name (or by place in the
    * response, `resources[i]`, when a resource is too broken to have a name), with the reason.
    */
-  apply(resp: ConfigResponse): Record<string, string> {
+  apply(resp: Pick<ConfigResponse, "typeUrl" | "bytes" | "ranges" | "removedResources">): Record<string, string> {
     const type = resp.typeUrl;
-    const held = this.held.get(type);
-    if (!held) throw new Error(`unsupported type ${type}`);
+    const held = this.values.get(type);
+    const versions = this.versionsByType.get(type);
+    if (!held || !versions) throw new Error(`unsupported type ${type}`);
     const errors: Record<string, string> = {};
-    for (const [i, bytes] of resp.resources.entries()) {
+    // Each resource is read where it lies in the response's bytes (a workload keeps them until first use:
+    // they must not change after this).
+    const bytes = resp.bytes;
+    for (let i = 0; i < resp.ranges.length; i += 2) {
       let r: { name: string; version: string } = { name: "", version: "" };
       try {
-        const e = envelopeFromBinary(bytes);
+        const e = envelopeAt(bytes, resp.ranges[i]!, resp.ranges[i + 1]!);
         r = e;
         if (!e.hasBody) throw new Error("resource body is missing");
         const next = decode(type, bytes, e);
-        const before = held.get(r.name);
-        held.set(r.name, next);
+        const before = held.get(e.name);
+        held.set(e.name, next);
+        versions.set(e.name, e.version);
         // Until the first whole config is published, `held` is all there is to say.
         if (!this.published) continue;
         // A name that now holds another kind of resource (a workload became a service) leaves its old slot.
-        if (before && before.kind !== next.kind) this.pending[before.kind].remove.push(keyOf(before));
-        this.pending[next.kind].upsert.push(next.value);
+        const kind = kindOf(type, next);
+        if (before) {
+          const was = kindOf(type, before);
+          if (was !== kind) this.pending[was].remove.push(keyOf(was, before));
+        }
+        this.pending[kind].upsert.push(next);
       } catch (err) {
-        errors[r.name || `resources[${i}]`] = describeError(err);
+        errors[r.name || `resources[${i / 2}]`] = describeError(err);
       }
     }
     for (const name of resp.removedResources) {
       const before = held.get(name);
       if (!before) continue;
       held.delete(name);
+      versions.delete(name);
       if (!this.published) continue;
-      this.pending[before.kind].remove.push(keyOf(before));
+      const was = kindOf(type, before);
+      this.pending[was].remove.push(keyOf(was, before));
     }
     this.synced.add(type);
     // Publish only once every type arrived: workloads without their policies would briefly allow too much.
@@ -166,7 +182,7 @@ export class HeldConfig {
     const routes: HttpRoute[] = [];
     const l7Policies: L7Policy[] = [];
     const lists = { workloads, services, policies, routes, l7Policies } as Record<Kind, Value[]>;
-    for (const m of this.held.values()) for (const h of m.values()) lists[h.kind].push(h.value);
+    for (const [type, m] of this.values) for (const v of m.values()) lists[kindOf(type, v)].push(v);
     const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) =>
       compareStrings(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`);
     // Stable order: config dumps and the proxy's indexes do not depend on arrival order.
