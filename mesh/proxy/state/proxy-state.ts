@@ -33,8 +33,8 @@ interface Indexes {
   routes: LayeredMap<HttpRoute>;
   l7Policies: LayeredMap<L7Policy>;
   /** Every workload claiming an IP, in order; the last one wins (a stale pod and its successor). */
-  ipClaims: LayeredMap<Workload[]>;
-  vipClaims: LayeredMap<Service[]>;
+  ipClaims: LayeredMap<Claims<Workload>>;
+  vipClaims: LayeredMap<Claims<Service>>;
   endpointsByService: LayeredMap<Workload[]>;
   routesByParent: LayeredMap<HttpRoute[]>;
 }
@@ -48,6 +48,23 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const list = m.get(k);
   if (list) list.push(v);
   else m.set(k, [v]);
+}
+
+/**
+ * The values claiming one IP, in order. Almost every IP has one claimant, held as itself: a list per IP
+ * was 10,000 arrays in a first sync, each copied by the young generation's collections (issue 13).
+ */
+type Claims<V extends object> = V | V[];
+
+function claim<V extends object>(m: Map<string, Claims<V>>, k: string, v: V): void {
+  const c = m.get(k);
+  if (c === undefined) m.set(k, v);
+  else if (Array.isArray(c)) c.push(v);
+  else m.set(k, [c, v]);
+}
+
+function lastClaim<V extends object>(c: Claims<V> | undefined): V | undefined {
+  return Array.isArray(c) ? c.at(-1) : c;
 }
 
 export class ProxyState {
@@ -72,19 +89,19 @@ export class ProxyState {
       policies: new Map<string, Authorization>(),
       routes: new Map<string, HttpRoute>(),
       l7Policies: new Map<string, L7Policy>(),
-      ipClaims: new Map<string, Workload[]>(),
-      vipClaims: new Map<string, Service[]>(),
+      ipClaims: new Map<string, Claims<Workload>>(),
+      vipClaims: new Map<string, Claims<Service>>(),
       endpointsByService: new Map<string, Workload[]>(),
       routesByParent: new Map<string, HttpRoute[]>(),
     };
     for (const w of snapshot.workloads) {
       ix.workloads.set(w.uid, w);
-      for (const ip of w.ips) push(ix.ipClaims, ip, w);
+      for (const ip of w.ips) claim(ix.ipClaims, ip, w);
       for (const key of w.services.keys()) push(ix.endpointsByService, key, w);
     }
     for (const s of snapshot.services) {
       ix.services.set(serviceKey(s), s);
-      for (const vip of s.vips) push(ix.vipClaims, vip, s);
+      for (const vip of s.vips) claim(ix.vipClaims, vip, s);
     }
     for (const p of snapshot.policies) ix.policies.set(policyKey(p), p);
     for (const r of routes) {
@@ -115,15 +132,15 @@ export class ProxyState {
     const ix: Indexes = { ...prev };
     if (d.workloads) {
       const r = applyChange(prev.workloads, d.workloads, (w) => w.uid, [
-        { lists: prev.ipClaims, keysOf: (w) => w.ips, has: (w, ip) => w.ips.includes(ip), order: byUid },
+        { lists: prev.ipClaims, keysOf: (w) => w.ips, has: (w, ip) => w.ips.includes(ip), order: byUid, single: true },
         { lists: prev.endpointsByService, keysOf: (w) => w.services.keys(), has: (w, k) => w.services.has(k), order: byUid },
       ]);
       ix.workloads = r.byKey;
-      [ix.ipClaims, ix.endpointsByService] = r.lists as [LayeredMap<Workload[]>, LayeredMap<Workload[]>];
+      [ix.ipClaims, ix.endpointsByService] = r.lists as [LayeredMap<Claims<Workload>>, LayeredMap<Workload[]>];
     }
     if (d.services) {
       const r = applyChange(prev.services, d.services, serviceKey, [
-        { lists: prev.vipClaims, keysOf: (s) => s.vips, has: (s, v) => s.vips.includes(v), order: byService },
+        { lists: prev.vipClaims, keysOf: (s) => s.vips, has: (s, v) => s.vips.includes(v), order: byService, single: true },
       ]);
       ix.services = r.byKey;
       ix.vipClaims = r.lists[0]!;
@@ -134,7 +151,7 @@ export class ProxyState {
         { lists: prev.routesByParent, keysOf: (r) => r.parents, has: (r, p) => r.parents.includes(p), order: byName },
       ]);
       ix.routes = r.byKey;
-      ix.routesByParent = r.lists[0]!;
+      ix.routesByParent = r.lists[0] as LayeredMap<HttpRoute[]>;
     }
     if (d.l7Policies) ix.l7Policies = applyChange(prev.l7Policies, d.l7Policies, policyKey, []).byKey;
     return ProxyState.fromIndexes(ix, this.rootNamespace);
@@ -185,11 +202,11 @@ export class ProxyState {
   }
 
   workloadByIp(ip: string): Workload | undefined {
-    return this.ix.ipClaims.get(normalizeIp(ip))?.at(-1);
+    return lastClaim(this.ix.ipClaims.get(normalizeIp(ip)));
   }
 
   serviceByVip(ip: string): Service | undefined {
-    return this.ix.vipClaims.get(normalizeIp(ip))?.at(-1);
+    return lastClaim(this.ix.vipClaims.get(normalizeIp(ip)));
   }
 
   service(key: string): Service | undefined {
@@ -232,23 +249,25 @@ export class ProxyState {
 }
 
 /** A list index over values: which keys a value sits under, and the order of each list. */
-interface ListIndex<V> {
-  lists: LayeredMap<V[]>;
+interface ListIndex<V extends object> {
+  lists: LayeredMap<Claims<V>>;
   keysOf: (v: V) => Iterable<string>;
   has: (v: V, key: string) => boolean;
   order: (a: V, b: V) => number;
+  /** A list of one is kept as its value (the IP claims), else every list is an array. */
+  single?: boolean;
 }
 
 /**
  * `byKey` with the change applied (a new version), and each list index patched under the keys where an
  * old or a new value of a changed key sits; everything else is shared with the previous version.
  */
-function applyChange<V>(
+function applyChange<V extends object>(
   byKey: LayeredMap<V>,
   change: { upsert: readonly V[]; remove: readonly string[] },
   keyOf: (v: V) => string,
   indexes: ReadonlyArray<ListIndex<V>>,
-): { byKey: LayeredMap<V>; lists: Array<LayeredMap<V[]>> } {
+): { byKey: LayeredMap<V>; lists: Array<LayeredMap<Claims<V>>> } {
   const set = new Map<string, V>();
   const removed = new Set<string>();
   // What a key holds with the change applied so far (the change is read in order, removals first).
@@ -275,7 +294,7 @@ function applyChange<V>(
   const untouched = (v: V) => !set.has(keyOf(v)) && !removed.has(keyOf(v));
   return {
     byKey: byKey.with(set, removed),
-    lists: indexes.map((index, i) => patchLists(index.lists, dirty[i]!, untouched, [...set.values()], index.has, index.order)),
+    lists: indexes.map((index, i) => patchLists(index, dirty[i]!, untouched, [...set.values()])),
   };
 }
 
@@ -283,22 +302,22 @@ function applyChange<V>(
  * The next version of `prev` where the lists under `dirty` keys keep their untouched members and gain the
  * upserted ones that belong there, in `order`. Lists of other keys are shared with `prev`.
  */
-function patchLists<V>(
-  prev: LayeredMap<V[]>,
+function patchLists<V extends object>(
+  index: ListIndex<V>,
   dirty: ReadonlySet<string>,
   untouched: (v: V) => boolean,
   upserted: readonly V[],
-  belongs: (v: V, key: string) => boolean,
-  order: (a: V, b: V) => number,
-): LayeredMap<V[]> {
+): LayeredMap<Claims<V>> {
+  const prev = index.lists;
   if (dirty.size === 0) return prev;
-  const set = new Map<string, V[]>();
+  const set = new Map<string, Claims<V>>();
   const gone: string[] = [];
   for (const key of dirty) {
-    const list = (prev.get(key) ?? []).filter(untouched);
-    for (const v of upserted) if (belongs(v, key)) list.push(v);
-    list.sort(order);
-    if (list.length) set.set(key, list);
+    const was = prev.get(key);
+    const list = was === undefined ? [] : Array.isArray(was) ? was.filter(untouched) : [was].filter(untouched);
+    for (const v of upserted) if (index.has(v, key)) list.push(v);
+    list.sort(index.order);
+    if (list.length) set.set(key, index.single && list.length === 1 ? list[0]! : list);
     else gone.push(key);
   }
   return prev.with(set, gone);

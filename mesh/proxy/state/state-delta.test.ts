@@ -150,6 +150,21 @@ describe("ProxyState deltas", () => {
       { numRuns: 400, seed: 20261130 },
     );
   });
+
+  it("give an IP or VIP claimed twice to the last claimant in order, and back to the other when it goes", () => {
+    const t = new Truth();
+    const w = (uid: string) => ({ ...fc.sample(workload, { numRuns: 1, seed: 1 })[0]!, uid, ips: ["10.0.0.1"] });
+    const s = (hostname: string) => ({ ...fc.sample(service, { numRuns: 1, seed: 1 })[0]!, hostname, vips: ["10.96.0.1"] });
+    t.apply({ workloads: { upsert: [w("w0"), w("w1")], remove: [] }, services: { upsert: [s(HOSTS[0]!), s(HOSTS[1]!)], remove: [] } });
+    const built = t.build();
+    expect(built.workloadByIp("10.0.0.1")?.uid).toBe("w1");
+    expect(built.serviceByVip("10.96.0.1")?.hostname).toBe(HOSTS[1]);
+    const after = built.applyDelta({ workloads: { upsert: [], remove: ["w1"] }, services: { upsert: [], remove: [`a/${HOSTS[1]}`] } });
+    expect(after.workloadByIp("10.0.0.1")?.uid).toBe("w0");
+    expect(after.serviceByVip("10.96.0.1")?.hostname).toBe(HOSTS[0]);
+    const again = after.applyDelta({ workloads: { upsert: [w("w2")], remove: [] } });
+    expect(again.workloadByIp("10.0.0.1")?.uid).toBe("w2");
+  });
 });
 
 /** One value per key, the last, as a config stream response carries them. */
