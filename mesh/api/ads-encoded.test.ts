@@ -48,6 +48,18 @@ describe("encoded config responses", () => {
     expect(() => withJoinedResources(create(DeltaDiscoveryResponseEncodedSchema, { resources: encoded }), joinResources(encoded))).toThrow(/already lists/);
   });
 
+  it("joins resources of every length prefix size and they read back as the same list", () => {
+    // Lengths around the varint boundaries: one, two and three bytes of length.
+    const encoded = [0, 1, 127, 128, 300, 16383, 16384, 70000].map((n) => new Uint8Array(n).fill(n & 0xff));
+    const fields = { typeUrl: TYPE_AUTHORIZATION, nonce: "1" };
+    const joined = toBinary(
+      DeltaDiscoveryResponseEncodedSchema,
+      withJoinedResources(create(DeltaDiscoveryResponseEncodedSchema, fields), joinResources(encoded)),
+    );
+    // The joined bytes ride after the message's own fields, so the two differ in order, not in what they read as.
+    expect(fromBinary(DeltaDiscoveryResponseEncodedSchema, joined).resources).toEqual(encoded);
+  });
+
   it("splits into pieces that join to toBinary's bytes, the joined resources handed on as they are", () => {
     const resources = Array.from({ length: 300 }, (_, i) => encodeResource(`demo/p${i}`, `v${i}`, TYPE_AUTHORIZATION, new Uint8Array(i % 7)));
     const joined = joinResources(resources);

@@ -77,8 +77,12 @@ export class AdsServer {
   /** Nonces only need to be unique per stream (a proxy echoes them): a counter, not random bytes per response. */
   private nonces = 0;
   private unsubscribe: (() => void) | undefined;
-  /** Whole-type responses by snapshot (wholeType); a superseded snapshot's go with it. */
-  private readonly wholeTypes = new WeakMap<PushSnapshot, Map<string, { resources: VersionedResource[]; joined: Uint8Array }>>();
+  /**
+   * Whole-type responses of the current snapshot version, by type (wholeType); dropped when a new version
+   * is published. By version, not by snapshot object: a translation that changed nothing gives a new
+   * object of the same version, and keyed by object every such one joined the 3 MB again (issue 13).
+   */
+  private readonly wholeTypes = new Map<string, { version: number; resources: VersionedResource[]; joined: Uint8Array }>();
 
   private readonly mayReceive: TypeAuthorizer;
   private readonly afterBurst: BurstCollector | undefined;
@@ -102,6 +106,7 @@ export class AdsServer {
 
   start(): void {
     this.unsubscribe = this.builder.subscribe((snap) => {
+      for (const [type, w] of this.wholeTypes) if (w.version !== snap.version) this.wholeTypes.delete(type);
       for (const c of this.conns) for (const type of c.subs.keys()) this.send(c, type, snap, false);
     });
   }
@@ -235,13 +240,11 @@ export class AdsServer {
 
   /** Every resource of a type in a snapshot, and their joined wire form (joinResources), made once per snapshot. */
   private wholeType(snap: PushSnapshot, type: string): { resources: VersionedResource[]; joined: Uint8Array } {
-    let byType = this.wholeTypes.get(snap);
-    if (!byType) this.wholeTypes.set(snap, (byType = new Map()));
-    let w = byType.get(type);
-    if (!w) {
+    let w = this.wholeTypes.get(type);
+    if (!w || w.version !== snap.version) {
       const resources = [...(snap.types.get(type)?.values() ?? [])];
-      w = { resources, joined: joinResources(resources.map((r) => r.encoded)) };
-      byType.set(type, w);
+      w = { version: snap.version, resources, joined: joinResources(resources.map((r) => r.encoded)) };
+      this.wholeTypes.set(type, w);
     }
     return w;
   }
