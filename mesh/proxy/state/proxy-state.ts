@@ -94,10 +94,17 @@ export class ProxyState {
       endpointsByService: new Map<string, Workload[]>(),
       routesByParent: new Map<string, HttpRoute[]>(),
     };
-    for (const w of snapshot.workloads) {
+    // Indexed loops, and each services map's keys listed once (pods of a service share their map): a
+    // first sync builds this for 10,000 pods, and an iterator and a result per step were 1.5 MB of garbage.
+    const keysOf = new Map<ReadonlyMap<string, unknown>, string[]>();
+    const workloads = snapshot.workloads;
+    for (let i = 0; i < workloads.length; i++) {
+      const w = workloads[i]!;
       ix.workloads.set(w.uid, w);
-      for (const ip of w.ips) claim(ix.ipClaims, ip, w);
-      for (const key of w.services.keys()) push(ix.endpointsByService, key, w);
+      for (let k = 0; k < w.ips.length; k++) claim(ix.ipClaims, w.ips[k]!, w);
+      let keys = keysOf.get(w.services);
+      if (!keys) keysOf.set(w.services, (keys = [...w.services.keys()]));
+      for (let k = 0; k < keys.length; k++) push(ix.endpointsByService, keys[k]!, w);
     }
     for (const s of snapshot.services) {
       ix.services.set(serviceKey(s), s);
