@@ -82,16 +82,6 @@ function describe(buf: Uint8Array, start: number, end: number): Described {
   };
 }
 
-/** The indexed fields, read when the workload arrives. */
-export interface IndexedFields {
-  uid: string;
-  ips: readonly string[];
-  node: string;
-  protocol: TunnelProtocol;
-  status: HealthStatus;
-  services: ReadonlyMap<string, PortMap>;
-}
-
 export class LazyWorkload implements Workload {
   readonly uid: string;
   readonly ips: readonly string[];
@@ -106,14 +96,27 @@ export class LazyWorkload implements Workload {
   readonly #end: number;
   #described: Described | undefined;
 
-  /** `buf[start, end)` is the Workload message, already checked. */
-  constructor(f: IndexedFields, buf: Uint8Array, start: number, end: number) {
-    this.uid = f.uid;
-    this.ips = f.ips;
-    this.node = f.node;
-    this.protocol = f.protocol;
-    this.status = f.status;
-    this.services = f.services;
+  /**
+   * The indexed fields, and the Workload message (`buf[start, end)`, already checked) for the rest. Positional:
+   * a record of the indexed fields was one more object per pod in a first sync.
+   */
+  constructor(
+    uid: string,
+    ips: readonly string[],
+    node: string,
+    protocol: TunnelProtocol,
+    status: HealthStatus,
+    services: ReadonlyMap<string, PortMap>,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+  ) {
+    this.uid = uid;
+    this.ips = ips;
+    this.node = node;
+    this.protocol = protocol;
+    this.status = status;
+    this.services = services;
     this.#buf = buf;
     this.#start = start;
     this.#end = end;

@@ -246,14 +246,12 @@ function workload(r: WireCursor, uidHint: string): Workload {
   closeAt(r, end);
   if (!uid || !hasName || !hasNamespace || !node || !ips) fail();
   const w = new LazyWorkload(
-    {
-      uid,
-      ips,
-      node,
-      protocol: tunnelProtocol === TunnelProtocol.HBONE ? "HBONE" : "NONE",
-      status: status === WorkloadStatus.UNHEALTHY ? "Unhealthy" : "Healthy",
-      services: entries ?? services ?? NO_SERVICES,
-    },
+    uid,
+    ips,
+    node,
+    tunnelProtocol === TunnelProtocol.HBONE ? "HBONE" : "NONE",
+    status === WorkloadStatus.UNHEALTHY ? "Unhealthy" : "Healthy",
+    entries ?? services ?? NO_SERVICES,
     r.buf,
     start,
     end,

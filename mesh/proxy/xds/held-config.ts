@@ -53,16 +53,18 @@ function checkType(typeUrl: string, schema: DescMessage): void {
   if (typeUrl.slice(typeUrl.lastIndexOf("/") + 1) !== schema.typeName) throw new Error(`resource is not a ${schema.typeName}`);
 }
 
+/** The envelope's value as a `schema` message's bytes. */
+function valueOf(bytes: Uint8Array, e: EnvelopeFields, schema: DescMessage): Uint8Array {
+  checkType(e.typeUrl, schema);
+  return bytes.subarray(e.start, e.end);
+}
+
 /**
  * A resource's value, read from the envelope's bytes: Addresses in place with the wire cursor (a first
  * sync reads every workload in the cluster, wire-workload.ts and wire-read.ts), the rest with the
  * library's decoder.
  */
 function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Value {
-  const value = (schema: DescMessage) => {
-    checkType(e.typeUrl, schema);
-    return bytes.subarray(e.start, e.end);
-  };
   if (type === TYPE_ADDRESS) {
     checkType(e.typeUrl, AddressSchema);
     // A workload as a control plane writes it is read in one step (wire-workload.ts); the rest in two.
@@ -71,9 +73,9 @@ function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Value {
     const a = addressFromProto(addressAt(bytes, e));
     return "workload" in a ? a.workload : a.service;
   }
-  if (type === TYPE_HTTP_ROUTE) return httpRouteFromProto(fromBinary(HttpRouteSchema, value(HttpRouteSchema)));
-  if (type === TYPE_L7_POLICY) return l7PolicyFromProto(fromBinary(L7PolicySchema, value(L7PolicySchema)));
-  return authorizationFromProto(fromBinary(AuthorizationSchema, value(AuthorizationSchema)));
+  if (type === TYPE_HTTP_ROUTE) return httpRouteFromProto(fromBinary(HttpRouteSchema, valueOf(bytes, e, HttpRouteSchema)));
+  if (type === TYPE_L7_POLICY) return l7PolicyFromProto(fromBinary(L7PolicySchema, valueOf(bytes, e, L7PolicySchema)));
+  return authorizationFromProto(fromBinary(AuthorizationSchema, valueOf(bytes, e, AuthorizationSchema)));
 }
 
 export class HeldConfig {
@@ -127,10 +129,10 @@ export class HeldConfig {
     // they must not change after this).
     const bytes = resp.bytes;
     for (let i = 0; i < resp.ranges.length; i += 2) {
-      let r: { name: string; version: string } = { name: "", version: "" };
+      let name = "";
       try {
         const e = envelopeAt(bytes, resp.ranges[i]!, resp.ranges[i + 1]!);
-        r = e;
+        name = e.name;
         if (!e.hasBody) throw new Error("resource body is missing");
         const next = decode(type, bytes, e);
         const before = held.get(e.name);
@@ -146,7 +148,7 @@ export class HeldConfig {
         }
         this.pending[kind].upsert.push(next);
       } catch (err) {
-        errors[r.name || `resources[${i / 2}]`] = describeError(err);
+        errors[name || `resources[${i / 2}]`] = describeError(err);
       }
     }
     for (const name of resp.removedResources) {
