@@ -136,6 +136,15 @@ export type WorkloadFields = Omit<Fields<PbWorkload>, "services" | "waypoint"> &
   waypoint?: GatewayFields | undefined;
 };
 export type ServiceFields = Omit<Fields<PbService>, "ports" | "waypoint"> & { ports: PortFields[]; waypoint?: GatewayFields | undefined };
+export type StringMatchFields = Fields<PbStringMatch>;
+export type MatchFields = Omit<Fields<PbMatch>, "namespaces" | "notNamespaces" | "principals" | "notPrincipals"> & {
+  namespaces: StringMatchFields[];
+  notNamespaces: StringMatchFields[];
+  principals: StringMatchFields[];
+  notPrincipals: StringMatchFields[];
+};
+/** An Authorization's fields, as fromBinary reads them and as wire-authorization.ts reads them directly. */
+export type AuthorizationFields = Omit<Fields<PbAuthorization>, "rules"> & { rules: Array<{ clauses: Array<{ matches: MatchFields[] }> }> };
 export interface AddressFields {
   type: { case: "workload"; value: WorkloadFields } | { case: "service"; value: ServiceFields } | { case: undefined; value?: undefined };
 }
@@ -238,7 +247,7 @@ export function addressFromProto(a: AddressFields): { workload: Workload } | { s
   return bad("address is neither a workload nor a service");
 }
 
-export function stringMatchFrom(m: PbStringMatch): StringMatch {
+export function stringMatchFrom(m: StringMatchFields): StringMatch {
   switch (m.matchType.case) {
     case "exact":
     case "prefix":
@@ -256,7 +265,7 @@ export function portsFrom(list: readonly number[], field: string): number[] {
   return [...list];
 }
 
-function matchFrom(m: PbMatch): Match {
+function matchFrom(m: MatchFields): Match {
   return {
     namespaces: m.namespaces.map(stringMatchFrom),
     notNamespaces: m.notNamespaces.map(stringMatchFrom),
@@ -271,7 +280,7 @@ function matchFrom(m: PbMatch): Match {
   };
 }
 
-export function authorizationFromProto(p: PbAuthorization): Authorization {
+export function authorizationFromProto(p: AuthorizationFields): Authorization {
   if (!p.name || !p.namespace) bad("authorization needs a name and a namespace");
   const scope =
     p.scope === Scope.GLOBAL

@@ -6,6 +6,7 @@ export * from "./types.ts";
 export * from "./convert.ts";
 export { WireCursor } from "./wire-cursor.ts";
 export { workloadAt } from "./wire-workload.ts";
+export { authorizationFieldsAt } from "./wire-authorization.ts";
 export { configResponseFromBinary, resourcesOf, type ConfigResponse } from "./wire-response.ts";
 export {
   addressAt,

@@ -5,7 +5,16 @@
 // sync's cost can be measured on its own (bench/proxy-sync.ts).
 import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
 import { addressFromProto, authorizationFromProto, TYPE_ADDRESS, TYPE_HTTP_ROUTE } from "../../api/index.ts";
-import { AuthorizationSchema, AddressSchema, addressAt, envelopeAt, HttpRouteSchema, L7PolicySchema, workloadAt } from "../../api/index.ts";
+import {
+  authorizationFieldsAt,
+  AuthorizationSchema,
+  AddressSchema,
+  addressAt,
+  envelopeAt,
+  HttpRouteSchema,
+  L7PolicySchema,
+  workloadAt,
+} from "../../api/index.ts";
 import type { ConfigResponse, EnvelopeFields } from "../../api/index.ts";
 import { httpRouteFromProto, l7PolicyFromProto, TYPE_L7_POLICY } from "../../api/index.ts";
 import type { Authorization, HttpRoute, L7Policy, Service, Workload } from "../../api/index.ts";
@@ -75,7 +84,9 @@ function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Value {
   }
   if (type === TYPE_HTTP_ROUTE) return httpRouteFromProto(fromBinary(HttpRouteSchema, valueOf(bytes, e, HttpRouteSchema)));
   if (type === TYPE_L7_POLICY) return l7PolicyFromProto(fromBinary(L7PolicySchema, valueOf(bytes, e, L7PolicySchema)));
-  return authorizationFromProto(fromBinary(AuthorizationSchema, valueOf(bytes, e, AuthorizationSchema)));
+  // Policies read in place with the wire cursor (wire-authorization.ts), as addresses are.
+  checkType(e.typeUrl, AuthorizationSchema);
+  return authorizationFromProto(authorizationFieldsAt(bytes, e.start, e.end));
 }
 
 export class HeldConfig {
