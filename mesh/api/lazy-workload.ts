@@ -7,7 +7,9 @@
 // refused at once, and reading them later cannot fail. Once read, the bytes are let go.
 //
 // Everything that looks at a Workload sees these fields as it sees a plain one's: as properties (getters),
-// in JSON (toJSON, in the plain object's field order), and in util.inspect.
+// in JSON (toJSON, in the plain object's field order; sortedJson honours it), and in util.inspect. What
+// walks own properties does not (a spread, isDeepStrictEqual, vitest's toEqual): compare toJSON() instead;
+// nothing on the proxies' side copies or deep-compares workloads.
 import { inspect } from "node:util";
 import { DEFAULT_TRUST_DOMAIN } from "../shared/index.ts";
 import type { HealthStatus, PortMap, TunnelProtocol, WaypointRef, Workload } from "./types.ts";

@@ -69,9 +69,9 @@ function valueOf(bytes: Uint8Array, e: EnvelopeFields, schema: DescMessage): Uin
 }
 
 /**
- * A resource's value, read from the envelope's bytes: Addresses in place with the wire cursor (a first
- * sync reads every workload in the cluster, wire-workload.ts and wire-read.ts), the rest with the
- * library's decoder.
+ * A resource's value, read from the envelope's bytes: Addresses and AuthorizationPolicies in place with
+ * the wire cursor (a first sync reads every workload and policy in the cluster: wire-workload.ts,
+ * wire-read.ts, wire-authorization.ts), a waypoint's routes and L7 policies with the library's decoder.
  */
 function decode(type: string, bytes: Uint8Array, e: EnvelopeFields): Value {
   if (type === TYPE_ADDRESS) {
