@@ -8,27 +8,9 @@ import { describe, expect, it } from "vitest";
 import { authorizationFromProto } from "./convert.ts";
 import { AuthorizationSchema } from "./gen/ambientlab/v1/authorization_pb.js";
 import { authorizationFieldsAt } from "./wire-authorization.ts";
+import { concatBytes as concat, corruptions, encodeRecord, outcome, plainFields as plain, unknownRecord } from "../testing/index.ts";
 
-/** A message's fields without the library's bookkeeping ($typeName, $unknown). */
-function plain(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === "object" && !(v instanceof Uint8Array)) {
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([k, x]) => !k.startsWith("$") && x !== undefined)
-        .map(([k, x]) => [k, plain(x)]),
-    );
-  }
-  return v;
-}
-type Outcome = { ok: true; value: unknown } | { ok: false; error: string };
-function outcome(f: () => unknown): Outcome {
-  try {
-    return { ok: true, value: f() };
-  } catch (err) {
-    return { ok: false, error: (err as Error).message };
-  }
-}
+const record = unknownRecord(12);
 
 const text = fc.oneof(fc.constantFrom("", "a", "ns-1", "198.18.0.0/15", "fd00::/8", "spiffe://cluster.local/ns/a/sa/b", "x/y"), fc.string({ maxLength: 6 }));
 const stringMatch = fc.oneof(
@@ -59,21 +41,6 @@ const policy = fc.record({
   dryRun: fc.boolean(),
 });
 const encoded = policy.map((p) => toBinary(AuthorizationSchema, create(AuthorizationSchema, p as Parameters<typeof create<typeof AuthorizationSchema>>[1])));
-const record = fc.record({
-  no: fc.integer({ min: 1, max: 12 }),
-  wire: fc.constantFrom(WireType.Varint, WireType.LengthDelimited, WireType.Bit32, WireType.Bit64),
-  n: fc.nat(),
-});
-function encodeRecord(r: { no: number; wire: WireType; n: number }): Uint8Array {
-  const w = new BinaryWriter().tag(r.no, r.wire);
-  if (r.wire === WireType.Varint) w.uint32(r.n);
-  else if (r.wire === WireType.Bit32) w.fixed32(r.n);
-  else if (r.wire === WireType.Bit64) w.fixed64(r.n);
-  else w.bytes(new Uint8Array(r.n % 5).fill(0x41));
-  return w.finish();
-}
-const concat = (...parts: Uint8Array[]) => Uint8Array.from(Buffer.concat(parts));
-
 function same(bytes: Uint8Array): void {
   const oracle = outcome(() => fromBinary(AuthorizationSchema, bytes));
   const ours = outcome(() => authorizationFieldsAt(bytes));
@@ -95,11 +62,7 @@ describe("authorizationFieldsAt", () => {
         fc.nat(),
         fc.array(record, { maxLength: 2 }),
         (parts, at, byte, cut, recs) => {
-          const b = concat(...parts);
-          const flipped = b.slice();
-          if (flipped.length) flipped[at % flipped.length] = byte;
-          const extra = concat(...recs.map(encodeRecord));
-          for (const v of [b, flipped, b.subarray(0, b.length ? cut % b.length : 0), concat(extra, b), concat(b, extra)]) same(v);
+          for (const v of corruptions(concat(...parts), at, byte, cut, concat(...recs.map(encodeRecord)))) same(v);
         },
       ),
       { numRuns: 1000 },

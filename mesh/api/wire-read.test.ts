@@ -13,28 +13,10 @@ import { LazyWorkload } from "./lazy-workload.ts";
 import type { Workload } from "./types.ts";
 import { AddressSchema, WorkloadSchema } from "./gen/ambientlab/v1/workload_pb.js";
 import { ResourceSchema } from "./gen/ambientlab/v1/discovery_pb.js";
+import { concatBytes as concat, corruptions, encodeRecord, outcome, plainFields as plain, unknownRecord } from "../testing/index.ts";
 
-/** A message's fields without the library's bookkeeping ($typeName, $unknown) or unset message fields. */
-function plain(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === "object" && !(v instanceof Uint8Array)) {
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([k, x]) => !k.startsWith("$") && x !== undefined)
-        .map(([k, x]) => [k, plain(x)]),
-    );
-  }
-  return v;
-}
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: string };
-function outcome(f: () => unknown): Outcome {
-  try {
-    return { ok: true, value: f() };
-  } catch (err) {
-    return { ok: false, error: (err as Error).message };
-  }
-}
+/** A record the schema may or may not know, in any wire type: what a newer or hostile sender adds. */
+const record = unknownRecord(20);
 
 /** The resource each side makes, with map key order made visible (toEqual ignores it). */
 function resource(fields: Parameters<typeof addressFromProto>[0]): unknown {
@@ -91,27 +73,6 @@ const address = fc.oneof(
   fc.constant({}),
 );
 const encoded = address.map((a) => toBinary(AddressSchema, create(AddressSchema, a as Parameters<typeof create<typeof AddressSchema>>[1])));
-
-/** A record the schema may or may not know, in any wire type: what a newer or hostile sender adds. */
-const record = fc.record({
-  no: fc.integer({ min: 1, max: 20 }),
-  wire: fc.constantFrom(WireType.Varint, WireType.LengthDelimited, WireType.Bit32, WireType.Bit64),
-  n: fc.nat(),
-});
-function encodeRecord(r: { no: number; wire: WireType; n: number }): Uint8Array {
-  const w = new BinaryWriter().tag(r.no, r.wire);
-  if (r.wire === WireType.Varint) w.uint32(r.n);
-  else if (r.wire === WireType.Bit32) w.fixed32(r.n);
-  else if (r.wire === WireType.Bit64) w.fixed64(r.n);
-  else w.bytes(new Uint8Array(r.n % 5).fill(0x41));
-  return w.finish();
-}
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, (at += p.length) - p.length);
-  return out;
-};
 
 describe("addressFieldsFromBinary", () => {
   it("reads what fromBinary reads from generated messages", () => {
@@ -216,11 +177,7 @@ describe("resourceFieldsFromBinary", () => {
         fc.nat(),
         fc.array(record, { maxLength: 3 }),
         (parts, at, byte, cut, recs) => {
-          const b = concat(...parts);
-          const flipped = b.slice();
-          if (flipped.length) flipped[at % flipped.length] = byte;
-          const extra = concat(...recs.map(encodeRecord));
-          for (const v of [b, flipped, b.subarray(0, b.length ? cut % b.length : 0), concat(extra, b), concat(b, extra)]) sameResource(v);
+          for (const v of corruptions(concat(...parts), at, byte, cut, concat(...recs.map(encodeRecord)))) sameResource(v);
         },
       ),
       { numRuns: 1000 },

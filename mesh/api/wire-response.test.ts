@@ -1,12 +1,13 @@
 // The config response reader against fromBinary, its oracle: on generated responses and on the same bytes
 // corrupted (a byte flipped, cut short, unknown records around), both fail or both read the same fields.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DeltaDiscoveryResponseEncodedSchema } from "./gen/ambientlab/v1/discovery_pb.js";
 import { configResponseFromBinary, resourcesOf } from "./wire-response.ts";
+import { concatBytes as concat, corruptions, encodeRecord, outcome, unknownRecord } from "../testing/index.ts";
 
+const record = unknownRecord(9);
 const text = fc.oneof(fc.constantFrom("", "1", "type.googleapis.com/ambientlab.v1.Address", "ns/x"), fc.string({ maxLength: 8 }));
 const response = fc
   .record({
@@ -17,30 +18,6 @@ const response = fc
     nonce: text,
   })
   .map((r) => toBinary(DeltaDiscoveryResponseEncodedSchema, create(DeltaDiscoveryResponseEncodedSchema, r)));
-const record = fc.record({
-  no: fc.integer({ min: 1, max: 9 }),
-  wire: fc.constantFrom(WireType.Varint, WireType.LengthDelimited, WireType.Bit32, WireType.Bit64),
-  n: fc.nat(),
-});
-function encodeRecord(r: { no: number; wire: WireType; n: number }): Uint8Array {
-  const w = new BinaryWriter().tag(r.no, r.wire);
-  if (r.wire === WireType.Varint) w.uint32(r.n);
-  else if (r.wire === WireType.Bit32) w.fixed32(r.n);
-  else if (r.wire === WireType.Bit64) w.fixed64(r.n);
-  else w.bytes(new Uint8Array(r.n % 5).fill(0x41));
-  return w.finish();
-}
-const concat = (...parts: Uint8Array[]) => Uint8Array.from(Buffer.concat(parts));
-
-type Outcome = { ok: true; value: unknown } | { ok: false };
-function outcome(f: () => unknown): Outcome {
-  try {
-    return { ok: true, value: f() };
-  } catch {
-    return { ok: false };
-  }
-}
-
 function same(bytes: Uint8Array): void {
   const oracle = outcome(() => {
     const m = fromBinary(DeltaDiscoveryResponseEncodedSchema, bytes);
@@ -65,11 +42,7 @@ describe("configResponseFromBinary", () => {
         fc.nat(),
         fc.array(record, { maxLength: 3 }),
         (parts, at, byte, cut, recs) => {
-          const b = concat(...parts);
-          const flipped = b.slice();
-          if (flipped.length) flipped[at % flipped.length] = byte;
-          const extra = concat(...recs.map(encodeRecord));
-          for (const v of [b, flipped, b.subarray(0, b.length ? cut % b.length : 0), concat(extra, b), concat(b, extra)]) same(v);
+          for (const v of corruptions(concat(...parts), at, byte, cut, concat(...recs.map(encodeRecord)))) same(v);
         },
       ),
       { numRuns: 1000 },

@@ -14,3 +14,4 @@ export * from "./inprocess-waypoint.ts";
 export * from "./loopback-network.ts";
 export * from "./wait.ts";
 export * from "./mesh-metrics.ts";
+export * from "./wire-fuzz.ts";
