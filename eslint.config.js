@@ -29,6 +29,11 @@ const testAssertions = { allow: { to: { element: { type: "component", captured: 
 // mesh/proxy has a second entry, h2/index.ts: our HTTP/2, node: modules only, which the floor relay
 // (bench/floor-relay.ts) measures without loading the proxy's libraries.
 const proxyH2 = { allow: { to: { element: { type: "component", captured: { name: "proxy" }, fileInternalPath: "h2/index.ts" } } } };
+// and a third, startup-efficiency.ts (node:v8 only): a proxy process's entry point turns V8's efficiency
+// mode on with it before it imports anything else.
+const proxyStartup = {
+  allow: { to: { element: { type: "component", captured: { name: "proxy" }, fileInternalPath: "startup-efficiency.ts" } } },
+};
 const layers = forbidden.flatMap(([from, tos]) =>
   tos.map((to) => ({ from: component(from), disallow: { to: component(to) }, message: `${from} may not import ${to} (ARCHITECTURE.md)` })),
 );
@@ -48,11 +53,11 @@ export default tseslint.config(
       "boundaries/include": ["mesh/**/*.ts", "bench/**/*.ts", "components/**/*.ts", "scripts/**/*.ts", "*.ts"],
       "boundaries/legacy-templates": false,
     },
-    rules: { "boundaries/dependencies": [2, { default: "allow", policies: [throughIndex, testAssertions, proxyH2, ...layers] }] },
+    rules: { "boundaries/dependencies": [2, { default: "allow", policies: [throughIndex, testAssertions, proxyH2, proxyStartup, ...layers] }] },
   },
   // Tests and the test harness may use any component (through its index.ts).
   {
     files: ["**/*.test.ts", "mesh/testing/**/*.ts"],
-    rules: { "boundaries/dependencies": [2, { default: "allow", policies: [throughIndex, testAssertions, proxyH2] }] },
+    rules: { "boundaries/dependencies": [2, { default: "allow", policies: [throughIndex, testAssertions, proxyH2, proxyStartup] }] },
   },
 );

@@ -25,11 +25,13 @@ import { scaling } from "./control-plane-scaling.ts";
 import { bundle } from "../mesh/build.ts";
 
 const USAGE = `Usage: npm run bench:control-plane [-- --pods N --services N --policies N --proxies N --changes N --csrs N --debounce MS
-                                      --warmup-changes N --many-proxies N --per-process N --sync-rounds N]
+                                      --warmup-changes N --many-proxies N --per-process N --sync-rounds N
+                                      --startup-efficiency on|off]
   the control plane in Kubernetes mode against a synthetic cluster (defaults 10000 pods, 2000 services,
   500 policies, 10 proxies, 20 warm-up changes then 200 measured, 2000 CSRs, 10 ms debounce); then the initial sync of --many-proxies
   (100; 0 skips it) in processes of --per-process clients (10); the 10 proxies' sync is measured --sync-rounds
   times (3; fresh proxies each time, after the collection that follows the one before) and its median reported;
+  the proxies run V8 in efficiency mode until their first config as ztunnel does (--startup-efficiency off: V8's defaults);
   writes results/control-plane-bench.{json,md}. AL_CP_NODE_OPTIONS and AL_FLEET_NODE_OPTIONS add node flags to the
   control plane and to the proxy processes, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile them
 Usage: npm run bench:control-plane -- --scaling 1000,10000,50000
@@ -54,11 +56,17 @@ const { values } = scriptArgs("bench:control-plane", USAGE, {
     "per-process": { type: "string", default: "10" },
     // One sync on these shared cores varies by a third from run to run (2.2 to 3.0 s): the median of three.
     "sync-rounds": { type: "string", default: "3" },
+    // As ztunnel's STARTUP_EFFICIENCY (mesh/proxy/startup-efficiency.ts); off measures V8's defaults.
+    "startup-efficiency": { type: "string", default: "on" },
   },
 });
 const syncRounds = Number(values["sync-rounds"]);
 if (!Number.isInteger(syncRounds) || syncRounds < 1 || syncRounds > 20) {
   process.stderr.write(`bench:control-plane: --sync-rounds takes a whole number from 1 to 20, not ${JSON.stringify(values["sync-rounds"])}\n`);
+  process.exit(2);
+}
+if (values["startup-efficiency"] !== "on" && values["startup-efficiency"] !== "off") {
+  process.stderr.write(`bench:control-plane: --startup-efficiency takes on or off, not ${JSON.stringify(values["startup-efficiency"])}\n`);
   process.exit(2);
 }
 const size = { pods: Number(values.pods), services: Number(values.services), policies: Number(values.policies), namespaces: 100, nodes: 50 };
@@ -205,6 +213,7 @@ async function main(): Promise<void> {
             String(i * perProcess),
             watched,
             ...(mode === "full" ? [] : [`--${mode}`]),
+            ...(values["startup-efficiency"] === "off" ? ["--startup-efficiency=off"] : []),
           ],
           { stdio: ["pipe", "pipe", "inherit"] },
         );
@@ -466,7 +475,7 @@ async function main(): Promise<void> {
     const md = [
       `# control plane benchmark`,
       ``,
-      `${size.pods} pods, ${size.services} services, ${size.policies} policies on ${size.nodes} nodes; ${nProxies} proxies (one process each); the control plane in Kubernetes mode against an in-bench API server; ${result.machine.cpus} CPUs, Node ${result.machine.node}, ${result.machine.date}.`,
+      `${size.pods} pods, ${size.services} services, ${size.policies} policies on ${size.nodes} nodes; ${nProxies} proxies (one process each; V8's efficiency mode until their first config: ${values["startup-efficiency"]}); the control plane in Kubernetes mode against an in-bench API server; ${result.machine.cpus} CPUs, Node ${result.machine.node}, ${result.machine.date}.`,
       ``,
       `| measure | value | target |`,
       `|---|---|---|`,

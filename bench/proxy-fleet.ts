@@ -10,18 +10,21 @@
 // read the least any proxy must read to route: each resource's envelope and each address's IPs, into one
 // map from IP to resource name (no validation, no workload objects, no policies read): the floor of a
 // proxy that knows where each address is.
-//   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> <firstIndex> <watchedPodUid> [--receive-only | --index-only]
+// Each process runs V8 in efficiency mode from its start until every client of it holds its first config,
+// as ztunnel does (mesh/proxy/startup-efficiency.ts); --startup-efficiency=off keeps V8's defaults.
+//   node bench/proxy-fleet.ts <address> <rootCertFile> <tokenDir> <count> <expectedWorkloads> <firstIndex> <watchedPodUid> [--receive-only | --index-only] [--startup-efficiency=off]
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { create } from "@bufbuild/protobuf";
-import { DeltaDiscoveryRequestSchema, type DeltaDiscoveryRequest } from "../mesh/api/index.ts";
-import { envelopeAt, TYPE_ADDRESS, WireCursor } from "../mesh/api/index.ts";
-import { AsyncQueue } from "../mesh/shared/index.ts";
-import { silentLogger } from "../mesh/shared/index.ts";
-import { StateStore } from "../mesh/proxy/index.ts";
-import { configStream, XdsClient, ZTUNNEL_TYPES } from "../mesh/proxy/index.ts";
-import { controlPlaneEndpoint } from "../mesh/proxy/index.ts";
+import { StartupEfficiency } from "../mesh/proxy/startup-efficiency.ts";
+import type { DeltaDiscoveryRequest } from "../mesh/api/index.ts";
+import type { StateStore as Store } from "../mesh/proxy/index.ts";
 
+// As ztunnel's main.ts: the mode first, then everything else is loaded.
+const startup = StartupEfficiency.begin(!process.argv.includes("--startup-efficiency=off"));
+const { create } = await import("@bufbuild/protobuf");
+const { DeltaDiscoveryRequestSchema, envelopeAt, TYPE_ADDRESS, WireCursor } = await import("../mesh/api/index.ts");
+const { AsyncQueue, silentLogger } = await import("../mesh/shared/index.ts");
+const { configStream, controlPlaneEndpoint, StateStore, XdsClient, ZTUNNEL_TYPES } = await import("../mesh/proxy/index.ts");
 const receiveOnly = process.argv.includes("--receive-only");
 const indexOnly = process.argv.includes("--index-only");
 const [address, rootCertFile, tokenDir, count, expected, first = "0", watched = ""] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
@@ -64,7 +67,13 @@ function indexAddress(bytes: Uint8Array, start: number, end: number, byIp: Map<s
 }
 
 /** A client that subscribes and ACKs as XdsClient does and counts what arrives; synced once every type arrived. */
-function receive(k: number): { synced: () => boolean } {
+interface Client {
+  synced: () => boolean;
+  /** A full client's store (a receive-only or index-only one keeps none). */
+  store?: Store;
+}
+
+function receive(k: number): Client {
   const i = Number(first) + k;
   const requests = new AsyncQueue<DeltaDiscoveryRequest>();
   ZTUNNEL_TYPES.forEach((typeUrl, n) =>
@@ -89,7 +98,7 @@ function receive(k: number): { synced: () => boolean } {
   return { synced: () => arrived.size === ZTUNNEL_TYPES.length };
 }
 
-function connect(k: number): { synced: () => boolean } {
+function connect(k: number): Client {
   const i = Number(first) + k;
   const store = new StateStore();
   void new XdsClient({ stream: streamFor(i), node: `node-${i}`, clusterId: "Kubernetes", store, log: silentLogger() }).start();
@@ -101,7 +110,7 @@ function connect(k: number): { synced: () => boolean } {
       process.stdout.write(`seen ${last} ${Date.now()}\n`);
     }
   });
-  return { synced: () => store.current.workloads.length >= Number(expected) };
+  return { synced: () => store.current.workloads.length >= Number(expected), store };
 }
 
 process.on("SIGTERM", () => process.exit(0));
@@ -110,9 +119,13 @@ lines.once("line", () => {
   const go = performance.now();
   const cpu = process.cpuUsage();
   const clients = Array.from({ length: Number(count) }, (_, k) => (receiveOnly || indexOnly ? receive(k) : connect(k)));
+  // A proxy leaves efficiency mode with its first config; clients that keep no store, once all have arrived.
+  const stores = clients.flatMap((c) => (c.store ? [c.store] : []));
+  if (stores.length) startup.endWhenConfigured(stores);
   const timer = setInterval(() => {
     if (clients.every((c) => c.synced())) {
       const used = process.cpuUsage(cpu);
+      startup.end();
       process.stdout.write(`synced ${Math.round(performance.now() - go)} ${Math.round((used.user + used.system) / 1000)}\n`);
       clearInterval(timer);
     }

@@ -5,12 +5,18 @@
 // stream client does (HeldConfig), twice, and prints one JSON line: the first (cold) sync's CPU, wall time,
 // collections and the heap it leaves, and the second (warm) sync's CPU. When this ran inside the
 // benchmark's own script it also loaded the control plane's translation, and the first sync paid a major
-// collection of that 25 MB of module garbage, which no proxy has.
-//   node bench/proxy-sync-child.ts FILE
+// collection of that 25 MB of module garbage, which no proxy has. Like ztunnel, it runs V8 in efficiency
+// mode from its start until the first sync's store holds its config (mesh/proxy/startup-efficiency.ts), so
+// the warm sync runs with V8's defaults; --startup-efficiency=off keeps the defaults throughout.
+//   node bench/proxy-sync-child.ts FILE [--startup-efficiency=off]
 import { readFile } from "node:fs/promises";
 import v8 from "node:v8";
-import { configResponseFromBinary } from "../mesh/api/index.ts";
-import { HeldConfig, StateStore, ZTUNNEL_TYPES } from "../mesh/proxy/index.ts";
+import { StartupEfficiency } from "../mesh/proxy/startup-efficiency.ts";
+
+// As ztunnel's main.ts: the mode first, then the proxy's modules are loaded.
+const startup = StartupEfficiency.begin(!process.argv.includes("--startup-efficiency=off"));
+const { configResponseFromBinary } = await import("../mesh/api/index.ts");
+const { HeldConfig, StateStore, ZTUNNEL_TYPES } = await import("../mesh/proxy/index.ts");
 
 export interface ChildRun {
   /** Collections during the cold sync, and their total pause. */
@@ -34,6 +40,7 @@ async function child(file: string): Promise<void> {
   }
   const sync = () => {
     const store = new StateStore();
+    startup.endWhenConfigured([store]);
     const held = new HeldConfig(ZTUNNEL_TYPES, store);
     const cpu = process.cpuUsage();
     const t0 = performance.now();
@@ -64,7 +71,7 @@ async function child(file: string): Promise<void> {
   process.stdout.write(`${JSON.stringify(run)}\n`);
 }
 
-const file = process.argv[2];
+const file = process.argv.slice(2).find((a) => !a.startsWith("--"));
 if (!file) {
   process.stderr.write("usage: proxy-sync-child.ts FILE (run by bench/proxy-sync.ts)\n");
   process.exit(2);

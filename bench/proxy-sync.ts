@@ -6,7 +6,7 @@
 // benchmark's "CPU per proxy" is TLS, HTTP/2 and gRPC framing.
 // Prints, per run, the CPU and wall time of the sync and the heap it leaves; then the same sync again
 // in the same process (warm), which separates the code's cost from V8 compiling it.
-//   npm run bench:proxy-sync [-- --pods N --services N --policies N --runs N]
+//   npm run bench:proxy-sync [-- --pods N --services N --policies N --runs N --startup-efficiency on|off]
 // AL_SYNC_NODE_OPTIONS adds node flags to the sync processes, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile them.
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -21,9 +21,10 @@ import { imageNodeFlags } from "./floor.ts";
 import { syntheticCluster } from "./synthetic-cluster.ts";
 import type { ChildRun } from "./proxy-sync-child.ts";
 
-const USAGE = `Usage: npm run bench:proxy-sync [-- --pods N --services N --policies N --runs N]
+const USAGE = `Usage: npm run bench:proxy-sync [-- --pods N --services N --policies N --runs N --startup-efficiency on|off]
   one proxy's first sync of the whole config (defaults: 10000 pods, 2000 services, 500 policies, 5 runs),
-  each run in a fresh process with the ztunnel image's node flags; prints CPU and wall time, cold and warm
+  each run in a fresh process with the ztunnel image's node flags; prints CPU and wall time, cold and warm;
+  the cold sync runs in V8's efficiency mode as ztunnel's first does (off: V8's defaults), the warm one in V8's defaults
 `;
 
 type Run = ChildRun;
@@ -35,8 +36,13 @@ async function main(): Promise<void> {
       services: { type: "string", default: "2000" },
       policies: { type: "string", default: "500" },
       runs: { type: "string", default: "5" },
+      "startup-efficiency": { type: "string", default: "on" },
     },
   });
+  if (values["startup-efficiency"] !== "on" && values["startup-efficiency"] !== "off") {
+    process.stderr.write(`bench:proxy-sync: --startup-efficiency takes on or off, not ${JSON.stringify(values["startup-efficiency"])}\n\n${USAGE}`);
+    process.exit(2);
+  }
   const size = { pods: Number(values.pods), services: Number(values.services), policies: Number(values.policies), namespaces: 100, nodes: 50 };
   const t = translate(syntheticCluster(size) as unknown as ClusterSnapshot, DEFAULT_TRANSLATE_OPTIONS);
   const types = buildResources(t);
@@ -69,6 +75,7 @@ async function main(): Promise<void> {
           ...(process.env.AL_SYNC_NODE_OPTIONS?.split(" ").filter(Boolean) ?? []),
           fileURLToPath(new URL("./proxy-sync-child.ts", import.meta.url)),
           file,
+          ...(values["startup-efficiency"] === "off" ? ["--startup-efficiency=off"] : []),
         ],
         { encoding: "utf8" },
       );

@@ -29,3 +29,4 @@ export * from "./config-sources.ts";
 export { adminHandler, metricsHandler, readinessHandler, type AdminDeps } from "./admin/handlers.ts";
 export { createHboneTlsServer, hboneSecureContext, refreshHboneCert } from "./hbone/tls-server.ts";
 export { openSources, type OpenedSources, type SourceIdentity } from "./open-sources.ts";
+export { efficientUntilConfigured, StartupEfficiency, startupEfficiencyWanted, type StartupEfficiencyDeps } from "./startup-efficiency.ts";

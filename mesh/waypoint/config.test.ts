@@ -10,7 +10,11 @@ describe("waypoint configuration", () => {
       config: { kind: "file", path: "/x.yaml" },
       ca: { kind: "dir", path: "/ca" },
       listen: { host: "0.0.0.0", hbone: 15008, metrics: 15020, readiness: 15021, admin: 15000 },
+      startupEfficiency: true,
     });
+    expect(loadWaypointConfig({ WAYPOINT_NAME: "w", POD_NAMESPACE: "d", LOCAL_CONFIG: "/x", CA_DIR: "/ca", STARTUP_EFFICIENCY: "off" }).startupEfficiency).toBe(
+      false,
+    );
   });
 
   it("control-plane mode needs the root cert and token", () => {
@@ -35,6 +39,6 @@ describe("waypoint configuration", () => {
 
   it("--help lists every variable", () => {
     const text = helpText();
-    for (const v of ["WAYPOINT_NAME", "POD_NAMESPACE", "LOCAL_CONFIG", "XDS_ADDRESS", "CA_DIR"]) expect(text).toContain(v);
+    for (const v of ["WAYPOINT_NAME", "POD_NAMESPACE", "LOCAL_CONFIG", "XDS_ADDRESS", "CA_DIR", "STARTUP_EFFICIENCY"]) expect(text).toContain(v);
   });
 });

@@ -14,6 +14,8 @@ import {
   resolveSources,
   SOURCE_DOCS,
   sourceFields,
+  STARTUP_DOCS,
+  startupFields,
   type ProxyLimits,
   type ProxySources,
 } from "../proxy/index.ts";
@@ -34,6 +36,7 @@ export const ENV_DOCS: Array<[string, string]> = [
   ["LISTEN_HOST", "address the HBONE, metrics and readiness listeners bind (default 0.0.0.0)"],
   ["HBONE_PORT, METRICS_PORT, READINESS_PORT, ADMIN_PORT", "ports (default 15008, 15020, 15021, 15000 on localhost)"],
   ["ACCESS_LOG", "on: one JSON line per request on stdout; off (default, as Istio's waypoints): metrics only"],
+  ...STARTUP_DOCS,
   ["LOG_LEVEL", `one of ${LOG_LEVELS.join(", ")} (default info)`],
 ];
 
@@ -47,6 +50,7 @@ const schema = z
     SECRET_TTL: duration("24h"),
     CONNECTION_TERMINATION_DEADLINE: duration("5s"),
     ...limitFields,
+    ...startupFields,
     LISTEN_HOST: z.string().default("0.0.0.0"),
     HBONE_PORT: port.default(WAYPOINT_PORTS.hbone),
     METRICS_PORT: port.default(WAYPOINT_PORTS.metrics),
@@ -67,6 +71,8 @@ export interface WaypointConfig extends ProxySources {
   limits: ProxyLimits;
   listen: WaypointListen;
   logLevel: LogLevel;
+  /** V8's efficiency mode until the first config (startup-efficiency.ts). */
+  startupEfficiency: boolean;
   accessLog: boolean;
 }
 
@@ -88,6 +94,7 @@ export function loadWaypointConfig(env: Record<string, string | undefined>): Way
     limits: resolveLimits(e),
     listen: { host: e.LISTEN_HOST, hbone: e.HBONE_PORT, metrics: e.METRICS_PORT, readiness: e.READINESS_PORT, admin: e.ADMIN_PORT },
     logLevel: e.LOG_LEVEL,
+    startupEfficiency: e.STARTUP_EFFICIENCY === "on",
     accessLog: e.ACCESS_LOG === "on",
   };
 }

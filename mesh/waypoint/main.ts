@@ -1,63 +1,9 @@
 #!/usr/bin/env node
-// Waypoint process entry point: configuration in, wired Waypoint out. Logic lives in app.ts.
-import { describeError } from "../shared/index.ts";
-import { createLogger } from "../shared/index.ts";
-import { KernelNetwork, openSources, StateStore, WAYPOINT_TYPES } from "../proxy/index.ts";
-import { Waypoint } from "./app.ts";
-import { helpText, loadWaypointConfig } from "./config.ts";
+// The waypoint's entry point. V8's efficiency mode is turned on first and the program is imported only
+// then: the mode saves most when it is on before the modules load (mesh/proxy/startup-efficiency.ts), so
+// nothing but that module is imported statically here.
+import { StartupEfficiency, startupEfficiencyWanted } from "../proxy/startup-efficiency.ts";
 
-if (process.argv.includes("--help") || process.argv.includes("-h")) {
-  process.stdout.write(helpText());
-  process.exit(0);
-}
-
-async function main(): Promise<void> {
-  const cfg = loadWaypointConfig(process.env);
-  const gw = `${cfg.gateway.namespace}/${cfg.gateway.name}`;
-  const log = createLogger({ component: "waypoint", level: cfg.logLevel }).child({ gateway: gw });
-  const store = new StateStore();
-  const { source, ca } = await openSources(
-    cfg,
-    { node: gw, nodeId: `waypoint~${gw}`, types: WAYPOINT_TYPES, clusterId: cfg.clusterId, trustDomain: cfg.trustDomain },
-    store,
-    log,
-  );
-  let exiting = false;
-  const stopSource = () => source.close();
-  const wp = new Waypoint({
-    gateway: cfg.gateway,
-    identity: { trustDomain: cfg.trustDomain, namespace: cfg.gateway.namespace, serviceAccount: cfg.serviceAccount },
-    listen: cfg.listen,
-    state: store,
-    ca,
-    certTtlSeconds: cfg.certTtlSeconds,
-    network: new KernelNetwork(),
-    log,
-    ...(cfg.accessLog ? { accessLog: log.child({ target: "access" }) } : {}),
-    drainDeadlineMs: cfg.drainDeadlineMs,
-    tuning: cfg.limits,
-    processMetrics: true,
-    onQuit: () => {
-      exiting = true;
-      void stopSource().then(() => process.exit(0));
-    },
-  });
-  await wp.start();
-  await source.start();
-  const shutdown = (signal: string) => {
-    if (exiting) return;
-    exiting = true;
-    log.info({ signal }, "shutting down");
-    void wp
-      .stop()
-      .then(() => stopSource())
-      .then(() => process.exit(0));
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
-}
-
-main().catch((err) => {
-  process.stderr.write(`waypoint: ${describeError(err)}\n`);
-  process.exit(1);
-});
+const startup = StartupEfficiency.begin(startupEfficiencyWanted());
+const { runWaypoint } = await import("./program.ts");
+runWaypoint(startup);

@@ -13,6 +13,12 @@ describe("ztunnel config", () => {
     expect(c.poolIdleMs).toBe(300_000);
     expect(c.trustDomain).toBe("cluster.local");
     expect(c.redirect).toBe("none");
+    expect(c.startupEfficiency).toBe(true);
+  });
+
+  it("STARTUP_EFFICIENCY takes on or off", () => {
+    expect(loadConfig({ ...required, STARTUP_EFFICIENCY: "off" }).startupEfficiency).toBe(false);
+    expect(() => loadConfig({ ...required, STARTUP_EFFICIENCY: "yes" })).toThrow(/STARTUP_EFFICIENCY: .*"on"/);
   });
 
   it("takes the resource limits, with defaults matching the README's table", () => {

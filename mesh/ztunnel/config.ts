@@ -15,6 +15,8 @@ import {
   resolveSources,
   SOURCE_DOCS,
   sourceFields,
+  STARTUP_DOCS,
+  startupFields,
   type ProxyLimits,
   type ProxySources,
 } from "../proxy/index.ts";
@@ -40,6 +42,7 @@ export const ENV_DOCS: Array<[string, string]> = [
   ["REDIRECT", "nft: node-level capture rules in this network namespace; sidecar: one pod's rules (with SIDECAR_POD_IP); none (default)"],
   ["SIDECAR_POD_IP", "sidecar mode: the IP of the pod this proxy runs beside; it serves only that pod"],
   ["PROXY_UID", "sidecar mode: the user this proxy runs as, whose connections are not captured (default 1337)"],
+  ...STARTUP_DOCS,
   ["LOG_LEVEL", `one of ${LOG_LEVELS.join(", ")} (default info)`],
 ];
 
@@ -54,6 +57,7 @@ const schema = z
     POOL_MAX_STREAMS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(100),
     POOL_UNUSED_RELEASE_TIMEOUT: duration("5m"),
     ...limitFields,
+    ...startupFields,
     LISTEN_HOST: z.string().default("0.0.0.0"),
     OUTBOUND_PORT: port.default(DEFAULT_PORTS.outbound),
     INBOUND_PLAINTEXT_PORT: port.default(DEFAULT_PORTS.inboundPlaintext),
@@ -91,6 +95,8 @@ export interface ZtunnelConfig extends ProxySources {
   /** Sidecar mode: the pod this proxy serves, and the user whose connections are not captured. */
   sidecar?: { podIp: string; proxyUid: number };
   logLevel: LogLevel;
+  /** V8's efficiency mode until the first config (startup-efficiency.ts). */
+  startupEfficiency: boolean;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): ZtunnelConfig {
@@ -123,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined>): ZtunnelConf
     redirect: e.REDIRECT,
     ...(e.SIDECAR_POD_IP ? { sidecar: { podIp: e.SIDECAR_POD_IP, proxyUid: e.PROXY_UID } } : {}),
     logLevel: e.LOG_LEVEL,
+    startupEfficiency: e.STARTUP_EFFICIENCY === "on",
   };
 }
 
