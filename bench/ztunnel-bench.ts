@@ -71,19 +71,35 @@ async function bulk(cluster: LocalCluster, client: string, serverIp: string, sec
   return j.end.sum_received.bits_per_second / 1e9;
 }
 
-const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml] [--rounds N] [--cpu-prof DIR] [--node-options=STR]
+const USAGE = `Usage: sudo npm run bench:ztunnel [-- SCENARIO.yaml] [--rounds N] [--cpu-prof DIR] [--node-options=STR] [--ztunnel-env KEY=VALUE]...
   the ztunnel data path against no mesh, in network namespaces (default scenario bench/scenarios/ztunnel.yaml);
   prints a table and writes results/ztunnel-bench.{json,md}. Needs root, nginx and iperf3.
   --rounds N       measure every path N times, interleaved, and report medians (default 1)
   --cpu-prof DIR   each ztunnel writes a V8 CPU profile of the whole run into DIR (open it in Chrome's
                    DevTools or speedscope); profiling slows the proxies, so its figures are not comparable
+  --ztunnel-env KEY=VALUE  one more variable of the ztunnels' environment (repeatable; node mesh/ztunnel/main.ts
+                   --help lists them), e.g. STARTUP_EFFICIENCY=off: an experiment, as --node-options is
 ${NODE_OPTIONS_USAGE}`;
 
 async function main(): Promise<void> {
   const { values, positionals } = scriptArgs("bench:ztunnel", USAGE, {
-    options: { "cpu-prof": { type: "string" }, "node-options": { type: "string" }, rounds: { type: "string", default: "1" } },
+    options: {
+      "cpu-prof": { type: "string" },
+      "node-options": { type: "string" },
+      "ztunnel-env": { type: "string", multiple: true },
+      rounds: { type: "string", default: "1" },
+    },
     allowPositionals: true,
   });
+  const extraEnv: Record<string, string> = {};
+  for (const kv of values["ztunnel-env"] ?? []) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(kv);
+    if (!m) {
+      process.stderr.write(`bench:ztunnel: --ztunnel-env takes KEY=VALUE (an upper-case variable name), not ${JSON.stringify(kv)}\n`);
+      process.exit(2);
+    }
+    extraEnv[m[1]!] = m[2]!;
+  }
   const profileDir = values["cpu-prof"];
   if (profileDir) await mkdir(profileDir, { recursive: true });
   const roundCount = parseRounds("bench:ztunnel", values.rounds);
@@ -121,7 +137,7 @@ async function main(): Promise<void> {
     workDir,
     pods,
     services: [],
-    ztunnelEnv: { LOG_LEVEL: "warn", ...proxyNodeOptions({ cpuProfDir: profileDir, nodeOptions: values["node-options"] }) },
+    ztunnelEnv: { LOG_LEVEL: "warn", ...proxyNodeOptions({ cpuProfDir: profileDir, nodeOptions: values["node-options"] }), ...extraEnv },
     // The data path alone: ztunnels on LOCAL_CONFIG, no control plane process sharing the CPU.
     mode: "local-config",
     bundles: true,
