@@ -73,6 +73,20 @@ export const NODE_OPTIONS_USAGE = `  --node-options=STR  more NODE_OPTIONS for t
                    (--max-semi-space-size=N, --max-old-space-size=N, --perf-basic-prof for perf's JS frames):
                    to try a runtime setting before changing the images; such a run is an experiment
 `;
+/** `--<option> KEY=VALUE` (repeatable) as environment variables, or exit 2 naming the fix. */
+export function parseEnvPairs(name: string, option: string, pairs: readonly string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of pairs ?? []) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(kv);
+    if (!m) {
+      process.stderr.write(`${name}: --${option} takes KEY=VALUE (an upper-case variable name), not ${JSON.stringify(kv)}\n`);
+      process.exit(2);
+    }
+    env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
 /** `--rounds N`: a whole number from 1 to 20, or exit 2 naming the fix. */
 export function parseRounds(name: string, raw: string | undefined): number {
   const n = Number(raw ?? "1");

@@ -15,6 +15,7 @@ import { scriptArgs } from "../mesh/shared/index.ts";
 import {
   benchMachine,
   NODE_OPTIONS_USAGE,
+  parseEnvPairs,
   onPathsCluster,
   parseRounds,
   proxyNodeOptions,
@@ -40,19 +41,27 @@ const scenarioSchema = z.strictObject({
   payloadBytes: z.number().int().min(0),
 });
 
-const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml] [--rounds N] [--cpu-prof DIR] [--node-options=STR]
+const USAGE = `Usage: sudo npm run bench:waypoint [-- SCENARIO.yaml] [--rounds N] [--cpu-prof DIR] [--node-options=STR] [--proxy-env KEY=VALUE]...
   the ambient, sidecar and waypoint paths under the same load (default scenario bench/scenarios/waypoint.yaml);
   prints a table and writes results/waypoint-bench.{json,md}. Needs root.
   --rounds N       measure every path N times, interleaved, and report medians (default 1)
   --cpu-prof DIR   every proxy (ztunnels, sidecars, the waypoint) writes a V8 CPU profile of the run into
                    DIR; profiling slows them, so the figures of such a run are not comparable
+  --proxy-env KEY=VALUE  one more variable of every proxy's environment (ztunnels, sidecars, the waypoint;
+                   repeatable), e.g. STARTUP_EFFICIENCY=off: an experiment, as --node-options is
 ${NODE_OPTIONS_USAGE}`;
 
 async function main(): Promise<void> {
   const { values, positionals } = scriptArgs("bench:waypoint", USAGE, {
-    options: { "cpu-prof": { type: "string" }, "node-options": { type: "string" }, rounds: { type: "string", default: "1" } },
+    options: {
+      "cpu-prof": { type: "string" },
+      "node-options": { type: "string" },
+      "proxy-env": { type: "string", multiple: true },
+      rounds: { type: "string", default: "1" },
+    },
     allowPositionals: true,
   });
+  const proxyEnv = parseEnvPairs("bench:waypoint", "proxy-env", values["proxy-env"]);
   const profileDir = values["cpu-prof"];
   const roundCount = parseRounds("bench:waypoint", values.rounds);
   await requireLocalCluster("bench:waypoint");
@@ -63,7 +72,7 @@ async function main(): Promise<void> {
       // The waypoint runs as its pod's user: it must be able to write there.
       await chmod(profileDir, 0o1777);
     }
-    const profile = proxyNodeOptions({ cpuProfDir: profileDir, nodeOptions: values["node-options"] });
+    const profile = { ...proxyNodeOptions({ cpuProfDir: profileDir, nodeOptions: values["node-options"] }), ...proxyEnv };
     spec.ztunnelEnv = { ...spec.ztunnelEnv, ...profile };
     spec.waypointEnv = { ...spec.waypointEnv, ...profile };
     // The floor: floor-wp/out beside the client, floor-wp/l7 beside the waypoint, floor-wp/in beside the server.

@@ -14,7 +14,7 @@ import { cpuPer1000Requests, cpuSeconds, memoryMb, runLoad, type LoadResult } fr
 import { bundle } from "../mesh/build.ts";
 import { scriptArgs } from "../mesh/shared/index.ts";
 import { FLOOR_PORTS, floorRelayApps, type Framing } from "./floor.ts";
-import { benchMachine, NODE_OPTIONS_USAGE, parseRounds, proxyNodeOptions, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
+import { benchMachine, NODE_OPTIONS_USAGE, parseEnvPairs, parseRounds, proxyNodeOptions, ROOT, runMain, sayAs, writeResults } from "./harness.ts";
 import { ztunnelBenchRun } from "./runs.ts";
 import { medianRounds, renderJson, renderMarkdown, type FloorResult, type RoundResult, type ZtunnelBenchResult } from "./report.ts";
 
@@ -91,15 +91,7 @@ async function main(): Promise<void> {
     },
     allowPositionals: true,
   });
-  const extraEnv: Record<string, string> = {};
-  for (const kv of values["ztunnel-env"] ?? []) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(kv);
-    if (!m) {
-      process.stderr.write(`bench:ztunnel: --ztunnel-env takes KEY=VALUE (an upper-case variable name), not ${JSON.stringify(kv)}\n`);
-      process.exit(2);
-    }
-    extraEnv[m[1]!] = m[2]!;
-  }
+  const extraEnv = parseEnvPairs("bench:ztunnel", "ztunnel-env", values["ztunnel-env"]);
   const profileDir = values["cpu-prof"];
   if (profileDir) await mkdir(profileDir, { recursive: true });
   const roundCount = parseRounds("bench:ztunnel", values.rounds);

@@ -3,22 +3,22 @@
 // default tiering spends more CPU compiling that pass with TurboFan (on a background thread, ~70 ms of a
 // proxy's ~180) than the optimized code saves before the pass ends, and its parallel collection pays for
 // helper threads on cores the other proxies share. Efficiency mode keeps such code in Maglev until it has
-// run 15,000 times and collects on the proxy's own thread: one proxy's cold first sync took 91-100 ms of
-// CPU instead of 173-217, and ten proxies syncing together on 2 vCPUs 925-953 ms instead of 1317-1637
-// (bench:proxy-sync, bench:control-plane; issue 13). The data path is different code that runs for the
+// run 15,000 times and collects on the proxy's own thread: one proxy's cold first sync took 97-123 ms of
+// CPU instead of 176-196, and ten proxies syncing together on 2 vCPUs about 1 s instead of about 1.5
+// (bench:proxy-sync, bench:control-plane, README: Performance; issue 13). The data path is different code that runs for the
 // proxy's whole life, where TurboFan and parallel collection pay for themselves: with efficiency mode
 // kept on, ztunnel cost more CPU per request and added latency (README, Performance), so it ends with the
 // first config, before any workload is served.
 //
 // V8 made efficiency mode to change at run time (an embedder moves an isolate between priorities); Node
 // exposes no priority, so the mode is forced on and off with its flag, which V8 reads at each tiering
-// decision and each collection. An operator who sets the flag (node options or NODE_OPTIONS) has chosen,
-// and is left alone.
+// decision and each collection. An operator who sets the flag on node's command line has chosen, and is
+// left alone (Node refuses it in NODE_OPTIONS).
 //
 // The mode must be on before the rest of the proxy loads: begun after the modules had loaded, a cold sync
 // took 115 ms of CPU (median of 10) against 93 begun before them, and a major collection still fell inside
-// it. So this module imports nothing at run time but node:v8 (a proxy's second entry, ARCHITECTURE.md), and
-// each proxy's main.ts begins the mode and only then imports the program.
+// it. So this module imports nothing at run time but node:v8 (an entry of mesh/proxy of its own,
+// ARCHITECTURE.md), and each proxy's main.ts begins the mode and only then imports the program.
 import v8 from "node:v8";
 import type { Logger } from "../shared/index.ts";
 import type { StateStore } from "./state/store.ts";
@@ -26,7 +26,7 @@ import type { StateStore } from "./state/store.ts";
 export interface StartupEfficiencyDeps {
   /** Sets V8 flags (v8.setFlagsFromString). */
   setFlags?: (flags: string) => void;
-  /** The node options the process started with (process.execArgv and NODE_OPTIONS). */
+  /** The node options the process started with (process.execArgv). */
   nodeOptions?: readonly string[];
   log?: Pick<Logger, "info" | "debug">;
   now?: () => number;
@@ -38,11 +38,6 @@ export function startupEfficiencyWanted(env: Record<string, string | undefined> 
 }
 
 const OPERATOR_FLAG = /^--(no-)?efficiency[-_]mode(=|$)/;
-
-/** The process's own node options: its command line's and NODE_OPTIONS'. */
-function processNodeOptions(): string[] {
-  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/).filter(Boolean)];
-}
 
 /** Efficiency mode from begin() until end(); a no-op when disabled or when the operator set the flag. */
 export class StartupEfficiency {
@@ -62,7 +57,7 @@ export class StartupEfficiency {
 
   /** Enters efficiency mode unless `enabled` is false or the node options already name the mode. */
   static begin(enabled: boolean, deps: StartupEfficiencyDeps = {}): StartupEfficiency {
-    const chosen = (deps.nodeOptions ?? processNodeOptions()).find((o) => OPERATOR_FLAG.test(o));
+    const chosen = (deps.nodeOptions ?? process.execArgv).find((o) => OPERATOR_FLAG.test(o));
     const s = new StartupEfficiency(enabled && !chosen, deps);
     if (s.active) {
       s.setFlags("--efficiency-mode");
