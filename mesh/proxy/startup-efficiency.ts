@@ -5,10 +5,11 @@
 // helper threads on cores the other proxies share. Efficiency mode keeps such code in Maglev until it has
 // run 15,000 times and collects on the proxy's own thread: one proxy's cold first sync took 97-123 ms of
 // CPU instead of 176-196, and ten proxies syncing together on 2 vCPUs about 1 s instead of about 1.5
-// (bench:proxy-sync, bench:control-plane, README: Performance; issue 13). The data path is different code that runs for the
-// proxy's whole life, where TurboFan and parallel collection pay for themselves: with efficiency mode
-// kept on, ztunnel cost more CPU per request and added latency (README, Performance), so it ends with the
-// first config, before any workload is served.
+// (bench:proxy-sync, bench:control-plane, README: Performance; issue 13). The data path is different
+// code that runs for the proxy's whole life, where TurboFan and parallel collection pay for themselves:
+// with efficiency mode kept on, ztunnel cost more CPU per request and added latency, so the mode ends with
+// the first config, before any workload is served. A proxy that never gets a config serves nothing (it
+// fails closed), so staying in the mode costs nothing there.
 //
 // V8 made efficiency mode to change at run time (an embedder moves an isolate between priorities); Node
 // exposes no priority, so the mode is forced on and off with its flag, which V8 reads at each tiering
