@@ -36,6 +36,31 @@ export function corruptions(bytes: Uint8Array, at: number, byte: number, cut: nu
   return [bytes, flipped, bytes.subarray(0, bytes.length ? cut % bytes.length : 0), concatBytes(extra, bytes), concatBytes(bytes, extra)];
 }
 
+/**
+ * Asserts `check` on every corruption (above) of 1..maxParts generated messages joined (a reader must
+ * merge repeated messages as fromBinary does), with up to maxRecords unknown records of fields
+ * 1..maxField around them: the property each wire reader's test holds against fromBinary.
+ */
+export function checkCorruptions(
+  message: fc.Arbitrary<Uint8Array>,
+  check: (bytes: Uint8Array) => void,
+  o: { maxField: number; maxParts?: number; maxRecords?: number; numRuns?: number },
+): void {
+  fc.assert(
+    fc.property(
+      fc.array(message, { minLength: 1, maxLength: o.maxParts ?? 3 }),
+      fc.nat(),
+      fc.integer({ min: 0, max: 255 }),
+      fc.nat(),
+      fc.array(unknownRecord(o.maxField), { maxLength: o.maxRecords ?? 3 }),
+      (parts, at, byte, cut, recs) => {
+        for (const v of corruptions(concatBytes(...parts), at, byte, cut, concatBytes(...recs.map(encodeRecord)))) check(v);
+      },
+    ),
+    { numRuns: o.numRuns ?? 1000 },
+  );
+}
+
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: string };
 
 /** What `f` returns, or the message it throws. */
